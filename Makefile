@@ -1,0 +1,77 @@
+# Beacon. `make help` lists the targets.
+SHELL := /bin/bash
+TOOLS := $(CURDIR)/.tools
+export PATH := $(TOOLS):$(PATH)
+GO_TAGS := ferretdb_no_postgresql
+MODULES := . ./gen
+
+BUF_VERSION := v1.75.0
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GRPC_GATEWAY_VERSION := v2.33.0
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: $(TOOLS)/.stamp-$(BUF_VERSION)-$(GRPC_GATEWAY_VERSION) ## install the pinned code generators into .tools/
+
+$(TOOLS)/.stamp-$(BUF_VERSION)-$(GRPC_GATEWAY_VERSION):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) GOWORK=off go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	GOBIN=$(TOOLS) GOWORK=off go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(TOOLS) GOWORK=off go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	GOBIN=$(TOOLS) GOWORK=off go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION) \
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
+	touch $@
+
+.PHONY: generate
+generate: tools ## regenerate Go code and the OpenAPI spec from proto/
+	rm -rf gen/beacon gen/openapi
+	buf generate
+
+.PHONY: lint
+lint: tools ## buf lint + format, gofmt, go vet, and fail if generated code is stale
+	buf lint
+	buf format -d --exit-code
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	go vet -tags $(GO_TAGS) ./... ./gen/...
+	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory breaking
+
+.PHONY: check-generated
+check-generated: tools
+	@tmp=$$(mktemp -d); cp -r gen/beacon gen/openapi $$tmp/; \
+	$(MAKE) --no-print-directory generate >/dev/null; \
+	if ! diff -r $$tmp/beacon gen/beacon >/dev/null || ! diff -r $$tmp/openapi gen/openapi >/dev/null; then \
+		echo "generated code is stale: run 'make generate' and commit the result"; rm -rf $$tmp; exit 1; fi; \
+	rm -rf $$tmp
+
+.PHONY: build
+build: ## build bin/beacon
+	CGO_ENABLED=0 go build -tags $(GO_TAGS) -trimpath -o bin/beacon ./cmd/beacon
+
+.PHONY: test
+test: ## run every test: unit, store (embedded FerretDB), API, fuzz seeds and end to end
+	go test -tags $(GO_TAGS) -count=1 ./... ./gen/...
+
+.PHONY: run
+run: ## run everything locally: embedded store in ./data, demo content, REST :8080, gRPC :9090
+	go run -tags $(GO_TAGS) ./cmd/beacon dev
+
+.PHONY: bench
+bench: build ## measure the delivery path (see docs/benchmarks.md)
+	go test -tags $(GO_TAGS) -run '^$$' -bench . -benchmem ./platform/markdown/...
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	@for t in "FuzzRender ./platform/markdown" "FuzzNormalize ./platform/slug" "FuzzParse ./platform/listfilter" "FuzzDecode ./platform/pagetoken"; do \
+		set -- $$t; go test -tags $(GO_TAGS) -run '^$$' -fuzz "^$$1$$" -fuzztime $${FUZZTIME:-30s} $$2 || exit 1; done
+
+.PHONY: breaking
+breaking: tools ## fail on wire or JSON breaking proto changes against the previous commit
+	@if git rev-parse -q --verify HEAD~1 >/dev/null && git cat-file -e HEAD~1:proto 2>/dev/null; then \
+		buf breaking --against '.git#ref=HEAD~1'; else echo "no previous commit with protos; skipping"; fi

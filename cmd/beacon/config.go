@@ -1,0 +1,166 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beaconcms/beacon/gateway"
+	"github.com/beaconcms/beacon/platform/grpcserver"
+	"github.com/beaconcms/beacon/services/content"
+)
+
+// Config is the whole binary's configuration: its own settings plus one Config per service.
+// Every setting has a flag and a BEACON_* environment variable; a flag wins over the variable.
+type Config struct {
+	Target   string
+	HTTPAddr string
+	GRPCAddr string
+	// ContentAddr is where the gateway finds the content service when it runs apart from it.
+	ContentAddr string
+	// MongoURI selects an external MongoDB; empty means the embedded store under DataDir.
+	MongoURI string `secret:"true"`
+	DataDir  string
+	// PageTokenSecret signs page tokens; every replica needs the same one. Empty in dev mode
+	// means one generated and kept under DataDir.
+	PageTokenSecret string `secret:"true"`
+	AccessDatabase  string
+	LogLevel        string
+	LogFormat       string
+	ShutdownGrace   time.Duration
+	PrintConfig     bool
+
+	GRPC    grpcserver.Config
+	Content content.Config
+	Gateway gateway.Config
+}
+
+// Targets are the names --target accepts.
+var targets = []string{"all", "content", "gateway"}
+
+func defaultConfig(dev bool) Config {
+	cfg := Config{
+		Target:         "all",
+		HTTPAddr:       "127.0.0.1:8080",
+		GRPCAddr:       "127.0.0.1:9090",
+		DataDir:        "",
+		AccessDatabase: "beacon_access",
+		LogLevel:       "info",
+		LogFormat:      "text",
+		ShutdownGrace:  10 * time.Second,
+		GRPC:           grpcserver.Config{Reflection: true},
+		Content:        content.DefaultConfig(),
+		Gateway:        gateway.DefaultConfig(),
+	}
+	if dev {
+		cfg.DataDir = "./data"
+	} else {
+		cfg.LogFormat = "json"
+	}
+	return cfg
+}
+
+// parseConfig reads flags from args and BEACON_* variables from env (flags win).
+func parseConfig(command string, args []string, env func(string) string, stderr io.Writer) (Config, error) {
+	cfg := defaultConfig(command == "dev")
+	fs := flag.NewFlagSet("beacon "+command, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	str := func(p *string, name, usage string) {
+		fs.StringVar(p, name, *p, usage+" (env "+envName(name)+")")
+	}
+	dur := func(p *time.Duration, name, usage string) {
+		fs.DurationVar(p, name, *p, usage+" (env "+envName(name)+")")
+	}
+	if command == "serve" {
+		str(&cfg.Target, "target", "what to run: "+strings.Join(targets, "|"))
+	}
+	str(&cfg.HTTPAddr, "http-addr", "REST listen address")
+	str(&cfg.GRPCAddr, "grpc-addr", "gRPC listen address")
+	str(&cfg.ContentAddr, "content-addr", "content service gRPC address for --target=gateway")
+	str(&cfg.MongoURI, "mongodb-uri", "MongoDB URI; empty uses the embedded store in --data-dir")
+	str(&cfg.DataDir, "data-dir", "directory of the embedded store")
+	str(&cfg.PageTokenSecret, "page-token-secret", "secret (>= 32 bytes) signing page tokens; same on every replica")
+	str(&cfg.AccessDatabase, "access-database", "database holding API keys")
+	str(&cfg.Content.Database, "content-database", "database of the content service")
+	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "how often scheduled articles are checked")
+	str(&cfg.LogLevel, "log-level", "debug|info|warn|error")
+	str(&cfg.LogFormat, "log-format", "text|json")
+	dur(&cfg.ShutdownGrace, "shutdown-grace", "how long in-flight calls may finish on SIGTERM")
+	dur(&cfg.GRPC.MaxCallDuration, "max-call-duration", "deadline cap of every gRPC call")
+	dur(&cfg.Gateway.CallTimeout, "gateway-call-timeout", "deadline of every REST call")
+	fs.BoolVar(&cfg.GRPC.Reflection, "grpc-reflection", cfg.GRPC.Reflection, "serve gRPC reflection (admin keys only) (env BEACON_GRPC_REFLECTION)")
+	fs.BoolVar(&cfg.PrintConfig, "print-config", false, "print the configuration with secrets masked, then exit")
+
+	// Environment first, so that flags given on the command line override it.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "print-config" {
+			return
+		}
+		if v := env(envName(f.Name)); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s: %w", envName(f.Name), err)
+			}
+		}
+	})
+	if envErr != nil {
+		return cfg, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if !slices.Contains(targets, cfg.Target) {
+		return cfg, fmt.Errorf("--target %q: want one of %s", cfg.Target, strings.Join(targets, ", "))
+	}
+	if cfg.MongoURI == "" && cfg.DataDir == "" {
+		return cfg, fmt.Errorf("set --mongodb-uri (BEACON_MONGODB_URI) or --data-dir (BEACON_DATA_DIR) for the embedded store")
+	}
+	if cfg.Target == "gateway" && cfg.ContentAddr == "" {
+		return cfg, fmt.Errorf("--target=gateway needs --content-addr (BEACON_CONTENT_ADDR)")
+	}
+	if cfg.PageTokenSecret != "" && len(cfg.PageTokenSecret) < 32 {
+		return cfg, fmt.Errorf("--page-token-secret must be at least 32 bytes")
+	}
+	return cfg, nil
+}
+
+func envName(flagName string) string {
+	return "BEACON_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// printConfig writes every setting, masking those tagged secret.
+func printConfig(w io.Writer, cfg Config) {
+	printStruct(w, "", reflect.ValueOf(cfg))
+}
+
+func printStruct(w io.Writer, prefix string, v reflect.Value) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f, fv := t.Field(i), v.Field(i)
+		name := prefix + f.Name
+		if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeFor[time.Duration]() {
+			printStruct(w, name+".", fv)
+			continue
+		}
+		val := fmt.Sprint(fv.Interface())
+		if f.Tag.Get("secret") == "true" {
+			val = mask(val)
+		}
+		fmt.Fprintf(w, "%s=%s\n", name, strconv.Quote(val))
+	}
+}
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "********"
+}

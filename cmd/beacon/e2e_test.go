@@ -1,0 +1,346 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// beaconBinary is built once by TestMain.
+var beaconBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "beacon-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	beaconBinary = filepath.Join(dir, "beacon")
+	build := exec.Command("go", "build", "-tags", "ferretdb_no_postgresql", "-o", beaconBinary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build beacon:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// instance is one running `beacon` process.
+type instance struct {
+	restURL  string
+	grpcAddr string
+	adminKey string
+	dataDir  string
+	cmd      *exec.Cmd
+	stderr   *bytes.Buffer
+}
+
+// startDev runs `beacon dev` on random ports in dataDir and waits until it is ready.
+func startDev(tb testing.TB, dataDir string, extraArgs ...string) *instance {
+	tb.Helper()
+	args := append([]string{"dev", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn"}, extraArgs...)
+	cmd := exec.Command(beaconBinary, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	inst := &instance{cmd: cmd, dataDir: dataDir, stderr: &bytes.Buffer{}}
+	cmd.Stderr = inst.stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { inst.stop(tb) })
+
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		keyNext := false
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case keyNext:
+				inst.adminKey = strings.TrimSpace(line)
+				keyNext = false
+			case strings.HasPrefix(line, "gRPC  "):
+				inst.grpcAddr = strings.TrimPrefix(line, "gRPC  ")
+			case strings.HasPrefix(line, "admin key (shown once"):
+				keyNext = true
+			case strings.HasPrefix(line, "REST  "):
+				inst.restURL = strings.TrimPrefix(line, "REST  ")
+				ready <- nil
+			}
+		}
+		ready <- fmt.Errorf("beacon exited before it was ready: %v", sc.Err())
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			tb.Fatalf("%v\nstderr:\n%s", err, inst.stderr)
+		}
+	case <-time.After(90 * time.Second):
+		tb.Fatalf("beacon not ready after 90s\nstderr:\n%s", inst.stderr)
+	}
+	if inst.adminKey == "" {
+		b, err := os.ReadFile(filepath.Join(dataDir, "admin.key"))
+		if err != nil {
+			tb.Fatalf("no admin key printed and none in data dir: %v", err)
+		}
+		inst.adminKey = strings.TrimSpace(string(b))
+	}
+	return inst
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (in *instance) stop(tb testing.TB) {
+	if in.cmd.ProcessState != nil {
+		return
+	}
+	_ = in.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- in.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			tb.Errorf("beacon did not exit cleanly on SIGTERM: %v\nstderr:\n%s", err, in.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		_ = in.cmd.Process.Kill()
+		tb.Errorf("beacon did not stop within 30s of SIGTERM")
+	}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+// call sends a JSON request with key as bearer token ("" for none).
+func (in *instance) call(tb testing.TB, key, method, path string, body any) response {
+	tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, in.restURL+path, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			tb.Fatalf("%s %s: bad JSON %q: %v", method, path, raw, err)
+		}
+	}
+	return out
+}
+
+// must fails the test unless the response has the wanted status.
+func (r response) must(tb testing.TB, want int) response {
+	tb.Helper()
+	if r.status != want {
+		tb.Fatalf("status %d, want %d; body: %s", r.status, want, r.raw)
+	}
+	return r
+}
+
+func (r response) str(key string) string {
+	s, _ := r.body[key].(string)
+	return s
+}
+
+func TestEndToEnd(t *testing.T) {
+	in := startDev(t, t.TempDir())
+	admin := in.adminKey
+	if !regexp.MustCompile(`^bk_`).MatchString(admin) {
+		t.Fatalf("admin key %q does not look like a Beacon key", admin)
+	}
+
+	t.Run("health over gRPC and REST", func(t *testing.T) {
+		conn, err := grpc.NewClient(in.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: "beacon.content.v1.ArticleService"})
+		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Fatalf("health = %v, %v; want SERVING", resp, err)
+		}
+		in.call(t, "", "GET", "/healthz", nil).must(t, 200)
+	})
+
+	t.Run("demo content is there", func(t *testing.T) {
+		r := in.call(t, admin, "GET", "/v1/articles?filter="+url.QueryEscape(`state = PUBLISHED`), nil).must(t, 200)
+		if n := len(r.body["articles"].([]any)); n < 3 {
+			t.Fatalf("demo site has %d published articles, want at least 3", n)
+		}
+	})
+
+	t.Run("requests without a valid key are refused", func(t *testing.T) {
+		in.call(t, "", "GET", "/v1/articles", nil).must(t, 401)
+		in.call(t, "bk_0000000000000000_nope", "GET", "/v1/articles", nil).must(t, 401)
+	})
+
+	// A second site, and an editor key for each site.
+	in.call(t, admin, "POST", "/v1/sites?siteId=other-site", map[string]any{
+		"displayName": "Other Site", "baseUrl": "https://other.example.org",
+	}).must(t, 200)
+	editorA := in.call(t, admin, "POST", "/v1/apiKeys", map[string]any{"displayName": "editor A", "role": "ROLE_EDITOR", "site": "sites/kratom-help"}).must(t, 200).str("secret")
+	editorB := in.call(t, admin, "POST", "/v1/apiKeys", map[string]any{"displayName": "editor B", "role": "ROLE_EDITOR", "site": "sites/other-site"}).must(t, 200)
+	editorBKey, editorBName := editorB.str("secret"), editorB.body["apiKey"].(map[string]any)["name"].(string)
+
+	var article response
+	t.Run("create and read an article", func(t *testing.T) {
+		article = in.call(t, editorA, "POST", "/v1/articles", map[string]any{
+			"title":       "Kratom and sleep: what to know",
+			"summary":     "How kratom use and withdrawal can affect sleep.",
+			"body":        "## Sleep\n\nMany people notice changes in sleep.\n\n<script>alert(1)</script>",
+			"tags":        []string{"Kratom", "sleep"},
+			"targetSites": []string{"sites/kratom-help"},
+			"editorNotes": "draft-only-marker",
+		}).must(t, 200)
+		if got := article.str("slug"); got != "kratom-and-sleep-what-to-know" {
+			t.Errorf("slug = %q", got)
+		}
+		if html := article.body["rendering"].(map[string]any)["html"].(string); strings.Contains(html, "<script") {
+			t.Errorf("rendered HTML kept a script: %s", html)
+		}
+		in.call(t, editorA, "GET", "/v1/"+article.str("name"), nil).must(t, 200)
+	})
+	name := article.str("name")
+
+	t.Run("bad input gets 400 naming the field", func(t *testing.T) {
+		r := in.call(t, editorA, "POST", "/v1/articles", map[string]any{"title": "", "targetSites": []string{"sites/kratom-help"}}).must(t, 400)
+		if !strings.Contains(r.str("message"), "article.title") {
+			t.Errorf("message %q does not name article.title", r.str("message"))
+		}
+		r = in.call(t, editorA, "POST", "/v1/articles", []byte(`{"title":"x","targetSites":["sites/kratom-help"],"sneaky":1}`)).must(t, 400)
+		if !strings.Contains(r.str("message"), "sneaky") {
+			t.Errorf("unknown-field message %q does not name the field", r.str("message"))
+		}
+		r = in.call(t, editorA, "GET", "/v1/articles?filter="+url.QueryEscape(`$where = 1`), nil).must(t, 400)
+		if !strings.Contains(r.str("message"), "filter") {
+			t.Errorf("filter error %q does not name the filter", r.str("message"))
+		}
+		big := bytes.Repeat([]byte("a"), 1<<20+10)
+		in.call(t, editorA, "POST", "/v1/articles", big).must(t, 413)
+		in.call(t, editorA, "POST", "/v1/articles", map[string]any{"title": "Kratom and sleep: what to know", "targetSites": []string{"sites/kratom-help"}}).must(t, 409)
+	})
+
+	t.Run("stale etag gets 409 and changes nothing", func(t *testing.T) {
+		etag := article.str("etag")
+		updated := in.call(t, editorA, "PATCH", "/v1/"+name+"?updateMask=summary", map[string]any{"summary": "First edit.", "etag": etag}).must(t, 200)
+		in.call(t, editorA, "PATCH", "/v1/"+name+"?updateMask=summary", map[string]any{"summary": "Lost update.", "etag": etag}).must(t, 409)
+		got := in.call(t, editorA, "GET", "/v1/"+name, nil).must(t, 200)
+		if got.str("summary") != "First edit." || got.str("etag") != updated.str("etag") {
+			t.Fatalf("after a stale write: summary %q etag %q; want the first edit unchanged", got.str("summary"), got.str("etag"))
+		}
+		article = got
+	})
+
+	t.Run("publish freezes a snapshot", func(t *testing.T) {
+		pub := in.call(t, editorA, "POST", "/v1/"+name+":publish", map[string]any{"etag": article.str("etag")}).must(t, 200)
+		if pub.str("state") != "STATE_PUBLISHED" || pub.str("publishTime") == "" {
+			t.Fatalf("after publish: state %q publishTime %q", pub.str("state"), pub.str("publishTime"))
+		}
+		article = pub
+	})
+
+	t.Run("scheduled publishing fires", func(t *testing.T) {
+		draft := in.call(t, editorA, "POST", "/v1/articles", map[string]any{"title": "Scheduled piece", "targetSites": []string{"sites/kratom-help"}}).must(t, 200)
+		at := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
+		s := in.call(t, editorA, "POST", "/v1/"+draft.str("name")+":schedule", map[string]any{"publishTime": at}).must(t, 200)
+		if s.str("state") != "STATE_SCHEDULED" {
+			t.Fatalf("state after schedule = %q", s.str("state"))
+		}
+		in.call(t, editorA, "POST", "/v1/"+draft.str("name")+":schedule", map[string]any{"publishTime": "2001-01-01T00:00:00Z"}).must(t, 400)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got := in.call(t, editorA, "GET", "/v1/"+draft.str("name"), nil).must(t, 200)
+			if got.str("state") == "STATE_PUBLISHED" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("scheduled article still %q 8s after its publish time", got.str("state"))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+
+	t.Run("revisions and rollback", func(t *testing.T) {
+		revs := in.call(t, editorA, "GET", "/v1/"+name+"/revisions", nil).must(t, 200)
+		list := revs.body["revisions"].([]any)
+		if len(list) != 3 { // create, update, publish
+			t.Fatalf("got %d revisions, want 3: %s", len(list), revs.raw)
+		}
+		newest := list[0].(map[string]any)
+		if newest["action"] != "publish" {
+			t.Errorf("newest revision action = %v, want publish", newest["action"])
+		}
+		rb := in.call(t, editorA, "POST", "/v1/"+name+":rollback", map[string]any{"revisionId": "1", "etag": article.str("etag")}).must(t, 200)
+		if rb.str("summary") != "How kratom use and withdrawal can affect sleep." {
+			t.Errorf("after rollback summary = %q, want the revision-1 summary", rb.str("summary"))
+		}
+		if rb.str("revisionId") != "4" {
+			t.Errorf("rollback made revision %q, want 4", rb.str("revisionId"))
+		}
+	})
+
+	t.Run("a key for site B cannot see site A", func(t *testing.T) {
+		in.call(t, editorBKey, "GET", "/v1/"+name, nil).must(t, 404)
+		in.call(t, editorBKey, "POST", "/v1/"+name+":publish", map[string]any{}).must(t, 404)
+		list := in.call(t, editorBKey, "GET", "/v1/articles", nil).must(t, 200)
+		if arts, _ := list.body["articles"].([]any); len(arts) != 0 {
+			t.Fatalf("site B key lists %d articles of other sites", len(arts))
+		}
+		in.call(t, editorBKey, "GET", "/v1/sites/kratom-help", nil).must(t, 404)
+		in.call(t, editorBKey, "GET", "/v1/sites/no-such-site", nil).must(t, 404)
+		in.call(t, editorBKey, "POST", "/v1/apiKeys", map[string]any{"displayName": "x", "role": "ROLE_ADMIN"}).must(t, 403)
+	})
+
+	t.Run("a revoked key is refused", func(t *testing.T) {
+		in.call(t, editorBKey, "GET", "/v1/articles", nil).must(t, 200)
+		in.call(t, admin, "POST", "/v1/"+editorBName+":revoke", map[string]any{}).must(t, 200)
+		in.call(t, editorBKey, "GET", "/v1/articles", nil).must(t, 401)
+	})
+}

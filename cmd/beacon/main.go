@@ -1,0 +1,83 @@
+// Command beacon runs Beacon: the content, resources and screening services and the REST
+// gateway, all in one process or one per process (`beacon serve --target=...`).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `Usage: beacon <command> [flags]
+
+Commands:
+  dev       run everything with the embedded store in ./data, demo content and a bootstrap admin key
+  serve     run one target (--target=all|content|gateway)
+  migrate   apply database migrations and exit
+  targets   list the targets serve accepts
+
+Run 'beacon <command> -h' for the flags of a command. Every flag also reads BEACON_<FLAG>,
+e.g. --http-addr reads BEACON_HTTP_ADDR; a flag on the command line wins.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	command, rest := args[0], args[1:]
+	switch command {
+	case "targets":
+		for _, t := range targets {
+			fmt.Fprintln(stdout, t)
+		}
+		return 0
+	case "dev", "serve", "migrate":
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "beacon: unknown command %q\n\n%s", command, usage)
+		return 2
+	}
+	cfg, err := parseConfig(command, rest, env, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "beacon %s: %v\n", command, err)
+		return 2
+	}
+	if cfg.PrintConfig {
+		printConfig(stdout, cfg)
+		return 0
+	}
+	logger, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "beacon %s: %v\n", command, err)
+		return 2
+	}
+	switch command {
+	case "migrate":
+		err = migrate(ctx, cfg, logger)
+	default:
+		err = serve(ctx, cfg, command == "dev", logger, stdout)
+	}
+	if err != nil {
+		logger.Error("beacon stopped with an error", "command", command, "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/beaconcms/beacon/gateway"
+	"github.com/beaconcms/beacon/platform/apikey"
+	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/grpcserver"
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/services/content"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// serve runs cfg.Target until ctx ends, then shuts down gracefully: health turns NOT_SERVING,
+// the HTTP server drains, the gRPC server drains, background work stops and the store closes.
+func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdout io.Writer) error {
+	var cleanup []func()
+	defer func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}()
+	runsServices := cfg.Target == "all" || cfg.Target == "content"
+	runsGateway := cfg.Target == "all" || cfg.Target == "gateway"
+
+	var grpcSrv *grpcserver.Server
+	grpcAddr := cfg.ContentAddr
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+
+	if runsServices {
+		client, closeStore, err := openStore(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		cleanup = append(cleanup, closeStore)
+		tokens, err := pageTokenCodec(cfg)
+		if err != nil {
+			return err
+		}
+		keys, err := apikey.Open(ctx, client.Database(cfg.AccessDatabase), logger)
+		if err != nil {
+			return err
+		}
+		contentSvc, err := content.New(ctx, client, cfg.Content, tokens, logger)
+		if err != nil {
+			return err
+		}
+		policy, err := auth.Merge(auth.HealthAndReflectionRules(), content.Rules(), apikey.Rules())
+		if err != nil {
+			return err
+		}
+		grpcSrv = grpcserver.New(cfg.GRPC, auth.NewInterceptor(policy, keys, logger), logger)
+		contentSvc.Register(grpcSrv)
+		keys.Register(grpcSrv)
+		if missing := policy.MissingRules(grpcSrv); len(missing) > 0 {
+			return fmt.Errorf("no access rule for %s", strings.Join(missing, ", "))
+		}
+		lis, err := net.Listen("tcp", cfg.GRPCAddr)
+		if err != nil {
+			return fmt.Errorf("listen gRPC: %w", err)
+		}
+		grpcAddr = lis.Addr().String()
+		go func() {
+			if err := grpcSrv.Serve(lis); err != nil {
+				logger.Error("gRPC server stopped", "err", err)
+			}
+		}()
+		cleanup = append(cleanup, func() { grpcSrv.Drain(cfg.ShutdownGrace) })
+		go contentSvc.Run(bgCtx)
+		cleanup = append(cleanup, stopBackground) // runs before the gRPC drain's store closes
+		grpcSrv.SetServing(append(content.ServiceNames(), apikey.ServiceName)...)
+		fmt.Fprintf(stdout, "gRPC  %s\n", grpcAddr)
+
+		if dev {
+			if err := prepareDev(ctx, cfg, contentSvc, keys, stdout); err != nil {
+				return err
+			}
+		}
+	}
+
+	var httpSrv *http.Server
+	if runsGateway {
+		conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return fmt.Errorf("dial %s: %w", grpcAddr, err)
+		}
+		cleanup = append(cleanup, func() { _ = conn.Close() })
+		handler, err := gateway.New(ctx, cfg.Gateway, gateway.Upstreams{Content: conn})
+		if err != nil {
+			return err
+		}
+		lis, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("listen HTTP: %w", err)
+		}
+		httpSrv = &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		go func() {
+			if err := httpSrv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("HTTP server stopped", "err", err)
+			}
+		}()
+		fmt.Fprintf(stdout, "REST  http://%s\n", lis.Addr())
+	}
+	logger.Info("beacon ready", "target", cfg.Target)
+
+	<-ctx.Done()
+	logger.Info("shutting down")
+	if grpcSrv != nil {
+		grpcSrv.Health.Shutdown()
+	}
+	if httpSrv != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+			logger.Warn("HTTP shutdown", "err", err)
+		}
+	}
+	return nil
+}
+
+// openStore connects to cfg.MongoURI, or starts the embedded store under cfg.DataDir.
+func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*mongo.Client, func(), error) {
+	uri := cfg.MongoURI
+	var embedded *mongodb.Embedded
+	if uri == "" {
+		var err error
+		embedded, err = mongodb.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "store"), logger)
+		if err != nil {
+			return nil, nil, fmt.Errorf("start embedded store: %w", err)
+		}
+		uri = embedded.URI()
+		logger.Info("embedded store started", "dir", filepath.Join(cfg.DataDir, "store"))
+	}
+	client, err := mongodb.Connect(ctx, uri)
+	if err != nil {
+		if embedded != nil {
+			_ = embedded.Close()
+		}
+		return nil, nil, err
+	}
+	return client, func() {
+		disconnectCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = client.Disconnect(disconnectCtx)
+		if embedded != nil {
+			_ = embedded.Close()
+		}
+	}, nil
+}
+
+// pageTokenCodec uses the configured secret, or with the embedded store one kept in the data
+// directory (created on first start, mode 0600).
+func pageTokenCodec(cfg Config) (*pagetoken.Codec, error) {
+	secret := cfg.PageTokenSecret
+	if secret == "" {
+		if cfg.MongoURI != "" {
+			return nil, errors.New("set --page-token-secret (BEACON_PAGE_TOKEN_SECRET) to at least 32 random bytes; every replica needs the same value")
+		}
+		var err error
+		secret, err = readOrCreateSecret(filepath.Join(cfg.DataDir, "page-token.secret"))
+		if err != nil {
+			return nil, err
+		}
+	}
+	return pagetoken.NewCodec([]byte(secret))
+}
+
+func readOrCreateSecret(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return string(b), nil
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	secret := base64.RawURLEncoding.EncodeToString(raw[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(secret), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return secret, nil
+}
+
+// prepareDev loads the demo content on first start and creates the bootstrap admin key,
+// printing it once and writing it to <data-dir>/admin.key (0600).
+func prepareDev(ctx context.Context, cfg Config, contentSvc *content.Service, keys *apikey.Service, stdout io.Writer) error {
+	seeded, err := contentSvc.SeedDemo(ctx)
+	if err != nil {
+		return fmt.Errorf("demo content: %w", err)
+	}
+	if seeded {
+		fmt.Fprintln(stdout, "demo  site sites/kratom-help with published articles")
+	}
+	keyPath := filepath.Join(cfg.DataDir, "admin.key")
+	token, created, err := keys.Bootstrap(ctx, "bootstrap admin (beacon dev)")
+	if err != nil {
+		return fmt.Errorf("bootstrap admin key: %w", err)
+	}
+	if created {
+		if err := os.WriteFile(keyPath, []byte(token+"\n"), 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", keyPath, err)
+		}
+		fmt.Fprintf(stdout, "admin key (shown once, also in %s):\n  %s\n", keyPath, token)
+	} else {
+		fmt.Fprintf(stdout, "admin key in %s\n", keyPath)
+	}
+	return nil
+}
+
+// migrate applies every service's migrations.
+func migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	client, closeStore, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if _, err := apikey.Open(ctx, client.Database(cfg.AccessDatabase), logger); err != nil {
+		return err
+	}
+	if err := content.Migrate(ctx, client, cfg.Content, logger); err != nil {
+		return err
+	}
+	logger.Info("migrations applied")
+	return nil
+}

@@ -1,0 +1,88 @@
+package grpcserver
+
+import (
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+)
+
+// Config holds the settings every gRPC server shares.
+type Config struct {
+	// MaxRequestBytes caps one request message. Default 1 MiB.
+	MaxRequestBytes int
+	// MaxCallDuration caps how long one call may run. Default 30s.
+	MaxCallDuration time.Duration
+	// Reflection registers the gRPC reflection service (callers still need an admin key).
+	Reflection bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxRequestBytes <= 0 {
+		c.MaxRequestBytes = 1 << 20
+	}
+	if c.MaxCallDuration <= 0 {
+		c.MaxCallDuration = 30 * time.Second
+	}
+	return c
+}
+
+// Authorizer is the access check every call passes (platform/auth's interceptor).
+type Authorizer interface {
+	Unary() grpc.UnaryServerInterceptor
+	Stream() grpc.StreamServerInterceptor
+}
+
+// Server is a gRPC server with Beacon's interceptor chain and a health service.
+type Server struct {
+	*grpc.Server
+	Health *health.Server
+	config Config
+}
+
+// New builds a server. The interceptor order is: error mapping and panic recovery (outermost, so
+// every error below is mapped in one place), logging, deadline, then authorization.
+func New(cfg Config, authz Authorizer, logger *slog.Logger) *Server {
+	cfg = cfg.withDefaults()
+	srv := grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, MaxConnectionAge: 30 * time.Minute, MaxConnectionAgeGrace: 30 * time.Second}),
+		grpc.ChainUnaryInterceptor(errorUnary(logger), logUnary(logger), deadlineUnary(cfg.MaxCallDuration), authz.Unary()),
+		grpc.ChainStreamInterceptor(errorStream(logger), authz.Stream()),
+	)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	if cfg.Reflection {
+		reflection.Register(srv)
+	}
+	return &Server{Server: srv, Health: hs, config: cfg}
+}
+
+// SetServing marks the named services (and the server as a whole, "") as serving.
+func (s *Server) SetServing(services ...string) {
+	s.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	for _, name := range services {
+		s.Health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+}
+
+// Drain marks every service NOT_SERVING and then stops the server gracefully, giving pending calls
+// up to grace before they are cut.
+func (s *Server) Drain(grace time.Duration) {
+	s.Health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		s.Stop()
+	}
+}

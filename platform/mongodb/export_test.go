@@ -1,0 +1,4 @@
+package mongodb
+
+// NewMinLevelHandler exposes newMinLevelHandler to the external tests.
+var NewMinLevelHandler = newMinLevelHandler

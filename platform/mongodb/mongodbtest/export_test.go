@@ -1,0 +1,8 @@
+package mongodbtest
+
+// Unexported helpers exposed to the external tests.
+var (
+	DatabaseName = databaseName
+	SweepStale   = sweepStale
+	TempPrefix   = tempPrefix
+)

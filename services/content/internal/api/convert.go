@@ -1,0 +1,216 @@
+// Package api is the content service's gRPC surface: it converts between protobuf messages and
+// domain types and calls the domain service. It never maps errors itself; handlers return apperr
+// errors and platform/grpcserver turns them into statuses.
+package api
+
+import (
+	"strings"
+	"time"
+
+	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/markdown"
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// siteIDFromName parses "sites/{id}", naming field in errors.
+func siteIDFromName(field, name string) (string, error) {
+	id, ok := strings.CutPrefix(name, "sites/")
+	if !ok || !domain.ValidSiteID(id) {
+		return "", apperr.InvalidField(field, "must be a site name like sites/kratom-help, got %q", name)
+	}
+	return id, nil
+}
+
+// articleIDFromName parses "articles/{id}", naming field in errors.
+func articleIDFromName(field, name string) (string, error) {
+	id, ok := strings.CutPrefix(name, "articles/")
+	if !ok || id == "" || len(id) > 64 || strings.ContainsAny(id, "/$.\x00 ") {
+		return "", apperr.InvalidField(field, "must be an article name like articles/abc123, got %q", name)
+	}
+	return id, nil
+}
+
+func timestampOrNil(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func toProtoSite(s *domain.Site) *contentv1.Site {
+	return &contentv1.Site{
+		Name:               s.Name(),
+		DisplayName:        s.DisplayName,
+		BaseUrl:            s.BaseURL,
+		DefaultLocale:      s.DefaultLocale,
+		CrisisLineText:     s.CrisisLineText,
+		Public:             s.Public,
+		CacheMaxAgeSeconds: int32(s.CacheMaxAgeSeconds),
+		CreateTime:         timestampOrNil(s.CreateTime),
+		UpdateTime:         timestampOrNil(s.UpdateTime),
+		Etag:               s.Etag(),
+	}
+}
+
+func fromProtoSite(id string, s *contentv1.Site) *domain.Site {
+	return &domain.Site{
+		ID:                 id,
+		DisplayName:        s.GetDisplayName(),
+		BaseURL:            s.GetBaseUrl(),
+		DefaultLocale:      s.GetDefaultLocale(),
+		CrisisLineText:     s.GetCrisisLineText(),
+		Public:             s.GetPublic(),
+		CacheMaxAgeSeconds: int(s.GetCacheMaxAgeSeconds()),
+	}
+}
+
+func toProtoDate(d domain.Date) *date.Date {
+	if d.IsZero() {
+		return nil
+	}
+	return &date.Date{Year: int32(d.Year), Month: int32(d.Month), Day: int32(d.Day)}
+}
+
+func fromProtoDate(d *date.Date) domain.Date {
+	if d == nil {
+		return domain.Date{}
+	}
+	return domain.Date{Year: int(d.GetYear()), Month: int(d.GetMonth()), Day: int(d.GetDay())}
+}
+
+func toProtoPerson(p domain.Person) *contentv1.Person {
+	if p.IsZero() {
+		return nil
+	}
+	return &contentv1.Person{DisplayName: p.DisplayName, Credentials: p.Credentials, Url: p.URL}
+}
+
+func fromProtoPerson(p *contentv1.Person) domain.Person {
+	return domain.Person{DisplayName: p.GetDisplayName(), Credentials: p.GetCredentials(), URL: p.GetUrl()}
+}
+
+// toProtoContent fills the editable fields of an Article message from c.
+func toProtoContent(c domain.Content) *contentv1.Article {
+	out := &contentv1.Article{
+		Title:            c.Title,
+		Slug:             c.Slug,
+		Summary:          c.Summary,
+		Body:             c.Body,
+		Tags:             c.Tags,
+		Topics:           c.Topics,
+		MedicalReviewer:  toProtoPerson(c.MedicalReviewer),
+		LastReviewedDate: toProtoDate(c.LastReviewedDate),
+		EditorNotes:      c.EditorNotes,
+	}
+	for _, a := range c.Authors {
+		out.Authors = append(out.Authors, toProtoPerson(a))
+	}
+	for _, ct := range c.Citations {
+		out.Citations = append(out.Citations, &contentv1.Citation{Title: ct.Title, Url: ct.URL, Doi: ct.DOI, Pmid: ct.PMID, AccessedDate: toProtoDate(ct.AccessedDate)})
+	}
+	if c.SEO != (domain.SEO{}) {
+		out.Seo = &contentv1.Seo{MetaTitle: c.SEO.MetaTitle, MetaDescription: c.SEO.MetaDescription, CanonicalUrl: c.SEO.CanonicalURL, SocialImageUrl: c.SEO.SocialImageURL}
+	}
+	for _, s := range c.TargetSites {
+		out.TargetSites = append(out.TargetSites, "sites/"+s)
+	}
+	return out
+}
+
+// fromProtoContent reads the editable fields of an Article message. Target sites must be site names.
+func fromProtoContent(a *contentv1.Article) (domain.Content, error) {
+	c := domain.Content{
+		Title:            a.GetTitle(),
+		Slug:             a.GetSlug(),
+		Summary:          a.GetSummary(),
+		Body:             a.GetBody(),
+		Tags:             a.GetTags(),
+		Topics:           a.GetTopics(),
+		LastReviewedDate: fromProtoDate(a.GetLastReviewedDate()),
+		EditorNotes:      a.GetEditorNotes(),
+		SEO: domain.SEO{
+			MetaTitle:       a.GetSeo().GetMetaTitle(),
+			MetaDescription: a.GetSeo().GetMetaDescription(),
+			CanonicalURL:    a.GetSeo().GetCanonicalUrl(),
+			SocialImageURL:  a.GetSeo().GetSocialImageUrl(),
+		},
+	}
+	if a.GetMedicalReviewer() != nil {
+		c.MedicalReviewer = fromProtoPerson(a.GetMedicalReviewer())
+	}
+	for _, p := range a.GetAuthors() {
+		c.Authors = append(c.Authors, fromProtoPerson(p))
+	}
+	for _, ct := range a.GetCitations() {
+		c.Citations = append(c.Citations, domain.Citation{Title: ct.GetTitle(), URL: ct.GetUrl(), DOI: ct.GetDoi(), PMID: ct.GetPmid(), AccessedDate: fromProtoDate(ct.GetAccessedDate())})
+	}
+	var v apperr.Violations
+	for i, name := range a.GetTargetSites() {
+		id, ok := strings.CutPrefix(name, "sites/")
+		if !ok || !domain.ValidSiteID(id) {
+			v.Add("article.target_sites["+itoa(i)+"]", "must be a site name like sites/kratom-help, got %q", name)
+			continue
+		}
+		c.TargetSites = append(c.TargetSites, id)
+	}
+	return c, v.Err()
+}
+
+var stateToProto = map[domain.State]contentv1.Article_State{
+	domain.StateDraft:     contentv1.Article_STATE_DRAFT,
+	domain.StateScheduled: contentv1.Article_STATE_SCHEDULED,
+	domain.StatePublished: contentv1.Article_STATE_PUBLISHED,
+	domain.StateArchived:  contentv1.Article_STATE_ARCHIVED,
+}
+
+func toProtoRendering(r markdown.Rendering) *contentv1.Rendering {
+	out := &contentv1.Rendering{
+		Html:               r.HTML,
+		WordCount:          int32(r.WordCount),
+		ReadingTimeMinutes: int32(r.ReadingTimeMinutes),
+		FleschReadingEase:  r.FleschReadingEase,
+	}
+	for _, e := range r.TOC {
+		out.TableOfContents = append(out.TableOfContents, &contentv1.TocEntry{Level: int32(e.Level), Text: e.Text, Anchor: e.Anchor})
+	}
+	return out
+}
+
+// toProtoArticle is the management view: the working draft, its rendering, and lifecycle data.
+func toProtoArticle(a *domain.Article) *contentv1.Article {
+	out := toProtoContent(a.Draft)
+	out.Name = a.Name()
+	out.State = stateToProto[a.State]
+	out.Etag = a.Etag()
+	out.CreateTime = timestampOrNil(a.CreateTime)
+	out.UpdateTime = timestampOrNil(a.UpdateTime)
+	if a.Published != nil {
+		out.PublishTime = timestampOrNil(a.Published.PublishTime)
+	}
+	out.ScheduledPublishTime = timestampOrNil(a.ScheduledPublishTime)
+	out.DeleteTime = timestampOrNil(a.DeleteTime)
+	out.RevisionId = a.RevisionID
+	out.PublishedRevisionId = a.PublishedRevisionID()
+	out.Rendering = toProtoRendering(a.Rendering)
+	out.Creator = a.Creator
+	return out
+}
+
+func toProtoRevision(r domain.Revision) *contentv1.Revision {
+	snap := toProtoContent(r.Content)
+	snap.Name = "articles/" + r.ArticleID
+	snap.State = stateToProto[r.State]
+	snap.RevisionId = r.RevisionID
+	return &contentv1.Revision{
+		Name:          "articles/" + r.ArticleID + "/revisions/" + itoa64(r.RevisionID),
+		RevisionId:    r.RevisionID,
+		Actor:         r.Change.Actor,
+		CreateTime:    timestampOrNil(r.Change.Time),
+		Action:        r.Change.Action,
+		ChangedFields: r.Change.Fields,
+		Snapshot:      snap,
+	}
+}

@@ -1,0 +1,139 @@
+// Package demo holds the demo site and articles `beacon dev` loads on first start.
+package demo
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+)
+
+//go:embed articles/*.md
+var articleFiles embed.FS
+
+// SiteID is the id of the demo site.
+const SiteID = "kratom-help"
+
+// Site returns the demo site.
+func Site() *domain.Site {
+	return &domain.Site{
+		ID:             SiteID,
+		DisplayName:    "Kratom Help",
+		BaseURL:        "https://kratom-help.example.org",
+		DefaultLocale:  "en-US",
+		CrisisLineText: "In crisis? Call or text 988 (Suicide & Crisis Lifeline). For treatment referrals, call SAMHSA's National Helpline at 1-800-662-4357, free and confidential, 24/7.",
+		Public:         true,
+	}
+}
+
+// Articles parses the embedded demo articles, in file-name order, targeting the demo site.
+func Articles() ([]domain.Content, error) {
+	names, err := fs.Glob(articleFiles, "articles/*.md")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	out := make([]domain.Content, 0, len(names))
+	for _, name := range names {
+		raw, err := articleFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		c, err := Parse(string(raw))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		c.TargetSites = []string{SiteID}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Parse reads one article: "key: value" header lines, a "---" line, then the Markdown body.
+// Keys: title, slug, summary, tags, topics (comma-separated), author (repeatable) and reviewer
+// ("Name | Credentials"), reviewed (YYYY-MM-DD), citation (repeatable:
+// "title | url | doi | pmid | accessed YYYY-MM-DD").
+func Parse(raw string) (domain.Content, error) {
+	header, body, ok := strings.Cut(raw, "\n---\n")
+	if !ok {
+		return domain.Content{}, fmt.Errorf("no --- line between header and body")
+	}
+	c := domain.Content{Body: strings.TrimSpace(body) + "\n"}
+	for i, line := range strings.Split(header, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		key, value, ok := strings.Cut(line, ":")
+		if !ok {
+			return domain.Content{}, fmt.Errorf("header line %d: want key: value", i+1)
+		}
+		value = strings.TrimSpace(value)
+		switch strings.TrimSpace(key) {
+		case "title":
+			c.Title = value
+		case "slug":
+			c.Slug = value
+		case "summary":
+			c.Summary = value
+		case "tags":
+			c.Tags = splitList(value, ",")
+		case "topics":
+			c.Topics = splitList(value, ",")
+		case "author":
+			c.Authors = append(c.Authors, person(value))
+		case "reviewer":
+			c.MedicalReviewer = person(value)
+		case "reviewed":
+			d, err := date(value)
+			if err != nil {
+				return domain.Content{}, fmt.Errorf("reviewed: %w", err)
+			}
+			c.LastReviewedDate = d
+		case "citation":
+			parts := strings.Split(value, "|")
+			for len(parts) < 5 {
+				parts = append(parts, "")
+			}
+			ct := domain.Citation{Title: strings.TrimSpace(parts[0]), URL: strings.TrimSpace(parts[1]), DOI: strings.TrimSpace(parts[2]), PMID: strings.TrimSpace(parts[3])}
+			if accessed := strings.TrimSpace(parts[4]); accessed != "" {
+				d, err := date(accessed)
+				if err != nil {
+					return domain.Content{}, fmt.Errorf("citation %q: %w", ct.Title, err)
+				}
+				ct.AccessedDate = d
+			}
+			c.Citations = append(c.Citations, ct)
+		default:
+			return domain.Content{}, fmt.Errorf("header line %d: unknown key %q", i+1, key)
+		}
+	}
+	return c, nil
+}
+
+func splitList(s, sep string) []string {
+	var out []string
+	for _, p := range strings.Split(s, sep) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func person(s string) domain.Person {
+	name, creds, _ := strings.Cut(s, "|")
+	return domain.Person{DisplayName: strings.TrimSpace(name), Credentials: strings.TrimSpace(creds)}
+}
+
+func date(s string) (domain.Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return domain.Date{}, fmt.Errorf("want YYYY-MM-DD, got %q", s)
+	}
+	return domain.Date{Year: t.Year(), Month: int(t.Month()), Day: t.Day()}, nil
+}

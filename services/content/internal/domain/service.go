@@ -1,0 +1,620 @@
+package domain
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/listfilter"
+	"github.com/beaconcms/beacon/platform/markdown"
+)
+
+// SchedulerActor is the actor recorded on revisions made by scheduled publishing.
+const SchedulerActor = "system:scheduler"
+
+// Service applies the content rules: access by site, validation, lifecycle and history.
+// Every method takes the calling principal; a caller only ever sees articles that target a site
+// its key covers, and anything else is reported exactly like a missing article.
+type Service struct {
+	articles ArticleStore
+	sites    SiteStore
+	renderer *markdown.Renderer
+	now      func() time.Time
+	logger   *slog.Logger
+}
+
+// NewService returns a Service. now may be nil for time.Now.
+func NewService(articles ArticleStore, sites SiteStore, renderer *markdown.Renderer, now func() time.Time, logger *slog.Logger) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{articles: articles, sites: sites, renderer: renderer, now: func() time.Time { return now().UTC().Truncate(time.Millisecond) }, logger: logger}
+}
+
+// ArticleFilterSchema is the allowlist of fields ListArticles filters accept.
+func ArticleFilterSchema() listfilter.Schema {
+	t := listfilter.Field{Kind: listfilter.Time}
+	s := listfilter.Field{Kind: listfilter.String}
+	return listfilter.Schema{
+		"state":        {Kind: listfilter.Enum, Values: StateNames()},
+		"tag":          s,
+		"topic":        s,
+		"site":         s,
+		"author":       s,
+		"update_time":  t,
+		"create_time":  t,
+		"publish_time": t,
+	}
+}
+
+// ---- sites ----
+
+// CreateSite creates a site with the given id.
+func (s *Service) CreateSite(ctx context.Context, p auth.Principal, site *Site) (*Site, error) {
+	if !ValidSiteID(site.ID) {
+		return nil, apperr.InvalidField("site_id", "must be 1-63 lowercase letters, digits and hyphens, e.g. kratom-help")
+	}
+	if p.Site != "" {
+		return nil, apperr.New(apperr.PermissionDenied, "only keys for all sites can create sites")
+	}
+	site.normalize()
+	if err := site.validate("site."); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	site.CreateTime, site.UpdateTime, site.Revision = now, now, 1
+	if err := s.sites.CreateSite(ctx, site); err != nil {
+		return nil, err
+	}
+	return site, nil
+}
+
+func (site *Site) normalize() {
+	site.DisplayName = strings.TrimSpace(site.DisplayName)
+	site.BaseURL = strings.TrimRight(strings.TrimSpace(site.BaseURL), "/")
+	if site.DefaultLocale == "" {
+		site.DefaultLocale = "en"
+	}
+}
+
+// GetSite returns a site the caller's key covers.
+func (s *Service) GetSite(ctx context.Context, p auth.Principal, id string) (*Site, error) {
+	if !p.CoversSite(id) {
+		return nil, siteNotFound(id)
+	}
+	return s.sites.GetSite(ctx, id)
+}
+
+// ListSites lists the sites the caller's key covers, ordered by id.
+func (s *Service) ListSites(ctx context.Context, p auth.Principal, afterID string, limit int) ([]*Site, error) {
+	if p.Site != "" {
+		if afterID >= p.Site {
+			return nil, nil
+		}
+		site, err := s.sites.GetSite(ctx, p.Site)
+		if apperr.Is(err, apperr.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []*Site{site}, nil
+	}
+	return s.sites.ListSites(ctx, afterID, limit)
+}
+
+// siteFields are the writable fields of a site, in proto names.
+var siteFields = []string{"display_name", "base_url", "default_locale", "crisis_line_text", "public", "cache_max_age_seconds"}
+
+// UpdateSite copies the named fields (all writable ones when fields is nil) from patch.
+// A non-empty etag must match the stored site.
+func (s *Service) UpdateSite(ctx context.Context, p auth.Principal, patch *Site, fields []string, etag string) (*Site, error) {
+	cur, err := s.GetSite(ctx, p, patch.ID)
+	if err != nil {
+		return nil, err
+	}
+	if etag != "" && etag != cur.Etag() {
+		return nil, staleEtag("site")
+	}
+	if fields == nil {
+		fields = siteFields
+	}
+	next := *cur
+	for _, f := range fields {
+		switch f {
+		case "display_name":
+			next.DisplayName = patch.DisplayName
+		case "base_url":
+			next.BaseURL = patch.BaseURL
+		case "default_locale":
+			next.DefaultLocale = patch.DefaultLocale
+		case "crisis_line_text":
+			next.CrisisLineText = patch.CrisisLineText
+		case "public":
+			next.Public = patch.Public
+		case "cache_max_age_seconds":
+			next.CacheMaxAgeSeconds = patch.CacheMaxAgeSeconds
+		default:
+			return nil, apperr.InvalidField("update_mask", "field %q cannot be updated; writable fields: %s", f, strings.Join(siteFields, ", "))
+		}
+	}
+	next.normalize()
+	if err := next.validate("site."); err != nil {
+		return nil, err
+	}
+	next.Revision = cur.Revision + 1
+	next.UpdateTime = s.now()
+	if err := s.sites.UpdateSite(ctx, &next, cur.Revision); err != nil {
+		return nil, err
+	}
+	return &next, nil
+}
+
+// DeleteSite deletes a site that no live article targets.
+func (s *Service) DeleteSite(ctx context.Context, p auth.Principal, id string) error {
+	if _, err := s.GetSite(ctx, p, id); err != nil {
+		return err
+	}
+	if p.Site != "" {
+		return apperr.New(apperr.PermissionDenied, "only keys for all sites can delete sites")
+	}
+	targeting, err := s.articles.ListArticles(ctx, ArticleQuery{Sites: []string{id}, OrderBy: OrderUpdateTime, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(targeting) > 0 {
+		return apperr.New(apperr.FailedPrecondition, "site %q still has articles (e.g. %s); delete them or remove the site from their target_sites first", id, targeting[0].Name())
+	}
+	return s.sites.DeleteSite(ctx, id)
+}
+
+// ---- articles ----
+
+// CreateArticle creates a draft from c.
+func (s *Service) CreateArticle(ctx context.Context, p auth.Principal, c Content) (*Article, error) {
+	c.Normalize()
+	if err := c.Validate("article."); err != nil {
+		return nil, err
+	}
+	if err := s.checkTargetSites(ctx, p, c.TargetSites); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	a := &Article{
+		ID:         newID(),
+		Draft:      c,
+		Rendering:  s.renderer.Render(c.Body),
+		State:      StateDraft,
+		RevisionID: 1,
+		CreateTime: now,
+		UpdateTime: now,
+		Creator:    p.KeyName,
+		LastChange: Change{Actor: p.KeyName, Action: "create", Fields: changedFields(Content{}, c), Time: now},
+	}
+	if err := s.articles.CreateArticle(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// checkTargetSites verifies that every site exists and that the caller's key covers it.
+func (s *Service) checkTargetSites(ctx context.Context, p auth.Principal, sites []string) error {
+	for i, id := range sites {
+		if !p.CoversSite(id) {
+			return apperr.New(apperr.PermissionDenied, "this key is limited to site %q and cannot target site %q", p.Site, id)
+		}
+		if _, err := s.sites.GetSite(ctx, id); err != nil {
+			if apperr.Is(err, apperr.NotFound) {
+				return apperr.InvalidField(fmt.Sprintf("article.target_sites[%d]", i), "site %q does not exist", id)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// GetArticle returns an article the caller may read.
+func (s *Service) GetArticle(ctx context.Context, p auth.Principal, id string) (*Article, error) {
+	a, err := s.articles.GetArticle(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !canRead(p, a) {
+		return nil, articleNotFound(id)
+	}
+	return a, nil
+}
+
+func canRead(p auth.Principal, a *Article) bool {
+	return p.Site == "" || slices.Contains(a.Draft.TargetSites, p.Site) ||
+		(a.Published != nil && slices.Contains(a.Published.Content.TargetSites, p.Site))
+}
+
+// ListArticles lists articles the caller may read.
+func (s *Service) ListArticles(ctx context.Context, p auth.Principal, q ArticleQuery) ([]*Article, error) {
+	if p.Site != "" {
+		q.Sites = []string{p.Site}
+	}
+	if q.Limit <= 0 || q.Limit > 101 {
+		return nil, fmt.Errorf("list articles: limit %d out of range", q.Limit)
+	}
+	return s.articles.ListArticles(ctx, q)
+}
+
+// UpdateArticle copies the named draft fields (all when fields is nil) from patch into the
+// article's draft. etag is required and must be current. Sites see nothing of it until the
+// next publish.
+func (s *Service) UpdateArticle(ctx context.Context, p auth.Principal, id string, patch Content, fields []string, etag string) (*Article, error) {
+	if etag == "" {
+		return nil, apperr.InvalidField("article.etag", "is required: send the etag of the article you edited")
+	}
+	if fields == nil {
+		fields = contentFieldNames
+	}
+	return s.mutate(ctx, p, id, etag, func(a *Article) error {
+		if a.Deleted() {
+			return apperr.New(apperr.FailedPrecondition, "article %s is deleted; undelete it first", a.Name())
+		}
+		next := a.Draft
+		for _, f := range fields {
+			if err := applyField(&next, patch, f); err != nil {
+				return err
+			}
+		}
+		next.Normalize()
+		if err := next.Validate("article."); err != nil {
+			return err
+		}
+		if !slices.Equal(next.TargetSites, a.Draft.TargetSites) {
+			if err := s.checkTargetSites(ctx, p, next.TargetSites); err != nil {
+				return err
+			}
+		}
+		a.LastChange.Action, a.LastChange.Fields = "update", changedFields(a.Draft, next)
+		a.setDraft(next, s.renderer)
+		return nil
+	})
+}
+
+func (a *Article) setDraft(c Content, r *markdown.Renderer) {
+	if c.Body != a.Draft.Body {
+		a.Rendering = r.Render(c.Body)
+	}
+	a.Draft = c
+}
+
+func applyField(dst *Content, src Content, field string) error {
+	switch field {
+	case "title":
+		dst.Title = src.Title
+	case "slug":
+		dst.Slug = src.Slug
+	case "summary":
+		dst.Summary = src.Summary
+	case "body":
+		dst.Body = src.Body
+	case "tags":
+		dst.Tags = src.Tags
+	case "topics":
+		dst.Topics = src.Topics
+	case "authors":
+		dst.Authors = src.Authors
+	case "medical_reviewer":
+		dst.MedicalReviewer = src.MedicalReviewer
+	case "last_reviewed_date":
+		dst.LastReviewedDate = src.LastReviewedDate
+	case "citations":
+		dst.Citations = src.Citations
+	case "seo":
+		dst.SEO = src.SEO
+	case "seo.meta_title":
+		dst.SEO.MetaTitle = src.SEO.MetaTitle
+	case "seo.meta_description":
+		dst.SEO.MetaDescription = src.SEO.MetaDescription
+	case "seo.canonical_url":
+		dst.SEO.CanonicalURL = src.SEO.CanonicalURL
+	case "seo.social_image_url":
+		dst.SEO.SocialImageURL = src.SEO.SocialImageURL
+	case "target_sites":
+		dst.TargetSites = src.TargetSites
+	case "editor_notes":
+		dst.EditorNotes = src.EditorNotes
+	default:
+		return apperr.InvalidField("update_mask", "field %q cannot be updated; writable fields: %s", field, strings.Join(contentFieldNames, ", "))
+	}
+	return nil
+}
+
+// DeleteArticle soft-deletes an article; its slugs become free.
+func (s *Service) DeleteArticle(ctx context.Context, p auth.Principal, id, etag string) (*Article, error) {
+	return s.mutate(ctx, p, id, etag, func(a *Article) error {
+		if a.Deleted() {
+			return apperr.New(apperr.FailedPrecondition, "article %s is already deleted", a.Name())
+		}
+		a.DeleteTime = s.now()
+		a.LastChange.Action = "delete"
+		return nil
+	})
+}
+
+// UndeleteArticle restores a soft-deleted article as it was, reclaiming its slugs.
+func (s *Service) UndeleteArticle(ctx context.Context, p auth.Principal, id string) (*Article, error) {
+	return s.mutate(ctx, p, id, "", func(a *Article) error {
+		if !a.Deleted() {
+			return apperr.New(apperr.FailedPrecondition, "article %s is not deleted", a.Name())
+		}
+		a.DeleteTime = time.Time{}
+		a.LastChange.Action = "undelete"
+		return nil
+	})
+}
+
+// PublishArticle freezes the draft as the live snapshot.
+func (s *Service) PublishArticle(ctx context.Context, p auth.Principal, id, etag string) (*Article, error) {
+	return s.mutate(ctx, p, id, etag, func(a *Article) error {
+		if err := requireUndeleted(a); err != nil {
+			return err
+		}
+		a.publish(s.now())
+		a.LastChange.Action = "publish"
+		return nil
+	})
+}
+
+// publish freezes the draft; editor notes never enter the snapshot.
+func (a *Article) publish(now time.Time) {
+	snap := a.Draft
+	snap.EditorNotes = ""
+	a.State = StatePublished
+	a.ScheduledPublishTime = time.Time{}
+	a.Published = &Snapshot{Content: snap, Rendering: a.Rendering, RevisionID: a.RevisionID + 1, PublishTime: now}
+}
+
+// UnpublishArticle withdraws the live snapshot; the article returns to draft.
+func (s *Service) UnpublishArticle(ctx context.Context, p auth.Principal, id, etag string) (*Article, error) {
+	return s.mutate(ctx, p, id, etag, func(a *Article) error {
+		if err := requireUndeleted(a); err != nil {
+			return err
+		}
+		if a.Published == nil && a.State != StateScheduled {
+			return apperr.New(apperr.FailedPrecondition, "article %s is not published", a.Name())
+		}
+		a.State, a.Published, a.ScheduledPublishTime = StateDraft, nil, time.Time{}
+		a.LastChange.Action = "unpublish"
+		return nil
+	})
+}
+
+// ScheduleArticle publishes the draft at publishTime. A live snapshot stays live until then.
+func (s *Service) ScheduleArticle(ctx context.Context, p auth.Principal, id string, publishTime time.Time, etag string) (*Article, error) {
+	if publishTime.IsZero() {
+		return nil, apperr.InvalidField("publish_time", "is required")
+	}
+	if !publishTime.After(s.now()) {
+		return nil, apperr.InvalidField("publish_time", "must be in the future")
+	}
+	if publishTime.After(s.now().AddDate(5, 0, 0)) {
+		return nil, apperr.InvalidField("publish_time", "must be within five years")
+	}
+	return s.mutate(ctx, p, id, etag, func(a *Article) error {
+		if err := requireUndeleted(a); err != nil {
+			return err
+		}
+		a.State = StateScheduled
+		a.ScheduledPublishTime = publishTime.UTC().Truncate(time.Millisecond)
+		a.LastChange.Action = "schedule"
+		return nil
+	})
+}
+
+// ArchiveArticle withdraws an article from sites and marks it archived.
+func (s *Service) ArchiveArticle(ctx context.Context, p auth.Principal, id, etag string) (*Article, error) {
+	return s.mutate(ctx, p, id, etag, func(a *Article) error {
+		if err := requireUndeleted(a); err != nil {
+			return err
+		}
+		if a.State == StateArchived {
+			return apperr.New(apperr.FailedPrecondition, "article %s is already archived", a.Name())
+		}
+		a.State, a.Published, a.ScheduledPublishTime = StateArchived, nil, time.Time{}
+		a.LastChange.Action = "archive"
+		return nil
+	})
+}
+
+// ListRevisions lists an article's revisions, newest first.
+func (s *Service) ListRevisions(ctx context.Context, p auth.Principal, id string, beforeID int64, limit int) ([]Revision, error) {
+	if _, err := s.GetArticle(ctx, p, id); err != nil {
+		return nil, err
+	}
+	return s.articles.ListRevisions(ctx, id, beforeID, limit)
+}
+
+// RollbackArticle makes a new revision whose draft equals revision revisionID's.
+func (s *Service) RollbackArticle(ctx context.Context, p auth.Principal, id string, revisionID int64, etag string) (*Article, error) {
+	if revisionID <= 0 {
+		return nil, apperr.InvalidField("revision_id", "must be a positive revision number")
+	}
+	if _, err := s.GetArticle(ctx, p, id); err != nil {
+		return nil, err
+	}
+	rev, err := s.articles.GetRevision(ctx, id, revisionID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, apperr.InvalidField("revision_id", "articles/%s has no revision %d", id, revisionID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.mutate(ctx, p, id, etag, func(a *Article) error {
+		if err := requireUndeleted(a); err != nil {
+			return err
+		}
+		if !slices.Equal(rev.Content.TargetSites, a.Draft.TargetSites) {
+			if err := s.checkTargetSites(ctx, p, rev.Content.TargetSites); err != nil {
+				return err
+			}
+		}
+		a.LastChange.Action, a.LastChange.Fields = "rollback", changedFields(a.Draft, rev.Content)
+		a.setDraft(rev.Content, s.renderer)
+		return nil
+	})
+}
+
+// PublishDue publishes every scheduled article whose time has come and returns how many it
+// published. Replicas may run it at once: the conditional write lets exactly one of them win.
+func (s *Service) PublishDue(ctx context.Context) (int, error) {
+	now := s.now()
+	due, err := s.articles.ListDueScheduled(ctx, now, 100)
+	if err != nil {
+		return 0, err
+	}
+	system := auth.Principal{KeyName: SchedulerActor, Role: auth.RoleAdmin}
+	published := 0
+	for _, a := range due {
+		next := a.clone()
+		next.publish(now)
+		next.RevisionID = a.RevisionID + 1
+		next.UpdateTime = now
+		next.LastChange = Change{Actor: system.KeyName, Action: "publish", Time: now}
+		err := s.articles.UpdateArticle(ctx, a, next)
+		switch {
+		case err == nil:
+			published++
+			s.logger.InfoContext(ctx, "scheduled article published", "article", a.Name(), "revision", next.RevisionID)
+		case apperr.Is(err, apperr.Conflict):
+			// Another replica, or an editor, changed it first.
+		default:
+			return published, fmt.Errorf("publish scheduled %s: %w", a.Name(), err)
+		}
+	}
+	return published, nil
+}
+
+// RunScheduler calls PublishDue every interval until ctx ends.
+func (s *Service) RunScheduler(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.PublishDue(ctx); err != nil && ctx.Err() == nil {
+				s.logger.ErrorContext(ctx, "scheduled publishing failed", "err", err)
+			}
+		}
+	}
+}
+
+// mutate loads the article, checks access and etag, applies change to a copy and writes it
+// conditionally, recording a revision. change sets LastChange.Action (and Fields if relevant).
+func (s *Service) mutate(ctx context.Context, p auth.Principal, id, etag string, change func(a *Article) error) (*Article, error) {
+	cur, err := s.GetArticle(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := canWrite(p, cur); err != nil {
+		return nil, err
+	}
+	if etag != "" && etag != cur.Etag() {
+		return nil, staleEtag("article")
+	}
+	next := cur.clone()
+	next.LastChange = Change{}
+	if err := change(next); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	next.RevisionID = cur.RevisionID + 1
+	next.UpdateTime = now
+	next.LastChange.Actor, next.LastChange.Time = p.KeyName, now
+	if err := s.articles.UpdateArticle(ctx, cur, next); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// canWrite requires the caller's key to cover every site the article targets.
+func canWrite(p auth.Principal, a *Article) error {
+	for _, site := range a.Draft.TargetSites {
+		if !p.CoversSite(site) {
+			return apperr.New(apperr.PermissionDenied, "%s also targets site %q, which this key does not cover", a.Name(), site)
+		}
+	}
+	return nil
+}
+
+func requireUndeleted(a *Article) error {
+	if a.Deleted() {
+		return apperr.New(apperr.FailedPrecondition, "article %s is deleted; undelete it first", a.Name())
+	}
+	return nil
+}
+
+// clone returns a deep copy, so a failed write never leaves a half-changed article behind.
+func (a *Article) clone() *Article {
+	c := *a
+	c.Draft = a.Draft.clone()
+	if a.Published != nil {
+		snap := *a.Published
+		snap.Content = a.Published.Content.clone()
+		c.Published = &snap
+	}
+	c.LastChange.Fields = slices.Clone(a.LastChange.Fields)
+	return &c
+}
+
+func (c Content) clone() Content {
+	c.Tags = slices.Clone(c.Tags)
+	c.Topics = slices.Clone(c.Topics)
+	c.Authors = slices.Clone(c.Authors)
+	c.Citations = slices.Clone(c.Citations)
+	c.TargetSites = slices.Clone(c.TargetSites)
+	return c
+}
+
+// changedFields lists, in proto names, the fields that differ between a and b.
+func changedFields(a, b Content) []string {
+	var out []string
+	av, bv := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i, name := range contentFieldNames {
+		x, y := av.Field(i).Interface(), bv.Field(i).Interface()
+		if !reflect.DeepEqual(x, y) && !(isEmpty(av.Field(i)) && isEmpty(bv.Field(i))) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func isEmpty(v reflect.Value) bool {
+	return v.Kind() == reflect.Slice && v.Len() == 0
+}
+
+// contentFieldNames are the proto names of Content's fields, in declaration order; they are also
+// the fields UpdateArticle can change.
+var contentFieldNames = []string{"title", "slug", "summary", "body", "tags", "topics", "authors", "medical_reviewer",
+	"last_reviewed_date", "citations", "seo", "target_sites", "editor_notes"}
+
+func newID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+func articleNotFound(id string) error {
+	return apperr.New(apperr.NotFound, "articles/%s not found", id)
+}
+
+func siteNotFound(id string) error { return apperr.New(apperr.NotFound, "sites/%s not found", id) }
+
+func staleEtag(kind string) error {
+	return apperr.New(apperr.Conflict, "the %s changed since you read it (etag mismatch); fetch it again and reapply your change", kind)
+}

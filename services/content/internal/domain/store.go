@@ -1,0 +1,73 @@
+package domain
+
+import (
+	"context"
+	"time"
+
+	"github.com/beaconcms/beacon/platform/listfilter"
+)
+
+// ArticleStore persists articles and their revisions. Implementations return apperr errors:
+// NotFound for missing ids, Conflict when a conditional write lost a race, AlreadyExists when a
+// slug key is held by another live article.
+type ArticleStore interface {
+	// CreateArticle inserts a new article (RevisionID 1), claims its slug keys and records revision 1.
+	CreateArticle(ctx context.Context, a *Article) error
+	// GetArticle returns the article, deleted or not.
+	GetArticle(ctx context.Context, id string) (*Article, error)
+	// UpdateArticle replaces prev by next when the stored revision is still prev.RevisionID
+	// (next.RevisionID must be prev.RevisionID+1), moves slug claims from prev.SlugKeys() to
+	// next.SlugKeys() and records next's revision. Nothing changes when it fails.
+	UpdateArticle(ctx context.Context, prev, next *Article) error
+	// ListArticles returns at most q.Limit articles matching q, in q's order.
+	ListArticles(ctx context.Context, q ArticleQuery) ([]*Article, error)
+	// ListRevisions returns revisions of one article newest first, those below beforeID when it is > 0.
+	ListRevisions(ctx context.Context, articleID string, beforeID int64, limit int) ([]Revision, error)
+	// GetRevision returns one revision.
+	GetRevision(ctx context.Context, articleID string, revisionID int64) (Revision, error)
+	// ListDueScheduled returns scheduled, undeleted articles whose time is at or before now.
+	ListDueScheduled(ctx context.Context, now time.Time, limit int) ([]*Article, error)
+}
+
+// SiteStore persists sites.
+type SiteStore interface {
+	CreateSite(ctx context.Context, s *Site) error
+	GetSite(ctx context.Context, id string) (*Site, error)
+	// ListSites returns sites ordered by id, after afterID.
+	ListSites(ctx context.Context, afterID string, limit int) ([]*Site, error)
+	// UpdateSite replaces the site when its stored revision is still prevRevision.
+	UpdateSite(ctx context.Context, s *Site, prevRevision int64) error
+	DeleteSite(ctx context.Context, id string) error
+}
+
+// OrderField is a field articles can be listed by.
+type OrderField string
+
+// The orderable fields, in proto names.
+const (
+	OrderUpdateTime  OrderField = "update_time"
+	OrderCreateTime  OrderField = "create_time"
+	OrderPublishTime OrderField = "publish_time"
+	OrderTitle       OrderField = "title"
+)
+
+// ArticleQuery selects articles for a list.
+type ArticleQuery struct {
+	// Conditions from the caller's filter; fields are canonical names from ArticleFilterSchema.
+	Conditions []listfilter.Condition
+	// Sites restricts to articles targeting one of them; nil means every site.
+	Sites       []string
+	ShowDeleted bool
+	OrderBy     OrderField
+	Descending  bool
+	// After continues a previous page: only articles strictly after this position in the order.
+	After *Cursor
+	Limit int
+}
+
+// Cursor is a position in an ordered list: the order field's value and the id breaking ties.
+type Cursor struct {
+	Time  time.Time
+	Title string
+	ID    string
+}

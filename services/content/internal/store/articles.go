@@ -1,0 +1,331 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+)
+
+// maxPendingAttempts bounds how often UpdateArticle completes a pending revision of the article
+// it is about to replace before giving up with Conflict.
+const maxPendingAttempts = 3
+
+// flushBatch bounds how many pending revisions one FlushPendingRevisions call completes.
+const flushBatch = 500
+
+// flushScanInterval is how often FlushPendingRevisions scans for pending revisions when this
+// process has no reason to suspect any.
+const flushScanInterval = time.Minute
+
+// CreateArticle inserts a new article (RevisionID 1), claims its slug keys and records revision 1.
+func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
+	if a.ID == "" || a.RevisionID != 1 {
+		return fmt.Errorf("create article %q: want an id and RevisionID 1, got revision %d", a.ID, a.RevisionID)
+	}
+	doc, err := toArticleDoc(a)
+	if err != nil {
+		return fmt.Errorf("create article: %w", err)
+	}
+	doc.RevisionPending = true
+
+	op := newClaimOp(a.ID, a.RevisionID)
+	if err := s.claimKeys(ctx, op, a.SlugKeys()); err != nil {
+		s.releaseAfterFailure(ctx, op)
+		return err
+	}
+	if _, err := s.articles.InsertOne(ctx, doc); err != nil {
+		s.releaseAfterFailure(ctx, op)
+		if mongodb.IsDuplicateKey(err) {
+			return apperr.New(apperr.AlreadyExists, "%s already exists", a.Name())
+		}
+		return s.dbErr(ctx, "create "+a.Name(), err)
+	}
+	s.completeRevision(ctx, &doc)
+	return nil
+}
+
+// GetArticle returns the article, deleted or not.
+func (s *Store) GetArticle(ctx context.Context, id string) (*domain.Article, error) {
+	var d articleDoc
+	err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if isNoDocuments(err) {
+		return nil, articleNotFound(id)
+	}
+	if err != nil {
+		return nil, s.dbErr(ctx, "get articles/"+id, err)
+	}
+	return fromArticleDoc(&d)
+}
+
+// UpdateArticle replaces prev by next when the stored revision is still prev.RevisionID, moves
+// slug claims from prev.SlugKeys() to next.SlugKeys() and records next's revision. Nothing
+// changes when it fails (claims it made are released).
+func (s *Store) UpdateArticle(ctx context.Context, prev, next *domain.Article) error {
+	if next.ID != prev.ID || next.RevisionID != prev.RevisionID+1 {
+		return fmt.Errorf("update article: next (%q, revision %d) must be prev (%q, revision %d) plus one revision",
+			next.ID, next.RevisionID, prev.ID, prev.RevisionID)
+	}
+	doc, err := toArticleDoc(next)
+	if err != nil {
+		return fmt.Errorf("update article: %w", err)
+	}
+	doc.RevisionPending = true
+
+	op := newClaimOp(next.ID, next.RevisionID)
+	if err := s.claimKeys(ctx, op, minus(next.SlugKeys(), prev.SlugKeys())); err != nil {
+		s.releaseAfterFailure(ctx, op)
+		return err
+	}
+	if err := s.replaceArticle(ctx, prev, &doc); err != nil {
+		s.releaseAfterFailure(ctx, op)
+		return err
+	}
+	s.releaseLost(ctx, next.ID, next.RevisionID, minus(prev.SlugKeys(), next.SlugKeys()))
+	s.completeRevision(ctx, &doc)
+	return nil
+}
+
+// replaceArticle writes doc if the stored article is at prev's revision with no revision pending.
+// If that revision is still pending (an earlier write was interrupted) it records it first.
+func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *articleDoc) error {
+	unlock, err := s.lockDoc(ctx, articlesCollection, prev.ID)
+	if err != nil {
+		return fmt.Errorf("update %s: %w", prev.Name(), err)
+	}
+	defer unlock()
+	filter := bson.D{
+		{Key: "_id", Value: prev.ID},
+		{Key: "revision", Value: bson.D{{Key: "$eq", Value: prev.RevisionID}}},
+		{Key: "revisionPending", Value: bson.D{{Key: "$ne", Value: true}}},
+	}
+	for attempt := 1; ; attempt++ {
+		res, err := s.articles.ReplaceOne(ctx, filter, doc)
+		if err != nil {
+			return s.dbErr(ctx, "update "+prev.Name(), err)
+		}
+		if res.MatchedCount == 1 {
+			return nil
+		}
+		var cur articleDoc
+		err = s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: prev.ID}}).Decode(&cur)
+		if isNoDocuments(err) {
+			return articleNotFound(prev.ID)
+		}
+		if err != nil {
+			return s.dbErr(ctx, "update "+prev.Name(), err)
+		}
+		if cur.Revision != prev.RevisionID || !cur.RevisionPending || attempt >= maxPendingAttempts {
+			return apperr.New(apperr.Conflict, "%s changed since you read it (it is at revision %d, not %d); fetch it again and reapply your change",
+				prev.Name(), cur.Revision, prev.RevisionID)
+		}
+		// The write of prev's revision was interrupted before its revision was recorded.
+		err = s.storeRevision(ctx, &cur)
+		if err == nil {
+			err = s.clearPending(ctx, &cur)
+		}
+		if err != nil {
+			return s.dbErr(ctx, "update "+prev.Name()+": recording its pending revision", err)
+		}
+	}
+}
+
+// completeRevision records the revision doc has just been written at. A failure is only logged:
+// the article is written and carries revisionPending, so FlushPendingRevisions (or the next update)
+// records the revision later.
+func (s *Store) completeRevision(ctx context.Context, doc *articleDoc) {
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if err := s.recordRevision(ctx, doc); err != nil {
+		s.pendingSuspected.Store(true)
+		s.logger.WarnContext(ctx, "recording a revision failed; it stays pending and will be flushed",
+			slog.String("article", "articles/"+doc.ID), slog.Int64("revision", doc.Revision), slog.Any("err", err))
+	}
+}
+
+// recordRevision stores the revision the article document is at, then clears the article's
+// revisionPending flag, provided the article is still at that revision. Retrying is harmless.
+func (s *Store) recordRevision(ctx context.Context, doc *articleDoc) error {
+	if err := s.storeRevision(ctx, doc); err != nil {
+		return err
+	}
+	unlock, err := s.lockDoc(ctx, articlesCollection, doc.ID)
+	if err != nil {
+		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
+	}
+	defer unlock()
+	return s.clearPending(ctx, doc)
+}
+
+// storeRevision upserts the revision document for the revision the article document is at. An
+// existing revision document is left as is (revisions never change).
+func (s *Store) storeRevision(ctx context.Context, doc *articleDoc) error {
+	rev := revisionFromArticleDoc(doc)
+	id := rev.ID
+	rev.ID = "" // the upsert takes _id from the filter
+	_, err := s.revisions.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$setOnInsert", Value: rev}},
+		options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongodb.IsDuplicateKey(err) { // duplicate: a concurrent flush inserted it
+		return fmt.Errorf("storing revision %s: %w", id, err)
+	}
+	return nil
+}
+
+// clearPending unsets revisionPending if the article is still at doc's revision. The caller holds
+// the article's lock.
+func (s *Store) clearPending(ctx context.Context, doc *articleDoc) error {
+	_, err := s.articles.UpdateOne(ctx,
+		bson.D{
+			{Key: "_id", Value: doc.ID},
+			{Key: "revision", Value: bson.D{{Key: "$eq", Value: doc.Revision}}},
+			{Key: "revisionPending", Value: bson.D{{Key: "$eq", Value: true}}},
+		},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "revisionPending", Value: ""}}}})
+	if err != nil {
+		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
+	}
+	return nil
+}
+
+// FlushPendingRevisions records revisions whose write was interrupted between the article write
+// and the revision write (a crash, a lost connection). The caller runs it at start and every few
+// seconds; it completes at most 500 per call.
+//
+// Finding them is a query on revisionPending, which MongoDB answers from a sparse index but
+// FerretDB v1 only by decoding every article. So after the first call a Store scans again only
+// when one of its own revision writes failed since the last scan, or the last scan is more than
+// flushScanInterval old (for revisions left by other processes).
+func (s *Store) FlushPendingRevisions(ctx context.Context) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	suspected := s.pendingSuspected.Swap(false)
+	if !suspected && !s.lastFlushScan.IsZero() && time.Since(s.lastFlushScan) < flushScanInterval {
+		return nil
+	}
+	err := s.flushPending(ctx)
+	if err != nil {
+		s.pendingSuspected.Store(true)
+		return err
+	}
+	s.lastFlushScan = time.Now()
+	return nil
+}
+
+func (s *Store) flushPending(ctx context.Context) error {
+	cur, err := s.articles.Find(ctx,
+		bson.D{{Key: "revisionPending", Value: bson.D{{Key: "$eq", Value: true}}}},
+		options.Find().SetLimit(flushBatch))
+	if err != nil {
+		return s.dbErr(ctx, "finding pending revisions", err)
+	}
+	var docs []articleDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return s.dbErr(ctx, "finding pending revisions", err)
+	}
+	if len(docs) == flushBatch {
+		s.pendingSuspected.Store(true) // there may be more: scan again next time
+	}
+	var errs []error
+	for i := range docs {
+		d := &docs[i]
+		if d.SchemaVersion != articleSchemaVersion {
+			errs = append(errs, fmt.Errorf("articles/%s: unknown schemaVersion %d", d.ID, d.SchemaVersion))
+			continue
+		}
+		if err := s.recordRevision(ctx, d); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.logger.InfoContext(ctx, "recorded a pending revision",
+			slog.String("article", "articles/"+d.ID), slog.Int64("revision", d.Revision))
+	}
+	return s.dbErr(ctx, "flushing pending revisions", errors.Join(errs...))
+}
+
+// ListRevisions returns revisions of one article newest first, those below beforeID when it is
+// > 0, at most limit of them (all when limit <= 0).
+func (s *Store) ListRevisions(ctx context.Context, articleID string, beforeID int64, limit int) ([]domain.Revision, error) {
+	filter := bson.D{{Key: "articleId", Value: bson.D{{Key: "$eq", Value: articleID}}}}
+	if beforeID > 0 {
+		filter = append(filter, bson.E{Key: "revisionId", Value: bson.D{{Key: "$lt", Value: beforeID}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "revisionId", Value: -1}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := s.revisions.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, s.dbErr(ctx, "list revisions of articles/"+articleID, err)
+	}
+	var docs []revisionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, s.dbErr(ctx, "list revisions of articles/"+articleID, err)
+	}
+	out := make([]domain.Revision, 0, len(docs))
+	for i := range docs {
+		r, err := fromRevisionDoc(&docs[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// GetRevision returns one revision.
+func (s *Store) GetRevision(ctx context.Context, articleID string, revisionID int64) (domain.Revision, error) {
+	var d revisionDoc
+	err := s.revisions.FindOne(ctx, bson.D{{Key: "_id", Value: revisionKey(articleID, revisionID)}}).Decode(&d)
+	if isNoDocuments(err) {
+		return domain.Revision{}, apperr.New(apperr.NotFound, "articles/%s has no revision %d", articleID, revisionID)
+	}
+	if err != nil {
+		return domain.Revision{}, s.dbErr(ctx, "get revision "+revisionKey(articleID, revisionID), err)
+	}
+	return fromRevisionDoc(&d)
+}
+
+// ListDueScheduled returns scheduled, undeleted articles whose time is at or before now, earliest
+// first, at most limit of them (all when limit <= 0).
+func (s *Store) ListDueScheduled(ctx context.Context, now time.Time, limit int) ([]*domain.Article, error) {
+	filter := bson.D{
+		{Key: "state", Value: bson.D{{Key: "$eq", Value: domain.StateScheduled.String()}}},
+		{Key: "scheduledPublishTime", Value: bson.D{{Key: "$lte", Value: toTime(now)}}},
+		{Key: "deleteTime", Value: bson.D{{Key: "$eq", Value: nil}}},
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "scheduledPublishTime", Value: 1}, {Key: "_id", Value: 1}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	return s.findArticles(ctx, "list due scheduled articles", filter, opts)
+}
+
+func (s *Store) findArticles(ctx context.Context, what string, filter bson.D, opts *options.FindOptionsBuilder) ([]*domain.Article, error) {
+	cur, err := s.articles.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, s.dbErr(ctx, what, err)
+	}
+	var docs []articleDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, s.dbErr(ctx, what, err)
+	}
+	out := make([]*domain.Article, 0, len(docs))
+	for i := range docs {
+		a, err := fromArticleDoc(&docs[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

@@ -1,0 +1,508 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/beaconcms/beacon/platform/markdown"
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+)
+
+// The stored documents. They are this package's own types, joined to the domain types only through
+// the to*/from* converters below, so that renaming a domain field never silently changes what is
+// stored. Every document carries schemaVersion; a from* converter refuses a version it does not know
+// (a document written by a newer release) instead of guessing.
+//
+// Times are BSON dates (UTC, millisecond precision). Optional times are null when unset, never the
+// zero time, so that range filters and sorts treat "unset" consistently.
+
+// The schema versions this release reads and writes.
+const (
+	articleSchemaVersion  = 1
+	revisionSchemaVersion = 1
+	siteSchemaVersion     = 1
+	claimSchemaVersion    = 1
+)
+
+// articleDoc is an article in the articles collection.
+type articleDoc struct {
+	ID            string       `bson:"_id"`
+	SchemaVersion int          `bson:"schemaVersion"`
+	Draft         contentDoc   `bson:"draft"`
+	Rendering     renderingDoc `bson:"rendering"`
+	// State is the state's name ("DRAFT", "PUBLISHED", ...), as filters name it.
+	State string `bson:"state"`
+	// Revision is the article's RevisionID; conditional writes filter on it.
+	Revision             int64        `bson:"revision"`
+	CreateTime           time.Time    `bson:"createTime"`
+	UpdateTime           time.Time    `bson:"updateTime"`
+	ScheduledPublishTime *time.Time   `bson:"scheduledPublishTime"`
+	DeleteTime           *time.Time   `bson:"deleteTime"`
+	Published            *snapshotDoc `bson:"published"`
+	Creator              string       `bson:"creator"`
+	LastChange           changeDoc    `bson:"lastChange"`
+
+	// Derived fields, written only for queries and never read back into the domain.
+
+	// PublishTime is Published.PublishTime, or null when Published is nil: the value of the
+	// publish_time filter and order.
+	PublishTime *time.Time `bson:"publishTime"`
+	// AuthorNames are the draft authors' display names, for the author filter ($elemMatch on
+	// arrays of subdocuments is broken on FerretDB v1, so query a flat array instead).
+	AuthorNames []string `bson:"authorNames"`
+	// RevisionPending is true from the write that bumps Revision until the revision document for
+	// it is stored (see recordRevision); absent otherwise.
+	RevisionPending bool `bson:"revisionPending,omitempty"`
+}
+
+// contentDoc is a domain.Content: a draft, a revision's content or a snapshot's content.
+type contentDoc struct {
+	Title            string        `bson:"title"`
+	Slug             string        `bson:"slug"`
+	Summary          string        `bson:"summary"`
+	Body             string        `bson:"body"`
+	Tags             []string      `bson:"tags"`
+	Topics           []string      `bson:"topics"`
+	Authors          []personDoc   `bson:"authors"`
+	MedicalReviewer  *personDoc    `bson:"medicalReviewer"`
+	LastReviewedDate *dateDoc      `bson:"lastReviewedDate"`
+	Citations        []citationDoc `bson:"citations"`
+	SEO              seoDoc        `bson:"seo"`
+	TargetSites      []string      `bson:"targetSites"`
+	EditorNotes      string        `bson:"editorNotes"`
+}
+
+type personDoc struct {
+	DisplayName string `bson:"displayName"`
+	Credentials string `bson:"credentials"`
+	URL         string `bson:"url"`
+}
+
+// dateDoc is a calendar date; null (a nil *dateDoc) when unset.
+type dateDoc struct {
+	Year  int `bson:"year"`
+	Month int `bson:"month"`
+	Day   int `bson:"day"`
+}
+
+type citationDoc struct {
+	Title        string   `bson:"title"`
+	URL          string   `bson:"url"`
+	DOI          string   `bson:"doi"`
+	PMID         string   `bson:"pmid"`
+	AccessedDate *dateDoc `bson:"accessedDate"`
+}
+
+type seoDoc struct {
+	MetaTitle       string `bson:"metaTitle"`
+	MetaDescription string `bson:"metaDescription"`
+	CanonicalURL    string `bson:"canonicalUrl"`
+	SocialImageURL  string `bson:"socialImageUrl"`
+}
+
+type renderingDoc struct {
+	HTML               string     `bson:"html"`
+	TOC                []tocEntry `bson:"toc"`
+	WordCount          int        `bson:"wordCount"`
+	ReadingTimeMinutes int        `bson:"readingTimeMinutes"`
+	FleschReadingEase  float64    `bson:"fleschReadingEase"`
+}
+
+type tocEntry struct {
+	Level  int    `bson:"level"`
+	Text   string `bson:"text"`
+	Anchor string `bson:"anchor"`
+}
+
+// snapshotDoc is a domain.Snapshot, embedded in its article.
+type snapshotDoc struct {
+	Content     contentDoc   `bson:"content"`
+	Rendering   renderingDoc `bson:"rendering"`
+	RevisionID  int64        `bson:"revisionId"`
+	PublishTime time.Time    `bson:"publishTime"`
+}
+
+type changeDoc struct {
+	Actor  string    `bson:"actor"`
+	Action string    `bson:"action"`
+	Fields []string  `bson:"fields"`
+	Time   time.Time `bson:"time"`
+}
+
+// revisionDoc is a domain.Revision in the article_revisions collection, _id "articleId/revisionId".
+type revisionDoc struct {
+	ID            string     `bson:"_id,omitempty"` // omitted only in the $setOnInsert of recordRevision
+	SchemaVersion int        `bson:"schemaVersion"`
+	ArticleID     string     `bson:"articleId"`
+	RevisionID    int64      `bson:"revisionId"`
+	Change        changeDoc  `bson:"change"`
+	Content       contentDoc `bson:"content"`
+	State         string     `bson:"state"`
+}
+
+// siteDoc is a domain.Site in the sites collection, _id = the site id.
+type siteDoc struct {
+	ID                 string    `bson:"_id"`
+	SchemaVersion      int       `bson:"schemaVersion"`
+	DisplayName        string    `bson:"displayName"`
+	BaseURL            string    `bson:"baseUrl"`
+	DefaultLocale      string    `bson:"defaultLocale"`
+	CrisisLineText     string    `bson:"crisisLineText"`
+	Public             bool      `bson:"public"`
+	CacheMaxAgeSeconds int       `bson:"cacheMaxAgeSeconds"`
+	CreateTime         time.Time `bson:"createTime"`
+	UpdateTime         time.Time `bson:"updateTime"`
+	Revision           int64     `bson:"revision"`
+}
+
+// claimDoc is a slug claim in the slug_claims collection: _id "site/slug" (a key of
+// domain.Article.SlugKeys) is held by ArticleID. See claims.go for the protocol.
+type claimDoc struct {
+	Key           string `bson:"_id"`
+	SchemaVersion int    `bson:"schemaVersion"`
+	ArticleID     string `bson:"articleId"`
+	// Revision is the article revision the last writer to claim or confirm the key was writing.
+	Revision int64 `bson:"revision"`
+	// Token identifies that writer's operation; a writer releases only claims still bearing its token.
+	Token string `bson:"token"`
+	// ClaimedAt is when that writer claimed it; a claim younger than the lease is never taken over.
+	ClaimedAt time.Time `bson:"claimedAt"`
+}
+
+// ---- articles ----
+
+func toArticleDoc(a *domain.Article) (articleDoc, error) {
+	state, err := toState(a.State)
+	if err != nil {
+		return articleDoc{}, fmt.Errorf("article %s: %w", a.ID, err)
+	}
+	d := articleDoc{
+		ID:                   a.ID,
+		SchemaVersion:        articleSchemaVersion,
+		Draft:                toContentDoc(a.Draft),
+		Rendering:            toRenderingDoc(a.Rendering),
+		State:                state,
+		Revision:             a.RevisionID,
+		CreateTime:           toTime(a.CreateTime),
+		UpdateTime:           toTime(a.UpdateTime),
+		ScheduledPublishTime: toOptionalTime(a.ScheduledPublishTime),
+		DeleteTime:           toOptionalTime(a.DeleteTime),
+		Creator:              a.Creator,
+		LastChange:           toChangeDoc(a.LastChange),
+		AuthorNames:          make([]string, 0, len(a.Draft.Authors)),
+	}
+	if a.Published != nil {
+		snap := toSnapshotDoc(*a.Published)
+		d.Published = &snap
+		d.PublishTime = &snap.PublishTime
+	}
+	for _, p := range a.Draft.Authors {
+		d.AuthorNames = append(d.AuthorNames, p.DisplayName)
+	}
+	return d, nil
+}
+
+func fromArticleDoc(d *articleDoc) (*domain.Article, error) {
+	if d.SchemaVersion != articleSchemaVersion {
+		return nil, fmt.Errorf("article %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, articleSchemaVersion)
+	}
+	state, err := fromState(d.State)
+	if err != nil {
+		return nil, fmt.Errorf("article %s: %w", d.ID, err)
+	}
+	a := &domain.Article{
+		ID:                   d.ID,
+		Draft:                fromContentDoc(d.Draft),
+		Rendering:            fromRenderingDoc(d.Rendering),
+		State:                state,
+		RevisionID:           d.Revision,
+		CreateTime:           fromTime(d.CreateTime),
+		UpdateTime:           fromTime(d.UpdateTime),
+		ScheduledPublishTime: fromOptionalTime(d.ScheduledPublishTime),
+		DeleteTime:           fromOptionalTime(d.DeleteTime),
+		Creator:              d.Creator,
+		LastChange:           fromChangeDoc(d.LastChange),
+	}
+	if d.Published != nil {
+		snap := fromSnapshotDoc(*d.Published)
+		a.Published = &snap
+	}
+	return a, nil
+}
+
+func toState(s domain.State) (string, error) {
+	if s < domain.StateDraft || s > domain.StateArchived {
+		return "", fmt.Errorf("invalid state %d", int(s))
+	}
+	return s.String(), nil
+}
+
+func fromState(name string) (domain.State, error) {
+	s, ok := domain.ParseState(name)
+	if !ok {
+		return 0, fmt.Errorf("unknown state %q", name)
+	}
+	return s, nil
+}
+
+func toContentDoc(c domain.Content) contentDoc {
+	d := contentDoc{
+		Title:            c.Title,
+		Slug:             c.Slug,
+		Summary:          c.Summary,
+		Body:             c.Body,
+		Tags:             nonNil(c.Tags),
+		Topics:           nonNil(c.Topics),
+		Authors:          make([]personDoc, 0, len(c.Authors)),
+		LastReviewedDate: toDateDoc(c.LastReviewedDate),
+		Citations:        make([]citationDoc, 0, len(c.Citations)),
+		SEO: seoDoc{
+			MetaTitle:       c.SEO.MetaTitle,
+			MetaDescription: c.SEO.MetaDescription,
+			CanonicalURL:    c.SEO.CanonicalURL,
+			SocialImageURL:  c.SEO.SocialImageURL,
+		},
+		TargetSites: nonNil(c.TargetSites),
+		EditorNotes: c.EditorNotes,
+	}
+	for _, p := range c.Authors {
+		d.Authors = append(d.Authors, toPersonDoc(p))
+	}
+	if !c.MedicalReviewer.IsZero() {
+		p := toPersonDoc(c.MedicalReviewer)
+		d.MedicalReviewer = &p
+	}
+	for _, ct := range c.Citations {
+		d.Citations = append(d.Citations, citationDoc{
+			Title:        ct.Title,
+			URL:          ct.URL,
+			DOI:          ct.DOI,
+			PMID:         ct.PMID,
+			AccessedDate: toDateDoc(ct.AccessedDate),
+		})
+	}
+	return d
+}
+
+// fromContentDoc returns the content; empty lists come back nil.
+func fromContentDoc(d contentDoc) domain.Content {
+	c := domain.Content{
+		Title:            d.Title,
+		Slug:             d.Slug,
+		Summary:          d.Summary,
+		Body:             d.Body,
+		Tags:             nilIfEmpty(d.Tags),
+		Topics:           nilIfEmpty(d.Topics),
+		LastReviewedDate: fromDateDoc(d.LastReviewedDate),
+		SEO: domain.SEO{
+			MetaTitle:       d.SEO.MetaTitle,
+			MetaDescription: d.SEO.MetaDescription,
+			CanonicalURL:    d.SEO.CanonicalURL,
+			SocialImageURL:  d.SEO.SocialImageURL,
+		},
+		TargetSites: nilIfEmpty(d.TargetSites),
+		EditorNotes: d.EditorNotes,
+	}
+	for _, p := range d.Authors {
+		c.Authors = append(c.Authors, fromPersonDoc(p))
+	}
+	if d.MedicalReviewer != nil {
+		c.MedicalReviewer = fromPersonDoc(*d.MedicalReviewer)
+	}
+	for _, ct := range d.Citations {
+		c.Citations = append(c.Citations, domain.Citation{
+			Title:        ct.Title,
+			URL:          ct.URL,
+			DOI:          ct.DOI,
+			PMID:         ct.PMID,
+			AccessedDate: fromDateDoc(ct.AccessedDate),
+		})
+	}
+	return c
+}
+
+func toPersonDoc(p domain.Person) personDoc {
+	return personDoc{DisplayName: p.DisplayName, Credentials: p.Credentials, URL: p.URL}
+}
+
+func fromPersonDoc(d personDoc) domain.Person {
+	return domain.Person{DisplayName: d.DisplayName, Credentials: d.Credentials, URL: d.URL}
+}
+
+func toDateDoc(d domain.Date) *dateDoc {
+	if d.IsZero() {
+		return nil
+	}
+	return &dateDoc{Year: d.Year, Month: d.Month, Day: d.Day}
+}
+
+func fromDateDoc(d *dateDoc) domain.Date {
+	if d == nil {
+		return domain.Date{}
+	}
+	return domain.Date{Year: d.Year, Month: d.Month, Day: d.Day}
+}
+
+func toRenderingDoc(r markdown.Rendering) renderingDoc {
+	d := renderingDoc{
+		HTML:               r.HTML,
+		TOC:                make([]tocEntry, 0, len(r.TOC)),
+		WordCount:          r.WordCount,
+		ReadingTimeMinutes: r.ReadingTimeMinutes,
+		FleschReadingEase:  r.FleschReadingEase,
+	}
+	for _, e := range r.TOC {
+		d.TOC = append(d.TOC, tocEntry{Level: e.Level, Text: e.Text, Anchor: e.Anchor})
+	}
+	return d
+}
+
+func fromRenderingDoc(d renderingDoc) markdown.Rendering {
+	r := markdown.Rendering{
+		HTML:               d.HTML,
+		WordCount:          d.WordCount,
+		ReadingTimeMinutes: d.ReadingTimeMinutes,
+		FleschReadingEase:  d.FleschReadingEase,
+	}
+	for _, e := range d.TOC {
+		r.TOC = append(r.TOC, markdown.TOCEntry{Level: e.Level, Text: e.Text, Anchor: e.Anchor})
+	}
+	return r
+}
+
+func toSnapshotDoc(s domain.Snapshot) snapshotDoc {
+	return snapshotDoc{
+		Content:     toContentDoc(s.Content),
+		Rendering:   toRenderingDoc(s.Rendering),
+		RevisionID:  s.RevisionID,
+		PublishTime: toTime(s.PublishTime),
+	}
+}
+
+func fromSnapshotDoc(d snapshotDoc) domain.Snapshot {
+	return domain.Snapshot{
+		Content:     fromContentDoc(d.Content),
+		Rendering:   fromRenderingDoc(d.Rendering),
+		RevisionID:  d.RevisionID,
+		PublishTime: fromTime(d.PublishTime),
+	}
+}
+
+func toChangeDoc(c domain.Change) changeDoc {
+	return changeDoc{Actor: c.Actor, Action: c.Action, Fields: nonNil(c.Fields), Time: toTime(c.Time)}
+}
+
+func fromChangeDoc(d changeDoc) domain.Change {
+	return domain.Change{Actor: d.Actor, Action: d.Action, Fields: nilIfEmpty(d.Fields), Time: fromTime(d.Time)}
+}
+
+// ---- revisions ----
+
+// revisionFromArticleDoc builds the revision the article document is at: its draft, state and
+// last change.
+func revisionFromArticleDoc(d *articleDoc) revisionDoc {
+	return revisionDoc{
+		ID:            revisionKey(d.ID, d.Revision),
+		SchemaVersion: revisionSchemaVersion,
+		ArticleID:     d.ID,
+		RevisionID:    d.Revision,
+		Change:        d.LastChange,
+		Content:       d.Draft,
+		State:         d.State,
+	}
+}
+
+func fromRevisionDoc(d *revisionDoc) (domain.Revision, error) {
+	if d.SchemaVersion != revisionSchemaVersion {
+		return domain.Revision{}, fmt.Errorf("revision %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, revisionSchemaVersion)
+	}
+	state, err := fromState(d.State)
+	if err != nil {
+		return domain.Revision{}, fmt.Errorf("revision %s: %w", d.ID, err)
+	}
+	return domain.Revision{
+		ArticleID:  d.ArticleID,
+		RevisionID: d.RevisionID,
+		Change:     fromChangeDoc(d.Change),
+		Content:    fromContentDoc(d.Content),
+		State:      state,
+	}, nil
+}
+
+func revisionKey(articleID string, revisionID int64) string {
+	return fmt.Sprintf("%s/%d", articleID, revisionID)
+}
+
+// ---- sites ----
+
+func toSiteDoc(s *domain.Site) siteDoc {
+	return siteDoc{
+		ID:                 s.ID,
+		SchemaVersion:      siteSchemaVersion,
+		DisplayName:        s.DisplayName,
+		BaseURL:            s.BaseURL,
+		DefaultLocale:      s.DefaultLocale,
+		CrisisLineText:     s.CrisisLineText,
+		Public:             s.Public,
+		CacheMaxAgeSeconds: s.CacheMaxAgeSeconds,
+		CreateTime:         toTime(s.CreateTime),
+		UpdateTime:         toTime(s.UpdateTime),
+		Revision:           s.Revision,
+	}
+}
+
+func fromSiteDoc(d *siteDoc) (*domain.Site, error) {
+	if d.SchemaVersion != siteSchemaVersion {
+		return nil, fmt.Errorf("site %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, siteSchemaVersion)
+	}
+	return &domain.Site{
+		ID:                 d.ID,
+		DisplayName:        d.DisplayName,
+		BaseURL:            d.BaseURL,
+		DefaultLocale:      d.DefaultLocale,
+		CrisisLineText:     d.CrisisLineText,
+		Public:             d.Public,
+		CacheMaxAgeSeconds: d.CacheMaxAgeSeconds,
+		CreateTime:         fromTime(d.CreateTime),
+		UpdateTime:         fromTime(d.UpdateTime),
+		Revision:           d.Revision,
+	}, nil
+}
+
+// ---- helpers ----
+
+// toTime returns t as stored: UTC, truncated to the millisecond (BSON dates hold milliseconds).
+func toTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+func fromTime(t time.Time) time.Time { return t.UTC() }
+
+// toOptionalTime returns nil (stored as null) for the zero time.
+func toOptionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := toTime(t)
+	return &u
+}
+
+func fromOptionalTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// nonNil returns s, or an empty slice for nil, so that lists are stored as arrays, never null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/beaconcms/beacon/platform/mongodb"
+)
+
+// codeNamespaceExists is the server error for creating a collection that exists.
+const codeNamespaceExists = 48
+
+// Migrations returns the content database's schema steps, for mongodb.Migrate. Each step is
+// idempotent. Append new steps; never change or reorder released ones.
+//
+// FerretDB v1 uses indexes only to enforce uniqueness; the others are declared for MongoDB.
+func Migrations() []mongodb.Migration {
+	return []mongodb.Migration{
+		{
+			Version:     1,
+			Description: "content: create the articles, article_revisions, slug_claims and sites collections",
+			Up: func(ctx context.Context, db *mongo.Database) error {
+				for _, name := range []string{articlesCollection, revisionsCollection, claimsCollection, sitesCollection} {
+					if err := createCollection(ctx, db, name); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		},
+		{
+			Version:     2,
+			Description: "content: indexes for article lists, scheduling, pending revisions and revision history",
+			Up: func(ctx context.Context, db *mongo.Database) error {
+				err := mongodb.EnsureIndexes(ctx, db.Collection(articlesCollection), []mongo.IndexModel{
+					{ // lists restricted to sites, newest first (the common management list)
+						Keys:    bson.D{{Key: pathTargetSites, Value: 1}, {Key: pathUpdateTime, Value: 1}},
+						Options: options.Index().SetName("targetSites_updateTime"),
+					},
+					{ // ListDueScheduled
+						Keys:    bson.D{{Key: pathState, Value: 1}, {Key: "scheduledPublishTime", Value: 1}},
+						Options: options.Index().SetName("state_scheduledPublishTime"),
+					},
+					{ // FlushPendingRevisions: only the few articles with the flag are indexed
+						Keys:    bson.D{{Key: "revisionPending", Value: 1}},
+						Options: options.Index().SetName("revisionPending").SetSparse(true),
+					},
+				})
+				if err != nil {
+					return err
+				}
+				// slug_claims needs only its _id index, which every collection has.
+				return mongodb.EnsureIndexes(ctx, db.Collection(revisionsCollection), []mongo.IndexModel{
+					{
+						Keys:    bson.D{{Key: "articleId", Value: 1}, {Key: "revisionId", Value: 1}},
+						Options: options.Index().SetName("articleId_revisionId").SetUnique(true),
+					},
+				})
+			},
+		},
+	}
+}
+
+// createCollection creates the collection, succeeding when it exists.
+func createCollection(ctx context.Context, db *mongo.Database, name string) error {
+	err := db.CreateCollection(ctx, name)
+	var se mongo.ServerError
+	if err == nil || (errors.As(err, &se) && se.HasErrorCode(codeNamespaceExists)) {
+		return nil
+	}
+	return fmt.Errorf("creating collection %s: %w", name, err)
+}

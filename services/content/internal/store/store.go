@@ -1,0 +1,137 @@
+// Package store persists the content service's sites and articles in MongoDB (or the embedded
+// FerretDB v1), implementing domain.ArticleStore and domain.SiteStore.
+//
+// Every query here behaves identically on MongoDB and FerretDB v1 (see
+// /work/shared/docs/ferretdb-v1.md): only single-document atomic writes, no transactions, no
+// $elemMatch on subdocuments, no aggregation beyond what both support. FerretDB v1 does not make
+// conditional updates atomic under concurrency; the store serializes its own conditional writes per
+// document within the process to compensate (see lock.go). Several processes writing through one
+// FerretDB are therefore not safe; several processes on one MongoDB are.
+//
+// # Collections
+//
+//   - articles: one articleDoc per article, _id = article id. Writes are conditional on the stored
+//     revision (optimistic concurrency).
+//   - article_revisions: one revisionDoc per successful write, _id "articleId/revisionId".
+//   - slug_claims: one claimDoc per "site/slug" key a live article holds (see claims.go). A claim
+//     left behind by a crash is taken over once its holder does not hold the key and the claim
+//     is older than a one-minute lease.
+//   - sites: one siteDoc per site, _id = site id.
+//
+// # Revisions survive crashes
+//
+// A write that bumps an article's revision also sets revisionPending: true in the same
+// single-document write. The revision document is then upserted (idempotent, keyed by
+// "articleId/revisionId") and revisionPending is unset with a filter on the revision just written.
+// When the process dies in between, [Store.FlushPendingRevisions] completes the revision later; an
+// update of an article whose previous revision is still pending completes it first, so no
+// revision is ever overwritten before it is recorded.
+//
+// # Listing
+//
+// ListArticles compiles domain.ArticleQuery field by field (see list.go). Ordering by
+// publish_time includes articles with no publish time (Published == nil): they sort before every
+// publish time in ascending order and after every one in descending order, ties broken by id, as
+// MongoDB sorts null. A cursor positioned on such an article has a zero Cursor.Time.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+)
+
+// Collection names.
+const (
+	articlesCollection  = "articles"
+	revisionsCollection = "article_revisions"
+	claimsCollection    = "slug_claims"
+	sitesCollection     = "sites"
+)
+
+// defaultClaimLease is how long a slug claim is protected from takeover after it was made, even
+// when its holder does not (yet) hold the key: that is the window in which the holder's write is
+// still in flight. Only claims older than this can be taken over as orphans.
+const defaultClaimLease = time.Minute
+
+// Store implements domain.ArticleStore and domain.SiteStore on one database (the content
+// service's own). It is safe for concurrent use, also by several processes on one database.
+type Store struct {
+	articles  *mongo.Collection
+	revisions *mongo.Collection
+	claims    *mongo.Collection
+	sites     *mongo.Collection
+	logger    *slog.Logger
+	dbName    string // for docLocks
+
+	now        func() time.Time
+	claimLease time.Duration
+
+	flushMu          sync.Mutex
+	lastFlushScan    time.Time   // guarded by flushMu
+	pendingSuspected atomic.Bool // a revision write of this Store failed since the last scan
+}
+
+var (
+	_ domain.ArticleStore = (*Store)(nil)
+	_ domain.SiteStore    = (*Store)(nil)
+)
+
+// New returns a Store on db, whose schema [Migrations] must have brought up to date. A nil
+// logger discards.
+func New(db *mongo.Database, logger *slog.Logger) *Store {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{
+		articles:   db.Collection(articlesCollection),
+		revisions:  db.Collection(revisionsCollection),
+		claims:     db.Collection(claimsCollection),
+		sites:      db.Collection(sitesCollection),
+		logger:     logger,
+		dbName:     db.Name(),
+		now:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		claimLease: defaultClaimLease,
+	}
+}
+
+// errUnavailable is what callers see when the database cannot be reached.
+func errUnavailable() error {
+	return apperr.New(apperr.Unavailable, "the content store is unavailable; retry later")
+}
+
+// dbErr turns a driver error into what the store returns: Unavailable when the database cannot
+// serve (the cause is logged), else err wrapped with what was being done.
+func (s *Store) dbErr(ctx context.Context, what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	if mongodb.IsUnavailable(err) {
+		s.logger.WarnContext(ctx, "content store unavailable", slog.String("op", what), slog.Any("err", err))
+		return errUnavailable()
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func articleNotFound(id string) error {
+	return apperr.New(apperr.NotFound, "articles/%s not found", id)
+}
+
+func siteNotFound(id string) error {
+	return apperr.New(apperr.NotFound, "sites/%s not found", id)
+}
+
+func isNoDocuments(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }
