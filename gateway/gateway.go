@@ -17,6 +17,7 @@ import (
 	"time"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/services/content"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -37,9 +38,20 @@ func DefaultConfig() Config {
 	return Config{MaxBodyBytes: 1 << 20, CallTimeout: 10 * time.Second}
 }
 
-// Upstreams are the gRPC connections the gateway forwards to.
+// Upstreams are what the gateway serves from: the gRPC connections management routes are
+// forwarded to, and the delivery read model that answers delivery routes from memory.
 type Upstreams struct {
 	Content *grpc.ClientConn
+	// Delivery registers the delivery routes (GET /v1/sites/{site}/articles...). They are
+	// served from pre-rendered bytes without a gRPC hop, and authorize with Verifier using the
+	// same rule as the gRPC DeliveryService.
+	Delivery DeliveryRoutes
+	Verifier auth.Verifier
+}
+
+// DeliveryRoutes registers delivery routes on a mux.
+type DeliveryRoutes interface {
+	Routes(mux *http.ServeMux, verifier auth.Verifier)
 }
 
 // New returns the REST handler.
@@ -64,7 +76,12 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 	if err := contentv1.RegisterApiKeyServiceHandler(ctx, mux, up.Content); err != nil {
 		return nil, fmt.Errorf("register api key routes: %w", err)
 	}
-	return limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux)), nil
+	root := http.NewServeMux()
+	if up.Delivery != nil {
+		up.Delivery.Routes(root, up.Verifier)
+	}
+	root.Handle("/", limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux)))
+	return root, nil
 }
 
 func withTimeout(d time.Duration, next http.Handler) http.Handler {

@@ -38,6 +38,16 @@ type Config struct {
 	GRPC    grpcserver.Config
 	Content content.Config
 	Gateway gateway.Config
+	Seed    SeedConfig
+}
+
+// SeedConfig is what `beacon seed` generates.
+type SeedConfig struct {
+	Site      string
+	BaseURL   string
+	Articles  int
+	BodyBytes int
+	Seed      uint64
 }
 
 // Targets are the names --target accepts.
@@ -56,6 +66,7 @@ func defaultConfig(dev bool) Config {
 		GRPC:           grpcserver.Config{Reflection: true},
 		Content:        content.DefaultConfig(),
 		Gateway:        gateway.DefaultConfig(),
+		Seed:           SeedConfig{Site: "bench", BaseURL: "https://bench.example.org", Articles: 1000, BodyBytes: 6000, Seed: 1},
 	}
 	if dev {
 		cfg.DataDir = "./data"
@@ -67,7 +78,7 @@ func defaultConfig(dev bool) Config {
 
 // parseConfig reads flags from args and BEACON_* variables from env (flags win).
 func parseConfig(command string, args []string, env func(string) string, stderr io.Writer) (Config, error) {
-	cfg := defaultConfig(command == "dev")
+	cfg := defaultConfig(command == "dev" || command == "seed")
 	fs := flag.NewFlagSet("beacon "+command, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	str := func(p *string, name, usage string) {
@@ -79,6 +90,13 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	if command == "serve" {
 		str(&cfg.Target, "target", "what to run: "+strings.Join(targets, "|"))
 	}
+	if command == "seed" {
+		str(&cfg.Seed.Site, "site", "site to create (if missing) and fill")
+		str(&cfg.Seed.BaseURL, "base-url", "base URL of the site when it is created")
+		fs.IntVar(&cfg.Seed.Articles, "articles", cfg.Seed.Articles, "number of published articles to generate")
+		fs.IntVar(&cfg.Seed.BodyBytes, "body-bytes", cfg.Seed.BodyBytes, "approximate Markdown size of each article")
+		fs.Uint64Var(&cfg.Seed.Seed, "seed", cfg.Seed.Seed, "random seed; the same seed generates the same articles")
+	}
 	str(&cfg.HTTPAddr, "http-addr", "REST listen address")
 	str(&cfg.GRPCAddr, "grpc-addr", "gRPC listen address")
 	str(&cfg.ContentAddr, "content-addr", "content service gRPC address for --target=gateway")
@@ -88,6 +106,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.AccessDatabase, "access-database", "database holding API keys")
 	str(&cfg.Content.Database, "content-database", "database of the content service")
 	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "how often scheduled articles are checked")
+	dur(&cfg.Content.DeliveryPollInterval, "delivery-poll-interval", "how often delivery read models poll the store for other replicas' changes")
 	str(&cfg.LogLevel, "log-level", "debug|info|warn|error")
 	str(&cfg.LogFormat, "log-format", "text|json")
 	dur(&cfg.ShutdownGrace, "shutdown-grace", "how long in-flight calls may finish on SIGTERM")
@@ -125,6 +144,9 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	}
 	if cfg.Target == "gateway" && cfg.ContentAddr == "" {
 		return cfg, fmt.Errorf("--target=gateway needs --content-addr (BEACON_CONTENT_ADDR)")
+	}
+	if cfg.Target == "gateway" && cfg.MongoURI == "" {
+		return cfg, fmt.Errorf("--target=gateway needs --mongodb-uri (BEACON_MONGODB_URI): it keeps its own delivery read model, and the embedded store serves only the process that runs it")
 	}
 	if cfg.PageTokenSecret != "" && len(cfg.PageTokenSecret) < 32 {
 		return cfg, fmt.Errorf("--page-token-secret must be at least 32 bytes")

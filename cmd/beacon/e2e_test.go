@@ -50,6 +50,7 @@ type instance struct {
 	grpcAddr string
 	adminKey string
 	dataDir  string
+	storeURI string
 	cmd      *exec.Cmd
 	stderr   *bytes.Buffer
 }
@@ -58,12 +59,27 @@ type instance struct {
 func startDev(tb testing.TB, dataDir string, extraArgs ...string) *instance {
 	tb.Helper()
 	args := append([]string{"dev", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn"}, extraArgs...)
+	inst := start(tb, args...)
+	inst.dataDir = dataDir
+	if inst.adminKey == "" {
+		b, err := os.ReadFile(filepath.Join(dataDir, "admin.key"))
+		if err != nil {
+			tb.Fatalf("no admin key printed and none in data dir: %v", err)
+		}
+		inst.adminKey = strings.TrimSpace(string(b))
+	}
+	return inst
+}
+
+// start runs beacon with args and waits until its REST edge is ready.
+func start(tb testing.TB, args ...string) *instance {
+	tb.Helper()
 	cmd := exec.Command(beaconBinary, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	inst := &instance{cmd: cmd, dataDir: dataDir, stderr: &bytes.Buffer{}}
+	inst := &instance{cmd: cmd, stderr: &bytes.Buffer{}}
 	cmd.Stderr = inst.stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
@@ -80,6 +96,8 @@ func startDev(tb testing.TB, dataDir string, extraArgs ...string) *instance {
 			case keyNext:
 				inst.adminKey = strings.TrimSpace(line)
 				keyNext = false
+			case strings.HasPrefix(line, "store "):
+				inst.storeURI = strings.TrimPrefix(line, "store ")
 			case strings.HasPrefix(line, "gRPC  "):
 				inst.grpcAddr = strings.TrimPrefix(line, "gRPC  ")
 			case strings.HasPrefix(line, "admin key (shown once"):
@@ -98,13 +116,6 @@ func startDev(tb testing.TB, dataDir string, extraArgs ...string) *instance {
 		}
 	case <-time.After(90 * time.Second):
 		tb.Fatalf("beacon not ready after 90s\nstderr:\n%s", inst.stderr)
-	}
-	if inst.adminKey == "" {
-		b, err := os.ReadFile(filepath.Join(dataDir, "admin.key"))
-		if err != nil {
-			tb.Fatalf("no admin key printed and none in data dir: %v", err)
-		}
-		inst.adminKey = strings.TrimSpace(string(b))
 	}
 	return inst
 }

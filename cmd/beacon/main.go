@@ -19,6 +19,7 @@ Commands:
   dev       run everything with the embedded store in ./data, demo content and a bootstrap admin key
   serve     run one target (--target=all|content|gateway)
   migrate   apply database migrations and exit
+  seed      add generated published articles to a site (for benchmarks; stop other beacons on the same data dir first)
   targets   list the targets serve accepts
 
 Run 'beacon <command> -h' for the flags of a command. Every flag also reads BEACON_<FLAG>,
@@ -44,7 +45,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 			fmt.Fprintln(stdout, t)
 		}
 		return 0
-	case "dev", "serve", "migrate":
+	case "dev", "serve", "migrate", "seed":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	switch command {
 	case "migrate":
 		err = migrate(ctx, cfg, logger)
+	case "seed":
+		err = seed(ctx, cfg, logger)
 	default:
 		err = serve(ctx, cfg, command == "dev", logger, stdout)
 	}

@@ -40,16 +40,22 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 	runsGateway := cfg.Target == "all" || cfg.Target == "gateway"
 
 	var grpcSrv *grpcserver.Server
+	var deliveryModel *content.Delivery
+	var verifier auth.Verifier
 	grpcAddr := cfg.ContentAddr
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 
 	if runsServices {
-		client, closeStore, err := openStore(ctx, cfg, logger)
+		client, storeURI, closeStore, err := openStoreURI(ctx, cfg, logger)
 		if err != nil {
 			return err
 		}
 		cleanup = append(cleanup, closeStore)
+		if dev && cfg.MongoURI == "" {
+			// Other processes (a second replica, mongosh) can use the embedded store while this runs.
+			fmt.Fprintf(stdout, "store %s\n", storeURI)
+		}
 		tokens, err := pageTokenCodec(cfg)
 		if err != nil {
 			return err
@@ -62,6 +68,7 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 		if err != nil {
 			return err
 		}
+		deliveryModel, verifier = contentSvc.Delivery(), keys
 		policy, err := auth.Merge(auth.HealthAndReflectionRules(), content.Rules(), apikey.Rules())
 		if err != nil {
 			return err
@@ -95,6 +102,29 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 		}
 	}
 
+	if runsGateway && !runsServices {
+		// A gateway on its own keeps its own delivery read model and key cache, from the store.
+		client, closeStore, err := openStore(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		cleanup = append(cleanup, closeStore)
+		tokens, err := pageTokenCodec(cfg)
+		if err != nil {
+			return err
+		}
+		keys, err := apikey.Open(ctx, client.Database(cfg.AccessDatabase), logger)
+		if err != nil {
+			return err
+		}
+		if deliveryModel, err = content.OpenDelivery(ctx, client, cfg.Content, tokens, logger); err != nil {
+			return err
+		}
+		verifier = keys
+		go deliveryModel.Run(bgCtx)
+		cleanup = append(cleanup, stopBackground)
+	}
+
 	var httpSrv *http.Server
 	if runsGateway {
 		conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -102,7 +132,7 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 			return fmt.Errorf("dial %s: %w", grpcAddr, err)
 		}
 		cleanup = append(cleanup, func() { _ = conn.Close() })
-		handler, err := gateway.New(ctx, cfg.Gateway, gateway.Upstreams{Content: conn})
+		handler, err := gateway.New(ctx, cfg.Gateway, gateway.Upstreams{Content: conn, Delivery: deliveryModel, Verifier: verifier})
 		if err != nil {
 			return err
 		}
@@ -145,13 +175,19 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 
 // openStore connects to cfg.MongoURI, or starts the embedded store under cfg.DataDir.
 func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*mongo.Client, func(), error) {
+	client, _, closeStore, err := openStoreURI(ctx, cfg, logger)
+	return client, closeStore, err
+}
+
+// openStoreURI is openStore that also returns the URI it connected to.
+func openStoreURI(ctx context.Context, cfg Config, logger *slog.Logger) (*mongo.Client, string, func(), error) {
 	uri := cfg.MongoURI
 	var embedded *mongodb.Embedded
 	if uri == "" {
 		var err error
 		embedded, err = mongodb.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "store"), logger)
 		if err != nil {
-			return nil, nil, fmt.Errorf("start embedded store: %w", err)
+			return nil, "", nil, fmt.Errorf("start embedded store: %w", err)
 		}
 		uri = embedded.URI()
 		logger.Info("embedded store started", "dir", filepath.Join(cfg.DataDir, "store"))
@@ -161,9 +197,9 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*mongo.Cli
 		if embedded != nil {
 			_ = embedded.Close()
 		}
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	return client, func() {
+	return client, uri, func() {
 		disconnectCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = client.Disconnect(disconnectCtx)
@@ -248,5 +284,31 @@ func migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	logger.Info("migrations applied")
+	return nil
+}
+
+// seed fills cfg.Seed.Site with generated published articles.
+func seed(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	if cfg.Seed.Articles < 0 || cfg.Seed.BodyBytes <= 0 {
+		return errors.New("--articles must be >= 0 and --body-bytes > 0")
+	}
+	client, closeStore, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	tokens, err := pageTokenCodec(cfg)
+	if err != nil {
+		return err
+	}
+	contentSvc, err := content.New(ctx, client, cfg.Content, tokens, logger)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := contentSvc.ImportSynthetic(ctx, cfg.Seed.Site, cfg.Seed.BaseURL, cfg.Seed.Articles, cfg.Seed.BodyBytes, cfg.Seed.Seed); err != nil {
+		return err
+	}
+	logger.Info("seeded", "site", cfg.Seed.Site, "articles", cfg.Seed.Articles, "took", time.Since(start))
 	return nil
 }

@@ -6,14 +6,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/content/internal/api"
+	"github.com/beaconcms/beacon/services/content/internal/delivery"
 	"github.com/beaconcms/beacon/services/content/internal/demo"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 	"github.com/beaconcms/beacon/services/content/internal/store"
@@ -29,11 +32,14 @@ type Config struct {
 	// SchedulerInterval is how often scheduled articles are checked. Scheduled articles are
 	// published within this interval (plus one store round trip) of their time.
 	SchedulerInterval time.Duration
+	// DeliveryPollInterval is how often the delivery read model polls the store for changes
+	// made by other replicas. Changes made by this process show at once.
+	DeliveryPollInterval time.Duration
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Database: "beacon_content", SchedulerInterval: time.Second}
+	return Config{Database: "beacon_content", SchedulerInterval: time.Second, DeliveryPollInterval: time.Second}
 }
 
 // Service is a ready-to-register content service.
@@ -43,6 +49,7 @@ type Service struct {
 	store    *store.Store
 	sites    *api.SiteServer
 	articles *api.ArticleServer
+	delivery *Delivery
 	logger   *slog.Logger
 }
 
@@ -54,40 +61,100 @@ func New(ctx context.Context, client *mongo.Client, cfg Config, tokens *pagetoke
 		return nil, fmt.Errorf("migrate content database: %w", err)
 	}
 	st := store.New(db, logger)
-	svc := domain.NewService(st, st, markdown.NewRenderer(), nil, logger)
+	renderer := markdown.NewRenderer()
+	svc := domain.NewService(st, st, renderer, nil, logger)
+	d, err := loadDelivery(ctx, st, renderer, cfg, tokens, logger)
+	if err != nil {
+		return nil, err
+	}
+	svc.Observe(d.model)
 	return &Service{
 		cfg:      cfg,
 		domain:   svc,
 		store:    st,
 		sites:    api.NewSiteServer(svc, tokens),
 		articles: api.NewArticleServer(svc, tokens),
+		delivery: d,
 		logger:   logger,
 	}, nil
 }
+
+// Delivery is a read model of published content with its REST handler and gRPC server. Every
+// content service has one; a gateway running apart from the services opens its own.
+type Delivery struct {
+	model  *delivery.Model
+	store  *store.Store
+	tokens *pagetoken.Codec
+	since  time.Time
+	cfg    Config
+	logger *slog.Logger
+}
+
+// OpenDelivery loads a read model from the content database, for a gateway that runs apart
+// from the content service. Call Run to keep it fresh.
+func OpenDelivery(ctx context.Context, client *mongo.Client, cfg Config, tokens *pagetoken.Codec, logger *slog.Logger) (*Delivery, error) {
+	logger = logger.With("service", "delivery")
+	db := client.Database(cfg.Database)
+	if err := mongodb.Migrate(ctx, db, store.Migrations(), logger); err != nil {
+		return nil, fmt.Errorf("migrate content database: %w", err)
+	}
+	return loadDelivery(ctx, store.New(db, logger), markdown.NewRenderer(), cfg, tokens, logger)
+}
+
+func loadDelivery(ctx context.Context, st *store.Store, renderer *markdown.Renderer, cfg Config, tokens *pagetoken.Codec, logger *slog.Logger) (*Delivery, error) {
+	model := delivery.NewModel(renderer.PlainText, logger)
+	since, err := model.Load(ctx, st)
+	if err != nil {
+		return nil, fmt.Errorf("load delivery read model: %w", err)
+	}
+	return &Delivery{model: model, store: st, tokens: tokens, since: since, cfg: cfg, logger: logger}, nil
+}
+
+// Run keeps the read model fresh until ctx ends.
+func (d *Delivery) Run(ctx context.Context) {
+	d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval)
+}
+
+// Routes registers the delivery REST routes on mux. verifier checks bearer keys.
+func (d *Delivery) Routes(mux *http.ServeMux, verifier auth.Verifier) {
+	delivery.NewHandler(d.model, verifier, d.tokens, d.logger).Routes(mux)
+}
+
+// Delivery returns the service's own read model.
+func (s *Service) Delivery() *Delivery { return s.delivery }
 
 // Migrate applies the content database's migrations and returns.
 func Migrate(ctx context.Context, client *mongo.Client, cfg Config, logger *slog.Logger) error {
 	return mongodb.Migrate(ctx, client.Database(cfg.Database), store.Migrations(), logger)
 }
 
-// Register adds the site and article services to srv.
+// Register adds the site, article and delivery services to srv.
 func (s *Service) Register(srv grpc.ServiceRegistrar) {
 	contentv1.RegisterSiteServiceServer(srv, s.sites)
 	contentv1.RegisterArticleServiceServer(srv, s.articles)
+	contentv1.RegisterDeliveryServiceServer(srv, delivery.NewServer(s.delivery.model, s.delivery.tokens))
 }
 
 // ServiceNames are the gRPC service names Register adds, for health checks.
 func ServiceNames() []string {
-	return []string{contentv1.SiteService_ServiceDesc.ServiceName, contentv1.ArticleService_ServiceDesc.ServiceName}
+	return []string{contentv1.SiteService_ServiceDesc.ServiceName, contentv1.ArticleService_ServiceDesc.ServiceName,
+		contentv1.DeliveryService_ServiceDesc.ServiceName}
 }
 
 // Rules is the access policy of the registered services.
-func Rules() auth.Policy { return api.Rules() }
+func Rules() auth.Policy {
+	p, err := auth.Merge(api.Rules(), delivery.Rules())
+	if err != nil {
+		panic(err) // the two tables are fixed; a clash is a programming error caught by tests
+	}
+	return p
+}
 
 // Run does the service's background work until ctx ends: scheduled publishing and completing
 // revision records whose write was interrupted.
 func (s *Service) Run(ctx context.Context) {
 	go s.domain.RunScheduler(ctx, s.cfg.SchedulerInterval)
+	go s.delivery.Run(ctx)
 	if err := s.store.FlushPendingRevisions(ctx); err != nil && ctx.Err() == nil {
 		s.logger.ErrorContext(ctx, "flush pending revisions", "err", err)
 	}
@@ -142,4 +209,28 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// ImportSynthetic creates the site if it does not exist (public, with baseURL) and imports n
+// generated, published articles of about bodyBytes of Markdown each, in batches. It is for
+// benchmarks and load tests (`beacon seed`).
+func (s *Service) ImportSynthetic(ctx context.Context, siteID, baseURL string, n, bodyBytes int, seed uint64) error {
+	system := auth.Principal{KeyName: "system:seed", Role: auth.RoleAdmin}
+	if _, err := s.domain.GetSite(ctx, system, siteID); apperr.Is(err, apperr.NotFound) {
+		site := &domain.Site{ID: siteID, DisplayName: "Synthetic " + siteID, BaseURL: baseURL, Public: true}
+		if _, err := s.domain.CreateSite(ctx, system, site); err != nil {
+			return fmt.Errorf("create site: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	contents := demo.Synthetic(seed, n, bodyBytes, siteID)
+	const batch = 500
+	for start := 0; start < len(contents); start += batch {
+		end := min(start+batch, len(contents))
+		if err := s.domain.ImportPublished(ctx, system, s.store, contents[start:end]); err != nil {
+			return fmt.Errorf("import articles %d-%d: %w", start+1, end, err)
+		}
+	}
+	return nil
 }

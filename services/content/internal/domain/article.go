@@ -134,6 +134,9 @@ type Article struct {
 	Published            *Snapshot // nil when nothing is live
 	Creator              string
 	LastChange           Change
+	// PublishedSlugs is every slug the article was ever published under, in order. Delivery
+	// redirects the former ones to the current slug.
+	PublishedSlugs []string
 }
 
 // Name returns the resource name "articles/{id}".
@@ -142,8 +145,9 @@ func (a *Article) Name() string { return "articles/" + a.ID }
 // Deleted reports whether the article is soft-deleted.
 func (a *Article) Deleted() bool { return !a.DeleteTime.IsZero() }
 
-// Live reports whether the published snapshot is visible on sites.
-func (a *Article) Live() bool { return a.Published != nil && a.State == StatePublished && !a.Deleted() }
+// Live reports whether the published snapshot is visible on sites. A scheduled article keeps
+// its snapshot live until the scheduled publish replaces it.
+func (a *Article) Live() bool { return a.Published != nil && !a.Deleted() }
 
 // Etag is the opaque version clients send back to make writes conditional.
 func (a *Article) Etag() string { return etag("article", a.ID, a.RevisionID) }

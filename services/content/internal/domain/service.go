@@ -29,6 +29,24 @@ type Service struct {
 	renderer *markdown.Renderer
 	now      func() time.Time
 	logger   *slog.Logger
+	observer Observer
+}
+
+// Observer learns, synchronously, of every write this service has just made successfully.
+// Delivery read models use it to show changes at once. It must not modify what it is given.
+type Observer interface {
+	ArticleWritten(a *Article)
+	SiteWritten(s *Site)
+	SiteDeleted(id string)
+}
+
+// Observe registers o. Call it before the service is used.
+func (s *Service) Observe(o Observer) { s.observer = o }
+
+func (s *Service) notify(a *Article) {
+	if s.observer != nil {
+		s.observer.ArticleWritten(a)
+	}
 }
 
 // NewService returns a Service. now may be nil for time.Now.
@@ -73,6 +91,9 @@ func (s *Service) CreateSite(ctx context.Context, p auth.Principal, site *Site) 
 	site.CreateTime, site.UpdateTime, site.Revision = now, now, 1
 	if err := s.sites.CreateSite(ctx, site); err != nil {
 		return nil, err
+	}
+	if s.observer != nil {
+		s.observer.SiteWritten(site)
 	}
 	return site, nil
 }
@@ -155,6 +176,9 @@ func (s *Service) UpdateSite(ctx context.Context, p auth.Principal, patch *Site,
 	if err := s.sites.UpdateSite(ctx, &next, cur.Revision); err != nil {
 		return nil, err
 	}
+	if s.observer != nil {
+		s.observer.SiteWritten(&next)
+	}
 	return &next, nil
 }
 
@@ -173,7 +197,13 @@ func (s *Service) DeleteSite(ctx context.Context, p auth.Principal, id string) e
 	if len(targeting) > 0 {
 		return apperr.New(apperr.FailedPrecondition, "site %q still has articles (e.g. %s); delete them or remove the site from their target_sites first", id, targeting[0].Name())
 	}
-	return s.sites.DeleteSite(ctx, id)
+	if err := s.sites.DeleteSite(ctx, id); err != nil {
+		return err
+	}
+	if s.observer != nil {
+		s.observer.SiteDeleted(id)
+	}
+	return nil
 }
 
 // ---- articles ----
@@ -202,6 +232,7 @@ func (s *Service) CreateArticle(ctx context.Context, p auth.Principal, c Content
 	if err := s.articles.CreateArticle(ctx, a); err != nil {
 		return nil, err
 	}
+	s.notify(a)
 	return a, nil
 }
 
@@ -376,6 +407,9 @@ func (a *Article) publish(now time.Time) {
 	a.State = StatePublished
 	a.ScheduledPublishTime = time.Time{}
 	a.Published = &Snapshot{Content: snap, Rendering: a.Rendering, RevisionID: a.RevisionID + 1, PublishTime: now}
+	if !slices.Contains(a.PublishedSlugs, snap.Slug) {
+		a.PublishedSlugs = append(a.PublishedSlugs, snap.Slug)
+	}
 }
 
 // UnpublishArticle withdraws the live snapshot; the article returns to draft.
@@ -488,6 +522,7 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 		switch {
 		case err == nil:
 			published++
+			s.notify(next)
 			s.logger.InfoContext(ctx, "scheduled article published", "article", a.Name(), "revision", next.RevisionID)
 		case apperr.Is(err, apperr.Conflict):
 			// Another replica, or an editor, changed it first.
@@ -539,6 +574,7 @@ func (s *Service) mutate(ctx context.Context, p auth.Principal, id, etag string,
 	if err := s.articles.UpdateArticle(ctx, cur, next); err != nil {
 		return nil, err
 	}
+	s.notify(next)
 	return next, nil
 }
 
@@ -569,6 +605,7 @@ func (a *Article) clone() *Article {
 		c.Published = &snap
 	}
 	c.LastChange.Fields = slices.Clone(a.LastChange.Fields)
+	c.PublishedSlugs = slices.Clone(a.PublishedSlugs)
 	return &c
 }
 
@@ -617,4 +654,52 @@ func siteNotFound(id string) error { return apperr.New(apperr.NotFound, "sites/%
 
 func staleEtag(kind string) error {
 	return apperr.New(apperr.Conflict, "the %s changed since you read it (etag mismatch); fetch it again and reapply your change", kind)
+}
+
+// ArticleImporter bulk-inserts new articles (see store.ImportArticles).
+type ArticleImporter interface {
+	ImportArticles(ctx context.Context, articles []*Article) error
+}
+
+// ImportPublished validates each content, renders it and stores it as a new published article
+// in one batch: revision 1, action "import". The caller's key must cover every target site.
+func (s *Service) ImportPublished(ctx context.Context, p auth.Principal, importer ArticleImporter, contents []Content) error {
+	now := s.now()
+	articles := make([]*Article, 0, len(contents))
+	checked := map[string]bool{}
+	for i, c := range contents {
+		c.Normalize()
+		if err := c.Validate(fmt.Sprintf("articles[%d].", i)); err != nil {
+			return err
+		}
+		for _, site := range c.TargetSites {
+			if !checked[site] {
+				if err := s.checkTargetSites(ctx, p, []string{site}); err != nil {
+					return err
+				}
+				checked[site] = true
+			}
+		}
+		a := &Article{
+			ID:         newID(),
+			Draft:      c,
+			Rendering:  s.renderer.Render(c.Body),
+			State:      StateDraft,
+			CreateTime: now,
+			UpdateTime: now,
+			Creator:    p.KeyName,
+		}
+		a.publish(now)
+		a.RevisionID = 1
+		a.Published.RevisionID = 1
+		a.LastChange = Change{Actor: p.KeyName, Action: "import", Fields: changedFields(Content{}, c), Time: now}
+		articles = append(articles, a)
+	}
+	if err := importer.ImportArticles(ctx, articles); err != nil {
+		return err
+	}
+	for _, a := range articles {
+		s.notify(a)
+	}
+	return nil
 }

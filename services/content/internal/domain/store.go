@@ -71,3 +71,11 @@ type Cursor struct {
 	Title string
 	ID    string
 }
+
+// ArticleChange says that an article was written at a revision: the publication log read models
+// poll to learn of changes made by other replicas.
+type ArticleChange struct {
+	ArticleID  string
+	RevisionID int64
+	Time       time.Time
+}

@@ -151,10 +151,14 @@ func (s *Store) completeRevision(ctx context.Context, doc *articleDoc) {
 	}
 }
 
-// recordRevision stores the revision the article document is at, then clears the article's
-// revisionPending flag, provided the article is still at that revision. Retrying is harmless.
+// recordRevision stores the revision the article document is at and its entry in the change
+// log, then clears the article's revisionPending flag, provided the article is still at that
+// revision. Retrying is harmless.
 func (s *Store) recordRevision(ctx context.Context, doc *articleDoc) error {
 	if err := s.storeRevision(ctx, doc); err != nil {
+		return err
+	}
+	if err := s.logChange(ctx, doc); err != nil {
 		return err
 	}
 	unlock, err := s.lockDoc(ctx, articlesCollection, doc.ID)

@@ -41,6 +41,7 @@ type articleDoc struct {
 	Published            *snapshotDoc `bson:"published"`
 	Creator              string       `bson:"creator"`
 	LastChange           changeDoc    `bson:"lastChange"`
+	PublishedSlugs       []string     `bson:"publishedSlugs"`
 
 	// Derived fields, written only for queries and never read back into the domain.
 
@@ -189,6 +190,7 @@ func toArticleDoc(a *domain.Article) (articleDoc, error) {
 		DeleteTime:           toOptionalTime(a.DeleteTime),
 		Creator:              a.Creator,
 		LastChange:           toChangeDoc(a.LastChange),
+		PublishedSlugs:       nonNil(a.PublishedSlugs),
 		AuthorNames:          make([]string, 0, len(a.Draft.Authors)),
 	}
 	if a.Published != nil {
@@ -222,6 +224,7 @@ func fromArticleDoc(d *articleDoc) (*domain.Article, error) {
 		DeleteTime:           fromOptionalTime(d.DeleteTime),
 		Creator:              d.Creator,
 		LastChange:           fromChangeDoc(d.LastChange),
+		PublishedSlugs:       nilIfEmpty(d.PublishedSlugs),
 	}
 	if d.Published != nil {
 		snap := fromSnapshotDoc(*d.Published)

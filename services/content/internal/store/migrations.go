@@ -63,6 +63,18 @@ func Migrations() []mongodb.Migration {
 				})
 			},
 		},
+		{
+			Version:     3,
+			Description: "content: the article_changes log that delivery read models poll",
+			Up: func(ctx context.Context, db *mongo.Database) error {
+				if err := createCollection(ctx, db, changesCollection); err != nil {
+					return err
+				}
+				return mongodb.EnsureIndexes(ctx, db.Collection(changesCollection), []mongo.IndexModel{
+					{Keys: bson.D{{Key: "time", Value: 1}}, Options: options.Index().SetName("time")},
+				})
+			},
+		},
 	}
 }
 

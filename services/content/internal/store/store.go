@@ -57,6 +57,7 @@ const (
 	revisionsCollection = "article_revisions"
 	claimsCollection    = "slug_claims"
 	sitesCollection     = "sites"
+	changesCollection   = "article_changes"
 )
 
 // defaultClaimLease is how long a slug claim is protected from takeover after it was made, even
@@ -71,6 +72,7 @@ type Store struct {
 	revisions *mongo.Collection
 	claims    *mongo.Collection
 	sites     *mongo.Collection
+	changes   *mongo.Collection
 	logger    *slog.Logger
 	dbName    string // for docLocks
 
@@ -98,6 +100,7 @@ func New(db *mongo.Database, logger *slog.Logger) *Store {
 		revisions:  db.Collection(revisionsCollection),
 		claims:     db.Collection(claimsCollection),
 		sites:      db.Collection(sitesCollection),
+		changes:    db.Collection(changesCollection),
 		logger:     logger,
 		dbName:     db.Name(),
 		now:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },

@@ -1,0 +1,448 @@
+// Command delivery benchmarks Beacon's delivery REST path against a ceiling: a minimal net/http
+// server answering an equally large JSON body from memory. It seeds a temporary embedded store,
+// starts `beacon dev` on it, drives each case with wrk, reads the server's RSS, measures a cold
+// start on a larger store, and prints a Markdown report (written to a file with -write).
+//
+// Everything it starts listens on loopback only, every load run stops by itself, and every
+// process it starts is stopped before it exits. `make bench` runs it; see bench/README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// busyOther is the share of CPU (% of all cores) used by other processes during a measured
+// run above which the report flags the run.
+const busyOther = 5.0
+
+type options struct {
+	beacon       string
+	wrk          string
+	site         string
+	articles     int
+	coldArticles int
+	bodyBytes    int
+	query        string
+	threads      int
+	connections  int
+	duration     time.Duration
+	warmup       time.Duration
+	startTimeout time.Duration
+	write        string
+	strict       bool
+	keep         bool
+}
+
+func main() {
+	var o options
+	var ceilingBody string
+	flag.StringVar(&o.beacon, "beacon", "bin/beacon", "beacon binary to measure (make build)")
+	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk 4.1 binary")
+	flag.StringVar(&o.site, "site", "bench", "site to seed and read")
+	flag.IntVar(&o.articles, "articles", 1000, "published articles for the load cases")
+	flag.IntVar(&o.coldArticles, "cold-articles", 10000, "published articles for the cold start (0 skips it)")
+	flag.IntVar(&o.bodyBytes, "body-bytes", 6000, "Markdown size of each article")
+	flag.StringVar(&o.query, "query", "kratom withdrawal", "two-word search query")
+	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
+	flag.IntVar(&o.connections, "connections", 64, "wrk connections")
+	flag.DurationVar(&o.duration, "duration", 15*time.Second, "measured run of each case")
+	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "warm-up run before each measured run")
+	flag.DurationVar(&o.startTimeout, "start-timeout", 5*time.Minute, "how long a beacon may take to answer")
+	flag.StringVar(&o.write, "write", "", "also write the report to this file (e.g. docs/benchmarks.md)")
+	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed (by default only a broken run fails)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directories and logs")
+	flag.StringVar(&ceilingBody, "ceiling-body", "", "internal: run as the ceiling server, serving this file")
+	flag.Parse()
+	if ceilingBody != "" {
+		os.Exit(runCeiling(ceilingBody))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, o))
+}
+
+func run(ctx context.Context, o options) int {
+	if err := o.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 2
+	}
+	tmp, err := os.MkdirTemp("", "beacon-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	if o.keep {
+		fmt.Fprintln(os.Stderr, "bench: keeping", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	rep, err := measure(ctx, o, tmp)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	md := rep.markdown()
+	fmt.Print(md)
+	if o.write != "" {
+		if err := os.WriteFile(o.write, []byte(md), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		fmt.Fprintln(os.Stderr, "bench: wrote", o.write)
+	}
+	if o.strict && !rep.allPass() {
+		fmt.Fprintln(os.Stderr, "bench: a target was missed")
+		return 1
+	}
+	return 0
+}
+
+func (o *options) check() error {
+	if o.articles < 20 {
+		return errors.New("-articles must be at least 20 (one page of cards)")
+	}
+	if o.coldArticles < 0 || o.bodyBytes <= 0 || o.threads <= 0 || o.connections < o.threads {
+		return errors.New("bad -cold-articles, -body-bytes, -threads or -connections")
+	}
+	if o.duration < time.Second || o.warmup < 0 {
+		return errors.New("-duration must be at least 1s and -warmup not negative")
+	}
+	if len(strings.Fields(o.query)) == 0 {
+		return errors.New("-query is empty")
+	}
+	abs, err := filepath.Abs(o.beacon)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(abs); err != nil || st.IsDir() {
+		return fmt.Errorf("no beacon binary at %s: run `make build` or pass -beacon", o.beacon)
+	}
+	o.beacon = abs
+	wrk, err := exec.LookPath(o.wrk)
+	if err != nil {
+		return fmt.Errorf("wrk not found (%v): `make bench` installs it (apt-get install wrk)", err)
+	}
+	o.wrk = wrk
+	return nil
+}
+
+// benchCase is one load case: a URL driven by wrk.
+type benchCase struct {
+	Name       string
+	URL        string
+	Headers    []string // wrk -H values
+	WantStatus int
+	BodyBytes  int // size of the pre-flight response body
+	Target     string
+	pass       func(c *benchCase, ceiling float64) bool
+
+	Result wrkResult
+	CPU    cpuShare
+	RSS    int64
+	Ratio  float64 // req/s over the ceiling's
+	Pass   bool
+	Args   []string // wrk arguments of the measured run
+}
+
+func measure(ctx context.Context, o options, tmp string) (*report, error) {
+	rep := &report{opts: o, started: time.Now().UTC(), machine: readMachine(o.beacon, o.wrk)}
+
+	// Seed and start the load-case beacon.
+	warmDir := filepath.Join(tmp, "warm")
+	step("seeding %d articles", o.articles)
+	seedTime, err := runSeed(ctx, o.beacon, warmDir, o.site, o.articles, o.bodyBytes, filepath.Join(tmp, "seed-warm.log"))
+	if err != nil {
+		return nil, err
+	}
+	rep.warmSeed = seedTime
+	step("starting beacon dev")
+	beacon, err := startBeacon(ctx, o, warmDir, filepath.Join(tmp, "beacon-warm.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer beacon.stop()
+
+	// Pre-flight: every case must answer what it should before it is measured.
+	step("pre-flight against %s", beacon.baseURL)
+	cases, articleBody, slug, err := preflight(ctx, o, beacon.baseURL)
+	if err != nil {
+		return nil, err
+	}
+	rep.slug = slug
+
+	// The ceiling: a separate process serving the real article's bytes.
+	bodyPath := filepath.Join(tmp, "ceiling-body.json")
+	if err := os.WriteFile(bodyPath, articleBody, 0o600); err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	step("starting the ceiling (%d-byte body)", len(articleBody))
+	ceiling, err := startServer(ctx, "ceiling", self, []string{"-ceiling-body", bodyPath}, "CEILING", filepath.Join(tmp, "ceiling.log"), 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer ceiling.stop()
+	cr, err := expect(ctx, http.StatusOK, ceiling.baseURL+"/")
+	if err != nil {
+		return nil, err
+	}
+	if string(cr.Body) != string(articleBody) {
+		return nil, errors.New("the ceiling does not serve the article's bytes")
+	}
+	ceil := &benchCase{Name: "ceiling: net/http, same JSON from memory", URL: ceiling.baseURL + "/", WantStatus: 200, BodyBytes: len(cr.Body), Target: "reference"}
+	if err := load(ctx, o, ceil, ceiling); err != nil {
+		return nil, err
+	}
+	ceiling.stop() // idle from here on; it shares the cores otherwise
+	rep.ceiling = ceil
+
+	for _, c := range cases {
+		if err := load(ctx, o, c, beacon); err != nil {
+			return nil, err
+		}
+		c.Ratio = c.Result.ReqPerSec / ceil.Result.ReqPerSec
+		c.Pass = c.Result.Errors() == 0 && c.pass(c, ceil.Result.ReqPerSec)
+	}
+	rep.cases = cases
+	if hwm, err := readStatusKB(beacon.cmd.Process.Pid, "VmHWM"); err == nil {
+		rep.warmPeakRSS = hwm
+	}
+	beacon.stop()
+
+	if o.coldArticles > 0 {
+		cs, err := coldStart(ctx, o, tmp, slug)
+		if err != nil {
+			return nil, err
+		}
+		rep.cold = cs
+	}
+	rep.finished = time.Now().UTC()
+	return rep, nil
+}
+
+func startBeacon(ctx context.Context, o options, dir, logPath string) (*server, error) {
+	return startServer(ctx, "beacon dev", o.beacon, []string{
+		"dev", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn",
+	}, "REST", logPath, o.startTimeout)
+}
+
+// preflight checks every delivery route once and builds the load cases.
+func preflight(ctx context.Context, o options, base string) (cases []*benchCase, articleBody []byte, slug string, err error) {
+	lr, err := expect(ctx, http.StatusOK, listURL(base, o.site, 20, ""))
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("list (are the delivery routes there?): %w", err)
+	}
+	var page listPage
+	if err := json.Unmarshal(lr.Body, &page); err != nil {
+		return nil, nil, "", fmt.Errorf("list: %w: %.300s", err, lr.Body)
+	}
+	if len(page.Articles) != 20 || page.Articles[0].Slug == "" {
+		return nil, nil, "", fmt.Errorf("list: %d cards (want 20) or no slug: %.300s", len(page.Articles), lr.Body)
+	}
+	slug = page.Articles[len(page.Articles)/2].Slug
+
+	aURL := articleURL(base, o.site, slug)
+	ar, err := expect(ctx, http.StatusOK, aURL)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	etag := ar.Header.Get("ETag")
+	if etag == "" || strings.HasPrefix(etag, "W/") {
+		return nil, nil, "", fmt.Errorf("article: ETag %q, want a strong ETag", etag)
+	}
+	if ct := ar.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return nil, nil, "", fmt.Errorf("article: Content-Type %q", ct)
+	}
+	if _, err := expect(ctx, http.StatusNotModified, aURL, "If-None-Match", etag); err != nil {
+		return nil, nil, "", fmt.Errorf("conditional GET: %w", err)
+	}
+
+	sURL := searchURL(base, o.site, o.query)
+	sr, err := expect(ctx, http.StatusOK, sURL)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	var sp searchPage
+	if err := json.Unmarshal(sr.Body, &sp); err != nil {
+		return nil, nil, "", fmt.Errorf("search: %w: %.300s", err, sr.Body)
+	}
+	if len(sp.Results) == 0 {
+		return nil, nil, "", fmt.Errorf("search %q found nothing; pass a -query that matches: %.300s", o.query, sr.Body)
+	}
+
+	ratio := func(min float64) func(*benchCase, float64) bool {
+		return func(c *benchCase, ceiling float64) bool { return c.Result.ReqPerSec >= min*ceiling }
+	}
+	cases = []*benchCase{
+		{Name: "article by slug", URL: aURL, WantStatus: 200, BodyBytes: len(ar.Body),
+			Target: "≥ 0.8× ceiling, p99 < 20 ms, 0 errors",
+			pass: func(c *benchCase, ceiling float64) bool {
+				return ratio(0.8)(c, ceiling) && c.Result.P99 < 20*time.Millisecond
+			}},
+		{Name: "list, page of 20 cards", URL: listURL(base, o.site, 20, ""), WantStatus: 200, BodyBytes: len(lr.Body),
+			Target: "≥ 0.5× ceiling", pass: ratio(0.5)},
+		{Name: "article, If-None-Match → 304", URL: aURL, Headers: []string{"If-None-Match: " + etag}, WantStatus: 304,
+			Target: "≥ 0.8× ceiling", pass: ratio(0.8)},
+		{Name: fmt.Sprintf("search %q", o.query), URL: sURL, WantStatus: 200, BodyBytes: len(sr.Body),
+			Target: "≥ 2,000 req/s", pass: func(c *benchCase, _ float64) bool { return c.Result.ReqPerSec >= 2000 }},
+	}
+	return cases, ar.Body, slug, nil
+}
+
+// load runs the warm-up and the measured wrk run of c against s, then reads s's RSS.
+func load(ctx context.Context, o options, c *benchCase, s *server) error {
+	// The status is checked once more right before the load, since wrk cannot tell 200 from 304.
+	var hdr []string
+	for _, h := range c.Headers {
+		k, v, _ := strings.Cut(h, ":")
+		hdr = append(hdr, strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	if _, err := expect(ctx, c.WantStatus, c.URL, hdr...); err != nil {
+		return fmt.Errorf("%s: %w", c.Name, err)
+	}
+	if o.warmup > 0 {
+		step("%s: warm-up %s", c.Name, o.warmup)
+		if _, _, err := runWrk(ctx, o.wrk, wrkArgs(o.threads, o.connections, o.warmup, c.Headers, c.URL), o.warmup); err != nil {
+			return fmt.Errorf("%s warm-up: %w", c.Name, err)
+		}
+	}
+	step("%s: measuring %s", c.Name, o.duration)
+	c.Args = wrkArgs(o.threads, o.connections, o.duration, c.Headers, c.URL)
+	pid := s.cmd.Process.Pid
+	before, err := sampleCPU(pid)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Name, err)
+	}
+	res, wrkCPU, err := runWrk(ctx, o.wrk, c.Args, o.duration)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Name, err)
+	}
+	after, err := sampleCPU(pid)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Name, err)
+	}
+	c.Result, c.CPU = res, share(before, after, wrkCPU)
+	if err := s.alive(); err != nil {
+		return err
+	}
+	if c.RSS, err = s.rss(); err != nil {
+		return fmt.Errorf("%s: RSS: %w", c.Name, err)
+	}
+	step("%s: %.0f req/s, p50 %s, p99 %s, %d errors, RSS %s; CPU server %.0f%%, wrk %.0f%%, other %.0f%%",
+		c.Name, res.ReqPerSec, fmtDur(res.P50), fmtDur(res.P99), res.Errors(), fmtBytes(c.RSS), c.CPU.Server, c.CPU.Wrk, c.CPU.Other)
+	if c.CPU.Other > busyOther {
+		step("WARNING: other processes used %.0f%% of the CPU during %s: the figures are not representative", c.CPU.Other, c.Name)
+	}
+	return nil
+}
+
+// coldStartResult is the cold start on a store of o.coldArticles articles.
+type coldStartResult struct {
+	Articles    int
+	Seed        time.Duration
+	RESTLine    time.Duration // process start → "REST" line printed
+	FirstOK     time.Duration // process start → first 200 on the known article
+	Polls       int
+	Before      map[int]int // statuses seen before the first 200 (0 = no answer)
+	RSSReady    int64
+	ListWalk    time.Duration
+	ListCards   int
+	ListPages   int
+	RSSAfterAll int64
+}
+
+func coldStart(ctx context.Context, o options, tmp, slug string) (*coldStartResult, error) {
+	res := &coldStartResult{Articles: o.coldArticles, Before: map[int]int{}}
+	dir := filepath.Join(tmp, "cold")
+	step("cold start: seeding %d articles", o.coldArticles)
+	d, err := runSeed(ctx, o.beacon, dir, o.site, o.coldArticles, o.bodyBytes, filepath.Join(tmp, "seed-cold.log"))
+	if err != nil {
+		return nil, err
+	}
+	res.Seed = d
+	step("cold start: starting beacon dev")
+	s, err := startBeacon(ctx, o, dir, filepath.Join(tmp, "beacon-cold.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop()
+	res.RESTLine = s.ready.Sub(s.started)
+
+	// Poll the known article every 50 ms until it answers 200.
+	u := articleURL(s.baseURL, o.site, slug)
+	deadline := s.started.Add(o.startTimeout)
+	for {
+		res.Polls++
+		pollCtx, cancel := context.WithDeadline(ctx, deadline)
+		r, err := get(pollCtx, u)
+		cancel()
+		if err == nil && r.Status == http.StatusOK {
+			res.FirstOK = time.Since(s.started)
+			break
+		}
+		res.Before[r.Status]++ // 0 when there was no answer
+		if err := s.alive(); err != nil {
+			return nil, err
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("cold start: %s did not answer 200 within %s (statuses seen: %v)", u, o.startTimeout, res.Before)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res.RSSReady, err = s.rss(); err != nil {
+		return nil, err
+	}
+	step("cold start: article answered after %s, RSS %s; walking the list", fmtDur(res.FirstOK), fmtBytes(res.RSSReady))
+	start := time.Now()
+	res.ListCards, res.ListPages, err = walkList(ctx, s.baseURL, o.site, o.coldArticles/100+50)
+	if err != nil {
+		return nil, fmt.Errorf("cold start: list: %w", err)
+	}
+	res.ListWalk = time.Since(start)
+	if res.ListCards != o.coldArticles {
+		return nil, fmt.Errorf("cold start: the list has %d articles, want %d", res.ListCards, o.coldArticles)
+	}
+	if res.RSSAfterAll, err = s.rss(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func readStatusKB(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err != nil {
+				return 0, err
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("no %s", field)
+}
+
+func step(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// Output of wrk debian/4.1.0-3+b2, with the error lines that appear only when non-zero.
+const wrkOutput = `Running 2s test @ http://127.0.0.1:45877/nope
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.74ms    2.65ms  28.80ms   88.54%
+    Req/Sec    37.05k    10.89k   61.34k    65.00%
+  Latency Distribution
+     50%  701.00us
+     75%    2.37ms
+     90%    4.76ms
+     99%    1.20s
+  147967 requests in 2.01s, 24.84MB read
+  Socket errors: connect 1, read 2, write 3, timeout 4
+  Non-2xx or 3xx responses: 147967
+Requests/sec:  73621.25
+Transfer/sec:     12.36MB
+`
+
+func TestParseWrk(t *testing.T) {
+	r, err := parseWrk(wrkOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wrkResult{
+		Requests: 147967, ReqPerSec: 73621.25, P50: 701 * time.Microsecond, P99: 1200 * time.Millisecond,
+		Non2xx3xx: 147967, SocketErrors: socketErrors{1, 2, 3, 4},
+	}
+	if r != want {
+		t.Errorf("parseWrk = %+v, want %+v", r, want)
+	}
+	if r.Errors() != 147977 {
+		t.Errorf("Errors() = %d", r.Errors())
+	}
+}
+
+func TestParseWrkIncomplete(t *testing.T) {
+	for _, out := range []string{"", "unable to connect to 127.0.0.1:1 Connection refused\n", "Requests/sec: 10.00\n"} {
+		if _, err := parseWrk(out); err == nil {
+			t.Errorf("parseWrk(%q) succeeded", out)
+		}
+	}
+}
+
+func TestWrkArgs(t *testing.T) {
+	got := wrkArgs(2, 64, 15*time.Second, []string{`If-None-Match: "abc"`}, "http://127.0.0.1:1/x")
+	want := []string{"-t2", "-c64", "-d15s", "--latency", "-H", `If-None-Match: "abc"`, "http://127.0.0.1:1/x"}
+	if !slices.Equal(got, want) {
+		t.Errorf("wrkArgs = %q, want %q", got, want)
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	for u, ok := range map[string]bool{
+		"http://127.0.0.1:8080": true, "http://[::1]:80/": true, "http://10.0.0.1:80": false, "http://example.org": false,
+	} {
+		if err := checkLoopback(u); (err == nil) != ok {
+			t.Errorf("checkLoopback(%q) = %v", u, err)
+		}
+	}
+}

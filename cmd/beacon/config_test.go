@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/beaconcms/beacon/gateway"
+	"github.com/beaconcms/beacon/services/content"
+)
+
+// envOf returns an env function reading m.
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// pageSecret is a valid page-token secret (32 bytes) that must never be printed.
+const pageSecret = "pts-0123456789abcdef0123456789ab"
+
+func TestDefaultConfig(t *testing.T) {
+	common := func(c *Config) {
+		c.Target = "all"
+		c.HTTPAddr = "127.0.0.1:8080"
+		c.GRPCAddr = "127.0.0.1:9090"
+		c.AccessDatabase = "beacon_access"
+		c.LogLevel = "info"
+		c.ShutdownGrace = 10 * time.Second
+		c.GRPC.Reflection = true
+		c.Content = content.DefaultConfig()
+		c.Gateway = gateway.DefaultConfig()
+	}
+	tests := []struct {
+		command string
+		args    []string
+		want    func(c *Config)
+	}{
+		{"dev", nil, func(c *Config) {
+			common(c)
+			c.DataDir = "./data"
+			c.LogFormat = "text"
+		}},
+		{"serve", []string{"--mongodb-uri", "mongodb://db:27017"}, func(c *Config) {
+			common(c)
+			c.MongoURI = "mongodb://db:27017"
+			c.DataDir = ""
+			c.LogFormat = "json"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.command, func(t *testing.T) {
+			got, err := parseConfig(tt.command, tt.args, envOf(nil), io.Discard)
+			if err != nil {
+				t.Fatalf("parseConfig: %v", err)
+			}
+			// Start from what was parsed and overwrite every setting this test pins down, so that
+			// settings added later do not break it while these ones are checked exactly.
+			want := got
+			tt.want(&want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("defaults (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	dataDir := []string{"--data-dir", "/var/lib/beacon"}
+	tests := []struct {
+		name    string
+		command string
+		args    []string
+		env     map[string]string
+		want    func(c *Config) // applied to the defaults of the command; nil when an error is wanted
+		wantErr []string        // substrings of the error
+	}{
+		{name: "env sets a setting", command: "dev", env: map[string]string{"BEACON_HTTP_ADDR": "0.0.0.0:80"},
+			want: func(c *Config) { c.HTTPAddr = "0.0.0.0:80" }},
+		{name: "flag beats env", command: "dev", args: []string{"--http-addr", "127.0.0.1:1"}, env: map[string]string{"BEACON_HTTP_ADDR": "0.0.0.0:80"},
+			want: func(c *Config) { c.HTTPAddr = "127.0.0.1:1" }},
+		{name: "flag with = beats env", command: "dev", args: []string{"--grpc-reflection=false"}, env: map[string]string{"BEACON_GRPC_REFLECTION": "true"},
+			want: func(c *Config) { c.GRPC.Reflection = false }},
+		{name: "env bool", command: "dev", env: map[string]string{"BEACON_GRPC_REFLECTION": "false"},
+			want: func(c *Config) { c.GRPC.Reflection = false }},
+		{name: "env durations and nested settings", command: "dev",
+			env: map[string]string{"BEACON_SCHEDULER_INTERVAL": "5s", "BEACON_MAX_CALL_DURATION": "1m", "BEACON_CONTENT_DATABASE": "cms", "BEACON_GATEWAY_CALL_TIMEOUT": "3s"},
+			want: func(c *Config) {
+				c.Content.SchedulerInterval = 5 * time.Second
+				c.GRPC.MaxCallDuration = time.Minute
+				c.Content.Database = "cms"
+				c.Gateway.CallTimeout = 3 * time.Second
+			}},
+		{name: "env for serve only", command: "serve", args: dataDir, env: map[string]string{"BEACON_TARGET": "content"},
+			want: func(c *Config) { c.Target = "content"; c.DataDir = "/var/lib/beacon" }},
+		{name: "print-config is not read from env", command: "dev", env: map[string]string{"BEACON_PRINT_CONFIG": "true"},
+			want: func(*Config) {}},
+		{name: "print-config flag", command: "dev", args: []string{"--print-config"},
+			want: func(c *Config) { c.PrintConfig = true }},
+		{name: "secret of 32 bytes", command: "dev", args: []string{"--page-token-secret", pageSecret},
+			want: func(c *Config) { c.PageTokenSecret = pageSecret }},
+		{name: "bad target", command: "serve", args: append([]string{"--target", "everything"}, dataDir...),
+			wantErr: []string{`"everything"`, "all, content, gateway"}},
+		{name: "bad target from env", command: "serve", args: dataDir, env: map[string]string{"BEACON_TARGET": "web"},
+			wantErr: []string{`"web"`, "all, content, gateway"}},
+		{name: "dev has no target flag", command: "dev", args: []string{"--target", "content"},
+			wantErr: []string{"target"}},
+		{name: "gateway without content address", command: "serve", args: []string{"--target", "gateway", "--mongodb-uri", "mongodb://db:27017"},
+			wantErr: []string{"--content-addr", "BEACON_CONTENT_ADDR"}},
+		{name: "gateway with content address", command: "serve",
+			args: []string{"--target", "gateway", "--content-addr", "content:9090", "--mongodb-uri", "mongodb://db:27017"},
+			want: func(c *Config) { c.Target, c.ContentAddr, c.MongoURI = "gateway", "content:9090", "mongodb://db:27017" }},
+		{name: "short page-token secret", command: "dev", args: []string{"--page-token-secret", pageSecret[:31]},
+			wantErr: []string{"--page-token-secret", "32 bytes"}},
+		{name: "short page-token secret from env", command: "serve", args: dataDir, env: map[string]string{"BEACON_PAGE_TOKEN_SECRET": "short"},
+			wantErr: []string{"--page-token-secret", "32 bytes"}},
+		{name: "serve needs a store", command: "serve",
+			wantErr: []string{"--mongodb-uri", "--data-dir"}},
+		{name: "bad duration in env", command: "dev", env: map[string]string{"BEACON_SHUTDOWN_GRACE": "soon"},
+			wantErr: []string{"BEACON_SHUTDOWN_GRACE"}},
+		{name: "bad bool in env", command: "dev", env: map[string]string{"BEACON_GRPC_REFLECTION": "maybe"},
+			wantErr: []string{"BEACON_GRPC_REFLECTION"}},
+		{name: "unknown flag", command: "dev", args: []string{"--colour"},
+			wantErr: []string{"colour"}},
+		{name: "positional arguments", command: "dev", args: []string{"extra", "args"},
+			wantErr: []string{"unexpected arguments: extra args"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			got, err := parseConfig(tt.command, tt.args, envOf(tt.env), &stderr)
+			if tt.want == nil {
+				if err == nil {
+					t.Fatalf("parseConfig = %+v, nil; want an error", got)
+				}
+				for _, s := range tt.wantErr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not contain %q", err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseConfig: %v (stderr: %s)", err, &stderr)
+			}
+			want := defaultConfig(tt.command == "dev")
+			tt.want(&want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("help", func(t *testing.T) {
+		var stderr bytes.Buffer
+		_, err := parseConfig("dev", []string{"-h"}, envOf(nil), &stderr)
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Fatalf("parseConfig(-h) = %v, want flag.ErrHelp", err)
+		}
+		for _, s := range []string{"-http-addr", "BEACON_HTTP_ADDR", "-page-token-secret"} {
+			if !strings.Contains(stderr.String(), s) {
+				t.Errorf("help does not mention %q:\n%s", s, &stderr)
+			}
+		}
+	})
+}
+
+func TestPrintConfigMasksSecrets(t *testing.T) {
+	const mongoURI = "mongodb://beacon:pa55-w0rd@db-1.internal:27017/?authSource=admin"
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"flags", []string{"serve", "--print-config", "--mongodb-uri", mongoURI, "--page-token-secret", pageSecret}, nil},
+		{"env", []string{"serve", "--print-config"}, map[string]string{"BEACON_MONGODB_URI": mongoURI, "BEACON_PAGE_TOKEN_SECRET": pageSecret}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), tt.args, envOf(tt.env), &stdout, &stderr); code != 0 {
+				t.Fatalf("run = %d, want 0; stderr: %s", code, &stderr)
+			}
+			out := stdout.String() + stderr.String()
+			for _, leak := range []string{pageSecret, "pa55-w0rd", "db-1.internal"} {
+				if strings.Contains(out, leak) {
+					t.Errorf("output contains %q:\n%s", leak, out)
+				}
+			}
+			for _, line := range []string{
+				`MongoURI="********"`,
+				`PageTokenSecret="********"`,
+				`Target="all"`,
+				`HTTPAddr="127.0.0.1:8080"`,
+				`Content.Database="beacon_content"`,
+				`GRPC.Reflection="true"`,
+				`Gateway.CallTimeout="10s"`,
+			} {
+				if !strings.Contains(stdout.String(), line+"\n") {
+					t.Errorf("output has no line %s:\n%s", line, &stdout)
+				}
+			}
+		})
+	}
+	t.Run("unset secrets print empty", func(t *testing.T) {
+		var stdout bytes.Buffer
+		if code := run(context.Background(), []string{"dev", "--print-config"}, envOf(nil), &stdout, io.Discard); code != 0 {
+			t.Fatalf("run = %d, want 0", code)
+		}
+		for _, line := range []string{`MongoURI=""`, `PageTokenSecret=""`, `DataDir="./data"`} {
+			if !strings.Contains(stdout.String(), line+"\n") {
+				t.Errorf("output has no line %s:\n%s", line, &stdout)
+			}
+		}
+	})
+}
+
+func TestRunCommands(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "no command", args: nil, wantCode: 2, wantStderr: "Usage: beacon"},
+		{name: "unknown command", args: []string{"deploy"}, wantCode: 2, wantStderr: `unknown command "deploy"`},
+		{name: "help", args: []string{"help"}, wantCode: 0, wantStdout: "Usage: beacon"},
+		{name: "targets", args: []string{"targets"}, wantCode: 0, wantStdout: "all\ncontent\ngateway\n"},
+		{name: "bad flag", args: []string{"serve", "--target", "nope", "--data-dir", "x"}, wantCode: 2, wantStderr: "beacon serve: --target"},
+		{name: "flag help", args: []string{"dev", "-h"}, wantCode: 0, wantStderr: "-http-addr"},
+		{name: "bad log level", args: []string{"dev", "--log-level", "loud", "--data-dir", "unused"}, wantCode: 2, wantStderr: "--log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, envOf(nil), &stdout, &stderr)
+			if code != tt.wantCode {
+				t.Errorf("run = %d, want %d; stderr: %s", code, tt.wantCode, &stderr)
+			}
+			if !strings.Contains(stdout.String(), tt.wantStdout) {
+				t.Errorf("stdout %q does not contain %q", &stdout, tt.wantStdout)
+			}
+			if !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("stderr %q does not contain %q", &stderr, tt.wantStderr)
+			}
+		})
+	}
+}

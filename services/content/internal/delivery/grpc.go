@@ -1,0 +1,139 @@
+package delivery
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/pagetoken"
+	"google.golang.org/genproto/googleapis/api/httpbody"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Server implements contentv1.DeliveryServiceServer for internal tools, from the same model and
+// with the same access rule as the REST handler.
+type Server struct {
+	contentv1.UnimplementedDeliveryServiceServer
+	model  *Model
+	tokens *pagetoken.Codec
+}
+
+// NewServer returns the gRPC delivery API.
+func NewServer(model *Model, tokens *pagetoken.Codec) *Server {
+	return &Server{model: model, tokens: tokens}
+}
+
+// Rules lets anyone call the delivery RPCs; Server.view then applies the site's own rule
+// (public, or a key covering the site). The interceptor still refuses a bad key.
+func Rules() auth.Policy {
+	public := auth.Rule{Public: true}
+	return auth.Policy{
+		contentv1.DeliveryService_ListPublishedArticles_FullMethodName:   public,
+		contentv1.DeliveryService_GetPublishedArticle_FullMethodName:     public,
+		contentv1.DeliveryService_SearchPublishedArticles_FullMethodName: public,
+		contentv1.DeliveryService_GetSitemap_FullMethodName:              public,
+		contentv1.DeliveryService_GetFeed_FullMethodName:                 public,
+	}
+}
+
+func (s *Server) view(ctx context.Context, name string) (*view, error) {
+	site, ok := strings.CutPrefix(name, "sites/")
+	if !ok || site == "" || strings.Contains(site, "/") {
+		return nil, apperr.InvalidField("site", "must be a site name like sites/kratom-help, got %q", name)
+	}
+	p, hasKey := principalFromContext(ctx)
+	return s.model.access(site, p, hasKey)
+}
+
+func (s *Server) GetPublishedArticle(ctx context.Context, req *contentv1.GetPublishedArticleRequest) (*contentv1.PublishedArticle, error) {
+	v, err := s.view(ctx, req.GetSite())
+	if err != nil {
+		return nil, err
+	}
+	e := v.bySlug[req.GetSlug()]
+	if e == nil {
+		if to, moved := v.redirects[req.GetSlug()]; moved {
+			return &contentv1.PublishedArticle{RedirectSlug: to}, nil
+		}
+		return nil, apperr.New(apperr.NotFound, "sites/%s has no published article %q", v.site.ID, req.GetSlug())
+	}
+	out := &contentv1.PublishedArticle{}
+	if err := protojson.Unmarshal(e.article.raw, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Server) ListPublishedArticles(ctx context.Context, req *contentv1.ListPublishedArticlesRequest) (*contentv1.ListPublishedArticlesResponse, error) {
+	v, err := s.view(ctx, req.GetSite())
+	if err != nil {
+		return nil, err
+	}
+	size, err := parsePageSize(strconv.Itoa(int(req.GetPageSize())), "page_size", defaultListSize, maxListSize)
+	if err != nil {
+		return nil, err
+	}
+	tag, topic := strings.ToLower(req.GetTag()), strings.ToLower(req.GetTopic())
+	scope := pagetoken.Scope("delivery-list", v.site.ID, tag, topic)
+	var after *listCursor
+	if req.GetPageToken() != "" {
+		after = &listCursor{}
+		if err := s.tokens.Decode(req.GetPageToken(), scope, after); err != nil {
+			return nil, err
+		}
+	}
+	entries, next := v.listPage(tag, topic, after, size)
+	resp := &contentv1.ListPublishedArticlesResponse{}
+	for _, e := range entries {
+		resp.Articles = append(resp.Articles, e.card)
+	}
+	if next != nil {
+		if resp.NextPageToken, err = s.tokens.Encode(scope, next); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+func (s *Server) SearchPublishedArticles(ctx context.Context, req *contentv1.SearchPublishedArticlesRequest) (*contentv1.SearchPublishedArticlesResponse, error) {
+	v, err := s.view(ctx, req.GetSite())
+	if err != nil {
+		return nil, err
+	}
+	res, err := runSearch(s.tokens, v, req.GetQ(), strconv.Itoa(int(req.GetPageSize())), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	resp := &contentv1.SearchPublishedArticlesResponse{NextPageToken: res.next, TotalSize: int32(res.total)}
+	for _, h := range res.hits {
+		resp.Results = append(resp.Results, &contentv1.SearchResult{Article: h.entry.card, Score: h.score})
+	}
+	return resp, nil
+}
+
+func (s *Server) GetSitemap(ctx context.Context, req *contentv1.GetSitemapRequest) (*httpbody.HttpBody, error) {
+	v, err := s.view(ctx, req.GetSite())
+	if err != nil {
+		return nil, err
+	}
+	b, err := v.sitemapBody()
+	if err != nil {
+		return nil, err
+	}
+	return &httpbody.HttpBody{ContentType: hdrXML[0], Data: b.raw}, nil
+}
+
+func (s *Server) GetFeed(ctx context.Context, req *contentv1.GetFeedRequest) (*httpbody.HttpBody, error) {
+	v, err := s.view(ctx, req.GetSite())
+	if err != nil {
+		return nil, err
+	}
+	b, err := v.feedBody()
+	if err != nil {
+		return nil, err
+	}
+	return &httpbody.HttpBody{ContentType: hdrAtom[0], Data: b.raw}, nil
+}

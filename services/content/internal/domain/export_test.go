@@ -1,0 +1,4 @@
+package domain
+
+// ChangedFields exposes changedFields to the external tests.
+var ChangedFields = changedFields

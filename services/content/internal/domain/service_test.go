@@ -1,0 +1,922 @@
+package domain_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"github.com/beaconcms/beacon/services/content/internal/store"
+)
+
+func TestCreateArticle(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+
+	c := domain.Content{
+		Title:       "  Kratom & Sleep: What to Know  ",
+		Body:        "## Sleep\n\nMany people notice changes.",
+		Tags:        []string{"Kratom", "kratom", " Sleep "},
+		TargetSites: []string{"site-a"},
+		EditorNotes: "ask the reviewer",
+	}
+	a := f.create(t, editorA, c)
+	want := &domain.Article{
+		ID: a.ID,
+		Draft: domain.Content{
+			Title: "Kratom & Sleep: What to Know", Slug: "kratom-sleep-what-to-know", Body: c.Body,
+			Tags: []string{"kratom", "sleep"}, TargetSites: []string{"site-a"}, EditorNotes: "ask the reviewer",
+		},
+		Rendering:  a.Rendering,
+		State:      domain.StateDraft,
+		RevisionID: 1,
+		CreateTime: t0,
+		UpdateTime: t0,
+		Creator:    editorA.KeyName,
+		LastChange: domain.Change{Actor: editorA.KeyName, Action: "create", Fields: []string{"title", "slug", "body", "tags", "target_sites", "editor_notes"}, Time: t0},
+	}
+	if diff := cmp.Diff(want, a, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("CreateArticle (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(a.Rendering.HTML, "<h2") || a.Rendering.WordCount == 0 {
+		t.Errorf("draft not rendered: %+v", a.Rendering)
+	}
+	if diff := cmp.Diff(a, f.get(t, a.ID), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("stored article differs from the one returned (-created +stored):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"create"}, f.actions(t, a.ID)); diff != "" {
+		t.Errorf("revisions (-want +got):\n%s", diff)
+	}
+
+	tests := []struct {
+		name       string
+		p          auth.Principal
+		c          domain.Content
+		want       apperr.Code
+		wantFields []string
+	}{
+		{name: "same slug on another site", p: admin, c: draft("Kratom & sleep: what to know", "site-b")},
+		{name: "invalid content", p: admin, c: domain.Content{Title: "!!!"}, want: apperr.Invalid, wantFields: []string{"article.slug", "article.target_sites"}},
+		{name: "site that does not exist", p: admin, c: draft("New", "site-a", "site-zz"), want: apperr.Invalid, wantFields: []string{"article.target_sites[1]"}},
+		{name: "site key targets another site", p: editorA, c: draft("New", "site-b"), want: apperr.PermissionDenied},
+		{name: "site key targets its site and another", p: editorA, c: draft("New", "site-a", "site-b"), want: apperr.PermissionDenied},
+		{name: "slug taken on the site", p: editorA, c: draft("Kratom & sleep -- what to know?", "site-a"), want: apperr.AlreadyExists},
+		{name: "explicit slug taken on one of the sites", p: admin, c: withSlug(draft("Other title", "site-b", "site-a"), "Kratom-Sleep-What-To-Know"), want: apperr.AlreadyExists},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.svc.CreateArticle(ctx, tt.p, tt.c)
+			wantCode(t, err, tt.want)
+			if tt.want == apperr.Invalid {
+				if diff := cmp.Diff(tt.wantFields, violatedFields(t, err)); diff != "" {
+					t.Errorf("violated fields (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+
+	t.Run("slug is free again once the holder is deleted", func(t *testing.T) {
+		if _, err := f.svc.DeleteArticle(ctx, admin, a.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		b := f.create(t, editorA, draft("Kratom & Sleep: What to Know", "site-a"))
+		if b.Draft.Slug != a.Draft.Slug {
+			t.Errorf("slug = %q, want %q", b.Draft.Slug, a.Draft.Slug)
+		}
+		_, err := f.svc.UndeleteArticle(ctx, admin, a.ID)
+		wantCode(t, err, apperr.AlreadyExists)
+	})
+}
+
+func withSlug(c domain.Content, slug string) domain.Content {
+	c.Slug = slug
+	return c
+}
+
+func TestArticleLifecycle(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	c := draft("Finding help", "site-a")
+	c.EditorNotes = "internal: do not publish"
+	a := f.create(t, editorA, c)
+
+	// Publish freezes the draft, without editor notes, as the live snapshot.
+	f.clock.Advance(time.Minute)
+	pub, err := f.svc.PublishArticle(ctx, editorA, a.ID, a.Etag())
+	wantCode(t, err, "")
+	wantSnap := a.Draft
+	wantSnap.EditorNotes = ""
+	if pub.Published == nil {
+		t.Fatal("Published is nil after PublishArticle")
+	}
+	wantPublished := &domain.Snapshot{Content: wantSnap, Rendering: a.Rendering, RevisionID: 2, PublishTime: t0.Add(time.Minute)}
+	if diff := cmp.Diff(wantPublished, pub.Published, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("snapshot after publish (-want +got):\n%s", diff)
+	}
+	if pub.State != domain.StatePublished || pub.RevisionID != 2 || pub.PublishedRevisionID() != 2 || !pub.Live() {
+		t.Errorf("after publish: state %v revision %d published revision %d live %v; want PUBLISHED 2 2 true",
+			pub.State, pub.RevisionID, pub.PublishedRevisionID(), pub.Live())
+	}
+	if pub.Draft.EditorNotes != c.EditorNotes {
+		t.Errorf("publish changed the draft's editor notes to %q", pub.Draft.EditorNotes)
+	}
+	if diff := cmp.Diff(pub, f.get(t, a.ID), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("stored article after publish (-returned +stored):\n%s", diff)
+	}
+
+	// Editing the draft leaves the live snapshot alone.
+	f.clock.Advance(time.Minute)
+	edited, err := f.svc.UpdateArticle(ctx, editorA, a.ID, domain.Content{Summary: "Changed summary", Body: "## New body"}, []string{"summary", "body"}, pub.Etag())
+	wantCode(t, err, "")
+	if diff := cmp.Diff(pub.Published, edited.Published, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("editing the draft changed the snapshot (-before +after):\n%s", diff)
+	}
+	if edited.State != domain.StatePublished || edited.Draft.Summary != "Changed summary" || edited.Rendering.HTML == pub.Rendering.HTML {
+		t.Errorf("after edit: state %v summary %q rendering %q", edited.State, edited.Draft.Summary, edited.Rendering.HTML)
+	}
+	if got := f.get(t, a.ID); got.Published.Content.Summary != c.Summary || got.Published.RevisionID != 2 {
+		t.Errorf("stored snapshot after edit: summary %q revision %d; want %q 2", got.Published.Content.Summary, got.Published.RevisionID, c.Summary)
+	}
+
+	// Unpublish withdraws the snapshot.
+	unpub, err := f.svc.UnpublishArticle(ctx, editorA, a.ID, edited.Etag())
+	wantCode(t, err, "")
+	if unpub.Published != nil || unpub.State != domain.StateDraft || unpub.Live() {
+		t.Errorf("after unpublish: published %v state %v", unpub.Published, unpub.State)
+	}
+	_, err = f.svc.UnpublishArticle(ctx, editorA, a.ID, "")
+	wantCode(t, err, apperr.FailedPrecondition)
+
+	// Publishing again takes the current draft.
+	repub := f.publish(t, unpub)
+	if repub.Published.Content.Summary != "Changed summary" || repub.Published.RevisionID != repub.RevisionID {
+		t.Errorf("republished snapshot: summary %q revision %d (article at %d)", repub.Published.Content.Summary, repub.Published.RevisionID, repub.RevisionID)
+	}
+
+	// Archive withdraws it too.
+	arch, err := f.svc.ArchiveArticle(ctx, editorA, a.ID, repub.Etag())
+	wantCode(t, err, "")
+	if arch.Published != nil || arch.State != domain.StateArchived {
+		t.Errorf("after archive: published %v state %v", arch.Published, arch.State)
+	}
+	_, err = f.svc.ArchiveArticle(ctx, editorA, a.ID, "")
+	wantCode(t, err, apperr.FailedPrecondition)
+
+	// Delete, then every write but undelete is refused.
+	f.clock.Advance(time.Minute)
+	del, err := f.svc.DeleteArticle(ctx, editorA, a.ID, arch.Etag())
+	wantCode(t, err, "")
+	if !del.Deleted() || !del.DeleteTime.Equal(f.clock.Now()) || del.State != domain.StateArchived {
+		t.Errorf("after delete: delete time %v state %v", del.DeleteTime, del.State)
+	}
+	deletedOps := []struct {
+		name string
+		do   func() (*domain.Article, error)
+	}{
+		{"update", func() (*domain.Article, error) {
+			return f.svc.UpdateArticle(ctx, editorA, a.ID, domain.Content{Summary: "x"}, []string{"summary"}, del.Etag())
+		}},
+		{"publish", func() (*domain.Article, error) { return f.svc.PublishArticle(ctx, editorA, a.ID, del.Etag()) }},
+		{"unpublish", func() (*domain.Article, error) { return f.svc.UnpublishArticle(ctx, editorA, a.ID, del.Etag()) }},
+		{"schedule", func() (*domain.Article, error) {
+			return f.svc.ScheduleArticle(ctx, editorA, a.ID, f.clock.Now().Add(time.Hour), del.Etag())
+		}},
+		{"archive", func() (*domain.Article, error) { return f.svc.ArchiveArticle(ctx, editorA, a.ID, del.Etag()) }},
+		{"rollback", func() (*domain.Article, error) { return f.svc.RollbackArticle(ctx, editorA, a.ID, 1, del.Etag()) }},
+		{"delete", func() (*domain.Article, error) { return f.svc.DeleteArticle(ctx, editorA, a.ID, del.Etag()) }},
+	}
+	for _, op := range deletedOps {
+		t.Run(op.name+" deleted article", func(t *testing.T) {
+			_, err := op.do()
+			wantCode(t, err, apperr.FailedPrecondition)
+			if got := f.get(t, a.ID); got.RevisionID != del.RevisionID {
+				t.Errorf("refused %s changed the article to revision %d", op.name, got.RevisionID)
+			}
+		})
+	}
+	list := func(showDeleted bool) []string {
+		got, err := f.svc.ListArticles(ctx, editorA, domain.ArticleQuery{ShowDeleted: showDeleted, OrderBy: domain.OrderUpdateTime, Limit: 10})
+		wantCode(t, err, "")
+		var ids []string
+		for _, x := range got {
+			ids = append(ids, x.ID)
+		}
+		return ids
+	}
+	if ids := list(false); slices.Contains(ids, a.ID) {
+		t.Errorf("deleted article listed without show_deleted: %v", ids)
+	}
+	if ids := list(true); !slices.Contains(ids, a.ID) {
+		t.Errorf("deleted article not listed with show_deleted: %v", ids)
+	}
+
+	// Undelete restores it as it was.
+	undel, err := f.svc.UndeleteArticle(ctx, editorA, a.ID)
+	wantCode(t, err, "")
+	if undel.Deleted() || undel.State != domain.StateArchived || undel.Draft.Summary != "Changed summary" {
+		t.Errorf("after undelete: deleted %v state %v summary %q", undel.Deleted(), undel.State, undel.Draft.Summary)
+	}
+	_, err = f.svc.UndeleteArticle(ctx, editorA, a.ID)
+	wantCode(t, err, apperr.FailedPrecondition)
+
+	want := []string{"undelete", "delete", "archive", "publish", "unpublish", "update", "publish", "create"}
+	if diff := cmp.Diff(want, f.actions(t, a.ID)); diff != "" {
+		t.Errorf("revision actions, newest first (-want +got):\n%s", diff)
+	}
+}
+
+func TestEtagMismatch(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	a := f.create(t, admin, draft("Etags", "site-a"))
+	stale := a.Etag()
+	cur := f.publish(t, a) // revision 2; stale is revision 1's etag
+
+	tests := []struct {
+		name string
+		do   func(etag string) (*domain.Article, error)
+	}{
+		{"update", func(e string) (*domain.Article, error) {
+			return f.svc.UpdateArticle(ctx, admin, a.ID, domain.Content{Summary: "x"}, []string{"summary"}, e)
+		}},
+		{"delete", func(e string) (*domain.Article, error) { return f.svc.DeleteArticle(ctx, admin, a.ID, e) }},
+		{"publish", func(e string) (*domain.Article, error) { return f.svc.PublishArticle(ctx, admin, a.ID, e) }},
+		{"unpublish", func(e string) (*domain.Article, error) { return f.svc.UnpublishArticle(ctx, admin, a.ID, e) }},
+		{"schedule", func(e string) (*domain.Article, error) {
+			return f.svc.ScheduleArticle(ctx, admin, a.ID, t0.Add(time.Hour), e)
+		}},
+		{"archive", func(e string) (*domain.Article, error) { return f.svc.ArchiveArticle(ctx, admin, a.ID, e) }},
+		{"rollback", func(e string) (*domain.Article, error) { return f.svc.RollbackArticle(ctx, admin, a.ID, 1, e) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, e := range []string{stale, "not-an-etag"} {
+				_, err := tt.do(e)
+				wantCode(t, err, apperr.Conflict)
+			}
+			if diff := cmp.Diff(cur, f.get(t, a.ID), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("a write with a stale etag changed the article (-before +after):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("update needs an etag", func(t *testing.T) {
+		_, err := f.svc.UpdateArticle(ctx, admin, a.ID, domain.Content{Summary: "x"}, []string{"summary"}, "")
+		if diff := cmp.Diff([]string{"article.etag"}, violatedFields(t, err)); diff != "" {
+			t.Errorf("violated fields (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("the etag changes with every write", func(t *testing.T) {
+		got, err := f.svc.UpdateArticle(ctx, admin, a.ID, domain.Content{Summary: "x"}, []string{"summary"}, cur.Etag())
+		wantCode(t, err, "")
+		if got.Etag() == cur.Etag() || got.Etag() == stale {
+			t.Errorf("etag after a write = %q, same as before", got.Etag())
+		}
+	})
+}
+
+// racingStore runs before once, just before the first UpdateArticle reaches the store: a
+// concurrent writer that wins the race after the service has read the article.
+type racingStore struct {
+	*store.Store
+	mu     sync.Mutex
+	before func()
+}
+
+func (r *racingStore) UpdateArticle(ctx context.Context, prev, next *domain.Article) error {
+	r.mu.Lock()
+	before := r.before
+	r.before = nil
+	r.mu.Unlock()
+	if before != nil {
+		before()
+	}
+	return r.Store.UpdateArticle(ctx, prev, next)
+}
+
+func TestConcurrentWriteConflicts(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	tests := []struct {
+		name string
+		do   func(svc *domain.Service, a *domain.Article) (*domain.Article, error)
+	}{
+		{"update", func(svc *domain.Service, a *domain.Article) (*domain.Article, error) {
+			return svc.UpdateArticle(ctx, admin, a.ID, domain.Content{Summary: "loser"}, []string{"summary"}, a.Etag())
+		}},
+		{"publish", func(svc *domain.Service, a *domain.Article) (*domain.Article, error) {
+			return svc.PublishArticle(ctx, admin, a.ID, a.Etag())
+		}},
+		{"publish without etag", func(svc *domain.Service, a *domain.Article) (*domain.Article, error) {
+			return svc.PublishArticle(ctx, admin, a.ID, "")
+		}},
+		{"delete", func(svc *domain.Service, a *domain.Article) (*domain.Article, error) {
+			return svc.DeleteArticle(ctx, admin, a.ID, "")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := f.create(t, admin, draft("Race "+tt.name, "site-a"))
+			var winner *domain.Article
+			racing := &racingStore{Store: f.store, before: func() {
+				var err error
+				winner, err = f.svc.UpdateArticle(ctx, admin, a.ID, domain.Content{Summary: "winner"}, []string{"summary"}, a.Etag())
+				wantCode(t, err, "")
+			}}
+			_, err := tt.do(f.serviceOn(racing), a)
+			wantCode(t, err, apperr.Conflict)
+			if diff := cmp.Diff(winner, f.get(t, a.ID), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("the losing write changed the article (-winner +stored):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUpdateArticle(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	full := validContent()
+	full.TargetSites = []string{"site-a"}
+	f.create(t, admin, draft("Taken title", "site-a"))
+
+	tests := []struct {
+		name       string
+		patch      domain.Content
+		fields     []string
+		want       apperr.Code
+		wantFields []string                    // for Invalid
+		wantDraft  func(c *domain.Content)     // applied to the original draft
+		wantChange []string                    // LastChange.Fields
+		check      func(t *testing.T, before, after *domain.Article)
+	}{
+		{
+			name: "one field", patch: domain.Content{Summary: "New summary", Title: "ignored"}, fields: []string{"summary"},
+			wantDraft: func(c *domain.Content) { c.Summary = "New summary" }, wantChange: []string{"summary"},
+		},
+		{
+			name: "sub-field of seo", patch: domain.Content{SEO: domain.SEO{MetaTitle: "New meta", CanonicalURL: "ignored"}}, fields: []string{"seo.meta_title"},
+			wantDraft: func(c *domain.Content) { c.SEO.MetaTitle = "New meta" }, wantChange: []string{"seo"},
+		},
+		{
+			name: "labels are normalized", patch: domain.Content{Tags: []string{"New Tag", "new tag"}}, fields: []string{"tags"},
+			wantDraft: func(c *domain.Content) { c.Tags = []string{"new tag"} }, wantChange: []string{"tags"},
+		},
+		{
+			name: "no mask replaces everything and derives the slug again", patch: draft("Entirely new", "site-a", "site-b"), fields: nil,
+			wantDraft: func(c *domain.Content) {
+				*c = draft("Entirely new", "site-a", "site-b")
+				c.Slug = "entirely-new"
+			},
+			wantChange: []string{"title", "slug", "summary", "body", "tags", "topics", "authors", "medical_reviewer", "last_reviewed_date", "citations", "seo", "target_sites", "editor_notes"},
+		},
+		{
+			name: "body change renders again", patch: domain.Content{Body: "# Heading one\n\ntext"}, fields: []string{"body"},
+			wantDraft: func(c *domain.Content) { c.Body = "# Heading one\n\ntext" }, wantChange: []string{"body"},
+			check: func(t *testing.T, before, after *domain.Article) {
+				if after.Rendering.HTML == before.Rendering.HTML || !strings.Contains(after.Rendering.HTML, "Heading one") {
+					t.Errorf("rendering not updated: %q", after.Rendering.HTML)
+				}
+			},
+		},
+		{
+			name: "empty mask changes nothing", patch: draft("ignored"), fields: []string{},
+			wantDraft: func(*domain.Content) {}, wantChange: nil,
+		},
+		{name: "unknown field", patch: domain.Content{Summary: "x"}, fields: []string{"summary", "colour"}, want: apperr.Invalid, wantFields: []string{"update_mask"}},
+		{name: "output-only field", fields: []string{"state"}, want: apperr.Invalid, wantFields: []string{"update_mask"}},
+		{name: "invalid value", patch: domain.Content{Title: "   "}, fields: []string{"title"}, want: apperr.Invalid, wantFields: []string{"article.title"}},
+		{name: "cleared target sites", fields: []string{"target_sites"}, want: apperr.Invalid, wantFields: []string{"article.target_sites"}},
+		{name: "unknown target site", patch: domain.Content{TargetSites: []string{"site-a", "nowhere"}}, fields: []string{"target_sites"}, want: apperr.Invalid, wantFields: []string{"article.target_sites[1]"}},
+		{name: "slug taken", patch: domain.Content{Slug: "taken-title"}, fields: []string{"slug"}, want: apperr.AlreadyExists},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := full
+			c.Title = "Update " + tt.name
+			c.Slug = ""
+			before := f.create(t, admin, c)
+			after, err := f.svc.UpdateArticle(ctx, admin, before.ID, tt.patch, tt.fields, before.Etag())
+			wantCode(t, err, tt.want)
+			if tt.want != "" {
+				if tt.want == apperr.Invalid {
+					if diff := cmp.Diff(tt.wantFields, violatedFields(t, err)); diff != "" {
+						t.Errorf("violated fields (-want +got):\n%s", diff)
+					}
+				}
+				if got := f.get(t, before.ID); got.RevisionID != before.RevisionID {
+					t.Errorf("refused update wrote revision %d", got.RevisionID)
+				}
+				return
+			}
+			wantDraft := before.Draft
+			tt.wantDraft(&wantDraft)
+			if diff := cmp.Diff(wantDraft, after.Draft, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("draft (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantChange, after.LastChange.Fields, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("LastChange.Fields (-want +got):\n%s", diff)
+			}
+			if after.RevisionID != before.RevisionID+1 || after.LastChange.Action != "update" || after.LastChange.Actor != admin.KeyName {
+				t.Errorf("after update: revision %d action %q actor %q", after.RevisionID, after.LastChange.Action, after.LastChange.Actor)
+			}
+			if diff := cmp.Diff(after, f.get(t, before.ID), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("stored article (-returned +stored):\n%s", diff)
+			}
+			if tt.check != nil {
+				tt.check(t, before, after)
+			}
+		})
+	}
+}
+
+func TestSiteScoping(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	onlyA := f.create(t, admin, draft("Only A", "site-a"))
+	onlyB := f.create(t, admin, draft("Only B", "site-b"))
+	both := f.create(t, admin, draft("Both", "site-a", "site-b"))
+	// moved was published on site-a and then moved to site-b: site-a still shows its snapshot.
+	moved := f.publish(t, f.create(t, admin, draft("Moved", "site-a")))
+	moved, err := f.svc.UpdateArticle(ctx, admin, moved.ID, domain.Content{TargetSites: []string{"site-b"}}, []string{"target_sites"}, moved.Etag())
+	wantCode(t, err, "")
+
+	later := t0.Add(time.Hour)
+	tests := []struct {
+		name string
+		do   func(p auth.Principal) error
+		want apperr.Code
+	}{
+		{"get own site's article", func(p auth.Principal) error { _, err := f.svc.GetArticle(ctx, p, onlyA.ID); return err }, ""},
+		{"get other site's article", func(p auth.Principal) error { _, err := f.svc.GetArticle(ctx, p, onlyB.ID); return err }, apperr.NotFound},
+		{"get shared article", func(p auth.Principal) error { _, err := f.svc.GetArticle(ctx, p, both.ID); return err }, ""},
+		{"get article live on own site", func(p auth.Principal) error { _, err := f.svc.GetArticle(ctx, p, moved.ID); return err }, ""},
+		{"get missing article", func(p auth.Principal) error { _, err := f.svc.GetArticle(ctx, p, "nope"); return err }, apperr.NotFound},
+		{"revisions of other site's article", func(p auth.Principal) error {
+			_, err := f.svc.ListRevisions(ctx, p, onlyB.ID, 0, 10)
+			return err
+		}, apperr.NotFound},
+		{"revisions of shared article", func(p auth.Principal) error { _, err := f.svc.ListRevisions(ctx, p, both.ID, 0, 10); return err }, ""},
+		{"update other site's article", func(p auth.Principal) error {
+			_, err := f.svc.UpdateArticle(ctx, p, onlyB.ID, domain.Content{Summary: "x"}, []string{"summary"}, onlyB.Etag())
+			return err
+		}, apperr.NotFound},
+		{"update shared article", func(p auth.Principal) error {
+			_, err := f.svc.UpdateArticle(ctx, p, both.ID, domain.Content{Summary: "x"}, []string{"summary"}, both.Etag())
+			return err
+		}, apperr.PermissionDenied},
+		{"update article live on own site", func(p auth.Principal) error {
+			_, err := f.svc.UpdateArticle(ctx, p, moved.ID, domain.Content{Summary: "x"}, []string{"summary"}, moved.Etag())
+			return err
+		}, apperr.PermissionDenied},
+		{"publish shared article", func(p auth.Principal) error { _, err := f.svc.PublishArticle(ctx, p, both.ID, ""); return err }, apperr.PermissionDenied},
+		{"publish other site's article", func(p auth.Principal) error { _, err := f.svc.PublishArticle(ctx, p, onlyB.ID, ""); return err }, apperr.NotFound},
+		{"schedule shared article", func(p auth.Principal) error {
+			_, err := f.svc.ScheduleArticle(ctx, p, both.ID, later, "")
+			return err
+		}, apperr.PermissionDenied},
+		{"archive shared article", func(p auth.Principal) error { _, err := f.svc.ArchiveArticle(ctx, p, both.ID, ""); return err }, apperr.PermissionDenied},
+		{"delete shared article", func(p auth.Principal) error { _, err := f.svc.DeleteArticle(ctx, p, both.ID, ""); return err }, apperr.PermissionDenied},
+		{"delete other site's article", func(p auth.Principal) error { _, err := f.svc.DeleteArticle(ctx, p, onlyB.ID, ""); return err }, apperr.NotFound},
+		{"roll back shared article", func(p auth.Principal) error { _, err := f.svc.RollbackArticle(ctx, p, both.ID, 1, ""); return err }, apperr.PermissionDenied},
+		{"roll back other site's article", func(p auth.Principal) error { _, err := f.svc.RollbackArticle(ctx, p, onlyB.ID, 1, ""); return err }, apperr.NotFound},
+		{"create on other site", func(p auth.Principal) error { _, err := f.svc.CreateArticle(ctx, p, draft("New", "site-b")); return err }, apperr.PermissionDenied},
+		{"create on own and other site", func(p auth.Principal) error {
+			_, err := f.svc.CreateArticle(ctx, p, draft("New", "site-a", "site-b"))
+			return err
+		}, apperr.PermissionDenied},
+		{"move own article to other site", func(p auth.Principal) error {
+			_, err := f.svc.UpdateArticle(ctx, p, onlyA.ID, domain.Content{TargetSites: []string{"site-a", "site-b"}}, []string{"target_sites"}, onlyA.Etag())
+			return err
+		}, apperr.PermissionDenied},
+		{"get other site", func(p auth.Principal) error { _, err := f.svc.GetSite(ctx, p, "site-b"); return err }, apperr.NotFound},
+		{"get own site", func(p auth.Principal) error { _, err := f.svc.GetSite(ctx, p, "site-a"); return err }, ""},
+		{"update other site", func(p auth.Principal) error {
+			_, err := f.svc.UpdateSite(ctx, p, &domain.Site{ID: "site-b", DisplayName: "x"}, []string{"display_name"}, "")
+			return err
+		}, apperr.NotFound},
+		{"create site", func(p auth.Principal) error {
+			_, err := f.svc.CreateSite(ctx, p, &domain.Site{ID: "site-c", DisplayName: "C", BaseURL: "https://c.example.org"})
+			return err
+		}, apperr.PermissionDenied},
+		{"delete own site", func(p auth.Principal) error { return f.svc.DeleteSite(ctx, p, "site-a") }, apperr.PermissionDenied},
+		{"delete other site", func(p auth.Principal) error { return f.svc.DeleteSite(ctx, p, "site-b") }, apperr.NotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantCode(t, tt.do(editorA), tt.want)
+		})
+	}
+	for _, a := range []*domain.Article{onlyA, onlyB, both} {
+		if got := f.get(t, a.ID); got.RevisionID != a.RevisionID {
+			t.Errorf("%s was written (revision %d) by a refused call", a.Name(), got.RevisionID)
+		}
+	}
+
+	t.Run("list articles", func(t *testing.T) {
+		for _, tc := range []struct {
+			p     auth.Principal
+			sites []string
+			want  []string
+		}{
+			{editorA, nil, []string{onlyA.ID, both.ID}},
+			{editorA, []string{"site-b"}, []string{onlyA.ID, both.ID}}, // a site key cannot widen its scope
+			{editorB, nil, []string{onlyB.ID, both.ID, moved.ID}},
+			{admin, nil, []string{onlyA.ID, onlyB.ID, both.ID, moved.ID}},
+			{admin, []string{"site-a"}, []string{onlyA.ID, both.ID}},
+		} {
+			got, err := f.svc.ListArticles(ctx, tc.p, domain.ArticleQuery{Sites: tc.sites, OrderBy: domain.OrderCreateTime, Limit: 50})
+			wantCode(t, err, "")
+			var ids []string
+			for _, a := range got {
+				ids = append(ids, a.ID)
+			}
+			if diff := cmp.Diff(tc.want, ids, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+				t.Errorf("%s, sites %v: listed (-want +got):\n%s", tc.p.KeyName, tc.sites, diff)
+			}
+		}
+	})
+	t.Run("list sites", func(t *testing.T) {
+		for _, tc := range []struct {
+			p     auth.Principal
+			after string
+			want  []string
+		}{
+			{editorA, "", []string{"site-a"}},
+			{editorA, "site-a", nil},
+			{editorB, "site-a", []string{"site-b"}},
+			{admin, "", []string{"site-a", "site-b"}},
+			{admin, "site-a", []string{"site-b"}},
+		} {
+			got, err := f.svc.ListSites(ctx, tc.p, tc.after, 10)
+			wantCode(t, err, "")
+			var ids []string
+			for _, s := range got {
+				ids = append(ids, s.ID)
+			}
+			if diff := cmp.Diff(tc.want, ids); diff != "" {
+				t.Errorf("%s after %q: listed (-want +got):\n%s", tc.p.KeyName, tc.after, diff)
+			}
+		}
+	})
+}
+
+func TestScheduleArticle(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	amsterdam := time.FixedZone("CET", 3600)
+	tests := []struct {
+		name      string
+		at        time.Time
+		deleted   bool
+		published bool
+		want      apperr.Code
+		wantAt    time.Time
+	}{
+		{name: "zero time", at: time.Time{}, want: apperr.Invalid},
+		{name: "now", at: t0, want: apperr.Invalid},
+		{name: "in the past", at: t0.Add(-time.Second), want: apperr.Invalid},
+		{name: "beyond five years", at: t0.AddDate(5, 0, 1), want: apperr.Invalid},
+		{name: "in five years", at: t0.AddDate(5, 0, 0), wantAt: t0.AddDate(5, 0, 0)},
+		{name: "in an hour, truncated to UTC milliseconds", at: t0.Add(time.Hour + 1234567*time.Nanosecond).In(amsterdam), wantAt: t0.Add(time.Hour + time.Millisecond)},
+		{name: "published article keeps its snapshot until then", at: t0.Add(time.Hour), published: true, wantAt: t0.Add(time.Hour)},
+		{name: "deleted article", at: t0.Add(time.Hour), deleted: true, want: apperr.FailedPrecondition},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := f.create(t, admin, draft("Schedule "+tt.name, "site-a"))
+			if tt.published {
+				a = f.publish(t, a)
+			}
+			if tt.deleted {
+				var err error
+				a, err = f.svc.DeleteArticle(ctx, admin, a.ID, "")
+				wantCode(t, err, "")
+			}
+			got, err := f.svc.ScheduleArticle(ctx, admin, a.ID, tt.at, a.Etag())
+			wantCode(t, err, tt.want)
+			if tt.want == apperr.Invalid {
+				if diff := cmp.Diff([]string{"publish_time"}, violatedFields(t, err)); diff != "" {
+					t.Errorf("violated fields (-want +got):\n%s", diff)
+				}
+			}
+			if tt.want != "" {
+				return
+			}
+			if got.State != domain.StateScheduled || !got.ScheduledPublishTime.Equal(tt.wantAt) || got.ScheduledPublishTime.Location() != time.UTC {
+				t.Errorf("after schedule: state %v time %v; want SCHEDULED %v", got.State, got.ScheduledPublishTime, tt.wantAt)
+			}
+			if tt.published {
+				if diff := cmp.Diff(a.Published, got.Published, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("scheduling changed the live snapshot (-before +after):\n%s", diff)
+				}
+				if !got.Live() {
+					t.Errorf("Live() = false for a scheduled article whose snapshot stays live until the publish time")
+				}
+			}
+			stored := f.get(t, a.ID)
+			if diff := cmp.Diff(got, stored, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("stored article (-returned +stored):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("unpublish cancels a schedule", func(t *testing.T) {
+		a := f.create(t, admin, draft("Cancel schedule", "site-a"))
+		s, err := f.svc.ScheduleArticle(ctx, admin, a.ID, t0.Add(time.Hour), "")
+		wantCode(t, err, "")
+		u, err := f.svc.UnpublishArticle(ctx, admin, a.ID, s.Etag())
+		wantCode(t, err, "")
+		if u.State != domain.StateDraft || !u.ScheduledPublishTime.IsZero() {
+			t.Errorf("after unpublish: state %v scheduled %v", u.State, u.ScheduledPublishTime)
+		}
+	})
+}
+
+func TestPublishDueConcurrently(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	// A second replica: its own Store (the per-document locks are shared in the process, as on
+	// one host) and its own Service.
+	other := f.serviceOn(store.New(f.db, f.logger))
+
+	const due, notDue = 12, 3
+	var dueIDs, notDueIDs []string
+	for i := range due + notDue {
+		c := draft("Scheduled "+string(rune('a'+i)), "site-a")
+		c.EditorNotes = "notes"
+		a := f.create(t, editorA, c)
+		at := t0.Add(time.Duration(i+1) * time.Minute)
+		if i >= due {
+			at = t0.Add(time.Hour)
+			notDueIDs = append(notDueIDs, a.ID)
+		} else {
+			dueIDs = append(dueIDs, a.ID)
+		}
+		if _, err := f.svc.ScheduleArticle(ctx, editorA, a.ID, at, a.Etag()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := f.svc.PublishDue(ctx); err != nil || n != 0 {
+		t.Fatalf("PublishDue before anything is due = %d, %v; want 0", n, err)
+	}
+	f.clock.Advance(30 * time.Minute)
+	now := f.clock.Now()
+
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	counts := make([]int, 2)
+	errs := make([]error, 2)
+	for i, svc := range []*domain.Service{f.svc, other} {
+		wg.Go(func() {
+			<-start
+			counts[i], errs[i] = svc.PublishDue(ctx)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("replica %d: PublishDue: %v", i, err)
+		}
+	}
+	if counts[0]+counts[1] != due {
+		t.Errorf("replicas published %d + %d articles, want %d in all", counts[0], counts[1], due)
+	}
+	for _, id := range dueIDs {
+		a := f.get(t, id)
+		if a.State != domain.StatePublished || a.Published == nil || !a.Published.PublishTime.Equal(now) || !a.ScheduledPublishTime.IsZero() {
+			t.Errorf("due %s: state %v published %v scheduled %v", a.Name(), a.State, a.Published, a.ScheduledPublishTime)
+			continue
+		}
+		if a.Published.Content.EditorNotes != "" || a.Published.RevisionID != a.RevisionID || a.RevisionID != 3 {
+			t.Errorf("due %s: snapshot notes %q revision %d (article at %d, want 3)", a.Name(), a.Published.Content.EditorNotes, a.Published.RevisionID, a.RevisionID)
+		}
+		if a.LastChange.Actor != domain.SchedulerActor || a.LastChange.Action != "publish" {
+			t.Errorf("due %s: last change %+v, want a publish by %s", a.Name(), a.LastChange, domain.SchedulerActor)
+		}
+		if diff := cmp.Diff([]string{"publish", "schedule", "create"}, f.actions(t, id)); diff != "" {
+			t.Errorf("due %s: revision actions (-want +got):\n%s", a.Name(), diff)
+		}
+	}
+	for _, id := range notDueIDs {
+		if a := f.get(t, id); a.State != domain.StateScheduled || a.Published != nil {
+			t.Errorf("not yet due %s: state %v published %v", a.Name(), a.State, a.Published)
+		}
+	}
+	for i, svc := range []*domain.Service{f.svc, other} {
+		if n, err := svc.PublishDue(ctx); err != nil || n != 0 {
+			t.Errorf("replica %d: PublishDue again = %d, %v; want 0", i, n, err)
+		}
+	}
+}
+
+func TestRollbackArticle(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	v1 := draft("Rollback", "site-a")
+	v1.Tags = []string{"one"}
+	a := f.create(t, editorA, v1)
+	rev1 := a.Draft
+	a2, err := f.svc.UpdateArticle(ctx, editorA, a.ID, domain.Content{Summary: "second", Body: "## Second body", Tags: []string{"two"}}, []string{"summary", "body", "tags"}, a.Etag())
+	wantCode(t, err, "")
+	a3 := f.publish(t, a2)
+
+	rb, err := f.svc.RollbackArticle(ctx, editorA, a.ID, 1, a3.Etag())
+	wantCode(t, err, "")
+	if diff := cmp.Diff(rev1, rb.Draft, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("draft after rollback to 1 (-revision 1 +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(a.Rendering, rb.Rendering, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("rendering after rollback (-revision 1 +got):\n%s", diff)
+	}
+	if rb.RevisionID != 4 || rb.LastChange.Action != "rollback" || rb.State != domain.StatePublished {
+		t.Errorf("after rollback: revision %d action %q state %v; want 4 rollback PUBLISHED", rb.RevisionID, rb.LastChange.Action, rb.State)
+	}
+	if diff := cmp.Diff([]string{"summary", "body", "tags"}, rb.LastChange.Fields); diff != "" {
+		t.Errorf("rollback changed fields (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(a3.Published, rb.Published, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("rollback changed the live snapshot (-before +after):\n%s", diff)
+	}
+	revs, err := f.svc.ListRevisions(ctx, editorA, a.ID, 0, 10)
+	wantCode(t, err, "")
+	if len(revs) != 4 || revs[0].RevisionID != 4 {
+		t.Fatalf("got %d revisions, newest %d; want 4", len(revs), revs[0].RevisionID)
+	}
+	if diff := cmp.Diff(rev1, revs[0].Content, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("revision 4 content (-revision 1 +got):\n%s", diff)
+	}
+	older, err := f.svc.ListRevisions(ctx, editorA, a.ID, 3, 10)
+	wantCode(t, err, "")
+	if len(older) != 2 || older[0].RevisionID != 2 || older[1].RevisionID != 1 {
+		t.Errorf("revisions before 3: %v", older)
+	}
+
+	tests := []struct {
+		name       string
+		p          auth.Principal
+		revision   int64
+		etag       string
+		want       apperr.Code
+		wantFields []string
+	}{
+		{name: "revision 0", p: editorA, revision: 0, want: apperr.Invalid, wantFields: []string{"revision_id"}},
+		{name: "negative revision", p: editorA, revision: -1, want: apperr.Invalid, wantFields: []string{"revision_id"}},
+		{name: "missing revision", p: editorA, revision: 99, want: apperr.Invalid, wantFields: []string{"revision_id"}},
+		{name: "stale etag", p: editorA, revision: 2, etag: a3.Etag(), want: apperr.Conflict},
+		{name: "other site's key", p: editorB, revision: 2, want: apperr.NotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.svc.RollbackArticle(ctx, tt.p, a.ID, tt.revision, tt.etag)
+			wantCode(t, err, tt.want)
+			if tt.want == apperr.Invalid {
+				if diff := cmp.Diff(tt.wantFields, violatedFields(t, err)); diff != "" {
+					t.Errorf("violated fields (-want +got):\n%s", diff)
+				}
+			}
+			if got := f.get(t, a.ID); got.RevisionID != rb.RevisionID {
+				t.Errorf("refused rollback wrote revision %d", got.RevisionID)
+			}
+		})
+	}
+}
+
+func TestChangedFields(t *testing.T) {
+	base := validContent()
+	tests := []struct {
+		name   string
+		change func(c *domain.Content)
+		want   []string
+	}{
+		{"nothing", func(*domain.Content) {}, nil},
+		{"nil and empty slices are equal", func(c *domain.Content) { *c = domain.Content{Tags: []string{}, Citations: []domain.Citation{}} }, nil},
+		{"title", func(c *domain.Content) { c.Title = "x" }, []string{"title"}},
+		{"slug", func(c *domain.Content) { c.Slug = "x" }, []string{"slug"}},
+		{"summary", func(c *domain.Content) { c.Summary = "x" }, []string{"summary"}},
+		{"body", func(c *domain.Content) { c.Body = "x" }, []string{"body"}},
+		{"tag order", func(c *domain.Content) { c.Tags = []string{"withdrawal", "kratom"} }, []string{"tags"}},
+		{"topics", func(c *domain.Content) { c.Topics = nil }, []string{"topics"}},
+		{"author URL", func(c *domain.Content) { c.Authors = []domain.Person{{DisplayName: "Dr. A. Author", Credentials: "MD"}} }, []string{"authors"}},
+		{"reviewer", func(c *domain.Content) { c.MedicalReviewer.Credentials = "MD" }, []string{"medical_reviewer"}},
+		{"reviewed date", func(c *domain.Content) { c.LastReviewedDate.Day = 1 }, []string{"last_reviewed_date"}},
+		{"citation", func(c *domain.Content) { c.Citations = append(slices.Clone(c.Citations), domain.Citation{Title: "B"}) }, []string{"citations"}},
+		{"seo", func(c *domain.Content) { c.SEO.SocialImageURL = "" }, []string{"seo"}},
+		{"target sites", func(c *domain.Content) { c.TargetSites = []string{"site-a"} }, []string{"target_sites"}},
+		{"editor notes", func(c *domain.Content) { c.EditorNotes = "" }, []string{"editor_notes"}},
+		{"everything", func(c *domain.Content) { *c = domain.Content{} }, []string{
+			"title", "slug", "summary", "body", "tags", "topics", "authors", "medical_reviewer",
+			"last_reviewed_date", "citations", "seo", "target_sites", "editor_notes",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := validContent()
+			tt.change(&b)
+			a := base
+			if tt.name == "nil and empty slices are equal" {
+				a = domain.Content{}
+			}
+			if diff := cmp.Diff(tt.want, domain.ChangedFields(a, b)); diff != "" {
+				t.Errorf("changedFields (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.want, domain.ChangedFields(b, a)); diff != "" {
+				t.Errorf("changedFields reversed (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSites(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+
+	t.Run("create", func(t *testing.T) {
+		tests := []struct {
+			name       string
+			site       domain.Site
+			want       apperr.Code
+			wantFields []string
+			check      func(t *testing.T, s *domain.Site)
+		}{
+			{name: "normalized with defaults", site: domain.Site{ID: "site-c", DisplayName: "  Site C ", BaseURL: "https://c.example.org/ "},
+				check: func(t *testing.T, s *domain.Site) {
+					want := domain.Site{ID: "site-c", DisplayName: "Site C", BaseURL: "https://c.example.org", DefaultLocale: "en", CreateTime: t0, UpdateTime: t0, Revision: 1}
+					if diff := cmp.Diff(want, *s); diff != "" {
+						t.Errorf("created site (-want +got):\n%s", diff)
+					}
+				}},
+			{name: "bad id", site: domain.Site{ID: "Site_C", DisplayName: "C", BaseURL: "https://c.example.org"}, want: apperr.Invalid, wantFields: []string{"site_id"}},
+			{name: "id too long", site: domain.Site{ID: strings.Repeat("a", 64), DisplayName: "C", BaseURL: "https://c.example.org"}, want: apperr.Invalid, wantFields: []string{"site_id"}},
+			{name: "bad fields", site: domain.Site{ID: "site-d", BaseURL: "c.example.org", DefaultLocale: "english!", CacheMaxAgeSeconds: 86401},
+				want: apperr.Invalid, wantFields: []string{"site.display_name", "site.base_url", "site.default_locale", "site.cache_max_age_seconds"}},
+			{name: "crisis line too long", site: domain.Site{ID: "site-e", DisplayName: "E", BaseURL: "https://e.example.org", CrisisLineText: strings.Repeat("x", 501)},
+				want: apperr.Invalid, wantFields: []string{"site.crisis_line_text"}},
+			{name: "taken id", site: domain.Site{ID: "site-a", DisplayName: "A", BaseURL: "https://a.example.org"}, want: apperr.AlreadyExists},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				site := tt.site
+				got, err := f.svc.CreateSite(ctx, admin, &site)
+				wantCode(t, err, tt.want)
+				if tt.want == apperr.Invalid {
+					if diff := cmp.Diff(tt.wantFields, violatedFields(t, err)); diff != "" {
+						t.Errorf("violated fields (-want +got):\n%s", diff)
+					}
+				}
+				if tt.check != nil {
+					tt.check(t, got)
+				}
+			})
+		}
+	})
+
+	t.Run("update", func(t *testing.T) {
+		cur, err := f.svc.GetSite(ctx, admin, "site-b")
+		wantCode(t, err, "")
+		f.clock.Advance(time.Minute)
+		upd, err := f.svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-b", DisplayName: "ignored", CrisisLineText: "Call 988", Public: true}, []string{"crisis_line_text", "public"}, cur.Etag())
+		wantCode(t, err, "")
+		want := *cur
+		want.CrisisLineText, want.Public, want.Revision, want.UpdateTime = "Call 988", true, 2, t0.Add(time.Minute)
+		if diff := cmp.Diff(&want, upd); diff != "" {
+			t.Errorf("updated site (-want +got):\n%s", diff)
+		}
+		_, err = f.svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-b", DisplayName: "x"}, []string{"display_name"}, cur.Etag())
+		wantCode(t, err, apperr.Conflict)
+		_, err = f.svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-b"}, []string{"name"}, "")
+		if diff := cmp.Diff([]string{"update_mask"}, violatedFields(t, err)); diff != "" {
+			t.Errorf("violated fields (-want +got):\n%s", diff)
+		}
+		_, err = f.svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-b", BaseURL: "nope"}, []string{"base_url"}, "")
+		if diff := cmp.Diff([]string{"site.base_url"}, violatedFields(t, err)); diff != "" {
+			t.Errorf("violated fields (-want +got):\n%s", diff)
+		}
+		_, err = f.svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-zz"}, nil, "")
+		wantCode(t, err, apperr.NotFound)
+		if got, _ := f.svc.GetSite(ctx, admin, "site-b"); got.Revision != 2 {
+			t.Errorf("refused updates changed the site to revision %d", got.Revision)
+		}
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		a := f.create(t, admin, draft("Keeps site-a", "site-a"))
+		err := f.svc.DeleteSite(ctx, admin, "site-a")
+		wantCode(t, err, apperr.FailedPrecondition)
+		if !strings.Contains(err.Error(), a.Name()) {
+			t.Errorf("error %q does not name the article that blocks it", err)
+		}
+		wantCode(t, f.svc.DeleteSite(ctx, admin, "site-b"), "")
+		_, err = f.svc.GetSite(ctx, admin, "site-b")
+		wantCode(t, err, apperr.NotFound)
+		wantCode(t, f.svc.DeleteSite(ctx, admin, "site-b"), apperr.NotFound)
+	})
+}

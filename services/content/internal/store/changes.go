@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+)
+
+// changeDoc is an entry of the article_changes log, _id "articleId/revision". It is written with
+// the revision record (inside the revisionPending outbox), so no successful article write is
+// ever missing from it once its revision is recorded.
+type changeLogDoc struct {
+	ID            string    `bson:"_id,omitempty"`
+	SchemaVersion int       `bson:"schemaVersion"`
+	ArticleID     string    `bson:"articleId"`
+	Revision      int64     `bson:"revision"`
+	Time          time.Time `bson:"time"`
+}
+
+const changeLogSchemaVersion = 1
+
+// logChange upserts the change-log entry of the revision doc is at.
+func (s *Store) logChange(ctx context.Context, doc *articleDoc) error {
+	id := doc.ID + "/" + strconv.FormatInt(doc.Revision, 10)
+	entry := changeLogDoc{SchemaVersion: changeLogSchemaVersion, ArticleID: doc.ID, Revision: doc.Revision, Time: toTime(doc.UpdateTime)}
+	_, err := s.changes.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$setOnInsert", Value: entry}},
+		options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongodb.IsDuplicateKey(err) {
+		return fmt.Errorf("logging change %s: %w", id, err)
+	}
+	return nil
+}
+
+// ListArticleChanges returns change-log entries at or after since, oldest first, at most limit.
+func (s *Store) ListArticleChanges(ctx context.Context, since time.Time, limit int) ([]domain.ArticleChange, error) {
+	cur, err := s.changes.Find(ctx,
+		bson.D{{Key: "time", Value: bson.D{{Key: "$gte", Value: toTime(since)}}}},
+		options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, s.dbErr(ctx, "list article changes", err)
+	}
+	var docs []changeLogDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, s.dbErr(ctx, "list article changes", err)
+	}
+	out := make([]domain.ArticleChange, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, domain.ArticleChange{ArticleID: d.ArticleID, RevisionID: d.Revision, Time: fromTime(d.Time)})
+	}
+	return out, nil
+}
+
+// PruneArticleChanges deletes change-log entries older than before.
+func (s *Store) PruneArticleChanges(ctx context.Context, before time.Time) error {
+	_, err := s.changes.DeleteMany(ctx, bson.D{{Key: "time", Value: bson.D{{Key: "$lt", Value: toTime(before)}}}})
+	return s.dbErr(ctx, "prune article changes", err)
+}
+
+// liveProjection leaves out what delivery never reads: the draft and its rendering.
+var liveProjection = bson.D{{Key: "draft", Value: 0}, {Key: "rendering", Value: 0}}
+
+// ListLiveArticles returns articles with a live snapshot (published, not deleted) ordered by id,
+// after afterID, at most limit. Their Draft and Rendering are left empty.
+func (s *Store) ListLiveArticles(ctx context.Context, afterID string, limit int) ([]*domain.Article, error) {
+	filter := bson.D{
+		{Key: "published", Value: bson.D{{Key: "$ne", Value: nil}}},
+		{Key: "deleteTime", Value: bson.D{{Key: "$eq", Value: nil}}},
+	}
+	if afterID != "" {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(liveProjection)
+	return s.findArticles(ctx, "list live articles", filter, opts)
+}
+
+// GetArticlesForDelivery returns the named articles that exist, in any state, with Draft and
+// Rendering left empty.
+func (s *Store) GetArticlesForDelivery(ctx context.Context, ids []string) ([]*domain.Article, error) {
+	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
+	return s.findArticles(ctx, "get articles for delivery", filter, options.Find().SetProjection(liveProjection))
+}
+
+// ImportArticles bulk-inserts new articles with their current revision and change-log entry,
+// claiming their slug keys first. It is for seeding and imports, where one-by-one writes are too
+// slow on the embedded store. A slug clash fails the whole batch before any article is written
+// (the claims taken are released).
+func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) error {
+	if len(articles) == 0 {
+		return nil
+	}
+	now := s.now()
+	var claims, docs, revs, changes []any
+	token := newClaimOp("import", 0).token
+	for _, a := range articles {
+		doc, err := toArticleDoc(a)
+		if err != nil {
+			return err
+		}
+		for _, key := range a.SlugKeys() {
+			claims = append(claims, claimDoc{Key: key, SchemaVersion: claimSchemaVersion, ArticleID: a.ID, Revision: a.RevisionID, Token: token, ClaimedAt: now})
+		}
+		docs = append(docs, doc)
+		revs = append(revs, revisionFromArticleDoc(&doc))
+		changes = append(changes, changeLogDoc{ID: doc.ID + "/" + strconv.FormatInt(doc.Revision, 10), SchemaVersion: changeLogSchemaVersion, ArticleID: doc.ID, Revision: doc.Revision, Time: toTime(doc.UpdateTime)})
+	}
+	if _, err := s.claims.InsertMany(ctx, claims); err != nil {
+		_, _ = s.claims.DeleteMany(context.WithoutCancel(ctx), bson.D{{Key: "token", Value: bson.D{{Key: "$eq", Value: token}}}})
+		if mongodb.IsDuplicateKey(err) {
+			return apperr.New(apperr.AlreadyExists, "a slug in this import is already used on its site")
+		}
+		return s.dbErr(ctx, "import: claim slugs", err)
+	}
+	for _, step := range []struct {
+		what string
+		coll *mongo.Collection
+		docs []any
+	}{{"articles", s.articles, docs}, {"revisions", s.revisions, revs}, {"change log", s.changes, changes}} {
+		if _, err := step.coll.InsertMany(ctx, step.docs); err != nil {
+			return s.dbErr(ctx, "import: insert "+step.what, err)
+		}
+	}
+	return nil
+}
