@@ -34,6 +34,8 @@ type Config struct {
 	LogFormat       string
 	ShutdownGrace   time.Duration
 	PrintConfig     bool
+	// DebugAddr, when set, serves Go's pprof profiles there (keep it on loopback).
+	DebugAddr string
 
 	GRPC    grpcserver.Config
 	Content content.Config
@@ -107,6 +109,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.Content.Database, "content-database", "database of the content service")
 	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "how often scheduled articles are checked")
 	dur(&cfg.Content.DeliveryPollInterval, "delivery-poll-interval", "how often delivery read models poll the store for other replicas' changes")
+	str(&cfg.DebugAddr, "debug-addr", "serve /debug/pprof on this address (off when empty; keep it on loopback)")
 	str(&cfg.LogLevel, "log-level", "debug|info|warn|error")
 	str(&cfg.LogFormat, "log-format", "text|json")
 	dur(&cfg.ShutdownGrace, "shutdown-grace", "how long in-flight calls may finish on SIGTERM")

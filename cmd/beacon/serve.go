@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,11 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 			cleanup[i]()
 		}
 	}()
+	if cfg.DebugAddr != "" {
+		if err := serveDebug(cfg.DebugAddr, logger); err != nil {
+			return err
+		}
+	}
 	runsServices := cfg.Target == "all" || cfg.Target == "content"
 	runsGateway := cfg.Target == "all" || cfg.Target == "gateway"
 
@@ -310,5 +316,26 @@ func seed(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	logger.Info("seeded", "site", cfg.Seed.Site, "articles", cfg.Seed.Articles, "took", time.Since(start))
+	return nil
+}
+
+// serveDebug serves pprof on addr in the background.
+func serveDebug(addr string, logger *slog.Logger) error {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen debug: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(lis); err != nil {
+			logger.Warn("debug server stopped", "err", err)
+		}
+	}()
+	logger.Info("pprof served", "addr", lis.Addr().String())
 	return nil
 }

@@ -219,7 +219,7 @@ func TestStatusCodes(t *testing.T) {
 	tests := []struct {
 		name     string
 		err      error
-		denied   bool   // the authorizer refuses the call
+		denied   bool // the authorizer refuses the call
 		wantCode codes.Code
 		wantMsg  string // "" for an internal error, whose message is checked to hide the cause
 	}{
@@ -503,7 +503,9 @@ func TestMaxRequestBytes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := startServer(t, grpcserver.Config{MaxRequestBytes: tt.max})
-			ts.handle(func(context.Context, *wrapperspb.StringValue) (proto.Message, error) { return wrapperspb.String("ok"), nil })
+			ts.handle(func(context.Context, *wrapperspb.StringValue) (proto.Message, error) {
+				return wrapperspb.String("ok"), nil
+			})
 			_, st := ts.do(t.Context(), strings.Repeat("x", tt.size))
 			if st.Code() != tt.wantCode {
 				t.Errorf("code = %v (%q), want %v", st.Code(), st.Message(), tt.wantCode)

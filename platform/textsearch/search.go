@@ -48,8 +48,8 @@ type cursor struct {
 	pl   *postingList
 	docs []int32
 	i    int
-	offI int    // posting whose positions start at off ...
-	off  uint32 // ... (a cache, so that sequential access is O(1))
+	offI int     // posting whose positions start at off ...
+	off  uint32  // ... (a cache, so that sequential access is O(1))
 	idf  float64 // idf times the match weight (1, or prefixWeight)
 }
 
@@ -82,8 +82,9 @@ type scratch struct {
 func isQuote(r rune) bool { return r == '"' || r == '\u201c' || r == '\u201d' || r == '\u201e' }
 
 // Search returns all matching documents ranked by score (desc), ties broken by
-// ID ascending. An empty or unusable query (no tokens, or a term the index does
-// not know) returns nil. See the package documentation for the query syntax.
+// ID ascending. It returns nil when nothing matches, including for an empty or
+// unusable query (no letters or digits, or a term the index does not know).
+// See the package documentation for the query syntax, limits and scoring.
 func (ix *Index) Search(query string) []Hit {
 	s, _ := ix.scratch.Get().(*scratch)
 	if s == nil {

@@ -31,8 +31,12 @@
 //   - A term matches a document that contains a token with the same stem.
 //   - The last unquoted term, when it has at least two characters, also matches
 //     as a prefix of any indexed word ("withdr" matches "withdrawal"), so a
-//     search box can query while the user types. The expansion is limited to
-//     the MaxPrefixExpansions most frequent matching words.
+//     search box can query while the user types. The prefix is folded but not
+//     stemmed and is compared with the folded (unstemmed) words seen while
+//     indexing; each such word stands for its stem, so "supporti" matches
+//     every document with "support", "supports", ... once "supporting" has been
+//     indexed. The expansion is limited to the MaxPrefixExpansions stems with
+//     the highest document frequency, among at most 32,768 vocabulary entries.
 //   - A phrase matches when its tokens occur at consecutive positions in one
 //     field. A quoted single word is an exact term (no prefix matching).
 //   - Unquoted stopwords ("the", "of", "with", ...) are dropped when the query
@@ -72,11 +76,14 @@
 // # Cost
 //
 // Search takes a read lock and does work proportional to the postings of the
-// query terms (leapfrog intersection with galloping skips), never to the number
-// of documents; apart from the returned slice it does not allocate in the steady
-// state. Put tokenizes outside the lock and appends postings; Delete and
-// replacement only mark the old document dead, and the dead postings are
-// dropped by a compaction once they exceed a quarter of the live documents.
+// query terms (leapfrog intersection with galloping skips, driven by the
+// rarest clause) plus a binary search and a bounded scan of the vocabulary for
+// the prefix term, never proportional to the number of documents; apart from
+// the returned slice it does not allocate in the steady state. Put tokenizes
+// outside the lock and then appends postings under the write lock; Delete and
+// replacement only mark the old version dead. Dead postings are dropped by a
+// compaction (under the write lock, linear in the index size) once the dead
+// versions number at least 64 and a quarter of the live documents.
 // Memory is about 2 bytes per indexed token plus 6 bytes per (term, document)
 // pair, plus the vocabulary and under 1 byte per (term, document) pair to
 // update frequencies on removal.

@@ -202,12 +202,12 @@ func TestPrefix(t *testing.T) {
 		{"Withdrá", []string{"a", "c"}},
 		{"kratom withdr", []string{"a"}},
 		{"kratom sympt", []string{"a"}},
-		{"withdr kratom", nil},         // only the last term is a prefix
-		{`kratom "withdr"`, nil},       // quoted: exact only
-		{`"withdr"`, nil},              // quoted: exact only
-		{"k", nil},                     // one character: exact only
-		{"kr", []string{"a", "b"}},     // two characters: prefix
-		{"kratom wi", []string{"a"}},   // the stopword "with" is not an expansion here
+		{"withdr kratom", nil},          // only the last term is a prefix
+		{`kratom "withdr"`, nil},        // quoted: exact only
+		{`"withdr"`, nil},               // quoted: exact only
+		{"k", nil},                      // one character: exact only
+		{"kr", []string{"a", "b"}},      // two characters: prefix
+		{"kratom wi", []string{"a"}},    // the stopword "with" is not an expansion here
 		{"wi", []string{"a", "b", "c"}}, // ... but is when the prefix is alone
 		{"alcohol krat", []string{"b"}},
 	}
@@ -250,14 +250,14 @@ func TestPhrase(t *testing.T) {
 	}{
 		{"side effects", []string{"p1", "p2", "p3", "p4"}},
 		{`"side effects"`, []string{"p1", "p4"}},
-		{`"side effect"`, []string{"p1", "p4"}}, // words are stemmed inside phrases too
+		{`"side effect"`, []string{"p1", "p4"}},  // words are stemmed inside phrases too
 		{`“side effects”`, []string{"p1", "p4"}}, // typographic quotes
 		{`"effects side"`, nil},
 		{`"side effects of kratom"`, []string{"p1"}}, // stopwords are kept in phrases
 		{`"side effects" nausea`, []string{"p1"}},
 		{`nausea "side effects"`, []string{"p1"}},
 		{`"side effects`, []string{"p1", "p4"}}, // unclosed quote runs to the end
-		{`"effects of"`, []string{"p1"}},         // p4: title and body are separate fields
+		{`"effects of"`, []string{"p1"}},        // p4: title and body are separate fields
 		{`"left side" "the body"`, []string{"p2"}},
 		{`"the side effects" "of kratom"`, []string{"p1"}},
 	}

@@ -31,7 +31,10 @@ func siteCases() []rpcCase {
 		return &contentv1.CreateSiteRequest{SiteId: id, Site: &contentv1.Site{DisplayName: "New", BaseUrl: "https://new.example.org"}}
 	}
 	create := func(req *contentv1.CreateSiteRequest) func(context.Context, *testing.T, *env) error {
-		return func(ctx context.Context, _ *testing.T, e *env) error { _, err := e.sites.CreateSite(ctx, req); return err }
+		return func(ctx context.Context, _ *testing.T, e *env) error {
+			_, err := e.sites.CreateSite(ctx, req)
+			return err
+		}
 	}
 	get := func(name string) func(context.Context, *testing.T, *env) error {
 		return func(ctx context.Context, _ *testing.T, e *env) error {
@@ -40,7 +43,10 @@ func siteCases() []rpcCase {
 		}
 	}
 	list := func(req *contentv1.ListSitesRequest) func(context.Context, *testing.T, *env) error {
-		return func(ctx context.Context, _ *testing.T, e *env) error { _, err := e.sites.ListSites(ctx, req); return err }
+		return func(ctx context.Context, _ *testing.T, e *env) error {
+			_, err := e.sites.ListSites(ctx, req)
+			return err
+		}
 	}
 	// update changes site-b's display name; etag "" means the current one.
 	update := func(site *contentv1.Site, paths ...string) func(context.Context, *testing.T, *env) error {
@@ -140,7 +146,10 @@ func articleCases() []rpcCase {
 		}
 	}
 	list := func(req *contentv1.ListArticlesRequest) call {
-		return func(ctx context.Context, _ *testing.T, e *env) error { _, err := e.articles.ListArticles(ctx, req); return err }
+		return func(ctx context.Context, _ *testing.T, e *env) error {
+			_, err := e.articles.ListArticles(ctx, req)
+			return err
+		}
 	}
 	// update sets the summary of a new article on sites, changed by edit before the call.
 	update := func(edit func(a *contentv1.Article, req *contentv1.UpdateArticleRequest), sites ...string) call {

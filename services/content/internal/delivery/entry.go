@@ -45,7 +45,7 @@ func newBody(raw []byte) *body {
 		_, _ = zw.Write(raw)
 		_ = zw.Close()
 		if buf.Len() < len(raw) {
-			b.gz = buf.Bytes()
+			b.gz = bytes.Clone(buf.Bytes())
 		}
 	}
 	return b
@@ -75,11 +75,11 @@ func jsonMarshal(m proto.Message) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, len(raw)))
+	if err := json.Compact(buf, raw); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return bytes.Clone(buf.Bytes()), nil // exact size: the model keeps thousands of these
 }
 
 // articleURL is where the site shows an article: {base_url}/articles/{slug}.
@@ -101,9 +101,9 @@ func publishedPerson(p domain.Person) *contentv1.PublishedPerson {
 	return &contentv1.PublishedPerson{DisplayName: p.DisplayName, Credentials: p.Credentials, Url: p.URL}
 }
 
-// newEntry renders a's live snapshot for site. It reads only a.Published: drafts and editor
-// notes can never reach a site.
-func newEntry(site *domain.Site, a *domain.Article) (*entry, error) {
+// newEntry renders a's live snapshot for site, with html as its body. It reads only
+// a.Published: drafts and editor notes can never reach a site.
+func newEntry(site *domain.Site, a *domain.Article, html string) (*entry, error) {
 	snap := a.Published
 	c := snap.Content
 	pageURL := articleURL(site, c.Slug)
@@ -125,7 +125,7 @@ func newEntry(site *domain.Site, a *domain.Article) (*entry, error) {
 		Title:              c.Title,
 		Slug:               c.Slug,
 		Summary:            c.Summary,
-		Html:               snap.Rendering.HTML,
+		Html:               html,
 		Tags:               c.Tags,
 		Topics:             c.Topics,
 		MedicalReviewer:    publishedPerson(c.MedicalReviewer),

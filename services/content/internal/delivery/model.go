@@ -2,7 +2,10 @@ package delivery
 
 import (
 	"cmp"
+
 	"errors"
+	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -43,6 +46,9 @@ type record struct {
 	article  *domain.Article // with Published set; Draft may be empty
 	sites    []string        // sites it is live on
 	rendered map[string]rendered
+	// html is the snapshot's rendered body until the record's entries are rendered; after
+	// that it is dropped (the entries' JSON holds it) to halve the model's memory.
+	html string
 }
 
 // rendered is an entry rendered for one version of a site (sites are replaced, never changed,
@@ -135,32 +141,37 @@ func (m *Model) ApplyArticles(articles []*domain.Article) {
 	defer m.mu.Unlock()
 	changed := map[string]bool{}
 	for _, a := range articles {
-		if a.RevisionID <= m.applied[a.ID] {
-			continue
-		}
-		m.applied[a.ID] = a.RevisionID
-		old := m.records[a.ID]
-		if old != nil {
-			for _, s := range old.sites {
-				changed[s] = true
-				if ix := m.searches[s]; ix != nil {
-					ix.Delete(a.ID)
-				}
-			}
-		}
-		if !a.Live() {
-			delete(m.records, a.ID)
-			continue
-		}
-		text := m.textOf(a)
-		rec := &record{revision: a.RevisionID, article: slim(a), sites: a.Published.Content.TargetSites}
-		m.records[a.ID] = rec
-		for _, s := range rec.sites {
-			changed[s] = true
-			m.searchIndex(s).Put(textsearch.Document{ID: a.ID, Title: a.Published.Content.Title, Summary: a.Published.Content.Summary, Body: text})
-		}
+		m.applyLocked(a, changed)
 	}
 	m.publish(changed)
+}
+
+// applyLocked updates the records and search indexes for a and notes the sites whose views
+// must be rebuilt. Caller holds mu.
+func (m *Model) applyLocked(a *domain.Article, changed map[string]bool) {
+	if a.RevisionID <= m.applied[a.ID] {
+		return
+	}
+	m.applied[a.ID] = a.RevisionID
+	if old := m.records[a.ID]; old != nil {
+		for _, s := range old.sites {
+			changed[s] = true
+			if ix := m.searches[s]; ix != nil {
+				ix.Delete(a.ID)
+			}
+		}
+	}
+	if !a.Live() {
+		delete(m.records, a.ID)
+		return
+	}
+	text := m.textOf(a)
+	rec := &record{revision: a.RevisionID, article: slim(a), html: a.Published.Rendering.HTML, sites: a.Published.Content.TargetSites}
+	m.records[a.ID] = rec
+	for _, s := range rec.sites {
+		changed[s] = true
+		m.searchIndex(s).Put(textsearch.Document{ID: a.ID, Title: a.Published.Content.Title, Summary: a.Published.Content.Summary, Body: text})
+	}
 }
 
 // AppliedRevision returns the newest revision of an article the model has applied, or 0.
@@ -300,7 +311,7 @@ func renderMissing(site *domain.Site, records []*record) error {
 				if i >= len(todo) {
 					return
 				}
-				entries[i], errs[i] = newEntry(site, todo[i].article)
+				entries[i], errs[i] = newEntry(site, todo[i].article, todo[i].bodyHTML())
 			}
 		})
 	}
@@ -313,8 +324,26 @@ func renderMissing(site *domain.Site, records []*record) error {
 			rec.rendered = map[string]rendered{}
 		}
 		rec.rendered[site.ID] = rendered{site: site, entry: entries[i]}
+		if len(rec.rendered) == len(rec.sites) {
+			rec.html = ""
+		}
 	}
 	return nil
+}
+
+// bodyHTML returns the article's rendered body: kept in the record until first rendered,
+// then read back from any rendered entry (needed again only when a site's settings change).
+func (rec *record) bodyHTML() string {
+	if rec.html != "" {
+		return rec.html
+	}
+	for _, r := range rec.rendered {
+		var pa contentv1.PublishedArticle
+		if err := protojson.Unmarshal(r.entry.article.raw, &pa); err == nil {
+			return pa.GetHtml()
+		}
+	}
+	return ""
 }
 
 // lastChange is when the view's content last changed: the newest publish time, or the site's
@@ -331,10 +360,12 @@ func (v *view) lastChange() time.Time {
 }
 
 // slim returns the parts of a that delivery renders from: the live snapshot without its
-// Markdown (only the search index needs that, and it has it by now), and no draft.
+// Markdown (only the search index needs that, and it has it by now) or HTML (kept in the
+// record until rendered), and no draft.
 func slim(a *domain.Article) *domain.Article {
 	snap := *a.Published
 	snap.Content.Body = ""
+	snap.Rendering.HTML = ""
 	return &domain.Article{
 		ID:             a.ID,
 		State:          a.State,

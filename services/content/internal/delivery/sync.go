@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/beaconcms/beacon/services/content/internal/domain"
@@ -11,7 +12,7 @@ import (
 // Source is where the model reads published content: the content store.
 type Source interface {
 	ListSites(ctx context.Context, afterID string, limit int) ([]*domain.Site, error)
-	ListLiveArticles(ctx context.Context, afterID string, limit int) ([]*domain.Article, error)
+	ForEachLiveArticle(ctx context.Context, fn func(*domain.Article) error) error
 	GetArticlesForDelivery(ctx context.Context, ids []string) ([]*domain.Article, error)
 	ListArticleChanges(ctx context.Context, since time.Time, limit int) ([]domain.ArticleChange, error)
 	PruneArticleChanges(ctx context.Context, before time.Time) error
@@ -24,11 +25,11 @@ const (
 	// late or by a replica whose clock is behind. Entries already applied are skipped.
 	changeOverlap = 10 * time.Second
 	changeBatch   = 1000
-	loadBatch     = 500
-	// changeRetention is how long change-log entries are kept; a replica that starts later
-	// loads everything anyway.
-	changeRetention = time.Hour
-	pruneEvery      = 10 * time.Minute
+	// changeRetention is how long change-log entries are kept. Running replicas read them within
+	// a poll interval (plus changeOverlap); a replica that starts later loads everything anyway.
+	// Short, because on FerretDB v1 every poll decodes every entry.
+	changeRetention = 5 * time.Minute
+	pruneEvery      = time.Minute
 )
 
 // Load reads every site and live article into the model and returns the time to follow the
@@ -38,20 +39,19 @@ func (m *Model) Load(ctx context.Context, src Source) (time.Time, error) {
 	if err := m.syncSites(ctx, src); err != nil {
 		return since, err
 	}
-	var all []*domain.Article
-	after := ""
-	for {
-		batch, err := src.ListLiveArticles(ctx, after, loadBatch)
-		if err != nil {
-			return since, fmt.Errorf("load live articles: %w", err)
-		}
-		all = append(all, batch...)
-		if len(batch) < loadBatch {
-			break
-		}
-		after = batch[len(batch)-1].ID
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	changed := map[string]bool{}
+	err := src.ForEachLiveArticle(ctx, func(a *domain.Article) error {
+		m.applyLocked(a, changed)
+		return nil
+	})
+	if err != nil {
+		return since, fmt.Errorf("load live articles: %w", err)
 	}
-	m.ApplyArticles(all)
+	m.publish(changed)
+	// Loading decoded every stored article; give that memory back before serving.
+	debug.FreeOSMemory()
 	return since, nil
 }
 

@@ -3,6 +3,7 @@ package domain_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -216,6 +217,28 @@ func TestContentNormalize(t *testing.T) {
 				t.Errorf("Normalize is not idempotent (-once +twice):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestArticleLive(t *testing.T) {
+	snap := &domain.Snapshot{RevisionID: 2}
+	deleted := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		a    domain.Article
+		want bool
+	}{
+		{"draft", domain.Article{State: domain.StateDraft}, false},
+		{"published", domain.Article{State: domain.StatePublished, Published: snap}, true},
+		{"rescheduled while published", domain.Article{State: domain.StateScheduled, Published: snap}, true},
+		{"scheduled, never published", domain.Article{State: domain.StateScheduled}, false},
+		{"archived", domain.Article{State: domain.StateArchived}, false},
+		{"published, then deleted", domain.Article{State: domain.StatePublished, Published: snap, DeleteTime: deleted}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.a.Live(); got != tt.want {
+			t.Errorf("%s: Live() = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 

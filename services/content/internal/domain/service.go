@@ -382,6 +382,14 @@ func (s *Service) UndeleteArticle(ctx context.Context, p auth.Principal, id stri
 		if !a.Deleted() {
 			return apperr.New(apperr.FailedPrecondition, "article %s is not deleted", a.Name())
 		}
+		// DeleteSite ignores deleted articles, so a target site may be gone by now.
+		for _, site := range a.Draft.TargetSites {
+			if _, err := s.sites.GetSite(ctx, site); apperr.Is(err, apperr.NotFound) {
+				return apperr.New(apperr.FailedPrecondition, "article %s targets site %q, which no longer exists", a.Name(), site)
+			} else if err != nil {
+				return err
+			}
+		}
 		a.DeleteTime = time.Time{}
 		a.LastChange.Action = "undelete"
 		return nil

@@ -233,6 +233,26 @@ func TestArticleLifecycle(t *testing.T) {
 	}
 }
 
+func TestUndeleteAfterSiteDeleted(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	a := f.create(t, admin, draft("Orphan", "site-a", "site-b"))
+	if _, err := f.svc.DeleteArticle(ctx, admin, a.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	// A deleted article does not keep its site alive...
+	wantCode(t, f.svc.DeleteSite(ctx, admin, "site-b"), "")
+	// ...so it cannot come back targeting a site that no longer exists.
+	_, err := f.svc.UndeleteArticle(ctx, admin, a.ID)
+	wantCode(t, err, apperr.FailedPrecondition)
+	if !strings.Contains(err.Error(), `"site-b"`) {
+		t.Errorf("error %q does not name the missing site", err)
+	}
+	if got := f.get(t, a.ID); !got.Deleted() {
+		t.Errorf("refused undelete restored the article")
+	}
+}
+
 func TestEtagMismatch(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
@@ -352,9 +372,9 @@ func TestUpdateArticle(t *testing.T) {
 		patch      domain.Content
 		fields     []string
 		want       apperr.Code
-		wantFields []string                    // for Invalid
-		wantDraft  func(c *domain.Content)     // applied to the original draft
-		wantChange []string                    // LastChange.Fields
+		wantFields []string                // for Invalid
+		wantDraft  func(c *domain.Content) // applied to the original draft
+		wantChange []string                // LastChange.Fields
 		check      func(t *testing.T, before, after *domain.Article)
 	}{
 		{
@@ -487,7 +507,10 @@ func TestSiteScoping(t *testing.T) {
 		{"delete other site's article", func(p auth.Principal) error { _, err := f.svc.DeleteArticle(ctx, p, onlyB.ID, ""); return err }, apperr.NotFound},
 		{"roll back shared article", func(p auth.Principal) error { _, err := f.svc.RollbackArticle(ctx, p, both.ID, 1, ""); return err }, apperr.PermissionDenied},
 		{"roll back other site's article", func(p auth.Principal) error { _, err := f.svc.RollbackArticle(ctx, p, onlyB.ID, 1, ""); return err }, apperr.NotFound},
-		{"create on other site", func(p auth.Principal) error { _, err := f.svc.CreateArticle(ctx, p, draft("New", "site-b")); return err }, apperr.PermissionDenied},
+		{"create on other site", func(p auth.Principal) error {
+			_, err := f.svc.CreateArticle(ctx, p, draft("New", "site-b"))
+			return err
+		}, apperr.PermissionDenied},
 		{"create on own and other site", func(p auth.Principal) error {
 			_, err := f.svc.CreateArticle(ctx, p, draft("New", "site-a", "site-b"))
 			return err
@@ -805,7 +828,9 @@ func TestChangedFields(t *testing.T) {
 		{"body", func(c *domain.Content) { c.Body = "x" }, []string{"body"}},
 		{"tag order", func(c *domain.Content) { c.Tags = []string{"withdrawal", "kratom"} }, []string{"tags"}},
 		{"topics", func(c *domain.Content) { c.Topics = nil }, []string{"topics"}},
-		{"author URL", func(c *domain.Content) { c.Authors = []domain.Person{{DisplayName: "Dr. A. Author", Credentials: "MD"}} }, []string{"authors"}},
+		{"author URL", func(c *domain.Content) {
+			c.Authors = []domain.Person{{DisplayName: "Dr. A. Author", Credentials: "MD"}}
+		}, []string{"authors"}},
 		{"reviewer", func(c *domain.Content) { c.MedicalReviewer.Credentials = "MD" }, []string{"medical_reviewer"}},
 		{"reviewed date", func(c *domain.Content) { c.LastReviewedDate.Day = 1 }, []string{"last_reviewed_date"}},
 		{"citation", func(c *domain.Content) { c.Citations = append(slices.Clone(c.Citations), domain.Citation{Title: "B"}) }, []string{"citations"}},

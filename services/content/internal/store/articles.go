@@ -24,7 +24,7 @@ const flushBatch = 500
 
 // flushScanInterval is how often FlushPendingRevisions scans for pending revisions when this
 // process has no reason to suspect any.
-const flushScanInterval = time.Minute
+const flushScanInterval = 10 * time.Minute
 
 // CreateArticle inserts a new article (RevisionID 1), claims its slug keys and records revision 1.
 func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
@@ -39,6 +39,14 @@ func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 
 	op := newClaimOp(a.ID, a.RevisionID)
 	if err := s.claimKeys(ctx, op, a.SlugKeys()); err != nil {
+		s.releaseAfterFailure(ctx, op)
+		return err
+	}
+	if err := s.noteSchedule(ctx, nil, a); err != nil {
+		s.releaseAfterFailure(ctx, op)
+		return err
+	}
+	if err := s.markPending(ctx, a.ID, a.RevisionID); err != nil {
 		s.releaseAfterFailure(ctx, op)
 		return err
 	}
@@ -85,11 +93,20 @@ func (s *Store) UpdateArticle(ctx context.Context, prev, next *domain.Article) e
 		s.releaseAfterFailure(ctx, op)
 		return err
 	}
+	if err := s.noteSchedule(ctx, prev, next); err != nil {
+		s.releaseAfterFailure(ctx, op)
+		return err
+	}
+	if err := s.markPending(ctx, next.ID, next.RevisionID); err != nil {
+		s.releaseAfterFailure(ctx, op)
+		return err
+	}
 	if err := s.replaceArticle(ctx, prev, &doc); err != nil {
 		s.releaseAfterFailure(ctx, op)
 		return err
 	}
 	s.releaseLost(ctx, next.ID, next.RevisionID, minus(prev.SlugKeys(), next.SlugKeys()))
+	s.forgetSchedule(ctx, prev, next)
 	s.completeRevision(ctx, &doc)
 	return nil
 }
@@ -166,7 +183,11 @@ func (s *Store) recordRevision(ctx context.Context, doc *articleDoc) error {
 		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
 	}
 	defer unlock()
-	return s.clearPending(ctx, doc)
+	if err := s.clearPending(ctx, doc); err != nil {
+		return err
+	}
+	s.unmarkPending(ctx, doc.ID, doc.Revision)
+	return nil
 }
 
 // storeRevision upserts the revision document for the revision the article document is at. An
@@ -203,12 +224,13 @@ func (s *Store) clearPending(ctx context.Context, doc *articleDoc) error {
 
 // FlushPendingRevisions records revisions whose write was interrupted between the article write
 // and the revision write (a crash, a lost connection). The caller runs it at start and every few
-// seconds; it completes at most 500 per call.
+// seconds; it completes at most flushBatch per call.
 //
-// Finding them is a query on revisionPending, which MongoDB answers from a sparse index but
-// FerretDB v1 only by decoding every article. So after the first call a Store scans again only
-// when one of its own revision writes failed since the last scan, or the last scan is more than
-// flushScanInterval old (for revisions left by other processes).
+// Every article write first leaves a marker in pending_revisions (a small collection), and the
+// marker goes once the revision is recorded; so the flush reads the markers, not the articles
+// (which on FerretDB v1 would mean decoding every article). After the first call a Store looks
+// again only when one of its own revision writes failed since, or flushScanInterval has passed
+// (for writes other processes left).
 func (s *Store) FlushPendingRevisions(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
@@ -225,28 +247,58 @@ func (s *Store) FlushPendingRevisions(ctx context.Context) error {
 	return nil
 }
 
+// pendingDoc marks an article write whose revision may not be recorded yet; _id is the article id.
+type pendingDoc struct {
+	ArticleID string `bson:"_id"`
+	Revision  int64  `bson:"revision"`
+}
+
+// markPending notes, before an article write, that the write's revision is to be recorded.
+func (s *Store) markPending(ctx context.Context, id string, revision int64) error {
+	err := upsertByID(ctx, s.pending, id, pendingDoc{ArticleID: id, Revision: revision})
+	return s.dbErr(ctx, "mark pending revision of articles/"+id, err)
+}
+
+// unmarkPending removes the marker once revision is recorded; a later write's marker stays.
+// A failure leaves a marker the next flush clears.
+func (s *Store) unmarkPending(ctx context.Context, id string, revision int64) {
+	_, err := s.pending.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "revision", Value: bson.D{{Key: "$lte", Value: revision}}}})
+	if err != nil {
+		s.logger.WarnContext(ctx, "clearing a pending-revision marker failed", slog.String("article", "articles/"+id), slog.Any("err", err))
+	}
+}
+
 func (s *Store) flushPending(ctx context.Context) error {
-	cur, err := s.articles.Find(ctx,
-		bson.D{{Key: "revisionPending", Value: bson.D{{Key: "$eq", Value: true}}}},
-		options.Find().SetLimit(flushBatch))
+	cur, err := s.pending.Find(ctx, bson.D{}, options.Find().SetLimit(flushBatch))
 	if err != nil {
 		return s.dbErr(ctx, "finding pending revisions", err)
 	}
-	var docs []articleDoc
-	if err := cur.All(ctx, &docs); err != nil {
+	var markers []pendingDoc
+	if err := cur.All(ctx, &markers); err != nil {
 		return s.dbErr(ctx, "finding pending revisions", err)
 	}
-	if len(docs) == flushBatch {
-		s.pendingSuspected.Store(true) // there may be more: scan again next time
+	if len(markers) == flushBatch {
+		s.pendingSuspected.Store(true) // there may be more: look again next time
 	}
 	var errs []error
-	for i := range docs {
-		d := &docs[i]
-		if d.SchemaVersion != articleSchemaVersion {
+	for _, m := range markers {
+		var d articleDoc
+		err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: m.ArticleID}}).Decode(&d)
+		switch {
+		case isNoDocuments(err):
+			s.unmarkPending(ctx, m.ArticleID, m.Revision) // the write that marked it never happened
+			continue
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		case d.SchemaVersion != articleSchemaVersion:
 			errs = append(errs, fmt.Errorf("articles/%s: unknown schemaVersion %d", d.ID, d.SchemaVersion))
 			continue
+		case !d.RevisionPending:
+			s.unmarkPending(ctx, m.ArticleID, d.Revision) // recorded, or the marked write failed
+			continue
 		}
-		if err := s.recordRevision(ctx, d); err != nil {
+		if err := s.recordRevision(ctx, &d); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -302,16 +354,45 @@ func (s *Store) GetRevision(ctx context.Context, articleID string, revisionID in
 // ListDueScheduled returns scheduled, undeleted articles whose time is at or before now, earliest
 // first, at most limit of them (all when limit <= 0).
 func (s *Store) ListDueScheduled(ctx context.Context, now time.Time, limit int) ([]*domain.Article, error) {
-	filter := bson.D{
-		{Key: "state", Value: bson.D{{Key: "$eq", Value: domain.StateScheduled.String()}}},
-		{Key: "scheduledPublishTime", Value: bson.D{{Key: "$lte", Value: toTime(now)}}},
-		{Key: "deleteTime", Value: bson.D{{Key: "$eq", Value: nil}}},
-	}
-	opts := options.Find().SetSort(bson.D{{Key: "scheduledPublishTime", Value: 1}, {Key: "_id", Value: 1}})
+	opts := options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "_id", Value: 1}})
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
 	}
-	return s.findArticles(ctx, "list due scheduled articles", filter, opts)
+	cur, err := s.schedule.Find(ctx, bson.D{{Key: "time", Value: bson.D{{Key: "$lte", Value: toTime(now)}}}}, opts)
+	if err != nil {
+		return nil, s.dbErr(ctx, "list due scheduled articles", err)
+	}
+	var entries []scheduleDoc
+	if err := cur.All(ctx, &entries); err != nil {
+		return nil, s.dbErr(ctx, "list due scheduled articles", err)
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		ids = append(ids, e.ArticleID)
+	}
+	articles, err := s.findArticles(ctx, "list due scheduled articles",
+		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetSort(bson.D{{Key: "scheduledPublishTime", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	// An entry whose article is no longer scheduled for that time is stale: drop it.
+	due := make([]*domain.Article, 0, len(articles))
+	live := map[string]bool{}
+	for _, a := range articles {
+		if a.State == domain.StateScheduled && !a.Deleted() && !a.ScheduledPublishTime.After(now) {
+			due = append(due, a)
+			live[a.ID] = true
+		}
+	}
+	for _, e := range entries {
+		if !live[e.ArticleID] {
+			s.dropScheduleEntry(ctx, e.ArticleID, e.Time)
+		}
+	}
+	return due, nil
 }
 
 func (s *Store) findArticles(ctx context.Context, what string, filter bson.D, opts *options.FindOptionsBuilder) ([]*domain.Article, error) {

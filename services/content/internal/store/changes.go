@@ -132,3 +132,32 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 	}
 	return nil
 }
+
+// ForEachLiveArticle calls fn with every article that has a live snapshot (published, not
+// deleted), in no particular order, reading them in one pass (one scan on FerretDB, where
+// paging would rescan the collection per page). Draft and Rendering are left empty.
+func (s *Store) ForEachLiveArticle(ctx context.Context, fn func(*domain.Article) error) error {
+	filter := bson.D{
+		{Key: "published", Value: bson.D{{Key: "$ne", Value: nil}}},
+		{Key: "deleteTime", Value: bson.D{{Key: "$eq", Value: nil}}},
+	}
+	cur, err := s.articles.Find(ctx, filter, options.Find().SetProjection(liveProjection).SetBatchSize(200))
+	if err != nil {
+		return s.dbErr(ctx, "scan live articles", err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		var doc articleDoc
+		if err := cur.Decode(&doc); err != nil {
+			return fmt.Errorf("scan live articles: %w", err)
+		}
+		a, err := fromArticleDoc(&doc)
+		if err != nil {
+			return err
+		}
+		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	return s.dbErr(ctx, "scan live articles", cur.Err())
+}

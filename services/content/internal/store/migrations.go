@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -73,6 +74,68 @@ func Migrations() []mongodb.Migration {
 				return mongodb.EnsureIndexes(ctx, db.Collection(changesCollection), []mongo.IndexModel{
 					{Keys: bson.D{{Key: "time", Value: 1}}, Options: options.Index().SetName("time")},
 				})
+			},
+		},
+		{
+			Version:     4,
+			Description: "content: article_schedule, the due times the scheduler polls; existing schedules copied",
+			Up: func(ctx context.Context, db *mongo.Database) error {
+				if err := createCollection(ctx, db, scheduleCollection); err != nil {
+					return err
+				}
+				if err := mongodb.EnsureIndexes(ctx, db.Collection(scheduleCollection), []mongo.IndexModel{
+					{Keys: bson.D{{Key: "time", Value: 1}}, Options: options.Index().SetName("time")},
+				}); err != nil {
+					return err
+				}
+				cur, err := db.Collection(articlesCollection).Find(ctx,
+					bson.D{{Key: pathState, Value: bson.D{{Key: "$eq", Value: "SCHEDULED"}}}},
+					options.Find().SetProjection(bson.D{{Key: "scheduledPublishTime", Value: 1}}))
+				if err != nil {
+					return err
+				}
+				var docs []struct {
+					ID   string     `bson:"_id"`
+					Time *time.Time `bson:"scheduledPublishTime"`
+				}
+				if err := cur.All(ctx, &docs); err != nil {
+					return err
+				}
+				for _, d := range docs {
+					if d.Time == nil {
+						continue
+					}
+					entry := scheduleDoc{ArticleID: d.ID, SchemaVersion: scheduleSchemaVersion, Time: *d.Time}
+					if _, err := db.Collection(scheduleCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, entry, options.Replace().SetUpsert(true)); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		},
+		{
+			Version:     5,
+			Description: "content: pending_revisions markers; articles with a pending revision get one",
+			Up: func(ctx context.Context, db *mongo.Database) error {
+				if err := createCollection(ctx, db, pendingCollection); err != nil {
+					return err
+				}
+				cur, err := db.Collection(articlesCollection).Find(ctx,
+					bson.D{{Key: "revisionPending", Value: bson.D{{Key: "$eq", Value: true}}}},
+					options.Find().SetProjection(bson.D{{Key: "revision", Value: 1}}))
+				if err != nil {
+					return err
+				}
+				var docs []pendingDoc
+				if err := cur.All(ctx, &docs); err != nil {
+					return err
+				}
+				for _, d := range docs {
+					if _, err := db.Collection(pendingCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ArticleID}}, d, options.Replace().SetUpsert(true)); err != nil {
+						return err
+					}
+				}
+				return nil
 			},
 		},
 	}

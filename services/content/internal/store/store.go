@@ -58,6 +58,8 @@ const (
 	claimsCollection    = "slug_claims"
 	sitesCollection     = "sites"
 	changesCollection   = "article_changes"
+	scheduleCollection  = "article_schedule"
+	pendingCollection   = "pending_revisions"
 )
 
 // defaultClaimLease is how long a slug claim is protected from takeover after it was made, even
@@ -73,6 +75,8 @@ type Store struct {
 	claims    *mongo.Collection
 	sites     *mongo.Collection
 	changes   *mongo.Collection
+	schedule  *mongo.Collection
+	pending   *mongo.Collection
 	logger    *slog.Logger
 	dbName    string // for docLocks
 
@@ -101,6 +105,8 @@ func New(db *mongo.Database, logger *slog.Logger) *Store {
 		claims:     db.Collection(claimsCollection),
 		sites:      db.Collection(sitesCollection),
 		changes:    db.Collection(changesCollection),
+		schedule:   db.Collection(scheduleCollection),
+		pending:    db.Collection(pendingCollection),
 		logger:     logger,
 		dbName:     db.Name(),
 		now:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },

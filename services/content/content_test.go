@@ -1,0 +1,126 @@
+package content_test
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+
+	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
+	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/services/content"
+)
+
+// newService builds the content service on a fresh database, with its own client as the binary
+// does.
+func newService(tb testing.TB) *content.Service {
+	tb.Helper()
+	ctx := context.Background()
+	db := mongodbtest.NewDatabase(tb) // for a unique name, dropped at the end
+	client, err := mongodb.Connect(ctx, mongodbtest.URI(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = client.Disconnect(dctx)
+	})
+	tokens, err := pagetoken.NewCodec([]byte("content-facade-test-secret-0123456789"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := content.DefaultConfig()
+	cfg.Database = db.Name()
+	logger := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc, err := content.New(ctx, client, cfg, tokens, logger)
+	if err != nil {
+		tb.Fatalf("content.New: %v", err)
+	}
+	return svc
+}
+
+// registered returns the full names of the methods registered on srv, sorted.
+func registered(srv *grpc.Server) []string {
+	var out []string
+	for service, info := range srv.GetServiceInfo() {
+		for _, m := range info.Methods {
+			out = append(out, "/"+service+"/"+m.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestRulesCoverEveryRegisteredMethod(t *testing.T) {
+	srv := grpc.NewServer()
+	newService(t).Register(srv)
+	methods := registered(srv)
+	rules := content.Rules()
+
+	if err := rules.Validate(); err != nil {
+		t.Errorf("Rules().Validate() = %v", err)
+	}
+	if missing := rules.MissingRules(srv); len(missing) > 0 {
+		t.Errorf("registered methods without a rule: %v", missing)
+	}
+	// No rule names a method that is not registered (a renamed or removed RPC).
+	if diff := cmp.Diff(methods, slices.Sorted(maps.Keys(rules))); diff != "" {
+		t.Errorf("rules vs registered methods (-registered +rules):\n%s", diff)
+	}
+	for _, m := range methods {
+		p := maps.Clone(rules)
+		delete(p, m)
+		if diff := cmp.Diff([]string{m}, p.MissingRules(srv)); diff != "" {
+			t.Errorf("without the rule of %s, MissingRules (-want +got):\n%s", m, diff)
+		}
+	}
+
+	var services []string
+	for name := range srv.GetServiceInfo() {
+		services = append(services, name)
+	}
+	if diff := cmp.Diff(slices.Sorted(slices.Values(services)), slices.Sorted(slices.Values(content.ServiceNames()))); diff != "" {
+		t.Errorf("ServiceNames vs registered services (-registered +ServiceNames):\n%s", diff)
+	}
+}
+
+func TestManagementRules(t *testing.T) {
+	rules := content.Rules()
+	allSitesOnly := map[string]bool{
+		contentv1.SiteService_CreateSite_FullMethodName: true,
+		contentv1.SiteService_DeleteSite_FullMethodName: true,
+	}
+	for _, prefix := range []string{"/" + contentv1.SiteService_ServiceDesc.ServiceName + "/", "/" + contentv1.ArticleService_ServiceDesc.ServiceName + "/"} {
+		for m, r := range rules {
+			if !strings.HasPrefix(m, prefix) {
+				continue
+			}
+			if r.Public || slices.Contains(r.Roles, auth.RoleDelivery) {
+				t.Errorf("%s: rule %+v lets delivery keys or anonymous callers manage content", m, r)
+			}
+			if r.AllSitesOnly != allSitesOnly[m] {
+				t.Errorf("%s: AllSitesOnly = %v, want %v", m, r.AllSitesOnly, allSitesOnly[m])
+			}
+		}
+	}
+}
+
+func TestSeedDemoOnce(t *testing.T) {
+	svc := newService(t)
+	for i, want := range []bool{true, false} {
+		seeded, err := svc.SeedDemo(t.Context())
+		if err != nil || seeded != want {
+			t.Fatalf("SeedDemo call %d = %v, %v; want %v, nil", i+1, seeded, err, want)
+		}
+	}
+}
