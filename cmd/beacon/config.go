@@ -36,6 +36,9 @@ type Config struct {
 	PrintConfig     bool
 	// DebugAddr, when set, serves Go's pprof profiles there (keep it on loopback).
 	DebugAddr string
+	// MemoryLimit, e.g. "280MiB", is Go's soft memory limit, applied once the delivery read
+	// model has loaded (loading decodes every stored article and needs more). Empty: none.
+	MemoryLimit string
 
 	GRPC    grpcserver.Config
 	Content content.Config
@@ -109,6 +112,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.Content.Database, "content-database", "database of the content service")
 	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "how often scheduled articles are checked")
 	dur(&cfg.Content.DeliveryPollInterval, "delivery-poll-interval", "how often delivery read models poll the store for other replicas' changes")
+	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for none")
 	str(&cfg.DebugAddr, "debug-addr", "serve /debug/pprof on this address (off when empty; keep it on loopback)")
 	str(&cfg.LogLevel, "log-level", "debug|info|warn|error")
 	str(&cfg.LogFormat, "log-format", "text|json")
@@ -151,6 +155,9 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	if cfg.Target == "gateway" && cfg.MongoURI == "" {
 		return cfg, fmt.Errorf("--target=gateway needs --mongodb-uri (BEACON_MONGODB_URI): it keeps its own delivery read model, and the embedded store serves only the process that runs it")
 	}
+	if _, err := parseBytes(cfg.MemoryLimit); err != nil {
+		return cfg, fmt.Errorf("--memory-limit: %w", err)
+	}
 	if cfg.PageTokenSecret != "" && len(cfg.PageTokenSecret) < 32 {
 		return cfg, fmt.Errorf("--page-token-secret must be at least 32 bytes")
 	}
@@ -188,4 +195,25 @@ func mask(s string) string {
 		return ""
 	}
 	return "********"
+}
+
+// parseBytes reads a size such as "280MiB", "1GiB" or "300000000"; "" is 0.
+func parseBytes(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		factor int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}, {"", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+			if err != nil || n <= 0 {
+				return 0, fmt.Errorf("want a positive size such as 280MiB, got %q", s)
+			}
+			return n * u.factor, nil
+		}
+	}
+	return 0, fmt.Errorf("want a positive size such as 280MiB, got %q", s)
 }

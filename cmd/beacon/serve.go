@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -161,6 +162,10 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 			}
 		}()
 		fmt.Fprintf(stdout, "REST  http://%s\n", lis.Addr())
+	}
+	if limit, _ := parseBytes(cfg.MemoryLimit); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		logger.Info("memory limit set", "bytes", limit)
 	}
 	logger.Info("beacon ready", "target", cfg.Target)
 
