@@ -64,7 +64,8 @@ run: ## run everything locally: embedded store in ./data, demo content, REST :80
 
 .PHONY: bench
 bench: build ## measure the delivery path (see docs/benchmarks.md)
-	go test -tags $(GO_TAGS) -run '^$$' -bench . -benchmem ./platform/markdown/...
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	go run ./bench/delivery -beacon bin/beacon -write docs/benchmarks.md
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)

@@ -44,6 +44,8 @@ type Config struct {
 	Content content.Config
 	Gateway gateway.Config
 	Seed    SeedConfig
+	// KeyName is the display name of the key `beacon admin-key` creates.
+	KeyName string
 }
 
 // SeedConfig is what `beacon seed` generates.
@@ -94,6 +96,10 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	}
 	if command == "serve" {
 		str(&cfg.Target, "target", "what to run: "+strings.Join(targets, "|"))
+	}
+	if command == "admin-key" {
+		cfg.KeyName = "admin"
+		fs.StringVar(&cfg.KeyName, "key-name", cfg.KeyName, "display name of the new key")
 	}
 	if command == "seed" {
 		str(&cfg.Seed.Site, "site", "site to create (if missing) and fill")

@@ -355,3 +355,25 @@ func TestEndToEnd(t *testing.T) {
 		in.call(t, editorBKey, "GET", "/v1/articles", nil).must(t, 401)
 	})
 }
+
+func TestAdminKeyCommand(t *testing.T) {
+	dir := t.TempDir()
+	out, err := exec.Command(beaconBinary, "admin-key", "--data-dir", dir, "--key-name", "ops", "--log-level", "warn").Output()
+	if err != nil {
+		t.Fatalf("beacon admin-key: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	key := lines[len(lines)-1]
+	if !strings.HasPrefix(key, "bk_") {
+		t.Fatalf("admin-key printed %q; want a key on its last line", out)
+	}
+	in := start(t, "dev", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn")
+	if in.adminKey != "" {
+		t.Errorf("dev created a bootstrap key although an admin key exists")
+	}
+	r := in.call(t, key, "GET", "/v1/apiKeys", nil).must(t, 200)
+	if n := len(r.body["apiKeys"].([]any)); n != 1 {
+		t.Errorf("%d keys listed; want only the ops key (dev must not bootstrap a second admin)", n)
+	}
+	in.call(t, key, "POST", "/v1/sites?siteId=ops-site", map[string]any{"displayName": "Ops", "baseUrl": "https://ops.example.org"}).must(t, 200)
+}

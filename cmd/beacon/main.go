@@ -19,6 +19,7 @@ Commands:
   dev       run everything with the embedded store in ./data, demo content and a bootstrap admin key
   serve     run one target (--target=all|content|gateway)
   migrate   apply database migrations and exit
+  admin-key create an admin key for all sites and print it once (--key-name NAME)
   seed      add generated published articles to a site (for benchmarks; stop other beacons on the same data dir first)
   targets   list the targets serve accepts
 
@@ -45,7 +46,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 			fmt.Fprintln(stdout, t)
 		}
 		return 0
-	case "dev", "serve", "migrate", "seed":
+	case "dev", "serve", "migrate", "seed", "admin-key":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		err = migrate(ctx, cfg, logger)
 	case "seed":
 		err = seed(ctx, cfg, logger)
+	case "admin-key":
+		err = createAdminKey(ctx, cfg, logger, stdout)
 	default:
 		err = serve(ctx, cfg, command == "dev", logger, stdout)
 	}

@@ -99,7 +99,9 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 		cleanup = append(cleanup, func() { grpcSrv.Drain(cfg.ShutdownGrace) })
 		go contentSvc.Run(bgCtx)
 		cleanup = append(cleanup, stopBackground) // runs before the gRPC drain's store closes
-		grpcSrv.SetServing(append(content.ServiceNames(), apikey.ServiceName)...)
+		serviceNames := append(content.ServiceNames(), apikey.ServiceName)
+		grpcSrv.SetServing(serviceNames...)
+		go watchStore(bgCtx, client, grpcSrv, serviceNames, logger)
 		fmt.Fprintf(stdout, "gRPC  %s\n", grpcAddr)
 
 		if dev {
@@ -271,13 +273,37 @@ func prepareDev(ctx context.Context, cfg Config, contentSvc *content.Service, ke
 		return fmt.Errorf("bootstrap admin key: %w", err)
 	}
 	if created {
-		if err := os.WriteFile(keyPath, []byte(token+"\n"), 0o600); err != nil {
-			return fmt.Errorf("write %s: %w", keyPath, err)
-		}
 		fmt.Fprintf(stdout, "admin key (shown once, also in %s):\n  %s\n", keyPath, token)
-	} else {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", cfg.DataDir, err)
+		}
+		if err := os.WriteFile(keyPath, []byte(token+"\n"), 0o600); err != nil {
+			return fmt.Errorf("write %s (the key above still works): %w", keyPath, err)
+		}
+	} else if _, err := os.Stat(keyPath); err == nil {
 		fmt.Fprintf(stdout, "admin key in %s\n", keyPath)
+	} else {
+		fmt.Fprintf(stdout, "an admin key exists but %s does not; make a new one with 'beacon admin-key'\n", keyPath)
 	}
+	return nil
+}
+
+// createAdminKey makes a new all-sites admin key and prints it once.
+func createAdminKey(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+	client, closeStore, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	keys, err := apikey.Open(ctx, client.Database(cfg.AccessDatabase), logger)
+	if err != nil {
+		return err
+	}
+	name, token, err := keys.CreateAdmin(ctx, cfg.KeyName)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s (%s), shown once:\n%s\n", name, cfg.KeyName, token)
 	return nil
 }
 
@@ -343,4 +369,33 @@ func serveDebug(addr string, logger *slog.Logger) error {
 	}()
 	logger.Info("pprof served", "addr", lis.Addr().String())
 	return nil
+}
+
+// watchStore pings the store every few seconds and reports the services NOT_SERVING while it
+// cannot be reached, so readiness probes take the replica out of rotation (liveness should not
+// use this: a store outage is no reason to restart).
+func watchStore(ctx context.Context, client *mongo.Client, srv *grpcserver.Server, services []string, logger *slog.Logger) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	healthy := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := client.Ping(pingCtx, nil)
+		cancel()
+		switch {
+		case err != nil && healthy && ctx.Err() == nil:
+			healthy = false
+			logger.Error("store unreachable; reporting NOT_SERVING", "err", err)
+			srv.SetNotServing(services...)
+		case err == nil && !healthy:
+			healthy = true
+			logger.Info("store reachable again; reporting SERVING")
+			srv.SetServing(services...)
+		}
+	}
 }

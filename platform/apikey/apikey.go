@@ -78,3 +78,14 @@ func (s *Service) Verify(ctx context.Context, token string) (auth.Principal, err
 func (s *Service) Bootstrap(ctx context.Context, displayName string) (token string, created bool, err error) {
 	return s.keys.Bootstrap(ctx, displayName)
 }
+
+// CreateAdmin creates an all-sites admin key named displayName and returns its name
+// ("apiKeys/{id}") and token. The token is returned only here; print it once. For operators
+// (`beacon admin-key`), e.g. the first key of a production install.
+func (s *Service) CreateAdmin(ctx context.Context, displayName string) (name, token string, err error) {
+	key, token, err := s.keys.Create(ctx, displayName, auth.RoleAdmin, "")
+	if err != nil {
+		return "", "", err
+	}
+	return key.Name(), token, nil
+}

@@ -71,6 +71,14 @@ func (s *Server) SetServing(services ...string) {
 	}
 }
 
+// SetNotServing marks the named services (and the server as a whole) as not serving.
+func (s *Server) SetNotServing(services ...string) {
+	s.Health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	for _, name := range services {
+		s.Health.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+}
+
 // Drain marks every service NOT_SERVING and then stops the server gracefully, giving pending calls
 // up to grace before they are cut.
 func (s *Server) Drain(grace time.Duration) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strings"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
@@ -144,13 +145,15 @@ var articleIgnoredPaths = map[string]bool{"name": true, "etag": true, "state": t
 	"publish_time": true, "scheduled_publish_time": true, "delete_time": true, "revision_id": true,
 	"published_revision_id": true, "rendering": true, "creator": true}
 
-// maskPaths drops ignored paths; "*" means every field (returned as nil).
+// maskPaths drops ignored paths; "*" means every field (returned as nil). Paths may use proto
+// names (editor_notes) or, as REST clients write them, JSON names (editorNotes).
 func maskPaths(paths []string, ignored map[string]bool) []string {
 	var out []string
 	for _, p := range paths {
 		if p == "*" {
 			return nil
 		}
+		p = snakeCase(p)
 		if !ignored[p] {
 			out = append(out, p)
 		}
@@ -159,4 +162,17 @@ func maskPaths(paths []string, ignored map[string]bool) []string {
 		return []string{}
 	}
 	return out
+}
+
+// snakeCase turns a lowerCamelCase field path into proto names: "seo.metaTitle" → "seo.meta_title".
+func snakeCase(path string) string {
+	var b strings.Builder
+	for _, r := range path {
+		if r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
