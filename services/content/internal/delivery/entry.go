@@ -14,8 +14,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
@@ -33,22 +36,53 @@ type body struct {
 	etag     []string // header value, strong: `"<hash>"`
 	etagGzip []string // `"<hash>-gz"`: the gzip representation is a different one
 	hash     string
+	rawLen   []string // Content-Length header values
+	gzLen    []string
+	dynamic  bool // made for one response; compressed on the fly when the client accepts gzip
 }
 
+// newBody prepares a response that will be served many times: its gzip form is computed now.
 func newBody(raw []byte) *body {
-	sum := sha256.Sum256(raw)
-	hash := hex.EncodeToString(sum[:12])
-	b := &body{raw: raw, hash: hash, etag: []string{`"` + hash + `"`}, etagGzip: []string{`"` + hash + `-gz"`}}
+	b := staticBody(raw)
 	if len(raw) >= 512 {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
-		_, _ = zw.Write(raw)
-		_ = zw.Close()
-		if buf.Len() < len(raw) {
-			b.gz = bytes.Clone(buf.Bytes())
+		if gz := gzipBytes(raw); len(gz) < len(raw) {
+			b.gz = gz
+			b.gzLen = []string{strconv.Itoa(len(gz))}
 		}
 	}
 	return b
+}
+
+// newDynamicBody prepares a response served once (e.g. search results): no gzip form is made
+// ahead; Handler.write compresses it only for clients that accept gzip.
+func newDynamicBody(raw []byte) *body {
+	b := staticBody(raw)
+	b.dynamic = true
+	return b
+}
+
+func staticBody(raw []byte) *body {
+	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:12])
+	return &body{raw: raw, hash: hash, etag: []string{`"` + hash + `"`}, etagGzip: []string{`"` + hash + `-gz"`},
+		rawLen: []string{strconv.Itoa(len(raw))}}
+}
+
+// gzipWriters reuses compressors: a new one allocates about a megabyte.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
+	return zw
+}}
+
+// gzipBytes compresses raw into an exactly sized slice.
+func gzipBytes(raw []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&buf)
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+	gzipWriters.Put(zw)
+	return bytes.Clone(buf.Bytes())
 }
 
 // entry is one live article as one site delivers it.

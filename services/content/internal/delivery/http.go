@@ -105,7 +105,14 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, v *view, b *body
 	} else {
 		hdr["Vary"] = hdrVaryAuth
 	}
-	useGzip := b.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding"))
+	gz, gzLen := b.gz, b.gzLen
+	if b.dynamic && len(b.raw) >= 512 && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		// Served once: compress now, for this client only. (Shared bodies are never modified.)
+		if z := gzipBytes(b.raw); len(z) < len(b.raw) {
+			gz, gzLen = z, []string{strconv.Itoa(len(z))}
+		}
+	}
+	useGzip := gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding"))
 	if useGzip {
 		hdr["Etag"] = b.etagGzip
 	} else {
@@ -117,12 +124,12 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, v *view, b *body
 	}
 	hdr["Content-Type"] = contentType
 	hdr["X-Content-Type-Options"] = hdrNoSniff
-	payload := b.raw
+	payload, length := b.raw, b.rawLen
 	if useGzip {
 		hdr["Content-Encoding"] = hdrGzip
-		payload = b.gz
+		payload, length = gz, gzLen
 	}
-	hdr["Content-Length"] = []string{strconv.Itoa(len(payload))}
+	hdr["Content-Length"] = length
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(payload)
@@ -375,7 +382,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr["Surrogate-Key"] = []string{"site-" + v.site.ID}
 	hdr["Cache-Tag"] = hdr["Surrogate-Key"]
-	h.write(w, r, v, newBody(buf), hdrJSON)
+	h.write(w, r, v, newDynamicBody(buf), hdrJSON)
 }
 
 type searchHit struct {
