@@ -49,9 +49,10 @@ type Upstreams struct {
 	Verifier auth.Verifier
 }
 
-// DeliveryRoutes registers delivery routes on a mux.
+// DeliveryRoutes builds the delivery router: Route serves a request and reports true when it is
+// a delivery request.
 type DeliveryRoutes interface {
-	Routes(mux *http.ServeMux, verifier auth.Verifier)
+	Router(verifier auth.Verifier) func(w http.ResponseWriter, r *http.Request) bool
 }
 
 // New returns the REST handler.
@@ -76,12 +77,16 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 	if err := contentv1.RegisterApiKeyServiceHandler(ctx, mux, up.Content); err != nil {
 		return nil, fmt.Errorf("register api key routes: %w", err)
 	}
-	root := http.NewServeMux()
-	if up.Delivery != nil {
-		up.Delivery.Routes(root, up.Verifier)
+	management := limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux))
+	if up.Delivery == nil {
+		return management, nil
 	}
-	root.Handle("/", limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux)))
-	return root, nil
+	delivery := up.Delivery.Router(up.Verifier)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !delivery(w, r) {
+			management.ServeHTTP(w, r)
+		}
+	}), nil
 }
 
 func withTimeout(d time.Duration, next http.Handler) http.Handler {

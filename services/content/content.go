@@ -115,9 +115,9 @@ func (d *Delivery) Run(ctx context.Context) {
 	d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval)
 }
 
-// Routes registers the delivery REST routes on mux. verifier checks bearer keys.
-func (d *Delivery) Routes(mux *http.ServeMux, verifier auth.Verifier) {
-	delivery.NewHandler(d.model, verifier, d.tokens, d.logger).Routes(mux)
+// Router returns the delivery REST router (see delivery.Handler.Route). verifier checks bearer keys.
+func (d *Delivery) Router(verifier auth.Verifier) func(w http.ResponseWriter, r *http.Request) bool {
+	return delivery.NewHandler(d.model, verifier, d.tokens, d.logger).Route
 }
 
 // Delivery returns the service's own read model.
