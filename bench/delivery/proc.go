@@ -41,7 +41,8 @@ func childEnv() []string {
 
 // startServer starts path args..., and waits until a stdout line starts with prefix followed by
 // an http:// URL (for beacon dev, the "REST  http://..." line, printed last). stderr goes to
-// logPath. The URL must be a loopback address.
+// logPath. The URL must be a loopback address. After timeout it returns the still running
+// server with the error; the caller stops it.
 func startServer(ctx context.Context, name, path string, args []string, prefix, logPath string, timeout time.Duration) (*server, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -82,23 +83,30 @@ func startServer(ctx context.Context, name, path string, args []string, prefix, 
 	}()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	select {
-	case u := <-found:
-		s.ready = time.Now()
-		if err := checkLoopback(u); err != nil {
+	progress := time.NewTicker(30 * time.Second)
+	defer progress.Stop()
+	for {
+		select {
+		case u := <-found:
+			s.ready = time.Now()
+			if err := checkLoopback(u); err != nil {
+				s.stop()
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			s.baseURL = strings.TrimRight(u, "/")
+			return s, nil
+		case <-s.exited:
+			return nil, fmt.Errorf("%s exited before printing %q (%v)%s", name, prefix, s.waitErr, logTail(logPath))
+		case <-progress.C:
+			rss, _ := s.rss()
+			step("%s: still starting after %s, RSS %s", name, time.Since(s.started).Round(time.Second), fmtBytes(rss))
+		case <-timer.C:
+			// Still running: the caller may look at it (RSS) before it stops it.
+			return s, fmt.Errorf("%s printed no %q line within %s%s", name, prefix, timeout, logTail(logPath))
+		case <-ctx.Done():
 			s.stop()
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, ctx.Err()
 		}
-		s.baseURL = strings.TrimRight(u, "/")
-		return s, nil
-	case <-s.exited:
-		return nil, fmt.Errorf("%s exited before printing %q (%v)%s", name, prefix, s.waitErr, logTail(logPath))
-	case <-timer.C:
-		s.stop()
-		return nil, fmt.Errorf("%s printed no %q line within %s%s", name, prefix, timeout, logTail(logPath))
-	case <-ctx.Done():
-		s.stop()
-		return nil, ctx.Err()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"debug/buildinfo"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -32,6 +33,7 @@ type report struct {
 	started, finished time.Time
 	machine           machine
 	warmSeed          time.Duration
+	warmStart         time.Duration // process start → REST line, load-case beacon
 	slug              string
 	ceiling           *benchCase
 	cases             []*benchCase
@@ -45,7 +47,7 @@ func (r *report) allPass() bool {
 			return false
 		}
 	}
-	return true
+	return r.cold == nil || r.cold.Err == ""
 }
 
 // busyCases names the cases during which other processes used a noticeable share of the CPU.
@@ -53,7 +55,7 @@ func (r *report) busyCases() []string {
 	var busy []string
 	for _, c := range append([]*benchCase{r.ceiling}, r.cases...) {
 		if c.CPU.Other > busyOther {
-			busy = append(busy, c.Name)
+			busy = append(busy, "“"+c.Name+"”")
 		}
 	}
 	return busy
@@ -130,7 +132,7 @@ func (r *report) markdown() string {
 	p("- Load generator: %s, `%s` per case after a %s warm-up run\n\n", orUnknown(r.machine.Wrk),
 		strings.Join(append([]string{"wrk"}, wrkArgs(o.threads, o.connections, o.duration, nil, "URL")...), " "), o.warmup)
 
-	p("## Load: %d published articles of ~%d bytes of Markdown on site %q\n\n", o.articles, o.bodyBytes, o.site)
+	p("## Load: %s published articles of ~%s bytes of Markdown on site %q\n\n", fmtInt(o.articles), fmtInt(o.bodyBytes), o.site)
 	p("| case | req/s | × ceiling | p50 | p99 | errors | body | server RSS | target | result |\n")
 	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
 	row := func(c *benchCase, ratio, result string) {
@@ -149,27 +151,51 @@ func (r *report) markdown() string {
 		}
 		row(c, fmt.Sprintf("%.2f", c.Ratio), result)
 	}
-	p("\nCPU during each measured run, in %% of all %s cores (from /proc/stat, /proc/<pid>/stat and wrk's rusage):\n\n", r.machine.Cores)
-	p("| case | server | wrk | other processes | steal |\n| --- | ---: | ---: | ---: | ---: |\n")
+	p("\nRequests (host 127.0.0.1, random ports):\n\n")
 	for _, c := range append([]*benchCase{r.ceiling}, r.cases...) {
-		p("| %s | %.0f %% | %.0f %% | %.0f %% | %.0f %% |\n", c.Name, c.CPU.Server, c.CPU.Wrk, c.CPU.Other, c.CPU.Steal)
+		p("- %s: `GET %s`", c.Name, pathOf(c.URL))
+		for _, h := range c.Headers {
+			p(" with `%s`", h)
+		}
+		p(" → %d\n", c.WantStatus)
+	}
+	p("\nCPU during each kept measured run, in %% of all %s cores:\n\n", r.machine.Cores)
+	p("| case | server | wrk | other processes | steal | measured runs |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, c := range append([]*benchCase{r.ceiling}, r.cases...) {
+		p("| %s | %.0f %% | %.0f %% | %.0f %% | %.0f %% | %d |\n", c.Name, c.CPU.Server, c.CPU.Wrk, c.CPU.Other, c.CPU.Steal, c.Attempts)
 	}
 	if busy := r.busyCases(); len(busy) > 0 {
-		p("\n**Warning:** other processes used more than %.0f %% of the CPU during %s: those figures are not representative; run again on a quiet machine.\n",
-			busyOther, strings.Join(busy, ", "))
+		p("\n**Warning:** other processes used more than %.0f %% of the CPU during %s, even after %d more tries: "+
+			"those figures are not representative; run again on a quiet machine.\n", busyOther, strings.Join(busy, "; "), o.retries)
 	}
-	p("\nSeeding %d articles took %s. The beacon's peak RSS (VmHWM) over all cases was %s. "+
-		"The article case requests slug `%s`.\n\n", o.articles, fmtDur(r.warmSeed), fmtBytes(r.warmPeakRSS), r.slug)
+	p("\nSeeding %s articles took %s; `beacon dev` on them printed its REST line %s after it was started. "+
+		"Its peak RSS (VmHWM) over all cases was %s. The article case requests slug `%s`.\n\n",
+		fmtInt(o.articles), fmtDur(r.warmSeed), fmtDur(r.warmStart), fmtBytes(r.warmPeakRSS), r.slug)
 
 	if c := r.cold; c != nil {
-		p("## Cold start: %d published articles\n\n", c.Articles)
+		dur := func(d time.Duration) string {
+			if d == 0 {
+				return "—"
+			}
+			return fmtDur(d)
+		}
+		size := func(n int64) string {
+			if n == 0 {
+				return "—"
+			}
+			return fmtBytes(n)
+		}
+		p("## Cold start: %s published articles\n\n", fmtInt(c.Articles))
+		if c.Err != "" {
+			p("**FAIL:** %s\n\n", strings.ReplaceAll(strings.TrimSpace(firstLine(c.Err)), "|", "\\|"))
+		}
 		p("| measure | value |\n| --- | ---: |\n")
-		p("| `beacon seed --articles %d` | %s |\n", c.Articles, fmtDur(c.Seed))
-		p("| process start → `REST` line printed | %s |\n", fmtDur(c.RESTLine))
-		p("| process start → first 200 on `GET .../articles/%s` | %s |\n", r.slug, fmtDur(c.FirstOK))
-		p("| RSS at that point | %s |\n", fmtBytes(c.RSSReady))
-		p("| full list walk (%d cards in %d pages of 100) | %s |\n", c.ListCards, c.ListPages, fmtDur(c.ListWalk))
-		p("| RSS after the list walk | %s |\n", fmtBytes(c.RSSAfterAll))
+		p("| `beacon seed --articles %d` | %s |\n", c.Articles, dur(c.Seed))
+		p("| process start → `REST` line printed | %s |\n", dur(c.RESTLine))
+		p("| process start → first 200 on `GET .../articles/%s` | %s |\n", r.slug, dur(c.FirstOK))
+		p("| RSS at that point (or when it gave up) | %s |\n", size(c.RSSReady))
+		p("| full list walk (%s cards in %d pages of 100) | %s |\n", fmtInt(c.ListCards), c.ListPages, dur(c.ListWalk))
+		p("| RSS after the list walk | %s |\n", size(c.RSSAfterAll))
 		if len(c.Before) > 0 {
 			var seen []string
 			for _, st := range slices.Sorted(maps.Keys(c.Before)) {
@@ -194,15 +220,33 @@ func (r *report) markdown() string {
 	p("- wrk and the server under test share the machine's %s cores, so the absolute figures are lower than on a "+
 		"dedicated load generator; the ratios to the ceiling are the comparable figures. wrk (not wrk2) measures latency "+
 		"of a closed loop: p99 is that of requests at saturation, without coordinated-omission correction.\n", r.machine.Cores)
+	p("- CPU shares come from /proc/stat (all cores), /proc/<pid>/stat (the server) and wrk's rusage; \"other processes\" "+
+		"is the rest. A measured run during which other processes used more than %.0f %% of the CPU is run again, up to "+
+		"%d more times 10 s apart, and the run with the least such CPU is kept.\n", busyOther, o.retries)
 	p("- Neither wrk nor the pre-flight client asks for compression, so every body is sent uncompressed.\n")
 	p("- errors = wrk's \"Non-2xx or 3xx responses\" (status ≥ 400) + its socket errors. wrk counts a 304 as a success, " +
 		"so the 304 case is checked to really answer 304 before it is loaded. Every target also requires 0 errors.\n")
 	p("- RSS is VmRSS of the server process from /proc/<pid>/status right after the measured run (the embedded " +
 		"FerretDB/SQLite store runs inside the beacon process, so it is included).\n")
-	p("- Cold start: a second store is seeded with %d articles (the same generator and seed, so the article slug "+
-		"above exists there too); the time runs from the start of the `beacon dev` process until the article answers "+
-		"200, polled every 50 ms. The operating system's page cache is warm from the seed.\n", o.coldArticles)
+	if o.coldArticles > 0 {
+		p("- Cold start: a second store is seeded with %s articles (the same generator and seed, so the article slug "+
+			"above exists there too); the time runs from the start of the `beacon dev` process until the article answers "+
+			"200, polled every 50 ms. The operating system's page cache is warm from the seed.\n", fmtInt(o.coldArticles))
+	}
 	return b.String()
+}
+
+// pathOf is rawURL without scheme and host.
+func pathOf(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil {
+		return u.RequestURI()
+	}
+	return rawURL
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func orUnknown(s string) string {
@@ -212,8 +256,11 @@ func orUnknown(s string) string {
 	return s
 }
 
-func fmtRate(v float64) string {
-	s := strconv.FormatInt(int64(v+0.5), 10)
+func fmtRate(v float64) string { return fmtInt(int(v + 0.5)) }
+
+// fmtInt writes n with thousands separators: 10,000.
+func fmtInt(n int) string {
+	s := strconv.Itoa(n)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
 	}

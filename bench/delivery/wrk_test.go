@@ -66,3 +66,11 @@ func TestCheckLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestFmtInt(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 10000: "10,000", 1234567: "1,234,567"} {
+		if got := fmtInt(n); got != want {
+			t.Errorf("fmtInt(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
