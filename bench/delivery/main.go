@@ -29,6 +29,7 @@ const busyOther = 5.0
 
 type options struct {
 	beacon       string
+	memoryLimit  string
 	wrk          string
 	site         string
 	articles     int
@@ -64,6 +65,7 @@ func main() {
 	flag.DurationVar(&o.startTimeout, "start-timeout", 5*time.Minute, "how long the load-case beacon may take to start")
 	flag.DurationVar(&o.coldTimeout, "cold-timeout", 15*time.Minute, "how long the cold-start beacon may take to answer")
 	flag.IntVar(&o.retries, "retries", 2, "measure a case again up to this many times while other processes use the CPU")
+	flag.StringVar(&o.memoryLimit, "memory-limit", "280MiB", "beacon --memory-limit (Go soft memory limit once loaded); empty for none")
 	flag.StringVar(&o.write, "write", "", "also write the report to this file (e.g. docs/benchmarks.md)")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed (by default only a broken run fails)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directories and logs")
@@ -244,6 +246,7 @@ func measure(ctx context.Context, o options, tmp string) (*report, error) {
 func startBeacon(ctx context.Context, o options, dir, logPath string, timeout time.Duration) (*server, error) {
 	return startServer(ctx, "beacon dev", o.beacon, []string{
 		"dev", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn",
+		"--memory-limit", o.memoryLimit,
 	}, "REST", logPath, timeout)
 }
 

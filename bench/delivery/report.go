@@ -129,6 +129,9 @@ func (r *report) markdown() string {
 	if r.machine.LoadAvg != "" {
 		p("- Load average before the run: %s\n", r.machine.LoadAvg)
 	}
+	if o.memoryLimit != "" {
+		p("- Beacon runs as `beacon dev --memory-limit %s` (Go's soft memory limit, applied once the read model has loaded)\n", o.memoryLimit)
+	}
 	p("- Load generator: %s, `%s` per case after a %s warm-up run\n\n", orUnknown(r.machine.Wrk),
 		strings.Join(append([]string{"wrk"}, wrkArgs(o.threads, o.connections, o.duration, nil, "URL")...), " "), o.warmup)
 
