@@ -53,24 +53,21 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 
+	// Every target reads the store: the services own it, and a gateway on its own keeps a
+	// delivery read model and a key cache from it.
+	st, closeStore, err := openStored(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	cleanup = append(cleanup, closeStore)
+	if dev && cfg.MongoURI == "" {
+		// Read-only tools (a read replica as in the end-to-end test, mongosh) can use the
+		// embedded store while this runs; a second writer cannot (see docs/architecture.md).
+		fmt.Fprintf(stdout, "store %s\n", st.uri)
+	}
+	client, tokens, keys := st.client, st.tokens, st.keys
+
 	if runsServices {
-		client, storeURI, closeStore, err := openStoreURI(ctx, cfg, logger)
-		if err != nil {
-			return err
-		}
-		cleanup = append(cleanup, closeStore)
-		if dev && cfg.MongoURI == "" {
-			// Other processes (a second replica, mongosh) can use the embedded store while this runs.
-			fmt.Fprintf(stdout, "store %s\n", storeURI)
-		}
-		tokens, err := pageTokenCodec(cfg)
-		if err != nil {
-			return err
-		}
-		keys, err := apikey.Open(ctx, client.Database(cfg.AccessDatabase), logger)
-		if err != nil {
-			return err
-		}
 		contentSvc, err := content.New(ctx, client, cfg.Content, tokens, logger)
 		if err != nil {
 			return err
@@ -112,20 +109,6 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 	}
 
 	if runsGateway && !runsServices {
-		// A gateway on its own keeps its own delivery read model and key cache, from the store.
-		client, closeStore, err := openStore(ctx, cfg, logger)
-		if err != nil {
-			return err
-		}
-		cleanup = append(cleanup, closeStore)
-		tokens, err := pageTokenCodec(cfg)
-		if err != nil {
-			return err
-		}
-		keys, err := apikey.Open(ctx, client.Database(cfg.AccessDatabase), logger)
-		if err != nil {
-			return err
-		}
 		if deliveryModel, err = content.OpenDelivery(ctx, client, cfg.Content, tokens, logger); err != nil {
 			return err
 		}
@@ -184,6 +167,31 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 		}
 	}
 	return nil
+}
+
+// stored is what every target that reads the store needs.
+type stored struct {
+	client *mongo.Client
+	uri    string
+	tokens *pagetoken.Codec
+	keys   *apikey.Service
+}
+
+// openStored opens the store, the page-token codec and the API key service.
+func openStored(ctx context.Context, cfg Config, logger *slog.Logger) (stored, func(), error) {
+	client, uri, closeStore, err := openStoreURI(ctx, cfg, logger)
+	if err != nil {
+		return stored{}, nil, err
+	}
+	tokens, err := pageTokenCodec(cfg)
+	if err == nil {
+		var keys *apikey.Service
+		if keys, err = apikey.Open(ctx, client.Database(cfg.AccessDatabase), logger); err == nil {
+			return stored{client: client, uri: uri, tokens: tokens, keys: keys}, closeStore, nil
+		}
+	}
+	closeStore()
+	return stored{}, nil, err
 }
 
 // openStore connects to cfg.MongoURI, or starts the embedded store under cfg.DataDir.

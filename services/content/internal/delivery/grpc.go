@@ -76,24 +76,13 @@ func (s *Server) ListPublishedArticles(ctx context.Context, req *contentv1.ListP
 	if err != nil {
 		return nil, err
 	}
-	tag, topic := strings.ToLower(req.GetTag()), strings.ToLower(req.GetTopic())
-	scope := pagetoken.Scope("delivery-list", v.site.ID, tag, topic)
-	var after *listCursor
-	if req.GetPageToken() != "" {
-		after = &listCursor{}
-		if err := s.tokens.Decode(req.GetPageToken(), scope, after); err != nil {
-			return nil, err
-		}
+	entries, next, err := listCards(s.tokens, v, req.GetTag(), req.GetTopic(), req.GetPageToken(), size)
+	if err != nil {
+		return nil, err
 	}
-	entries, next := v.listPage(tag, topic, after, size)
-	resp := &contentv1.ListPublishedArticlesResponse{}
+	resp := &contentv1.ListPublishedArticlesResponse{NextPageToken: next}
 	for _, e := range entries {
 		resp.Articles = append(resp.Articles, e.card)
-	}
-	if next != nil {
-		if resp.NextPageToken, err = s.tokens.Encode(scope, next); err != nil {
-			return nil, err
-		}
 	}
 	return resp, nil
 }

