@@ -483,8 +483,9 @@ func runSearch(tokens *pagetoken.Codec, v *view, query, rawSize, token string) (
 			return searchResult{}, err
 		}
 	}
-	var all []searchHit
-	for _, hit := range v.search.Search(query) {
+	hits := v.search.Search(query)
+	all := make([]searchHit, 0, len(hits))
+	for _, hit := range hits {
 		if e := v.byID[hit.ID]; e != nil {
 			all = append(all, searchHit{entry: e, score: hit.Score})
 		}
