@@ -549,11 +549,12 @@ func TestSiteScoping(t *testing.T) {
 			sites []string
 			want  []string
 		}{
-			{editorA, nil, []string{onlyA.ID, both.ID}},
-			{editorA, []string{"site-b"}, []string{onlyA.ID, both.ID}}, // a site key cannot widen its scope
+			// moved is listed on site-a too, as GetArticle shows it there: its snapshot is live on site-a.
+			{editorA, nil, []string{onlyA.ID, both.ID, moved.ID}},
+			{editorA, []string{"site-b"}, []string{onlyA.ID, both.ID, moved.ID}}, // a site key cannot widen its scope
 			{editorB, nil, []string{onlyB.ID, both.ID, moved.ID}},
 			{admin, nil, []string{onlyA.ID, onlyB.ID, both.ID, moved.ID}},
-			{admin, []string{"site-a"}, []string{onlyA.ID, both.ID}},
+			{admin, []string{"site-a"}, []string{onlyA.ID, both.ID, moved.ID}},
 		} {
 			got, err := f.svc.ListArticles(ctx, tc.p, domain.ArticleQuery{Sites: tc.sites, OrderBy: domain.OrderCreateTime, Limit: 50})
 			wantCode(t, err, "")

@@ -76,7 +76,12 @@ func compileQuery(q domain.ArticleQuery) (filter, sort bson.D, err error) {
 		for _, site := range q.Sites {
 			sites = append(sites, site)
 		}
-		and = append(and, bson.D{{Key: pathTargetSites, Value: bson.D{{Key: "$in", Value: sites}}}})
+		// An article is on a site while its draft targets it or its live snapshot still does
+		// (until the next publish): the same rule as domain access checks.
+		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: pathTargetSites, Value: bson.D{{Key: "$in", Value: sites}}}},
+			bson.D{{Key: "published.content.targetSites", Value: bson.D{{Key: "$in", Value: sites}}}},
+		}}})
 	}
 	for _, c := range q.Conditions {
 		clauses, err := compileCondition(c)
