@@ -68,9 +68,6 @@ func Status(ctx context.Context, logger *slog.Logger, method string, err error) 
 	return status.Newf(codes.Internal, "internal error (id %s)", id)
 }
 
-// Code returns the gRPC code Status would give err, without logging anything.
-func Code(err error) codes.Code { return codeFor(err) }
-
 // codeFor returns the gRPC code Status would give err, without logging anything.
 func codeFor(err error) codes.Code {
 	if err == nil {

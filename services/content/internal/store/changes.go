@@ -70,20 +70,6 @@ func (s *Store) PruneArticleChanges(ctx context.Context, before time.Time) error
 // liveProjection leaves out what delivery never reads: the draft and its rendering.
 var liveProjection = bson.D{{Key: "draft", Value: 0}, {Key: "rendering", Value: 0}}
 
-// ListLiveArticles returns articles with a live snapshot (published, not deleted) ordered by id,
-// after afterID, at most limit. Their Draft and Rendering are left empty.
-func (s *Store) ListLiveArticles(ctx context.Context, afterID string, limit int) ([]*domain.Article, error) {
-	filter := bson.D{
-		{Key: "published", Value: bson.D{{Key: "$ne", Value: nil}}},
-		{Key: "deleteTime", Value: bson.D{{Key: "$eq", Value: nil}}},
-	}
-	if afterID != "" {
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
-	}
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(liveProjection)
-	return s.findArticles(ctx, "list live articles", filter, opts)
-}
-
 // GetArticlesForDelivery returns the named articles that exist, in any state, with Draft and
 // Rendering left empty.
 func (s *Store) GetArticlesForDelivery(ctx context.Context, ids []string) ([]*domain.Article, error) {
