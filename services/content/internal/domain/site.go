@@ -1,8 +1,9 @@
 package domain
 
 import (
-	"net/url"
 	"time"
+
+	"github.com/beaconcms/beacon/platform/weburl"
 )
 
 // Site is one branded site.
@@ -32,8 +33,8 @@ const DefaultCacheMaxAge = 60
 func (s *Site) validate(prefix string) error {
 	var v violations
 	v.text(prefix+"display_name", s.DisplayName, 1, 100)
-	if !absoluteHTTPURL(s.BaseURL) {
-		v.add(prefix+"base_url", "must be an absolute http or https URL")
+	if err := weburl.CheckBase(s.BaseURL); err != nil {
+		v.add(prefix+"base_url", "%s", err)
 	}
 	v.text(prefix+"default_locale", s.DefaultLocale, 0, 35)
 	if s.DefaultLocale != "" && !localePattern.MatchString(s.DefaultLocale) {
@@ -44,13 +45,4 @@ func (s *Site) validate(prefix string) error {
 		v.add(prefix+"cache_max_age_seconds", "must be between 0 and 86400")
 	}
 	return v.err()
-}
-
-// absoluteHTTPURL reports whether raw is an absolute http(s) URL with a host.
-func absoluteHTTPURL(raw string) bool {
-	if raw == "" || len(raw) > 2048 {
-		return false
-	}
-	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/slug"
+	"github.com/beaconcms/beacon/platform/weburl"
 )
 
 // Limits on article fields. Requests are capped at 1 MiB before they reach the domain.
@@ -72,9 +73,14 @@ func hasControl(s string, multiline bool) bool {
 	return false
 }
 
+// optionalURL checks a URL field that may be empty with the one URL rule (platform/weburl),
+// which the sitemap and feed renderers also apply.
 func (v *violations) optionalURL(field, s string) {
-	if s != "" && !absoluteHTTPURL(s) {
-		v.add(field, "must be an absolute http or https URL")
+	if s == "" {
+		return
+	}
+	if err := weburl.CheckAbsolute(s); err != nil {
+		v.add(field, "%s", err)
 	}
 }
 

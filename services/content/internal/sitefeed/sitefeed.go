@@ -2,7 +2,8 @@
 // as bytes, ready to be stored in the delivery read model and served as they are.
 //
 // Both renderers validate what they are given and return an error, never a document a crawler or a
-// feed reader would reject: URLs must be absolute http(s) URLs, timestamps must fit the four-digit
+// feed reader would reject: URLs must be absolute http(s) URLs as platform/weburl.CheckAbsolute
+// defines them (the same rule every URL field is checked with when it is written), timestamps must fit the four-digit
 // years of RFC 3339, and required elements must have a value. Free text (titles, summaries, author
 // names, categories) is XML-escaped, and characters that XML 1.0 does not allow or discourages
 // (control characters other than tab, newline and carriage return, U+FFFE, U+FFFF, invalid
@@ -18,6 +19,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/beaconcms/beacon/platform/weburl"
 )
 
 // Errors returned (wrapped, with the offending field) by Sitemap and AtomFeed. Test with errors.Is.
@@ -42,10 +45,10 @@ var (
 
 // Limits of the sitemaps.org protocol.
 const (
-	MaxURLs         = 50000    // <url> elements per sitemap
-	MaxURLLength    = 2048     // characters per <loc>
-	MinURLLength    = 12       // characters per <loc> (minLength of tLoc in sitemap.xsd)
-	MaxSitemapBytes = 52428800 // 50 MiB, uncompressed
+	MaxURLs         = 50000            // <url> elements per sitemap
+	MaxURLLength    = weburl.MaxLength // characters per <loc>
+	MinURLLength    = weburl.MinLength // characters per <loc> (minLength of tLoc in sitemap.xsd)
+	MaxSitemapBytes = 52428800         // 50 MiB, uncompressed
 )
 
 // isXMLChar reports whether r is a Char of XML 1.0 (fifth edition), production [2].
@@ -111,108 +114,16 @@ func quote(v string) string {
 	return fmt.Sprintf("%q", v)
 }
 
-// checkURISyntax reports why raw is not written as an RFC 3986 URI (or, with non-ASCII
-// characters, an RFC 3987 IRI), or nil. It rejects what must be percent-encoded: white space,
-// control characters, the ASCII characters " < > \ ^ ` { | }, a '%' not followed by two hex
-// digits, a second '#', and '[' or ']' outside the authority (they are only for IPv6
-// literals). URLs are never altered here: the caller has to encode them.
-func checkURISyntax(raw string) error {
-	if !utf8.ValidString(raw) {
-		return errors.New("not valid UTF-8")
-	}
-	authStart, authEnd := -1, -1
-	if i := strings.IndexByte(raw, ':'); i > 0 && strings.HasPrefix(raw[i+1:], "//") {
-		authStart = i + 3
-		authEnd = len(raw)
-		if j := strings.IndexAny(raw[authStart:], "/?#"); j >= 0 {
-			authEnd = authStart + j
-		}
-	}
-	hashes := 0
-	for i := 0; i < len(raw); {
-		r, size := utf8.DecodeRuneInString(raw[i:])
-		switch {
-		case r >= 0x80:
-			if !isIRIChar(r) {
-				return fmt.Errorf("contains %U, which must be percent-encoded", r)
-			}
-		case r == '%':
-			if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
-				return errors.New("'%' not followed by two hex digits")
-			}
-		case r == '#':
-			if hashes++; hashes > 1 {
-				return errors.New("more than one '#'")
-			}
-		case r == '[' || r == ']':
-			if i < authStart || i >= authEnd {
-				return fmt.Errorf("%q outside the host must be percent-encoded", r)
-			}
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
-			strings.ContainsRune("-._~:/?@!$&'()*+,;=", r):
-		default:
-			return fmt.Errorf("contains %q, which must be percent-encoded", r)
-		}
-		i += size
-	}
-	return nil
-}
-
-// isIRIChar reports whether the non-ASCII rune r may appear unencoded in an IRI: ucschar or
-// iprivate of RFC 3987: no controls, white space, surrogates or noncharacters.
-func isIRIChar(r rune) bool {
-	switch {
-	case unicode.IsSpace(r):
-		return false
-	case r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFDCF, r >= 0xFDF0 && r <= 0xFFEF:
-		return true
-	case r >= 0x10000 && r <= unicode.MaxRune:
-		return r&0xFFFE != 0xFFFE // not U+xFFFE or U+xFFFF
-	}
-	return false
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-// checkHTTPURL reports why raw is not an absolute http or https URL of at most MaxURLLength
-// characters, or nil.
-func checkHTTPURL(raw string) error {
-	if raw == "" {
-		return errors.New("empty")
-	}
-	if n := utf8.RuneCountInString(raw); n > MaxURLLength {
-		return fmt.Errorf("%d characters, more than %d", n, MaxURLLength)
-	}
-	if err := checkURISyntax(raw); err != nil {
-		return err
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("not a valid URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" { // url.Parse lower-cases the scheme
-		if u.Scheme == "" {
-			return errors.New("not absolute: scheme http or https is required")
-		}
-		return fmt.Errorf("scheme %q is not http or https", u.Scheme)
-	}
-	if u.Host == "" || u.Opaque != "" {
-		return errors.New("no host")
-	}
-	if u.User != nil {
-		return errors.New("must not contain user info")
-	}
-	return nil
-}
+// checkHTTPURL reports why raw is not an absolute http or https URL as platform/weburl defines
+// it (the rule URL fields are checked with when they are written), or nil.
+func checkHTTPURL(raw string) error { return weburl.CheckAbsolute(raw) }
 
 // checkID reports why raw is not an absolute IRI usable as an atom:id, or nil.
 func checkID(raw string) error {
 	if raw == "" {
 		return errors.New("empty")
 	}
-	if err := checkURISyntax(raw); err != nil {
+	if err := weburl.CheckSyntax(raw); err != nil {
 		return err
 	}
 	u, err := url.Parse(raw)

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"time"
-	"unicode/utf8"
 )
 
 // SitemapNamespace is the XML namespace of sitemaps.org protocol 0.9.
@@ -50,10 +49,6 @@ func Sitemap(entries []URLEntry) ([]byte, error) {
 	for i, e := range entries {
 		if err := checkHTTPURL(e.Loc); err != nil {
 			return nil, fmt.Errorf("sitefeed: sitemap entry %d: loc %s: %w: %v", i, quote(e.Loc), ErrInvalidURL, err)
-		}
-		if n := utf8.RuneCountInString(e.Loc); n < MinURLLength {
-			return nil, fmt.Errorf("sitefeed: sitemap entry %d: loc %s: %w: %d characters, the sitemap schema requires at least %d",
-				i, quote(e.Loc), ErrInvalidURL, n, MinURLLength)
 		}
 		set.URLs[i].Loc = e.Loc
 		if !e.LastMod.IsZero() {
