@@ -58,7 +58,7 @@ func TestIsDuplicateKeyClassifies(t *testing.T) {
 func TestIsDuplicateKeyOnServer(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	coll := mongodbtest.NewDatabase(t).Collection("articles")
+	coll := mongodbtest.NewDatabase(t, mongodbtest.AllowScans("checks the error shapes of every kind of write, scans included")).Collection("articles")
 	err := mongodb.EnsureIndexes(ctx, coll, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "slug", Value: 1}}, Options: options.Index().SetUnique(true)},
 	})

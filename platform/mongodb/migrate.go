@@ -48,6 +48,7 @@ func Migrate(ctx context.Context, db *mongo.Database, migrations []Migration, lo
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	ctx = WithScan(ctx, "migrations") // steps may scan: they run once, at startup
 	coll := db.Collection(MigrationsCollection)
 	applied, err := appliedVersions(ctx, coll)
 	if err != nil {

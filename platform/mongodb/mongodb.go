@@ -31,13 +31,15 @@ const (
 // options written in uri ("appName", "serverSelectionTimeoutMS",
 // "connectTimeoutMS", ...) take precedence. On error no client is left open. The caller owns the
 // returned client and must Disconnect it.
-func Connect(ctx context.Context, uri string) (*mongo.Client, error) {
+//
+// extra options (e.g. a command monitor in tests) are applied after the defaults and the URI.
+func Connect(ctx context.Context, uri string, extra ...*options.ClientOptions) (*mongo.Client, error) {
 	opts := options.Client().
 		SetAppName(appName).
 		SetServerSelectionTimeout(serverSelectionTimeout).
 		SetConnectTimeout(connectTimeout).
 		ApplyURI(uri) // last, so that options written in the URI win
-	client, err := mongo.Connect(opts)
+	client, err := mongo.Connect(append([]*options.ClientOptions{opts}, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to MongoDB: %w", err)
 	}

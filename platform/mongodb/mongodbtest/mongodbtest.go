@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/mongodb"
 )
@@ -39,6 +40,7 @@ var server struct {
 	once   sync.Once
 	uri    string
 	client *mongo.Client
+	rule   *ruleMonitor
 	err    error
 }
 
@@ -63,12 +65,13 @@ func setUp() {
 		}
 		uri = e.URI()
 	}
-	client, err := mongodb.Connect(ctx, uri)
+	rule := newRuleMonitor()
+	client, err := mongodb.Connect(ctx, uri, options.Client().SetMonitor(rule.commandMonitor()))
 	if err != nil {
 		server.err = err
 		return
 	}
-	server.uri, server.client = uri, client
+	server.uri, server.client, server.rule = uri, client, rule
 }
 
 func shared(tb testing.TB) (string, *mongo.Client) {
@@ -93,10 +96,22 @@ func URI(tb testing.TB) string {
 // NewDatabase returns a fresh, uniquely named, empty database on the shared server (see [URI]) for
 // one test, and drops it in tb.Cleanup. The name is derived from tb.Name() plus a random suffix and
 // is valid on MongoDB and FerretDB. It fails tb if the server cannot be started.
-func NewDatabase(tb testing.TB) *mongo.Database {
+//
+// The store rule is enforced on it (see storerule.go): when the test ends, every command sent to it
+// that reads, updates or deletes by anything but an exact _id on a collection outside
+// [mongodb.SmallCollections], with a context not marked by [mongodb.WithScan], fails tb. Test code
+// that inspects the store marks its context with WithScan; [AllowScans] exempts a database.
+func NewDatabase(tb testing.TB, opts ...Option) *mongo.Database {
 	tb.Helper()
+	var o databaseOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	_, client := shared(tb)
 	db := client.Database(databaseName(tb.Name()))
+	if o.scansAllowed == "" {
+		server.rule.enforce(tb, db.Name())
+	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -31,7 +31,7 @@ func TestNewDatabaseGivesDistinctDatabases(t *testing.T) {
 	if _, err := a.Collection("c").InsertOne(ctx, bson.D{{Key: "_id", Value: 1}}); err != nil {
 		t.Fatalf("InsertOne into %s: %v", a.Name(), err)
 	}
-	n, err := b.Collection("c").CountDocuments(ctx, bson.D{})
+	n, err := b.Collection("c").CountDocuments(mongodb.WithScan(ctx, "test: inspect"), bson.D{})
 	if err != nil {
 		t.Fatalf("CountDocuments in %s: %v", b.Name(), err)
 	}

@@ -69,7 +69,7 @@ type env struct {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	db := mongodbtest.NewDatabase(tb)
+	db := mongodbtest.NewDatabase(tb, mongodbtest.AllowScans(contentStoreScans))
 	logger := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := mongodb.Migrate(context.Background(), db, store.Migrations(), logger); err != nil {
 		tb.Fatalf("migrating: %v", err)
@@ -199,3 +199,7 @@ func methodNames(methods []grpc.MethodDesc) []string {
 	}
 	return out
 }
+
+// contentStoreScans exempts tests through the content store from the store rule until its lists,
+// revisions, queues and operator updates move to by-_id access (issue #7, part 2).
+const contentStoreScans = "content store: lists, revision lists, queues and operator updates still query by more than _id (issue #7, part 2)"

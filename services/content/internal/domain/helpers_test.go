@@ -57,7 +57,7 @@ type fixture struct {
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	db := mongodbtest.NewDatabase(tb)
+	db := mongodbtest.NewDatabase(tb, mongodbtest.AllowScans(contentStoreScans))
 	logger := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := mongodb.Migrate(context.Background(), db, store.Migrations(), logger); err != nil {
 		tb.Fatalf("migrating: %v", err)
@@ -141,3 +141,7 @@ func wantCode(tb testing.TB, err error, code apperr.Code) {
 		tb.Fatalf("got error %v (code %q), want code %q", err, apperr.CodeOf(err), code)
 	}
 }
+
+// contentStoreScans exempts tests through the content store from the store rule until its lists,
+// revisions, queues and operator updates move to by-_id access (issue #7, part 2).
+const contentStoreScans = "content store: lists, revision lists, queues and operator updates still query by more than _id (issue #7, part 2)"

@@ -26,7 +26,7 @@ var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 // inspect or damage the stored documents directly.
 func newStore(tb testing.TB) (*store.Store, *mongo.Database) {
 	tb.Helper()
-	db := mongodbtest.NewDatabase(tb)
+	db := mongodbtest.NewDatabase(tb, mongodbtest.AllowScans(contentStoreScans))
 	logger := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := mongodb.Migrate(context.Background(), db, store.Migrations(), logger); err != nil {
 		tb.Fatalf("migrating: %v", err)
@@ -186,3 +186,7 @@ type (
 var storeMigrations = store.Migrations
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// contentStoreScans exempts the content store's tests from the store rule until its lists,
+// revisions, queues and operator updates move to by-_id access (issue #7, part 2).
+const contentStoreScans = "content store: lists, revision lists, queues and operator updates still query by more than _id (issue #7, part 2)"
