@@ -9,6 +9,8 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPC_GATEWAY_VERSION := v2.33.0
+# The stamp names every pinned version, so changing any pin reinstalls the tools.
+TOOLS_STAMP := $(TOOLS)/.stamp-$(BUF_VERSION)-$(PROTOC_GEN_GO_VERSION)-$(PROTOC_GEN_GO_GRPC_VERSION)-$(GRPC_GATEWAY_VERSION)
 
 .DEFAULT_GOAL := help
 
@@ -17,9 +19,9 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: $(TOOLS)/.stamp-$(BUF_VERSION)-$(GRPC_GATEWAY_VERSION) ## install the pinned code generators into .tools/
+tools: $(TOOLS_STAMP) ## install the pinned code generators into .tools/
 
-$(TOOLS)/.stamp-$(BUF_VERSION)-$(GRPC_GATEWAY_VERSION):
+$(TOOLS_STAMP):
 	mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) GOWORK=off go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
 	GOBIN=$(TOOLS) GOWORK=off go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)

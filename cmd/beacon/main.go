@@ -1,5 +1,7 @@
-// Command beacon runs Beacon: the content, resources and screening services and the REST
-// gateway, all in one process or one per process (`beacon serve --target=...`).
+// Command beacon runs Beacon: its gRPC services and the REST gateway, all in one process
+// (`beacon dev`, `beacon serve`) or one per process (`beacon serve --target=...`; `beacon targets`
+// lists the targets), plus maintenance commands (migrate, admin-key, seed). See
+// docs/architecture.md for how the pieces fit.
 package main
 
 import (

@@ -21,10 +21,12 @@ import (
 	"github.com/beaconcms/beacon/platform/apikey"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
+	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/content"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -60,6 +62,14 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 		return err
 	}
 	cleanup = append(cleanup, closeStore)
+	// Background loops are joined before the store closes (cleanup runs in reverse).
+	var background errgroup.Group
+	cleanup = append(cleanup, func() {
+		stopBackground()
+		if err := background.Wait(); err != nil {
+			logger.Error("background work stopped with an error", "err", err)
+		}
+	})
 	if dev && cfg.MongoURI == "" {
 		// Read-only tools (a read replica as in the end-to-end test, mongosh) can use the
 		// embedded store while this runs; a second writer cannot (see docs/architecture.md).
@@ -94,11 +104,10 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 			}
 		}()
 		cleanup = append(cleanup, func() { grpcSrv.Drain(cfg.ShutdownGrace) })
-		go contentSvc.Run(bgCtx)
-		cleanup = append(cleanup, stopBackground) // runs before the gRPC drain's store closes
+		background.Go(func() error { return contentSvc.Run(bgCtx) })
 		serviceNames := append(content.ServiceNames(), apikey.ServiceName)
 		grpcSrv.SetServing(serviceNames...)
-		go watchStore(bgCtx, client, grpcSrv, serviceNames, logger)
+		background.Go(func() error { return watchStore(bgCtx, client, grpcSrv, serviceNames, logger) })
 		fmt.Fprintf(stdout, "gRPC  %s\n", grpcAddr)
 
 		if dev {
@@ -113,8 +122,7 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 			return err
 		}
 		verifier = keys
-		go deliveryModel.Run(bgCtx)
-		cleanup = append(cleanup, stopBackground)
+		background.Go(func() error { return deliveryModel.Run(bgCtx) })
 	}
 
 	var httpSrv *http.Server
@@ -382,16 +390,9 @@ func serveDebug(addr string, logger *slog.Logger) error {
 // watchStore pings the store every few seconds and reports the services NOT_SERVING while it
 // cannot be reached, so readiness probes take the replica out of rotation (liveness should not
 // use this: a store outage is no reason to restart).
-func watchStore(ctx context.Context, client *mongo.Client, srv *grpcserver.Server, services []string, logger *slog.Logger) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
+func watchStore(ctx context.Context, client *mongo.Client, srv *grpcserver.Server, services []string, logger *slog.Logger) error {
 	healthy := true
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	return loop.Every(ctx, 5*time.Second, func(ctx context.Context) {
 		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		err := client.Ping(pingCtx, nil)
 		cancel()
@@ -405,5 +406,5 @@ func watchStore(ctx context.Context, client *mongo.Client, srv *grpcserver.Serve
 			logger.Info("store reachable again; reporting SERVING")
 			srv.SetServing(services...)
 		}
-	}
+	})
 }

@@ -2,8 +2,8 @@
 //
 // Production runs against a real MongoDB replica set; development, tests and small deployments run an
 // in-process FerretDB v1 with its SQLite handler ([StartEmbedded]). Store code must use only what behaves
-// the same on both: see /work/shared/docs/ferretdb-v1.md (notably: no transactions, no change streams,
-// no TTL indexes, and FerretDB never uses an index to read).
+// the same on both: see "Store rules (FerretDB v1 compatibility)" in docs/architecture.md (notably: no
+// transactions, no change streams, no TTL indexes, and FerretDB never uses an index to read).
 package mongodb
 
 import (

@@ -12,6 +12,7 @@ import (
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
@@ -22,6 +23,7 @@ import (
 	"github.com/beaconcms/beacon/services/content/internal/store"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 )
 
@@ -110,9 +112,10 @@ func loadDelivery(ctx context.Context, st *store.Store, renderer *markdown.Rende
 	return &Delivery{model: model, store: st, tokens: tokens, since: since, cfg: cfg, logger: logger}, nil
 }
 
-// Run keeps the read model fresh until ctx ends.
-func (d *Delivery) Run(ctx context.Context) {
-	d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval)
+// Run keeps the read model fresh until ctx ends. It returns once ctx has ended and its polling
+// has stopped (nil), or at once for a poll interval that is not positive.
+func (d *Delivery) Run(ctx context.Context) error {
+	return d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval)
 }
 
 // Router returns the delivery REST router (see delivery.Handler.Route). verifier checks bearer keys.
@@ -150,25 +153,28 @@ func Rules() auth.Policy {
 	return p
 }
 
-// Run does the service's background work until ctx ends: scheduled publishing and completing
-// revision records whose write was interrupted.
-func (s *Service) Run(ctx context.Context) {
-	go s.domain.RunScheduler(ctx, s.cfg.SchedulerInterval)
-	go s.delivery.Run(ctx)
+// flushInterval is how often Run completes revision records whose write was interrupted (the
+// store itself rescans rarely; see Store.FlushPendingRevisions).
+const flushInterval = 10 * time.Second
+
+// Run does the service's background work until ctx ends: scheduled publishing, keeping the
+// delivery read model fresh, and completing revision records whose write was interrupted. It
+// returns only when all of them have stopped, so the caller may then close the store; the error
+// is the first loop's that failed to start (a bad interval), nil after a normal stop.
+func (s *Service) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.domain.RunScheduler(ctx, s.cfg.SchedulerInterval) })
+	g.Go(func() error { return s.delivery.Run(ctx) })
+	g.Go(func() error {
+		s.flushPendingRevisions(ctx)
+		return loop.Every(ctx, flushInterval, s.flushPendingRevisions)
+	})
+	return g.Wait()
+}
+
+func (s *Service) flushPendingRevisions(ctx context.Context) {
 	if err := s.store.FlushPendingRevisions(ctx); err != nil && ctx.Err() == nil {
 		s.logger.ErrorContext(ctx, "flush pending revisions", "err", err)
-	}
-	t := time.NewTicker(10 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.store.FlushPendingRevisions(ctx); err != nil && ctx.Err() == nil {
-				s.logger.ErrorContext(ctx, "flush pending revisions", "err", err)
-			}
-		}
 	}
 }
 

@@ -24,6 +24,12 @@ import (
 // does.
 func newService(tb testing.TB) *content.Service {
 	tb.Helper()
+	return newServiceWith(tb, func(*content.Config) {})
+}
+
+// newServiceWith is newService with the default configuration changed by set.
+func newServiceWith(tb testing.TB, set func(*content.Config)) *content.Service {
+	tb.Helper()
 	ctx := context.Background()
 	db := mongodbtest.NewDatabase(tb) // for a unique name, dropped at the end
 	client, err := mongodb.Connect(ctx, mongodbtest.URI(tb))
@@ -41,6 +47,7 @@ func newService(tb testing.TB) *content.Service {
 	}
 	cfg := content.DefaultConfig()
 	cfg.Database = db.Name()
+	set(&cfg)
 	logger := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc, err := content.New(ctx, client, cfg, tokens, logger)
 	if err != nil {
@@ -122,5 +129,52 @@ func TestSeedDemoOnce(t *testing.T) {
 		if err != nil || seeded != want {
 			t.Fatalf("SeedDemo call %d = %v, %v; want %v, nil", i+1, seeded, err, want)
 		}
+	}
+}
+
+func TestRunStopsWithItsContext(t *testing.T) {
+	svc := newService(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned %v before its context ended", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after a normal stop = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10s of its context ending")
+	}
+}
+
+// TestRunReportsALoopThatCannotStart: one failing loop stops the others and Run returns its error
+// (instead of the loop dying silently while the rest runs on).
+func TestRunReportsALoopThatCannotStart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(*content.Config)
+	}{
+		{"scheduler", func(c *content.Config) { c.SchedulerInterval = 0 }},
+		{"delivery poll", func(c *content.Config) { c.DeliveryPollInterval = -time.Second }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := newServiceWith(t, tc.set)
+			done := make(chan error, 1)
+			go func() { done <- svc.Run(context.Background()) }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "interval") {
+					t.Fatalf("Run = %v, want an error about the interval", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run kept running with a loop that could not start")
+			}
+		})
 	}
 }

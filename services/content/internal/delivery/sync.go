@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
 
@@ -74,23 +75,17 @@ func (m *Model) syncSites(ctx context.Context, src Source) error {
 }
 
 // Follow polls the store every interval, from since, until ctx ends: the sites, and the
-// change log for articles written by other replicas.
-func (m *Model) Follow(ctx context.Context, src Source, since time.Time, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// change log for articles written by other replicas. It returns (nil) once ctx has ended and no
+// poll is running.
+func (m *Model) Follow(ctx context.Context, src Source, since time.Time, interval time.Duration) error {
 	lastPrune := time.Time{}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	return loop.Every(ctx, interval, func(ctx context.Context) {
 		next, err := m.poll(ctx, src, since)
 		if err != nil {
 			if ctx.Err() == nil {
 				m.logger.Warn("delivery: polling the store failed; serving what is loaded", "err", err)
 			}
-			continue
+			return
 		}
 		since = next
 		if time.Since(lastPrune) > pruneEvery {
@@ -99,7 +94,7 @@ func (m *Model) Follow(ctx context.Context, src Source, since time.Time, interva
 				m.logger.Warn("delivery: pruning the change log failed", "err", err)
 			}
 		}
-	}
+	})
 }
 
 // poll applies what changed since since and returns where the next poll starts.

@@ -14,6 +14,7 @@ import (
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/listfilter"
+	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
 )
 
@@ -541,20 +542,14 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 	return published, nil
 }
 
-// RunScheduler calls PublishDue every interval until ctx ends.
-func (s *Service) RunScheduler(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.PublishDue(ctx); err != nil && ctx.Err() == nil {
-				s.logger.ErrorContext(ctx, "scheduled publishing failed", "err", err)
-			}
+// RunScheduler calls PublishDue every interval until ctx ends. It returns once ctx has ended and
+// no PublishDue call is running (nil), or at once for an interval that is not positive.
+func (s *Service) RunScheduler(ctx context.Context, interval time.Duration) error {
+	return loop.Every(ctx, interval, func(ctx context.Context) {
+		if _, err := s.PublishDue(ctx); err != nil && ctx.Err() == nil {
+			s.logger.ErrorContext(ctx, "scheduled publishing failed", "err", err)
 		}
-	}
+	})
 }
 
 // mutate loads the article, checks access and etag, applies change to a copy and writes it

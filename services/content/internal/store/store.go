@@ -1,8 +1,8 @@
 // Package store persists the content service's sites and articles in MongoDB (or the embedded
 // FerretDB v1), implementing domain.ArticleStore and domain.SiteStore.
 //
-// Every query here behaves identically on MongoDB and FerretDB v1 (see
-// /work/shared/docs/ferretdb-v1.md): only single-document atomic writes, no transactions, no
+// Every query here behaves identically on MongoDB and FerretDB v1 (see "Store rules (FerretDB v1
+// compatibility)" in docs/architecture.md): only single-document atomic writes, no transactions, no
 // $elemMatch on subdocuments, no aggregation beyond what both support. FerretDB v1 does not make
 // conditional updates atomic under concurrency; the store serializes its own conditional writes per
 // document within the process to compensate (see lock.go). Several processes writing through one

@@ -1,0 +1,134 @@
+package loop_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/beaconcms/beacon/platform/loop"
+)
+
+func TestEveryCallsFnEachInterval(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := make(chan time.Time, 10)
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		done <- loop.Every(ctx, 20*time.Millisecond, func(context.Context) { calls <- time.Now() })
+	}()
+	for i := range 3 {
+		select {
+		case at := <-calls:
+			if i == 0 && at.Sub(start) < 15*time.Millisecond {
+				t.Errorf("first call after %s, want about one interval (20ms)", at.Sub(start))
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("call %d did not happen within 2s", i+1)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Every returned %v after ctx ended, want nil", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Every did not return after ctx ended")
+	}
+}
+
+// TestEveryWaitsForTheRunningCall is the contract shutdown relies on: once Every returns, fn no
+// longer runs, so the caller may close what fn uses.
+func TestEveryWaitsForTheRunningCall(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	entered, release := make(chan struct{}), make(chan struct{})
+	var running, callsAfterReturn atomic.Int32
+	var returned atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		done <- loop.Every(ctx, time.Millisecond, func(context.Context) {
+			if returned.Load() {
+				callsAfterReturn.Add(1)
+			}
+			running.Add(1)
+			defer running.Add(-1)
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-release
+		})
+		returned.Store(true)
+	}()
+	<-entered
+	cancel()
+	select {
+	case <-done:
+		t.Fatal("Every returned while fn was still running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Every did not return after the running call finished")
+	}
+	time.Sleep(10 * time.Millisecond)
+	if n := running.Load(); n != 0 {
+		t.Fatalf("%d calls still running after Every returned", n)
+	}
+	if n := callsAfterReturn.Load(); n != 0 {
+		t.Fatalf("fn called %d times after Every returned", n)
+	}
+}
+
+func TestEveryCallsDoNotOverlap(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var running, maxRunning, calls atomic.Int32
+	err := loop.Every(ctx, time.Millisecond, func(context.Context) {
+		n := running.Add(1)
+		for {
+			m := maxRunning.Load()
+			if n <= m || maxRunning.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		calls.Add(1)
+		time.Sleep(5 * time.Millisecond) // five intervals
+		running.Add(-1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() < 2 {
+		t.Fatalf("only %d calls in 200ms", calls.Load())
+	}
+	if m := maxRunning.Load(); m != 1 {
+		t.Fatalf("%d calls ran at once, want 1", m)
+	}
+}
+
+func TestEveryRefusesANonPositiveInterval(t *testing.T) {
+	for _, interval := range []time.Duration{0, -time.Second} {
+		called := false
+		err := loop.Every(context.Background(), interval, func(context.Context) { called = true })
+		if err == nil || called {
+			t.Errorf("Every(%s) = %v, called %v; want an error and no call", interval, err, called)
+		}
+	}
+}
+
+func TestEveryReturnsAtOnceForAnEndedContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	called := false
+	if err := loop.Every(ctx, time.Nanosecond, func(context.Context) { called = true }); err != nil {
+		t.Fatal(err)
+	}
+	if called {
+		t.Fatal("fn called although ctx had ended before Every started")
+	}
+}
