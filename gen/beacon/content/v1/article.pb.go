@@ -483,9 +483,16 @@ type Article struct {
 	// Rendering of the draft body.
 	Rendering *Rendering `protobuf:"bytes,24,opt,name=rendering,proto3" json:"rendering,omitempty"`
 	// Who created the article (API key name).
-	Creator       string `protobuf:"bytes,25,opt,name=creator,proto3" json:"creator,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Creator string `protobuf:"bytes,25,opt,name=creator,proto3" json:"creator,omitempty"`
+	// True when the caller's key covers a site that only the live snapshot still targets (the draft
+	// was moved to other sites and not republished). The article is then shown as its live
+	// snapshot: the content fields, target_sites and rendering are the snapshot's, editor_notes is
+	// empty, state is STATE_PUBLISHED, revision_id and update_time are those of the snapshot's
+	// publish (the etag names that version), and scheduled_publish_time and creator are unset. The
+	// key cannot change the article.
+	LiveSnapshotOnly bool `protobuf:"varint,26,opt,name=live_snapshot_only,json=liveSnapshotOnly,proto3" json:"live_snapshot_only,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Article) Reset() {
@@ -691,6 +698,13 @@ func (x *Article) GetCreator() string {
 		return x.Creator
 	}
 	return ""
+}
+
+func (x *Article) GetLiveSnapshotOnly() bool {
+	if x != nil {
+		return x.LiveSnapshotOnly
+	}
+	return false
 }
 
 // Revision is the draft of an article as one successful change left it.
@@ -1590,7 +1604,8 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\n" +
 	"word_count\x18\x03 \x01(\x05R\twordCount\x120\n" +
 	"\x14reading_time_minutes\x18\x04 \x01(\x05R\x12readingTimeMinutes\x12.\n" +
-	"\x13flesch_reading_ease\x18\x05 \x01(\x01R\x11fleschReadingEase\"\xf7\t\n" +
+	"\x13flesch_reading_ease\x18\x05 \x01(\x01R\x11fleschReadingEase\"\xaa\n" +
+	"\n" +
 	"\aArticle\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12\x12\n" +
@@ -1621,7 +1636,8 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"revisionId\x127\n" +
 	"\x15published_revision_id\x18\x17 \x01(\x03B\x03\xe0A\x03R\x13publishedRevisionId\x12?\n" +
 	"\trendering\x18\x18 \x01(\v2\x1c.beacon.content.v1.RenderingB\x03\xe0A\x03R\trendering\x12\x1d\n" +
-	"\acreator\x18\x19 \x01(\tB\x03\xe0A\x03R\acreator\"m\n" +
+	"\acreator\x18\x19 \x01(\tB\x03\xe0A\x03R\acreator\x121\n" +
+	"\x12live_snapshot_only\x18\x1a \x01(\bB\x03\xe0A\x03R\x10liveSnapshotOnly\"m\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSTATE_DRAFT\x10\x01\x12\x13\n" +

@@ -38,12 +38,24 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // ArticleService is the editorial side of articles: drafts, review, publication and history.
+//
+// Site scope. An article is on every site its draft targets and, until the next publish or
+// unpublish, on every site its live snapshot still targets. A key for one site:
+//   - changes an article (update, publish, unpublish, schedule, archive, delete, undelete,
+//     rollback) only when the article is on no other site: otherwise PERMISSION_DENIED;
+//   - sees the whole article when the draft targets its site;
+//   - sees only the live snapshot (Article.live_snapshot_only) when only the live snapshot
+//     targets its site: no draft, editor notes, schedule or creator;
+//   - sees nothing otherwise (NOT_FOUND).
 type ArticleServiceClient interface {
 	// CreateArticle creates a draft. The caller's key must cover every target site.
 	CreateArticle(ctx context.Context, in *CreateArticleRequest, opts ...grpc.CallOption) (*Article, error)
-	// GetArticle returns the working draft of an article, with its rendering.
+	// GetArticle returns the working draft of an article, with its rendering; for a key that may
+	// see only the live snapshot, that snapshot instead (see live_snapshot_only).
 	GetArticle(ctx context.Context, in *GetArticleRequest, opts ...grpc.CallOption) (*Article, error)
-	// ListArticles lists articles the caller may see, filtered and ordered.
+	// ListArticles lists articles the caller may see, filtered and ordered, each as GetArticle shows
+	// it to the caller: the filter and the order apply to what the caller sees (a live-snapshot-only
+	// article matches and sorts by its snapshot).
 	ListArticles(ctx context.Context, in *ListArticlesRequest, opts ...grpc.CallOption) (*ListArticlesResponse, error)
 	// UpdateArticle changes the draft fields named in update_mask. The article's etag is required;
 	// a stale etag gives ABORTED and changes nothing. Published content changes only on :publish.
@@ -51,6 +63,8 @@ type ArticleServiceClient interface {
 	// DeleteArticle soft-deletes an article: it leaves lists and sites, frees its slug, and can be undeleted.
 	DeleteArticle(ctx context.Context, in *DeleteArticleRequest, opts ...grpc.CallOption) (*Article, error)
 	// UndeleteArticle restores a soft-deleted article as it was. ALREADY_EXISTS if its slug was taken meanwhile.
+	// A scheduled article whose publish time passed while it was deleted is published by the
+	// undelete (its publish_time is the undelete time), as the scheduler would have done.
 	UndeleteArticle(ctx context.Context, in *UndeleteArticleRequest, opts ...grpc.CallOption) (*Article, error)
 	// PublishArticle freezes the current draft as the published snapshot sites see.
 	PublishArticle(ctx context.Context, in *PublishArticleRequest, opts ...grpc.CallOption) (*Article, error)
@@ -60,7 +74,9 @@ type ArticleServiceClient interface {
 	ScheduleArticle(ctx context.Context, in *ScheduleArticleRequest, opts ...grpc.CallOption) (*Article, error)
 	// ArchiveArticle withdraws an article from sites and marks it archived.
 	ArchiveArticle(ctx context.Context, in *ArchiveArticleRequest, opts ...grpc.CallOption) (*Article, error)
-	// ListArticleRevisions lists the recorded revisions of an article, newest first.
+	// ListArticleRevisions lists the recorded revisions of an article, newest first. A key for one
+	// site gets only the revisions whose draft targeted its site (not those made while the article
+	// was on other sites only); a revision it cannot list, it cannot roll back to either.
 	ListArticleRevisions(ctx context.Context, in *ListArticleRevisionsRequest, opts ...grpc.CallOption) (*ListArticleRevisionsResponse, error)
 	// RollbackArticle makes a new revision whose draft equals an earlier revision's.
 	RollbackArticle(ctx context.Context, in *RollbackArticleRequest, opts ...grpc.CallOption) (*Article, error)
@@ -199,12 +215,24 @@ func (c *articleServiceClient) RollbackArticle(ctx context.Context, in *Rollback
 // for forward compatibility.
 //
 // ArticleService is the editorial side of articles: drafts, review, publication and history.
+//
+// Site scope. An article is on every site its draft targets and, until the next publish or
+// unpublish, on every site its live snapshot still targets. A key for one site:
+//   - changes an article (update, publish, unpublish, schedule, archive, delete, undelete,
+//     rollback) only when the article is on no other site: otherwise PERMISSION_DENIED;
+//   - sees the whole article when the draft targets its site;
+//   - sees only the live snapshot (Article.live_snapshot_only) when only the live snapshot
+//     targets its site: no draft, editor notes, schedule or creator;
+//   - sees nothing otherwise (NOT_FOUND).
 type ArticleServiceServer interface {
 	// CreateArticle creates a draft. The caller's key must cover every target site.
 	CreateArticle(context.Context, *CreateArticleRequest) (*Article, error)
-	// GetArticle returns the working draft of an article, with its rendering.
+	// GetArticle returns the working draft of an article, with its rendering; for a key that may
+	// see only the live snapshot, that snapshot instead (see live_snapshot_only).
 	GetArticle(context.Context, *GetArticleRequest) (*Article, error)
-	// ListArticles lists articles the caller may see, filtered and ordered.
+	// ListArticles lists articles the caller may see, filtered and ordered, each as GetArticle shows
+	// it to the caller: the filter and the order apply to what the caller sees (a live-snapshot-only
+	// article matches and sorts by its snapshot).
 	ListArticles(context.Context, *ListArticlesRequest) (*ListArticlesResponse, error)
 	// UpdateArticle changes the draft fields named in update_mask. The article's etag is required;
 	// a stale etag gives ABORTED and changes nothing. Published content changes only on :publish.
@@ -212,6 +240,8 @@ type ArticleServiceServer interface {
 	// DeleteArticle soft-deletes an article: it leaves lists and sites, frees its slug, and can be undeleted.
 	DeleteArticle(context.Context, *DeleteArticleRequest) (*Article, error)
 	// UndeleteArticle restores a soft-deleted article as it was. ALREADY_EXISTS if its slug was taken meanwhile.
+	// A scheduled article whose publish time passed while it was deleted is published by the
+	// undelete (its publish_time is the undelete time), as the scheduler would have done.
 	UndeleteArticle(context.Context, *UndeleteArticleRequest) (*Article, error)
 	// PublishArticle freezes the current draft as the published snapshot sites see.
 	PublishArticle(context.Context, *PublishArticleRequest) (*Article, error)
@@ -221,7 +251,9 @@ type ArticleServiceServer interface {
 	ScheduleArticle(context.Context, *ScheduleArticleRequest) (*Article, error)
 	// ArchiveArticle withdraws an article from sites and marks it archived.
 	ArchiveArticle(context.Context, *ArchiveArticleRequest) (*Article, error)
-	// ListArticleRevisions lists the recorded revisions of an article, newest first.
+	// ListArticleRevisions lists the recorded revisions of an article, newest first. A key for one
+	// site gets only the revisions whose draft targeted its site (not those made while the article
+	// was on other sites only); a revision it cannot list, it cannot roll back to either.
 	ListArticleRevisions(context.Context, *ListArticleRevisionsRequest) (*ListArticleRevisionsResponse, error)
 	// RollbackArticle makes a new revision whose draft equals an earlier revision's.
 	RollbackArticle(context.Context, *RollbackArticleRequest) (*Article, error)

@@ -196,6 +196,7 @@ func toProtoArticle(a *domain.Article) *contentv1.Article {
 	out.PublishedRevisionId = a.PublishedRevisionID()
 	out.Rendering = toProtoRendering(a.Rendering)
 	out.Creator = a.Creator
+	out.LiveSnapshotOnly = a.LiveSnapshotOnly
 	return out
 }
 

@@ -5,6 +5,7 @@ package domain
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"time"
 
@@ -137,6 +138,9 @@ type Article struct {
 	// PublishedSlugs is every slug the article was ever published under, in order. Delivery
 	// redirects the former ones to the current slug.
 	PublishedSlugs []string
+	// LiveSnapshotOnly marks a view made for a key that may see only the live snapshot (see
+	// ViewFor); it is never stored, and a write never starts from such a view.
+	LiveSnapshotOnly bool
 }
 
 // Name returns the resource name "articles/{id}".
@@ -148,6 +152,20 @@ func (a *Article) Deleted() bool { return !a.DeleteTime.IsZero() }
 // Live reports whether the published snapshot is visible on sites. A scheduled article keeps
 // its snapshot live until the scheduled publish replaces it.
 func (a *Article) Live() bool { return a.Published != nil && !a.Deleted() }
+
+// Sites returns every site the article is on: those its draft targets, then those only its live
+// snapshot still targets (until the next publish or unpublish), without duplicates.
+func (a *Article) Sites() []string {
+	sites := slices.Clone(a.Draft.TargetSites)
+	if a.Published != nil {
+		for _, site := range a.Published.Content.TargetSites {
+			if !slices.Contains(sites, site) {
+				sites = append(sites, site)
+			}
+		}
+	}
+	return sites
+}
 
 // Etag is the opaque version clients send back to make writes conditional.
 func (a *Article) Etag() string { return etag("article", a.ID, a.RevisionID) }

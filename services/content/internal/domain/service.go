@@ -253,30 +253,29 @@ func (s *Service) checkTargetSites(ctx context.Context, p auth.Principal, sites 
 	return nil
 }
 
-// GetArticle returns an article the caller may read.
+// GetArticle returns what the caller may see of an article (see ViewFor).
 func (s *Service) GetArticle(ctx context.Context, p auth.Principal, id string) (*Article, error) {
 	a, err := s.articles.GetArticle(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if !canRead(p, a) {
+	v := ViewFor(p, a)
+	if v == nil {
 		return nil, articleNotFound(id)
 	}
-	return a, nil
+	return v, nil
 }
 
-func canRead(p auth.Principal, a *Article) bool {
-	return p.Site == "" || slices.Contains(a.Draft.TargetSites, p.Site) ||
-		(a.Published != nil && slices.Contains(a.Published.Content.TargetSites, p.Site))
-}
-
-// ListArticles lists articles the caller may read.
+// ListArticles lists what the caller may see of the articles matching q (see ViewFor), in q's
+// order, at most q.Limit of them. For a key scoped to one site, the filter and the order apply to
+// what the key sees: an article it may see only as a live snapshot is matched and ordered by
+// that snapshot (listScoped).
 func (s *Service) ListArticles(ctx context.Context, p auth.Principal, q ArticleQuery) ([]*Article, error) {
-	if p.Site != "" {
-		q.Sites = []string{p.Site}
-	}
 	if q.Limit <= 0 || q.Limit > 101 {
 		return nil, fmt.Errorf("list articles: limit %d out of range", q.Limit)
+	}
+	if p.Site != "" {
+		return s.listScoped(ctx, p.Site, q)
 	}
 	return s.articles.ListArticles(ctx, q)
 }
@@ -377,7 +376,10 @@ func (s *Service) DeleteArticle(ctx context.Context, p auth.Principal, id, etag 
 	})
 }
 
-// UndeleteArticle restores a soft-deleted article as it was, reclaiming its slugs.
+// UndeleteArticle restores a soft-deleted article as it was, reclaiming its slugs. A scheduled
+// article whose publish time passed while it was deleted is published by the undelete itself
+// (revision action "undelete", publish_time the undelete time): it is overdue, as it would be
+// after a scheduler outage, and overdue schedules publish as soon as they can.
 func (s *Service) UndeleteArticle(ctx context.Context, p auth.Principal, id string) (*Article, error) {
 	return s.mutate(ctx, p, id, "", func(a *Article) error {
 		if !a.Deleted() {
@@ -393,6 +395,11 @@ func (s *Service) UndeleteArticle(ctx context.Context, p auth.Principal, id stri
 		}
 		a.DeleteTime = time.Time{}
 		a.LastChange.Action = "undelete"
+		if now := s.now(); a.State == StateScheduled && !a.ScheduledPublishTime.After(now) {
+			// Its time came while it was deleted: publish it now, as the scheduler would have
+			// done at once had it not been deleted. (A schedule still ahead stays as it is.)
+			a.publish(now)
+		}
 		return nil
 	})
 }
@@ -473,12 +480,37 @@ func (s *Service) ArchiveArticle(ctx context.Context, p auth.Principal, id, etag
 	})
 }
 
-// ListRevisions lists an article's revisions, newest first.
+// ListRevisions lists an article's revisions, newest first, those below beforeID when it is > 0,
+// at most limit of them. A key for one site sees only the revisions whose draft targeted its
+// site: a revision made while the article was on other sites only is not listed (nor is a
+// revision of an article it may see only as a live snapshot, unless that revision targeted its
+// site, as the published one did).
 func (s *Service) ListRevisions(ctx context.Context, p auth.Principal, id string, beforeID int64, limit int) ([]Revision, error) {
 	if _, err := s.GetArticle(ctx, p, id); err != nil {
 		return nil, err
 	}
-	return s.articles.ListRevisions(ctx, id, beforeID, limit)
+	if p.Site == "" {
+		return s.articles.ListRevisions(ctx, id, beforeID, limit)
+	}
+	out := make([]Revision, 0, limit)
+	for {
+		revs, err := s.articles.ListRevisions(ctx, id, beforeID, limit)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range revs {
+			if slices.Contains(r.Content.TargetSites, p.Site) {
+				out = append(out, r)
+				if len(out) == limit {
+					return out, nil
+				}
+			}
+		}
+		if len(revs) < limit || limit <= 0 {
+			return out, nil
+		}
+		beforeID = revs[len(revs)-1].RevisionID
+	}
 }
 
 // RollbackArticle makes a new revision whose draft equals revision revisionID's.
@@ -486,10 +518,13 @@ func (s *Service) RollbackArticle(ctx context.Context, p auth.Principal, id stri
 	if revisionID <= 0 {
 		return nil, apperr.InvalidField("revision_id", "must be a positive revision number")
 	}
-	if _, err := s.GetArticle(ctx, p, id); err != nil {
+	if _, err := s.getForWrite(ctx, p, id); err != nil {
 		return nil, err
 	}
 	rev, err := s.articles.GetRevision(ctx, id, revisionID)
+	if err == nil && p.Site != "" && !slices.Contains(rev.Content.TargetSites, p.Site) {
+		err = apperr.New(apperr.NotFound, "revision not visible to this key") // as ListRevisions hides it
+	}
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, apperr.InvalidField("revision_id", "articles/%s has no revision %d", id, revisionID)
 	}
@@ -555,11 +590,8 @@ func (s *Service) RunScheduler(ctx context.Context, interval time.Duration) erro
 // mutate loads the article, checks access and etag, applies change to a copy and writes it
 // conditionally, recording a revision. change sets LastChange.Action (and Fields if relevant).
 func (s *Service) mutate(ctx context.Context, p auth.Principal, id, etag string, change func(a *Article) error) (*Article, error) {
-	cur, err := s.GetArticle(ctx, p, id)
+	cur, err := s.getForWrite(ctx, p, id)
 	if err != nil {
-		return nil, err
-	}
-	if err := canWrite(p, cur); err != nil {
 		return nil, err
 	}
 	if etag != "" && etag != cur.Etag() {
@@ -581,11 +613,14 @@ func (s *Service) mutate(ctx context.Context, p auth.Principal, id, etag string,
 	return next, nil
 }
 
-// canWrite requires the caller's key to cover every site the article targets.
+// canWrite requires the caller's key to cover every site the article is on: every site its
+// draft targets and every site its live snapshot targets. A write can change what any of them
+// shows (publish replaces the snapshot, unpublish, archive and delete withdraw it), so a key
+// scoped to one of them must not make it for the others.
 func canWrite(p auth.Principal, a *Article) error {
-	for _, site := range a.Draft.TargetSites {
+	for _, site := range a.Sites() {
 		if !p.CoversSite(site) {
-			return apperr.New(apperr.PermissionDenied, "%s also targets site %q, which this key does not cover", a.Name(), site)
+			return apperr.New(apperr.PermissionDenied, "%s is also on site %q, which this key does not cover", a.Name(), site)
 		}
 	}
 	return nil

@@ -88,29 +88,7 @@ func Migrations() []mongodb.Migration {
 				}); err != nil {
 					return err
 				}
-				cur, err := db.Collection(articlesCollection).Find(ctx,
-					bson.D{{Key: pathState, Value: bson.D{{Key: "$eq", Value: "SCHEDULED"}}}},
-					options.Find().SetProjection(bson.D{{Key: "scheduledPublishTime", Value: 1}}))
-				if err != nil {
-					return err
-				}
-				var docs []struct {
-					ID   string     `bson:"_id"`
-					Time *time.Time `bson:"scheduledPublishTime"`
-				}
-				if err := cur.All(ctx, &docs); err != nil {
-					return err
-				}
-				for _, d := range docs {
-					if d.Time == nil {
-						continue
-					}
-					entry := scheduleDoc{ArticleID: d.ID, SchemaVersion: scheduleSchemaVersion, Time: *d.Time}
-					if _, err := db.Collection(scheduleCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, entry, options.Replace().SetUpsert(true)); err != nil {
-						return err
-					}
-				}
-				return nil
+				return copyScheduleEntries(ctx, db)
 			},
 		},
 		{
@@ -138,7 +116,40 @@ func Migrations() []mongodb.Migration {
 				return nil
 			},
 		},
+		{
+			Version:     6,
+			Description: "content: schedule entries restored for scheduled articles that lost theirs (deleted while overdue, then undeleted)",
+			Up:          copyScheduleEntries,
+		},
 	}
+}
+
+// copyScheduleEntries writes the schedule entry of every scheduled article, replacing any. An
+// entry for a deleted article is harmless: the scheduler drops it when its time comes.
+func copyScheduleEntries(ctx context.Context, db *mongo.Database) error {
+	cur, err := db.Collection(articlesCollection).Find(ctx,
+		bson.D{{Key: pathState, Value: bson.D{{Key: "$eq", Value: "SCHEDULED"}}}},
+		options.Find().SetProjection(bson.D{{Key: "scheduledPublishTime", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	var docs []struct {
+		ID   string     `bson:"_id"`
+		Time *time.Time `bson:"scheduledPublishTime"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return err
+	}
+	for _, d := range docs {
+		if d.Time == nil {
+			continue
+		}
+		entry := scheduleDoc{ArticleID: d.ID, SchemaVersion: scheduleSchemaVersion, Time: *d.Time}
+		if _, err := db.Collection(scheduleCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, entry, options.Replace().SetUpsert(true)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // createCollection creates the collection, succeeding when it exists.

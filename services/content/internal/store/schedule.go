@@ -33,13 +33,16 @@ type scheduleDoc struct {
 
 const scheduleSchemaVersion = 1
 
-// noteSchedule writes next's schedule entry when next is scheduled (and prev was not, or for
-// another time).
+// noteSchedule writes next's schedule entry when next is scheduled and prev was not, was for
+// another time, or was deleted. The scheduler drops the entry of a deleted article when its time
+// comes, so an undeleted scheduled article needs its entry back, or it would stay scheduled for
+// ever.
 func (s *Store) noteSchedule(ctx context.Context, prev, next *domain.Article) error {
 	if next.State != domain.StateScheduled {
 		return nil
 	}
-	if prev != nil && prev.State == domain.StateScheduled && prev.ScheduledPublishTime.Equal(next.ScheduledPublishTime) {
+	if prev != nil && prev.State == domain.StateScheduled && prev.ScheduledPublishTime.Equal(next.ScheduledPublishTime) &&
+		prev.Deleted() == next.Deleted() {
 		return nil
 	}
 	entry := scheduleDoc{ArticleID: next.ID, SchemaVersion: scheduleSchemaVersion, Time: toTime(next.ScheduledPublishTime)}
