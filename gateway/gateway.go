@@ -42,6 +42,8 @@ func DefaultConfig() Config {
 // forwarded to, and the delivery read model that answers delivery routes from memory.
 type Upstreams struct {
 	Content *grpc.ClientConn
+	// Access serves ApiKeyService; nil means Content.
+	Access *grpc.ClientConn
 	// Delivery registers the delivery routes (GET /v1/sites/{site}/articles...). They are
 	// served from pre-rendered bytes without a gRPC hop, and authorize with Verifier using the
 	// same rule as the gRPC DeliveryService.
@@ -74,7 +76,11 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 	if err := content.RegisterGateway(ctx, mux, up.Content); err != nil {
 		return nil, fmt.Errorf("register content routes: %w", err)
 	}
-	if err := contentv1.RegisterApiKeyServiceHandler(ctx, mux, up.Content); err != nil {
+	access := up.Access
+	if access == nil {
+		access = up.Content
+	}
+	if err := contentv1.RegisterApiKeyServiceHandler(ctx, mux, access); err != nil {
 		return nil, fmt.Errorf("register api key routes: %w", err)
 	}
 	management := limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux))

@@ -21,8 +21,9 @@ type Config struct {
 	Target   string
 	HTTPAddr string
 	GRPCAddr string
-	// ContentAddr is where the gateway finds the content service when it runs apart from it.
-	ContentAddr string
+	// ServiceAddrs are where a gateway finds each service (by module name) that does not run in
+	// its process: --<service>-addr.
+	ServiceAddrs map[string]string
 	// MongoURI selects an external MongoDB; empty means the embedded store under DataDir.
 	MongoURI string `secret:"true"`
 	DataDir  string
@@ -57,9 +58,6 @@ type SeedConfig struct {
 	Seed      uint64
 }
 
-// Targets are the names --target accepts.
-var targets = []string{"all", "content", "gateway"}
-
 func defaultConfig(dev bool) Config {
 	cfg := Config{
 		Target:         "all",
@@ -73,6 +71,7 @@ func defaultConfig(dev bool) Config {
 		GRPC:           grpcserver.Config{Reflection: true},
 		Content:        content.DefaultConfig(),
 		Gateway:        gateway.DefaultConfig(),
+		ServiceAddrs:   map[string]string{},
 		Seed:           SeedConfig{Site: "bench", BaseURL: "https://bench.example.org", Articles: 1000, BodyBytes: 6000, Seed: 1},
 	}
 	if dev {
@@ -95,7 +94,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 		fs.DurationVar(p, name, *p, usage+" (env "+envName(name)+")")
 	}
 	if command == "serve" {
-		str(&cfg.Target, "target", "what to run: "+strings.Join(targets, "|"))
+		str(&cfg.Target, "target", "what to run, comma-separated: "+strings.Join(graphTargets(), "|")+" ('beacon targets' shows the module graph)")
 	}
 	if command == "admin-key" {
 		cfg.KeyName = "admin"
@@ -110,7 +109,11 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	}
 	str(&cfg.HTTPAddr, "http-addr", "REST listen address")
 	str(&cfg.GRPCAddr, "grpc-addr", "gRPC listen address")
-	str(&cfg.ContentAddr, "content-addr", "content service gRPC address for --target=gateway")
+	addrs := map[string]*string{}
+	for _, name := range serviceNames() {
+		addrs[name] = new(string)
+		str(addrs[name], name+"-addr", "gRPC address of the "+name+" service, for a gateway that runs without it")
+	}
 	str(&cfg.MongoURI, "mongodb-uri", "MongoDB URI; empty uses the embedded store in --data-dir")
 	str(&cfg.DataDir, "data-dir", "directory of the embedded store")
 	str(&cfg.PageTokenSecret, "page-token-secret", "secret (>= 32 bytes) signing page tokens; same on every replica")
@@ -149,17 +152,16 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	if !slices.Contains(targets, cfg.Target) {
-		return cfg, fmt.Errorf("--target %q: want one of %s", cfg.Target, strings.Join(targets, ", "))
+	for name, addr := range addrs {
+		if *addr != "" {
+			cfg.ServiceAddrs[name] = *addr
+		}
+	}
+	if err := checkTargets(cfg); err != nil {
+		return cfg, err
 	}
 	if cfg.MongoURI == "" && cfg.DataDir == "" {
 		return cfg, fmt.Errorf("set --mongodb-uri (BEACON_MONGODB_URI) or --data-dir (BEACON_DATA_DIR) for the embedded store")
-	}
-	if cfg.Target == "gateway" && cfg.ContentAddr == "" {
-		return cfg, fmt.Errorf("--target=gateway needs --content-addr (BEACON_CONTENT_ADDR)")
-	}
-	if cfg.Target == "gateway" && cfg.MongoURI == "" {
-		return cfg, fmt.Errorf("--target=gateway needs --mongodb-uri (BEACON_MONGODB_URI): it keeps its own delivery read model, and the embedded store serves only the process that runs it")
 	}
 	if _, err := parseBytes(cfg.MemoryLimit); err != nil {
 		return cfg, fmt.Errorf("--memory-limit: %w", err)
@@ -222,4 +224,41 @@ func parseBytes(s string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("want a positive size such as 280MiB, got %q", s)
+}
+
+// graphTargets lists the targets of the module graph.
+func graphTargets() []string {
+	g, err := newGraph(&app{})
+	if err != nil {
+		panic(err) // the graph is fixed; a bad one is a programming error caught by every test
+	}
+	return g.Targets()
+}
+
+// checkTargets checks --target and that a gateway running without a service knows its address.
+func checkTargets(cfg Config) error {
+	g, err := newGraph(&app{})
+	if err != nil {
+		return err
+	}
+	targets, err := parseTargets(g, cfg.Target)
+	if err != nil {
+		return err
+	}
+	closure, err := g.Closure(targets...)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(closure, moduleGateway) {
+		return nil
+	}
+	for _, name := range serviceNames() {
+		if !slices.Contains(closure, name) && cfg.ServiceAddrs[name] == "" {
+			return fmt.Errorf("--target=%s runs the gateway without %s: set --%s-addr (%s)", cfg.Target, name, name, envName(name+"-addr"))
+		}
+	}
+	if !slices.Contains(closure, "content") && cfg.MongoURI == "" {
+		return fmt.Errorf("--target=%s runs the gateway without content: set --mongodb-uri (BEACON_MONGODB_URI): the gateway keeps its own delivery read model from the store", cfg.Target)
+	}
+	return nil
 }

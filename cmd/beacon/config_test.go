@@ -35,6 +35,7 @@ func TestDefaultConfig(t *testing.T) {
 		c.GRPC.Reflection = true
 		c.Content = content.DefaultConfig()
 		c.Gateway = gateway.DefaultConfig()
+		c.ServiceAddrs = map[string]string{}
 	}
 	tests := []struct {
 		command string
@@ -105,16 +106,38 @@ func TestParseConfig(t *testing.T) {
 		{name: "secret of 32 bytes", command: "dev", args: []string{"--page-token-secret", pageSecret},
 			want: func(c *Config) { c.PageTokenSecret = pageSecret }},
 		{name: "bad target", command: "serve", args: append([]string{"--target", "everything"}, dataDir...),
-			wantErr: []string{`"everything"`, "all, content, gateway"}},
+			wantErr: []string{`"everything"`, "access, content, gateway, all"}},
 		{name: "bad target from env", command: "serve", args: dataDir, env: map[string]string{"BEACON_TARGET": "web"},
-			wantErr: []string{`"web"`, "all, content, gateway"}},
+			wantErr: []string{`"web"`, "access, content, gateway, all"}},
+		{name: "internal module is no target", command: "serve", args: append([]string{"--target", "store"}, dataDir...),
+			wantErr: []string{`unknown target "store"`}},
+		{name: "empty target", command: "serve", args: append([]string{"--target", " , "}, dataDir...),
+			wantErr: []string{"--target is empty"}},
+		{name: "several targets", command: "serve", args: append([]string{"--target", "content,access"}, dataDir...),
+			want: func(c *Config) { c.Target = "content,access"; c.DataDir = "/var/lib/beacon" }},
 		{name: "dev has no target flag", command: "dev", args: []string{"--target", "content"},
 			wantErr: []string{"target"}},
-		{name: "gateway without content address", command: "serve", args: []string{"--target", "gateway", "--mongodb-uri", "mongodb://db:27017"},
-			wantErr: []string{"--content-addr", "BEACON_CONTENT_ADDR"}},
-		{name: "gateway with content address", command: "serve",
+		{name: "gateway without content address", command: "serve",
+			args: []string{"--target", "gateway", "--access-addr", "access:9090", "--mongodb-uri", "mongodb://db:27017"},
+			wantErr: []string{"without content", "--content-addr", "BEACON_CONTENT_ADDR"}},
+		{name: "gateway without access address", command: "serve",
 			args: []string{"--target", "gateway", "--content-addr", "content:9090", "--mongodb-uri", "mongodb://db:27017"},
-			want: func(c *Config) { c.Target, c.ContentAddr, c.MongoURI = "gateway", "content:9090", "mongodb://db:27017" }},
+			wantErr: []string{"without access", "--access-addr", "BEACON_ACCESS_ADDR"}},
+		{name: "gateway and content need only the access address", command: "serve",
+			args: []string{"--target", "gateway,content", "--access-addr", "access:9090", "--data-dir", "d"},
+			want: func(c *Config) {
+				c.Target, c.DataDir, c.ServiceAddrs = "gateway,content", "d", map[string]string{"access": "access:9090"}
+			}},
+		{name: "gateway without content needs MongoDB", command: "serve",
+			args: []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--data-dir", "d"},
+			wantErr: []string{"--mongodb-uri"}},
+		{name: "gateway with service addresses", command: "serve",
+			args: []string{"--target", "gateway", "--content-addr", "content:9090", "--mongodb-uri", "mongodb://db:27017"},
+			env: map[string]string{"BEACON_ACCESS_ADDR": "access:9090"},
+			want: func(c *Config) {
+				c.Target, c.MongoURI = "gateway", "mongodb://db:27017"
+				c.ServiceAddrs = map[string]string{"content": "content:9090", "access": "access:9090"}
+			}},
 		{name: "short page-token secret", command: "dev", args: []string{"--page-token-secret", pageSecret[:31]},
 			wantErr: []string{"--page-token-secret", "32 bytes"}},
 		{name: "short page-token secret from env", command: "serve", args: dataDir, env: map[string]string{"BEACON_PAGE_TOKEN_SECRET": "short"},
@@ -231,7 +254,7 @@ func TestRunCommands(t *testing.T) {
 		{name: "no command", args: nil, wantCode: 2, wantStderr: "Usage: beacon"},
 		{name: "unknown command", args: []string{"deploy"}, wantCode: 2, wantStderr: `unknown command "deploy"`},
 		{name: "help", args: []string{"help"}, wantCode: 0, wantStdout: "Usage: beacon"},
-		{name: "targets", args: []string{"targets"}, wantCode: 0, wantStdout: "all\ncontent\ngateway\n"},
+		{name: "targets", args: []string{"targets"}, wantCode: 0, wantStdout: "gateway       yes     store key-verifier"},
 		{name: "bad flag", args: []string{"serve", "--target", "nope", "--data-dir", "x"}, wantCode: 2, wantStderr: "beacon serve: --target"},
 		{name: "flag help", args: []string{"dev", "-h"}, wantCode: 0, wantStderr: "-http-addr"},
 		{name: "bad log level", args: []string{"dev", "--log-level", "loud", "--data-dir", "unused"}, wantCode: 2, wantStderr: "--log-level"},

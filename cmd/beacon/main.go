@@ -19,11 +19,11 @@ const usage = `Usage: beacon <command> [flags]
 
 Commands:
   dev       run everything with the embedded store in ./data, demo content and a bootstrap admin key
-  serve     run one target (--target=all|content|gateway)
+  serve     run the targets named by --target (default all; e.g. --target=content,access)
   migrate   apply database migrations and exit
   admin-key create an admin key for all sites and print it once (--key-name NAME)
   seed      add generated published articles to a site (for benchmarks; stop other beacons on the same data dir first)
-  targets   list the targets serve accepts
+  targets   print the module graph: the targets serve accepts and what each one runs
 
 Run 'beacon <command> -h' for the flags of a command. Every flag also reads BEACON_<FLAG>,
 e.g. --http-addr reads BEACON_HTTP_ADDR; a flag on the command line wins.
@@ -44,9 +44,12 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	command, rest := args[0], args[1:]
 	switch command {
 	case "targets":
-		for _, t := range targets {
-			fmt.Fprintln(stdout, t)
+		g, err := newGraph(&app{})
+		if err != nil {
+			fmt.Fprintf(stderr, "beacon targets: %v\n", err)
+			return 1
 		}
+		printTargets(stdout, g)
 		return 0
 	case "dev", "serve", "migrate", "seed", "admin-key":
 	case "-h", "--help", "help":

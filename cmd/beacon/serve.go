@@ -17,189 +17,74 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beaconcms/beacon/gateway"
 	"github.com/beaconcms/beacon/platform/apikey"
-	"github.com/beaconcms/beacon/platform/auth"
-	"github.com/beaconcms/beacon/platform/grpcserver"
-	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/content"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
-// serve runs cfg.Target until ctx ends, then shuts down gracefully: health turns NOT_SERVING,
-// the HTTP server drains, the gRPC server drains, background work stops and the store closes.
+// serve runs the modules of cfg.Target (with dev: all, the demo content and a bootstrap admin
+// key) until ctx ends, then stops them in reverse order: the gateway drains, the services' gRPC
+// health turns NOT_SERVING, their background work stops, the gRPC server drains, and the store
+// closes last (see platform/modules).
 func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdout io.Writer) error {
-	var cleanup []func()
-	defer func() {
-		for i := len(cleanup) - 1; i >= 0; i-- {
-			cleanup[i]()
-		}
-	}()
-	if cfg.DebugAddr != "" {
-		if err := serveDebug(cfg.DebugAddr, logger); err != nil {
-			return err
-		}
-	}
-	runsServices := cfg.Target == "all" || cfg.Target == "content"
-	runsGateway := cfg.Target == "all" || cfg.Target == "gateway"
-
-	var grpcSrv *grpcserver.Server
-	var deliveryModel *content.Delivery
-	var verifier auth.Verifier
-	grpcAddr := cfg.ContentAddr
-	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBackground()
-
-	// Every target reads the store: the services own it, and a gateway on its own keeps a
-	// delivery read model and a key cache from it.
-	st, closeStore, err := openStored(ctx, cfg, logger)
+	a := &app{cfg: cfg, dev: dev, logger: logger, stdout: stdout}
+	graph, err := newGraph(a)
 	if err != nil {
 		return err
 	}
-	cleanup = append(cleanup, closeStore)
-	// Background loops are joined before the store closes (cleanup runs in reverse).
-	var background errgroup.Group
-	cleanup = append(cleanup, func() {
-		stopBackground()
-		if err := background.Wait(); err != nil {
-			logger.Error("background work stopped with an error", "err", err)
+	targets, err := parseTargets(graph, cfg.Target)
+	if err != nil {
+		return err
+	}
+	if dev {
+		targets = []string{moduleAll, moduleDevSetup}
+	}
+	closure, err := graph.Closure(targets...)
+	if err != nil {
+		return err
+	}
+	a.running = map[string]bool{}
+	for _, name := range closure {
+		a.running[name] = true
+	}
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, logger)
+		if err != nil {
+			return err
 		}
+		defer stopDebug()
+	}
+	err = graph.Run(ctx, targets, func() {
+		if a.grpc != nil {
+			fmt.Fprintf(stdout, "gRPC  %s\n", a.grpc.lis.Addr())
+		}
+		if a.restAddr != "" {
+			fmt.Fprintf(stdout, "REST  http://%s\n", a.restAddr)
+		}
+		if limit, _ := parseBytes(cfg.MemoryLimit); limit > 0 {
+			debug.SetMemoryLimit(limit)
+			logger.Info("memory limit set", "bytes", limit)
+		}
+		logger.Info("beacon ready", "modules", strings.Join(closure, ","))
 	})
-	if dev && cfg.MongoURI == "" {
-		// Read-only tools (a read replica as in the end-to-end test, mongosh) can use the
-		// embedded store while this runs; a second writer cannot (see docs/architecture.md).
-		fmt.Fprintf(stdout, "store %s\n", st.uri)
-	}
-	client, tokens, keys := st.client, st.tokens, st.keys
-
-	if runsServices {
-		contentSvc, err := content.New(ctx, client, cfg.Content, tokens, logger)
-		if err != nil {
-			return err
-		}
-		deliveryModel, verifier = contentSvc.Delivery(), keys
-		policy, err := auth.Merge(auth.HealthAndReflectionRules(), content.Rules(), apikey.Rules())
-		if err != nil {
-			return err
-		}
-		grpcSrv = grpcserver.New(cfg.GRPC, auth.NewInterceptor(policy, keys, logger), logger)
-		contentSvc.Register(grpcSrv)
-		keys.Register(grpcSrv)
-		if missing := policy.MissingRules(grpcSrv); len(missing) > 0 {
-			return fmt.Errorf("no access rule for %s", strings.Join(missing, ", "))
-		}
-		lis, err := net.Listen("tcp", cfg.GRPCAddr)
-		if err != nil {
-			return fmt.Errorf("listen gRPC: %w", err)
-		}
-		grpcAddr = lis.Addr().String()
-		go func() {
-			if err := grpcSrv.Serve(lis); err != nil {
-				logger.Error("gRPC server stopped", "err", err)
-			}
-		}()
-		cleanup = append(cleanup, func() { grpcSrv.Drain(cfg.ShutdownGrace) })
-		background.Go(func() error { return contentSvc.Run(bgCtx) })
-		serviceNames := append(content.ServiceNames(), apikey.ServiceName)
-		grpcSrv.SetServing(serviceNames...)
-		background.Go(func() error { return watchStore(bgCtx, client, grpcSrv, serviceNames, logger) })
-		fmt.Fprintf(stdout, "gRPC  %s\n", grpcAddr)
-
-		if dev {
-			if err := prepareDev(ctx, cfg, contentSvc, keys, stdout); err != nil {
-				return err
-			}
-		}
-	}
-
-	if runsGateway && !runsServices {
-		if deliveryModel, err = content.OpenDelivery(ctx, client, cfg.Content, tokens, logger); err != nil {
-			return err
-		}
-		verifier = keys
-		background.Go(func() error { return deliveryModel.Run(bgCtx) })
-	}
-
-	var httpSrv *http.Server
-	if runsGateway {
-		conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			return fmt.Errorf("dial %s: %w", grpcAddr, err)
-		}
-		cleanup = append(cleanup, func() { _ = conn.Close() })
-		handler, err := gateway.New(ctx, cfg.Gateway, gateway.Upstreams{Content: conn, Delivery: deliveryModel, Verifier: verifier})
-		if err != nil {
-			return err
-		}
-		lis, err := net.Listen("tcp", cfg.HTTPAddr)
-		if err != nil {
-			return fmt.Errorf("listen HTTP: %w", err)
-		}
-		httpSrv = &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       15 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		}
-		go func() {
-			if err := httpSrv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logger.Error("HTTP server stopped", "err", err)
-			}
-		}()
-		fmt.Fprintf(stdout, "REST  http://%s\n", lis.Addr())
-	}
-	if limit, _ := parseBytes(cfg.MemoryLimit); limit > 0 {
-		debug.SetMemoryLimit(limit)
-		logger.Info("memory limit set", "bytes", limit)
-	}
-	logger.Info("beacon ready", "target", cfg.Target)
-
-	<-ctx.Done()
-	logger.Info("shutting down")
-	if grpcSrv != nil {
-		grpcSrv.Health.Shutdown()
-	}
-	if httpSrv != nil {
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
-		defer cancel()
-		if err := httpSrv.Shutdown(shutdownCtx); err != nil {
-			logger.Warn("HTTP shutdown", "err", err)
-		}
-	}
-	return nil
+	logger.Info("beacon stopped")
+	return err
 }
 
-// stored is what every target that reads the store needs.
-type stored struct {
-	client *mongo.Client
-	uri    string
-	tokens *pagetoken.Codec
-	keys   *apikey.Service
-}
-
-// openStored opens the store, the page-token codec and the API key service.
+// openStored opens the store and the page-token codec.
 func openStored(ctx context.Context, cfg Config, logger *slog.Logger) (stored, func(), error) {
 	client, uri, closeStore, err := openStoreURI(ctx, cfg, logger)
 	if err != nil {
 		return stored{}, nil, err
 	}
 	tokens, err := pageTokenCodec(cfg)
-	if err == nil {
-		var keys *apikey.Service
-		if keys, err = apikey.Open(ctx, client.Database(cfg.AccessDatabase), logger); err == nil {
-			return stored{client: client, uri: uri, tokens: tokens, keys: keys}, closeStore, nil
-		}
+	if err != nil {
+		closeStore()
+		return stored{}, nil, err
 	}
-	closeStore()
-	return stored{}, nil, err
+	return stored{client: client, uri: uri, tokens: tokens}, closeStore, nil
 }
 
 // openStore connects to cfg.MongoURI, or starts the embedded store under cfg.DataDir.
@@ -366,11 +251,12 @@ func seed(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	return nil
 }
 
-// serveDebug serves pprof on addr in the background.
-func serveDebug(addr string, logger *slog.Logger) error {
+// serveDebug serves pprof on addr until the returned stop is called; stop waits for the server
+// to close.
+func serveDebug(addr string, logger *slog.Logger) (stop func(), err error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen debug: %w", err)
+		return nil, fmt.Errorf("listen debug: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -378,33 +264,16 @@ func serveDebug(addr string, logger *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
 	go func() {
-		if err := srv.Serve(lis); err != nil {
+		defer close(done)
+		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
 			logger.Warn("debug server stopped", "err", err)
 		}
 	}()
 	logger.Info("pprof served", "addr", lis.Addr().String())
-	return nil
-}
-
-// watchStore pings the store every few seconds and reports the services NOT_SERVING while it
-// cannot be reached, so readiness probes take the replica out of rotation (liveness should not
-// use this: a store outage is no reason to restart).
-func watchStore(ctx context.Context, client *mongo.Client, srv *grpcserver.Server, services []string, logger *slog.Logger) error {
-	healthy := true
-	return loop.Every(ctx, 5*time.Second, func(ctx context.Context) {
-		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := client.Ping(pingCtx, nil)
-		cancel()
-		switch {
-		case err != nil && healthy && ctx.Err() == nil:
-			healthy = false
-			logger.Error("store unreachable; reporting NOT_SERVING", "err", err)
-			srv.SetNotServing(services...)
-		case err == nil && !healthy:
-			healthy = true
-			logger.Info("store reachable again; reporting SERVING")
-			srv.SetServing(services...)
-		}
-	})
+	return func() {
+		_ = srv.Close()
+		<-done
+	}, nil
 }

@@ -63,17 +63,21 @@ func New(cfg Config, authz Authorizer, logger *slog.Logger) *Server {
 	return &Server{Server: srv, Health: hs, config: cfg}
 }
 
-// SetServing marks the named services (and the server as a whole, "") as serving.
+// Health has two meanings, one per kind of name:
+//   - the whole server, "", is liveness: SERVING from New until Drain (the process works). It never
+//     follows the store, so that a store outage does not make an orchestrator restart every replica;
+//   - each service name is readiness: SetServing and SetNotServing move it (Beacon follows store
+//     reachability), and Drain turns it NOT_SERVING.
+
+// SetServing marks the named services as ready. It does not touch the whole server ("").
 func (s *Server) SetServing(services ...string) {
-	s.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	for _, name := range services {
 		s.Health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 }
 
-// SetNotServing marks the named services (and the server as a whole) as not serving.
+// SetNotServing marks the named services as not ready. The whole server ("") stays SERVING.
 func (s *Server) SetNotServing(services ...string) {
-	s.Health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	for _, name := range services {
 		s.Health.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
 	}

@@ -527,6 +527,38 @@ func TestReflection(t *testing.T) {
 	}
 }
 
+// TestLivenessDoesNotFollowReadiness: marking services not ready (the store is down) leaves the
+// whole server, which liveness probes check, SERVING.
+func TestLivenessDoesNotFollowReadiness(t *testing.T) {
+	ts := startServer(t, grpcserver.Config{})
+	health := healthpb.NewHealthClient(ts.conn)
+	check := func(service string) healthpb.HealthCheckResponse_ServingStatus {
+		resp, err := health.Check(t.Context(), &healthpb.HealthCheckRequest{Service: service})
+		if err != nil {
+			t.Fatalf("health of %q: %v", service, err)
+		}
+		return resp.GetStatus()
+	}
+	serving, notServing := healthpb.HealthCheckResponse_SERVING, healthpb.HealthCheckResponse_NOT_SERVING
+	for _, step := range []struct {
+		name          string
+		do            func()
+		whole, single healthpb.HealthCheckResponse_ServingStatus
+	}{
+		{"ready", func() { ts.srv.SetServing(serviceName) }, serving, serving},
+		{"store down", func() { ts.srv.SetNotServing(serviceName) }, serving, notServing},
+		{"store back", func() { ts.srv.SetServing(serviceName) }, serving, serving},
+	} {
+		step.do()
+		if got := check(""); got != step.whole {
+			t.Errorf("%s: whole server = %v, want %v", step.name, got, step.whole)
+		}
+		if got := check(serviceName); got != step.single {
+			t.Errorf("%s: %s = %v, want %v", step.name, serviceName, got, step.single)
+		}
+	}
+}
+
 func TestHealthAndDrain(t *testing.T) {
 	ts := startServer(t, grpcserver.Config{})
 	health := healthpb.NewHealthClient(ts.conn)

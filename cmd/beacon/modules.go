@@ -1,0 +1,392 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/beaconcms/beacon/gateway"
+	"github.com/beaconcms/beacon/platform/apikey"
+	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/grpcserver"
+	"github.com/beaconcms/beacon/platform/loop"
+	"github.com/beaconcms/beacon/platform/modules"
+	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/services/content"
+)
+
+// Module names. Targets (user-visible) are the services, the gateway and all; the others are
+// building blocks that targets pull in.
+const (
+	moduleStore    = "store"
+	moduleVerifier = "key-verifier"
+	moduleGRPC     = "grpc-server"
+	moduleGateway  = "gateway"
+	moduleDevSetup = "dev-setup"
+	moduleAll      = "all"
+)
+
+// serviceModule is one Beacon gRPC service. Adding a service means adding its folder and one entry
+// to serviceModules; the module graph, --target, --<name>-addr, the gRPC server, health and the
+// gateway's upstreams follow from the entry.
+type serviceModule struct {
+	// name is the module and target name. A gateway running without this service finds it at
+	// --<name>-addr.
+	name string
+	// deps are the modules it needs besides the store and the gRPC server.
+	deps []string
+	// start builds the service from what its deps put in a.
+	start func(ctx context.Context, a *app) (grpcService, error)
+}
+
+// grpcService is what a started service hands the gRPC server.
+type grpcService struct {
+	register func(grpc.ServiceRegistrar)
+	rules    auth.Policy
+	// names are the gRPC service names register adds: each one's health follows the store.
+	names []string
+	// run does the service's background work until ctx ends and returns once it has stopped (nil
+	// for a service without any).
+	run func(ctx context.Context) error
+}
+
+// serviceModules are Beacon's services, in the order they start.
+var serviceModules = []serviceModule{
+	{name: "access", deps: []string{moduleVerifier}, start: func(_ context.Context, a *app) (grpcService, error) {
+		return grpcService{register: a.keys.Register, rules: apikey.Rules(), names: []string{apikey.ServiceName}}, nil
+	}},
+	{name: "content", start: func(ctx context.Context, a *app) (grpcService, error) {
+		svc, err := content.New(ctx, a.store.client, a.cfg.Content, a.store.tokens, a.logger)
+		if err != nil {
+			return grpcService{}, err
+		}
+		a.content = svc
+		return grpcService{register: svc.Register, rules: content.Rules(), names: content.ServiceNames(), run: svc.Run}, nil
+	}},
+}
+
+// serviceNames are the names of serviceModules, in order.
+func serviceNames() []string {
+	out := make([]string, len(serviceModules))
+	for i, s := range serviceModules {
+		out[i] = s.name
+	}
+	return out
+}
+
+// app is what the modules of one process share. Each field is set by the Init of the module that
+// owns it, before any module that depends on it is initialized.
+type app struct {
+	cfg    Config
+	dev    bool
+	logger *slog.Logger
+	stdout io.Writer
+
+	store    stored          // moduleStore
+	keys     *apikey.Service // moduleVerifier
+	grpc     *grpcRegistry   // moduleGRPC
+	content  *content.Service
+	running  map[string]bool // the modules this process runs
+	restAddr string          // moduleGateway
+}
+
+// newGraph returns Beacon's module graph; the Inits act on a.
+func newGraph(a *app) (*modules.Graph, error) {
+	mods := []modules.Module{
+		{Name: moduleStore, Init: a.initStore},
+		{Name: moduleVerifier, Deps: []string{moduleStore}, Init: a.initVerifier},
+		{Name: moduleGRPC, Deps: []string{moduleStore, moduleVerifier}, Init: a.initGRPC},
+	}
+	for _, s := range serviceModules {
+		mods = append(mods, modules.Module{
+			Name:   s.name,
+			Deps:   slices.Concat([]string{moduleStore, moduleGRPC}, s.deps),
+			Target: true,
+			Init:   func(ctx context.Context) (modules.Service, error) { return a.initService(ctx, s) },
+		})
+	}
+	mods = append(mods,
+		modules.Module{Name: moduleDevSetup, Deps: []string{"content", "access"}, Init: a.initDevSetup},
+		modules.Module{Name: moduleGateway, Deps: []string{moduleStore, moduleVerifier}, Target: true,
+			// With services in the same process, the gateway calls them through the local gRPC
+			// server: it starts after them and stops before them.
+			After: append(serviceNames(), moduleDevSetup), Init: a.initGateway},
+		modules.Module{Name: moduleAll, Deps: append(serviceNames(), moduleGateway), Target: true},
+	)
+	return modules.New(mods...)
+}
+
+// parseTargets splits a --target value ("content,access") and checks each name is a target.
+func parseTargets(g *modules.Graph, value string) ([]string, error) {
+	var out []string
+	for _, t := range strings.Split(value, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--target is empty: want one or more of %s", strings.Join(g.Targets(), ", "))
+	}
+	if err := g.CheckTargets(out...); err != nil {
+		return nil, fmt.Errorf("--target: %w", err)
+	}
+	return out, nil
+}
+
+// printTargets writes the module graph: every module, whether --target accepts it, what it needs.
+func printTargets(w io.Writer, g *modules.Graph) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODULE\tTARGET\tDEPENDS ON\tSTARTS AFTER (if in the same process)")
+	for _, m := range g.Modules() {
+		target := "-"
+		if m.Target {
+			target = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, target, orDash(m.Deps), orDash(m.After))
+	}
+	_ = tw.Flush()
+}
+
+func orDash(names []string) string {
+	if len(names) == 0 {
+		return "-"
+	}
+	return strings.Join(names, " ")
+}
+
+func (a *app) initStore(ctx context.Context) (modules.Service, error) {
+	st, closeStore, err := openStored(ctx, a.cfg, a.logger)
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	if a.dev && a.cfg.MongoURI == "" {
+		fmt.Fprintf(a.stdout, "store %s\n", st.uri)
+	}
+	return modules.RunFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		closeStore()
+		return nil
+	}), nil
+}
+
+func (a *app) initVerifier(ctx context.Context) (modules.Service, error) {
+	keys, err := apikey.Open(ctx, a.store.client.Database(a.cfg.AccessDatabase), a.logger)
+	if err != nil {
+		return nil, err
+	}
+	a.keys = keys
+	return idle(), nil
+}
+
+// idle is the Service of a module without work of its own.
+func idle() modules.Service {
+	return modules.RunFunc(func(ctx context.Context) error { <-ctx.Done(); return nil })
+}
+
+// grpcRegistry collects the services of this process's gRPC server during init; the server is
+// built from them when it starts.
+type grpcRegistry struct {
+	lis      net.Listener
+	services []grpcService
+}
+
+func (a *app) initGRPC(ctx context.Context) (modules.Service, error) {
+	lis, err := net.Listen("tcp", a.cfg.GRPCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen gRPC: %w", err)
+	}
+	a.grpc = &grpcRegistry{lis: lis}
+	shutdownBegun := ctx.Done()
+	return modules.RunFunc(func(ctx context.Context) error {
+		defer lis.Close() // when Run fails before serving
+		policies := []auth.Policy{auth.HealthAndReflectionRules()}
+		var names []string
+		for _, s := range a.grpc.services {
+			policies = append(policies, s.rules)
+			names = append(names, s.names...)
+		}
+		policy, err := auth.Merge(policies...)
+		if err != nil {
+			return err
+		}
+		srv := grpcserver.New(a.cfg.GRPC, auth.NewInterceptor(policy, a.keys, a.logger), a.logger)
+		for _, s := range a.grpc.services {
+			s.register(srv)
+		}
+		if missing := policy.MissingRules(srv); len(missing) > 0 {
+			return fmt.Errorf("no access rule for %s", strings.Join(missing, ", "))
+		}
+		srv.SetServing(names...)
+
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return srv.Serve(lis) })
+		g.Go(func() error { return watchStore(gctx, a.store.client, srv, names, a.logger) })
+		g.Go(func() error {
+			select {
+			case <-shutdownBegun: // take this replica out of rotation while the others stop
+				srv.Health.Shutdown()
+			case <-gctx.Done():
+			}
+			<-gctx.Done()
+			srv.Drain(a.cfg.ShutdownGrace) // makes Serve return
+			return nil
+		})
+		err = g.Wait()
+		if ctx.Err() != nil && errors.Is(err, grpc.ErrServerStopped) {
+			err = nil
+		}
+		return err
+	}), nil
+}
+
+// initService starts s and registers it with the gRPC server.
+func (a *app) initService(ctx context.Context, s serviceModule) (modules.Service, error) {
+	svc, err := s.start(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	a.grpc.services = append(a.grpc.services, svc)
+	if svc.run == nil {
+		return idle(), nil
+	}
+	return modules.RunFunc(svc.run), nil
+}
+
+// initDevSetup loads the demo content on first start and makes the bootstrap admin key.
+func (a *app) initDevSetup(ctx context.Context) (modules.Service, error) {
+	if err := prepareDev(ctx, a.cfg, a.content, a.keys, a.stdout); err != nil {
+		return nil, err
+	}
+	return idle(), nil
+}
+
+func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
+	var conns []*grpc.ClientConn
+	closeConns := func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}
+	upstream := map[string]*grpc.ClientConn{}
+	for _, s := range serviceModules {
+		addr := a.cfg.ServiceAddrs[s.name]
+		if a.running[s.name] {
+			addr = a.grpc.lis.Addr().String()
+		}
+		if addr == "" {
+			closeConns()
+			return nil, fmt.Errorf("the gateway needs --%s-addr (%s): %s does not run in this process", s.name, envName(s.name+"-addr"), s.name)
+		}
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			closeConns()
+			return nil, fmt.Errorf("dial %s at %s: %w", s.name, addr, err)
+		}
+		conns = append(conns, conn)
+		upstream[s.name] = conn
+	}
+	var background []func(context.Context) error
+	var deliveryModel *content.Delivery
+	if a.content != nil {
+		deliveryModel = a.content.Delivery()
+	} else {
+		d, err := content.OpenDelivery(ctx, a.store.client, a.cfg.Content, a.store.tokens, a.logger)
+		if err != nil {
+			closeConns()
+			return nil, err
+		}
+		deliveryModel = d
+		background = append(background, d.Run)
+	}
+	handler, err := gateway.New(ctx, a.cfg.Gateway, gateway.Upstreams{
+		Content: upstream["content"], Access: upstream["access"], Delivery: deliveryModel, Verifier: a.keys,
+	})
+	if err != nil {
+		closeConns()
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		closeConns()
+		return nil, fmt.Errorf("listen HTTP: %w", err)
+	}
+	a.restAddr = lis.Addr().String()
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	return modules.RunFunc(func(ctx context.Context) error {
+		defer closeConns()
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
+			defer cancel()
+			if err := srv.Shutdown(shutdownCtx); err != nil {
+				a.logger.Warn("HTTP shutdown", "err", err)
+			}
+			return nil
+		})
+		for _, run := range background {
+			g.Go(func() error { return run(gctx) })
+		}
+		return g.Wait()
+	}), nil
+}
+
+// watchStore pings the store every few seconds and reports services NOT_SERVING while it cannot
+// be reached, so readiness probes take the replica out of rotation. The whole server ("") is
+// liveness and does not follow the store: a store outage is no reason to restart.
+func watchStore(ctx context.Context, client *mongo.Client, srv *grpcserver.Server, services []string, logger *slog.Logger) error {
+	healthy := true
+	return loop.Every(ctx, storeWatchInterval, func(ctx context.Context) {
+		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := client.Ping(pingCtx, nil)
+		cancel()
+		switch {
+		case err != nil && healthy && ctx.Err() == nil:
+			healthy = false
+			logger.Error("store unreachable; reporting the services NOT_SERVING", "err", err)
+			srv.SetNotServing(services...)
+		case err == nil && !healthy:
+			healthy = true
+			logger.Info("store reachable again; reporting the services SERVING")
+			srv.SetServing(services...)
+		}
+	})
+}
+
+// storeWatchInterval is how often watchStore pings the store.
+const storeWatchInterval = 5 * time.Second
+
+// stored is what the store module opens.
+type stored struct {
+	client *mongo.Client
+	uri    string
+	tokens *pagetoken.Codec
+}
