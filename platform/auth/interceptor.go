@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -127,7 +126,7 @@ func (i *Interceptor) authorize(ctx context.Context, method string) (context.Con
 
 // bearerSecret returns the secret of the "authorization: Bearer <secret>" metadata. present is
 // false when there is no authorization metadata at all; err is set when it is absent, repeated
-// or not a bearer token.
+// or not a bearer token ([BearerToken]).
 func bearerSecret(ctx context.Context) (secret string, present bool, err error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	values := md.Get("authorization")
@@ -137,9 +136,8 @@ func bearerSecret(ctx context.Context) (secret string, present bool, err error) 
 	if len(values) > 1 {
 		return "", true, errMissingKey()
 	}
-	scheme, token, ok := strings.Cut(values[0], " ")
-	token = strings.TrimLeft(token, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t\r\n") {
+	token, ok := BearerToken(values[0])
+	if !ok {
 		return "", true, errMissingKey()
 	}
 	return token, true, nil

@@ -1,0 +1,22 @@
+package auth
+
+import "strings"
+
+// BearerToken returns the token of an "Authorization: Bearer <token>" value (RFC 6750 2.1).
+// It is the one bearer parser: the gRPC interceptor and the REST edge both use it, so a header
+// one accepts the other accepts too.
+//
+// The rules: surrounding whitespace is ignored; the scheme "Bearer" is case-insensitive; one or
+// more spaces separate it from the token; the token is not empty and contains no whitespace.
+// Anything else (another scheme, "Bearer" alone, a token with a space inside) reports false.
+func BearerToken(header string) (token string, ok bool) {
+	scheme, rest, found := strings.Cut(strings.TrimSpace(header), " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(rest, " ")
+	if token == "" || strings.ContainsAny(token, " \t\r\n") {
+		return "", false
+	}
+	return token, true
+}

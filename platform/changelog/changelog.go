@@ -1,0 +1,109 @@
+// Package changelog follows a change log: a collection of (time, key) entries that writers
+// append with every write, so that read models in other processes can find what changed.
+//
+// A [Follower] reads the log from a since-time every interval until its context ends. Each
+// read goes back an overlap window before the newest time it has seen, to catch entries that
+// were written late or by a writer whose clock is behind; re-read entries reach Apply again,
+// so Apply must ignore what it has already applied (for example by revision).
+package changelog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Follower reads a change log every Interval and hands what it finds to Apply.
+type Follower[E any] struct {
+	// List returns up to limit entries whose time is at or after since, oldest first.
+	List func(ctx context.Context, since time.Time, limit int) ([]E, error)
+	// TimeOf returns an entry's time.
+	TimeOf func(E) time.Time
+	// Apply applies a batch of entries, oldest first. It may see an entry more than once.
+	Apply func(ctx context.Context, entries []E) error
+	// Interval is the time between reads. Required.
+	Interval time.Duration
+	// Overlap is how far back before the last read each read starts.
+	Overlap time.Duration
+	// Batch is the most entries one read asks for; when a read returns a full batch, the
+	// next starts at its last entry's time instead of going back by Overlap. Default 1000.
+	Batch int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger reports failed reads (once per run of failures, and the recovery). nil discards.
+	Logger *slog.Logger
+}
+
+// Start returns the since-time to follow from for a reader that loads the current state now:
+// the start of the overlap window before now.
+func (f *Follower[E]) Start() time.Time { return f.now().Add(-f.Overlap) }
+
+// Run reads the log every Interval, starting at since, until ctx ends, and then returns nil.
+// A failed read is logged and retried at the next tick from the same since-time.
+func (f *Follower[E]) Run(ctx context.Context, since time.Time) error {
+	if f.Interval <= 0 {
+		return fmt.Errorf("changelog: Interval must be positive, got %v", f.Interval)
+	}
+	logger := f.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTicker(f.Interval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		next, err := f.Poll(ctx, since)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil
+		case err != nil:
+			if !failing {
+				logger.Warn("reading the change log failed; serving what is loaded and retrying every interval", "err", err)
+			}
+			failing = true
+			continue
+		case failing:
+			logger.Info("reading the change log works again")
+			failing = false
+		}
+		since = next
+	}
+}
+
+// Poll reads the log once from since, applies what it found and returns where the next read
+// starts. On error nothing moves: the next read starts at since again.
+func (f *Follower[E]) Poll(ctx context.Context, since time.Time) (time.Time, error) {
+	batch := f.Batch
+	if batch <= 0 {
+		batch = 1000
+	}
+	entries, err := f.List(ctx, since, batch)
+	if err != nil {
+		return since, err
+	}
+	if len(entries) > 0 {
+		if err := f.Apply(ctx, entries); err != nil {
+			return since, err
+		}
+	}
+	if len(entries) == batch {
+		return f.TimeOf(entries[len(entries)-1]), nil // more to read: move on without overlap
+	}
+	if floor := f.now().Add(-f.Overlap); floor.After(since) {
+		return floor, nil
+	}
+	return since, nil
+}
+
+func (f *Follower[E]) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,167 @@
+package changelog
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+type entry struct {
+	key string
+	at  time.Time
+}
+
+// fakeLog is an in-memory change log.
+type fakeLog struct {
+	mu      sync.Mutex
+	entries []entry
+	fail    error
+	reads   []time.Time // since of every read
+}
+
+func (l *fakeLog) add(key string, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries = append(l.entries, entry{key, at})
+	slices.SortStableFunc(l.entries, func(a, b entry) int { return a.at.Compare(b.at) })
+}
+
+func (l *fakeLog) list(_ context.Context, since time.Time, limit int) ([]entry, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reads = append(l.reads, since)
+	if l.fail != nil {
+		return nil, l.fail
+	}
+	var out []entry
+	for _, e := range l.entries {
+		if !e.at.Before(since) && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func TestPoll(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	now := t0
+	log := &fakeLog{}
+	var applied []string
+	f := &Follower[entry]{
+		List:   log.list,
+		TimeOf: func(e entry) time.Time { return e.at },
+		Apply: func(_ context.Context, es []entry) error {
+			for _, e := range es {
+				applied = append(applied, e.key)
+			}
+			return nil
+		},
+		Interval: time.Second,
+		Overlap:  10 * time.Second,
+		Batch:    2,
+		Now:      func() time.Time { return now },
+	}
+	since := f.Start()
+	if want := t0.Add(-10 * time.Second); !since.Equal(want) {
+		t.Fatalf("Start = %v, want %v", since, want)
+	}
+	log.add("a", t0.Add(time.Second))
+	log.add("b", t0.Add(2*time.Second))
+	log.add("c", t0.Add(3*time.Second))
+	now = t0.Add(5 * time.Second)
+
+	// A full batch: the next read starts at its last entry, without going back.
+	next, err := f.Poll(t.Context(), since)
+	if err != nil || !next.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("Poll after a full batch = %v, %v; want the last entry's time", next, err)
+	}
+	next, err = f.Poll(t.Context(), next) // b, c: full again
+	if err != nil || !next.Equal(t0.Add(3*time.Second)) {
+		t.Fatalf("Poll = %v, %v; want c's time", next, err)
+	}
+	// A partial batch: the next read starts an overlap before now, never later than since.
+	next, err = f.Poll(t.Context(), next)
+	if err != nil || !next.Equal(t0.Add(3*time.Second)) {
+		t.Fatalf("Poll = %v, %v; want since kept (now-overlap is earlier)", next, err)
+	}
+	now = t0.Add(time.Minute)
+	next, err = f.Poll(t.Context(), next)
+	if err != nil || !next.Equal(now.Add(-10*time.Second)) {
+		t.Fatalf("Poll = %v, %v; want now-overlap", next, err)
+	}
+	if want := []string{"a", "b", "b", "c", "c", "c"}; !slices.Equal(applied, want) {
+		t.Errorf("applied %v, want %v (overlapping reads repeat entries)", applied, want)
+	}
+
+	// A failed read or apply keeps since.
+	log.fail = errors.New("store down")
+	if got, err := f.Poll(t.Context(), next); err == nil || !got.Equal(next) {
+		t.Errorf("failed read: Poll = %v, %v; want since and the error", got, err)
+	}
+	log.fail = nil
+	log.add("d", now)
+	f.Apply = func(context.Context, []entry) error { return errors.New("apply failed") }
+	if got, err := f.Poll(t.Context(), next); err == nil || !got.Equal(next) {
+		t.Errorf("failed apply: Poll = %v, %v; want since and the error", got, err)
+	}
+}
+
+func TestRunStopsWithItsContextAndRetries(t *testing.T) {
+	log := &fakeLog{fail: errors.New("store down")}
+	applied := make(chan string, 10)
+	f := &Follower[entry]{
+		List:   log.list,
+		TimeOf: func(e entry) time.Time { return e.at },
+		Apply: func(_ context.Context, es []entry) error {
+			for _, e := range es {
+				applied <- e.key
+			}
+			return nil
+		},
+		Interval: 5 * time.Millisecond,
+		Overlap:  time.Minute,
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, f.Start()) }()
+	time.Sleep(30 * time.Millisecond) // several failing reads
+	log.mu.Lock()
+	log.fail = nil
+	log.mu.Unlock()
+	log.add("a", time.Now())
+	select {
+	case k := <-applied:
+		if k != "a" {
+			t.Fatalf("applied %q", k)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the entry was not applied after the log recovered")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	first := log.reads[0]
+	for _, s := range log.reads[:2] {
+		if !s.Equal(first) {
+			t.Fatalf("a failed read moved since: %v", log.reads)
+		}
+	}
+}
+
+func TestRunRefusesAZeroInterval(t *testing.T) {
+	f := &Follower[entry]{}
+	if err := f.Run(t.Context(), time.Time{}); err == nil {
+		t.Fatal("Run with no interval returned nil")
+	}
+}
