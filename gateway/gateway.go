@@ -1,9 +1,16 @@
-// Package gateway is Beacon's REST edge: grpc-gateway routes in front of the gRPC services.
+// Package gateway is Beacon's REST edge. It serves two kinds of routes:
 //
-// Every route reaches its service through a gRPC client connection, never in-process, so the
-// services' interceptors (authorization, error mapping, deadlines) treat REST and gRPC callers
-// alike. Errors are JSON {code, message, details} with the HTTP status grpc-gateway derives from
-// the gRPC code.
+//   - Read routes, GET and HEAD /v1/sites/{site}/{segment}[/{item}], are dispatched on the
+//     segment to the service's [ReadSide] (content: "articles", "search", "sitemap.xml",
+//     "feed.xml"), which answers from its in-memory read model without a gRPC hop. The edge
+//     authenticates the caller once, with the same bearer parser and [auth.Verifier] as the
+//     gRPC services, and hands the result to the read side, which applies its site's rule.
+//   - Every other route is a management route: grpc-gateway forwards it to its service over
+//     that service's gRPC client connection, never in-process, so the services' interceptors
+//     (authorization, error mapping, deadlines) treat REST and gRPC callers alike.
+//
+// Errors are JSON {code, message, details} with the HTTP status of the gRPC code, on both
+// kinds of routes.
 package gateway
 
 import (
@@ -13,12 +20,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
-	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	"github.com/beaconcms/beacon/platform/auth"
-	"github.com/beaconcms/beacon/services/content"
+	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -38,23 +47,47 @@ func DefaultConfig() Config {
 	return Config{MaxBodyBytes: 1 << 20, CallTimeout: 10 * time.Second}
 }
 
-// Upstreams are what the gateway serves from: the gRPC connections management routes are
-// forwarded to, and the delivery read model that answers delivery routes from memory.
+// RegisterFunc registers a service's management routes on mux, calling the service through
+// conn (each service's facade has one: content.RegisterGateway, ...).
+type RegisterFunc func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+
+// Upstreams are what the gateway serves from.
 type Upstreams struct {
-	Content *grpc.ClientConn
-	// Access serves ApiKeyService; nil means Content.
-	Access *grpc.ClientConn
-	// Delivery registers the delivery routes (GET /v1/sites/{site}/articles...). They are
-	// served from pre-rendered bytes without a gRPC hop, and authorize with Verifier using the
-	// same rule as the gRPC DeliveryService.
-	Delivery DeliveryRoutes
+	// Conns are the gRPC client connections of the services, by service name.
+	Conns map[string]*grpc.ClientConn
+	// Routes registers each service's management routes, by the same service name, over the
+	// connection of that name. A name without a connection is an error.
+	Routes map[string]RegisterFunc
+	// ReadSides answer the read routes. Two read sides may not claim one segment.
+	ReadSides []ReadSide
+	// Verifier checks bearer keys for the read routes. Required when ReadSides is not empty.
 	Verifier auth.Verifier
+	// Health, if set, answers GET /healthz through its gRPC health service.
+	Health *grpc.ClientConn
+	// Logger logs internal errors of read routes (with the id the caller sees). nil discards.
+	Logger *slog.Logger
 }
 
-// DeliveryRoutes builds the delivery router: Route serves a request and reports true when it is
-// a delivery request.
-type DeliveryRoutes interface {
-	Router(verifier auth.Verifier) func(w http.ResponseWriter, r *http.Request) bool
+// ReadSide serves a service's read routes from memory.
+type ReadSide interface {
+	// Segments are the path segments after /v1/sites/{site}/ that the read side serves.
+	Segments() []string
+	// ServeRead answers a GET or HEAD read route. The caller is already authenticated (or
+	// presented no key); the read side decides whether it may read the site, and writes
+	// errors with WriteError.
+	ServeRead(w http.ResponseWriter, r *http.Request, req ReadRequest)
+}
+
+// ReadRequest is a read route, parsed, with its authenticated caller.
+type ReadRequest struct {
+	Site    string // the {site} path segment, not empty
+	Segment string // one of the read side's Segments
+	// Item is the path segment after the segment ("" for the collection itself), never
+	// containing "/".
+	Item string
+	// Authenticated reports whether the caller presented a key, which Caller then holds.
+	Authenticated bool
+	Caller        auth.Principal
 }
 
 // New returns the REST handler.
@@ -65,34 +98,136 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultConfig().CallTimeout
 	}
+	if up.Logger == nil {
+		up.Logger = slog.New(slog.DiscardHandler)
+	}
 	strictJSON := &runtime.JSONPb{
 		MarshalOptions:   protojson.MarshalOptions{},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}
-	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, strictJSON),
-		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(up.Content)),
-	)
-	if err := content.RegisterGateway(ctx, mux, up.Content); err != nil {
-		return nil, fmt.Errorf("register content routes: %w", err)
+	opts := []runtime.ServeMuxOption{runtime.WithMarshalerOption(runtime.MIMEWildcard, strictJSON)}
+	if up.Health != nil {
+		opts = append(opts, runtime.WithHealthzEndpoint(healthpb.NewHealthClient(up.Health)))
 	}
-	access := up.Access
-	if access == nil {
-		access = up.Content
+	mux := runtime.NewServeMux(opts...)
+	names := make([]string, 0, len(up.Routes))
+	for name := range up.Routes {
+		names = append(names, name)
 	}
-	if err := contentv1.RegisterApiKeyServiceHandler(ctx, mux, access); err != nil {
-		return nil, fmt.Errorf("register api key routes: %w", err)
-	}
-	management := limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux))
-	if up.Delivery == nil {
-		return management, nil
-	}
-	delivery := up.Delivery.Router(up.Verifier)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !delivery(w, r) {
-			management.ServeHTTP(w, r)
+	slices.Sort(names)
+	for _, name := range names {
+		conn := up.Conns[name]
+		if conn == nil {
+			return nil, fmt.Errorf("gateway: routes of service %q but no connection to it", name)
 		}
-	}), nil
+		if err := up.Routes[name](ctx, mux, conn); err != nil {
+			return nil, fmt.Errorf("register %s routes: %w", name, err)
+		}
+	}
+	e := &edge{
+		management: limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux)),
+		verifier:   up.Verifier,
+		logger:     up.Logger,
+	}
+	for _, side := range up.ReadSides {
+		for _, seg := range side.Segments() {
+			if seg == "" || strings.Contains(seg, "/") {
+				return nil, fmt.Errorf("gateway: read segment %q must be one non-empty path segment", seg)
+			}
+			for _, r := range e.reads {
+				if r.segment == seg {
+					return nil, fmt.Errorf("gateway: two read sides serve segment %q", seg)
+				}
+			}
+			e.reads = append(e.reads, readRoute{segment: seg, side: side})
+		}
+	}
+	if len(e.reads) > 0 && e.verifier == nil {
+		return nil, errors.New("gateway: read sides need a Verifier")
+	}
+	return e, nil
+}
+
+// edge dispatches read routes to their read side and everything else to the management mux.
+type edge struct {
+	reads      []readRoute // a few; a scan is cheaper than a map lookup
+	management http.Handler
+	verifier   auth.Verifier
+	logger     *slog.Logger
+}
+
+type readRoute struct {
+	segment string
+	side    ReadSide
+}
+
+// ServeHTTP matches the read routes itself rather than through http.ServeMux patterns: this is
+// the hottest path of the system and pattern matching (with path cleaning) was a measurable
+// share of it. A path that does not match exactly (other methods, an empty site or item, more
+// segments, an unknown segment) goes to the management routes, which answer 404 for it unless
+// a service has such a route.
+func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if req, side := e.match(r); side != nil {
+		e.serveRead(w, r, side, req)
+		return
+	}
+	e.management.ServeHTTP(w, r)
+}
+
+func (e *edge) match(r *http.Request) (ReadRequest, ReadSide) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return ReadRequest{}, nil
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/sites/")
+	if !ok {
+		return ReadRequest{}, nil
+	}
+	site, rest, ok := strings.Cut(rest, "/")
+	if !ok || site == "" {
+		return ReadRequest{}, nil
+	}
+	segment, item, hasItem := strings.Cut(rest, "/")
+	if hasItem && (item == "" || strings.Contains(item, "/")) {
+		return ReadRequest{}, nil
+	}
+	for i := range e.reads {
+		if e.reads[i].segment == segment {
+			return ReadRequest{Site: site, Segment: segment, Item: item}, e.reads[i].side
+		}
+	}
+	return ReadRequest{}, nil
+}
+
+// serveRead authenticates the caller, if it sent an Authorization header, and hands the
+// request to the read side.
+func (e *edge) serveRead(w http.ResponseWriter, r *http.Request, side ReadSide, req ReadRequest) {
+	if header := r.Header.Get("Authorization"); header != "" {
+		p, err := auth.Authenticate(r.Context(), e.verifier, header)
+		if err != nil {
+			WriteError(w, r, e.logger, err)
+			return
+		}
+		req.Authenticated, req.Caller = true, p
+	}
+	side.ServeRead(w, r, req)
+}
+
+// Header values of error responses; assigned directly to avoid allocations.
+var (
+	hdrJSON      = []string{"application/json"}
+	hdrNoStore   = []string{"no-store"}
+	emptyDetails = []any{}
+)
+
+// WriteError writes err as {code, message, details}, not cacheable, with the HTTP status of
+// its gRPC code: the same mapping (grpcserver.Status) that every gRPC and management error
+// takes. An error that is not an apperr error is logged with an id and answered as internal.
+func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	st := grpcserver.Status(r.Context(), logger, "GET "+r.URL.Path, err)
+	w.Header()["Content-Type"] = hdrJSON
+	w.Header()["Cache-Control"] = hdrNoStore
+	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
+	_ = json.NewEncoder(w).Encode(map[string]any{"code": st.Code(), "message": st.Message(), "details": emptyDetails})
 }
 
 func withTimeout(d time.Duration, next http.Handler) http.Handler {

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/beaconcms/beacon/gateway"
+	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	"github.com/beaconcms/beacon/platform/apikey"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
@@ -50,6 +51,8 @@ type serviceModule struct {
 	deps []string
 	// start builds the service from what its deps put in a.
 	start func(ctx context.Context, a *app) (grpcService, error)
+	// gateway registers the service's management REST routes over a connection to it.
+	gateway gateway.RegisterFunc
 }
 
 // grpcService is what a started service hands the gRPC server.
@@ -67,7 +70,7 @@ type grpcService struct {
 var serviceModules = []serviceModule{
 	{name: "access", deps: []string{moduleVerifier}, start: func(_ context.Context, a *app) (grpcService, error) {
 		return grpcService{register: a.keys.Register, rules: apikey.Rules(), names: []string{apikey.ServiceName}}, nil
-	}},
+	}, gateway: contentv1.RegisterApiKeyServiceHandler},
 	{name: "content", start: func(ctx context.Context, a *app) (grpcService, error) {
 		svc, err := content.New(ctx, a.store.client, a.cfg.Content, a.store.tokens, a.logger)
 		if err != nil {
@@ -75,7 +78,7 @@ var serviceModules = []serviceModule{
 		}
 		a.content = svc
 		return grpcService{register: svc.Register, rules: content.Rules(), names: content.ServiceNames(), run: svc.Run}, nil
-	}},
+	}, gateway: content.RegisterGateway},
 }
 
 // serviceNames are the names of serviceModules, in order.
@@ -282,7 +285,9 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 		}
 	}
 	upstream := map[string]*grpc.ClientConn{}
+	routes := map[string]gateway.RegisterFunc{}
 	for _, s := range serviceModules {
+		routes[s.name] = s.gateway
 		addr := a.cfg.ServiceAddrs[s.name]
 		if a.running[s.name] {
 			addr = a.grpc.lis.Addr().String()
@@ -313,7 +318,12 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 		background = append(background, d.Run)
 	}
 	handler, err := gateway.New(ctx, a.cfg.Gateway, gateway.Upstreams{
-		Content: upstream["content"], Access: upstream["access"], Delivery: deliveryModel, Verifier: a.keys,
+		Conns:     upstream,
+		Routes:    routes,
+		ReadSides: []gateway.ReadSide{deliveryModel.ReadSide()},
+		Verifier:  a.keys,
+		Health:    upstream["content"],
+		Logger:    a.logger,
 	})
 	if err != nil {
 		closeConns()

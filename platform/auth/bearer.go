@@ -1,6 +1,12 @@
 package auth
 
-import "strings"
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/beaconcms/beacon/platform/apperr"
+)
 
 // BearerToken returns the token of an "Authorization: Bearer <token>" value (RFC 6750 2.1).
 // It is the one bearer parser: the gRPC interceptor and the REST edge both use it, so a header
@@ -19,4 +25,23 @@ func BearerToken(header string) (token string, ok bool) {
 		return "", false
 	}
 	return token, true
+}
+
+// Authenticate parses an Authorization header value with [BearerToken] and has v verify the
+// token: the one authentication step of the gRPC interceptor and the REST edge. A malformed
+// value is Unauthenticated ("missing API key"); an unknown or revoked key is Unauthenticated
+// with one message for both; any other error of v (it could not tell) is returned wrapped.
+func Authenticate(ctx context.Context, v Verifier, header string) (Principal, error) {
+	token, ok := BearerToken(header)
+	if !ok {
+		return Principal{}, errMissingKey()
+	}
+	p, err := v.Verify(ctx, token)
+	if err != nil {
+		if apperr.Is(err, apperr.Unauthenticated) {
+			return Principal{}, errInvalidKey()
+		}
+		return Principal{}, fmt.Errorf("verify API key: %w", err)
+	}
+	return p, nil
 }

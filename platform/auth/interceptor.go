@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -93,7 +92,7 @@ func (i *Interceptor) authorize(ctx context.Context, method string) (context.Con
 		return nil, apperr.New(apperr.PermissionDenied, "%s has no access rule and is refused for everyone", method)
 	}
 
-	secret, present, err := bearerSecret(ctx)
+	header, present, err := authorizationHeader(ctx)
 	if rule.Public && !present {
 		return ctx, nil
 	}
@@ -102,13 +101,12 @@ func (i *Interceptor) authorize(ctx context.Context, method string) (context.Con
 		return nil, err
 	}
 
-	p, err := i.verifier.Verify(ctx, secret)
+	p, err := Authenticate(ctx, i.verifier, header)
 	if err != nil {
 		if apperr.Is(err, apperr.Unauthenticated) {
-			i.logger.InfoContext(ctx, "call refused: invalid or revoked API key", "method", method)
-			return nil, errInvalidKey()
+			i.logger.InfoContext(ctx, "call refused: missing, malformed, invalid or revoked API key", "method", method)
 		}
-		return nil, fmt.Errorf("verify API key: %w", err)
+		return nil, err
 	}
 
 	if !rule.Public && !rule.allows(p) {
@@ -124,10 +122,9 @@ func (i *Interceptor) authorize(ctx context.Context, method string) (context.Con
 	return WithPrincipal(ctx, p), nil
 }
 
-// bearerSecret returns the secret of the "authorization: Bearer <secret>" metadata. present is
-// false when there is no authorization metadata at all; err is set when it is absent, repeated
-// or not a bearer token ([BearerToken]).
-func bearerSecret(ctx context.Context) (secret string, present bool, err error) {
+// authorizationHeader returns the one "authorization" metadata value. present is false when
+// there is none at all; err is set when it is absent or repeated.
+func authorizationHeader(ctx context.Context) (header string, present bool, err error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	values := md.Get("authorization")
 	if len(values) == 0 {
@@ -136,9 +133,5 @@ func bearerSecret(ctx context.Context) (secret string, present bool, err error) 
 	if len(values) > 1 {
 		return "", true, errMissingKey()
 	}
-	token, ok := BearerToken(values[0])
-	if !ok {
-		return "", true, errMissingKey()
-	}
-	return token, true, nil
+	return values[0], true, nil
 }

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/beaconcms/beacon/platform/loop"
 )
 
 // Follower reads a change log every Interval and hands what it finds to Apply.
@@ -39,8 +41,9 @@ type Follower[E any] struct {
 // the start of the overlap window before now.
 func (f *Follower[E]) Start() time.Time { return f.now().Add(-f.Overlap) }
 
-// Run reads the log every Interval, starting at since, until ctx ends, and then returns nil.
-// A failed read is logged and retried at the next tick from the same since-time.
+// Run reads the log every Interval, starting at since, until ctx ends, and then returns nil
+// once no read is running (see loop.Every). A failed read is logged and retried at the next
+// tick from the same since-time.
 func (f *Follower[E]) Run(ctx context.Context, since time.Time) error {
 	if f.Interval <= 0 {
 		return fmt.Errorf("changelog: Interval must be positive, got %v", f.Interval)
@@ -49,31 +52,24 @@ func (f *Follower[E]) Run(ctx context.Context, since time.Time) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	t := time.NewTicker(f.Interval)
-	defer t.Stop()
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	return loop.Every(ctx, f.Interval, func(ctx context.Context) {
 		next, err := f.Poll(ctx, since)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return nil
+			return
 		case err != nil:
 			if !failing {
 				logger.Warn("reading the change log failed; serving what is loaded and retrying every interval", "err", err)
 			}
 			failing = true
-			continue
+			return
 		case failing:
 			logger.Info("reading the change log works again")
 			failing = false
 		}
 		since = next
-	}
+	})
 }
 
 // Poll reads the log once from since, applies what it found and returns where the next read

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
@@ -69,7 +68,7 @@ func New(ctx context.Context, client *mongo.Client, cfg Config, tokens *pagetoke
 	if err != nil {
 		return nil, err
 	}
-	svc.Observe(d.model)
+	svc.Observe(d.observer())
 	return &Service{
 		cfg:      cfg,
 		domain:   svc,
@@ -81,49 +80,7 @@ func New(ctx context.Context, client *mongo.Client, cfg Config, tokens *pagetoke
 	}, nil
 }
 
-// Delivery is a read model of published content with its REST handler and gRPC server. Every
-// content service has one; a gateway running apart from the services opens its own.
-type Delivery struct {
-	model  *delivery.Model
-	store  *store.Store
-	tokens *pagetoken.Codec
-	since  time.Time
-	cfg    Config
-	logger *slog.Logger
-}
-
-// OpenDelivery loads a read model from the content database, for a gateway that runs apart
-// from the content service. Call Run to keep it fresh.
-func OpenDelivery(ctx context.Context, client *mongo.Client, cfg Config, tokens *pagetoken.Codec, logger *slog.Logger) (*Delivery, error) {
-	logger = logger.With("service", "delivery")
-	db := client.Database(cfg.Database)
-	if err := mongodb.Migrate(ctx, db, store.Migrations(), logger); err != nil {
-		return nil, fmt.Errorf("migrate content database: %w", err)
-	}
-	return loadDelivery(ctx, store.New(db, logger), markdown.NewRenderer(), cfg, tokens, logger)
-}
-
-func loadDelivery(ctx context.Context, st *store.Store, renderer *markdown.Renderer, cfg Config, tokens *pagetoken.Codec, logger *slog.Logger) (*Delivery, error) {
-	model := delivery.NewModel(renderer.PlainText, logger)
-	since, err := model.Load(ctx, st)
-	if err != nil {
-		return nil, fmt.Errorf("load delivery read model: %w", err)
-	}
-	return &Delivery{model: model, store: st, tokens: tokens, since: since, cfg: cfg, logger: logger}, nil
-}
-
-// Run keeps the read model fresh until ctx ends. It returns once ctx has ended and its polling
-// has stopped (nil), or at once for a poll interval that is not positive.
-func (d *Delivery) Run(ctx context.Context) error {
-	return d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval)
-}
-
-// Router returns the delivery REST router (see delivery.Handler.Route). verifier checks bearer keys.
-func (d *Delivery) Router(verifier auth.Verifier) func(w http.ResponseWriter, r *http.Request) bool {
-	return delivery.NewHandler(d.model, verifier, d.tokens, d.logger).Route
-}
-
-// Delivery returns the service's own read model.
+// Delivery returns the service's own read side.
 func (s *Service) Delivery() *Delivery { return s.delivery }
 
 // Migrate applies the content database's migrations and returns.
@@ -157,10 +114,19 @@ func Rules() auth.Policy {
 // store itself rescans rarely; see Store.FlushPendingRevisions).
 const flushInterval = 10 * time.Second
 
+// Change-log retention: running read models read the log within their poll interval (plus
+// their overlap); one that starts later loads everything anyway. Short, because on FerretDB v1
+// every poll decodes every entry.
+const (
+	changeRetention = 5 * time.Minute
+	pruneEvery      = time.Minute
+)
+
 // Run does the service's background work until ctx ends: scheduled publishing, keeping the
-// delivery read model fresh, and completing revision records whose write was interrupted. It
-// returns only when all of them have stopped, so the caller may then close the store; the error
-// is the first loop's that failed to start (a bad interval), nil after a normal stop.
+// delivery read model fresh, completing revision records whose write was interrupted, and
+// pruning the article change log (only the content service, which writes the log, prunes it).
+// It returns only when all of them have stopped, so the caller may then close the store; the
+// error is the first loop's that failed to start (a bad interval), nil after a normal stop.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.domain.RunScheduler(ctx, s.cfg.SchedulerInterval) })
@@ -169,7 +135,14 @@ func (s *Service) Run(ctx context.Context) error {
 		s.flushPendingRevisions(ctx)
 		return loop.Every(ctx, flushInterval, s.flushPendingRevisions)
 	})
+	g.Go(func() error { return loop.Every(ctx, pruneEvery, s.pruneChangeLog) })
 	return g.Wait()
+}
+
+func (s *Service) pruneChangeLog(ctx context.Context) {
+	if err := s.store.PruneArticleChanges(ctx, time.Now().Add(-changeRetention)); err != nil && ctx.Err() == nil {
+		s.logger.WarnContext(ctx, "pruning the article change log failed", "err", err)
+	}
 }
 
 func (s *Service) flushPendingRevisions(ctx context.Context) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"github.com/beaconcms/beacon/services/content/internal/readmodel"
 )
 
 const (
@@ -180,7 +181,7 @@ func BenchmarkList(b *testing.B) {
 	})
 	// Past the page cache's bound every new query renders its page.
 	b.Run("uncached", func(b *testing.B) {
-		for i := range maxCachedPages + 1 {
+		for i := range readmodel.MaxCachedPages + 1 {
 			f.env.ServeHTTP(httptest.NewRecorder(), benchRequest("/v1/sites/bench/articles?fill="+strconv.Itoa(i)))
 		}
 		reqs := make([]*http.Request, 64)

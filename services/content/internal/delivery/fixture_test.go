@@ -10,15 +10,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/beaconcms/beacon/gateway"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"github.com/beaconcms/beacon/services/content/internal/readmodel"
 )
 
 // Markers that must never reach a site: editor notes (in the published snapshot too, although
@@ -168,28 +171,78 @@ var fixtureOrder = []string{"a5", "a4", "a3", "a2", "a1", "m1"}
 
 type testEnv struct {
 	clock   *testClock
-	model   *Model
+	catalog *fakeCatalog
+	model   *readmodel.Model
 	tokens  *pagetoken.Codec
 	handler *Handler
 	server  *Server
+	edge    http.Handler
 }
 
-// newTestEnv returns a model fed directly with sites and articles, its REST handler and gRPC
-// server, and the clock they read.
+// fakeCatalog is a site catalog fed by the test. Like the content service's, it ignores a site
+// revision older than or equal to the one it has.
+type fakeCatalog struct {
+	mu    sync.Mutex
+	sites map[string]*domain.Site
+}
+
+func (c *fakeCatalog) All() []readmodel.Site {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []readmodel.Site
+	for _, s := range c.sites {
+		maxAge := s.CacheMaxAgeSeconds
+		if maxAge == 0 {
+			maxAge = domain.DefaultCacheMaxAge
+		}
+		out = append(out, readmodel.Site{ID: s.ID, DisplayName: s.DisplayName, BaseURL: s.BaseURL, DefaultLocale: s.DefaultLocale,
+			CrisisLineText: s.CrisisLineText, Public: s.Public, CacheMaxAgeSeconds: maxAge, CreateTime: s.CreateTime, UpdateTime: s.UpdateTime})
+	}
+	return out
+}
+
+// putSites writes sites to the catalog and tells the model.
+func (e *testEnv) putSites(sites ...*domain.Site) {
+	e.catalog.mu.Lock()
+	for _, s := range sites {
+		if old := e.catalog.sites[s.ID]; old == nil || old.Revision < s.Revision {
+			e.catalog.sites[s.ID] = s
+		}
+	}
+	e.catalog.mu.Unlock()
+	e.model.SitesChanged()
+}
+
+// removeSite removes a site from the catalog and tells the model.
+func (e *testEnv) removeSite(id string) {
+	e.catalog.mu.Lock()
+	delete(e.catalog.sites, id)
+	e.catalog.mu.Unlock()
+	e.model.SitesChanged()
+}
+
+// newTestEnv returns a model fed directly with sites and articles, its REST handler behind a
+// gateway edge (with no management routes) and its gRPC server, and the clock they read.
 func newTestEnv(tb testing.TB, sites []*domain.Site, articles []*domain.Article) *testEnv {
 	tb.Helper()
 	clock := newTestClock(testT0.Add(24 * time.Hour))
 	logger := slog.New(slog.DiscardHandler)
-	m := NewModel(func(md string) string { return md }, logger)
-	m.now = clock.Now
+	catalog := &fakeCatalog{sites: map[string]*domain.Site{}}
+	m := readmodel.New(catalog, readmodel.Options{PlainText: func(md string) string { return md }, Now: clock.Now, Logger: logger})
 	tokens, err := pagetoken.NewCodec(testSecret, pagetoken.WithClock(clock.Now))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	m.ApplySites(sites, true)
-	m.ApplyArticles(articles)
-	return &testEnv{clock: clock, model: m, tokens: tokens,
-		handler: NewHandler(m, testKeys, tokens, logger), server: NewServer(m, tokens)}
+	h := NewHandler(m, tokens, logger)
+	h.now = clock.Now
+	edge, err := gateway.New(context.Background(), gateway.DefaultConfig(), gateway.Upstreams{ReadSides: []gateway.ReadSide{h}, Verifier: testKeys, Logger: logger})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := &testEnv{clock: clock, catalog: catalog, model: m, tokens: tokens, handler: h, server: NewServer(m, tokens), edge: edge}
+	e.putSites(sites...)
+	m.ApplyArticles(articles...)
+	return e
 }
 
 func newFixtureEnv(tb testing.TB) *testEnv {
@@ -198,11 +251,10 @@ func newFixtureEnv(tb testing.TB) *testEnv {
 	return newTestEnv(tb, sites, fixtureArticles())
 }
 
-// ServeHTTP serves r the way the gateway does: delivery routes first, anything else 404.
+// ServeHTTP serves r the way the beacon binary does: through the gateway edge, which
+// dispatches read routes to the handler (anything else answers 404 here: no management routes).
 func (e *testEnv) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !e.handler.Route(w, r) {
-		http.NotFound(w, r)
-	}
+	e.edge.ServeHTTP(w, r)
 }
 
 // do sends a request with headers given as name, value pairs. (It does not fail, so it may be

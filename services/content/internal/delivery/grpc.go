@@ -9,20 +9,21 @@ import (
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/services/content/internal/readmodel"
+	"github.com/beaconcms/beacon/services/content/internal/render"
 	"google.golang.org/genproto/googleapis/api/httpbody"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // Server implements contentv1.DeliveryServiceServer for internal tools, from the same model and
 // with the same access rule as the REST handler.
 type Server struct {
 	contentv1.UnimplementedDeliveryServiceServer
-	model  *Model
+	model  *readmodel.Model
 	tokens *pagetoken.Codec
 }
 
 // NewServer returns the gRPC delivery API.
-func NewServer(model *Model, tokens *pagetoken.Codec) *Server {
+func NewServer(model *readmodel.Model, tokens *pagetoken.Codec) *Server {
 	return &Server{model: model, tokens: tokens}
 }
 
@@ -39,13 +40,13 @@ func Rules() auth.Policy {
 	}
 }
 
-func (s *Server) view(ctx context.Context, name string) (*view, error) {
+func (s *Server) view(ctx context.Context, name string) (*readmodel.View, error) {
 	site, ok := strings.CutPrefix(name, "sites/")
 	if !ok || site == "" || strings.Contains(site, "/") {
 		return nil, apperr.InvalidField("site", "must be a site name like sites/kratom-help, got %q", name)
 	}
-	p, hasKey := principalFromContext(ctx)
-	return s.model.access(site, p, hasKey)
+	p, hasKey := auth.FromContext(ctx)
+	return s.model.Access(site, p, hasKey)
 }
 
 func (s *Server) GetPublishedArticle(ctx context.Context, req *contentv1.GetPublishedArticleRequest) (*contentv1.PublishedArticle, error) {
@@ -53,18 +54,18 @@ func (s *Server) GetPublishedArticle(ctx context.Context, req *contentv1.GetPubl
 	if err != nil {
 		return nil, err
 	}
-	e := v.bySlug[req.GetSlug()]
+	e := v.Article(req.GetSlug())
 	if e == nil {
-		if to, moved := v.redirects[req.GetSlug()]; moved {
+		if to, moved := v.Redirect(req.GetSlug()); moved {
 			return &contentv1.PublishedArticle{RedirectSlug: to}, nil
 		}
-		return nil, apperr.New(apperr.NotFound, "sites/%s has no published article %q", v.site.ID, req.GetSlug())
+		return nil, articleNotFound(v, req.GetSlug())
 	}
-	out := &contentv1.PublishedArticle{}
-	if err := protojson.Unmarshal(e.article.raw, out); err != nil {
+	html, err := e.HTML()
+	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return render.PublishedArticle(v.Site(), e.Live, html)
 }
 
 func (s *Server) ListPublishedArticles(ctx context.Context, req *contentv1.ListPublishedArticlesRequest) (*contentv1.ListPublishedArticlesResponse, error) {
@@ -82,7 +83,7 @@ func (s *Server) ListPublishedArticles(ctx context.Context, req *contentv1.ListP
 	}
 	resp := &contentv1.ListPublishedArticlesResponse{NextPageToken: next}
 	for _, e := range entries {
-		resp.Articles = append(resp.Articles, e.card)
+		resp.Articles = append(resp.Articles, e.Card)
 	}
 	return resp, nil
 }
@@ -98,7 +99,7 @@ func (s *Server) SearchPublishedArticles(ctx context.Context, req *contentv1.Sea
 	}
 	resp := &contentv1.SearchPublishedArticlesResponse{NextPageToken: res.next, TotalSize: int32(res.total)}
 	for _, h := range res.hits {
-		resp.Results = append(resp.Results, &contentv1.SearchResult{Article: h.entry.card, Score: h.score})
+		resp.Results = append(resp.Results, &contentv1.SearchResult{Article: h.Entry.Card, Score: h.Score})
 	}
 	return resp, nil
 }
@@ -108,11 +109,11 @@ func (s *Server) GetSitemap(ctx context.Context, req *contentv1.GetSitemapReques
 	if err != nil {
 		return nil, err
 	}
-	b, err := v.sitemapBody()
+	b, err := v.Sitemap()
 	if err != nil {
 		return nil, err
 	}
-	return &httpbody.HttpBody{ContentType: hdrXML[0], Data: b.raw}, nil
+	return &httpbody.HttpBody{ContentType: hdrXML[0], Data: b.Raw()}, nil
 }
 
 func (s *Server) GetFeed(ctx context.Context, req *contentv1.GetFeedRequest) (*httpbody.HttpBody, error) {
@@ -120,9 +121,9 @@ func (s *Server) GetFeed(ctx context.Context, req *contentv1.GetFeedRequest) (*h
 	if err != nil {
 		return nil, err
 	}
-	b, err := v.feedBody()
+	b, err := v.Feed()
 	if err != nil {
 		return nil, err
 	}
-	return &httpbody.HttpBody{ContentType: hdrAtom[0], Data: b.raw}, nil
+	return &httpbody.HttpBody{ContentType: hdrAtom[0], Data: b.Raw()}, nil
 }

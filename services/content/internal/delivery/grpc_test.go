@@ -262,7 +262,7 @@ func TestGRPCSearch(t *testing.T) {
 
 func TestGRPCSitemapAndFeed(t *testing.T) {
 	e := newFixtureEnv(t)
-	e.model.ApplyArticles([]*domain.Article{revise(fixtureArticles()[0], func(a *domain.Article) { a.Published = nil })})
+	e.model.ApplyArticles(revise(fixtureArticles()[0], func(a *domain.Article) { a.Published = nil }))
 	sm, err := e.server.GetSitemap(callerPrivate.ctx, &contentv1.GetSitemapRequest{Site: "sites/private"})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"github.com/beaconcms/beacon/services/content/internal/readmodel"
 )
 
 func TestRoute(t *testing.T) {
@@ -42,9 +43,15 @@ func TestRoute(t *testing.T) {
 		{"GET", "/v2/sites/public/articles", false},
 	}
 	for _, tt := range tests {
-		r := httptest.NewRequest(tt.method, tt.path, nil)
-		if got := e.handler.Route(httptest.NewRecorder(), r); got != tt.routed {
-			t.Errorf("Route(%s %s) = %v, want %v", tt.method, tt.path, got, tt.routed)
+		w := e.do(tt.method, tt.path)
+		// Delivery answers every request it serves, errors included, with a Cache-Control;
+		// the management routes (none here) answer 404 without one.
+		routed := w.Header().Get("Cache-Control") != ""
+		if routed != tt.routed {
+			t.Errorf("%s %s: routed to delivery = %v, want %v (status %d)", tt.method, tt.path, routed, tt.routed, w.Code)
+		}
+		if !routed && w.Code != 404 {
+			t.Errorf("%s %s: status %d from the management routes, want 404", tt.method, tt.path, w.Code)
 		}
 	}
 }
@@ -98,8 +105,8 @@ func TestAccess(t *testing.T) {
 					checkErrorBody(t, w, tt.status)
 					return
 				}
-				site := e.model.view(tt.site).site
-				if got, want := w.Header().Get("Cache-Control"), cacheControl(site.Public, 60); got != want {
+				site := e.model.View(tt.site).Site()
+				if got, want := w.Header().Get("Cache-Control"), readmodel.CacheControl(site.Public, 60); got != want {
 					t.Errorf("Cache-Control = %q, want %q", got, want)
 				}
 				wantVary := "Accept-Encoding"
@@ -234,7 +241,7 @@ func TestRedirects(t *testing.T) {
 		a.Published.Content.Slug = "private-guide-2"
 		a.PublishedSlugs = append(a.PublishedSlugs, "private-guide-2")
 	})
-	e.model.ApplyArticles([]*domain.Article{p})
+	e.model.ApplyArticles(p)
 	mustStatus(t, e.get("/v1/sites/private/articles/private-guide"), 401)
 	mustStatus(t, e.get("/v1/sites/private/articles/private-guide", "Authorization", "Bearer key-other"), 404)
 	w := e.get("/v1/sites/private/articles/private-guide", "Authorization", "Bearer key-private")
@@ -248,7 +255,7 @@ func TestConditionalAndGzip(t *testing.T) {
 	e := newFixtureEnv(t)
 	// A long body, so that gzip pays.
 	long := withBody(newArticle("g1", "long-read", "A long read", 50, "public"), strings.Repeat("Kratom withdrawal is uncomfortable but rarely dangerous. ", 80))
-	e.model.ApplyArticles([]*domain.Article{long})
+	e.model.ApplyArticles(long)
 	const path = "/v1/sites/public/articles/long-read"
 
 	plain := e.get(path)
@@ -521,8 +528,8 @@ func TestOlderRevisionIgnored(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newFixtureEnv(t)
-			e.model.ApplyArticles([]*domain.Article{v5})
-			e.model.ApplyArticles([]*domain.Article{tt.later})
+			e.model.ApplyArticles(v5)
+			e.model.ApplyArticles(tt.later)
 			w := e.get("/v1/sites/public/articles/sleep-basics")
 			mustStatus(t, w, 200)
 			if got := decodeJSON[articleJSON](t, w.Body.Bytes()).Title; got != "Sleep basics v5" {
@@ -535,7 +542,7 @@ func TestOlderRevisionIgnored(t *testing.T) {
 	}
 	// Within one batch too.
 	e := newFixtureEnv(t)
-	e.model.ApplyArticles([]*domain.Article{v5, tests[0].later})
+	e.model.ApplyArticles(v5, tests[0].later)
 	if got := decodeJSON[articleJSON](t, e.get("/v1/sites/public/articles/sleep-basics").Body.Bytes()).Title; got != "Sleep basics v5" {
 		t.Errorf("batch: title = %q", got)
 	}
@@ -586,7 +593,7 @@ func TestUnpublishRemoves(t *testing.T) {
 					t.Fatalf("before: a3 not in %s", k)
 				}
 			}
-			e.model.ApplyArticles([]*domain.Article{tt.next})
+			e.model.ApplyArticles(tt.next)
 			for k, v := range liveEverywhere(t, e, "a3", "kratom-and-sleep", "melatonin") {
 				if v {
 					t.Errorf("after: a3 still in the %s", k)
@@ -599,7 +606,7 @@ func TestUnpublishRemoves(t *testing.T) {
 			back := revise(tt.next, func(a *domain.Article) {
 				a.State, a.DeleteTime, a.Published = domain.StatePublished, time.Time{}, a3.Published
 			})
-			e.model.ApplyArticles([]*domain.Article{back})
+			e.model.ApplyArticles(back)
 			if got := ids(getList(t, e, "").Articles); !slices.Equal(got, fixtureOrder) {
 				t.Errorf("republished: list = %v", got)
 			}
@@ -607,7 +614,7 @@ func TestUnpublishRemoves(t *testing.T) {
 	}
 	// Unpublishing an article removes the redirects of its former slugs too.
 	e := newFixtureEnv(t)
-	e.model.ApplyArticles([]*domain.Article{revise(fixtureArticles()[0], func(a *domain.Article) { a.Published = nil })})
+	e.model.ApplyArticles(revise(fixtureArticles()[0], func(a *domain.Article) { a.Published = nil }))
 	mustStatus(t, e.get("/v1/sites/public/articles/kratom-withdrawal-old"), 404)
 }
 
@@ -616,19 +623,11 @@ func TestUnpublishRemoves(t *testing.T) {
 func TestSiteSettingsChange(t *testing.T) {
 	e := newFixtureEnv(t)
 	before := decodeJSON[articleJSON](t, e.get("/v1/sites/public/articles/shared-guide").Body.Bytes())
-	// The shared article is rendered on both its sites, so its record no longer holds the HTML:
-	// a re-render must take it from a rendered entry.
-	e.model.mu.Lock()
-	if rec := e.model.records["m1"]; len(rec.rendered) != 2 || rec.html != "" {
-		t.Errorf("record m1: %d rendered entries, html %q; want 2 and none", len(rec.rendered), rec.html)
-	}
-	e.model.mu.Unlock()
-
 	changed := newSite("public", true, 2)
 	changed.CrisisLineText = "Text HOME to 741741"
 	changed.BaseURL = "https://help.example.net/"
 	changed.CacheMaxAgeSeconds = 300
-	e.model.ApplySites([]*domain.Site{changed}, false)
+	e.putSites(changed)
 
 	for _, slug := range []string{"shared-guide", "sleep-basics", "kratom-withdrawal"} {
 		w := e.get("/v1/sites/public/articles/" + slug)
@@ -662,7 +661,7 @@ func TestSiteSettingsChange(t *testing.T) {
 	// A second change re-renders again from the entries.
 	again := newSite("public", true, 3)
 	again.CrisisLineText = "Third"
-	e.model.ApplySites([]*domain.Site{again}, false)
+	e.putSites(again)
 	a := decodeJSON[articleJSON](t, e.get("/v1/sites/public/articles/shared-guide").Body.Bytes())
 	if a.CrisisLineText != "Third" || a.HTML != before.HTML {
 		t.Errorf("after a second change: %+v", a)
@@ -670,16 +669,16 @@ func TestSiteSettingsChange(t *testing.T) {
 	// An older or equal site revision is ignored.
 	stale := newSite("public", true, 2)
 	stale.CrisisLineText = "Stale"
-	e.model.ApplySites([]*domain.Site{stale, newSite("public", true, 3)}, false)
+	e.putSites(stale, newSite("public", true, 3))
 	if got := decodeJSON[articleJSON](t, e.get("/v1/sites/public/articles/shared-guide").Body.Bytes()).CrisisLineText; got != "Third" {
 		t.Errorf("crisisLineText = %q after a stale site revision", got)
 	}
 	// A site made private needs a key from then on.
 	private := newSite("public", false, 4)
-	e.model.ApplySites([]*domain.Site{private}, false)
+	e.putSites(private)
 	mustStatus(t, e.get("/v1/sites/public/articles/shared-guide"), 401)
 	// A deleted site is gone.
-	e.model.SiteDeleted("public")
+	e.removeSite("public")
 	mustStatus(t, e.get("/v1/sites/public/articles/shared-guide", "Authorization", "Bearer key-admin"), 404)
 }
 
@@ -811,7 +810,7 @@ func feedEntries(tb testing.TB, e *testEnv, site string, headers ...string) []at
 func TestSitemapAndFeed(t *testing.T) {
 	e := newFixtureEnv(t)
 	// Unpublish one, so "live" is a strict subset of what was ever applied.
-	e.model.ApplyArticles([]*domain.Article{revise(fixtureArticles()[3], func(a *domain.Article) { a.Published = nil })})
+	e.model.ApplyArticles(revise(fixtureArticles()[3], func(a *domain.Article) { a.Published = nil }))
 	live := []string{"a5", "a3", "a2", "a1", "m1"}
 	slugOf := map[string]string{}
 	for _, a := range fixtureArticles() {

@@ -1,0 +1,358 @@
+// Package render turns live articles into what delivery serves: the PublishedArticle JSON with
+// its schema.org JSON-LD, the list card, and a site's sitemap and Atom feed. It renders from
+// the live record ([Article]) and the site's settings ([Site]) only: drafts and editor notes
+// are not in its input, so they cannot reach a site.
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	"github.com/beaconcms/beacon/platform/httpcache"
+	"github.com/beaconcms/beacon/platform/markdown"
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Site is what rendering and delivery need of a site's settings.
+type Site struct {
+	ID             string
+	DisplayName    string
+	BaseURL        string
+	DefaultLocale  string
+	CrisisLineText string
+	Public         bool
+	// CacheMaxAgeSeconds is the delivery cache lifetime (the site's default already applied).
+	CacheMaxAgeSeconds int
+	CreateTime         time.Time
+	UpdateTime         time.Time
+	// Deleted marks a soft-deleted site: delivery answers 404 for it until it is undeleted.
+	Deleted bool
+}
+
+// Article is the live record of an article: the parts of its published snapshot that delivery
+// renders from. It is never modified once made.
+type Article struct {
+	ID         string
+	RevisionID int64
+	// Content is the published content without its Markdown body and editor notes.
+	Content            domain.Content
+	PublishTime        time.Time
+	WordCount          int
+	ReadingTimeMinutes int
+	TOC                []markdown.TOCEntry
+	// PublishedSlugs is every slug the article was published under, its current one included.
+	PublishedSlugs []string
+}
+
+// Name returns the resource name "articles/{id}".
+func (a *Article) Name() string { return "articles/" + a.ID }
+
+// LiveArticle returns the live record of a and its published HTML body, or nil when a is not
+// live (never published, unpublished, archived or deleted).
+func LiveArticle(a *domain.Article) (*Article, string) {
+	if !a.Live() {
+		return nil, ""
+	}
+	snap := a.Published
+	c := snap.Content
+	c.Body, c.EditorNotes = "", ""
+	return &Article{
+		ID:                 a.ID,
+		RevisionID:         a.RevisionID,
+		Content:            c,
+		PublishTime:        snap.PublishTime,
+		WordCount:          snap.Rendering.WordCount,
+		ReadingTimeMinutes: snap.Rendering.ReadingTimeMinutes,
+		TOC:                snap.Rendering.TOC,
+		PublishedSlugs:     a.PublishedSlugs,
+	}, snap.Rendering.HTML
+}
+
+// Entry is one live article as one site delivers it, rendered once.
+type Entry struct {
+	Live        *Article // what it was rendered from
+	ID          string
+	Slug        string
+	Title       string
+	Summary     string
+	URL         string
+	PublishTime time.Time
+	Tags        []string
+	Topics      []string
+	Authors     []string // display names
+	Card        *contentv1.ArticleCard
+	CardJSON    []byte
+	// Article is the PublishedArticle JSON.
+	Article *httpcache.Body
+	// Surrogate and CacheTag are header values naming the site and the article for CDN purges:
+	// "site-<site> article-<id>" and the same keys comma-separated.
+	Surrogate []string
+	CacheTag  []string
+	// htmlStart and htmlEnd delimit the JSON string of the html field in Article's bytes.
+	htmlStart, htmlEnd int
+}
+
+// HTML returns the entry's article body, read back from its JSON (for a re-render after the
+// site's settings changed, or for the gRPC API).
+func (e *Entry) HTML() (string, error) {
+	if e.htmlEnd == 0 {
+		return "", nil
+	}
+	var html string
+	if err := json.Unmarshal(e.Article.Raw()[e.htmlStart:e.htmlEnd], &html); err != nil {
+		return "", fmt.Errorf("read back the html of articles/%s: %w", e.ID, err)
+	}
+	return html, nil
+}
+
+// Pack copies the entries' rendered bytes into a shared slab (see httpcache.Slab), to keep the
+// heap of thousands of entries unfragmented. Call it before the entries are shared.
+func Pack(entries []*Entry) {
+	total := 0
+	for _, e := range entries {
+		total += e.Article.Size() + len(e.CardJSON)
+	}
+	slab := httpcache.NewSlab(total)
+	for _, e := range entries {
+		e.Article.MoveInto(slab)
+		e.CardJSON = slab.Copy(e.CardJSON)
+	}
+}
+
+// jsonMarshal renders a proto message as compact protojson. protojson randomizes whitespace
+// between builds; compacting keeps the bytes, and so the ETags, stable.
+func jsonMarshal(m proto.Message) ([]byte, error) {
+	raw, err := protojson.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, len(raw)))
+	if err := json.Compact(buf, raw); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(buf.Bytes()), nil // exact size: the model keeps thousands of these
+}
+
+// ArticleURL is where the site shows an article: {base_url}/articles/{slug}.
+func ArticleURL(site *Site, slug string) string {
+	return strings.TrimRight(site.BaseURL, "/") + "/articles/" + url.PathEscape(slug)
+}
+
+func isoDate(d domain.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+}
+
+func publishedPerson(p domain.Person) *contentv1.PublishedPerson {
+	if p.IsZero() {
+		return nil
+	}
+	return &contentv1.PublishedPerson{DisplayName: p.DisplayName, Credentials: p.Credentials, Url: p.URL}
+}
+
+// Card returns a's list card.
+func Card(a *Article) *contentv1.ArticleCard {
+	c := a.Content
+	publishTime := timestamppb.New(a.PublishTime)
+	return &contentv1.ArticleCard{
+		Name:               a.Name(),
+		Title:              c.Title,
+		Slug:               c.Slug,
+		Summary:            c.Summary,
+		Tags:               c.Tags,
+		Topics:             c.Topics,
+		PublishTime:        publishTime,
+		UpdateTime:         publishTime,
+		ReadingTimeMinutes: int32(a.ReadingTimeMinutes),
+		SocialImageUrl:     c.SEO.SocialImageURL,
+	}
+}
+
+// PublishedArticle returns a as site delivers it, with html as its body.
+func PublishedArticle(site *Site, a *Article, html string) (*contentv1.PublishedArticle, error) {
+	c := a.Content
+	pageURL := ArticleURL(site, c.Slug)
+	publishTime := timestamppb.New(a.PublishTime)
+	pa := &contentv1.PublishedArticle{
+		Name:               a.Name(),
+		Title:              c.Title,
+		Slug:               c.Slug,
+		Summary:            c.Summary,
+		Html:               html,
+		Tags:               c.Tags,
+		Topics:             c.Topics,
+		MedicalReviewer:    publishedPerson(c.MedicalReviewer),
+		LastReviewedDate:   isoDate(c.LastReviewedDate),
+		PublishTime:        publishTime,
+		UpdateTime:         publishTime,
+		WordCount:          int32(a.WordCount),
+		ReadingTimeMinutes: int32(a.ReadingTimeMinutes),
+		Url:                pageURL,
+		CrisisLineText:     site.CrisisLineText,
+	}
+	for _, t := range a.TOC {
+		pa.TableOfContents = append(pa.TableOfContents, &contentv1.TocEntry{Level: int32(t.Level), Text: t.Text, Anchor: t.Anchor})
+	}
+	for _, p := range c.Authors {
+		pa.Authors = append(pa.Authors, publishedPerson(p))
+	}
+	for _, ct := range c.Citations {
+		pa.Citations = append(pa.Citations, &contentv1.PublishedCitation{Title: ct.Title, Url: ct.URL, Doi: ct.DOI, Pmid: ct.PMID, AccessedDate: isoDate(ct.AccessedDate)})
+	}
+	if c.SEO != (domain.SEO{}) {
+		pa.Seo = &contentv1.Seo{MetaTitle: c.SEO.MetaTitle, MetaDescription: c.SEO.MetaDescription, CanonicalUrl: c.SEO.CanonicalURL, SocialImageUrl: c.SEO.SocialImageURL}
+	}
+	ld, err := MedicalWebPage(site, a, pageURL)
+	if err != nil {
+		return nil, err
+	}
+	pa.JsonLd = ld
+	return pa, nil
+}
+
+// htmlKey is how the html field starts in PublishedArticle JSON. Inside any JSON string a
+// quote is escaped, so these bytes can only be the key itself; no nested message of
+// PublishedArticle has an html field.
+var htmlKey = []byte(`"html":`)
+
+// NewEntry renders a for site, with html as its body.
+func NewEntry(site *Site, a *Article, html string) (*Entry, error) {
+	pa, err := PublishedArticle(site, a, html)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := jsonMarshal(pa)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", a.Name(), err)
+	}
+	card := Card(a)
+	cardJSON, err := jsonMarshal(card)
+	if err != nil {
+		return nil, fmt.Errorf("render card of %s: %w", a.Name(), err)
+	}
+	c := a.Content
+	keys := []string{"site-" + site.ID, "article-" + a.ID}
+	authors := make([]string, 0, len(c.Authors))
+	for _, p := range c.Authors {
+		authors = append(authors, p.DisplayName)
+	}
+	e := &Entry{
+		Live:        a,
+		ID:          a.ID,
+		Slug:        c.Slug,
+		Title:       c.Title,
+		Summary:     c.Summary,
+		URL:         pa.Url,
+		PublishTime: a.PublishTime,
+		Tags:        c.Tags,
+		Topics:      c.Topics,
+		Authors:     authors,
+		Card:        card,
+		CardJSON:    cardJSON,
+		Article:     httpcache.New(raw),
+		Surrogate:   []string{strings.Join(keys, " ")},
+		CacheTag:    []string{strings.Join(keys, ",")},
+	}
+	if html != "" {
+		i := bytes.Index(raw, htmlKey)
+		if i < 0 {
+			return nil, fmt.Errorf("render %s: no html field in its JSON", a.Name())
+		}
+		e.htmlStart = i + len(htmlKey)
+		e.htmlEnd = e.htmlStart + jsonStringLen(raw[e.htmlStart:])
+	}
+	return e, nil
+}
+
+// jsonStringLen returns the length of the JSON string literal b starts with, quotes included.
+func jsonStringLen(b []byte) int {
+	for i := 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// MedicalWebPage renders schema.org MedicalWebPage JSON-LD. encoding/json escapes <, > and &,
+// so the text is safe inside a <script> element.
+func MedicalWebPage(site *Site, a *Article, pageURL string) (string, error) {
+	c := a.Content
+	type thing = map[string]any
+	doc := thing{
+		"@context":      "https://schema.org",
+		"@type":         "MedicalWebPage",
+		"headline":      c.Title,
+		"name":          c.Title,
+		"url":           pageURL,
+		"datePublished": a.PublishTime.Format(time.RFC3339),
+		"dateModified":  a.PublishTime.Format(time.RFC3339),
+		"inLanguage":    site.DefaultLocale,
+		"publisher":     thing{"@type": "Organization", "name": site.DisplayName, "url": site.BaseURL},
+	}
+	if c.Summary != "" {
+		doc["description"] = c.Summary
+	}
+	if len(c.Tags) > 0 {
+		doc["keywords"] = strings.Join(c.Tags, ", ")
+	}
+	if len(c.Topics) > 0 {
+		about := make([]thing, 0, len(c.Topics))
+		for _, t := range c.Topics {
+			about = append(about, thing{"@type": "Thing", "name": t})
+		}
+		doc["about"] = about
+	}
+	person := func(p domain.Person) thing {
+		t := thing{"@type": "Person", "name": p.DisplayName}
+		if p.Credentials != "" {
+			t["jobTitle"] = p.Credentials
+		}
+		if p.URL != "" {
+			t["url"] = p.URL
+		}
+		return t
+	}
+	if len(c.Authors) > 0 {
+		authors := make([]thing, 0, len(c.Authors))
+		for _, p := range c.Authors {
+			authors = append(authors, person(p))
+		}
+		doc["author"] = authors
+	}
+	if !c.MedicalReviewer.IsZero() {
+		doc["reviewedBy"] = person(c.MedicalReviewer)
+	}
+	if d := isoDate(c.LastReviewedDate); d != "" {
+		doc["lastReviewed"] = d
+	}
+	if len(c.Citations) > 0 {
+		cites := make([]thing, 0, len(c.Citations))
+		for _, ct := range c.Citations {
+			t := thing{"@type": "CreativeWork", "name": ct.Title}
+			if ct.URL != "" {
+				t["url"] = ct.URL
+			}
+			cites = append(cites, t)
+		}
+		doc["citation"] = cites
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	return string(raw), nil
+}
