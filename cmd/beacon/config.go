@@ -160,6 +160,9 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	if err := checkTargets(cfg); err != nil {
 		return cfg, err
 	}
+	if command == "store" && (cfg.MongoURI != "" || cfg.DataDir == "") {
+		return cfg, fmt.Errorf("beacon store serves the embedded store of --data-dir (BEACON_DATA_DIR); set it, and no --mongodb-uri")
+	}
 	if cfg.MongoURI == "" && cfg.DataDir == "" {
 		return cfg, fmt.Errorf("set --mongodb-uri (BEACON_MONGODB_URI) or --data-dir (BEACON_DATA_DIR) for the embedded store")
 	}

@@ -51,6 +51,7 @@ type instance struct {
 	adminKey string
 	dataDir  string
 	storeURI string
+	socket   string // printed by beacon store
 	cmd      *exec.Cmd
 	stderr   *bytes.Buffer
 }
@@ -74,6 +75,12 @@ func startDev(tb testing.TB, dataDir string, extraArgs ...string) *instance {
 // start runs beacon with args and waits until its REST edge is ready.
 func start(tb testing.TB, args ...string) *instance {
 	tb.Helper()
+	return startUntil(tb, "REST  ", args...)
+}
+
+// startUntil runs beacon with args and waits until it prints a line starting with ready.
+func startUntil(tb testing.TB, ready string, args ...string) *instance {
+	tb.Helper()
 	cmd := exec.Command(beaconBinary, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -86,10 +93,10 @@ func start(tb testing.TB, args ...string) *instance {
 	}
 	tb.Cleanup(func() { inst.stop(tb) })
 
-	ready := make(chan error, 1)
+	readyc := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		keyNext := false
+		keyNext, isReady := false, false
 		for sc.Scan() {
 			line := sc.Text()
 			switch {
@@ -104,13 +111,18 @@ func start(tb testing.TB, args ...string) *instance {
 				keyNext = true
 			case strings.HasPrefix(line, "REST  "):
 				inst.restURL = strings.TrimPrefix(line, "REST  ")
-				ready <- nil
+			case strings.HasPrefix(line, "socket "):
+				inst.socket = strings.TrimPrefix(line, "socket ")
+			}
+			if strings.HasPrefix(line, ready) && !isReady {
+				isReady = true
+				readyc <- nil
 			}
 		}
-		ready <- fmt.Errorf("beacon exited before it was ready: %v", sc.Err())
+		readyc <- fmt.Errorf("beacon exited before it was ready: %v", sc.Err())
 	}()
 	select {
-	case err := <-ready:
+	case err := <-readyc:
 		if err != nil {
 			tb.Fatalf("%v\nstderr:\n%s", err, inst.stderr)
 		}

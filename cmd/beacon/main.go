@@ -20,6 +20,8 @@ const usage = `Usage: beacon <command> [flags]
 Commands:
   dev       run everything with the embedded store in ./data, demo content and a bootstrap admin key
   serve     run the targets named by --target (default all; e.g. --target=content,access)
+  store     serve the embedded store of --data-dir on a unix socket for other beacon processes
+            (a split deployment on one machine); prints the socket's --mongodb-uri
   migrate   apply database migrations and exit
   admin-key create an admin key for all sites and print it once (--key-name NAME)
   seed      add generated published articles to a site (for benchmarks; stop other beacons on the same data dir first)
@@ -51,7 +53,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		}
 		printTargets(stdout, g)
 		return 0
-	case "dev", "serve", "migrate", "seed", "admin-key":
+	case "dev", "serve", "store", "migrate", "seed", "admin-key":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		err = seed(ctx, cfg, logger)
 	case "admin-key":
 		err = createAdminKey(ctx, cfg, logger, stdout)
+	case "store":
+		err = serveStore(ctx, cfg, logger, stdout)
 	default:
 		err = serve(ctx, cfg, command == "dev", logger, stdout)
 	}

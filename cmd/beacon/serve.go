@@ -277,3 +277,20 @@ func serveDebug(addr string, logger *slog.Logger) (stop func(), err error) {
 		<-done
 	}, nil
 }
+
+// serveStore runs the embedded store of cfg.DataDir until ctx ends, for beacon processes that
+// share it (one process per service; see docs/architecture.md). It serves only on a unix socket
+// in the 0700 data directory, so only processes of the same user can reach it, and prints the
+// --mongodb-uri they use.
+func serveStore(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+	e, err := mongodb.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "store"), logger)
+	if err != nil {
+		return fmt.Errorf("start embedded store: %w", err)
+	}
+	fmt.Fprintf(stdout, "socket %s\n", e.Socket())
+	fmt.Fprintf(stdout, "store %s\n", e.URI())
+	logger.Info("embedded store serving", "socket", e.Socket())
+	<-ctx.Done()
+	// FerretDB gives connected clients a few seconds to leave; stop the beacons first.
+	return e.Close()
+}

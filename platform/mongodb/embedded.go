@@ -4,24 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
 
 // Embedded is an in-process FerretDB v1 server with the SQLite handler, storing under a data directory
-// and listening on 127.0.0.1 on a random port. It serves development, tests and small deployments;
-// see the package documentation for what differs from MongoDB.
+// and listening only on a unix socket inside it ([SocketName]). It serves development, tests and small
+// deployments; see the package documentation for what differs from MongoDB.
+//
+// FerretDB v1 has no authentication, so the socket is the access control: it is never served on TCP,
+// the data directory is kept at mode 0700 and the socket at 0600, so only the user running Beacon (and
+// root) can connect.
 //
 // Its methods are safe for concurrent use.
 type Embedded struct {
 	uri       string
 	dataDir   string
+	socket    string
 	stop      context.CancelFunc
 	done      chan struct{} // closed when FerretDB's Run has returned
 	runErr    error         // Run's result; read only after done is closed
@@ -32,13 +40,21 @@ type Embedded struct {
 // otherwise race when two servers start at once (parallel tests).
 var ferretNewMu sync.Mutex
 
-// StartEmbedded creates dataDir if needed (mode 0700) and starts FerretDB on it, returning once the
-// server answers a ping. ctx bounds the start only: the server runs until [Embedded.Close].
+// SocketName is the name of the unix socket [StartEmbedded] serves on, inside its data directory.
+const SocketName = "mongodb.sock"
+
+// maxSocketPath is the longest socket path the kernel takes (sun_path is 108 bytes with its NUL).
+const maxSocketPath = 107
+
+// StartEmbedded creates dataDir if needed, sets its mode to 0700, and starts FerretDB on it, serving
+// on the unix socket dataDir/[SocketName] (mode 0600) and on nothing else. It returns once the server
+// answers a ping. ctx bounds the start only: the server runs until [Embedded.Close].
 //
-// dataDir holds one SQLite file per database and is reused across restarts; it must not be used by
-// two running servers at once, and its path must not contain '?' or '#'. FerretDB's own log records go
-// to logger at Error level and above only (FerretDB logs every failed command at Warn); a nil logger
-// discards them.
+// dataDir holds one SQLite file per database and is reused across restarts; its path must not contain
+// '?' or '#', and the socket path must fit in 107 bytes. A socket left behind by a process that died
+// is replaced; one that another running server still answers on is an error, so that two servers never
+// share a data directory. FerretDB's own log records go to logger at Error level and above only
+// (FerretDB logs every failed command at Warn); a nil logger discards them.
 func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*Embedded, error) {
 	if dataDir == "" {
 		return nil, errors.New("starting embedded FerretDB: empty data directory")
@@ -53,6 +69,17 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("starting embedded FerretDB: creating data directory: %w", err)
 	}
+	// MkdirAll leaves an existing directory's mode alone; the socket relies on this one's.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("starting embedded FerretDB: restricting the data directory to its owner: %w", err)
+	}
+	socket := filepath.Join(dir, SocketName)
+	if len(socket) > maxSocketPath {
+		return nil, fmt.Errorf("starting embedded FerretDB: socket path %s is longer than %d bytes; use a shorter data directory", socket, maxSocketPath)
+	}
+	if err := removeStaleSocket(socket); err != nil {
+		return nil, fmt.Errorf("starting embedded FerretDB: %w", err)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -61,7 +88,7 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 
 	ferretNewMu.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener:  ferretdb.ListenerConfig{Unix: socket},
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
 		Logger:    slog.New(newMinLevelHandler(logger.Handler(), slog.LevelError)).With("component", "ferretdb"),
@@ -71,8 +98,14 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 		return nil, fmt.Errorf("starting embedded FerretDB in %s: %w", dir, err)
 	}
 
+	// The socket is bound by ferretdb.New. Nobody else can reach it yet (the directory is 0700); 0600
+	// keeps it so should the directory's mode be loosened later.
+	if err := os.Chmod(socket, 0o600); err != nil {
+		return nil, fmt.Errorf("starting embedded FerretDB: restricting the socket to its owner: %w", err)
+	}
+
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{dataDir: dir, stop: stop, done: make(chan struct{})}
+	e := &Embedded{dataDir: dir, socket: socket, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
 		e.runErr = f.Run(runCtx)
@@ -93,8 +126,12 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 	return e, nil
 }
 
-// URI returns the mongodb:// URI clients use to reach the server, e.g. "mongodb://127.0.0.1:40123/".
+// URI returns the mongodb:// URI clients use to reach the server: its socket, percent-encoded, e.g.
+// "mongodb://%2Fvar%2Flib%2Fbeacon%2Fstore%2Fmongodb.sock/". Only processes of the same user can use it.
 func (e *Embedded) URI() string { return e.uri }
+
+// Socket returns the path of the unix socket the server listens on.
+func (e *Embedded) Socket() string { return e.socket }
 
 // DataDir returns the absolute path of the directory the server stores its data in.
 func (e *Embedded) DataDir() string { return e.dataDir }
@@ -107,6 +144,29 @@ func (e *Embedded) Close() error {
 	<-e.done
 	if e.runErr != nil {
 		return fmt.Errorf("running embedded FerretDB: %w", e.runErr)
+	}
+	return nil
+}
+
+// removeStaleSocket removes path if it is a socket nobody answers on (left by a process that died),
+// and fails if a server still answers on it or if path is something other than a socket.
+func removeStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("%s exists and is not a socket", path)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		_ = c.Close()
+		return fmt.Errorf("another process serves this data directory on %s", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing the stale socket %s: %w", path, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -77,7 +78,11 @@ func (p *proxy) accept() {
 		if err != nil {
 			return
 		}
-		u, err := net.Dial("tcp", p.target)
+		network := "tcp"
+		if strings.HasPrefix(p.target, "/") {
+			network = "unix" // the embedded store's socket
+		}
+		u, err := net.Dial(network, p.target)
 		if err != nil {
 			_ = c.Close()
 			continue

@@ -2,7 +2,10 @@ package mongodbtest_test
 
 import (
 	"context"
+	"net"
+	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -86,5 +89,23 @@ func TestDatabaseName(t *testing.T) {
 				t.Errorf("databaseName(%q) = %q, not a valid name", tt.testName, got)
 			}
 		})
+	}
+}
+
+func TestListeningTCPPortsSeesAListener(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := lis.Addr().(*net.TCPAddr).Port
+	if got := mongodbtest.ListeningTCPPorts(t, os.Getpid()); !slices.Contains(got, port) {
+		t.Fatalf("ListeningTCPPorts = %v, want it to contain %d", got, port)
+	}
+	_ = lis.Close()
+	if got := mongodbtest.ListeningTCPPorts(t, os.Getpid()); slices.Contains(got, port) {
+		t.Fatalf("ListeningTCPPorts = %v after closing %d", got, port)
 	}
 }
