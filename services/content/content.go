@@ -36,11 +36,18 @@ type Config struct {
 	// DeliveryPollInterval is how often the delivery read model polls the store for changes
 	// made by other replicas. Changes made by this process show at once.
 	DeliveryPollInterval time.Duration
+	// ChangeLogRetention is how long article change-log entries are kept, and
+	// ChangeLogPruneInterval how often older ones are deleted. Read models read the log within
+	// their poll interval (plus a 10 s overlap); one that starts later loads everything anyway.
+	// Short, because on FerretDB v1 every poll decodes every entry.
+	ChangeLogRetention     time.Duration
+	ChangeLogPruneInterval time.Duration
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Database: "beacon_content", SchedulerInterval: time.Second, DeliveryPollInterval: time.Second}
+	return Config{Database: "beacon_content", SchedulerInterval: time.Second, DeliveryPollInterval: time.Second,
+		ChangeLogRetention: 5 * time.Minute, ChangeLogPruneInterval: time.Minute}
 }
 
 // Service is a ready-to-register content service.
@@ -114,14 +121,6 @@ func Rules() auth.Policy {
 // store itself rescans rarely; see Store.FlushPendingRevisions).
 const flushInterval = 10 * time.Second
 
-// Change-log retention: running read models read the log within their poll interval (plus
-// their overlap); one that starts later loads everything anyway. Short, because on FerretDB v1
-// every poll decodes every entry.
-const (
-	changeRetention = 5 * time.Minute
-	pruneEvery      = time.Minute
-)
-
 // Run does the service's background work until ctx ends: scheduled publishing, keeping the
 // delivery read model fresh, completing revision records whose write was interrupted, and
 // pruning the article change log (only the content service, which writes the log, prunes it).
@@ -135,12 +134,12 @@ func (s *Service) Run(ctx context.Context) error {
 		s.flushPendingRevisions(ctx)
 		return loop.Every(ctx, flushInterval, s.flushPendingRevisions)
 	})
-	g.Go(func() error { return loop.Every(ctx, pruneEvery, s.pruneChangeLog) })
+	g.Go(func() error { return loop.Every(ctx, s.cfg.ChangeLogPruneInterval, s.pruneChangeLog) })
 	return g.Wait()
 }
 
 func (s *Service) pruneChangeLog(ctx context.Context) {
-	if err := s.store.PruneArticleChanges(ctx, time.Now().Add(-changeRetention)); err != nil && ctx.Err() == nil {
+	if err := s.store.PruneArticleChanges(ctx, time.Now().Add(-s.cfg.ChangeLogRetention)); err != nil && ctx.Err() == nil {
 		s.logger.WarnContext(ctx, "pruning the article change log failed", "err", err)
 	}
 }

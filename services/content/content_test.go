@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
@@ -176,5 +177,96 @@ func TestRunReportsALoopThatCannotStart(t *testing.T) {
 				t.Fatal("Run kept running with a loop that could not start")
 			}
 		})
+	}
+}
+
+// TestOpenDeliveryOnlyReads: a read side opened apart from the content service (a gateway on its
+// own) never migrates the content database and never prunes its change log; the content service
+// does both.
+func TestOpenDeliveryOnlyReads(t *testing.T) {
+	ctx := context.Background()
+	db := mongodbtest.NewDatabase(t)
+	client, err := mongodb.Connect(ctx, mongodbtest.URI(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	// A change-log entry an hour old: the content service would prune it within a minute.
+	old := bson.D{{Key: "_id", Value: "x/1"}, {Key: "schemaVersion", Value: 1}, {Key: "articleId", Value: "x"},
+		{Key: "revision", Value: int64(1)}, {Key: "time", Value: time.Now().Add(-time.Hour).UTC()}}
+	if _, err := db.Collection("article_changes").InsertOne(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := pagetoken.NewCodec([]byte("content-facade-test-secret-0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := content.DefaultConfig()
+	cfg.Database = db.Name()
+	cfg.DeliveryPollInterval = 10 * time.Millisecond
+	d, err := content.OpenDelivery(ctx, client, cfg, tokens, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond) // many polls
+	defer cancel()
+	if err := d.Run(runCtx); err != nil {
+		t.Fatal(err)
+	}
+	inspect := mongodb.WithScan(ctx, "test inspects the store")
+	names, err := db.ListCollectionNames(inspect, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names, []string{"article_changes"}) {
+		t.Errorf("collections after OpenDelivery and Run: %v; want only the one the test made (no migrations)", names)
+	}
+	if n, err := db.Collection("article_changes").CountDocuments(inspect, bson.D{}); err != nil || n != 1 {
+		t.Errorf("change-log entries after Run: %d, %v; want the old one kept (a read side never prunes)", n, err)
+	}
+}
+
+// TestRunPrunesTheChangeLog: the content service, which writes the change log, prunes it.
+func TestRunPrunesTheChangeLog(t *testing.T) {
+	ctx := context.Background()
+	var dbName string
+	svc := newServiceWith(t, func(c *content.Config) {
+		c.ChangeLogRetention, c.ChangeLogPruneInterval = time.Minute, 10*time.Millisecond
+		dbName = c.Database
+	})
+	client, err := mongodb.Connect(ctx, mongodbtest.URI(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	changes := client.Database(dbName).Collection("article_changes")
+	entry := func(id string, age time.Duration) bson.D {
+		return bson.D{{Key: "_id", Value: id}, {Key: "schemaVersion", Value: 1}, {Key: "articleId", Value: "x"},
+			{Key: "revision", Value: int64(1)}, {Key: "time", Value: time.Now().Add(-age).UTC()}}
+	}
+	if _, err := changes.InsertMany(ctx, []any{entry("old/1", time.Hour), entry("new/1", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(runCtx) }()
+	inspect := mongodb.WithScan(ctx, "test inspects the store")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := changes.CountDocuments(inspect, bson.D{{Key: "_id", Value: "old/1"}})
+		if err == nil && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the old change-log entry was not pruned within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := changes.CountDocuments(inspect, bson.D{{Key: "_id", Value: "new/1"}}); err != nil || n != 1 {
+		t.Errorf("a recent entry was pruned (%d, %v)", n, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/beaconcms/beacon/gateway"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
+	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/content/internal/delivery"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
@@ -48,7 +49,7 @@ func loadDelivery(ctx context.Context, st *store.Store, renderer *markdown.Rende
 	if err := sites.refresh(ctx); err != nil {
 		return nil, fmt.Errorf("load delivery read model: %w", err)
 	}
-	since, err := model.Load(ctx, st)
+	since, err := model.Load(mongodb.WithScan(ctx, "delivery read model: initial load"), st)
 	if err != nil {
 		return nil, fmt.Errorf("load delivery read model: %w", err)
 	}
@@ -59,7 +60,7 @@ func loadDelivery(ctx context.Context, st *store.Store, renderer *markdown.Rende
 // re-reads the sites every DeliveryPollInterval. It returns once ctx has ended and both loops
 // have stopped (nil), or at once for a poll interval that is not positive.
 func (d *Delivery) Run(ctx context.Context) error {
-	var g errgroup.Group
+	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval) })
 	failing := false
 	g.Go(func() error {
