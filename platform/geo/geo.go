@@ -1,0 +1,236 @@
+// Package geo finds points near a place: great-circle (haversine) distances and a grid index that
+// answers "everything within r km of here, nearest first" by visiting only the cells the circle can
+// touch, never by scanning every point.
+package geo
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// EarthRadiusKm is the mean Earth radius (IUGG R1 = 6371.0088 km). Haversine distances on a sphere
+// of this radius are within about 0.5 % of the WGS 84 geodesic distance everywhere.
+const EarthRadiusKm = 6371.0088
+
+// Point is a WGS 84 position in decimal degrees.
+type Point struct{ Lat, Lng float64 }
+
+// Valid reports whether the point's latitude is in [-90, 90] and its longitude in [-180, 180].
+func (p Point) Valid() bool {
+	return p.Lat >= -90 && p.Lat <= 90 && p.Lng >= -180 && p.Lng <= 180
+}
+
+func radians(deg float64) float64 { return deg * math.Pi / 180 }
+func degrees(rad float64) float64 { return rad * 180 / math.Pi }
+
+// DistanceKm returns the great-circle distance between a and b in kilometres (haversine formula).
+func DistanceKm(a, b Point) float64 {
+	φ1, φ2 := radians(a.Lat), radians(b.Lat)
+	dφ, dλ := φ2-φ1, radians(b.Lng-a.Lng)
+	h := math.Sin(dφ/2)*math.Sin(dφ/2) + math.Cos(φ1)*math.Cos(φ2)*math.Sin(dλ/2)*math.Sin(dλ/2)
+	return 2 * EarthRadiusKm * math.Asin(math.Sqrt(min(1, h)))
+}
+
+// Destination returns the point distanceKm from p along the initial bearing bearingDeg (clockwise
+// from north), on the same sphere as DistanceKm.
+func Destination(p Point, bearingDeg, distanceKm float64) Point {
+	δ := distanceKm / EarthRadiusKm
+	θ := radians(bearingDeg)
+	φ1, λ1 := radians(p.Lat), radians(p.Lng)
+	φ2 := math.Asin(math.Sin(φ1)*math.Cos(δ) + math.Cos(φ1)*math.Sin(δ)*math.Cos(θ))
+	λ2 := λ1 + math.Atan2(math.Sin(θ)*math.Sin(δ)*math.Cos(φ1), math.Cos(δ)-math.Sin(φ1)*math.Sin(φ2))
+	lng := math.Mod(degrees(λ2)+540, 360) - 180
+	return Point{Lat: degrees(φ2), Lng: lng}
+}
+
+// DefaultCellDegrees is the cell size of NewIndex(0): about 55 km north-south, so a 50 km query
+// visits a few cells.
+const DefaultCellDegrees = 0.5
+
+type cell struct{ row, col int32 }
+
+type entry[K comparable] struct {
+	key K
+	p   Point
+	seq uint64
+}
+
+// Index maps keys to one or more points each, in cells of a fixed latitude/longitude grid. The
+// zero value is not usable; call NewIndex. An Index is not safe for concurrent writes: a read model
+// guards it with its own lock or builds a new one and swaps it in. Concurrent Near calls without
+// writes are safe.
+type Index[K comparable] struct {
+	cellDeg float64
+	rows    int32
+	cols    int32
+	cells   map[cell][]entry[K]
+	points  map[K][]Point
+	seq     uint64
+}
+
+// NewIndex returns an empty index with cells of cellDegrees by cellDegrees (0 means
+// DefaultCellDegrees): 180/cellDegrees rows and 360/cellDegrees columns, rounded up.
+func NewIndex[K comparable](cellDegrees float64) *Index[K] {
+	if cellDegrees <= 0 {
+		cellDegrees = DefaultCellDegrees
+	}
+	return &Index[K]{
+		cellDeg: cellDegrees,
+		rows:    int32(math.Ceil(180 / cellDegrees)),
+		cols:    int32(math.Ceil(360 / cellDegrees)),
+		cells:   make(map[cell][]entry[K]),
+		points:  make(map[K][]Point),
+	}
+}
+
+// Len returns the number of keys in the index.
+func (ix *Index[K]) Len() int { return len(ix.points) }
+
+func (ix *Index[K]) row(lat float64) int32 {
+	r := int32(math.Floor((lat + 90) / ix.cellDeg))
+	return min(max(r, 0), ix.rows-1)
+}
+
+func (ix *Index[K]) col(lng float64) int32 {
+	c := int32(math.Floor((lng + 180) / ix.cellDeg))
+	return ((c % ix.cols) + ix.cols) % ix.cols
+}
+
+// Set makes points the positions of key, replacing any it had. Invalid points are ignored; a key
+// with no valid point is removed.
+func (ix *Index[K]) Set(key K, points ...Point) {
+	ix.Remove(key)
+	var kept []Point
+	for _, p := range points {
+		if !p.Valid() {
+			continue
+		}
+		ix.seq++
+		c := cell{ix.row(p.Lat), ix.col(p.Lng)}
+		ix.cells[c] = append(ix.cells[c], entry[K]{key: key, p: p, seq: ix.seq})
+		kept = append(kept, p)
+	}
+	if len(kept) > 0 {
+		ix.points[key] = kept
+	}
+}
+
+// Remove deletes key and its points.
+func (ix *Index[K]) Remove(key K) {
+	for _, p := range ix.points[key] {
+		c := cell{ix.row(p.Lat), ix.col(p.Lng)}
+		es := slices.DeleteFunc(ix.cells[c], func(e entry[K]) bool { return e.key == key })
+		if len(es) == 0 {
+			delete(ix.cells, c)
+		} else {
+			ix.cells[c] = es
+		}
+	}
+	delete(ix.points, key)
+}
+
+// Hit is a key found by Near and the distance to its nearest point.
+type Hit[K comparable] struct {
+	Key        K
+	DistanceKm float64
+}
+
+// Near returns every key with a point within radiusKm of center (distance <= radiusKm), once each
+// with the distance to its nearest point, nearest first; equal distances keep the order in which
+// the points were set. keep, when not nil, is asked about each candidate key once before any
+// distance is computed, and only kept keys are returned.
+func (ix *Index[K]) Near(center Point, radiusKm float64, keep func(K) bool) []Hit[K] {
+	if radiusKm < 0 || !center.Valid() {
+		return nil
+	}
+	type candidate struct {
+		key K
+		d   float64
+		seq uint64
+	}
+	var cands []candidate
+	var decided map[K]bool
+	if keep != nil {
+		decided = make(map[K]bool)
+	}
+	ix.visitCells(center, radiusKm, func(c cell) {
+		for _, e := range ix.cells[c] {
+			if keep != nil {
+				ok, seen := decided[e.key]
+				if !seen {
+					ok = keep(e.key)
+					decided[e.key] = ok
+				}
+				if !ok {
+					continue
+				}
+			}
+			if d := DistanceKm(center, e.p); d <= radiusKm {
+				cands = append(cands, candidate{e.key, d, e.seq})
+			}
+		}
+	})
+	slices.SortFunc(cands, func(a, b candidate) int {
+		if c := cmp.Compare(a.d, b.d); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	hits := make([]Hit[K], 0, len(cands))
+	var seen map[K]bool // only keys with several points can appear twice
+	for _, c := range cands {
+		if len(ix.points[c.key]) > 1 {
+			if seen == nil {
+				seen = make(map[K]bool)
+			}
+			if seen[c.key] {
+				continue // a farther point of a key already found
+			}
+			seen[c.key] = true
+		}
+		hits = append(hits, Hit[K]{Key: c.key, DistanceKm: c.d})
+	}
+	return hits
+}
+
+// visitCells calls visit for every cell that a circle of radiusKm around center can touch: the rows
+// of its latitude band and, in each, the columns of its longitude span (all columns when the circle
+// reaches a pole), wrapping across the antimeridian.
+func (ix *Index[K]) visitCells(center Point, radiusKm float64, visit func(cell)) {
+	δ := radiusKm / EarthRadiusKm
+	dLat := degrees(δ)
+	latMin, latMax := center.Lat-dLat, center.Lat+dLat
+	allCols := latMin <= -90 || latMax >= 90 || δ >= math.Pi/2
+	var dLng float64
+	if !allCols {
+		// The longitude half-width of the circle's bounding box (Matuschek): asin(sin δ / cos φ).
+		s := math.Sin(δ) / math.Cos(radians(center.Lat))
+		if s >= 1 {
+			allCols = true
+		} else {
+			dLng = degrees(math.Asin(s))
+		}
+	}
+	rowMin, rowMax := ix.row(max(latMin, -90)), ix.row(min(latMax, 90))
+	if allCols || 2*dLng >= 360-ix.cellDeg {
+		for r := rowMin; r <= rowMax; r++ {
+			for c := int32(0); c < ix.cols; c++ {
+				if _, ok := ix.cells[cell{r, c}]; ok {
+					visit(cell{r, c})
+				}
+			}
+		}
+		return
+	}
+	colFirst := int32(math.Floor((center.Lng - dLng + 180) / ix.cellDeg))
+	colLast := int32(math.Floor((center.Lng + dLng + 180) / ix.cellDeg))
+	for r := rowMin; r <= rowMax; r++ {
+		for c := colFirst; c <= colLast; c++ {
+			w := ((c % ix.cols) + ix.cols) % ix.cols
+			if _, ok := ix.cells[cell{r, w}]; ok {
+				visit(cell{r, w})
+			}
+		}
+	}
+}
