@@ -307,3 +307,17 @@ func etag(kind, id string, revision int64) string {
 	sum := sha256.Sum256([]byte(kind + "\x00" + id + "\x00" + strconv.FormatInt(revision, 10)))
 	return hex.EncodeToString(sum[:10])
 }
+
+// ImportRecord is one row of an import file (a CSV line or an HSDS service record) as its format
+// reader understood it, before normalization and validation.
+type ImportRecord struct {
+	Row      int    // 1-based: CSV data line or service record number
+	Fields   Fields // TargetSites empty: the import names the site
+	Verified Verification
+	// OriginID is the resource id in the Beacon that exported the record, or "". An import into
+	// that Beacon matches the record to it when no external id matches.
+	OriginID string
+	// Problems holds what the reader could not understand (an *apperr.Error with field
+	// violations), or nil.
+	Problems error
+}

@@ -113,7 +113,7 @@ func (v *violations) languages(field string, tags []string) {
 // Normalize puts fields into canonical form before validation. It never fails: anything it cannot
 // normalize is left for Validate to name. It trims names, lowercases taxonomy terms, canonicalizes
 // language tags and codes, formats phone numbers as E.164 (for the country of the first service
-// area or physical address, else US), orders opening periods, defaults the status to active and a
+// area or physical address, else US), orders opening periods (seven all-day periods become AlwaysOpen), defaults the status to active and a
 // phone's type to voice, and removes duplicates from lists whose order carries no meaning.
 func (f *Fields) Normalize() {
 	f.DisplayName = strings.TrimSpace(f.DisplayName)
@@ -155,6 +155,9 @@ func (f *Fields) Normalize() {
 		p.Description = strings.TrimSpace(p.Description)
 		p.Languages = dedupe(p.Languages, canonicalLanguage)
 	}
+	if allDayEveryDay(f.Hours.Periods) {
+		f.Hours.AlwaysOpen, f.Hours.Periods = true, nil
+	}
 	sortPeriods(f.Hours.Periods)
 	slices.SortStableFunc(f.Hours.Closures, func(a, b Closure) int {
 		switch {
@@ -170,6 +173,22 @@ func (f *Fields) Normalize() {
 		f.ExternalIDs[i].ID = strings.TrimSpace(f.ExternalIDs[i].ID)
 	}
 	f.TargetSites = dedupe(f.TargetSites, strings.TrimSpace)
+}
+
+// allDayEveryDay reports whether periods are exactly 00:00-24:00 on each of the seven days, which
+// is 24/7 written the long way.
+func allDayEveryDay(ps []WeeklyPeriod) bool {
+	if len(ps) != 7 {
+		return false
+	}
+	var days [7]bool
+	for _, p := range ps {
+		if p.Opens != 0 || p.Closes != MinutesPerDay || p.Day < 0 || p.Day > 6 || days[p.Day] {
+			return false
+		}
+		days[p.Day] = true
+	}
+	return true
 }
 
 // phoneRegion is the country whose national numbering plan a number without "+" is read in.
