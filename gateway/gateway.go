@@ -30,7 +30,8 @@ import (
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -62,8 +63,10 @@ type Upstreams struct {
 	ReadSides []ReadSide
 	// Verifier checks bearer keys for the read routes. Required when ReadSides is not empty.
 	Verifier auth.Verifier
-	// Health, if set, answers GET /healthz through its gRPC health service.
-	Health *grpc.ClientConn
+	// Ready reports whether the edge should receive traffic, for GET /readyz; nil means ready.
+	// It must not depend on the services or the store: the edge answers read routes from
+	// memory while they are down (see the health endpoints in gateway.go).
+	Ready func() bool
 	// Logger logs internal errors of read routes (with the id the caller sees). nil discards.
 	Logger *slog.Logger
 }
@@ -105,11 +108,8 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 		MarshalOptions:   protojson.MarshalOptions{},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}
-	opts := []runtime.ServeMuxOption{runtime.WithMarshalerOption(runtime.MIMEWildcard, strictJSON)}
-	if up.Health != nil {
-		opts = append(opts, runtime.WithHealthzEndpoint(healthpb.NewHealthClient(up.Health)))
-	}
-	mux := runtime.NewServeMux(opts...)
+	mux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, strictJSON),
+		runtime.WithErrorHandler(hideTransportErrors))
 	names := make([]string, 0, len(up.Routes))
 	for name := range up.Routes {
 		names = append(names, name)
@@ -128,6 +128,10 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 		management: limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux)),
 		verifier:   up.Verifier,
 		logger:     up.Logger,
+		ready:      up.Ready,
+	}
+	if e.ready == nil {
+		e.ready = func() bool { return true }
 	}
 	for _, side := range up.ReadSides {
 		for _, seg := range side.Segments() {
@@ -154,6 +158,7 @@ type edge struct {
 	management http.Handler
 	verifier   auth.Verifier
 	logger     *slog.Logger
+	ready      func() bool
 }
 
 type readRoute struct {
@@ -171,7 +176,43 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveRead(w, r, side, req)
 		return
 	}
+	if r.URL.Path == healthzPath || r.URL.Path == readyzPath {
+		e.serveHealth(w, r)
+		return
+	}
 	e.management.ServeHTTP(w, r)
+}
+
+// Health endpoints. Both are open (no key), answer GET and HEAD, and never name an upstream or
+// an address: their body is {"status": "SERVING"} or {"status": "NOT_SERVING"}.
+//
+//   - /healthz is liveness: 200 while this process serves HTTP. It does not follow the services
+//     or the store, whose outage a restart would not cure.
+//   - /readyz is readiness: 200 while Upstreams.Ready says so, 503 otherwise. Beacon reports
+//     ready from the moment the edge listens (its read sides have loaded by then) until its
+//     shutdown begins, also while the services or the store are down: the read routes keep
+//     answering from memory, and management routes answer 503 UNAVAILABLE on their own.
+const (
+	healthzPath = "/healthz"
+	readyzPath  = "/readyz"
+)
+
+func (e *edge) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, 12, "health endpoints answer GET and HEAD") // UNIMPLEMENTED
+		return
+	}
+	status, body := http.StatusOK, `{"status":"SERVING"}`
+	if r.URL.Path == readyzPath && !e.ready() {
+		status, body = http.StatusServiceUnavailable, `{"status":"NOT_SERVING"}`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method == http.MethodGet {
+		_, _ = io.WriteString(w, body)
+	}
 }
 
 func (e *edge) match(r *http.Request) (ReadRequest, ReadSide) {
@@ -228,6 +269,23 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	w.Header()["Cache-Control"] = hdrNoStore
 	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
 	_ = json.NewEncoder(w).Encode(map[string]any{"code": st.Code(), "message": st.Message(), "details": emptyDetails})
+}
+
+// hideTransportErrors is grpc-gateway's error handler, except that an error of the client
+// connection itself (the service is unreachable) does not reach the caller with its text, which
+// names internal addresses: it becomes 503 "service unavailable; retry later". Errors a service
+// returned pass unchanged (their messages are written to be shown).
+func hideTransportErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable && isTransportError(st.Message()) {
+		err = status.Error(codes.Unavailable, "service unavailable; retry later")
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// isTransportError reports whether msg is one of grpc-go's client-side connection errors.
+func isTransportError(msg string) bool {
+	return strings.HasPrefix(msg, "connection error") || strings.Contains(msg, "transport:") ||
+		strings.Contains(msg, "name resolver") || strings.Contains(msg, "connection closed")
 }
 
 func withTimeout(d time.Duration, next http.Handler) http.Handler {

@@ -260,8 +260,10 @@ func checkTargets(cfg Config) error {
 			return fmt.Errorf("--target=%s runs the gateway without %s: set --%s-addr (%s)", cfg.Target, name, name, envName(name+"-addr"))
 		}
 	}
-	if !slices.Contains(closure, "content") && cfg.MongoURI == "" {
-		return fmt.Errorf("--target=%s runs the gateway without content: set --mongodb-uri (BEACON_MONGODB_URI): the gateway keeps its own delivery read model from the store", cfg.Target)
+	for _, s := range serviceModules {
+		if s.readSide != nil && !slices.Contains(closure, s.name) && cfg.MongoURI == "" {
+			return fmt.Errorf("--target=%s runs the gateway without %s: set --mongodb-uri (BEACON_MONGODB_URI): the gateway keeps its own copy of %s's published data from the store", cfg.Target, s.name, s.name)
+		}
 	}
 	return nil
 }

@@ -53,6 +53,10 @@ type serviceModule struct {
 	start func(ctx context.Context, a *app) (grpcService, error)
 	// gateway registers the service's management REST routes over a connection to it.
 	gateway gateway.RegisterFunc
+	// readSide, if set, gives the gateway the service's read side: the service's own when it
+	// runs in the process (a.running), else one the gateway loads from the store (read only)
+	// and keeps fresh with the returned run (nil when there is nothing to run).
+	readSide func(ctx context.Context, a *app) (gateway.ReadSide, func(context.Context) error, error)
 }
 
 // grpcService is what a started service hands the gRPC server.
@@ -78,7 +82,17 @@ var serviceModules = []serviceModule{
 		}
 		a.content = svc
 		return grpcService{register: svc.Register, rules: content.Rules(), names: content.ServiceNames(), run: svc.Run}, nil
-	}, gateway: content.RegisterGateway},
+	}, gateway: content.RegisterGateway,
+		readSide: func(ctx context.Context, a *app) (gateway.ReadSide, func(context.Context) error, error) {
+			if a.content != nil {
+				return a.content.Delivery().ReadSide(), nil, nil
+			}
+			d, err := content.OpenDelivery(ctx, a.store.client, a.cfg.Content, a.store.tokens, a.logger)
+			if err != nil {
+				return nil, nil, err
+			}
+			return d.ReadSide(), d.Run, nil
+		}},
 }
 
 // serviceNames are the names of serviceModules, in order.
@@ -305,25 +319,38 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 		upstream[s.name] = conn
 	}
 	var background []func(context.Context) error
-	var deliveryModel *content.Delivery
-	if a.content != nil {
-		deliveryModel = a.content.Delivery()
-	} else {
-		d, err := content.OpenDelivery(ctx, a.store.client, a.cfg.Content, a.store.tokens, a.logger)
+	var readSides []gateway.ReadSide
+	for _, s := range serviceModules {
+		if s.readSide == nil {
+			continue
+		}
+		side, run, err := s.readSide(ctx, a)
 		if err != nil {
 			closeConns()
-			return nil, err
+			return nil, fmt.Errorf("%s read side: %w", s.name, err)
 		}
-		deliveryModel = d
-		background = append(background, d.Run)
+		readSides = append(readSides, side)
+		if run != nil {
+			background = append(background, run)
+		}
 	}
+	shutdownBegun := ctx.Done()
 	handler, err := gateway.New(ctx, a.cfg.Gateway, gateway.Upstreams{
 		Conns:     upstream,
 		Routes:    routes,
-		ReadSides: []gateway.ReadSide{deliveryModel.ReadSide()},
+		ReadSides: readSides,
 		Verifier:  a.keys,
-		Health:    upstream["content"],
-		Logger:    a.logger,
+		// Ready from now (the read sides have loaded) until shutdown begins, whatever the
+		// services and the store do.
+		Ready: func() bool {
+			select {
+			case <-shutdownBegun:
+				return false
+			default:
+				return true
+			}
+		},
+		Logger: a.logger,
 	})
 	if err != nil {
 		closeConns()

@@ -1,0 +1,131 @@
+package main_test
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// TestSplitDeployment runs Beacon as it is deployed split: `beacon store` serving the embedded
+// store on its socket, one process per service (content, access), and a separate gateway, all
+// real processes on random ports sharing that store. Each service process writes only its own
+// database (see docs/architecture.md, "Several processes on one store").
+func TestSplitDeployment(t *testing.T) {
+	store := startUntil(t, "store ", "store", "--data-dir", t.TempDir(), "--log-level", "warn")
+	shared := []string{"--mongodb-uri", store.storeURI, "--page-token-secret", strings.Repeat("p", 32), "--log-level", "warn"}
+
+	out, err := exec.Command(beaconBinary, append([]string{"admin-key", "--key-name", "split"}, shared...)...).Output()
+	if err != nil {
+		t.Fatalf("beacon admin-key: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	admin := lines[len(lines)-1]
+
+	services := map[string]*instance{}
+	for _, name := range []string{"content", "access"} {
+		args := append([]string{"serve", "--target=" + name, "--grpc-addr", "127.0.0.1:0", "--scheduler-interval", "200ms"}, shared...)
+		services[name] = startUntil(t, "gRPC  ", args...)
+	}
+	gw := start(t, append([]string{"serve", "--target=gateway", "--http-addr", "127.0.0.1:0",
+		"--content-addr", services["content"].grpcAddr, "--access-addr", services["access"].grpcAddr,
+		"--delivery-poll-interval", "200ms"}, shared...)...)
+	if gw.grpcAddr != "" {
+		t.Errorf("the gateway serves gRPC on %s; it should run no service", gw.grpcAddr)
+	}
+
+	// Management calls through the gateway reach each service.
+	gw.call(t, admin, "POST", "/v1/sites?siteId=split", map[string]any{
+		"displayName": "Split", "baseUrl": "https://split.example.org", "public": true,
+	}).must(t, 200)
+	gw.call(t, admin, "POST", "/v1/apiKeys", map[string]any{"displayName": "split editor", "role": "ROLE_EDITOR", "site": "sites/split"}).must(t, 200)
+	article := gw.call(t, admin, "POST", "/v1/articles", map[string]any{
+		"title": "Split first", "body": "version one", "targetSites": []string{"sites/split"},
+	}).must(t, 200)
+	name := article.str("name")
+	gw.call(t, admin, "POST", "/v1/"+name+":publish", map[string]any{}).must(t, 200)
+
+	// Delivery is served by the edge, from its own read model, and changes reach it within 5 s.
+	path := "/v1/sites/split/articles/split-first"
+	waitForBody := func(want string) {
+		t.Helper()
+		start := time.Now()
+		eventually(t, 5*time.Second, func() string {
+			status, _, body := gw.get(t, "", path)
+			if status != 200 || !strings.Contains(string(body), want) {
+				return "edge answers " + string(body)
+			}
+			return ""
+		})
+		t.Logf("the edge served %q %s after the write", want, time.Since(start).Round(10*time.Millisecond))
+	}
+	waitForBody("version one")
+	current := gw.call(t, admin, "GET", "/v1/"+name, nil).must(t, 200)
+	gw.call(t, admin, "PATCH", "/v1/"+name+"?updateMask=body", map[string]any{"body": "version two", "etag": current.str("etag")}).must(t, 200)
+	gw.call(t, admin, "POST", "/v1/"+name+":publish", map[string]any{}).must(t, 200)
+	waitForBody("version two")
+
+	t.Run("killing the content service leaves access and the edge answering", func(t *testing.T) {
+		services["content"].kill(t)
+		if status, _, body := gw.get(t, "", path); status != 200 || !strings.Contains(string(body), "version two") {
+			t.Fatalf("delivery after the content service died: %d %s", status, body)
+		}
+		r := gw.call(t, admin, "GET", "/v1/"+name, nil)
+		if r.status != 503 {
+			t.Errorf("management call to the dead content service: %d %s, want 503", r.status, r.raw)
+		}
+		if strings.Contains(string(r.raw), "127.0.0.1") {
+			t.Errorf("the 503 names an internal address: %s", r.raw)
+		}
+		gw.call(t, admin, "GET", "/v1/apiKeys", nil).must(t, 200)
+		gw.call(t, "", "GET", "/healthz", nil).must(t, 200)
+		gw.call(t, "", "GET", "/readyz", nil).must(t, 200)
+	})
+
+	t.Run("with the store down, liveness stays and the edge keeps serving", func(t *testing.T) {
+		store.kill(t)
+		access := services["access"]
+		conn, err := grpc.NewClient(access.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		health := healthpb.NewHealthClient(conn)
+		check := func(service string) healthpb.HealthCheckResponse_ServingStatus {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{Service: service})
+			if err != nil {
+				t.Fatalf("health of %q: %v", service, err)
+			}
+			return resp.GetStatus()
+		}
+		// Readiness follows the store within one ping interval (5 s) plus its timeout (2 s).
+		eventually(t, 12*time.Second, func() string {
+			if s := check("beacon.content.v1.ApiKeyService"); s != healthpb.HealthCheckResponse_NOT_SERVING {
+				return "readiness still " + s.String()
+			}
+			return ""
+		})
+		if s := check(""); s != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("liveness (whole server) = %v with the store down, want SERVING", s)
+		}
+		if status, _, body := gw.get(t, "", path); status != 200 || !strings.Contains(string(body), "version two") {
+			t.Errorf("delivery with the store down: %d %s", status, body)
+		}
+		gw.call(t, "", "GET", "/healthz", nil).must(t, 200)
+		gw.call(t, "", "GET", "/readyz", nil).must(t, 200)
+	})
+}
+
+// kill ends the process at once (SIGKILL), as a crash would.
+func (in *instance) kill(tb testing.TB) {
+	tb.Helper()
+	_ = in.cmd.Process.Kill()
+	_ = in.cmd.Wait()
+}
