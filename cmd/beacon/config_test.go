@@ -118,10 +118,10 @@ func TestParseConfig(t *testing.T) {
 		{name: "dev has no target flag", command: "dev", args: []string{"--target", "content"},
 			wantErr: []string{"target"}},
 		{name: "gateway without content address", command: "serve",
-			args: []string{"--target", "gateway", "--access-addr", "access:9090", "--mongodb-uri", "mongodb://db:27017"},
+			args:    []string{"--target", "gateway", "--access-addr", "access:9090", "--mongodb-uri", "mongodb://db:27017"},
 			wantErr: []string{"without content", "--content-addr", "BEACON_CONTENT_ADDR"}},
 		{name: "gateway without access address", command: "serve",
-			args: []string{"--target", "gateway", "--content-addr", "content:9090", "--mongodb-uri", "mongodb://db:27017"},
+			args:    []string{"--target", "gateway", "--content-addr", "content:9090", "--mongodb-uri", "mongodb://db:27017"},
 			wantErr: []string{"without access", "--access-addr", "BEACON_ACCESS_ADDR"}},
 		{name: "gateway and content need only the access address", command: "serve",
 			args: []string{"--target", "gateway,content", "--access-addr", "access:9090", "--data-dir", "d"},
@@ -129,11 +129,11 @@ func TestParseConfig(t *testing.T) {
 				c.Target, c.DataDir, c.ServiceAddrs = "gateway,content", "d", map[string]string{"access": "access:9090"}
 			}},
 		{name: "gateway without content needs MongoDB", command: "serve",
-			args: []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--data-dir", "d"},
+			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--data-dir", "d"},
 			wantErr: []string{"--mongodb-uri"}},
 		{name: "gateway with service addresses", command: "serve",
 			args: []string{"--target", "gateway", "--content-addr", "content:9090", "--mongodb-uri", "mongodb://db:27017"},
-			env: map[string]string{"BEACON_ACCESS_ADDR": "access:9090"},
+			env:  map[string]string{"BEACON_ACCESS_ADDR": "access:9090"},
 			want: func(c *Config) {
 				c.Target, c.MongoURI = "gateway", "mongodb://db:27017"
 				c.ServiceAddrs = map[string]string{"content": "content:9090", "access": "access:9090"}
