@@ -81,6 +81,8 @@ func Disclose(cells []Cell) StatsReport {
 		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Version, b.Version), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Band, b.Band))
 	})
 	rep.VersionTotals = totalsBy(rep.Cells, func(k CounterKey) string { return strconv.FormatInt(k.Version, 10) })
+	// Version keys are decimal numbers: shorter ones first puts "9" before "10".
+	slices.SortStableFunc(rep.VersionTotals, func(a, b DisclosedTotal) int { return cmp.Compare(len(a.Key), len(b.Key)) })
 	rep.SiteTotals = totalsBy(rep.Cells, func(k CounterKey) string { return k.Site })
 	rep.BandTotals = totalsBy(rep.Cells, func(k CounterKey) string { return k.Band })
 	rep.DayTotals = totalsBy(rep.Cells, func(k CounterKey) string { return k.Day })
