@@ -1,0 +1,122 @@
+package readmodel
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+)
+
+// logSource is a store written by "another process": a change log and the articles' current
+// states.
+type logSource struct {
+	mu       sync.Mutex
+	articles map[string]*domain.Article
+	changes  []domain.ArticleChange
+	fetched  [][]string // ids of every GetArticlesForDelivery call
+}
+
+func (s *logSource) write(a *domain.Article, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.articles[a.ID] = a
+	s.changes = append(s.changes, domain.ArticleChange{ArticleID: a.ID, RevisionID: a.RevisionID, Time: at})
+}
+
+func (s *logSource) ForEachLiveArticle(_ context.Context, fn func(*domain.Article) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.articles {
+		if a.Live() {
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *logSource) GetArticlesForDelivery(_ context.Context, ids []string) ([]*domain.Article, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fetched = append(s.fetched, slices.Clone(ids))
+	var out []*domain.Article
+	for _, id := range ids {
+		if a := s.articles[id]; a != nil {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func (s *logSource) ListArticleChanges(_ context.Context, since time.Time, limit int) ([]domain.ArticleChange, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []domain.ArticleChange
+	for _, c := range s.changes {
+		if !c.Time.Before(since) && len(out) < limit {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// TestFollowAppliesOtherWriters loads a store, then follows its change log: articles written
+// after the load appear, unpublished ones leave, and an article already applied at its
+// revision is not fetched again.
+func TestFollowAppliesOtherWriters(t *testing.T) {
+	src := &logSource{articles: map[string]*domain.Article{}}
+	now := time.Now()
+	src.write(liveArticle("a1", 1, "one", nil, 1, nil, nil, "s1"), now.Add(-time.Minute))
+	m := newTestModel(newCatalog(testSite("s1")))
+	since, err := m.Load(t.Context(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := m.View("s1"); v == nil || v.Article("one") == nil {
+		t.Fatal("Load did not apply the live article")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- m.Follow(ctx, src, since, 5*time.Millisecond) }()
+
+	src.write(liveArticle("a2", 1, "two", nil, 2, nil, nil, "s1"), time.Now())
+	src.write(&domain.Article{ID: "a1", State: domain.StateDraft, RevisionID: 2}, time.Now())
+	waitFor(t, func() bool {
+		v := m.View("s1")
+		return v.Article("two") != nil && v.Article("one") == nil
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Follow = %v", err)
+	}
+	if got := m.AppliedRevision("a1"); got != 2 {
+		t.Errorf("AppliedRevision(a1) = %d, want 2", got)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	// Re-read entries (the overlap window) of applied revisions are not fetched again.
+	counts := map[string]int{}
+	for _, ids := range src.fetched {
+		for _, id := range ids {
+			counts[id]++
+		}
+	}
+	if counts["a2"] != 1 || counts["a1"] != 1 {
+		t.Errorf("articles fetched %v times; want each changed article once (the overlap re-reads are skipped)", counts)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
