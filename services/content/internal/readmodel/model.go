@@ -137,10 +137,14 @@ func (m *Model) AppliedRevision(id string) int64 {
 // SitesChanged re-reads the catalog and applies what changed: a new site is built from the
 // live articles, a site whose settings changed is re-rendered, a deleted site stops being
 // served (its articles stay, for an undelete), and a site gone from the catalog is dropped.
+//
+// The catalog is read under the model's lock, so that concurrent calls apply the catalog in the
+// order they read it: the last one applies the newest state. (The catalog must therefore not
+// call SitesChanged while All would block, e.g. while holding the lock All takes.)
 func (m *Model) SitesChanged() {
-	sites := m.catalog.All()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	sites := m.catalog.All()
 	seen := make(map[string]bool, len(sites))
 	changed := map[string]bool{}
 	for i := range sites {

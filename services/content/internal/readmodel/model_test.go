@@ -377,3 +377,50 @@ func TestCursorAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestReadersDuringWrites runs readers against the views while a writer publishes, unpublishes
+// and changes site settings (run with -race).
+func TestReadersDuringWrites(t *testing.T) {
+	cat := newCatalog(testSite("s1"), testSite("s2"))
+	m := newTestModel(cat)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for _, site := range []string{"s1", "s2"} {
+					v, err := m.Access(site, adminPrincipal, true)
+					if err != nil {
+						continue // deleted for a moment
+					}
+					v.ListPage("kratom", "", nil, 10)
+					v.Search("words")
+					_, _ = v.Sitemap()
+					_, _ = v.Feed()
+					if e := v.Article("alpha"); e != nil {
+						_, _ = e.HTML()
+					}
+				}
+			}
+		})
+	}
+	for i := range 300 {
+		id := fmt.Sprintf("a%d", i%20)
+		m.ApplyArticles(liveArticle(id, int64(i+1), []string{"alpha", "beta", "gamma"}[i%3], []string{"alpha"}, i%7,
+			[]string{"kratom"}, nil, []string{"s1", "s2"}[i%2]))
+		if i%50 == 0 {
+			s := testSite("s2")
+			s.CrisisLineText = fmt.Sprint(i)
+			s.Deleted = i%100 == 0
+			cat.put(s)
+			m.SitesChanged()
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
