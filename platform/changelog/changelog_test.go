@@ -127,10 +127,20 @@ func TestRunStopsWithItsContextAndRetries(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx, f.Start()) }()
-	time.Sleep(30 * time.Millisecond) // several failing reads
-	log.mu.Lock()
-	log.fail = nil
-	log.mu.Unlock()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		log.mu.Lock()
+		failed := len(log.reads)
+		if failed >= 2 { // two failing reads, then the log recovers
+			log.fail = nil
+		}
+		log.mu.Unlock()
+		if failed >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d reads within 5s", failed)
+		}
+	}
 	log.add("a", time.Now())
 	select {
 	case k := <-applied:
