@@ -41,6 +41,7 @@ func SmallCollections() map[string]SmallCollection { return maps.Clone(smallColl
 var smallCollections = map[string]SmallCollection{
 	MigrationsCollection: {Bound: "one document per migration step: tens"},
 	"article_changes":    {Bound: "the change log, pruned after 5 minutes: the writes of the last 5 minutes"},
+	"resource_changes":   {Bound: "the resources change log, pruned after 5 minutes: the writes of the last 5 minutes"},
 	"pending_revisions":  {Bound: "one marker per article write in flight or whose revision record failed; removed once recorded"},
 	"sites":              {Bound: "one document per branded site, created by operators: tens, at most a few thousand"},
 	"api_keys":           {Bound: "one document per API key, created by operators: at most a few thousand"},

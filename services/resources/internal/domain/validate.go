@@ -173,6 +173,19 @@ func (f *Fields) Normalize() {
 		f.ExternalIDs[i].ID = strings.TrimSpace(f.ExternalIDs[i].ID)
 	}
 	f.TargetSites = dedupe(f.TargetSites, strings.TrimSpace)
+	f.Phones = nilIfEmpty(f.Phones)
+	f.Locations = nilIfEmpty(f.Locations)
+	f.ServiceAreas = nilIfEmpty(f.ServiceAreas)
+	f.ExternalIDs = nilIfEmpty(f.ExternalIDs)
+	f.Hours.Periods = nilIfEmpty(f.Hours.Periods)
+	f.Hours.Closures = nilIfEmpty(f.Hours.Closures)
+}
+
+func nilIfEmpty[T any](xs []T) []T {
+	if len(xs) == 0 {
+		return nil
+	}
+	return xs
 }
 
 // allDayEveryDay reports whether periods are exactly 00:00-24:00 on each of the seven days, which
@@ -246,6 +259,9 @@ func dedupe[T comparable](in []T, norm func(T) T) []T {
 		}
 		seen[x] = true
 		out = append(out, x)
+	}
+	if len(out) == 0 {
+		return nil // empty lists are nil, so equal fields compare equal
 	}
 	return out
 }

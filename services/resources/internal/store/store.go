@@ -1,0 +1,369 @@
+// Package store persists resources in MongoDB (or the embedded FerretDB v1), implementing
+// domain.ResourceStore. It keeps the store rule (platform/mongodb): every call on a request path
+// is a point read by _id, an insert or a whole-document replace by _id. Lists come from the
+// in-memory index (package index), which loads everything once at startup (LoadAll, a marked
+// scan) and then follows the change log.
+//
+// # Collections
+//
+//   - resources: one resourceDoc per resource, _id = resource id.
+//   - resource_revisions: one revisionDoc per successful write, _id "resourceId/revision". It is
+//     written before the resource, so a crash in between leaves a record for a revision that never
+//     happened, which the next write of that revision number replaces; ListRevisions reads only
+//     revisions up to the resource's own.
+//   - resource_external_ids: one claimDoc per external id, _id "source/id", naming the resource
+//     that holds it; released claims name "". A claim whose holder no longer lists the id (a crash
+//     between claiming and writing the resource) is taken over.
+//   - resource_changes: the change log (small: pruned after ChangeRetention), one entry per write.
+//
+// # Conditional writes
+//
+// FerretDB v1 does not make conditional updates atomic, so every write holds, within the process,
+// the locks of the documents it checks and writes (the Locker, one per process). One process
+// writes a resources database (see docs/architecture.md).
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/services/resources/internal/domain"
+)
+
+// Collection names.
+const (
+	resourcesCollection = "resources"
+	revisionsCollection = "resource_revisions"
+	claimsCollection    = "resource_external_ids"
+	changesCollection   = "resource_changes"
+)
+
+// ChangeRetention is how long change-log entries are kept; read models in other processes must
+// poll more often than this.
+const ChangeRetention = 5 * time.Minute
+
+// Locker serializes conditional writes to one document within the process.
+type Locker interface {
+	// Lock acquires the lock of key, waiting until it is free or ctx ends, and returns its release.
+	Lock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// Store implements domain.ResourceStore on one database.
+type Store struct {
+	db      *mongo.Database
+	locks   Locker
+	onWrite func(*domain.Resource) // in-process read models learn of a write at once
+}
+
+// New returns a Store. onWrite, when not nil, is called after every successful write with the
+// resource as written, so read models in this process are fresh at once.
+func New(db *mongo.Database, locks Locker, onWrite func(*domain.Resource)) *Store {
+	return &Store{db: db, locks: locks, onWrite: onWrite}
+}
+
+func (s *Store) lockAll(ctx context.Context, keys []string) (func(), error) {
+	keys = slices.Clone(keys)
+	slices.Sort(keys) // one order for every writer: no deadlock
+	keys = slices.Compact(keys)
+	var unlocks []func()
+	release := func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+	}
+	for _, k := range keys {
+		u, err := s.locks.Lock(ctx, s.db.Name()+"/"+k)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		unlocks = append(unlocks, u)
+	}
+	return release, nil
+}
+
+func claimKey(e domain.ExternalID) string { return e.Source + "/" + e.ID }
+
+func lockKeys(r *domain.Resource, more ...domain.ExternalID) []string {
+	keys := []string{resourcesCollection + "/" + r.ID}
+	for _, e := range append(slices.Clone(r.ExternalIDs), more...) {
+		keys = append(keys, claimsCollection+"/"+claimKey(e))
+	}
+	return keys
+}
+
+// CreateResource implements domain.ResourceStore.
+func (s *Store) CreateResource(ctx context.Context, r *domain.Resource, c domain.Change) error {
+	unlock, err := s.lockAll(ctx, lockKeys(r))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := s.claim(ctx, r.ID, r.ExternalIDs); err != nil {
+		return err
+	}
+	if err := s.putRevision(ctx, r, c); err != nil {
+		return err
+	}
+	if _, err := s.db.Collection(resourcesCollection).InsertOne(ctx, toResourceDoc(r)); err != nil {
+		if mongodb.IsDuplicateKey(err) {
+			return apperr.New(apperr.AlreadyExists, "resource %q already exists", r.Name())
+		}
+		return fmt.Errorf("inserting resource %s: %w", r.ID, err)
+	}
+	return s.logChange(ctx, r)
+}
+
+// GetResource implements domain.ResourceStore.
+func (s *Store) GetResource(ctx context.Context, id string) (*domain.Resource, error) {
+	var d resourceDoc
+	err := s.db.Collection(resourcesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, apperr.New(apperr.NotFound, "resource %q not found", "resources/"+id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading resource %s: %w", id, err)
+	}
+	return fromResourceDoc(d)
+}
+
+// UpdateResource implements domain.ResourceStore.
+func (s *Store) UpdateResource(ctx context.Context, prev, next *domain.Resource, c domain.Change) error {
+	unlock, err := s.lockAll(ctx, lockKeys(next, prev.ExternalIDs...))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	current, err := s.GetResource(ctx, prev.ID)
+	if err != nil {
+		return err
+	}
+	if current.RevisionID != prev.RevisionID {
+		return apperr.New(apperr.Conflict, "resource %q changed meanwhile (revision %d, expected %d): re-read and retry", prev.Name(), current.RevisionID, prev.RevisionID)
+	}
+	var added, removed []domain.ExternalID
+	for _, e := range next.ExternalIDs {
+		if !slices.Contains(prev.ExternalIDs, e) {
+			added = append(added, e)
+		}
+	}
+	for _, e := range prev.ExternalIDs {
+		if !slices.Contains(next.ExternalIDs, e) {
+			removed = append(removed, e)
+		}
+	}
+	if err := s.claim(ctx, next.ID, added); err != nil {
+		return err
+	}
+	if err := s.putRevision(ctx, next, c); err != nil {
+		return err
+	}
+	_, err = s.db.Collection(resourcesCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: next.ID}}, toResourceDoc(next))
+	if err != nil {
+		return fmt.Errorf("replacing resource %s: %w", next.ID, err)
+	}
+	for _, e := range removed { // after the write: a crash before this leaves a claim taken over later
+		if err := s.release(ctx, next.ID, e); err != nil {
+			return err
+		}
+	}
+	return s.logChange(ctx, next)
+}
+
+// claim takes the external ids for resource id. The caller holds their locks.
+func (s *Store) claim(ctx context.Context, id string, ids []domain.ExternalID) error {
+	coll := s.db.Collection(claimsCollection)
+	for i, e := range ids {
+		doc := claimDoc{ID: claimKey(e), SchemaVersion: claimSchemaVersion, Resource: id}
+		_, err := coll.InsertOne(ctx, doc)
+		if err == nil {
+			continue
+		}
+		if !mongodb.IsDuplicateKey(err) {
+			return fmt.Errorf("claiming external id %s: %w", e, err)
+		}
+		holder, held, err := s.holder(ctx, e)
+		if err != nil {
+			return err
+		}
+		if held && holder != id {
+			return &apperr.Error{Code: apperr.AlreadyExists, Message: "external id taken", Fields: []apperr.FieldViolation{{
+				Field: "resource.external_ids[" + strconv.Itoa(i) + "]", Description: fmt.Sprintf("%s belongs to %q", e, "resources/"+holder)}}}
+		}
+		if _, err := coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc); err != nil {
+			return fmt.Errorf("taking over external id %s: %w", e, err)
+		}
+	}
+	return nil
+}
+
+// holder returns the resource holding e: held is false when the claim is released, or left by a
+// crash (its resource is missing or no longer lists e).
+func (s *Store) holder(ctx context.Context, e domain.ExternalID) (string, bool, error) {
+	var d claimDoc
+	err := s.db.Collection(claimsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: claimKey(e)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && d.Resource == "") {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("reading external id %s: %w", e, err)
+	}
+	r, err := s.GetResource(ctx, d.Resource)
+	if apperr.Is(err, apperr.NotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return d.Resource, slices.Contains(r.ExternalIDs, e), nil
+}
+
+func (s *Store) release(ctx context.Context, id string, e domain.ExternalID) error {
+	holder, held, err := s.holder(ctx, e)
+	if err != nil || (held && holder != id) {
+		return err
+	}
+	doc := claimDoc{ID: claimKey(e), SchemaVersion: claimSchemaVersion}
+	if _, err := s.db.Collection(claimsCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc); err != nil {
+		return fmt.Errorf("releasing external id %s: %w", e, err)
+	}
+	return nil
+}
+
+// ResourceIDByExternalID implements domain.ResourceStore.
+func (s *Store) ResourceIDByExternalID(ctx context.Context, e domain.ExternalID) (string, bool, error) {
+	return s.holder(ctx, e)
+}
+
+func revisionKey(id string, rev int64) string { return id + "/" + strconv.FormatInt(rev, 10) }
+
+func (s *Store) putRevision(ctx context.Context, r *domain.Resource, c domain.Change) error {
+	doc := revisionDoc{ID: revisionKey(r.ID, r.RevisionID), SchemaVersion: revisionSchemaVersion,
+		Actor: c.Actor, Action: c.Action, Fields: c.Fields, Time: c.Time.UTC(), Resource: toResourceDoc(r)}
+	_, err := s.db.Collection(revisionsCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc, options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("recording revision %s: %w", doc.ID, err)
+	}
+	return nil
+}
+
+// GetRevision implements domain.ResourceStore.
+func (s *Store) GetRevision(ctx context.Context, id string, revision int64) (domain.Revision, error) {
+	var d revisionDoc
+	err := s.db.Collection(revisionsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: revisionKey(id, revision)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return domain.Revision{}, apperr.New(apperr.NotFound, "revision %d of %q not found", revision, "resources/"+id)
+	}
+	if err != nil {
+		return domain.Revision{}, fmt.Errorf("reading revision %s/%d: %w", id, revision, err)
+	}
+	if d.SchemaVersion != revisionSchemaVersion {
+		return domain.Revision{}, fmt.Errorf("revision %s has schema version %d; this release reads %d", d.ID, d.SchemaVersion, revisionSchemaVersion)
+	}
+	r, err := fromResourceDoc(d.Resource)
+	if err != nil {
+		return domain.Revision{}, err
+	}
+	return domain.Revision{ResourceID: id, RevisionID: revision, Resource: *r,
+		Change: domain.Change{Actor: d.Actor, Action: d.Action, Fields: d.Fields, Time: d.Time}}, nil
+}
+
+func (s *Store) logChange(ctx context.Context, r *domain.Resource) error {
+	doc := changeDoc{ID: bson.NewObjectID().Hex(), SchemaVersion: changeSchemaVersion, Resource: r.ID, Revision: r.RevisionID, Time: time.Now().UTC()}
+	if _, err := s.db.Collection(changesCollection).InsertOne(ctx, doc); err != nil {
+		return fmt.Errorf("logging the change of %s: %w", r.ID, err)
+	}
+	if s.onWrite != nil {
+		s.onWrite(r)
+	}
+	return nil
+}
+
+// Change is one change-log entry.
+type Change struct {
+	ResourceID string
+	Revision   int64
+	Time       time.Time
+}
+
+// ListChanges returns up to limit change-log entries at or after since, oldest first. The change
+// log is a small collection (pruned), so this range read keeps the store rule.
+func (s *Store) ListChanges(ctx context.Context, since time.Time, limit int) ([]Change, error) {
+	cur, err := s.db.Collection(changesCollection).Find(ctx, bson.D{{Key: "time", Value: bson.D{{Key: "$gte", Value: since.UTC()}}}},
+		options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("reading the change log: %w", err)
+	}
+	var docs []changeDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("reading the change log: %w", err)
+	}
+	out := make([]Change, len(docs))
+	for i, d := range docs {
+		out[i] = Change{ResourceID: d.Resource, Revision: d.Revision, Time: d.Time}
+	}
+	return out, nil
+}
+
+// PruneChanges deletes change-log entries older than ChangeRetention before now.
+func (s *Store) PruneChanges(ctx context.Context, now time.Time) error {
+	_, err := s.db.Collection(changesCollection).DeleteMany(ctx, bson.D{{Key: "time", Value: bson.D{{Key: "$lt", Value: now.Add(-ChangeRetention).UTC()}}}})
+	if err != nil {
+		return fmt.Errorf("pruning the change log: %w", err)
+	}
+	return nil
+}
+
+// LoadAll reads every resource, deleted ones included: the startup load of the in-memory index. It
+// scans the collection, so it runs only at startup (ctx marked with mongodb.WithScan).
+func (s *Store) LoadAll(ctx context.Context) ([]*domain.Resource, error) {
+	ctx = mongodb.WithScan(ctx, "startup: load the resources index")
+	cur, err := s.db.Collection(resourcesCollection).Find(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("loading resources: %w", err)
+	}
+	defer cur.Close(ctx)
+	var out []*domain.Resource
+	for cur.Next(ctx) {
+		var d resourceDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, fmt.Errorf("loading resources: %w", err)
+		}
+		r, err := fromResourceDoc(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, cur.Err()
+}
+
+// Migrations returns the resources database's schema steps, for mongodb.Migrate.
+func Migrations() []mongodb.Migration {
+	return []mongodb.Migration{{
+		Version:     1,
+		Description: "resources: create the resources, resource_revisions, resource_external_ids and resource_changes collections",
+		Up: func(ctx context.Context, db *mongo.Database) error {
+			for _, name := range []string{resourcesCollection, revisionsCollection, claimsCollection, changesCollection} {
+				err := db.CreateCollection(ctx, name)
+				var se mongo.ServerError
+				if err != nil && !(errors.As(err, &se) && se.HasErrorCode(48)) { // 48: NamespaceExists
+					return fmt.Errorf("creating %s: %w", name, err)
+				}
+			}
+			return mongodb.EnsureIndexes(ctx, db.Collection(changesCollection), []mongo.IndexModel{{
+				Keys: bson.D{{Key: "time", Value: 1}}, Options: options.Index().SetName("time"),
+			}})
+		},
+	}}
+}
