@@ -1,0 +1,365 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/type/dayofweek"
+	"google.golang.org/genproto/googleapis/type/timeofday"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/grpcserver"
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
+	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/services/resources/internal/api"
+	"github.com/beaconcms/beacon/services/resources/internal/domain"
+	"github.com/beaconcms/beacon/services/resources/internal/index"
+	"github.com/beaconcms/beacon/services/resources/internal/store"
+)
+
+const (
+	keyAdmin   = "admin-secret"
+	keyEditorA = "editor-a-secret" // editor limited to site-a
+	keyViewer  = "viewer-secret"
+)
+
+type fakeVerifier map[string]auth.Principal
+
+func (f fakeVerifier) Verify(_ context.Context, secret string) (auth.Principal, error) {
+	p, ok := f[secret]
+	if !ok {
+		return auth.Principal{}, apperr.New(apperr.Unauthenticated, "no such key")
+	}
+	return p, nil
+}
+
+type catalog map[string]domain.SiteSettings
+
+func (c catalog) Site(_ context.Context, id string) (domain.SiteSettings, bool, error) {
+	s, ok := c[id]
+	return s, ok, nil
+}
+
+func newClient(tb testing.TB) resourcesv1.ResourceServiceClient {
+	tb.Helper()
+	ctx := context.Background()
+	logger := slog.New(slog.DiscardHandler)
+	db := mongodbtest.NewDatabase(tb)
+	if err := mongodb.Migrate(mongodb.WithScan(ctx, "test setup"), db, store.Migrations(), logger); err != nil {
+		tb.Fatal(err)
+	}
+	var ix *index.Index
+	st := store.New(db, store.NewProcessLocks(), func(r *domain.Resource) { ix.Put(r) })
+	ix = index.New(st, time.Second, logger)
+	if err := ix.Load(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	sites := catalog{"site-a": {ID: "site-a"}, "site-b": {ID: "site-b"}}
+	svc := domain.NewService(st, ix, sites, nil, nil, logger)
+	tokens, err := pagetoken.NewCodec([]byte("test-page-token-secret-0123456789abcdef"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	policy, err := auth.Merge(api.Rules(), auth.HealthAndReflectionRules())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	verifier := fakeVerifier{
+		keyAdmin:   {KeyName: "apiKeys/admin", Role: auth.RoleAdmin},
+		keyEditorA: {KeyName: "apiKeys/editor-a", Role: auth.RoleEditor, Site: "site-a"},
+		keyViewer:  {KeyName: "apiKeys/viewer", Role: auth.RoleViewer},
+	}
+	srv := grpcserver.New(grpcserver.Config{}, auth.NewInterceptor(policy, verifier, logger), logger)
+	resourcesv1.RegisterResourceServiceServer(srv, api.NewResourceServer(svc, tokens))
+	if missing := policy.MissingRules(srv); len(missing) > 0 {
+		tb.Fatalf("methods without an access rule: %v", missing)
+	}
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = srv.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = conn.Close(); srv.Stop() })
+	return resourcesv1.NewResourceServiceClient(conn)
+}
+
+func as(key string) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+key)
+}
+
+func codeOf(err error) codes.Code { return status.Code(err) }
+
+func line(name string, sites ...string) *resourcesv1.Resource {
+	return &resourcesv1.Resource{
+		DisplayName: name, Kind: resourcesv1.Kind_KIND_CRISIS_LINE, Crisis: true,
+		Phones: []*resourcesv1.Phone{{Number: "(512) 555-0100"}},
+		Hours: &resourcesv1.Hours{TimeZone: "America/Chicago", Periods: []*resourcesv1.WeeklyPeriod{
+			{Day: dayofweek.DayOfWeek_SUNDAY, Opens: &timeofday.TimeOfDay{Hours: 9}, Closes: &timeofday.TimeOfDay{Hours: 24}},
+		}},
+		TargetSites: sites,
+	}
+}
+
+func TestEnumsMatchTheDomain(t *testing.T) {
+	for n, name := range resourcesv1.Kind_name {
+		if n != 0 && "KIND_"+domain.Kind(n).String() != name {
+			t.Errorf("proto kind %d is %s, domain %s", n, name, domain.Kind(n))
+		}
+	}
+	for n, name := range resourcesv1.Status_name {
+		if n != 0 && "STATUS_"+domain.Status(n).String() != name {
+			t.Errorf("proto status %d is %s, domain %s", n, name, domain.Status(n))
+		}
+	}
+	for n, name := range resourcesv1.Cost_name {
+		if n != 0 && "COST_"+domain.Cost(n).String() != name {
+			t.Errorf("proto cost %d is %s, domain %s", n, name, domain.Cost(n))
+		}
+	}
+	for n, name := range resourcesv1.Phone_Type_name {
+		if n != 0 && "TYPE_"+domain.PhoneType(n).String() != name {
+			t.Errorf("proto phone type %d is %s, domain %s", n, name, domain.PhoneType(n))
+		}
+	}
+	for n, name := range resourcesv1.Location_Type_name {
+		if n != 0 && "TYPE_"+domain.LocationType(n).String() != name {
+			t.Errorf("proto location type %d is %s, domain %s", n, name, domain.LocationType(n))
+		}
+	}
+	outcomes := map[domain.ImportOutcome]resourcesv1.ImportRowResult_Outcome{
+		domain.ImportCreated: resourcesv1.ImportRowResult_OUTCOME_CREATED, domain.ImportUpdated: resourcesv1.ImportRowResult_OUTCOME_UPDATED,
+		domain.ImportSkipped: resourcesv1.ImportRowResult_OUTCOME_SKIPPED,
+	}
+	for d, p := range outcomes {
+		if int(d) != int(p) {
+			t.Errorf("outcome %d is proto %v", d, p)
+		}
+	}
+}
+
+func TestResourceLifecycleOverGRPC(t *testing.T) {
+	c := newClient(t)
+	r, err := c.CreateResource(as(keyEditorA), &resourcesv1.CreateResourceRequest{Resource: line("Line A", "sites/site-a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(r.GetName(), "resources/") || r.GetPhones()[0].GetNumber() != "+15125550100" || !r.GetStale() || r.GetEtag() == "" {
+		t.Errorf("created %v", r)
+	}
+	if p := r.GetHours().GetPeriods()[0]; p.GetDay() != dayofweek.DayOfWeek_SUNDAY || p.GetCloses().GetHours() != 24 {
+		t.Errorf("Sunday period came back as %v", p)
+	}
+	bad := line("", "sites/site-a")
+	bad.Website = "javascript:alert(1)"
+	bad.Hours.Periods[0].Opens = &timeofday.TimeOfDay{Hours: 9, Seconds: 30}
+	_, err = c.CreateResource(as(keyAdmin), &resourcesv1.CreateResourceRequest{Resource: bad})
+	if codeOf(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "resource.hours.periods[0].opens") {
+		t.Errorf("create with bad fields: %v", err)
+	}
+	upd := &resourcesv1.Resource{Name: r.GetName(), Etag: r.GetEtag(), DisplayName: "Line A (renamed)"}
+	r2, err := c.UpdateResource(as(keyEditorA), &resourcesv1.UpdateResourceRequest{Resource: upd, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}}})
+	if err != nil || r2.GetDisplayName() != "Line A (renamed)" || r2.GetRevisionId() != 2 {
+		t.Fatalf("update: %v %v", r2, err)
+	}
+	if _, err := c.UpdateResource(as(keyEditorA), &resourcesv1.UpdateResourceRequest{Resource: upd}); codeOf(err) != codes.Aborted {
+		t.Errorf("update with a stale etag: %v, want ABORTED", err)
+	}
+	v, err := c.VerifyResource(as(keyEditorA), &resourcesv1.VerifyResourceRequest{Name: r.GetName()})
+	if err != nil || v.GetStale() || v.GetVerifier() != "apiKeys/editor-a" || v.GetLastVerifiedDate() == nil {
+		t.Errorf("verify: %v %v", v, err)
+	}
+	revs, err := c.ListResourceRevisions(as(keyViewer), &resourcesv1.ListResourceRevisionsRequest{Name: r.GetName(), PageSize: 2})
+	if err != nil || len(revs.GetRevisions()) != 2 || revs.GetRevisions()[0].GetAction() != "verify" || revs.GetNextPageToken() == "" {
+		t.Fatalf("revisions page 1: %v %v", revs, err)
+	}
+	revs2, err := c.ListResourceRevisions(as(keyViewer), &resourcesv1.ListResourceRevisionsRequest{Name: r.GetName(), PageSize: 2, PageToken: revs.GetNextPageToken()})
+	if err != nil || len(revs2.GetRevisions()) != 1 || revs2.GetRevisions()[0].GetAction() != "create" {
+		t.Errorf("revisions page 2: %v %v", revs2, err)
+	}
+}
+
+func TestListFiltersOrdersAndPages(t *testing.T) {
+	c := newClient(t)
+	names := []string{"Charlie", "Alpha", "Bravo", "Delta"}
+	for i, n := range names {
+		r := line(n, "sites/site-a")
+		if i == 3 {
+			r.Kind, r.Crisis, r.TargetSites = resourcesv1.Kind_KIND_SUPPORT_GROUP, false, []string{"sites/site-b"}
+		}
+		if _, err := c.CreateResource(as(keyAdmin), &resourcesv1.CreateResourceRequest{Resource: r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	token := ""
+	for {
+		resp, err := c.ListResources(as(keyViewer), &resourcesv1.ListResourcesRequest{Filter: `kind = CRISIS_LINE AND stale = true`, OrderBy: "display_name", PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range resp.GetResources() {
+			got = append(got, r.GetDisplayName())
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if strings.Join(got, ",") != "Alpha,Bravo,Charlie" {
+		t.Errorf("pages = %v, want Alpha,Bravo,Charlie", got)
+	}
+	resp, err := c.ListResources(as(keyViewer), &resourcesv1.ListResourcesRequest{Filter: `site = "site-b"`})
+	if err != nil || len(resp.GetResources()) != 1 || resp.GetResources()[0].GetDisplayName() != "Delta" {
+		t.Errorf("site-b list: %v %v", resp, err)
+	}
+	resp, err = c.ListResources(as(keyEditorA), &resourcesv1.ListResourcesRequest{OrderBy: "display_name desc"})
+	if err != nil || len(resp.GetResources()) != 3 || resp.GetResources()[0].GetDisplayName() != "Charlie" {
+		t.Errorf("site-a editor list: %v %v", resp, err)
+	}
+	if _, err := c.ListResources(as(keyViewer), &resourcesv1.ListResourcesRequest{Filter: `colour = "red"`}); codeOf(err) != codes.InvalidArgument {
+		t.Errorf("unknown filter field: %v", err)
+	}
+	if _, err := c.ListResources(as(keyViewer), &resourcesv1.ListResourcesRequest{OrderBy: "kind"}); codeOf(err) != codes.InvalidArgument {
+		t.Errorf("unknown order: %v", err)
+	}
+}
+
+// TestSiteScopeOnEveryMethod calls every method with a key for site-a on a resource of site-b.
+func TestSiteScopeOnEveryMethod(t *testing.T) {
+	c := newClient(t)
+	r, err := c.CreateResource(as(keyAdmin), &resourcesv1.CreateResourceRequest{Resource: line("B", "sites/site-b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := c.CreateResource(as(keyAdmin), &resourcesv1.CreateResourceRequest{Resource: line("AB", "sites/site-a", "sites/site-b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := as(keyEditorA)
+	calls := map[string]struct {
+		call func() error
+		want codes.Code
+	}{
+		"create for site-b": {func() error {
+			_, err := c.CreateResource(ctx, &resourcesv1.CreateResourceRequest{Resource: line("x", "sites/site-b")})
+			return err
+		}, codes.PermissionDenied},
+		"get": {func() error {
+			_, err := c.GetResource(ctx, &resourcesv1.GetResourceRequest{Name: r.GetName()})
+			return err
+		}, codes.NotFound},
+		"update": {func() error {
+			_, err := c.UpdateResource(ctx, &resourcesv1.UpdateResourceRequest{Resource: &resourcesv1.Resource{Name: r.GetName(), Etag: r.GetEtag(), DisplayName: "x"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}}})
+			return err
+		}, codes.NotFound},
+		"update a two-site resource": {func() error {
+			_, err := c.UpdateResource(ctx, &resourcesv1.UpdateResourceRequest{Resource: &resourcesv1.Resource{Name: both.GetName(), Etag: both.GetEtag(), DisplayName: "x"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}}})
+			return err
+		}, codes.PermissionDenied},
+		"delete": {func() error {
+			_, err := c.DeleteResource(ctx, &resourcesv1.DeleteResourceRequest{Name: r.GetName()})
+			return err
+		}, codes.NotFound},
+		"undelete": {func() error {
+			_, err := c.UndeleteResource(ctx, &resourcesv1.UndeleteResourceRequest{Name: r.GetName()})
+			return err
+		}, codes.NotFound},
+		"verify": {func() error {
+			_, err := c.VerifyResource(ctx, &resourcesv1.VerifyResourceRequest{Name: both.GetName()})
+			return err
+		}, codes.PermissionDenied},
+		"revisions": {func() error {
+			_, err := c.ListResourceRevisions(ctx, &resourcesv1.ListResourceRevisionsRequest{Name: r.GetName()})
+			return err
+		}, codes.NotFound},
+		"export": {func() error {
+			_, err := c.ExportResources(ctx, &resourcesv1.ExportResourcesRequest{Site: "sites/site-b"})
+			return err
+		}, codes.PermissionDenied},
+		"import": {func() error {
+			stream, err := c.ImportResources(ctx, &resourcesv1.ImportResourcesRequest{Site: "sites/site-b", Format: resourcesv1.ImportFormat_IMPORT_FORMAT_CSV, Content: "external_id,name\n1,a\n"})
+			if err != nil {
+				return err
+			}
+			_, err = stream.Recv()
+			return err
+		}, codes.PermissionDenied},
+		"viewer writes": {func() error {
+			_, err := c.CreateResource(as(keyViewer), &resourcesv1.CreateResourceRequest{Resource: line("x", "sites/site-a")})
+			return err
+		}, codes.PermissionDenied},
+	}
+	for name, tc := range calls {
+		if got := codeOf(tc.call()); got != tc.want {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
+		}
+	}
+}
+
+func TestImportStreamsProgressAndReport(t *testing.T) {
+	c := newClient(t)
+	var b strings.Builder
+	b.WriteString("external_id,name,kind,phones\n")
+	for i := range 250 {
+		b.WriteString("row-" + itoa(i) + ",Group " + itoa(i) + ",SUPPORT_GROUP,(512) 555-0100\n")
+	}
+	b.WriteString("bad,Bad row,DRAGON,\n")
+	run := func() []*resourcesv1.ImportResourcesResponse {
+		stream, err := c.ImportResources(as(keyEditorA), &resourcesv1.ImportResourcesRequest{Site: "sites/site-a", Format: resourcesv1.ImportFormat_IMPORT_FORMAT_CSV, Content: b.String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []*resourcesv1.ImportResourcesResponse
+		for {
+			m, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return msgs
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs = append(msgs, m)
+		}
+	}
+	msgs := run()
+	last := msgs[len(msgs)-1]
+	if !last.GetDone() || last.GetCreated() != 250 || last.GetSkipped() != 1 || last.GetRowsTotal() != 251 {
+		t.Errorf("final message: %v", last)
+	}
+	if len(msgs) != 4 || msgs[0].GetRowsDone() != 100 || len(msgs[0].GetResults()) != 100 {
+		t.Errorf("progress: %d messages, first %v rows done", len(msgs), msgs[0].GetRowsDone())
+	}
+	badRow := msgs[2].GetResults()[len(msgs[2].GetResults())-1]
+	if badRow.GetRow() != 251 || badRow.GetOutcome() != resourcesv1.ImportRowResult_OUTCOME_SKIPPED || !strings.HasPrefix(badRow.GetFieldViolations()[0], "kind: ") {
+		t.Errorf("bad row result: %v", badRow)
+	}
+	again := run()
+	if l := again[len(again)-1]; l.GetCreated() != 0 || l.GetUpdated() != 0 || l.GetSkipped() != 251 {
+		t.Errorf("second import: %v", l)
+	}
+	body, err := c.ExportResources(as(keyEditorA), &resourcesv1.ExportResourcesRequest{Site: "sites/site-a"})
+	if err != nil || body.GetContentType() != "application/json" || strings.Count(string(body.GetData()), `"name": "Group `) != 250 {
+		t.Errorf("export: %v", err)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
