@@ -200,7 +200,7 @@ func TestRunReportsALoopThatCannotStart(t *testing.T) {
 			go func() { done <- svc.Run(context.Background()) }()
 			select {
 			case err := <-done:
-				if err == nil || !strings.Contains(err.Error(), "interval") {
+				if err == nil || !strings.Contains(strings.ToLower(err.Error()), "interval") {
 					t.Fatalf("Run = %v, want an error about the interval", err)
 				}
 			case <-time.After(10 * time.Second):
