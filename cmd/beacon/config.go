@@ -11,8 +11,11 @@ import (
 	"time"
 
 	"github.com/beaconcms/beacon/gateway"
+	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/services/content"
+	"github.com/beaconcms/beacon/services/sites"
+	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 )
 
 // Config is the whole binary's configuration: its own settings plus one Config per service.
@@ -31,10 +34,15 @@ type Config struct {
 	// means one generated and kept under DataDir.
 	PageTokenSecret string `secret:"true"`
 	AccessDatabase  string
-	LogLevel        string
-	LogFormat       string
-	ShutdownGrace   time.Duration
-	PrintConfig     bool
+	// ServiceKey is the API key (all sites, viewer role) a process that does not run the sites
+	// service uses to read sites from it over gRPC, for its site catalog.
+	ServiceKey string `secret:"true"`
+	// CatalogRefresh is how often the site catalog reloads every site.
+	CatalogRefresh time.Duration
+	LogLevel       string
+	LogFormat      string
+	ShutdownGrace  time.Duration
+	PrintConfig    bool
 	// DebugAddr, when set, serves Go's pprof profiles there (keep it on loopback).
 	DebugAddr string
 	// MemoryLimit, e.g. "280MiB", is Go's soft memory limit, applied once the delivery read
@@ -42,11 +50,15 @@ type Config struct {
 	MemoryLimit string
 
 	GRPC    grpcserver.Config
+	Sites   sites.Config
 	Content content.Config
 	Gateway gateway.Config
 	Seed    SeedConfig
-	// KeyName is the display name of the key `beacon admin-key` creates.
+	// KeyName, KeyRole and KeySite describe the key `beacon admin-key` creates: its display
+	// name, role (admin, editor, viewer, delivery) and site (empty for all sites).
 	KeyName string
+	KeyRole string
+	KeySite string
 }
 
 // SeedConfig is what `beacon seed` generates.
@@ -65,10 +77,12 @@ func defaultConfig(dev bool) Config {
 		GRPCAddr:       "127.0.0.1:9090",
 		DataDir:        "",
 		AccessDatabase: "beacon_access",
+		CatalogRefresh: sitecatalog.DefaultRefresh,
 		LogLevel:       "info",
 		LogFormat:      "text",
 		ShutdownGrace:  10 * time.Second,
 		GRPC:           grpcserver.Config{Reflection: true},
+		Sites:          sites.DefaultConfig(),
 		Content:        content.DefaultConfig(),
 		Gateway:        gateway.DefaultConfig(),
 		ServiceAddrs:   map[string]string{},
@@ -97,8 +111,10 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 		str(&cfg.Target, "target", "what to run, comma-separated: "+strings.Join(graphTargets(), "|")+" ('beacon targets' shows the module graph)")
 	}
 	if command == "admin-key" {
-		cfg.KeyName = "admin"
+		cfg.KeyName, cfg.KeyRole = "admin", "admin"
 		fs.StringVar(&cfg.KeyName, "key-name", cfg.KeyName, "display name of the new key")
+		fs.StringVar(&cfg.KeyRole, "role", cfg.KeyRole, "role of the new key: admin|editor|viewer|delivery (a --service-key is a viewer key for all sites)")
+		fs.StringVar(&cfg.KeySite, "site", cfg.KeySite, "limit the key to this site id; empty for all sites")
 	}
 	if command == "seed" {
 		str(&cfg.Seed.Site, "site", "site to create (if missing) and fill")
@@ -119,6 +135,9 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.PageTokenSecret, "page-token-secret", "secret (>= 32 bytes) signing page tokens; same on every replica")
 	str(&cfg.AccessDatabase, "access-database", "database holding API keys")
 	str(&cfg.Content.Database, "content-database", "database of the content service")
+	str(&cfg.Sites.Database, "sites-database", "database of the sites service")
+	str(&cfg.ServiceKey, "service-key", "API key (viewer, all sites) a process without the sites service reads sites with; needed by --target=gateway")
+	dur(&cfg.CatalogRefresh, "catalog-refresh", "how often the site catalog reloads every site")
 	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "how often scheduled articles are checked")
 	dur(&cfg.Content.DeliveryPollInterval, "delivery-poll-interval", "how often delivery read models poll the store for other replicas' changes")
 	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for none")
@@ -149,6 +168,8 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+	// Sites lived in the content database before the sites service: its migration copies them.
+	cfg.Sites.LegacyDatabase = cfg.Content.Database
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
@@ -165,6 +186,14 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	}
 	if cfg.MongoURI == "" && cfg.DataDir == "" {
 		return cfg, fmt.Errorf("set --mongodb-uri (BEACON_MONGODB_URI) or --data-dir (BEACON_DATA_DIR) for the embedded store")
+	}
+	if cfg.CatalogRefresh <= 0 {
+		return cfg, fmt.Errorf("--catalog-refresh must be positive")
+	}
+	if command == "admin-key" {
+		if _, err := auth.ParseRole(cfg.KeyRole); err != nil {
+			return cfg, fmt.Errorf("--role: %w", err)
+		}
 	}
 	if _, err := parseBytes(cfg.MemoryLimit); err != nil {
 		return cfg, fmt.Errorf("--memory-limit: %w", err)
@@ -238,7 +267,8 @@ func graphTargets() []string {
 	return g.Targets()
 }
 
-// checkTargets checks --target and that a gateway running without a service knows its address.
+// checkTargets checks --target, that a gateway running without a service knows its address, and
+// that a process without the sites service can read it for its site catalog.
 func checkTargets(cfg Config) error {
 	g, err := newGraph(&app{})
 	if err != nil {
@@ -251,6 +281,16 @@ func checkTargets(cfg Config) error {
 	closure, err := g.Closure(targets...)
 	if err != nil {
 		return err
+	}
+	// A process that needs the site catalog without running the sites service reads the sites
+	// service over gRPC: it needs its address and a service key.
+	if slices.Contains(closure, moduleCatalog) && !slices.Contains(closure, "sites") {
+		if cfg.ServiceAddrs["sites"] == "" {
+			return fmt.Errorf("--target=%s runs without the sites service: set --sites-addr (%s) for the site catalog", cfg.Target, envName("sites-addr"))
+		}
+		if cfg.ServiceKey == "" {
+			return fmt.Errorf("--target=%s runs without the sites service: set --service-key (BEACON_SERVICE_KEY), a viewer key for all sites made with 'beacon admin-key --role=viewer', for the site catalog", cfg.Target)
+		}
 	}
 	if !slices.Contains(closure, moduleGateway) {
 		return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/beaconcms/beacon/gateway"
 	"github.com/beaconcms/beacon/services/content"
+	"github.com/beaconcms/beacon/services/sites"
 )
 
 // envOf returns an env function reading m.
@@ -34,6 +35,8 @@ func TestDefaultConfig(t *testing.T) {
 		c.ShutdownGrace = 10 * time.Second
 		c.GRPC.Reflection = true
 		c.Content = content.DefaultConfig()
+		c.Sites = sites.DefaultConfig()
+		c.CatalogRefresh = time.Second
 		c.Gateway = gateway.DefaultConfig()
 		c.ServiceAddrs = map[string]string{}
 	}
@@ -95,10 +98,26 @@ func TestParseConfig(t *testing.T) {
 				c.Content.SchedulerInterval = 5 * time.Second
 				c.GRPC.MaxCallDuration = time.Minute
 				c.Content.Database = "cms"
+				c.Sites.LegacyDatabase = "cms" // the sites of earlier releases are in the content database
 				c.Gateway.CallTimeout = 3 * time.Second
 			}},
-		{name: "env for serve only", command: "serve", args: dataDir, env: map[string]string{"BEACON_TARGET": "content"},
-			want: func(c *Config) { c.Target = "content"; c.DataDir = "/var/lib/beacon" }},
+		{name: "sites database, service key and catalog refresh", command: "dev",
+			env: map[string]string{"BEACON_SITES_DATABASE": "sitesdb", "BEACON_SERVICE_KEY": "bk_x", "BEACON_CATALOG_REFRESH": "250ms"},
+			want: func(c *Config) {
+				c.Sites.Database, c.ServiceKey, c.CatalogRefresh = "sitesdb", "bk_x", 250*time.Millisecond
+			}},
+		{name: "catalog refresh must be positive", command: "dev", args: []string{"--catalog-refresh", "0s"},
+			wantErr: []string{"--catalog-refresh"}},
+		{name: "admin-key for a viewer of one site", command: "admin-key", args: append([]string{"--role", "viewer", "--site", "kratom-help", "--key-name", "svc"}, dataDir...),
+			want: func(c *Config) {
+				c.DataDir, c.KeyName, c.KeyRole, c.KeySite = "/var/lib/beacon", "svc", "viewer", "kratom-help"
+			}},
+		{name: "admin-key defaults to an all-sites admin", command: "admin-key", args: dataDir,
+			want: func(c *Config) { c.DataDir, c.KeyName, c.KeyRole = "/var/lib/beacon", "admin", "admin" }},
+		{name: "admin-key with a bad role", command: "admin-key", args: append([]string{"--role", "root"}, dataDir...),
+			wantErr: []string{"--role", `"root"`}},
+		{name: "env for serve only", command: "serve", args: dataDir, env: map[string]string{"BEACON_TARGET": "sites"},
+			want: func(c *Config) { c.Target = "sites"; c.DataDir = "/var/lib/beacon" }},
 		{name: "print-config is not read from env", command: "dev", env: map[string]string{"BEACON_PRINT_CONFIG": "true"},
 			want: func(*Config) {}},
 		{name: "print-config flag", command: "dev", args: []string{"--print-config"},
@@ -113,30 +132,40 @@ func TestParseConfig(t *testing.T) {
 			wantErr: []string{`unknown target "store"`}},
 		{name: "empty target", command: "serve", args: append([]string{"--target", " , "}, dataDir...),
 			wantErr: []string{"--target is empty"}},
-		{name: "several targets", command: "serve", args: append([]string{"--target", "content,access"}, dataDir...),
-			want: func(c *Config) { c.Target = "content,access"; c.DataDir = "/var/lib/beacon" }},
+		{name: "several targets", command: "serve", args: append([]string{"--target", "sites,content,access"}, dataDir...),
+			want: func(c *Config) { c.Target = "sites,content,access"; c.DataDir = "/var/lib/beacon" }},
 		{name: "dev has no target flag", command: "dev", args: []string{"--target", "content"},
 			wantErr: []string{"target"}},
 		{name: "gateway without content address", command: "serve",
-			args:    []string{"--target", "gateway", "--access-addr", "access:9090", "--mongodb-uri", "mongodb://db:27017"},
+			args:    []string{"--target", "gateway", "--access-addr", "access:9090", "--sites-addr", "s:1", "--service-key", "k", "--mongodb-uri", "mongodb://db:27017"},
 			wantErr: []string{"without content", "--content-addr", "BEACON_CONTENT_ADDR"}},
 		{name: "gateway without access address", command: "serve",
-			args:    []string{"--target", "gateway", "--content-addr", "content:9090", "--mongodb-uri", "mongodb://db:27017"},
+			args:    []string{"--target", "gateway", "--content-addr", "content:9090", "--sites-addr", "s:1", "--service-key", "k", "--mongodb-uri", "mongodb://db:27017"},
 			wantErr: []string{"without access", "--access-addr", "BEACON_ACCESS_ADDR"}},
-		{name: "gateway and content need only the access address", command: "serve",
-			args: []string{"--target", "gateway,content", "--access-addr", "access:9090", "--data-dir", "d"},
+		{name: "gateway without sites address", command: "serve",
+			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--service-key", "k", "--mongodb-uri", "mongodb://db:27017"},
+			wantErr: []string{"without the sites service", "--sites-addr", "BEACON_SITES_ADDR"}},
+		{name: "gateway without service key", command: "serve",
+			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--mongodb-uri", "mongodb://db:27017"},
+			wantErr: []string{"--service-key", "BEACON_SERVICE_KEY", "--role=viewer"}},
+		{name: "content without sites needs the sites address and a service key", command: "serve",
+			args:    []string{"--target", "content", "--data-dir", "d"},
+			wantErr: []string{"--sites-addr"}},
+		{name: "gateway and content need only the access and sites addresses", command: "serve",
+			args: []string{"--target", "gateway,content", "--access-addr", "access:9090", "--sites-addr", "sites:9090", "--service-key", "k", "--data-dir", "d"},
 			want: func(c *Config) {
-				c.Target, c.DataDir, c.ServiceAddrs = "gateway,content", "d", map[string]string{"access": "access:9090"}
+				c.Target, c.DataDir, c.ServiceKey = "gateway,content", "d", "k"
+				c.ServiceAddrs = map[string]string{"access": "access:9090", "sites": "sites:9090"}
 			}},
 		{name: "gateway without content needs MongoDB", command: "serve",
-			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--data-dir", "d"},
+			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--service-key", "k", "--data-dir", "d"},
 			wantErr: []string{"--mongodb-uri"}},
 		{name: "gateway with service addresses", command: "serve",
-			args: []string{"--target", "gateway", "--content-addr", "content:9090", "--mongodb-uri", "mongodb://db:27017"},
-			env:  map[string]string{"BEACON_ACCESS_ADDR": "access:9090"},
+			args: []string{"--target", "gateway", "--content-addr", "content:9090", "--sites-addr", "sites:9090", "--mongodb-uri", "mongodb://db:27017"},
+			env:  map[string]string{"BEACON_ACCESS_ADDR": "access:9090", "BEACON_SERVICE_KEY": "bk_svc"},
 			want: func(c *Config) {
-				c.Target, c.MongoURI = "gateway", "mongodb://db:27017"
-				c.ServiceAddrs = map[string]string{"content": "content:9090", "access": "access:9090"}
+				c.Target, c.MongoURI, c.ServiceKey = "gateway", "mongodb://db:27017", "bk_svc"
+				c.ServiceAddrs = map[string]string{"content": "content:9090", "access": "access:9090", "sites": "sites:9090"}
 			}},
 		{name: "short page-token secret", command: "dev", args: []string{"--page-token-secret", pageSecret[:31]},
 			wantErr: []string{"--page-token-secret", "32 bytes"}},

@@ -13,7 +13,7 @@ import (
 )
 
 // TestSplitDeployment runs Beacon as it is deployed split: `beacon store` serving the embedded
-// store on its socket, one process per service (content, access), and a separate gateway, all
+// store on its socket, one process per service (sites, content, access), and a separate gateway, all
 // real processes on random ports sharing that store. Each service process writes only its own
 // database (see docs/architecture.md, "Several processes on one store").
 func TestSplitDeployment(t *testing.T) {
@@ -26,15 +26,24 @@ func TestSplitDeployment(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	admin := lines[len(lines)-1]
+	// The processes without the sites service read it with a viewer key for all sites.
+	out, err = exec.Command(beaconBinary, append([]string{"admin-key", "--key-name", "service", "--role", "viewer"}, shared...)...).Output()
+	if err != nil {
+		t.Fatalf("beacon admin-key --role viewer: %v", err)
+	}
+	lines = strings.Split(strings.TrimSpace(string(out)), "\n")
+	serviceKey := lines[len(lines)-1]
 
 	services := map[string]*instance{}
+	services["sites"] = startUntil(t, "gRPC  ", append([]string{"serve", "--target=sites", "--grpc-addr", "127.0.0.1:0"}, shared...)...)
+	readSites := []string{"--sites-addr", services["sites"].grpcAddr, "--service-key", serviceKey, "--catalog-refresh", "200ms"}
 	for _, name := range []string{"content", "access"} {
 		args := append([]string{"serve", "--target=" + name, "--grpc-addr", "127.0.0.1:0", "--scheduler-interval", "200ms"}, shared...)
-		services[name] = startUntil(t, "gRPC  ", args...)
+		services[name] = startUntil(t, "gRPC  ", append(args, readSites...)...)
 	}
-	gw := start(t, append([]string{"serve", "--target=gateway", "--http-addr", "127.0.0.1:0",
+	gw := start(t, append(append([]string{"serve", "--target=gateway", "--http-addr", "127.0.0.1:0",
 		"--content-addr", services["content"].grpcAddr, "--access-addr", services["access"].grpcAddr,
-		"--delivery-poll-interval", "200ms"}, shared...)...)
+		"--delivery-poll-interval", "200ms"}, readSites...), shared...)...)
 	if gw.grpcAddr != "" {
 		t.Errorf("the gateway serves gRPC on %s; it should run no service", gw.grpcAddr)
 	}
@@ -43,7 +52,7 @@ func TestSplitDeployment(t *testing.T) {
 	gw.call(t, admin, "POST", "/v1/sites?siteId=split", map[string]any{
 		"displayName": "Split", "baseUrl": "https://split.example.org", "public": true,
 	}).must(t, 200)
-	gw.call(t, admin, "POST", "/v1/apiKeys", map[string]any{"displayName": "split editor", "role": "ROLE_EDITOR", "site": "sites/split"}).must(t, 200)
+	editor := gw.call(t, admin, "POST", "/v1/apiKeys", map[string]any{"displayName": "split editor", "role": "ROLE_EDITOR", "site": "sites/split"}).must(t, 200).str("secret")
 	article := gw.call(t, admin, "POST", "/v1/articles", map[string]any{
 		"title": "Split first", "body": "version one", "targetSites": []string{"sites/split"},
 	}).must(t, 200)
@@ -69,6 +78,20 @@ func TestSplitDeployment(t *testing.T) {
 	gw.call(t, admin, "PATCH", "/v1/"+name+"?updateMask=body", map[string]any{"body": "version two", "etag": current.str("etag")}).must(t, 200)
 	gw.call(t, admin, "POST", "/v1/"+name+":publish", map[string]any{}).must(t, 200)
 	waitForBody("version two")
+
+	t.Run("killing the sites service leaves the others working from their catalogs", func(t *testing.T) {
+		services["sites"].kill(t)
+		// The access service verifies the site's key, and content takes a write to the site,
+		// from their catalogs' last copy.
+		draft := gw.call(t, editor, "POST", "/v1/articles", map[string]any{"title": "Written while sites is down", "targetSites": []string{"sites/split"}}).must(t, 200)
+		gw.call(t, editor, "GET", "/v1/"+draft.str("name"), nil).must(t, 200)
+		if status, _, body := gw.get(t, "", path); status != 200 || !strings.Contains(string(body), "version two") {
+			t.Fatalf("delivery after the sites service died: %d %s", status, body)
+		}
+		if r := gw.call(t, admin, "GET", "/v1/sites/split", nil); r.status != 503 {
+			t.Errorf("management call to the dead sites service: %d %s, want 503", r.status, r.raw)
+		}
+	})
 
 	t.Run("killing the content service leaves access and the edge answering", func(t *testing.T) {
 		services["content"].kill(t)
@@ -107,7 +130,7 @@ func TestSplitDeployment(t *testing.T) {
 		}
 		// Readiness follows the store within one ping interval (5 s) plus its timeout (2 s).
 		eventually(t, 12*time.Second, func() string {
-			if s := check("beacon.content.v1.ApiKeyService"); s != healthpb.HealthCheckResponse_NOT_SERVING {
+			if s := check("beacon.access.v1.ApiKeyService"); s != healthpb.HealthCheckResponse_NOT_SERVING {
 				return "readiness still " + s.String()
 			}
 			return ""

@@ -388,4 +388,32 @@ func TestAdminKeyCommand(t *testing.T) {
 		t.Errorf("%d keys listed; want only the ops key (dev must not bootstrap a second admin)", n)
 	}
 	in.call(t, key, "POST", "/v1/sites?siteId=ops-site", map[string]any{"displayName": "Ops", "baseUrl": "https://ops.example.org"}).must(t, 200)
+	in.stop(t)
+
+	// A viewer key for all sites, as --service-key takes, and a key for one existing site.
+	viewer := adminKeyCommand(t, dir, "--role", "viewer", "--key-name", "gateway service key")
+	opsEditor := adminKeyCommand(t, dir, "--role", "editor", "--site", "ops-site", "--key-name", "ops editor")
+	if out, err := exec.Command(beaconBinary, "admin-key", "--data-dir", dir, "--site", "no-such-site", "--log-level", "error").CombinedOutput(); err == nil {
+		t.Errorf("admin-key for a site that does not exist succeeded: %s", out)
+	}
+	in = start(t, "dev", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn")
+	in.call(t, viewer, "GET", "/v1/sites", nil).must(t, 200)
+	in.call(t, viewer, "POST", "/v1/sites?siteId=viewer-site", map[string]any{"displayName": "V", "baseUrl": "https://v.example.org"}).must(t, 403)
+	in.call(t, opsEditor, "GET", "/v1/sites/ops-site", nil).must(t, 200)
+	in.call(t, opsEditor, "GET", "/v1/sites/kratom-help", nil).must(t, 404)
+}
+
+// adminKeyCommand runs `beacon admin-key` on dataDir with args and returns the key it prints.
+func adminKeyCommand(tb testing.TB, dataDir string, args ...string) string {
+	tb.Helper()
+	out, err := exec.Command(beaconBinary, append([]string{"admin-key", "--data-dir", dataDir, "--log-level", "warn"}, args...)...).Output()
+	if err != nil {
+		tb.Fatalf("beacon admin-key %v: %v", args, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	key := lines[len(lines)-1]
+	if !strings.HasPrefix(key, "bk_") {
+		tb.Fatalf("admin-key printed %q; want a key on its last line", out)
+	}
+	return key
 }

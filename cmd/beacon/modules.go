@@ -19,20 +19,23 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/beaconcms/beacon/gateway"
-	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
-	"github.com/beaconcms/beacon/platform/apikey"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/modules"
+	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/services/access"
 	"github.com/beaconcms/beacon/services/content"
+	"github.com/beaconcms/beacon/services/sites"
+	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 )
 
 // Module names. Targets (user-visible) are the services, the gateway and all; the others are
 // building blocks that targets pull in.
 const (
 	moduleStore    = "store"
+	moduleCatalog  = "site-catalog"
 	moduleVerifier = "key-verifier"
 	moduleGRPC     = "grpc-server"
 	moduleGateway  = "gateway"
@@ -72,11 +75,16 @@ type grpcService struct {
 
 // serviceModules are Beacon's services, in the order they start.
 var serviceModules = []serviceModule{
+	// The site catalog module builds the sites service when this process runs it (the catalog
+	// reads it in process); the sites module registers it.
+	{name: "sites", deps: []string{moduleCatalog}, start: func(_ context.Context, a *app) (grpcService, error) {
+		return grpcService{register: a.sites.Register, rules: sites.Rules(), names: sites.ServiceNames()}, nil
+	}, gateway: sites.RegisterGateway},
 	{name: "access", deps: []string{moduleVerifier}, start: func(_ context.Context, a *app) (grpcService, error) {
-		return grpcService{register: a.keys.Register, rules: apikey.Rules(), names: []string{apikey.ServiceName}}, nil
-	}, gateway: contentv1.RegisterApiKeyServiceHandler},
-	{name: "content", start: func(ctx context.Context, a *app) (grpcService, error) {
-		svc, err := content.New(ctx, a.store.client, a.cfg.Content, a.store.tokens, a.logger)
+		return grpcService{register: a.keys.Register, rules: access.Rules(), names: access.ServiceNames()}, nil
+	}, gateway: access.RegisterGateway},
+	{name: "content", deps: []string{moduleCatalog}, start: func(ctx context.Context, a *app) (grpcService, error) {
+		svc, err := newContent(ctx, a.cfg, a.store, a.catalog, a.logger)
 		if err != nil {
 			return grpcService{}, err
 		}
@@ -87,7 +95,7 @@ var serviceModules = []serviceModule{
 			if a.content != nil {
 				return a.content.Delivery().ReadSide(), nil, nil
 			}
-			d, err := content.OpenDelivery(ctx, a.store.client, a.cfg.Content, a.store.tokens, a.logger)
+			d, err := content.OpenDelivery(ctx, a.store.client, a.cfg.Content, a.store.tokens, a.catalog, a.logger)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -112,9 +120,11 @@ type app struct {
 	logger *slog.Logger
 	stdout io.Writer
 
-	store    stored          // moduleStore
-	keys     *apikey.Service // moduleVerifier
-	grpc     *grpcRegistry   // moduleGRPC
+	store    stored               // moduleStore
+	catalog  *sitecatalog.Catalog // moduleCatalog
+	sites    *sites.Service       // moduleCatalog, when the process runs the sites service
+	keys     *access.Service      // moduleVerifier
+	grpc     *grpcRegistry        // moduleGRPC
 	content  *content.Service
 	running  map[string]bool // the modules this process runs
 	restAddr string          // moduleGateway
@@ -124,7 +134,8 @@ type app struct {
 func newGraph(a *app) (*modules.Graph, error) {
 	mods := []modules.Module{
 		{Name: moduleStore, Init: a.initStore},
-		{Name: moduleVerifier, Deps: []string{moduleStore}, Init: a.initVerifier},
+		{Name: moduleCatalog, Deps: []string{moduleStore}, Init: a.initCatalog},
+		{Name: moduleVerifier, Deps: []string{moduleStore, moduleCatalog}, Init: a.initVerifier},
 		{Name: moduleGRPC, Deps: []string{moduleStore, moduleVerifier}, Init: a.initGRPC},
 	}
 	for _, s := range serviceModules {
@@ -136,7 +147,7 @@ func newGraph(a *app) (*modules.Graph, error) {
 		})
 	}
 	mods = append(mods,
-		modules.Module{Name: moduleDevSetup, Deps: []string{"content", "access"}, Init: a.initDevSetup},
+		modules.Module{Name: moduleDevSetup, Deps: []string{"sites", "content", "access"}, Init: a.initDevSetup},
 		modules.Module{Name: moduleGateway, Deps: []string{moduleStore, moduleVerifier}, Target: true,
 			// With services in the same process, the gateway calls them through the local gRPC
 			// server: it starts after them and stops before them.
@@ -200,8 +211,45 @@ func (a *app) initStore(ctx context.Context) (modules.Service, error) {
 	}), nil
 }
 
+// initCatalog builds the process's site catalog: fed in process by the sites service when this
+// process runs it (built here), else over gRPC from --sites-addr with --service-key. Its Run
+// refreshes it every --catalog-refresh until shutdown.
+func (a *app) initCatalog(ctx context.Context) (modules.Service, error) {
+	cfg := sitecatalog.Config{Refresh: a.cfg.CatalogRefresh}
+	var conn *grpc.ClientConn
+	if a.running["sites"] {
+		svc, err := newSites(ctx, a.cfg, a.store, a.logger)
+		if err != nil {
+			return nil, err
+		}
+		a.sites = svc
+		a.catalog = sitecatalog.New(svc, cfg, a.logger)
+	} else {
+		addr := a.cfg.ServiceAddrs["sites"]
+		if addr == "" || a.cfg.ServiceKey == "" {
+			return nil, fmt.Errorf("the site catalog needs --sites-addr (%s) and --service-key (BEACON_SERVICE_KEY): the sites service does not run in this process", envName("sites-addr"))
+		}
+		var err error
+		if conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+			return nil, fmt.Errorf("dial sites at %s: %w", addr, err)
+		}
+		a.catalog = sitecatalog.New(sitecatalog.NewGRPCSource(conn, a.cfg.ServiceKey), cfg, a.logger)
+	}
+	if err := a.catalog.Refresh(ctx); err != nil {
+		// Run keeps trying; meanwhile sites are read through on demand.
+		a.logger.Warn("site catalog: the first load failed; retrying in the background", "err", err)
+	}
+	return modules.RunFunc(func(ctx context.Context) error {
+		err := a.catalog.Run(ctx)
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return err
+	}), nil
+}
+
 func (a *app) initVerifier(ctx context.Context) (modules.Service, error) {
-	keys, err := apikey.Open(ctx, a.store.client.Database(a.cfg.AccessDatabase), a.logger)
+	keys, err := newAccess(ctx, a.cfg, a.store, a.catalog, a.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +333,7 @@ func (a *app) initService(ctx context.Context, s serviceModule) (modules.Service
 
 // initDevSetup loads the demo content on first start and makes the bootstrap admin key.
 func (a *app) initDevSetup(ctx context.Context) (modules.Service, error) {
-	if err := prepareDev(ctx, a.cfg, a.content, a.keys, a.stdout); err != nil {
+	if err := prepareDev(ctx, a.cfg, a.sites, a.content, a.keys, a.stdout); err != nil {
 		return nil, err
 	}
 	return idle(), nil
@@ -426,4 +474,6 @@ type stored struct {
 	client *mongo.Client
 	uri    string
 	tokens *pagetoken.Codec
+	// locks are the process's one set of document write locks, passed to every store.
+	locks *mongodb.DocLocks
 }

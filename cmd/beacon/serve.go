@@ -17,10 +17,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beaconcms/beacon/platform/apikey"
+	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/services/access"
 	"github.com/beaconcms/beacon/services/content"
+	"github.com/beaconcms/beacon/services/sites"
+	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
@@ -73,7 +76,8 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 	return err
 }
 
-// openStored opens the store and the page-token codec.
+// openStored opens the store and the page-token codec, and makes the process's one set of
+// document write locks.
 func openStored(ctx context.Context, cfg Config, logger *slog.Logger) (stored, func(), error) {
 	client, uri, closeStore, err := openStoreURI(ctx, cfg, logger)
 	if err != nil {
@@ -84,7 +88,34 @@ func openStored(ctx context.Context, cfg Config, logger *slog.Logger) (stored, f
 		closeStore()
 		return stored{}, nil, err
 	}
-	return stored{client: client, uri: uri, tokens: tokens}, closeStore, nil
+	return stored{client: client, uri: uri, tokens: tokens, locks: mongodb.NewDocLocks()}, closeStore, nil
+}
+
+// newSites migrates the sites database and builds the sites service on it.
+func newSites(ctx context.Context, cfg Config, st stored, logger *slog.Logger) (*sites.Service, error) {
+	db := st.client.Database(cfg.Sites.Database)
+	if err := sites.Migrate(ctx, db, cfg.Sites, logger); err != nil {
+		return nil, err
+	}
+	return sites.New(sites.Deps{DB: db, Locks: st.locks, Tokens: st.tokens}, logger), nil
+}
+
+// newAccess migrates the access database and builds the API key service on it.
+func newAccess(ctx context.Context, cfg Config, st stored, catalog *sitecatalog.Catalog, logger *slog.Logger) (*access.Service, error) {
+	db := st.client.Database(cfg.AccessDatabase)
+	if err := access.Migrate(ctx, db, logger); err != nil {
+		return nil, err
+	}
+	return access.New(access.Deps{DB: db, Locks: st.locks, Sites: catalog}, logger), nil
+}
+
+// newContent migrates the content database and builds the content service on it.
+func newContent(ctx context.Context, cfg Config, st stored, catalog *sitecatalog.Catalog, logger *slog.Logger) (*content.Service, error) {
+	db := st.client.Database(cfg.Content.Database)
+	if err := content.Migrate(ctx, db, logger); err != nil {
+		return nil, err
+	}
+	return content.New(ctx, content.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: catalog}, cfg.Content, logger)
 }
 
 // openStore connects to cfg.MongoURI, or starts the embedded store under cfg.DataDir.
@@ -158,9 +189,13 @@ func readOrCreateSecret(path string) (string, error) {
 	return secret, nil
 }
 
-// prepareDev loads the demo content on first start and creates the bootstrap admin key,
-// printing it once and writing it to <data-dir>/admin.key (0600).
-func prepareDev(ctx context.Context, cfg Config, contentSvc *content.Service, keys *apikey.Service, stdout io.Writer) error {
+// prepareDev loads the demo site (through the sites service) and its articles on first start
+// and creates the bootstrap admin key, printing it once and writing it to <data-dir>/admin.key
+// (0600).
+func prepareDev(ctx context.Context, cfg Config, sitesSvc *sites.Service, contentSvc *content.Service, keys *access.Service, stdout io.Writer) error {
+	if _, err := sitesSvc.SeedDemo(ctx); err != nil {
+		return fmt.Errorf("demo site: %w", err)
+	}
 	seeded, err := contentSvc.SeedDemo(ctx)
 	if err != nil {
 		return fmt.Errorf("demo content: %w", err)
@@ -189,23 +224,39 @@ func prepareDev(ctx context.Context, cfg Config, contentSvc *content.Service, ke
 	return nil
 }
 
-// createAdminKey makes a new all-sites admin key and prints it once.
+// createAdminKey makes a new key (by default an all-sites admin key) and prints it once. A key
+// for one site needs the site to exist: the sites database is read in process.
 func createAdminKey(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
-	client, closeStore, err := openStore(ctx, cfg, logger)
+	role, err := auth.ParseRole(cfg.KeyRole)
+	if err != nil {
+		return err
+	}
+	st, closeStore, err := openStored(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	keys, err := apikey.Open(ctx, client.Database(cfg.AccessDatabase), logger)
+	sitesSvc, err := newSites(ctx, cfg, st, logger)
 	if err != nil {
 		return err
 	}
-	name, token, err := keys.CreateAdmin(ctx, cfg.KeyName)
+	keys, err := newAccess(ctx, cfg, st, sitecatalog.New(sitesSvc, sitecatalog.Config{}, logger), logger)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s (%s), shown once:\n%s\n", name, cfg.KeyName, token)
+	name, token, err := keys.CreateKey(ctx, cfg.KeyName, role, cfg.KeySite)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s (%s, role %s%s), shown once:\n%s\n", name, cfg.KeyName, role, siteText(cfg.KeySite), token)
 	return nil
+}
+
+func siteText(site string) string {
+	if site == "" {
+		return ", all sites"
+	}
+	return ", site " + site
 }
 
 // migrate applies every service's migrations.
@@ -215,36 +266,43 @@ func migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	defer closeStore()
-	if _, err := apikey.Open(ctx, client.Database(cfg.AccessDatabase), logger); err != nil {
+	if err := sites.Migrate(ctx, client.Database(cfg.Sites.Database), cfg.Sites, logger); err != nil {
 		return err
 	}
-	if err := content.Migrate(ctx, client, cfg.Content, logger); err != nil {
+	if err := access.Migrate(ctx, client.Database(cfg.AccessDatabase), logger); err != nil {
+		return err
+	}
+	if err := content.Migrate(ctx, client.Database(cfg.Content.Database), logger); err != nil {
 		return err
 	}
 	logger.Info("migrations applied")
 	return nil
 }
 
-// seed fills cfg.Seed.Site with generated published articles.
+// seed fills cfg.Seed.Site (created through the sites service when missing) with generated
+// published articles.
 func seed(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if cfg.Seed.Articles < 0 || cfg.Seed.BodyBytes <= 0 {
 		return errors.New("--articles must be >= 0 and --body-bytes > 0")
 	}
-	client, closeStore, err := openStore(ctx, cfg, logger)
+	st, closeStore, err := openStored(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	tokens, err := pageTokenCodec(cfg)
+	sitesSvc, err := newSites(ctx, cfg, st, logger)
 	if err != nil {
 		return err
 	}
-	contentSvc, err := content.New(ctx, client, cfg.Content, tokens, logger)
+	if _, err := sitesSvc.EnsureSite(ctx, cfg.Seed.Site, "Synthetic "+cfg.Seed.Site, cfg.Seed.BaseURL); err != nil {
+		return fmt.Errorf("create site: %w", err)
+	}
+	contentSvc, err := newContent(ctx, cfg, st, sitecatalog.New(sitesSvc, sitecatalog.Config{}, logger), logger)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	if err := contentSvc.ImportSynthetic(ctx, cfg.Seed.Site, cfg.Seed.BaseURL, cfg.Seed.Articles, cfg.Seed.BodyBytes, cfg.Seed.Seed); err != nil {
+	if err := contentSvc.ImportSynthetic(ctx, cfg.Seed.Site, cfg.Seed.Articles, cfg.Seed.BodyBytes, cfg.Seed.Seed); err != nil {
 		return err
 	}
 	logger.Info("seeded", "site", cfg.Seed.Site, "articles", cfg.Seed.Articles, "took", time.Since(start))

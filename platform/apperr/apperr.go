@@ -63,6 +63,13 @@ func InvalidField(field, format string, args ...any) *Error {
 	return &Error{Code: Invalid, Message: "invalid request", Fields: []FieldViolation{{Field: field, Description: fmt.Sprintf(format, args...)}}}
 }
 
+// FailedPreconditionField returns a FailedPrecondition error about one field: the request is
+// well formed, but the current state of what the field refers to (e.g. a deleted site) forbids
+// it. Like Invalid errors it carries the field as a violation.
+func FailedPreconditionField(field, format string, args ...any) *Error {
+	return &Error{Code: FailedPrecondition, Message: "failed precondition", Fields: []FieldViolation{{Field: field, Description: fmt.Sprintf(format, args...)}}}
+}
+
 // Violations collects field violations; Err returns nil when there are none.
 type Violations []FieldViolation
 

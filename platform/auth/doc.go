@@ -1,7 +1,7 @@
 // Package auth decides who is calling a Beacon gRPC service and whether they may.
 //
 // Every call carries an API key as gRPC metadata, "authorization: Bearer <secret>". The
-// [Interceptor] hands the secret to a [Verifier] (implemented by platform/apikey), checks the
+// [Interceptor] hands the secret to a [Verifier] (implemented by services/access), checks the
 // resulting [Principal] against a [Policy] that names a [Rule] for every method, and passes the
 // Principal to the handler in the context ([FromContext]).
 //

@@ -1,5 +1,8 @@
-// Package content is the content service: branded sites and their articles, from draft to
-// published. It is the exported facade the beacon binary wires; everything else is internal.
+// Package content is the content service: articles, from draft to published, and their
+// delivery to the sites. It is the exported facade the beacon binary wires; everything else is
+// internal. Sites belong to the sites service: content reads their settings from the process's
+// site catalog (see [SiteCatalog]), and honours a deleted site by hiding its articles from
+// delivery and site-scoped lists and refusing writes toward it until it is undeleted.
 package content
 
 import (
@@ -9,7 +12,6 @@ import (
 	"time"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
-	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
@@ -20,6 +22,7 @@ import (
 	"github.com/beaconcms/beacon/services/content/internal/demo"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 	"github.com/beaconcms/beacon/services/content/internal/store"
+	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"golang.org/x/sync/errgroup"
@@ -55,23 +58,64 @@ type Service struct {
 	cfg      Config
 	domain   *domain.Service
 	store    *store.Store
-	sites    *api.SiteServer
 	articles *api.ArticleServer
 	delivery *Delivery
 	logger   *slog.Logger
 }
 
-// New migrates the service's database and builds the service.
-func New(ctx context.Context, client *mongo.Client, cfg Config, tokens *pagetoken.Codec, logger *slog.Logger) (*Service, error) {
-	logger = logger.With("service", "content")
-	db := client.Database(cfg.Database)
-	if err := mongodb.Migrate(ctx, db, store.Migrations(), logger); err != nil {
-		return nil, fmt.Errorf("migrate content database: %w", err)
+// Deps is what the content service is built on.
+type Deps struct {
+	// DB is the service's own database (Config.Database), migrated with [Migrate].
+	DB *mongo.Database
+	// Locks is the process's one set of document write locks, shared by every store.
+	Locks *mongodb.DocLocks
+	// Tokens signs page tokens.
+	Tokens *pagetoken.Codec
+	// Sites is the process's site catalog.
+	Sites SiteCatalog
+}
+
+// SiteCatalog is what the content service needs of the process's site catalog
+// (*sitecatalog.Catalog implements it).
+type SiteCatalog interface {
+	// Lookup returns a site, deleted or not, from memory (reading through on a miss).
+	Lookup(ctx context.Context, id string) (sitecatalog.Site, bool, error)
+	// All returns every site in memory, deleted ones included.
+	All() []sitecatalog.Site
+	// Subscribe registers fn, called after every change of the catalog.
+	Subscribe(fn func())
+}
+
+// catalogSites adapts a SiteCatalog to the domain's SiteCatalog.
+type catalogSites struct{ catalog SiteCatalog }
+
+// Site implements domain.SiteCatalog.
+func (c catalogSites) Site(ctx context.Context, id string) (domain.Site, bool, error) {
+	s, found, err := c.catalog.Lookup(ctx, id)
+	if err != nil || !found {
+		return domain.Site{}, false, err
 	}
-	st := store.New(db, logger)
+	return domain.Site{
+		ID:                 s.ID,
+		DisplayName:        s.DisplayName,
+		BaseURL:            s.BaseURL,
+		DefaultLocale:      s.DefaultLocale,
+		CrisisLineText:     s.CrisisLineText,
+		Public:             s.Public,
+		CacheMaxAgeSeconds: s.CacheMaxAgeSeconds,
+		CreateTime:         s.CreateTime,
+		UpdateTime:         s.UpdateTime,
+		DeleteTime:         s.DeleteTime,
+	}, true, nil
+}
+
+// New builds the service on deps.DB, which [Migrate] must have brought up to date.
+func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Service, error) {
+	logger = logger.With("service", "content")
+	st := store.New(deps.DB, deps.Locks, logger)
 	renderer := markdown.NewRenderer()
-	svc := domain.NewService(st, st, renderer, nil, logger)
-	d, err := loadDelivery(ctx, st, renderer, cfg, tokens, logger)
+	svc := domain.NewService(st, catalogSites{deps.Sites}, renderer, nil, logger)
+	d, err := loadDelivery(ctx, st, deps.Sites, renderer, cfg, deps.Tokens, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +124,7 @@ func New(ctx context.Context, client *mongo.Client, cfg Config, tokens *pagetoke
 		cfg:      cfg,
 		domain:   svc,
 		store:    st,
-		sites:    api.NewSiteServer(svc, tokens),
-		articles: api.NewArticleServer(svc, tokens),
+		articles: api.NewArticleServer(svc, deps.Tokens),
 		delivery: d,
 		logger:   logger,
 	}, nil
@@ -90,22 +133,23 @@ func New(ctx context.Context, client *mongo.Client, cfg Config, tokens *pagetoke
 // Delivery returns the service's own read side.
 func (s *Service) Delivery() *Delivery { return s.delivery }
 
-// Migrate applies the content database's migrations and returns.
-func Migrate(ctx context.Context, client *mongo.Client, cfg Config, logger *slog.Logger) error {
-	return mongodb.Migrate(ctx, client.Database(cfg.Database), store.Migrations(), logger)
+// Migrate applies the migrations of db, the content service's database, and returns.
+func Migrate(ctx context.Context, db *mongo.Database, logger *slog.Logger) error {
+	if err := mongodb.Migrate(ctx, db, store.Migrations(), logger); err != nil {
+		return fmt.Errorf("migrate content database %s: %w", db.Name(), err)
+	}
+	return nil
 }
 
-// Register adds the site, article and delivery services to srv.
+// Register adds the article and delivery services to srv.
 func (s *Service) Register(srv grpc.ServiceRegistrar) {
-	contentv1.RegisterSiteServiceServer(srv, s.sites)
 	contentv1.RegisterArticleServiceServer(srv, s.articles)
 	contentv1.RegisterDeliveryServiceServer(srv, delivery.NewServer(s.delivery.model, s.delivery.tokens))
 }
 
 // ServiceNames are the gRPC service names Register adds, for health checks.
 func ServiceNames() []string {
-	return []string{contentv1.SiteService_ServiceDesc.ServiceName, contentv1.ArticleService_ServiceDesc.ServiceName,
-		contentv1.DeliveryService_ServiceDesc.ServiceName}
+	return []string{contentv1.ArticleService_ServiceDesc.ServiceName, contentv1.DeliveryService_ServiceDesc.ServiceName}
 }
 
 // Rules is the access policy of the registered services.
@@ -150,20 +194,17 @@ func (s *Service) flushPendingRevisions(ctx context.Context) {
 	}
 }
 
-// RegisterGateway adds the REST routes of the site and article services to mux; calls go
-// through conn, so the gRPC interceptors run for REST callers too.
+// RegisterGateway adds the REST routes of the article service to mux; calls go through conn,
+// so the gRPC interceptors run for REST callers too.
 func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	if err := contentv1.RegisterSiteServiceHandler(ctx, mux, conn); err != nil {
-		return err
-	}
 	return contentv1.RegisterArticleServiceHandler(ctx, mux, conn)
 }
 
-// SeedDemo loads the demo site and its published articles when the store has no sites yet.
-// It reports whether it seeded anything.
+// SeedDemo creates and publishes the demo articles in the demo site (which the sites service
+// creates) when no article targets that site yet. It reports whether it seeded anything.
 func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 	system := auth.Principal{KeyName: "system:demo", Role: auth.RoleAdmin}
-	existing, err := s.domain.ListSites(ctx, system, "", 1)
+	existing, err := s.domain.ListArticles(ctx, system, domain.ArticleQuery{Sites: []string{demo.SiteID}, ShowDeleted: true, OrderBy: domain.OrderUpdateTime, Limit: 1})
 	if err != nil {
 		return false, err
 	}
@@ -173,9 +214,6 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 	articles, err := demo.Articles()
 	if err != nil {
 		return false, fmt.Errorf("load demo articles: %w", err)
-	}
-	if _, err := s.domain.CreateSite(ctx, system, demo.Site()); err != nil {
-		return false, fmt.Errorf("create demo site: %w", err)
 	}
 	for _, c := range articles {
 		a, err := s.domain.CreateArticle(ctx, system, c)
@@ -189,19 +227,11 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// ImportSynthetic creates the site if it does not exist (public, with baseURL) and imports n
-// generated, published articles of about bodyBytes of Markdown each, in batches. It is for
-// benchmarks and load tests (`beacon seed`).
-func (s *Service) ImportSynthetic(ctx context.Context, siteID, baseURL string, n, bodyBytes int, seed uint64) error {
+// ImportSynthetic imports n generated, published articles of about bodyBytes of Markdown each
+// into site siteID (which must exist), in batches. It is for benchmarks and load tests
+// (`beacon seed`).
+func (s *Service) ImportSynthetic(ctx context.Context, siteID string, n, bodyBytes int, seed uint64) error {
 	system := auth.Principal{KeyName: "system:seed", Role: auth.RoleAdmin}
-	if _, err := s.domain.GetSite(ctx, system, siteID); apperr.Is(err, apperr.NotFound) {
-		site := &domain.Site{ID: siteID, DisplayName: "Synthetic " + siteID, BaseURL: baseURL, Public: true}
-		if _, err := s.domain.CreateSite(ctx, system, site); err != nil {
-			return fmt.Errorf("create site: %w", err)
-		}
-	} else if err != nil {
-		return err
-	}
 	contents := demo.Synthetic(seed, n, bodyBytes, siteID)
 	const batch = 500
 	for start := 0; start < len(contents); start += batch {

@@ -10,6 +10,7 @@ import (
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/markdown"
+	"github.com/beaconcms/beacon/platform/siteid"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -18,7 +19,7 @@ import (
 // siteIDFromName parses "sites/{id}", naming field in errors.
 func siteIDFromName(field, name string) (string, error) {
 	id, ok := strings.CutPrefix(name, "sites/")
-	if !ok || !domain.ValidSiteID(id) {
+	if !ok || !siteid.Valid(id) {
 		return "", apperr.InvalidField(field, "must be a site name like sites/kratom-help, got %q", name)
 	}
 	return id, nil
@@ -38,33 +39,6 @@ func timestampOrNil(t time.Time) *timestamppb.Timestamp {
 		return nil
 	}
 	return timestamppb.New(t)
-}
-
-func toProtoSite(s *domain.Site) *contentv1.Site {
-	return &contentv1.Site{
-		Name:               s.Name(),
-		DisplayName:        s.DisplayName,
-		BaseUrl:            s.BaseURL,
-		DefaultLocale:      s.DefaultLocale,
-		CrisisLineText:     s.CrisisLineText,
-		Public:             s.Public,
-		CacheMaxAgeSeconds: int32(s.CacheMaxAgeSeconds),
-		CreateTime:         timestampOrNil(s.CreateTime),
-		UpdateTime:         timestampOrNil(s.UpdateTime),
-		Etag:               s.Etag(),
-	}
-}
-
-func fromProtoSite(id string, s *contentv1.Site) *domain.Site {
-	return &domain.Site{
-		ID:                 id,
-		DisplayName:        s.GetDisplayName(),
-		BaseURL:            s.GetBaseUrl(),
-		DefaultLocale:      s.GetDefaultLocale(),
-		CrisisLineText:     s.GetCrisisLineText(),
-		Public:             s.GetPublic(),
-		CacheMaxAgeSeconds: int(s.GetCacheMaxAgeSeconds()),
-	}
 }
 
 func toProtoDate(d domain.Date) *date.Date {
@@ -150,7 +124,7 @@ func fromProtoContent(a *contentv1.Article) (domain.Content, error) {
 	var v apperr.Violations
 	for i, name := range a.GetTargetSites() {
 		id, ok := strings.CutPrefix(name, "sites/")
-		if !ok || !domain.ValidSiteID(id) {
+		if !ok || !siteid.Valid(id) {
 			v.Add("article.target_sites["+itoa(i)+"]", "must be a site name like sites/kratom-help, got %q", name)
 			continue
 		}

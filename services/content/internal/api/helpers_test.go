@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
@@ -27,6 +28,8 @@ import (
 	"github.com/beaconcms/beacon/services/content/internal/api"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 	"github.com/beaconcms/beacon/services/content/internal/store"
+	"github.com/beaconcms/beacon/services/sites"
+	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 )
 
 // The API keys the fake verifier knows. keyNone sends no authorization at all.
@@ -56,10 +59,10 @@ var verifier = fakeVerifier{
 	keyDelivery: {KeyName: "apiKeys/delivery", Role: auth.RoleDelivery, Site: "site-a"},
 }
 
-// env is the site and article APIs behind Beacon's real interceptor chain, on a fresh database
+// env is the site and article APIs (the sites service beside content) behind Beacon's real interceptor chain, on a fresh database
 // holding sites site-a and site-b.
 type env struct {
-	sites    contentv1.SiteServiceClient
+	sites    sitesv1.SiteServiceClient
 	articles contentv1.ArticleServiceClient
 
 	mu     sync.Mutex
@@ -74,18 +77,26 @@ func newEnv(tb testing.TB) *env {
 	if err := mongodb.Migrate(context.Background(), db, store.Migrations(), logger); err != nil {
 		tb.Fatalf("migrating: %v", err)
 	}
-	st := store.New(db, logger)
-	svc := domain.NewService(st, st, markdown.NewRenderer(), nil, logger)
 	tokens, err := pagetoken.NewCodec([]byte("test-page-token-secret-0123456789abcdef"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	policy, err := auth.Merge(api.Rules(), auth.HealthAndReflectionRules())
+	// The sites service runs beside content, as in the binary, feeding content's site catalog.
+	locks := mongodb.NewDocLocks()
+	sitesDB := mongodbtest.NewDatabase(tb)
+	if err := sites.Migrate(context.Background(), sitesDB, sites.Config{}, logger); err != nil {
+		tb.Fatal(err)
+	}
+	siteSvc := sites.New(sites.Deps{DB: sitesDB, Locks: locks, Tokens: tokens}, logger)
+	catalog := sitecatalog.New(siteSvc, sitecatalog.Config{}, logger)
+	st := store.New(db, locks, logger)
+	svc := domain.NewService(st, catalogSites{catalog}, markdown.NewRenderer(), nil, logger)
+	policy, err := auth.Merge(api.Rules(), sites.Rules(), auth.HealthAndReflectionRules())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	srv := grpcserver.New(grpcserver.Config{}, auth.NewInterceptor(policy, verifier, logger), logger)
-	contentv1.RegisterSiteServiceServer(srv, api.NewSiteServer(svc, tokens))
+	siteSvc.Register(srv)
 	contentv1.RegisterArticleServiceServer(srv, api.NewArticleServer(svc, tokens))
 	if missing := policy.MissingRules(srv); len(missing) > 0 {
 		tb.Fatalf("methods without an access rule: %v", missing)
@@ -111,12 +122,20 @@ func newEnv(tb testing.TB) *env {
 		_ = conn.Close()
 		srv.Stop()
 	})
-	e.sites = contentv1.NewSiteServiceClient(conn)
+	e.sites = sitesv1.NewSiteServiceClient(conn)
 	e.articles = contentv1.NewArticleServiceClient(conn)
 	for _, id := range []string{"site-a", "site-b"} {
 		e.createSite(tb, id)
 	}
 	return e
+}
+
+// catalogSites adapts the site catalog to domain.SiteCatalog, as the content facade does.
+type catalogSites struct{ catalog *sitecatalog.Catalog }
+
+func (c catalogSites) Site(ctx context.Context, id string) (domain.Site, bool, error) {
+	s, found, err := c.catalog.Lookup(ctx, id)
+	return domain.Site{ID: s.ID, DeleteTime: s.DeleteTime}, found, err
 }
 
 // as returns a context carrying key as bearer token (none for keyNone).
@@ -127,10 +146,10 @@ func as(ctx context.Context, key string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
 }
 
-func (e *env) createSite(tb testing.TB, id string) *contentv1.Site {
+func (e *env) createSite(tb testing.TB, id string) *sitesv1.Site {
 	tb.Helper()
-	s, err := e.sites.CreateSite(as(context.Background(), keyAdmin), &contentv1.CreateSiteRequest{
-		SiteId: id, Site: &contentv1.Site{DisplayName: "Site " + id, BaseUrl: "https://" + id + ".example.org"},
+	s, err := e.sites.CreateSite(as(context.Background(), keyAdmin), &sitesv1.CreateSiteRequest{
+		SiteId: id, Site: &sitesv1.Site{DisplayName: "Site " + id, BaseUrl: "https://" + id + ".example.org"},
 	})
 	if err != nil {
 		tb.Fatalf("CreateSite(%s): %v", id, err)

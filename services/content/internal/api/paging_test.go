@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
 )
 
 // walk lists every page of req as key and returns the articles in the order received. It fails
@@ -247,7 +248,7 @@ func TestListSitesPaging(t *testing.T) {
 	}
 	walkSites := func(key string, size int32) []string {
 		var got []string
-		req := &contentv1.ListSitesRequest{PageSize: size}
+		req := &sitesv1.ListSitesRequest{PageSize: size}
 		for page := 0; page < 100; page++ {
 			resp, err := e.sites.ListSites(as(t.Context(), key), req)
 			if err != nil {
@@ -280,11 +281,11 @@ func TestListSitesPaging(t *testing.T) {
 		t.Errorf("site key walk (-want +got):\n%s", diff)
 	}
 	// A site list token is bound to the key that got it.
-	first, err := e.sites.ListSites(as(t.Context(), keyAdmin), &contentv1.ListSitesRequest{PageSize: 1})
+	first, err := e.sites.ListSites(as(t.Context(), keyAdmin), &sitesv1.ListSitesRequest{PageSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.sites.ListSites(as(t.Context(), keyViewer), &contentv1.ListSitesRequest{PageToken: first.GetNextPageToken()})
+	_, err = e.sites.ListSites(as(t.Context(), keyViewer), &sitesv1.ListSitesRequest{PageToken: first.GetNextPageToken()})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Errorf("another key's site page token: %v, want INVALID_ARGUMENT", err)
 	}

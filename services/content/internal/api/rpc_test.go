@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
 )
 
 // rpcCase is one call: what it does, with which key, and the code it must end with. Each case
@@ -27,10 +28,10 @@ type rpcCase struct {
 }
 
 func siteCases() []rpcCase {
-	newSite := func(id string) *contentv1.CreateSiteRequest {
-		return &contentv1.CreateSiteRequest{SiteId: id, Site: &contentv1.Site{DisplayName: "New", BaseUrl: "https://new.example.org"}}
+	newSite := func(id string) *sitesv1.CreateSiteRequest {
+		return &sitesv1.CreateSiteRequest{SiteId: id, Site: &sitesv1.Site{DisplayName: "New", BaseUrl: "https://new.example.org"}}
 	}
-	create := func(req *contentv1.CreateSiteRequest) func(context.Context, *testing.T, *env) error {
+	create := func(req *sitesv1.CreateSiteRequest) func(context.Context, *testing.T, *env) error {
 		return func(ctx context.Context, _ *testing.T, e *env) error {
 			_, err := e.sites.CreateSite(ctx, req)
 			return err
@@ -38,22 +39,22 @@ func siteCases() []rpcCase {
 	}
 	get := func(name string) func(context.Context, *testing.T, *env) error {
 		return func(ctx context.Context, _ *testing.T, e *env) error {
-			_, err := e.sites.GetSite(ctx, &contentv1.GetSiteRequest{Name: name})
+			_, err := e.sites.GetSite(ctx, &sitesv1.GetSiteRequest{Name: name})
 			return err
 		}
 	}
-	list := func(req *contentv1.ListSitesRequest) func(context.Context, *testing.T, *env) error {
+	list := func(req *sitesv1.ListSitesRequest) func(context.Context, *testing.T, *env) error {
 		return func(ctx context.Context, _ *testing.T, e *env) error {
 			_, err := e.sites.ListSites(ctx, req)
 			return err
 		}
 	}
 	// update changes site-b's display name; etag "" means the current one.
-	update := func(site *contentv1.Site, paths ...string) func(context.Context, *testing.T, *env) error {
+	update := func(site *sitesv1.Site, paths ...string) func(context.Context, *testing.T, *env) error {
 		return func(ctx context.Context, t *testing.T, e *env) error {
-			req := &contentv1.UpdateSiteRequest{Site: site, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}}
+			req := &sitesv1.UpdateSiteRequest{Site: site, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}}
 			if site != nil && site.Etag == "" {
-				cur, err := e.sites.GetSite(as(context.Background(), keyAdmin), &contentv1.GetSiteRequest{Name: "sites/site-b"})
+				cur, err := e.sites.GetSite(as(context.Background(), keyAdmin), &sitesv1.GetSiteRequest{Name: "sites/site-b"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -65,7 +66,7 @@ func siteCases() []rpcCase {
 	}
 	del := func(name string) func(context.Context, *testing.T, *env) error {
 		return func(ctx context.Context, _ *testing.T, e *env) error {
-			_, err := e.sites.DeleteSite(ctx, &contentv1.DeleteSiteRequest{Name: name})
+			_, err := e.sites.DeleteSite(ctx, &sitesv1.DeleteSiteRequest{Name: name})
 			return err
 		}
 	}
@@ -77,8 +78,8 @@ func siteCases() []rpcCase {
 		{name: "CreateSite without key", key: keyNone, call: create(newSite("site-c4")), want: codes.Unauthenticated},
 		{name: "CreateSite with unknown key", key: keyUnknown, call: create(newSite("site-c5")), want: codes.Unauthenticated},
 		{name: "CreateSite bad id", key: keyAdmin, call: create(newSite("Site_C")), want: codes.InvalidArgument, fields: []string{"site_id"}},
-		{name: "CreateSite without site", key: keyAdmin, call: create(&contentv1.CreateSiteRequest{SiteId: "site-c6"}), want: codes.InvalidArgument, fields: []string{"site"}},
-		{name: "CreateSite bad fields", key: keyAdmin, call: create(&contentv1.CreateSiteRequest{SiteId: "site-c7", Site: &contentv1.Site{BaseUrl: "new.example.org", CacheMaxAgeSeconds: -1}}),
+		{name: "CreateSite without site", key: keyAdmin, call: create(&sitesv1.CreateSiteRequest{SiteId: "site-c6"}), want: codes.InvalidArgument, fields: []string{"site"}},
+		{name: "CreateSite bad fields", key: keyAdmin, call: create(&sitesv1.CreateSiteRequest{SiteId: "site-c7", Site: &sitesv1.Site{BaseUrl: "new.example.org", CacheMaxAgeSeconds: -1}}),
 			want: codes.InvalidArgument, fields: []string{"site.display_name", "site.base_url", "site.cache_max_age_seconds"}},
 		{name: "CreateSite existing id", key: keyAdmin, call: create(newSite("site-a")), want: codes.AlreadyExists},
 
@@ -91,29 +92,53 @@ func siteCases() []rpcCase {
 		{name: "GetSite by delivery key", key: keyDelivery, call: get("sites/site-a"), want: codes.PermissionDenied},
 		{name: "GetSite without key", key: keyNone, call: get("sites/site-a"), want: codes.Unauthenticated},
 
-		{name: "ListSites", key: keyViewer, call: list(&contentv1.ListSitesRequest{}), want: codes.OK},
-		{name: "ListSites negative page size", key: keyViewer, call: list(&contentv1.ListSitesRequest{PageSize: -1}), want: codes.InvalidArgument, fields: []string{"page_size"}},
-		{name: "ListSites bad page token", key: keyViewer, call: list(&contentv1.ListSitesRequest{PageToken: "garbage"}), want: codes.InvalidArgument, fields: []string{"page_token"}},
-		{name: "ListSites by delivery key", key: keyDelivery, call: list(&contentv1.ListSitesRequest{}), want: codes.PermissionDenied},
+		{name: "ListSites", key: keyViewer, call: list(&sitesv1.ListSitesRequest{}), want: codes.OK},
+		{name: "ListSites negative page size", key: keyViewer, call: list(&sitesv1.ListSitesRequest{PageSize: -1}), want: codes.InvalidArgument, fields: []string{"page_size"}},
+		{name: "ListSites bad page token", key: keyViewer, call: list(&sitesv1.ListSitesRequest{PageToken: "garbage"}), want: codes.InvalidArgument, fields: []string{"page_token"}},
+		{name: "ListSites by delivery key", key: keyDelivery, call: list(&sitesv1.ListSitesRequest{}), want: codes.PermissionDenied},
 
-		{name: "UpdateSite", key: keyAdmin, call: update(&contentv1.Site{Name: "sites/site-b", DisplayName: "Site B!"}, "display_name"), want: codes.OK},
-		{name: "UpdateSite stale etag", key: keyAdmin, call: update(&contentv1.Site{Name: "sites/site-b", DisplayName: "x", Etag: "stale"}, "display_name"), want: codes.Aborted},
-		{name: "UpdateSite by editor", key: keyEditorA, call: update(&contentv1.Site{Name: "sites/site-a", DisplayName: "x"}, "display_name"), want: codes.PermissionDenied},
-		{name: "UpdateSite by viewer", key: keyViewer, call: update(&contentv1.Site{Name: "sites/site-b", DisplayName: "x"}, "display_name"), want: codes.PermissionDenied},
-		{name: "UpdateSite bad name", key: keyAdmin, call: update(&contentv1.Site{Name: "site-b", DisplayName: "x"}, "display_name"), want: codes.InvalidArgument, fields: []string{"site.name"}},
-		{name: "UpdateSite unknown mask path", key: keyAdmin, call: update(&contentv1.Site{Name: "sites/site-b"}, "colour"), want: codes.InvalidArgument, fields: []string{"update_mask"}},
-		{name: "UpdateSite invalid value", key: keyAdmin, call: update(&contentv1.Site{Name: "sites/site-b", BaseUrl: "ftp://x"}, "base_url"), want: codes.InvalidArgument, fields: []string{"site.base_url"}},
+		{name: "UpdateSite", key: keyAdmin, call: update(&sitesv1.Site{Name: "sites/site-b", DisplayName: "Site B!"}, "display_name"), want: codes.OK},
+		{name: "UpdateSite stale etag", key: keyAdmin, call: update(&sitesv1.Site{Name: "sites/site-b", DisplayName: "x", Etag: "stale"}, "display_name"), want: codes.Aborted},
+		{name: "UpdateSite by editor", key: keyEditorA, call: update(&sitesv1.Site{Name: "sites/site-a", DisplayName: "x"}, "display_name"), want: codes.PermissionDenied},
+		{name: "UpdateSite by viewer", key: keyViewer, call: update(&sitesv1.Site{Name: "sites/site-b", DisplayName: "x"}, "display_name"), want: codes.PermissionDenied},
+		{name: "UpdateSite bad name", key: keyAdmin, call: update(&sitesv1.Site{Name: "site-b", DisplayName: "x"}, "display_name"), want: codes.InvalidArgument, fields: []string{"site.name"}},
+		{name: "UpdateSite unknown mask path", key: keyAdmin, call: update(&sitesv1.Site{Name: "sites/site-b"}, "colour"), want: codes.InvalidArgument, fields: []string{"update_mask"}},
+		{name: "UpdateSite invalid value", key: keyAdmin, call: update(&sitesv1.Site{Name: "sites/site-b", BaseUrl: "ftp://x"}, "base_url"), want: codes.InvalidArgument, fields: []string{"site.base_url"}},
 		{name: "UpdateSite without site", key: keyAdmin, call: update(nil), want: codes.InvalidArgument, fields: []string{"site"}},
 
 		{name: "DeleteSite", key: keyAdmin, call: func(ctx context.Context, t *testing.T, e *env) error {
 			e.createSite(t, "site-doomed")
-			_, err := e.sites.DeleteSite(ctx, &contentv1.DeleteSiteRequest{Name: "sites/site-doomed"})
+			_, err := e.sites.DeleteSite(ctx, &sitesv1.DeleteSiteRequest{Name: "sites/site-doomed"})
 			return err
 		}, want: codes.OK},
-		{name: "DeleteSite with articles", key: keyAdmin, call: func(ctx context.Context, t *testing.T, e *env) error {
-			e.article(t, "site-a")
-			return del("sites/site-a")(ctx, t, e)
+		{name: "DeleteSite with articles (soft delete: they are hidden, not checked)", key: keyAdmin, call: func(ctx context.Context, t *testing.T, e *env) error {
+			e.createSite(t, "site-with-articles")
+			e.article(t, "site-with-articles")
+			return del("sites/site-with-articles")(ctx, t, e)
+		}, want: codes.OK},
+		{name: "DeleteSite twice", key: keyAdmin, call: func(ctx context.Context, t *testing.T, e *env) error {
+			e.createSite(t, "site-twice")
+			if err := del("sites/site-twice")(ctx, t, e); err != nil {
+				return err
+			}
+			return del("sites/site-twice")(ctx, t, e)
 		}, want: codes.FailedPrecondition},
+		{name: "UndeleteSite", key: keyAdmin, call: func(ctx context.Context, t *testing.T, e *env) error {
+			e.createSite(t, "site-back")
+			if err := del("sites/site-back")(ctx, t, e); err != nil {
+				return err
+			}
+			_, err := e.sites.UndeleteSite(ctx, &sitesv1.UndeleteSiteRequest{Name: "sites/site-back"})
+			return err
+		}, want: codes.OK},
+		{name: "UndeleteSite not deleted", key: keyAdmin, call: func(ctx context.Context, _ *testing.T, e *env) error {
+			_, err := e.sites.UndeleteSite(ctx, &sitesv1.UndeleteSiteRequest{Name: "sites/site-b"})
+			return err
+		}, want: codes.FailedPrecondition},
+		{name: "UndeleteSite by site admin", key: keyEditorA, call: func(ctx context.Context, _ *testing.T, e *env) error {
+			_, err := e.sites.UndeleteSite(ctx, &sitesv1.UndeleteSiteRequest{Name: "sites/site-a"})
+			return err
+		}, want: codes.PermissionDenied},
 		{name: "DeleteSite missing", key: keyAdmin, call: del("sites/nowhere"), want: codes.NotFound},
 		{name: "DeleteSite bad name", key: keyAdmin, call: del("nowhere"), want: codes.InvalidArgument, fields: []string{"name"}},
 		{name: "DeleteSite by editor", key: keyEditorA, call: del("sites/site-a"), want: codes.PermissionDenied},
@@ -384,7 +409,7 @@ func TestRPCs(t *testing.T) {
 		name    string
 		methods []string
 	}{
-		{contentv1.SiteService_ServiceDesc.ServiceName, methodNames(contentv1.SiteService_ServiceDesc.Methods)},
+		{sitesv1.SiteService_ServiceDesc.ServiceName, methodNames(sitesv1.SiteService_ServiceDesc.Methods)},
 		{contentv1.ArticleService_ServiceDesc.ServiceName, methodNames(contentv1.ArticleService_ServiceDesc.Methods)},
 	} {
 		for _, m := range desc.methods {

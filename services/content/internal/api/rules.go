@@ -5,20 +5,12 @@ import (
 	"github.com/beaconcms/beacon/platform/auth"
 )
 
-// Rules is the access policy of the site and article APIs. Roles decide which methods a key may
+// Rules is the access policy of the article API. Roles decide which methods a key may
 // call; the domain service then limits every call to the sites the key covers.
 func Rules() auth.Policy {
 	readers := auth.Rule{Roles: []auth.Role{auth.RoleAdmin, auth.RoleEditor, auth.RoleViewer}}
 	writers := auth.Rule{Roles: []auth.Role{auth.RoleAdmin, auth.RoleEditor}}
-	admins := auth.Rule{Roles: []auth.Role{auth.RoleAdmin}}
-	globalAdmins := auth.Rule{Roles: []auth.Role{auth.RoleAdmin}, AllSitesOnly: true}
 	return auth.Policy{
-		contentv1.SiteService_CreateSite_FullMethodName: globalAdmins,
-		contentv1.SiteService_GetSite_FullMethodName:    readers,
-		contentv1.SiteService_ListSites_FullMethodName:  readers,
-		contentv1.SiteService_UpdateSite_FullMethodName: admins,
-		contentv1.SiteService_DeleteSite_FullMethodName: globalAdmins,
-
 		contentv1.ArticleService_CreateArticle_FullMethodName:        writers,
 		contentv1.ArticleService_GetArticle_FullMethodName:           readers,
 		contentv1.ArticleService_ListArticles_FullMethodName:         readers,

@@ -1,4 +1,4 @@
-// Package demo holds the demo site and articles `beacon dev` loads on first start.
+// Package demo holds the demo articles `beacon dev` loads on first start.
 package demo
 
 import (
@@ -15,20 +15,8 @@ import (
 //go:embed articles/*.md
 var articleFiles embed.FS
 
-// SiteID is the id of the demo site.
+// SiteID is the id of the demo site, which the sites service creates (sites.DemoSiteID).
 const SiteID = "kratom-help"
-
-// Site returns the demo site.
-func Site() *domain.Site {
-	return &domain.Site{
-		ID:             SiteID,
-		DisplayName:    "Kratom Help",
-		BaseURL:        "https://kratom-help.example.org",
-		DefaultLocale:  "en-US",
-		CrisisLineText: "In crisis? Call or text 988 (Suicide & Crisis Lifeline). For treatment referrals, call SAMHSA's National Helpline at 1-800-662-4357, free and confidential, 24/7.",
-		Public:         true,
-	}
-}
 
 // Articles parses the embedded demo articles, in file-name order, targeting the demo site.
 func Articles() ([]domain.Content, error) {

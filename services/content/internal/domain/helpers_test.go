@@ -46,13 +46,48 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// fixture is a Service on the real store over a fresh database holding sites site-a and site-b.
+// fixture is a Service on the real store over a fresh database, with a site catalog holding
+// site-a and site-b.
 type fixture struct {
 	svc    *domain.Service
 	store  *store.Store
 	db     *mongo.Database
 	clock  *clock
 	logger *slog.Logger
+	locks  *mongodb.DocLocks // the process's one set, shared by every Store of the fixture
+	sites  *fakeSites
+}
+
+// fakeSites is an in-memory domain.SiteCatalog.
+type fakeSites struct {
+	mu    sync.Mutex
+	sites map[string]domain.Site
+}
+
+func (f *fakeSites) Site(_ context.Context, id string) (domain.Site, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sites[id]
+	return s, ok, nil
+}
+
+// add makes a live site.
+func (f *fakeSites) add(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sites[id] = domain.Site{ID: id, DisplayName: "Site " + id, BaseURL: "https://" + id + ".example.org"}
+}
+
+// setDeleted soft-deletes or undeletes a site.
+func (f *fakeSites) setDeleted(id string, deleted bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.sites[id]
+	s.DeleteTime = time.Time{}
+	if deleted {
+		s.DeleteTime = t0
+	}
+	f.sites[id] = s
 }
 
 func newFixture(tb testing.TB) *fixture {
@@ -62,23 +97,17 @@ func newFixture(tb testing.TB) *fixture {
 	if err := mongodb.Migrate(context.Background(), db, store.Migrations(), logger); err != nil {
 		tb.Fatalf("migrating: %v", err)
 	}
-	f := &fixture{db: db, clock: &clock{now: t0}, logger: logger}
-	f.store = store.New(db, logger)
+	f := &fixture{db: db, clock: &clock{now: t0}, logger: logger, locks: mongodb.NewDocLocks(), sites: &fakeSites{sites: map[string]domain.Site{}}}
+	f.store = store.New(db, f.locks, logger)
 	f.svc = f.serviceOn(f.store)
-	for _, id := range []string{"site-a", "site-b"} {
-		if _, err := f.svc.CreateSite(context.Background(), admin, &domain.Site{ID: id, DisplayName: "Site " + id, BaseURL: "https://" + id + ".example.org"}); err != nil {
-			tb.Fatalf("CreateSite(%s): %v", id, err)
-		}
-	}
+	f.sites.add("site-a")
+	f.sites.add("site-b")
 	return f
 }
 
 // serviceOn returns another Service, on st, sharing the fixture's clock.
-func (f *fixture) serviceOn(st interface {
-	domain.ArticleStore
-	domain.SiteStore
-}) *domain.Service {
-	return domain.NewService(st, st, markdown.NewRenderer(), f.clock.Now, f.logger)
+func (f *fixture) serviceOn(st domain.ArticleStore) *domain.Service {
+	return domain.NewService(st, f.sites, markdown.NewRenderer(), f.clock.Now, f.logger)
 }
 
 // draft returns minimal valid content.

@@ -11,6 +11,7 @@ import (
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/listfilter"
+	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 	"github.com/beaconcms/beacon/services/content/internal/store"
 )
@@ -250,7 +251,7 @@ func TestUndeleteOverdueSchedule(t *testing.T) {
 		if u.State != domain.StatePublished || !u.ScheduledPublishTime.IsZero() || u.Published == nil || !u.Published.PublishTime.Equal(f.clock.Now()) {
 			t.Fatalf("after undelete: state %v, scheduled %v, published %+v; want PUBLISHED now", u.State, u.ScheduledPublishTime, u.Published)
 		}
-		restarted := f.serviceOn(store.New(f.db, f.logger))
+		restarted := f.serviceOn(store.New(f.db, mongodb.NewDocLocks(), f.logger)) // a new process: its own locks
 		got, err := restarted.GetArticle(ctx, admin, a.ID)
 		wantCode(t, err, "")
 		if got.State != domain.StatePublished || !got.Live() {
@@ -275,7 +276,7 @@ func TestUndeleteOverdueSchedule(t *testing.T) {
 			t.Fatalf("after undelete: state %v at %v; want SCHEDULED at %v", u.State, u.ScheduledPublishTime, at)
 		}
 		f.clock.Advance(2 * time.Hour)
-		restarted := f.serviceOn(store.New(f.db, f.logger))
+		restarted := f.serviceOn(store.New(f.db, mongodb.NewDocLocks(), f.logger)) // a new process: its own locks
 		if n, err := restarted.PublishDue(ctx); err != nil || n != 1 {
 			t.Fatalf("PublishDue after a restart = %d, %v; want 1", n, err)
 		}

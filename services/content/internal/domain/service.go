@@ -26,7 +26,7 @@ const SchedulerActor = "system:scheduler"
 // its key covers, and anything else is reported exactly like a missing article.
 type Service struct {
 	articles ArticleStore
-	sites    SiteStore
+	sites    SiteCatalog
 	renderer *markdown.Renderer
 	now      func() time.Time
 	logger   *slog.Logger
@@ -37,8 +37,6 @@ type Service struct {
 // Delivery read models use it to show changes at once. It must not modify what it is given.
 type Observer interface {
 	ArticleWritten(a *Article)
-	SiteWritten(s *Site)
-	SiteDeleted(id string)
 }
 
 // Observe registers o. Call it before the service is used.
@@ -51,7 +49,7 @@ func (s *Service) notify(a *Article) {
 }
 
 // NewService returns a Service. now may be nil for time.Now.
-func NewService(articles ArticleStore, sites SiteStore, renderer *markdown.Renderer, now func() time.Time, logger *slog.Logger) *Service {
+func NewService(articles ArticleStore, sites SiteCatalog, renderer *markdown.Renderer, now func() time.Time, logger *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -72,139 +70,6 @@ func ArticleFilterSchema() listfilter.Schema {
 		"create_time":  t,
 		"publish_time": t,
 	}
-}
-
-// ---- sites ----
-
-// CreateSite creates a site with the given id.
-func (s *Service) CreateSite(ctx context.Context, p auth.Principal, site *Site) (*Site, error) {
-	if !ValidSiteID(site.ID) {
-		return nil, apperr.InvalidField("site_id", "must be 1-63 lowercase letters, digits and hyphens, e.g. kratom-help")
-	}
-	if p.Site != "" {
-		return nil, apperr.New(apperr.PermissionDenied, "only keys for all sites can create sites")
-	}
-	site.normalize()
-	if err := site.validate("site."); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	site.CreateTime, site.UpdateTime, site.Revision = now, now, 1
-	if err := s.sites.CreateSite(ctx, site); err != nil {
-		return nil, err
-	}
-	if s.observer != nil {
-		s.observer.SiteWritten(site)
-	}
-	return site, nil
-}
-
-func (site *Site) normalize() {
-	site.DisplayName = strings.TrimSpace(site.DisplayName)
-	site.BaseURL = strings.TrimRight(strings.TrimSpace(site.BaseURL), "/")
-	if site.DefaultLocale == "" {
-		site.DefaultLocale = "en"
-	}
-}
-
-// GetSite returns a site the caller's key covers.
-func (s *Service) GetSite(ctx context.Context, p auth.Principal, id string) (*Site, error) {
-	if !p.CoversSite(id) {
-		return nil, siteNotFound(id)
-	}
-	return s.sites.GetSite(ctx, id)
-}
-
-// ListSites lists the sites the caller's key covers, ordered by id.
-func (s *Service) ListSites(ctx context.Context, p auth.Principal, afterID string, limit int) ([]*Site, error) {
-	if p.Site != "" {
-		if afterID >= p.Site {
-			return nil, nil
-		}
-		site, err := s.sites.GetSite(ctx, p.Site)
-		if apperr.Is(err, apperr.NotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return []*Site{site}, nil
-	}
-	return s.sites.ListSites(ctx, afterID, limit)
-}
-
-// siteFields are the writable fields of a site, in proto names.
-var siteFields = []string{"display_name", "base_url", "default_locale", "crisis_line_text", "public", "cache_max_age_seconds"}
-
-// UpdateSite copies the named fields (all writable ones when fields is nil) from patch.
-// A non-empty etag must match the stored site.
-func (s *Service) UpdateSite(ctx context.Context, p auth.Principal, patch *Site, fields []string, etag string) (*Site, error) {
-	cur, err := s.GetSite(ctx, p, patch.ID)
-	if err != nil {
-		return nil, err
-	}
-	if etag != "" && etag != cur.Etag() {
-		return nil, staleEtag("site")
-	}
-	if fields == nil {
-		fields = siteFields
-	}
-	next := *cur
-	for _, f := range fields {
-		switch f {
-		case "display_name":
-			next.DisplayName = patch.DisplayName
-		case "base_url":
-			next.BaseURL = patch.BaseURL
-		case "default_locale":
-			next.DefaultLocale = patch.DefaultLocale
-		case "crisis_line_text":
-			next.CrisisLineText = patch.CrisisLineText
-		case "public":
-			next.Public = patch.Public
-		case "cache_max_age_seconds":
-			next.CacheMaxAgeSeconds = patch.CacheMaxAgeSeconds
-		default:
-			return nil, apperr.InvalidField("update_mask", "field %q cannot be updated; writable fields: %s", f, strings.Join(siteFields, ", "))
-		}
-	}
-	next.normalize()
-	if err := next.validate("site."); err != nil {
-		return nil, err
-	}
-	next.Revision = cur.Revision + 1
-	next.UpdateTime = s.now()
-	if err := s.sites.UpdateSite(ctx, &next, cur.Revision); err != nil {
-		return nil, err
-	}
-	if s.observer != nil {
-		s.observer.SiteWritten(&next)
-	}
-	return &next, nil
-}
-
-// DeleteSite deletes a site that no live article targets.
-func (s *Service) DeleteSite(ctx context.Context, p auth.Principal, id string) error {
-	if _, err := s.GetSite(ctx, p, id); err != nil {
-		return err
-	}
-	if p.Site != "" {
-		return apperr.New(apperr.PermissionDenied, "only keys for all sites can delete sites")
-	}
-	targeting, err := s.articles.ListArticles(ctx, ArticleQuery{Sites: []string{id}, OrderBy: OrderUpdateTime, Limit: 1})
-	if err != nil {
-		return err
-	}
-	if len(targeting) > 0 {
-		return apperr.New(apperr.FailedPrecondition, "site %q still has articles (e.g. %s); delete them or remove the site from their target_sites first", id, targeting[0].Name())
-	}
-	if err := s.sites.DeleteSite(ctx, id); err != nil {
-		return err
-	}
-	if s.observer != nil {
-		s.observer.SiteDeleted(id)
-	}
-	return nil
 }
 
 // ---- articles ----
@@ -237,16 +102,51 @@ func (s *Service) CreateArticle(ctx context.Context, p auth.Principal, c Content
 	return a, nil
 }
 
-// checkTargetSites verifies that every site exists and that the caller's key covers it.
+// checkTargetSites verifies that the caller's key covers every site and that each exists and
+// is not deleted. A site that does not exist is a bad reference: Invalid naming
+// "article.target_sites[i]". A deleted site is a state that forbids the write until the site is
+// undeleted: FailedPrecondition naming the same field. (Site ids are never reused, so an
+// article can never end up on another site of the same id.)
 func (s *Service) checkTargetSites(ctx context.Context, p auth.Principal, sites []string) error {
 	for i, id := range sites {
 		if !p.CoversSite(id) {
 			return apperr.New(apperr.PermissionDenied, "this key is limited to site %q and cannot target site %q", p.Site, id)
 		}
-		if _, err := s.sites.GetSite(ctx, id); err != nil {
-			if apperr.Is(err, apperr.NotFound) {
-				return apperr.InvalidField(fmt.Sprintf("article.target_sites[%d]", i), "site %q does not exist", id)
-			}
+		if err := s.checkSite(ctx, fmt.Sprintf("article.target_sites[%d]", i), id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkSite requires site id to exist and not be deleted, naming field in the error.
+func (s *Service) checkSite(ctx context.Context, field, id string) error {
+	site, found, err := s.sites.Site(ctx, id)
+	switch {
+	case err != nil:
+		return fmt.Errorf("looking up sites/%s: %w", id, err)
+	case !found:
+		return apperr.InvalidField(field, "site %q does not exist", id)
+	case site.Deleted():
+		return apperr.FailedPreconditionField(field, "site %q is deleted; undelete it first", id)
+	}
+	return nil
+}
+
+// siteLive reports whether site id exists and is not deleted.
+func (s *Service) siteLive(ctx context.Context, id string) (bool, error) {
+	site, found, err := s.sites.Site(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("looking up sites/%s: %w", id, err)
+	}
+	return found && !site.Deleted(), nil
+}
+
+// checkDraftSites requires every site the draft targets to exist and not be deleted: a write
+// that sends content toward a site (publish, schedule, undelete) needs its sites usable.
+func (s *Service) checkDraftSites(ctx context.Context, a *Article) error {
+	for i, id := range a.Draft.TargetSites {
+		if err := s.checkSite(ctx, fmt.Sprintf("article.target_sites[%d]", i), id); err != nil {
 			return err
 		}
 	}
@@ -274,8 +174,32 @@ func (s *Service) ListArticles(ctx context.Context, p auth.Principal, q ArticleQ
 	if q.Limit <= 0 || q.Limit > 101 {
 		return nil, fmt.Errorf("list articles: limit %d out of range", q.Limit)
 	}
+	// A deleted site's articles are hidden from its site-scoped lists until the undelete.
 	if p.Site != "" {
+		if live, err := s.siteLive(ctx, p.Site); err != nil || !live {
+			return nil, err
+		}
 		return s.listScoped(ctx, p.Site, q)
+	}
+	if q.Sites != nil {
+		live := make([]string, 0, len(q.Sites))
+		for _, id := range q.Sites {
+			ok, err := s.siteLive(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				live = append(live, id)
+			}
+		}
+		q.Sites = live
+	}
+	for _, c := range q.Conditions {
+		if c.Field == "site" && c.Op == listfilter.Eq {
+			if ok, err := s.siteLive(ctx, c.Value); err != nil || !ok {
+				return nil, err
+			}
+		}
 	}
 	return s.articles.ListArticles(ctx, q)
 }
@@ -304,10 +228,8 @@ func (s *Service) UpdateArticle(ctx context.Context, p auth.Principal, id string
 		if err := next.Validate("article."); err != nil {
 			return err
 		}
-		if !slices.Equal(next.TargetSites, a.Draft.TargetSites) {
-			if err := s.checkTargetSites(ctx, p, next.TargetSites); err != nil {
-				return err
-			}
+		if err := s.checkTargetSites(ctx, p, next.TargetSites); err != nil {
+			return err
 		}
 		a.LastChange.Action, a.LastChange.Fields = "update", changedFields(a.Draft, next)
 		a.setDraft(next, s.renderer)
@@ -385,13 +307,9 @@ func (s *Service) UndeleteArticle(ctx context.Context, p auth.Principal, id stri
 		if !a.Deleted() {
 			return apperr.New(apperr.FailedPrecondition, "article %s is not deleted", a.Name())
 		}
-		// DeleteSite ignores deleted articles, so a target site may be gone by now.
-		for _, site := range a.Draft.TargetSites {
-			if _, err := s.sites.GetSite(ctx, site); apperr.Is(err, apperr.NotFound) {
-				return apperr.New(apperr.FailedPrecondition, "article %s targets site %q, which no longer exists", a.Name(), site)
-			} else if err != nil {
-				return err
-			}
+		// A target site may have been deleted since.
+		if err := s.checkDraftSites(ctx, a); err != nil {
+			return err
 		}
 		a.DeleteTime = time.Time{}
 		a.LastChange.Action = "undelete"
@@ -408,6 +326,9 @@ func (s *Service) UndeleteArticle(ctx context.Context, p auth.Principal, id stri
 func (s *Service) PublishArticle(ctx context.Context, p auth.Principal, id, etag string) (*Article, error) {
 	return s.mutate(ctx, p, id, etag, func(a *Article) error {
 		if err := requireUndeleted(a); err != nil {
+			return err
+		}
+		if err := s.checkDraftSites(ctx, a); err != nil {
 			return err
 		}
 		a.publish(s.now())
@@ -456,6 +377,9 @@ func (s *Service) ScheduleArticle(ctx context.Context, p auth.Principal, id stri
 	}
 	return s.mutate(ctx, p, id, etag, func(a *Article) error {
 		if err := requireUndeleted(a); err != nil {
+			return err
+		}
+		if err := s.checkDraftSites(ctx, a); err != nil {
 			return err
 		}
 		a.State = StateScheduled
@@ -535,10 +459,8 @@ func (s *Service) RollbackArticle(ctx context.Context, p auth.Principal, id stri
 		if err := requireUndeleted(a); err != nil {
 			return err
 		}
-		if !slices.Equal(rev.Content.TargetSites, a.Draft.TargetSites) {
-			if err := s.checkTargetSites(ctx, p, rev.Content.TargetSites); err != nil {
-				return err
-			}
+		if err := s.checkTargetSites(ctx, p, rev.Content.TargetSites); err != nil {
+			return err
 		}
 		a.LastChange.Action, a.LastChange.Fields = "rollback", changedFields(a.Draft, rev.Content)
 		a.setDraft(rev.Content, s.renderer)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/listfilter"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 	"github.com/beaconcms/beacon/services/content/internal/store"
 )
@@ -240,16 +241,98 @@ func TestUndeleteAfterSiteDeleted(t *testing.T) {
 	if _, err := f.svc.DeleteArticle(ctx, admin, a.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	// A deleted article does not keep its site alive...
-	wantCode(t, f.svc.DeleteSite(ctx, admin, "site-b"), "")
-	// ...so it cannot come back targeting a site that no longer exists.
+	// It cannot come back while a site it targets is deleted...
+	f.sites.setDeleted("site-b", true)
 	_, err := f.svc.UndeleteArticle(ctx, admin, a.ID)
 	wantCode(t, err, apperr.FailedPrecondition)
-	if !strings.Contains(err.Error(), `"site-b"`) {
-		t.Errorf("error %q does not name the missing site", err)
+	if !strings.Contains(err.Error(), `"site-b"`) || !strings.Contains(err.Error(), "article.target_sites[1]") {
+		t.Errorf("error %q does not name the deleted site and its field", err)
 	}
 	if got := f.get(t, a.ID); !got.Deleted() {
 		t.Errorf("refused undelete restored the article")
+	}
+	// ...and can once the site is back.
+	f.sites.setDeleted("site-b", false)
+	if _, err := f.svc.UndeleteArticle(ctx, admin, a.ID); err != nil {
+		t.Errorf("UndeleteArticle after the site's undelete: %v", err)
+	}
+}
+
+// TestDeletedSite: a deleted site takes no new content (create, update toward it, publish,
+// schedule), its articles leave site-scoped lists, take-downs still work, and everything is
+// back as it was after the undelete.
+func TestDeletedSite(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	onlyB := f.create(t, admin, draft("Only B", "site-b"))
+	both := f.create(t, admin, draft("Both", "site-a", "site-b"))
+	onlyA := f.create(t, admin, draft("Only A", "site-a"))
+	f.sites.setDeleted("site-b", true)
+
+	refused := []struct {
+		name  string
+		do    func() error
+		field string
+	}{
+		{"create", func() error { _, err := f.svc.CreateArticle(ctx, admin, draft("New", "site-a", "site-b")); return err }, "article.target_sites[1]"},
+		{"move toward it", func() error {
+			_, err := f.svc.UpdateArticle(ctx, admin, onlyA.ID, domain.Content{TargetSites: []string{"site-b"}}, []string{"target_sites"}, onlyA.Etag())
+			return err
+		}, "article.target_sites[0]"},
+		{"edit an article on it", func() error {
+			_, err := f.svc.UpdateArticle(ctx, admin, onlyB.ID, domain.Content{Title: "Edited"}, []string{"title"}, onlyB.Etag())
+			return err
+		}, "article.target_sites[0]"},
+		{"publish", func() error { _, err := f.svc.PublishArticle(ctx, admin, both.ID, ""); return err }, "article.target_sites[1]"},
+		{"schedule", func() error {
+			_, err := f.svc.ScheduleArticle(ctx, admin, onlyB.ID, t0.Add(time.Hour), "")
+			return err
+		}, "article.target_sites[0]"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.do()
+			wantCode(t, err, apperr.FailedPrecondition)
+			if e, _ := apperr.As(err); len(e.Fields) != 1 || e.Fields[0].Field != tt.field {
+				t.Errorf("error %v names %+v, want the field %s", err, e.Fields, tt.field)
+			}
+		})
+	}
+	// A take-down is allowed, and an article can leave the deleted site.
+	if _, err := f.svc.UpdateArticle(ctx, admin, both.ID, domain.Content{TargetSites: []string{"site-a"}}, []string{"target_sites"}, both.Etag()); err != nil {
+		t.Errorf("removing the deleted site from an article: %v", err)
+	}
+
+	list := func(q domain.ArticleQuery) []string {
+		q.OrderBy, q.Limit = domain.OrderCreateTime, 100
+		got, err := f.svc.ListArticles(ctx, admin, q)
+		wantCode(t, err, "")
+		var titles []string
+		for _, a := range got {
+			titles = append(titles, a.Draft.Title)
+		}
+		return titles
+	}
+	siteB := domain.ArticleQuery{Sites: []string{"site-b"}}
+	if got := list(siteB); len(got) != 0 {
+		t.Errorf("site-scoped list of the deleted site = %v, want none", got)
+	}
+	if got := list(domain.ArticleQuery{Conditions: []listfilter.Condition{{Field: "site", Op: listfilter.Eq, Value: "site-b"}}}); len(got) != 0 {
+		t.Errorf("list filtered on the deleted site = %v, want none", got)
+	}
+	if got := list(domain.ArticleQuery{}); len(got) != 3 {
+		t.Errorf("unscoped list = %v, want all three articles (management still sees them)", got)
+	}
+	if got, err := f.svc.ListArticles(ctx, editorB, domain.ArticleQuery{OrderBy: domain.OrderCreateTime, Limit: 10}); err != nil || len(got) != 0 {
+		t.Errorf("list by a site-b key = %d articles, %v; want none", len(got), err)
+	}
+
+	f.sites.setDeleted("site-b", false)
+	if got := list(siteB); !slices.Equal(got, []string{"Only B"}) {
+		t.Errorf("site-scoped list after the undelete = %v, want [Only B]", got)
+	}
+	if _, err := f.svc.PublishArticle(ctx, admin, onlyB.ID, ""); err != nil {
+		t.Errorf("publish after the undelete: %v", err)
 	}
 }
 
@@ -519,18 +602,6 @@ func TestSiteScoping(t *testing.T) {
 			_, err := f.svc.UpdateArticle(ctx, p, onlyA.ID, domain.Content{TargetSites: []string{"site-a", "site-b"}}, []string{"target_sites"}, onlyA.Etag())
 			return err
 		}, apperr.PermissionDenied},
-		{"get other site", func(p auth.Principal) error { _, err := f.svc.GetSite(ctx, p, "site-b"); return err }, apperr.NotFound},
-		{"get own site", func(p auth.Principal) error { _, err := f.svc.GetSite(ctx, p, "site-a"); return err }, ""},
-		{"update other site", func(p auth.Principal) error {
-			_, err := f.svc.UpdateSite(ctx, p, &domain.Site{ID: "site-b", DisplayName: "x"}, []string{"display_name"}, "")
-			return err
-		}, apperr.NotFound},
-		{"create site", func(p auth.Principal) error {
-			_, err := f.svc.CreateSite(ctx, p, &domain.Site{ID: "site-c", DisplayName: "C", BaseURL: "https://c.example.org"})
-			return err
-		}, apperr.PermissionDenied},
-		{"delete own site", func(p auth.Principal) error { return f.svc.DeleteSite(ctx, p, "site-a") }, apperr.PermissionDenied},
-		{"delete other site", func(p auth.Principal) error { return f.svc.DeleteSite(ctx, p, "site-b") }, apperr.NotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -564,29 +635,6 @@ func TestSiteScoping(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, ids, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 				t.Errorf("%s, sites %v: listed (-want +got):\n%s", tc.p.KeyName, tc.sites, diff)
-			}
-		}
-	})
-	t.Run("list sites", func(t *testing.T) {
-		for _, tc := range []struct {
-			p     auth.Principal
-			after string
-			want  []string
-		}{
-			{editorA, "", []string{"site-a"}},
-			{editorA, "site-a", nil},
-			{editorB, "site-a", []string{"site-b"}},
-			{admin, "", []string{"site-a", "site-b"}},
-			{admin, "site-a", []string{"site-b"}},
-		} {
-			got, err := f.svc.ListSites(ctx, tc.p, tc.after, 10)
-			wantCode(t, err, "")
-			var ids []string
-			for _, s := range got {
-				ids = append(ids, s.ID)
-			}
-			if diff := cmp.Diff(tc.want, ids); diff != "" {
-				t.Errorf("%s after %q: listed (-want +got):\n%s", tc.p.KeyName, tc.after, diff)
 			}
 		}
 	})
@@ -669,7 +717,7 @@ func TestPublishDueConcurrently(t *testing.T) {
 	ctx := t.Context()
 	// A second replica: its own Store (the per-document locks are shared in the process, as on
 	// one host) and its own Service.
-	other := f.serviceOn(store.New(f.db, f.logger))
+	other := f.serviceOn(store.New(f.db, f.locks, f.logger))
 
 	const due, notDue = 12, 3
 	var dueIDs, notDueIDs []string
@@ -859,99 +907,4 @@ func TestChangedFields(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestSites(t *testing.T) {
-	f := newFixture(t)
-	ctx := t.Context()
-
-	t.Run("create", func(t *testing.T) {
-		tests := []struct {
-			name       string
-			site       domain.Site
-			want       apperr.Code
-			wantFields []string
-			check      func(t *testing.T, s *domain.Site)
-		}{
-			{name: "normalized with defaults", site: domain.Site{ID: "site-c", DisplayName: "  Site C ", BaseURL: "https://c.example.org/ "},
-				check: func(t *testing.T, s *domain.Site) {
-					want := domain.Site{ID: "site-c", DisplayName: "Site C", BaseURL: "https://c.example.org", DefaultLocale: "en", CreateTime: t0, UpdateTime: t0, Revision: 1}
-					if diff := cmp.Diff(want, *s); diff != "" {
-						t.Errorf("created site (-want +got):\n%s", diff)
-					}
-				}},
-			{name: "bad id", site: domain.Site{ID: "Site_C", DisplayName: "C", BaseURL: "https://c.example.org"}, want: apperr.Invalid, wantFields: []string{"site_id"}},
-			{name: "id too long", site: domain.Site{ID: strings.Repeat("a", 64), DisplayName: "C", BaseURL: "https://c.example.org"}, want: apperr.Invalid, wantFields: []string{"site_id"}},
-			{name: "bad fields", site: domain.Site{ID: "site-d", BaseURL: "c.example.org", DefaultLocale: "english!", CacheMaxAgeSeconds: 86401},
-				want: apperr.Invalid, wantFields: []string{"site.display_name", "site.base_url", "site.default_locale", "site.cache_max_age_seconds"}},
-			// The base URLs that once made a site's sitemap and feed fail: refused at write time.
-			{name: "base URL with a space", site: domain.Site{ID: "site-u1", DisplayName: "U", BaseURL: "https://u.example.org/a b"}, want: apperr.Invalid, wantFields: []string{"site.base_url"}},
-			{name: "base URL with a quote", site: domain.Site{ID: "site-u2", DisplayName: "U", BaseURL: `https://u.example.org/"`}, want: apperr.Invalid, wantFields: []string{"site.base_url"}},
-			{name: "base URL with braces", site: domain.Site{ID: "site-u3", DisplayName: "U", BaseURL: "https://u.example.org/{x}"}, want: apperr.Invalid, wantFields: []string{"site.base_url"}},
-			{name: "base URL with a pipe", site: domain.Site{ID: "site-u4", DisplayName: "U", BaseURL: "https://u.example.org/|"}, want: apperr.Invalid, wantFields: []string{"site.base_url"}},
-			{name: "base URL with angle brackets", site: domain.Site{ID: "site-u5", DisplayName: "U", BaseURL: "https://u.example.org/<x>"}, want: apperr.Invalid, wantFields: []string{"site.base_url"}},
-			{name: "base URL with a backslash", site: domain.Site{ID: "site-u6", DisplayName: "U", BaseURL: `https://u.example.org\x`}, want: apperr.Invalid, wantFields: []string{"site.base_url"}},
-			{name: "base URL with port 99999", site: domain.Site{ID: "site-u7", DisplayName: "U", BaseURL: "https://u.example.org:99999"}, want: apperr.Invalid, wantFields: []string{"site.base_url"}},
-			{name: "base URL with a query", site: domain.Site{ID: "site-u8", DisplayName: "U", BaseURL: "https://u.example.org/?x=1"}, want: apperr.Invalid, wantFields: []string{"site.base_url"}},
-			{name: "crisis line too long", site: domain.Site{ID: "site-e", DisplayName: "E", BaseURL: "https://e.example.org", CrisisLineText: strings.Repeat("x", 501)},
-				want: apperr.Invalid, wantFields: []string{"site.crisis_line_text"}},
-			{name: "taken id", site: domain.Site{ID: "site-a", DisplayName: "A", BaseURL: "https://a.example.org"}, want: apperr.AlreadyExists},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				site := tt.site
-				got, err := f.svc.CreateSite(ctx, admin, &site)
-				wantCode(t, err, tt.want)
-				if tt.want == apperr.Invalid {
-					if diff := cmp.Diff(tt.wantFields, violatedFields(t, err)); diff != "" {
-						t.Errorf("violated fields (-want +got):\n%s", diff)
-					}
-				}
-				if tt.check != nil {
-					tt.check(t, got)
-				}
-			})
-		}
-	})
-
-	t.Run("update", func(t *testing.T) {
-		cur, err := f.svc.GetSite(ctx, admin, "site-b")
-		wantCode(t, err, "")
-		f.clock.Advance(time.Minute)
-		upd, err := f.svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-b", DisplayName: "ignored", CrisisLineText: "Call 988", Public: true}, []string{"crisis_line_text", "public"}, cur.Etag())
-		wantCode(t, err, "")
-		want := *cur
-		want.CrisisLineText, want.Public, want.Revision, want.UpdateTime = "Call 988", true, 2, t0.Add(time.Minute)
-		if diff := cmp.Diff(&want, upd); diff != "" {
-			t.Errorf("updated site (-want +got):\n%s", diff)
-		}
-		_, err = f.svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-b", DisplayName: "x"}, []string{"display_name"}, cur.Etag())
-		wantCode(t, err, apperr.Conflict)
-		_, err = f.svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-b"}, []string{"name"}, "")
-		if diff := cmp.Diff([]string{"update_mask"}, violatedFields(t, err)); diff != "" {
-			t.Errorf("violated fields (-want +got):\n%s", diff)
-		}
-		_, err = f.svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-b", BaseURL: "nope"}, []string{"base_url"}, "")
-		if diff := cmp.Diff([]string{"site.base_url"}, violatedFields(t, err)); diff != "" {
-			t.Errorf("violated fields (-want +got):\n%s", diff)
-		}
-		_, err = f.svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-zz"}, nil, "")
-		wantCode(t, err, apperr.NotFound)
-		if got, _ := f.svc.GetSite(ctx, admin, "site-b"); got.Revision != 2 {
-			t.Errorf("refused updates changed the site to revision %d", got.Revision)
-		}
-	})
-
-	t.Run("delete", func(t *testing.T) {
-		a := f.create(t, admin, draft("Keeps site-a", "site-a"))
-		err := f.svc.DeleteSite(ctx, admin, "site-a")
-		wantCode(t, err, apperr.FailedPrecondition)
-		if !strings.Contains(err.Error(), a.Name()) {
-			t.Errorf("error %q does not name the article that blocks it", err)
-		}
-		wantCode(t, f.svc.DeleteSite(ctx, admin, "site-b"), "")
-		_, err = f.svc.GetSite(ctx, admin, "site-b")
-		wantCode(t, err, apperr.NotFound)
-		wantCode(t, f.svc.DeleteSite(ctx, admin, "site-b"), apperr.NotFound)
-	})
 }

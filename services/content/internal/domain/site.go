@@ -1,14 +1,14 @@
 package domain
 
 import (
+	"context"
 	"time"
-
-	"github.com/beaconcms/beacon/platform/weburl"
 )
 
-// Site is one branded site.
+// Site is what the content service knows of a site: its settings, as the site catalog holds
+// them. The sites service owns sites; content never writes them.
 type Site struct {
-	ID                 string // slug, e.g. "kratom-help"
+	ID                 string // e.g. "kratom-help"
 	DisplayName        string
 	BaseURL            string
 	DefaultLocale      string
@@ -17,32 +17,27 @@ type Site struct {
 	CacheMaxAgeSeconds int
 	CreateTime         time.Time
 	UpdateTime         time.Time
-	Revision           int64
+	// DeleteTime is set while the site is soft-deleted: its articles are hidden from delivery
+	// and from site-scoped lists, and nothing new may be written toward it.
+	DeleteTime time.Time
+	// Revision increases whenever the catalog's copy of the site changes (the catalog's
+	// version); read models use it to skip unchanged sites.
+	Revision int64
 }
 
 // Name returns the resource name "sites/{id}".
 func (s *Site) Name() string { return "sites/" + s.ID }
 
-// Etag is the opaque version of the site.
-func (s *Site) Etag() string { return etag("site", s.ID, s.Revision) }
+// Deleted reports whether the site is soft-deleted.
+func (s *Site) Deleted() bool { return !s.DeleteTime.IsZero() }
+
+// SiteCatalog is what the content service needs to know of sites: the process's site catalog,
+// adapted by the facade. It answers from memory for known sites.
+type SiteCatalog interface {
+	// Site returns the site with this id, deleted or not; found is false when there is no such
+	// site. An error means the catalog could not answer.
+	Site(ctx context.Context, id string) (site Site, found bool, err error)
+}
 
 // DefaultCacheMaxAge is the delivery cache lifetime when a site sets none.
 const DefaultCacheMaxAge = 60
-
-// validate checks the writable fields, naming each bad one with prefix (e.g. "site.").
-func (s *Site) validate(prefix string) error {
-	var v violations
-	v.text(prefix+"display_name", s.DisplayName, 1, 100)
-	if err := weburl.CheckBase(s.BaseURL); err != nil {
-		v.add(prefix+"base_url", "%s", err)
-	}
-	v.text(prefix+"default_locale", s.DefaultLocale, 0, 35)
-	if s.DefaultLocale != "" && !localePattern.MatchString(s.DefaultLocale) {
-		v.add(prefix+"default_locale", "must be a BCP 47 language tag such as en or en-US")
-	}
-	v.text(prefix+"crisis_line_text", s.CrisisLineText, 0, 500)
-	if s.CacheMaxAgeSeconds < 0 || s.CacheMaxAgeSeconds > 86400 {
-		v.add(prefix+"cache_max_age_seconds", "must be between 0 and 86400")
-	}
-	return v.err()
-}

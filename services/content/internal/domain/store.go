@@ -29,17 +29,6 @@ type ArticleStore interface {
 	ListDueScheduled(ctx context.Context, now time.Time, limit int) ([]*Article, error)
 }
 
-// SiteStore persists sites.
-type SiteStore interface {
-	CreateSite(ctx context.Context, s *Site) error
-	GetSite(ctx context.Context, id string) (*Site, error)
-	// ListSites returns sites ordered by id, after afterID.
-	ListSites(ctx context.Context, afterID string, limit int) ([]*Site, error)
-	// UpdateSite replaces the site when its stored revision is still prevRevision.
-	UpdateSite(ctx context.Context, s *Site, prevRevision int64) error
-	DeleteSite(ctx context.Context, id string) error
-}
-
 // OrderField is a field articles can be listed by.
 type OrderField string
 

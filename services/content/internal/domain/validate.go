@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/siteid"
 	"github.com/beaconcms/beacon/platform/slug"
 	"github.com/beaconcms/beacon/platform/weburl"
 )
@@ -181,7 +182,7 @@ func (c *Content) Validate(prefix string) error {
 		v.add(prefix+"target_sites", "must name at most %d sites", maxTargetSites)
 	}
 	for i, s := range c.TargetSites {
-		if !slug.Valid(s) {
+		if !siteid.Valid(s) {
 			v.add(fmt.Sprintf("%starget_sites[%d]", prefix, i), "must be a site name like sites/kratom-help")
 		}
 	}
@@ -203,6 +204,3 @@ func (v *violations) person(field string, p Person) {
 	v.text(field+".credentials", p.Credentials, 0, 200)
 	v.optionalURL(field+".url", p.URL)
 }
-
-// ValidSiteID reports whether id can name a site.
-func ValidSiteID(id string) bool { return slug.Valid(id) && len(id) <= 63 }

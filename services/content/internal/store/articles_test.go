@@ -457,9 +457,12 @@ func TestConcurrentWriters(t *testing.T) {
 		}
 	})
 
-	t.Run("updates from one revision", func(t *testing.T) {
+	// The writers alternate between two Stores sharing one mongodb.DocLocks (two services'
+	// stores in one process): the locks, not the Store value, serialize them.
+	t.Run("updates from one revision through two stores", func(t *testing.T) {
 		t.Parallel()
-		s, db := newStore(t)
+		stores, db := newStores(t, 2)
+		s := stores[0]
 		a := newArticle("a", "start", "kh")
 		mustCreate(t, s, a)
 		nexts := make([]*domain.Article, writers)
@@ -467,7 +470,7 @@ func TestConcurrentWriters(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range writers {
 			nexts[i] = next(a, "update", func(n *domain.Article) { n.Draft.Slug = "slug-" + itoa(int64(i)) })
-			wg.Go(func() { errs[i] = s.UpdateArticle(ctx, a, nexts[i]) })
+			wg.Go(func() { errs[i] = stores[i%2].UpdateArticle(ctx, a, nexts[i]) })
 		}
 		wg.Wait()
 		var won []int

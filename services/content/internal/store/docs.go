@@ -20,7 +20,6 @@ import (
 const (
 	articleSchemaVersion  = 1
 	revisionSchemaVersion = 1
-	siteSchemaVersion     = 1
 	claimSchemaVersion    = 1
 )
 
@@ -139,21 +138,6 @@ type revisionDoc struct {
 	Change        changeDoc  `bson:"change"`
 	Content       contentDoc `bson:"content"`
 	State         string     `bson:"state"`
-}
-
-// siteDoc is a domain.Site in the sites collection, _id = the site id.
-type siteDoc struct {
-	ID                 string    `bson:"_id"`
-	SchemaVersion      int       `bson:"schemaVersion"`
-	DisplayName        string    `bson:"displayName"`
-	BaseURL            string    `bson:"baseUrl"`
-	DefaultLocale      string    `bson:"defaultLocale"`
-	CrisisLineText     string    `bson:"crisisLineText"`
-	Public             bool      `bson:"public"`
-	CacheMaxAgeSeconds int       `bson:"cacheMaxAgeSeconds"`
-	CreateTime         time.Time `bson:"createTime"`
-	UpdateTime         time.Time `bson:"updateTime"`
-	Revision           int64     `bson:"revision"`
 }
 
 // claimDoc is a slug claim in the slug_claims collection: _id "site/slug" (a key of
@@ -434,42 +418,6 @@ func fromRevisionDoc(d *revisionDoc) (domain.Revision, error) {
 
 func revisionKey(articleID string, revisionID int64) string {
 	return fmt.Sprintf("%s/%d", articleID, revisionID)
-}
-
-// ---- sites ----
-
-func toSiteDoc(s *domain.Site) siteDoc {
-	return siteDoc{
-		ID:                 s.ID,
-		SchemaVersion:      siteSchemaVersion,
-		DisplayName:        s.DisplayName,
-		BaseURL:            s.BaseURL,
-		DefaultLocale:      s.DefaultLocale,
-		CrisisLineText:     s.CrisisLineText,
-		Public:             s.Public,
-		CacheMaxAgeSeconds: s.CacheMaxAgeSeconds,
-		CreateTime:         toTime(s.CreateTime),
-		UpdateTime:         toTime(s.UpdateTime),
-		Revision:           s.Revision,
-	}
-}
-
-func fromSiteDoc(d *siteDoc) (*domain.Site, error) {
-	if d.SchemaVersion != siteSchemaVersion {
-		return nil, fmt.Errorf("site %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, siteSchemaVersion)
-	}
-	return &domain.Site{
-		ID:                 d.ID,
-		DisplayName:        d.DisplayName,
-		BaseURL:            d.BaseURL,
-		DefaultLocale:      d.DefaultLocale,
-		CrisisLineText:     d.CrisisLineText,
-		Public:             d.Public,
-		CacheMaxAgeSeconds: d.CacheMaxAgeSeconds,
-		CreateTime:         fromTime(d.CreateTime),
-		UpdateTime:         fromTime(d.UpdateTime),
-		Revision:           d.Revision,
-	}, nil
 }
 
 // ---- helpers ----

@@ -26,12 +26,25 @@ var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 // inspect or damage the stored documents directly.
 func newStore(tb testing.TB) (*store.Store, *mongo.Database) {
 	tb.Helper()
+	stores, db := newStores(tb, 1)
+	return stores[0], db
+}
+
+// newStores returns n Stores on one fresh, migrated database sharing one mongodb.DocLocks, as
+// the stores of one process do.
+func newStores(tb testing.TB, n int) ([]*store.Store, *mongo.Database) {
+	tb.Helper()
 	db := mongodbtest.NewDatabase(tb, mongodbtest.AllowScans(contentStoreScans))
 	logger := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := mongodb.Migrate(context.Background(), db, store.Migrations(), logger); err != nil {
 		tb.Fatalf("migrating: %v", err)
 	}
-	return store.New(db, logger), db
+	locks := mongodb.NewDocLocks()
+	stores := make([]*store.Store, n)
+	for i := range stores {
+		stores[i] = store.New(db, locks, logger)
+	}
+	return stores, db
 }
 
 // newArticle returns a minimal valid draft at revision 1.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 	"github.com/beaconcms/beacon/services/content/internal/store"
 )
@@ -40,7 +41,7 @@ func TestUndeletedScheduleIsDueAgain(t *testing.T) {
 	}
 
 	mustUpdate(t, s, a, "undelete", func(n *domain.Article) { n.DeleteTime = time.Time{} })
-	for name, st := range map[string]*store.Store{"same store": s, "after a restart": store.New(db, slog.New(slog.DiscardHandler))} {
+	for name, st := range map[string]*store.Store{"same store": s, "after a restart": store.New(db, mongodb.NewDocLocks(), slog.New(slog.DiscardHandler))} {
 		due, err := st.ListDueScheduled(ctx, now, 0)
 		if err != nil {
 			t.Fatal(err)

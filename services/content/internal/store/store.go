@@ -1,11 +1,13 @@
 // Package store persists the content service's sites and articles in MongoDB (or the embedded
-// FerretDB v1), implementing domain.ArticleStore and domain.SiteStore.
+// FerretDB v1), implementing domain.ArticleStore. Sites belong to the sites service; the
+// "sites" collection created by migration 1 is no longer used (the sites service's migration
+// copies it once).
 //
 // Every query here behaves identically on MongoDB and FerretDB v1 (see "Store rules (FerretDB v1
 // compatibility)" in docs/architecture.md): only single-document atomic writes, no transactions, no
 // $elemMatch on subdocuments, no aggregation beyond what both support. FerretDB v1 does not make
 // conditional updates atomic under concurrency; the store serializes its own conditional writes per
-// document within the process to compensate (see lock.go). Several processes writing through one
+// document within the process to compensate (see mongodb.DocLocks). Several processes writing through one
 // FerretDB are therefore not safe; several processes on one MongoDB are.
 //
 // # Collections
@@ -16,7 +18,6 @@
 //   - slug_claims: one claimDoc per "site/slug" key a live article holds (see claims.go). A claim
 //     left behind by a crash is taken over once its holder does not hold the key and the claim
 //     is older than a one-minute lease.
-//   - sites: one siteDoc per site, _id = site id.
 //
 // # Revisions survive crashes
 //
@@ -56,7 +57,7 @@ const (
 	articlesCollection  = "articles"
 	revisionsCollection = "article_revisions"
 	claimsCollection    = "slug_claims"
-	sitesCollection     = "sites"
+	sitesCollection     = "sites" // legacy: created by migration 1, read only by the sites service's migration
 	changesCollection   = "article_changes"
 	scheduleCollection  = "article_schedule"
 	pendingCollection   = "pending_revisions"
@@ -67,18 +68,18 @@ const (
 // still in flight. Only claims older than this can be taken over as orphans.
 const defaultClaimLease = time.Minute
 
-// Store implements domain.ArticleStore and domain.SiteStore on one database (the content
+// Store implements domain.ArticleStore on one database (the content
 // service's own). It is safe for concurrent use, also by several processes on one database.
 type Store struct {
 	articles  *mongo.Collection
 	revisions *mongo.Collection
 	claims    *mongo.Collection
-	sites     *mongo.Collection
 	changes   *mongo.Collection
 	schedule  *mongo.Collection
 	pending   *mongo.Collection
 	logger    *slog.Logger
-	dbName    string // for docLocks
+	locks     *mongodb.DocLocks
+	dbName    string // for locks
 
 	now        func() time.Time
 	claimLease time.Duration
@@ -88,14 +89,11 @@ type Store struct {
 	pendingSuspected atomic.Bool // a revision write of this Store failed since the last scan
 }
 
-var (
-	_ domain.ArticleStore = (*Store)(nil)
-	_ domain.SiteStore    = (*Store)(nil)
-)
+var _ domain.ArticleStore = (*Store)(nil)
 
-// New returns a Store on db, whose schema [Migrations] must have brought up to date. A nil
-// logger discards.
-func New(db *mongo.Database, logger *slog.Logger) *Store {
+// New returns a Store on db, whose schema [Migrations] must have brought up to date. locks is
+// the process's one set of document locks (see mongodb.DocLocks). A nil logger discards.
+func New(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Store {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,11 +101,11 @@ func New(db *mongo.Database, logger *slog.Logger) *Store {
 		articles:   db.Collection(articlesCollection),
 		revisions:  db.Collection(revisionsCollection),
 		claims:     db.Collection(claimsCollection),
-		sites:      db.Collection(sitesCollection),
 		changes:    db.Collection(changesCollection),
 		schedule:   db.Collection(scheduleCollection),
 		pending:    db.Collection(pendingCollection),
 		logger:     logger,
+		locks:      locks,
 		dbName:     db.Name(),
 		now:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 		claimLease: defaultClaimLease,
@@ -139,8 +137,9 @@ func articleNotFound(id string) error {
 	return apperr.New(apperr.NotFound, "articles/%s not found", id)
 }
 
-func siteNotFound(id string) error {
-	return apperr.New(apperr.NotFound, "sites/%s not found", id)
-}
-
 func isNoDocuments(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }
+
+// lockDoc locks one document of one of the store's collections (see mongodb.DocLocks).
+func (s *Store) lockDoc(ctx context.Context, collection, id string) (func(), error) {
+	return s.locks.Lock(ctx, s.dbName, collection, id)
+}

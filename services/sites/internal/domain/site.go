@@ -1,0 +1,100 @@
+// Package domain is the sites service's rules: what a site is, who may see and change it, and
+// its AIP-164 soft delete. It imports neither protobuf nor the database driver.
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/weburl"
+)
+
+// Site is one branded site and its settings, which every service reads through a site catalog.
+type Site struct {
+	ID                 string // see platform/siteid, e.g. "kratom-help"
+	DisplayName        string
+	BaseURL            string
+	DefaultLocale      string
+	CrisisLineText     string
+	Public             bool
+	CacheMaxAgeSeconds int
+	CreateTime         time.Time
+	UpdateTime         time.Time
+	// DeleteTime is set while the site is soft-deleted; zero otherwise.
+	DeleteTime time.Time
+	Revision   int64
+}
+
+// Name returns the resource name "sites/{id}".
+func (s *Site) Name() string { return "sites/" + s.ID }
+
+// Deleted reports whether the site is soft-deleted.
+func (s *Site) Deleted() bool { return !s.DeleteTime.IsZero() }
+
+// Etag is the opaque version of the site.
+func (s *Site) Etag() string {
+	sum := sha256.Sum256([]byte("site\x00" + s.ID + "\x00" + strconv.FormatInt(s.Revision, 10)))
+	return hex.EncodeToString(sum[:10])
+}
+
+// Limits of the writable fields.
+const (
+	maxDisplayName    = 100
+	maxLocale         = 35
+	maxCrisisLineText = 500
+	maxCacheMaxAge    = 86400
+)
+
+var localePattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+
+// normalize puts the writable fields into canonical form before validation.
+func (s *Site) normalize() {
+	s.DisplayName = strings.TrimSpace(s.DisplayName)
+	s.BaseURL = strings.TrimRight(strings.TrimSpace(s.BaseURL), "/")
+	if s.DefaultLocale == "" {
+		s.DefaultLocale = "en"
+	}
+}
+
+// validate checks the writable fields, naming each bad one with prefix (e.g. "site.").
+func (s *Site) validate(prefix string) error {
+	var v apperr.Violations
+	text(&v, prefix+"display_name", s.DisplayName, 1, maxDisplayName)
+	// The one URL rule (platform/weburl), which the sitemap and feed renderers also apply.
+	if err := weburl.CheckBase(s.BaseURL); err != nil {
+		v.Add(prefix+"base_url", "%s", err)
+	}
+	text(&v, prefix+"default_locale", s.DefaultLocale, 0, maxLocale)
+	if s.DefaultLocale != "" && !localePattern.MatchString(s.DefaultLocale) {
+		v.Add(prefix+"default_locale", "must be a BCP 47 language tag such as en or en-US")
+	}
+	text(&v, prefix+"crisis_line_text", s.CrisisLineText, 0, maxCrisisLineText)
+	if s.CacheMaxAgeSeconds < 0 || s.CacheMaxAgeSeconds > maxCacheMaxAge {
+		v.Add(prefix+"cache_max_age_seconds", "must be between 0 and %d", maxCacheMaxAge)
+	}
+	return v.Err()
+}
+
+// text checks that s is valid UTF-8 without control characters and between min and max
+// characters long.
+func text(v *apperr.Violations, field, s string, min, max int) {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case !utf8.ValidString(s):
+		v.Add(field, "must be valid UTF-8")
+	case min > 0 && strings.TrimSpace(s) == "":
+		v.Add(field, "is required")
+	case n < min:
+		v.Add(field, "must be at least %d characters", min)
+	case n > max:
+		v.Add(field, "must be at most %d characters", max)
+	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		v.Add(field, "must not contain control characters")
+	}
+}

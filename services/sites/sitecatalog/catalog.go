@@ -1,0 +1,307 @@
+// Package sitecatalog keeps a local, refreshed copy of every site's settings for the services
+// that need them: content (base URL, public flag, cache age, ...), access (is the site deleted),
+// and later resources and screening, which must keep working while the sites service is down.
+//
+// A [Catalog] answers from memory. It fills itself from a [Source]: the sites service in the
+// same process ([sites.Service] implements Source), or the sites service over gRPC
+// ([NewGRPCSource]). [Catalog.Run] refreshes the whole copy every Config.Refresh and keeps the
+// last good copy while the source is down. A site missing from memory is read through from the
+// source on [Catalog.Lookup], so a site created a moment ago elsewhere is seen at once; writes
+// made by an in-process sites service reach the catalog synchronously (see [Notifier]).
+//
+// Deleted sites are in the catalog too, marked by DeleteTime: each service decides what a
+// deleted site means for its data (hidden, refused), and an undelete restores it.
+package sitecatalog
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Site is the catalog's copy of one site's settings.
+type Site struct {
+	ID                 string // e.g. "kratom-help"; the site's name is "sites/{ID}"
+	DisplayName        string
+	BaseURL            string
+	DefaultLocale      string
+	CrisisLineText     string
+	Public             bool
+	CacheMaxAgeSeconds int
+	CreateTime         time.Time
+	UpdateTime         time.Time
+	// DeleteTime is set while the site is soft-deleted.
+	DeleteTime time.Time
+	// Etag is the sites service's version of the site.
+	Etag string
+	// Version is set by the Catalog: it increases (across all sites of one Catalog) each time
+	// the Catalog's copy of this site changes, so consumers can skip unchanged sites cheaply.
+	Version uint64
+}
+
+// Deleted reports whether the site is soft-deleted.
+func (s Site) Deleted() bool { return !s.DeleteTime.IsZero() }
+
+// sameSettings reports whether a and b hold the same settings, ignoring Version.
+func sameSettings(a, b Site) bool {
+	a.Version, b.Version = 0, 0
+	return a.ID == b.ID && a.DisplayName == b.DisplayName && a.BaseURL == b.BaseURL &&
+		a.DefaultLocale == b.DefaultLocale && a.CrisisLineText == b.CrisisLineText && a.Public == b.Public &&
+		a.CacheMaxAgeSeconds == b.CacheMaxAgeSeconds && a.CreateTime.Equal(b.CreateTime) &&
+		a.UpdateTime.Equal(b.UpdateTime) && a.DeleteTime.Equal(b.DeleteTime) && a.Etag == b.Etag
+}
+
+// Source is where a Catalog reads sites from.
+type Source interface {
+	// ListSites returns every site, deleted ones included.
+	ListSites(ctx context.Context) ([]Site, error)
+	// GetSite returns one site, deleted or not; found is false when there is no such site.
+	GetSite(ctx context.Context, id string) (site Site, found bool, err error)
+}
+
+// Notifier is implemented by a Source that can tell of its own writes as they happen (the sites
+// service in the same process). [New] registers the catalog with it.
+type Notifier interface {
+	// WatchSites calls fn synchronously after every successful site write, with the site as
+	// written.
+	WatchSites(fn func(Site))
+}
+
+// Config tunes a Catalog.
+type Config struct {
+	// Refresh is how often Run reloads every site from the source. 0 means DefaultRefresh.
+	Refresh time.Duration
+}
+
+// DefaultRefresh is the refresh interval when Config.Refresh is 0.
+const DefaultRefresh = time.Second
+
+// Catalog is an in-memory copy of every site's settings. Safe for concurrent use.
+type Catalog struct {
+	src     Source
+	refresh time.Duration
+	logger  *slog.Logger
+	reads   singleflight.Group
+
+	mu      sync.RWMutex
+	sites   map[string]Site
+	version uint64            // last Version given out
+	touched map[string]uint64 // id → version at which a notification or read-through set it
+	loaded  bool              // a full load has succeeded
+
+	subMu sync.Mutex
+	subs  []func()
+}
+
+// New returns an empty Catalog on src; it fills on the first Lookup, [Catalog.Refresh] or
+// [Catalog.Run]. If src is a [Notifier] the catalog registers with it. A nil logger discards.
+func New(src Source, cfg Config, logger *slog.Logger) *Catalog {
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = DefaultRefresh
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Catalog{src: src, refresh: cfg.Refresh, logger: logger, sites: map[string]Site{}, touched: map[string]uint64{}}
+	if n, ok := src.(Notifier); ok {
+		n.WatchSites(c.apply)
+	}
+	return c
+}
+
+// Lookup returns the site with this id, deleted or not; found is false when the source has no
+// such site. It answers from memory; on a miss it reads through to the source once (concurrent
+// misses of one id share the read), so a site created a moment ago is found. An error means the
+// source could not answer a miss.
+func (c *Catalog) Lookup(ctx context.Context, id string) (site Site, found bool, err error) {
+	c.mu.RLock()
+	site, found = c.sites[id]
+	c.mu.RUnlock()
+	if found {
+		return site, true, nil
+	}
+	type result struct {
+		site  Site
+		found bool
+	}
+	ch := c.reads.DoChan(id, func() (any, error) {
+		c.mu.RLock()
+		start := c.version
+		c.mu.RUnlock()
+		s, ok, err := c.src.GetSite(context.WithoutCancel(ctx), id)
+		if err != nil || !ok {
+			return result{}, err
+		}
+		return result{site: c.put(s, start), found: true}, nil
+	})
+	select {
+	case <-ctx.Done():
+		return Site{}, false, ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return Site{}, false, r.Err
+		}
+		res := r.Val.(result)
+		return res.site, res.found, nil
+	}
+}
+
+// All returns every site in memory, deleted ones included, ordered by id.
+func (c *Catalog) All() []Site {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := slices.Collect(maps.Values(c.sites))
+	slices.SortFunc(out, func(a, b Site) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Loaded reports whether a full load from the source has succeeded at least once.
+func (c *Catalog) Loaded() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.loaded
+}
+
+// Subscribe registers fn, called after every change of the catalog's copy (a site added,
+// changed or removed), synchronously on the goroutine that applied it. fn must be quick and
+// may read the catalog (All, Lookup of a known id).
+func (c *Catalog) Subscribe(fn func()) {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	c.subs = append(c.subs, fn)
+}
+
+func (c *Catalog) notify() {
+	c.subMu.Lock()
+	subs := slices.Clone(c.subs)
+	c.subMu.Unlock()
+	for _, fn := range subs {
+		fn()
+	}
+}
+
+// apply takes a site the in-process sites service has just written.
+func (c *Catalog) apply(s Site) {
+	c.mu.Lock()
+	changed := c.setLocked(s, true)
+	c.mu.Unlock()
+	if changed {
+		c.notify()
+	}
+}
+
+// put stores a site read through from the source, unless a newer copy arrived since the read
+// started (at version start). It returns the copy the catalog holds.
+func (c *Catalog) put(s Site, start uint64) Site {
+	c.mu.Lock()
+	if cur, ok := c.sites[s.ID]; ok && c.touched[s.ID] > start {
+		c.mu.Unlock()
+		return cur
+	}
+	changed := c.setLocked(s, true)
+	held := c.sites[s.ID]
+	c.mu.Unlock()
+	if changed {
+		c.notify()
+	}
+	return held
+}
+
+// setLocked stores s, giving it a new Version if its settings changed; touch records that this
+// copy is newer than any full load that started before now. Caller holds mu.
+func (c *Catalog) setLocked(s Site, touch bool) bool {
+	cur, ok := c.sites[s.ID]
+	if ok && sameSettings(cur, s) {
+		return false
+	}
+	c.version++
+	s.Version = c.version
+	c.sites[s.ID] = s
+	if touch {
+		c.touched[s.ID] = c.version
+	}
+	return true
+}
+
+// Refresh reloads every site from the source once and replaces the copy (sites the source no
+// longer has are removed). A copy written by a notification or a read-through after the reload
+// started is kept, being newer. On error the copy is left as it was.
+func (c *Catalog) Refresh(ctx context.Context) error {
+	c.mu.RLock()
+	start := c.version
+	c.mu.RUnlock()
+	sites, err := c.src.ListSites(ctx)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	changed := false
+	seen := make(map[string]bool, len(sites))
+	for _, s := range sites {
+		seen[s.ID] = true
+		if c.touched[s.ID] > start {
+			continue
+		}
+		if c.setLocked(s, false) {
+			changed = true
+		}
+	}
+	for id := range c.sites {
+		if !seen[id] && c.touched[id] <= start {
+			delete(c.sites, id)
+			delete(c.touched, id)
+			changed = true
+		}
+	}
+	for id, v := range c.touched {
+		if v <= start {
+			delete(c.touched, id) // the full load now covers it
+		}
+	}
+	c.loaded = true
+	c.mu.Unlock()
+	if changed {
+		c.notify()
+	}
+	return nil
+}
+
+// Run refreshes the catalog at once and then every Config.Refresh until ctx ends, and returns
+// nil then. While the source fails it keeps the last good copy, logging the failure once (and
+// once more when the source answers again).
+func (c *Catalog) Run(ctx context.Context) error {
+	t := time.NewTicker(c.refresh)
+	defer t.Stop()
+	failing := false
+	for {
+		err := c.Refresh(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil && !failing:
+			failing = true
+			c.logger.WarnContext(ctx, "site catalog: the source is unavailable; keeping the last copy", "err", err)
+		case err == nil && failing:
+			failing = false
+			c.logger.InfoContext(ctx, "site catalog: the source answers again")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
