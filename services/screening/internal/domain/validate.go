@@ -20,6 +20,9 @@ type SiteSettings struct {
 	Exists     bool
 	Deleted    bool
 	Commercial bool // the site is run commercially (a site setting)
+	// CrisisLineText is the site's own crisis-line text: shown with every result whose band
+	// shows crisis lines, and the floor when no crisis line can be fetched.
+	CrisisLineText string
 }
 
 // SiteCatalog answers questions about sites, from the site catalog. Declared here, by its
