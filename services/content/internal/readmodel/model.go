@@ -385,24 +385,25 @@ func (m *Model) renderLocked(st *siteState, ids []string) error {
 	}
 	entries := make([]*Entry, len(todo))
 	renderErrs := make([]error, len(todo))
-	workers := min(runtime.GOMAXPROCS(0), len(todo))
-	if len(todo) < 8 {
-		workers = min(1, len(todo))
+	renderOne := func(i int) {
+		entries[i], renderErrs[i] = render.NewEntry(st.site, todo[i].rec.live, todo[i].html)
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(todo) {
-					return
+	if len(todo) < 8 { // a publish: render on the caller's goroutine
+		for i := range todo {
+			renderOne(i)
+		}
+	} else { // a load or a site change: render in parallel
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(runtime.GOMAXPROCS(0), len(todo)) {
+			wg.Go(func() {
+				for i := int(next.Add(1)) - 1; i < len(todo); i = int(next.Add(1)) - 1 {
+					renderOne(i)
 				}
-				entries[i], renderErrs[i] = render.NewEntry(st.site, todo[i].rec.live, todo[i].html)
-			}
-		})
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	var done []*Entry
 	for i, e := range entries {
 		if renderErrs[i] != nil {

@@ -21,7 +21,7 @@ type View struct {
 	site      *Site
 	cacheAge  []string            // Cache-Control header value
 	ordered   []*Entry            // listing order: newest first (see entryOrder)
-	byID      map[string]*Entry   // by article id
+	byID      *idIndex            // by article id
 	bySlug    map[string]*Entry   // by current slug
 	redirects map[string]string   // former slug → current slug
 	byTag     map[string][]*Entry // in listing order
@@ -39,7 +39,7 @@ func newView(m *Model, st *siteState) *View {
 		site:      st.site,
 		cacheAge:  []string{CacheControl(st.site.Public, st.site.CacheMaxAgeSeconds)},
 		ordered:   slices.SortedFunc(maps.Values(st.entries), entryOrder),
-		byID:      maps.Clone(st.entries),
+		byID:      newIDIndex(st.entries),
 		bySlug:    map[string]*Entry{},
 		redirects: map[string]string{},
 		byTag:     map[string][]*Entry{},
@@ -48,9 +48,6 @@ func newView(m *Model, st *siteState) *View {
 
 		renderSitemap: m.renderSitemap,
 		renderFeed:    m.renderFeed,
-	}
-	if v.byID == nil {
-		v.byID = map[string]*Entry{}
 	}
 	for _, e := range v.ordered {
 		for _, t := range e.Tags {
@@ -103,13 +100,7 @@ func (v *View) patched(m *Model, st *siteState, c *siteChange) *View {
 	}
 	slices.SortFunc(added, entryOrder)
 	n.ordered = merge(v.ordered, removed, added)
-	n.byID = maps.Clone(v.byID)
-	for id := range c.old {
-		delete(n.byID, id)
-	}
-	for _, e := range added {
-		n.byID[e.ID] = e
-	}
+	n.byID = v.byID.patched(slices.Collect(maps.Keys(c.old)), added)
 	n.byTag, n.byTopic = maps.Clone(v.byTag), maps.Clone(v.byTopic)
 	for label := range labels {
 		index, name := n.byTag, label[1:]
@@ -288,7 +279,7 @@ func (v *View) Search(query string) []Hit {
 	hits := v.search.Search(query)
 	out := make([]Hit, 0, len(hits))
 	for _, h := range hits {
-		if e := v.byID[h.ID]; e != nil {
+		if e := v.byID.get(h.ID); e != nil {
 			out = append(out, Hit{Entry: e, Score: h.Score})
 		}
 	}
