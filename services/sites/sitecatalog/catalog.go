@@ -81,6 +81,13 @@ type Config struct {
 // DefaultRefresh is the refresh interval when Config.Refresh is 0.
 const DefaultRefresh = time.Second
 
+// Bounds of one source call, so that a source that hangs (a sites service that accepts calls
+// but never answers) cannot stall a Lookup or the refresh loop for ever.
+const (
+	readThroughTimeout = 10 * time.Second
+	refreshTimeout     = 30 * time.Second
+)
+
 // Catalog is an in-memory copy of every site's settings. Safe for concurrent use.
 type Catalog struct {
 	src     Source
@@ -133,7 +140,10 @@ func (c *Catalog) Lookup(ctx context.Context, id string) (site Site, found bool,
 		c.mu.RLock()
 		start := c.version
 		c.mu.RUnlock()
-		s, ok, err := c.src.GetSite(context.WithoutCancel(ctx), id)
+		// Detached from the first caller's cancellation (the read is shared), but bounded.
+		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readThroughTimeout)
+		defer cancel()
+		s, ok, err := c.src.GetSite(readCtx, id)
 		if err != nil || !ok {
 			return result{}, err
 		}
@@ -287,7 +297,9 @@ func (c *Catalog) Run(ctx context.Context) error {
 	defer t.Stop()
 	failing := false
 	for {
-		err := c.Refresh(ctx)
+		refreshCtx, cancel := context.WithTimeout(ctx, refreshTimeout)
+		err := c.Refresh(refreshCtx)
+		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return nil
