@@ -13,9 +13,10 @@
 // Counters arrive in batches from the service's Tally (one flush every few seconds). A batch
 // adds to each day document by read, merge, replace, and records its batch id in the document
 // (the last maxRecentBatches ids), so a batch retried after a partial failure adds to each
-// document at most once. Writes are serialized within the process; only the screening service
-// writes its database, and one screening process per database writes counters (two processes
-// flushing the same questionnaire-day at the same instant could lose one of the two batches).
+// document at most once. Each read-merge-replace holds the document's lock from the process's
+// mongodb.DocLocks. Only the screening service writes its database, and one screening process
+// per database writes counters: the replace is by _id alone (the store rule), so two processes
+// flushing the same questionnaire-day at the same instant could lose one of the two batches.
 package store
 
 import (
@@ -23,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -59,19 +59,17 @@ func counterDayID(questionnaireID, day string) string { return questionnaireID +
 
 // Counters implements domain.CounterStore.
 type Counters struct {
-	coll *mongo.Collection
-	mu   sync.Mutex // serializes this process's read-merge-replace writes
+	coll  *mongo.Collection
+	locks *mongodb.DocLocks
 }
 
-// NewCounters returns the counter store of db.
-func NewCounters(db *mongo.Database) *Counters {
-	return &Counters{coll: db.Collection(countersCollection)}
+// NewCounters returns the counter store of db; locks is the process's one DocLocks.
+func NewCounters(db *mongo.Database, locks *mongodb.DocLocks) *Counters {
+	return &Counters{coll: db.Collection(countersCollection), locks: locks}
 }
 
 // AddCounts implements domain.CounterStore.
 func (s *Counters) AddCounts(ctx context.Context, batchID string, cells []domain.Cell) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	byDoc := map[string][]domain.Cell{}
 	var order []string
 	for _, c := range cells {
@@ -91,8 +89,13 @@ func (s *Counters) AddCounts(ctx context.Context, batchID string, cells []domain
 }
 
 func (s *Counters) addToDay(ctx context.Context, id, batchID string, cells []domain.Cell) error {
+	unlock, err := s.locks.Lock(ctx, s.coll.Database().Name(), countersCollection, id)
+	if err != nil {
+		return fmt.Errorf("lock counters %s: %w", id, err)
+	}
+	defer unlock()
 	var doc counterDayDoc
-	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc)
+	err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc)
 	switch {
 	case errors.Is(err, mongo.ErrNoDocuments):
 		doc = counterDayDoc{ID: id, QuestionnaireID: cells[0].QuestionnaireID, Day: cells[0].Day}

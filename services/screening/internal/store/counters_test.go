@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
 	"github.com/beaconcms/beacon/services/screening/internal/domain"
 	"github.com/beaconcms/beacon/services/screening/internal/store"
@@ -27,7 +28,7 @@ func sum(cells []domain.Cell) map[domain.CounterKey]int64 {
 
 func TestCountersAddUpAndRetriedBatchesCountOnce(t *testing.T) {
 	ctx := context.Background()
-	s := store.NewCounters(mongodbtest.NewDatabase(t))
+	s := store.NewCounters(mongodbtest.NewDatabase(t), mongodb.NewDocLocks())
 	first := []domain.Cell{cell("q", 1, "a", "low", "2026-12-01", 3), cell("q", 1, "a", "high", "2026-12-01", 1), cell("q", 2, "b", "low", "2026-12-02", 7)}
 	if err := s.AddCounts(ctx, "batch-1", first); err != nil {
 		t.Fatal(err)
@@ -52,12 +53,13 @@ func TestCountersAddUpAndRetriedBatchesCountOnce(t *testing.T) {
 // on its way out and read back by the next process.
 func TestCountersSurviveAGracefulRestart(t *testing.T) {
 	db := mongodbtest.NewDatabase(t)
+	locks := mongodb.NewDocLocks()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	day := time.Date(2026, 12, 1, 23, 59, 0, 0, time.UTC)
 	now := func() time.Time { return day }
 	result := domain.Result{QuestionnaireID: "q", Version: 3, Band: domain.Band{Code: "many-signs"}}
 
-	tally := domain.NewTally(store.NewCounters(db), now, logger)
+	tally := domain.NewTally(store.NewCounters(db, locks), now, logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- tally.Run(ctx, time.Hour, 10*time.Second) }() // no periodic flush in this test
@@ -69,7 +71,7 @@ func TestCountersSurviveAGracefulRestart(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 
-	next := domain.NewTally(store.NewCounters(db), now, logger)
+	next := domain.NewTally(store.NewCounters(db, locks), now, logger)
 	rep, err := next.Stats(context.Background(), "q", "2026-12-01", "2026-12-01")
 	if err != nil {
 		t.Fatal(err)
