@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/beaconcms/beacon/platform/loop"
 )
 
 // Site is the catalog's copy of one site's settings.
@@ -293,16 +295,13 @@ func (c *Catalog) Refresh(ctx context.Context) error {
 // nil then. While the source fails it keeps the last good copy, logging the failure once (and
 // once more when the source answers again).
 func (c *Catalog) Run(ctx context.Context) error {
-	t := time.NewTicker(c.refresh)
-	defer t.Stop()
 	failing := false
-	for {
+	refresh := func(ctx context.Context) {
 		refreshCtx, cancel := context.WithTimeout(ctx, refreshTimeout)
 		err := c.Refresh(refreshCtx)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
-			return nil
 		case err != nil && !failing:
 			failing = true
 			c.logger.WarnContext(ctx, "site catalog: the source is unavailable; keeping the last copy", "err", err)
@@ -310,10 +309,7 @@ func (c *Catalog) Run(ctx context.Context) error {
 			failing = false
 			c.logger.InfoContext(ctx, "site catalog: the source answers again")
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
 	}
+	refresh(ctx)
+	return loop.Every(ctx, c.refresh, refresh)
 }
