@@ -9,6 +9,13 @@
 // source on [Catalog.Lookup], so a site created a moment ago elsewhere is seen at once; writes
 // made by an in-process sites service reach the catalog synchronously (see [Notifier]).
 //
+// A read-through that finds no site is remembered for Config.MissTTL (default 1 s), so a key or
+// a request naming a site that does not exist costs the sites service one read per TTL, not
+// one per check. At most Config.MaxMisses ids are remembered, so a flood of made-up ids cannot
+// grow memory. A remembered miss is forgotten as soon as the site arrives: written by an
+// in-process sites service, or brought by a refresh. A site created in another process is
+// therefore seen at the latest after min(MissTTL, Refresh).
+//
 // Deleted sites are in the catalog too, marked by DeleteTime: each service decides what a
 // deleted site means for its data (hidden, refused), and an undelete restores it.
 package sitecatalog
@@ -78,10 +85,21 @@ type Notifier interface {
 type Config struct {
 	// Refresh is how often Run reloads every site from the source. 0 means DefaultRefresh.
 	Refresh time.Duration
+	// MissTTL is how long a read-through that found no site is remembered. 0 means
+	// DefaultMissTTL; a negative value disables the memory of misses.
+	MissTTL time.Duration
+	// MaxMisses bounds the number of remembered misses. 0 means DefaultMaxMisses.
+	MaxMisses int
 }
 
 // DefaultRefresh is the refresh interval when Config.Refresh is 0.
 const DefaultRefresh = time.Second
+
+// Defaults of the memory of misses (see Config.MissTTL, Config.MaxMisses).
+const (
+	DefaultMissTTL   = time.Second
+	DefaultMaxMisses = 4096
+)
 
 // Bounds of one source call, so that a source that hangs (a sites service that accepts calls
 // but never answers) cannot stall a Lookup or the refresh loop for ever.
@@ -92,16 +110,20 @@ const (
 
 // Catalog is an in-memory copy of every site's settings. Safe for concurrent use.
 type Catalog struct {
-	src     Source
-	refresh time.Duration
-	logger  *slog.Logger
-	reads   singleflight.Group
+	src       Source
+	refresh   time.Duration
+	missTTL   time.Duration
+	maxMisses int
+	now       func() time.Time
+	logger    *slog.Logger
+	reads     singleflight.Group
 
 	mu      sync.RWMutex
 	sites   map[string]Site
-	version uint64            // last Version given out
-	touched map[string]uint64 // id → version at which a notification or read-through set it
-	loaded  bool              // a full load has succeeded
+	version uint64               // last Version given out
+	touched map[string]uint64    // id → version at which a notification or read-through set it
+	loaded  bool                 // a full load has succeeded
+	misses  map[string]time.Time // id → until when "no such site" is remembered; ≤ maxMisses entries
 
 	subMu sync.Mutex
 	subs  []func()
@@ -113,10 +135,19 @@ func New(src Source, cfg Config, logger *slog.Logger) *Catalog {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = DefaultRefresh
 	}
+	if cfg.MissTTL == 0 {
+		cfg.MissTTL = DefaultMissTTL
+	}
+	if cfg.MaxMisses <= 0 {
+		cfg.MaxMisses = DefaultMaxMisses
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Catalog{src: src, refresh: cfg.Refresh, logger: logger, sites: map[string]Site{}, touched: map[string]uint64{}}
+	c := &Catalog{
+		src: src, refresh: cfg.Refresh, missTTL: cfg.MissTTL, maxMisses: cfg.MaxMisses, now: time.Now, logger: logger,
+		sites: map[string]Site{}, touched: map[string]uint64{}, misses: map[string]time.Time{},
+	}
 	if n, ok := src.(Notifier); ok {
 		n.WatchSites(c.apply)
 	}
@@ -125,14 +156,19 @@ func New(src Source, cfg Config, logger *slog.Logger) *Catalog {
 
 // Lookup returns the site with this id, deleted or not; found is false when the source has no
 // such site. It answers from memory; on a miss it reads through to the source once (concurrent
-// misses of one id share the read), so a site created a moment ago is found. An error means the
-// source could not answer a miss.
+// misses of one id share the read), so a site created a moment ago is found. A read-through that
+// found nothing is remembered for Config.MissTTL (see the package doc). An error means the
+// source could not answer a miss (errors are not remembered).
 func (c *Catalog) Lookup(ctx context.Context, id string) (site Site, found bool, err error) {
 	c.mu.RLock()
 	site, found = c.sites[id]
+	missUntil, missed := c.misses[id]
 	c.mu.RUnlock()
 	if found {
 		return site, true, nil
+	}
+	if missed && c.now().Before(missUntil) {
+		return Site{}, false, nil
 	}
 	type result struct {
 		site  Site
@@ -146,8 +182,14 @@ func (c *Catalog) Lookup(ctx context.Context, id string) (site Site, found bool,
 		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readThroughTimeout)
 		defer cancel()
 		s, ok, err := c.src.GetSite(readCtx, id)
-		if err != nil || !ok {
+		if err != nil {
 			return result{}, err
+		}
+		if !ok {
+			if held, arrived := c.putMiss(id); arrived {
+				return result{site: held, found: true}, nil
+			}
+			return result{}, nil
 		}
 		return result{site: c.put(s, start), found: true}, nil
 	})
@@ -215,6 +257,36 @@ func (c *Catalog) apply(s Site) {
 	}
 }
 
+// putMiss remembers that the source has no site id, unless the site arrived (by a notification
+// or a refresh) while the read was under way: then it returns that copy and arrived is true.
+// When the memory is full, expired entries are dropped first, then arbitrary ones.
+func (c *Catalog) putMiss(id string) (held Site, arrived bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.sites[id]; ok {
+		return s, true
+	}
+	if c.missTTL < 0 {
+		return Site{}, false
+	}
+	now := c.now()
+	if _, ok := c.misses[id]; !ok && len(c.misses) >= c.maxMisses {
+		for k, until := range c.misses {
+			if !now.Before(until) {
+				delete(c.misses, k)
+			}
+		}
+		for k := range c.misses {
+			if len(c.misses) < c.maxMisses {
+				break
+			}
+			delete(c.misses, k)
+		}
+	}
+	c.misses[id] = now.Add(c.missTTL)
+	return Site{}, false
+}
+
 // put stores a site read through from the source, unless a newer copy arrived since the read
 // started (at version start). It returns the copy the catalog holds.
 func (c *Catalog) put(s Site, start uint64) Site {
@@ -242,6 +314,7 @@ func (c *Catalog) setLocked(s Site, touch bool) bool {
 	c.version++
 	s.Version = c.version
 	c.sites[s.ID] = s
+	delete(c.misses, s.ID) // the site exists now
 	if touch {
 		c.touched[s.ID] = c.version
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -296,4 +297,125 @@ func (s *staleSource) ListSites(context.Context) ([]sitecatalog.Site, error) {
 
 func (s *staleSource) GetSite(context.Context, string) (sitecatalog.Site, bool, error) {
 	return sitecatalog.Site{}, false, nil
+}
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeClock) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
+// TestLookupRemembersMisses: a site that does not exist is read from the source once per
+// MissTTL, not on every Lookup; the memory is forgotten when the site arrives (in-process
+// write or refresh) and holds at most MaxMisses ids.
+func TestLookupRemembersMisses(t *testing.T) {
+	newCatalog := func(t testing.TB, src sitecatalog.Source, maxMisses int) (*sitecatalog.Catalog, *fakeClock) {
+		t.Helper()
+		c := sitecatalog.New(src, sitecatalog.Config{MissTTL: time.Second, MaxMisses: maxMisses}, nil)
+		clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		sitecatalog.SetClock(c, clock.Now)
+		return c, clock
+	}
+	lookupMissing := func(t testing.TB, c *sitecatalog.Catalog, id string) {
+		t.Helper()
+		if s, found, err := c.Lookup(t.Context(), id); found || err != nil {
+			t.Fatalf("Lookup(%s) = %+v, %v, %v; want not found", id, s, found, err)
+		}
+	}
+
+	t.Run("one read per TTL", func(t *testing.T) {
+		src := newFakeSource()
+		c, clock := newCatalog(t, src, 0)
+		for range 50 {
+			lookupMissing(t, c, "gone")
+		}
+		if src.gets != 1 {
+			t.Errorf("50 lookups of a missing site read the source %d times, want 1", src.gets)
+		}
+		clock.advance(999 * time.Millisecond)
+		lookupMissing(t, c, "gone")
+		if src.gets != 1 {
+			t.Errorf("a lookup within the TTL read the source (%d reads)", src.gets)
+		}
+		clock.advance(time.Millisecond)
+		lookupMissing(t, c, "gone")
+		if src.gets != 2 {
+			t.Errorf("a lookup after the TTL made %d reads in all, want 2", src.gets)
+		}
+	})
+
+	t.Run("errors are not remembered", func(t *testing.T) {
+		src := newFakeSource()
+		c, _ := newCatalog(t, src, 0)
+		src.setDown(true)
+		if _, _, err := c.Lookup(t.Context(), "x"); !errors.Is(err, errDown) {
+			t.Fatalf("Lookup while down = %v, want the source's error", err)
+		}
+		src.setDown(false)
+		src.set(sitecatalog.Site{ID: "x"})
+		if _, found, err := c.Lookup(t.Context(), "x"); !found || err != nil {
+			t.Errorf("Lookup after the source came back = %v, %v; want found", found, err)
+		}
+	})
+
+	t.Run("a refresh that brings the site forgets the miss", func(t *testing.T) {
+		src := newFakeSource()
+		c, _ := newCatalog(t, src, 0)
+		lookupMissing(t, c, "late")
+		src.set(sitecatalog.Site{ID: "late", DisplayName: "Late"})
+		lookupMissing(t, c, "late") // still remembered: the source is not asked within the TTL
+		if err := c.Refresh(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if s, found, _ := c.Lookup(t.Context(), "late"); !found || s.DisplayName != "Late" {
+			t.Errorf("after a refresh Lookup(late) = %+v, %v; want found", s, found)
+		}
+		if n := sitecatalog.RememberedMisses(c); n != 0 {
+			t.Errorf("%d misses still remembered after the site arrived", n)
+		}
+	})
+
+	t.Run("an in-process create forgets the miss", func(t *testing.T) {
+		src := &notifyingSource{fakeSource: newFakeSource()}
+		c, _ := newCatalog(t, src, 0)
+		lookupMissing(t, c, "kh")
+		src.write(sitecatalog.Site{ID: "kh", DisplayName: "KH"})
+		if s, found, _ := c.Lookup(t.Context(), "kh"); !found || s.DisplayName != "KH" {
+			t.Errorf("after an in-process create Lookup(kh) = %+v, %v; want found at once", s, found)
+		}
+	})
+
+	t.Run("bounded", func(t *testing.T) {
+		src := newFakeSource()
+		c, clock := newCatalog(t, src, 8)
+		for i := range 1000 {
+			lookupMissing(t, c, "made-up-"+strconv.Itoa(i))
+			if n := sitecatalog.RememberedMisses(c); n > 8 {
+				t.Fatalf("after %d made-up ids %d misses are remembered, want at most 8", i+1, n)
+			}
+		}
+		// The newest miss is remembered even when the memory was full.
+		gets := src.gets
+		lookupMissing(t, c, "made-up-999")
+		if src.gets != gets {
+			t.Errorf("the last miss was not remembered")
+		}
+		clock.advance(2 * time.Second)
+		lookupMissing(t, c, "fresh")
+		if n := sitecatalog.RememberedMisses(c); n != 1 {
+			t.Errorf("after the TTL a full memory kept %d entries on a new miss, want the expired ones dropped (1 left)", n)
+		}
+	})
 }
