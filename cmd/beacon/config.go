@@ -21,9 +21,13 @@ import (
 // Config is the whole binary's configuration: its own settings plus one Config per service.
 // Every setting has a flag and a BEACON_* environment variable; a flag wins over the variable.
 type Config struct {
-	Target   string
-	HTTPAddr string
-	GRPCAddr string
+	Target string
+	// ReadSides selects the services whose read side (delivery routes under /v1/sites/{site}/)
+	// a gateway serves: "all", a comma-separated list, or "" for a management-only gateway,
+	// which needs neither the store nor the key verifier (see readSideNames).
+	ReadSides string
+	HTTPAddr  string
+	GRPCAddr  string
 	// ServiceAddrs are where a gateway finds each service (by module name) that does not run in
 	// its process: --<service>-addr.
 	ServiceAddrs map[string]string
@@ -73,6 +77,7 @@ type SeedConfig struct {
 func defaultConfig(dev bool) Config {
 	cfg := Config{
 		Target:         "all",
+		ReadSides:      "all",
 		HTTPAddr:       "127.0.0.1:8080",
 		GRPCAddr:       "127.0.0.1:9090",
 		DataDir:        "",
@@ -109,6 +114,9 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	}
 	if command == "serve" {
 		str(&cfg.Target, "target", "what to run, comma-separated: "+strings.Join(graphTargets(), "|")+" ('beacon targets' shows the module graph)")
+	}
+	if command == "serve" || command == "targets" {
+		str(&cfg.ReadSides, "read-sides", "read sides the gateway serves: all, a comma-separated list of "+strings.Join(readSideServices(), "|")+", or empty for management routes only (then the gateway needs no store)")
 	}
 	if command == "admin-key" {
 		cfg.KeyName, cfg.KeyRole = "admin", "admin"
@@ -178,13 +186,19 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 			cfg.ServiceAddrs[name] = *addr
 		}
 	}
+	if _, err := readSideNames(cfg.ReadSides); err != nil {
+		return cfg, err
+	}
+	if command == "targets" {
+		return cfg, nil
+	}
 	if err := checkTargets(cfg); err != nil {
 		return cfg, err
 	}
 	if command == "store" && (cfg.MongoURI != "" || cfg.DataDir == "") {
 		return cfg, fmt.Errorf("beacon store serves the embedded store of --data-dir (BEACON_DATA_DIR); set it, and no --mongodb-uri")
 	}
-	if cfg.MongoURI == "" && cfg.DataDir == "" {
+	if cfg.MongoURI == "" && cfg.DataDir == "" && needsStore(cfg) {
 		return cfg, fmt.Errorf("set --mongodb-uri (BEACON_MONGODB_URI) or --data-dir (BEACON_DATA_DIR) for the embedded store")
 	}
 	if cfg.CatalogRefresh <= 0 {
@@ -258,6 +272,54 @@ func parseBytes(s string) (int64, error) {
 	return 0, fmt.Errorf("want a positive size such as 280MiB, got %q", s)
 }
 
+// readSideServices lists the services that have a read side, in order.
+func readSideServices() []string {
+	var out []string
+	for _, s := range serviceModules {
+		if s.readSide != nil {
+			out = append(out, s.name)
+		}
+	}
+	return out
+}
+
+// readSideNames parses a --read-sides value: "all" is every service with a read side, "" none,
+// else a comma-separated list of such services.
+func readSideNames(value string) ([]string, error) {
+	if strings.TrimSpace(value) == "all" {
+		return readSideServices(), nil
+	}
+	var out []string
+	for _, name := range strings.Split(value, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if !slices.Contains(readSideServices(), name) {
+			return nil, fmt.Errorf("--read-sides: %q has no read side; want all, empty, or some of %s", name, strings.Join(readSideServices(), ", "))
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// needsStore reports whether the modules cfg runs include the store (every service does; a
+// gateway does only with read sides).
+func needsStore(cfg Config) bool {
+	g, err := newGraph(&app{cfg: cfg})
+	if err != nil {
+		return true
+	}
+	targets, err := parseTargets(g, cfg.Target)
+	if err != nil {
+		return true
+	}
+	closure, err := g.Closure(targets...)
+	return err != nil || slices.Contains(closure, moduleStore)
+}
+
 // graphTargets lists the targets of the module graph.
 func graphTargets() []string {
 	g, err := newGraph(&app{})
@@ -270,7 +332,7 @@ func graphTargets() []string {
 // checkTargets checks --target, that a gateway running without a service knows its address, and
 // that a process without the sites service can read it for its site catalog.
 func checkTargets(cfg Config) error {
-	g, err := newGraph(&app{})
+	g, err := newGraph(&app{cfg: cfg})
 	if err != nil {
 		return err
 	}
@@ -300,8 +362,12 @@ func checkTargets(cfg Config) error {
 			return fmt.Errorf("--target=%s runs the gateway without %s: set --%s-addr (%s)", cfg.Target, name, name, envName(name+"-addr"))
 		}
 	}
+	readSides, err := readSideNames(cfg.ReadSides)
+	if err != nil {
+		return err
+	}
 	for _, s := range serviceModules {
-		if s.readSide != nil && !slices.Contains(closure, s.name) && cfg.MongoURI == "" {
+		if slices.Contains(readSides, s.name) && !slices.Contains(closure, s.name) && cfg.MongoURI == "" {
 			return fmt.Errorf("--target=%s runs the gateway without %s: set --mongodb-uri (BEACON_MONGODB_URI): the gateway keeps its own copy of %s's published data from the store", cfg.Target, s.name, s.name)
 		}
 	}

@@ -28,6 +28,7 @@ const pageSecret = "pts-0123456789abcdef0123456789ab"
 func TestDefaultConfig(t *testing.T) {
 	common := func(c *Config) {
 		c.Target = "all"
+		c.ReadSides = "all"
 		c.HTTPAddr = "127.0.0.1:8080"
 		c.GRPCAddr = "127.0.0.1:9090"
 		c.AccessDatabase = "beacon_access"
@@ -167,6 +168,21 @@ func TestParseConfig(t *testing.T) {
 				c.Target, c.MongoURI, c.ServiceKey = "gateway", "mongodb://db:27017", "bk_svc"
 				c.ServiceAddrs = map[string]string{"content": "content:9090", "access": "access:9090", "sites": "sites:9090"}
 			}},
+		{name: "management-only gateway needs no store and no service key", command: "serve",
+			args: []string{"--target", "gateway", "--read-sides=", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1"},
+			want: func(c *Config) {
+				c.Target, c.ReadSides = "gateway", ""
+				c.ServiceAddrs = map[string]string{"content": "c:1", "access": "a:1", "sites": "s:1"}
+			}},
+		{name: "management-only gateway still needs every service address", command: "serve",
+			args:    []string{"--target", "gateway", "--read-sides=", "--content-addr", "c:1", "--access-addr", "a:1"},
+			wantErr: []string{"--sites-addr"}},
+		{name: "gateway with the content read side needs a store", command: "serve",
+			args:    []string{"--target", "gateway", "--read-sides=content", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--service-key", "k"},
+			wantErr: []string{"--mongodb-uri"}},
+		{name: "unknown read side", command: "serve",
+			args:    []string{"--target", "gateway", "--read-sides=content,pictures", "--mongodb-uri", "mongodb://db:27017"},
+			wantErr: []string{"--read-sides", `"pictures"`, "content"}},
 		{name: "short page-token secret", command: "dev", args: []string{"--page-token-secret", pageSecret[:31]},
 			wantErr: []string{"--page-token-secret", "32 bytes"}},
 		{name: "short page-token secret from env", command: "serve", args: dataDir, env: map[string]string{"BEACON_PAGE_TOKEN_SECRET": "short"},
@@ -284,6 +300,9 @@ func TestRunCommands(t *testing.T) {
 		{name: "unknown command", args: []string{"deploy"}, wantCode: 2, wantStderr: `unknown command "deploy"`},
 		{name: "help", args: []string{"help"}, wantCode: 0, wantStdout: "Usage: beacon"},
 		{name: "targets", args: []string{"targets"}, wantCode: 0, wantStdout: "gateway       yes     store key-verifier"},
+		{name: "targets of a management-only gateway", args: []string{"targets", "--read-sides="}, wantCode: 0,
+			wantStdout: "gateway       yes     -                               sites access content dev-setup"},
+		{name: "targets with an unknown read side", args: []string{"targets", "--read-sides=x"}, wantCode: 2, wantStderr: `"x" has no read side`},
 		{name: "bad flag", args: []string{"serve", "--target", "nope", "--data-dir", "x"}, wantCode: 2, wantStderr: "beacon serve: --target"},
 		{name: "flag help", args: []string{"dev", "-h"}, wantCode: 0, wantStderr: "-http-addr"},
 		{name: "bad log level", args: []string{"dev", "--log-level", "loud", "--data-dir", "unused"}, wantCode: 2, wantStderr: "--log-level"},

@@ -79,6 +79,31 @@ func TestSplitDeployment(t *testing.T) {
 	gw.call(t, admin, "POST", "/v1/"+name+":publish", map[string]any{}).must(t, 200)
 	waitForBody("version two")
 
+	t.Run("a management-only gateway needs no store", func(t *testing.T) {
+		// No --mongodb-uri, no --data-dir, no service key: only the services' addresses.
+		mgmt := start(t, "serve", "--target=gateway", "--read-sides=", "--http-addr", "127.0.0.1:0", "--log-level", "warn",
+			"--sites-addr", services["sites"].grpcAddr, "--content-addr", services["content"].grpcAddr, "--access-addr", services["access"].grpcAddr)
+		if site := mgmt.call(t, admin, "GET", "/v1/sites/split", nil).must(t, 200); site.str("displayName") != "Split" {
+			t.Errorf("site through the management-only gateway = %s", site.raw)
+		}
+		if got := mgmt.call(t, admin, "GET", "/v1/"+name, nil).must(t, 200); got.str("name") != name {
+			t.Errorf("article through the management-only gateway = %s", got.raw)
+		}
+		mgmt.call(t, admin, "GET", "/v1/apiKeys", nil).must(t, 200)
+		mgmt.call(t, admin, "POST", "/v1/articles", map[string]any{"title": "Via the management gateway", "targetSites": []string{"sites/split"}}).must(t, 200)
+		// The services authorize: a bad key is refused by them, not waved through.
+		if r := mgmt.call(t, "bk_made_up", "GET", "/v1/articles", nil); r.status != 401 {
+			t.Errorf("unknown key through the management-only gateway: %d %s, want 401", r.status, r.raw)
+		}
+		if status, _, _ := mgmt.get(t, "", path); status != 404 {
+			t.Errorf("delivery on a management-only gateway: %d, want 404 (no read side)", status)
+		}
+		mgmt.call(t, "", "GET", "/readyz", nil).must(t, 200)
+		if strings.Contains(mgmt.stderr.String(), "store") {
+			t.Errorf("the management-only gateway mentions a store:\n%s", mgmt.stderr)
+		}
+	})
+
 	t.Run("killing the sites service leaves the others working from their catalogs", func(t *testing.T) {
 		services["sites"].kill(t)
 		// The access service verifies the site's key, and content takes a write to the site,

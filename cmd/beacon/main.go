@@ -26,6 +26,7 @@ Commands:
   admin-key create an admin key for all sites and print it once (--key-name NAME)
   seed      add generated published articles to a site (for benchmarks; stop other beacons on the same data dir first)
   targets   print the module graph: the targets serve accepts and what each one runs
+            (--read-sides as for serve: 'beacon targets --read-sides=' shows a management-only gateway)
 
 Run 'beacon <command> -h' for the flags of a command. Every flag also reads BEACON_<FLAG>,
 e.g. --http-addr reads BEACON_HTTP_ADDR; a flag on the command line wins.
@@ -46,7 +47,15 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	command, rest := args[0], args[1:]
 	switch command {
 	case "targets":
-		g, err := newGraph(&app{})
+		cfg, err := parseConfig(command, rest, env, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "beacon targets: %v\n", err)
+			return 2
+		}
+		g, err := newGraph(&app{cfg: cfg})
 		if err != nil {
 			fmt.Fprintf(stderr, "beacon targets: %v\n", err)
 			return 1

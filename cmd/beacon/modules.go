@@ -146,9 +146,21 @@ func newGraph(a *app) (*modules.Graph, error) {
 			Init:   func(ctx context.Context) (modules.Service, error) { return a.initService(ctx, s) },
 		})
 	}
+	// A gateway with read sides loads them from the store (or from the service in the same
+	// process) and verifies delivery keys itself. A management-only gateway (--read-sides=)
+	// only forwards calls: the services' own interceptors authorize them, so it needs neither
+	// the store nor the key verifier, only the services' addresses.
+	readSides, err := readSideNames(a.cfg.ReadSides)
+	if err != nil {
+		return nil, err
+	}
+	var gatewayDeps []string
+	if len(readSides) > 0 {
+		gatewayDeps = []string{moduleStore, moduleVerifier}
+	}
 	mods = append(mods,
 		modules.Module{Name: moduleDevSetup, Deps: []string{"sites", "content", "access"}, Init: a.initDevSetup},
-		modules.Module{Name: moduleGateway, Deps: []string{moduleStore, moduleVerifier}, Target: true,
+		modules.Module{Name: moduleGateway, Deps: gatewayDeps, Target: true,
 			// With services in the same process, the gateway calls them through the local gRPC
 			// server: it starts after them and stops before them.
 			After: append(serviceNames(), moduleDevSetup), Init: a.initGateway},
@@ -366,10 +378,15 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 		conns = append(conns, conn)
 		upstream[s.name] = conn
 	}
+	selected, err := readSideNames(a.cfg.ReadSides)
+	if err != nil {
+		closeConns()
+		return nil, err
+	}
 	var background []func(context.Context) error
 	var readSides []gateway.ReadSide
 	for _, s := range serviceModules {
-		if s.readSide == nil {
+		if s.readSide == nil || !slices.Contains(selected, s.name) {
 			continue
 		}
 		side, run, err := s.readSide(ctx, a)
@@ -382,12 +399,16 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 			background = append(background, run)
 		}
 	}
+	var verifier auth.Verifier // only read sides verify keys at the edge
+	if len(readSides) > 0 {
+		verifier = a.keys
+	}
 	shutdownBegun := ctx.Done()
 	handler, err := gateway.New(ctx, a.cfg.Gateway, gateway.Upstreams{
 		Conns:     upstream,
 		Routes:    routes,
 		ReadSides: readSides,
-		Verifier:  a.keys,
+		Verifier:  verifier,
 		// Ready from now (the read sides have loaded) until shutdown begins, whatever the
 		// services and the store do.
 		Ready: func() bool {

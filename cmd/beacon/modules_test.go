@@ -10,7 +10,7 @@ import (
 // TestArchitectureDocShowsTheModuleGraph keeps docs/architecture.md's copy of `beacon targets`
 // in step with the graph.
 func TestArchitectureDocShowsTheModuleGraph(t *testing.T) {
-	g, err := newGraph(&app{})
+	g, err := newGraph(&app{cfg: defaultConfig(false)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestArchitectureDocShowsTheModuleGraph(t *testing.T) {
 
 // TestEveryServiceIsATargetOfAll: a service entry is reachable as its own target and from all.
 func TestEveryServiceIsATargetOfAll(t *testing.T) {
-	g, err := newGraph(&app{})
+	g, err := newGraph(&app{cfg: defaultConfig(false)})
 	if err != nil {
 		t.Fatal(err)
 	}
