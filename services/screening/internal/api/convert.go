@@ -4,11 +4,16 @@ package api
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	screeningv1 "github.com/beaconcms/beacon/gen/beacon/screening/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/services/screening/internal/domain"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 var itemTypeFromProto = map[screeningv1.Item_Type]domain.ItemType{
@@ -176,6 +181,117 @@ func itemsToProto(items []domain.Item) []*screeningv1.Item {
 			p.EnableWhen = append(p.EnableWhen, &screeningv1.EnableWhen{Question: w.Question, Operator: operatorToProto[w.Operator], Answer: w.Answer})
 		}
 		out = append(out, p)
+	}
+	return out
+}
+
+var stateToProto = map[domain.State]screeningv1.Questionnaire_State{
+	domain.StateDraft:     screeningv1.Questionnaire_STATE_DRAFT,
+	domain.StatePublished: screeningv1.Questionnaire_STATE_PUBLISHED,
+}
+
+func timestampOrNil(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// QuestionnaireToProto returns the full message of q, with the reachable range of its draft
+// (lowest, highest) in scoring.
+func QuestionnaireToProto(q *domain.Questionnaire, lowest, highest int) *screeningv1.Questionnaire {
+	out := ContentToProto(q.Draft, lowest, highest)
+	out.Name = q.Name()
+	out.State = stateToProto[q.State]
+	out.Version = q.Version
+	out.PublishedVersion = q.PublishedVersion
+	out.Etag = q.Etag()
+	out.RevisionId = q.RevisionID
+	out.CreateTime = timestampOrNil(q.CreateTime)
+	out.UpdateTime = timestampOrNil(q.UpdateTime)
+	out.PublishTime = timestampOrNil(q.PublishTime)
+	out.DeleteTime = timestampOrNil(q.DeleteTime)
+	return out
+}
+
+// AnswersFromProto reads submitted answers. A value is a JSON boolean, an integral number or a
+// string; anything else is kept as unusable, for scoring to report by position. Problems name
+// positions only, never values.
+func AnswersFromProto(in []*screeningv1.Answer) (domain.Answers, error) {
+	var a domain.Answers
+	var v apperr.Violations
+	for i, ans := range in {
+		if ans.GetLinkId() == "" {
+			v.Add(fmt.Sprintf("answers[%d].link_id", i), "is required")
+			continue
+		}
+		switch k := ans.GetValue().GetKind().(type) {
+		case *structpb.Value_BoolValue:
+			a.Add(ans.GetLinkId(), strconv.FormatBool(k.BoolValue))
+		case *structpb.Value_NumberValue:
+			n := k.NumberValue
+			if n != math.Trunc(n) || math.Abs(n) > 1<<53 {
+				a.AddUnusable(ans.GetLinkId())
+				continue
+			}
+			a.Add(ans.GetLinkId(), strconv.FormatInt(int64(n), 10))
+		case *structpb.Value_StringValue:
+			a.Add(ans.GetLinkId(), k.StringValue)
+		default:
+			a.AddUnusable(ans.GetLinkId())
+		}
+	}
+	return a, v.Err()
+}
+
+// OutcomeToProto returns the response to a score.
+func OutcomeToProto(out domain.Outcome) *screeningv1.ScoreScreenerResponse {
+	r := &screeningv1.ScoreScreenerResponse{
+		Name: "questionnaires/" + out.Result.QuestionnaireID, Version: out.Result.Version,
+		Score: int32(out.Result.Score), MaxScore: int32(out.Result.Max),
+		Band: &screeningv1.ResultBand{
+			Code: out.Result.Band.Code, Title: out.Result.Band.Title, ResultHtml: out.ResultHTML,
+			Severity: severityToProto[out.Result.Band.Severity],
+		},
+		Disclaimer:     out.Disclaimer,
+		Articles:       &screeningv1.RecommendedArticles{Unavailable: out.ArticlesUnavailable},
+		Resources:      &screeningv1.RecommendedResources{Unavailable: out.ResourcesUnavailable},
+		CrisisLineText: out.CrisisLineText,
+	}
+	for _, a := range out.Articles {
+		r.Articles.Articles = append(r.Articles.Articles, &screeningv1.RecommendedArticle{Name: a.Name, Title: a.Title, Slug: a.Slug, Summary: a.Summary, Url: a.URL})
+	}
+	for _, x := range out.Resources {
+		r.Resources.Resources = append(r.Resources.Resources, &screeningv1.RecommendedResource{Name: x.Name, Title: x.Title, Kind: x.Kind, Phone: x.Phone, Url: x.URL, DistanceMeters: x.DistanceMeters})
+	}
+	for _, c := range out.CrisisLines {
+		r.CrisisLines = append(r.CrisisLines, &screeningv1.CrisisLine{Title: c.Title, Phone: c.Phone, Sms: c.SMS, Url: c.URL, Hours: c.Hours})
+	}
+	return r
+}
+
+func countToProto(c domain.Count) *screeningv1.Count {
+	return &screeningv1.Count{Display: c.Display, Min: c.Min, Max: c.Max}
+}
+
+func totalsToProto(ts []domain.DisclosedTotal) []*screeningv1.StatsTotal {
+	out := make([]*screeningv1.StatsTotal, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, &screeningv1.StatsTotal{Key: t.Key, Count: countToProto(t.Count)})
+	}
+	return out
+}
+
+// StatsToProto returns the disclosed counters of questionnaire id from day from to day to.
+func StatsToProto(id, from, to string, rep domain.StatsReport) *screeningv1.QuestionnaireStats {
+	out := &screeningv1.QuestionnaireStats{
+		Name: "questionnaires/" + id, From: from, To: to,
+		VersionTotals: totalsToProto(rep.VersionTotals), SiteTotals: totalsToProto(rep.SiteTotals),
+		BandTotals: totalsToProto(rep.BandTotals), DayTotals: totalsToProto(rep.DayTotals),
+		Total: countToProto(rep.Total),
+	}
+	for _, c := range rep.Cells {
+		out.Cells = append(out.Cells, &screeningv1.StatsCell{Version: c.Version, Site: "sites/" + c.Site, BandCode: c.Band, Day: c.Day, Count: countToProto(c.Count)})
 	}
 	return out
 }
