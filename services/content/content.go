@@ -113,6 +113,9 @@ func (c catalogSites) Site(ctx context.Context, id string) (domain.Site, bool, e
 func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Service, error) {
 	logger = logger.With("service", "content")
 	st := store.New(deps.DB, deps.Locks, logger)
+	if err := st.LoadIndex(ctx); err != nil {
+		return nil, fmt.Errorf("load the article index: %w", err)
+	}
 	renderer := markdown.NewRenderer()
 	svc := domain.NewService(st, catalogSites{deps.Sites}, renderer, nil, logger)
 	d, err := loadDelivery(ctx, st, deps.Sites, renderer, cfg, deps.Tokens, logger)
@@ -166,7 +169,7 @@ func Rules() auth.Policy {
 const flushInterval = 10 * time.Second
 
 // Run does the service's background work until ctx ends: scheduled publishing, keeping the
-// delivery read model fresh, completing revision records whose write was interrupted, and
+// delivery read model and the article index fresh, completing revision records whose write was interrupted, and
 // pruning the article change log (only the content service, which writes the log, prunes it).
 // It returns only when all of them have stopped, so the caller may then close the store; the
 // error is the first loop's that failed to start (a bad interval), nil after a normal stop.
@@ -174,6 +177,7 @@ func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.domain.RunScheduler(ctx, s.cfg.SchedulerInterval) })
 	g.Go(func() error { return s.delivery.Run(ctx) })
+	g.Go(func() error { s.store.FollowChanges(ctx, s.cfg.DeliveryPollInterval); return nil })
 	g.Go(func() error {
 		s.flushPendingRevisions(ctx)
 		return loop.Every(ctx, flushInterval, s.flushPendingRevisions)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/beaconcms/beacon/platform/listfilter"
+	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/content/internal/articleindex"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 	"github.com/beaconcms/beacon/services/content/internal/store"
@@ -157,9 +158,9 @@ func TestArticleIndexMatchesStoreQuery(t *testing.T) {
 
 	compare := func(t *testing.T, q domain.ArticleQuery) (last []string) {
 		t.Helper()
-		want, err := s.ListArticles(ctx, q)
+		want, err := store.QueryArticles(s, ctx, q)
 		if err != nil {
-			t.Fatalf("store ListArticles(%+v): %v", q, err)
+			t.Fatalf("store query (%+v): %v", q, err)
 		}
 		got, err := ix.List(q)
 		if err != nil {
@@ -205,7 +206,7 @@ func TestArticleIndexMatchesStoreQuery(t *testing.T) {
 			{Limit: 5, Conditions: []listfilter.Condition{{Field: "tag", Op: listfilter.Lt, Value: "x"}}},
 			{Limit: 5, Conditions: []listfilter.Condition{{Field: "color", Op: listfilter.Eq, Value: "x"}}},
 		} {
-			_, storeErr := s.ListArticles(ctx, q)
+			_, storeErr := store.QueryArticles(s, ctx, q)
 			_, indexErr := ix.List(q)
 			if storeErr == nil || indexErr == nil || storeErr.Error() != indexErr.Error() {
 				t.Errorf("query %+v: store error %v, index error %v; want the same error", q, storeErr, indexErr)
@@ -239,7 +240,7 @@ func TestArticleIndexFollowsAndRebuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reader := store.New(db, nil) // the other replica, with its own index
+	reader := store.New(db, mongodb.NewDocLocks(), nil) // the other replica, with its own index
 	follower := articleindex.New()
 	// The fixtures' clock: change-log entries carry the writes' update times, from t0 on.
 	since, err := follower.Load(ctx, reader.ForEachIndexEntry, t0)
@@ -258,7 +259,7 @@ func TestArticleIndexFollowsAndRebuilds(t *testing.T) {
 	if _, err := follower.Poll(ctx, reader, since, t0); err != nil {
 		t.Fatalf("Poll: %v", err)
 	}
-	rebuilt := loadIndex(t, store.New(db, nil))
+	rebuilt := loadIndex(t, store.New(db, mongodb.NewDocLocks(), nil))
 	if diff := gocmp.Diff(rebuilt.Entries(), follower.Entries(), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("the followed index differs from a rebuilt one (-rebuilt +followed):\n%s", diff)
 	}

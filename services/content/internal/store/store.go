@@ -49,6 +49,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/services/content/internal/articleindex"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
 
@@ -87,6 +88,12 @@ type Store struct {
 	flushMu          sync.Mutex
 	lastFlushScan    time.Time   // guarded by flushMu
 	pendingSuspected atomic.Bool // a revision write of this Store failed since the last scan
+
+	// index holds every article's metadata; lists and the schedule queue are answered from it.
+	// LoadIndex fills it; this Store's own writes and FollowChanges keep it current.
+	index       *articleindex.Index
+	indexLoaded atomic.Bool
+	indexSince  time.Time // where FollowChanges starts; set by LoadIndex
 }
 
 var _ domain.ArticleStore = (*Store)(nil)
@@ -109,6 +116,32 @@ func New(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Stor
 		dbName:     db.Name(),
 		now:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 		claimLease: defaultClaimLease,
+		index:      articleindex.New(),
+	}
+}
+
+// LoadIndex reads every article's metadata into the in-memory index, in one pass over the
+// articles (a scan: call it once, at startup, before serving lists).
+func (s *Store) LoadIndex(ctx context.Context) error {
+	since, err := s.index.Load(ctx, s.ForEachIndexEntry, s.now())
+	if err != nil {
+		return err
+	}
+	s.indexSince = since
+	s.indexLoaded.Store(true)
+	return nil
+}
+
+// FollowChanges keeps the index current with other replicas' writes, polling the change log
+// every interval until ctx ends. Call it after LoadIndex.
+func (s *Store) FollowChanges(ctx context.Context, interval time.Duration) {
+	s.index.Follow(ctx, s, s.indexSince, interval, s.now, s.logger)
+}
+
+// indexed notes an article this Store has just written (or found) in the index.
+func (s *Store) indexed(doc *articleDoc) {
+	if e, err := indexEntryOfDoc(doc); err == nil {
+		s.index.Put(e)
 	}
 }
 
