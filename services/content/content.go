@@ -177,7 +177,7 @@ func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.domain.RunScheduler(ctx, s.cfg.SchedulerInterval) })
 	g.Go(func() error { return s.delivery.Run(ctx) })
-	g.Go(func() error { s.store.FollowChanges(ctx, s.cfg.DeliveryPollInterval); return nil })
+	g.Go(func() error { return s.store.FollowChanges(ctx, s.cfg.DeliveryPollInterval) })
 	g.Go(func() error {
 		s.flushPendingRevisions(ctx)
 		return loop.Every(ctx, flushInterval, s.flushPendingRevisions)

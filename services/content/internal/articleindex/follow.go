@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
 
@@ -35,17 +36,11 @@ func (ix *Index) Load(ctx context.Context, load func(context.Context, func(Entry
 }
 
 // Follow applies other replicas' writes from the change log, polling every interval from since,
-// until ctx ends. Failures are logged once per outage and retried at the next tick.
-func (ix *Index) Follow(ctx context.Context, src Source, since time.Time, interval time.Duration, now func() time.Time, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// until ctx ends. Failures are logged once per outage and retried at the next tick. It returns an
+// error only for a non-positive interval.
+func (ix *Index) Follow(ctx context.Context, src Source, since time.Time, interval time.Duration, now func() time.Time, logger *slog.Logger) error {
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	return loop.Every(ctx, interval, func(ctx context.Context) {
 		next, err := ix.Poll(ctx, src, since, now())
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
@@ -58,7 +53,7 @@ func (ix *Index) Follow(ctx context.Context, src Source, since time.Time, interv
 			failing = false
 			since = next
 		}
-	}
+	})
 }
 
 // Poll applies the changes logged since since and returns where the next poll starts.

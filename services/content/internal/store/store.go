@@ -133,9 +133,10 @@ func (s *Store) LoadIndex(ctx context.Context) error {
 }
 
 // FollowChanges keeps the index current with other replicas' writes, polling the change log
-// every interval until ctx ends. Call it after LoadIndex.
-func (s *Store) FollowChanges(ctx context.Context, interval time.Duration) {
-	s.index.Follow(ctx, s, s.indexSince, interval, s.now, s.logger)
+// every interval until ctx ends. Call it after LoadIndex. It returns an error only for a
+// non-positive interval.
+func (s *Store) FollowChanges(ctx context.Context, interval time.Duration) error {
+	return s.index.Follow(ctx, s, s.indexSince, interval, s.now, s.logger)
 }
 
 // indexed notes an article this Store has just written (or found) in the index.
