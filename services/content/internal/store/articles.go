@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -25,6 +26,23 @@ const flushBatch = 500
 // flushScanInterval is how often FlushPendingRevisions scans for pending revisions when this
 // process has no reason to suspect any.
 const flushScanInterval = 10 * time.Minute
+
+// Failure must not feed itself: a pending revision whose recording failed is retried after a
+// backoff that doubles from flushBackoffBase up to flushBackoffMax, with ±50 % jitter (so that
+// replicas and articles do not retry in step), and a flush spends at most flushCPUShare of its
+// wall time working: after each article it pauses for what that article took, times
+// (1-share)/share.
+const (
+	flushBackoffBase = 10 * time.Second
+	flushBackoffMax  = 10 * time.Minute
+	flushCPUShare    = 0.25
+)
+
+// flushRetry is the backoff state of one article whose pending revision failed to record.
+type flushRetry struct {
+	failures int
+	next     time.Time
+}
 
 // CreateArticle inserts a new article (RevisionID 1), claims its slug keys and records revision 1.
 func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
@@ -245,7 +263,8 @@ func (s *Store) FlushPendingRevisions(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	suspected := s.pendingSuspected.Swap(false)
-	if !suspected && !s.lastFlushScan.IsZero() && time.Since(s.lastFlushScan) < flushScanInterval {
+	retryDue := !s.nextRetry.IsZero() && !time.Now().Before(s.nextRetry)
+	if !suspected && !retryDue && !s.lastFlushScan.IsZero() && time.Since(s.lastFlushScan) < flushScanInterval {
 		return nil
 	}
 	err := s.flushPending(ctx)
@@ -291,32 +310,80 @@ func (s *Store) flushPending(ctx context.Context) error {
 		s.pendingSuspected.Store(true) // there may be more: look again next time
 	}
 	var errs []error
+	s.nextRetry = time.Time{}
 	for _, m := range markers {
-		var d articleDoc
-		err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: m.ArticleID}}).Decode(&d)
-		switch {
-		case isNoDocuments(err):
-			s.unmarkPending(ctx, m.ArticleID, m.Revision) // the write that marked it never happened
-			continue
-		case err != nil:
-			errs = append(errs, err)
-			continue
-		case d.SchemaVersion != articleSchemaVersion:
-			errs = append(errs, fmt.Errorf("articles/%s: unknown schemaVersion %d", d.ID, d.SchemaVersion))
-			continue
-		case !d.RevisionPending:
-			s.unmarkPending(ctx, m.ArticleID, d.Revision) // recorded, or the marked write failed
-			continue
+		if r, ok := s.flushRetries[m.ArticleID]; ok && time.Now().Before(r.next) {
+			s.noteRetry(r.next)
+			continue // backing off
 		}
-		s.indexed(&d)
-		if err := s.recordRevision(ctx, &d); err != nil {
+		start := time.Now()
+		err := s.flushOne(ctx, m)
+		if err != nil {
 			errs = append(errs, err)
-			continue
+			s.backOff(m.ArticleID)
+		} else {
+			delete(s.flushRetries, m.ArticleID)
 		}
-		s.logger.InfoContext(ctx, "recorded a pending revision",
-			slog.String("article", "articles/"+d.ID), slog.Int64("revision", d.Revision))
+		if err := pause(ctx, time.Since(start)); err != nil {
+			return ctx.Err() // stopping: the markers left are looked at next time
+		}
 	}
 	return s.dbErr(ctx, "flushing pending revisions", errors.Join(errs...))
+}
+
+// backOff schedules the next attempt of id's pending revision. The caller holds flushMu.
+func (s *Store) backOff(id string) {
+	r := s.flushRetries[id]
+	r.failures++
+	delay := min(flushBackoffBase<<min(r.failures-1, 16), flushBackoffMax)
+	delay = delay/2 + rand.N(delay) // ±50 % jitter
+	r.next = time.Now().Add(delay)
+	s.flushRetries[id] = r
+	s.noteRetry(r.next)
+}
+
+// noteRetry keeps the earliest retry time. The caller holds flushMu.
+func (s *Store) noteRetry(at time.Time) {
+	if s.nextRetry.IsZero() || at.Before(s.nextRetry) {
+		s.nextRetry = at
+	}
+}
+
+// pause waits so that work of duration took is at most flushCPUShare of the time spent.
+func pause(ctx context.Context, took time.Duration) error {
+	t := time.NewTimer(time.Duration(float64(took) * (1 - flushCPUShare) / flushCPUShare))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// flushOne completes the pending revision one marker names, if it is still pending.
+func (s *Store) flushOne(ctx context.Context, m pendingDoc) error {
+	var d articleDoc
+	err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: m.ArticleID}}).Decode(&d)
+	switch {
+	case isNoDocuments(err):
+		s.unmarkPending(ctx, m.ArticleID, m.Revision) // the write that marked it never happened
+		return nil
+	case err != nil:
+		return err
+	case d.SchemaVersion != articleSchemaVersion:
+		return fmt.Errorf("articles/%s: unknown schemaVersion %d", d.ID, d.SchemaVersion)
+	case !d.RevisionPending:
+		s.unmarkPending(ctx, m.ArticleID, d.Revision) // recorded, or the marked write failed
+		return nil
+	}
+	s.indexed(&d)
+	if err := s.recordRevision(ctx, &d); err != nil {
+		return err
+	}
+	s.logger.InfoContext(ctx, "recorded a pending revision",
+		slog.String("article", "articles/"+d.ID), slog.Int64("revision", d.Revision))
+	return nil
 }
 
 // ListRevisions returns revisions of one article newest first, those below beforeID when it is

@@ -86,8 +86,10 @@ type Store struct {
 	claimLease time.Duration
 
 	flushMu          sync.Mutex
-	lastFlushScan    time.Time   // guarded by flushMu
-	pendingSuspected atomic.Bool // a revision write of this Store failed since the last scan
+	lastFlushScan    time.Time             // guarded by flushMu
+	flushRetries     map[string]flushRetry // by article id; guarded by flushMu
+	nextRetry        time.Time             // earliest of flushRetries; guarded by flushMu
+	pendingSuspected atomic.Bool           // a revision write of this Store failed since the last scan
 
 	// index holds every article's metadata; lists and the schedule queue are answered from it.
 	// LoadIndex fills it; this Store's own writes and FollowChanges keep it current.
@@ -117,6 +119,8 @@ func New(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Stor
 		now:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 		claimLease: defaultClaimLease,
 		index:      articleindex.New(),
+
+		flushRetries: map[string]flushRetry{},
 	}
 }
 
