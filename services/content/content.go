@@ -113,13 +113,22 @@ func (c catalogSites) Site(ctx context.Context, id string) (domain.Site, bool, e
 func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Service, error) {
 	logger = logger.With("service", "content")
 	st := store.New(deps.DB, deps.Locks, logger)
-	if err := st.LoadIndex(ctx); err != nil {
-		return nil, fmt.Errorf("load the article index: %w", err)
-	}
 	renderer := markdown.NewRenderer()
 	svc := domain.NewService(st, catalogSites{deps.Sites}, renderer, nil, logger)
-	d, err := loadDelivery(ctx, st, deps.Sites, renderer, cfg, deps.Tokens, logger)
-	if err != nil {
+	// Startup reads, in parallel: the article index (small entries) and the delivery read model.
+	var d *Delivery
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := st.LoadIndex(gctx); err != nil {
+			return fmt.Errorf("load the article index: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() (err error) {
+		d, err = loadDelivery(gctx, st, deps.Sites, renderer, cfg, deps.Tokens, logger)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	svc.Observe(d.observer())

@@ -208,6 +208,9 @@ func (s *Store) recordRevision(ctx context.Context, doc *articleDoc) error {
 		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
 	}
 	defer unlock()
+	if err := s.writeIndexDoc(ctx, doc); err != nil {
+		return err
+	}
 	if err := s.clearPending(ctx, doc); err != nil {
 		return err
 	}
@@ -297,14 +300,27 @@ func (s *Store) unmarkPending(ctx context.Context, id string, revision int64) {
 	}
 }
 
-func (s *Store) flushPending(ctx context.Context) error {
-	cur, err := s.pending.Find(ctx, bson.D{}, options.Find().SetLimit(flushBatch))
+// pendingMarkers returns the markers of pending_revisions, at most limit (all when limit <= 0).
+func (s *Store) pendingMarkers(ctx context.Context, limit int) ([]pendingDoc, error) {
+	opts := options.Find()
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := s.pending.Find(ctx, bson.D{}, opts)
 	if err != nil {
-		return s.dbErr(ctx, "finding pending revisions", err)
+		return nil, s.dbErr(ctx, "finding pending revisions", err)
 	}
 	var markers []pendingDoc
 	if err := cur.All(ctx, &markers); err != nil {
-		return s.dbErr(ctx, "finding pending revisions", err)
+		return nil, s.dbErr(ctx, "finding pending revisions", err)
+	}
+	return markers, nil
+}
+
+func (s *Store) flushPending(ctx context.Context) error {
+	markers, err := s.pendingMarkers(ctx, flushBatch)
+	if err != nil {
+		return err
 	}
 	if len(markers) == flushBatch {
 		s.pendingSuspected.Store(true) // there may be more: look again next time

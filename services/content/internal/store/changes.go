@@ -102,7 +102,7 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		return nil
 	}
 	now := s.now()
-	var claims, docs, revs, changes []any
+	var claims, docs, revs, changes, entries []any
 	token := newClaimOp("import", 0).token
 	for _, a := range articles {
 		doc, err := toArticleDoc(a)
@@ -112,6 +112,15 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		for _, key := range a.SlugKeys() {
 			claims = append(claims, claimDoc{Key: key, SchemaVersion: claimSchemaVersion, ArticleID: a.ID, Revision: a.RevisionID, Token: token, ClaimedAt: now})
 		}
+		e, err := indexEntryOfDoc(&doc)
+		if err != nil {
+			return err
+		}
+		entry, err := toIndexDoc(e)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, entry)
 		docs = append(docs, doc)
 		revs = append(revs, revisionFromArticleDoc(&doc))
 		changes = append(changes, changeLogDoc{ID: doc.ID + "/" + strconv.FormatInt(doc.Revision, 10), SchemaVersion: changeLogSchemaVersion, ArticleID: doc.ID, Revision: doc.Revision, Time: toTime(doc.UpdateTime)})
@@ -128,7 +137,12 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		what string
 		coll *mongo.Collection
 		docs []any
-	}{{"articles", s.articles, docs}, {"revisions", s.revisions, revs}, {"change log", s.changes, changes}} {
+	}{
+		// Index entries first: a crash before the articles leaves entries of articles that do not
+		// exist, which lists skip; never articles that the index would not know after a restart.
+		{"index entries", s.indexEntries, entries},
+		{"articles", s.articles, docs}, {"revisions", s.revisions, revs}, {"change log", s.changes, changes},
+	} {
 		if _, err := step.coll.InsertMany(ctx, step.docs); err != nil {
 			return s.dbErr(ctx, "import: insert "+step.what, err)
 		}

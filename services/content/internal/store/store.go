@@ -62,6 +62,7 @@ const (
 	changesCollection   = "article_changes"
 	scheduleCollection  = "article_schedule"
 	pendingCollection   = "pending_revisions"
+	indexCollection     = "article_index"
 )
 
 // defaultClaimLease is how long a slug claim is protected from takeover after it was made, even
@@ -72,15 +73,16 @@ const defaultClaimLease = time.Minute
 // Store implements domain.ArticleStore on one database (the content
 // service's own). It is safe for concurrent use, also by several processes on one database.
 type Store struct {
-	articles  *mongo.Collection
-	revisions *mongo.Collection
-	claims    *mongo.Collection
-	changes   *mongo.Collection
-	schedule  *mongo.Collection
-	pending   *mongo.Collection
-	logger    *slog.Logger
-	locks     *mongodb.DocLocks
-	dbName    string // for locks
+	articles     *mongo.Collection
+	revisions    *mongo.Collection
+	claims       *mongo.Collection
+	changes      *mongo.Collection
+	schedule     *mongo.Collection
+	pending      *mongo.Collection
+	indexEntries *mongo.Collection
+	logger       *slog.Logger
+	locks        *mongodb.DocLocks
+	dbName       string // for locks
 
 	now        func() time.Time
 	claimLease time.Duration
@@ -107,18 +109,19 @@ func New(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Stor
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Store{
-		articles:   db.Collection(articlesCollection),
-		revisions:  db.Collection(revisionsCollection),
-		claims:     db.Collection(claimsCollection),
-		changes:    db.Collection(changesCollection),
-		schedule:   db.Collection(scheduleCollection),
-		pending:    db.Collection(pendingCollection),
-		logger:     logger,
-		locks:      locks,
-		dbName:     db.Name(),
-		now:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
-		claimLease: defaultClaimLease,
-		index:      articleindex.New(),
+		articles:     db.Collection(articlesCollection),
+		revisions:    db.Collection(revisionsCollection),
+		claims:       db.Collection(claimsCollection),
+		changes:      db.Collection(changesCollection),
+		schedule:     db.Collection(scheduleCollection),
+		pending:      db.Collection(pendingCollection),
+		indexEntries: db.Collection(indexCollection),
+		logger:       logger,
+		locks:        locks,
+		dbName:       db.Name(),
+		now:          func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		claimLease:   defaultClaimLease,
+		index:        articleindex.New(),
 
 		flushRetries: map[string]flushRetry{},
 	}
@@ -140,6 +143,9 @@ func (s *Store) LoadIndex(ctx context.Context) error {
 // every interval until ctx ends. Call it after LoadIndex. It returns an error only for a
 // non-positive interval.
 func (s *Store) FollowChanges(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return fmt.Errorf("article index: the change-log poll interval must be positive, got %v", interval)
+	}
 	return s.index.Follow(ctx, s, s.indexSince, interval, s.now, s.logger)
 }
 
