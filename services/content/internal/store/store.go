@@ -18,6 +18,8 @@
 //   - slug_claims: one claimDoc per "site/slug" key a live article holds (see claims.go). A claim
 //     left behind by a crash is taken over once its holder does not hold the key and the claim
 //     is older than a one-minute lease.
+//   - article_index: one indexDoc per article, _id = article id: the metadata lists need.
+//   - pending_revisions, article_changes: small (see platform/mongodb.SmallCollections).
 //
 // # Revisions survive crashes
 //
@@ -28,12 +30,18 @@
 // update of an article whose previous revision is still pending completes it first, so no
 // revision is ever overwritten before it is recorded.
 //
-// # Listing
+// # The store rule
 //
-// ListArticles compiles domain.ArticleQuery field by field (see list.go). Ordering by
-// publish_time includes articles with no publish time (Published == nil): they sort before every
-// publish time in ascending order and after every one in descending order, ties broken by id, as
-// MongoDB sorts null. A cursor positioned on such an article has a zero Cursor.Time.
+// Request paths and periodic loops touch the store only by _id: point reads, inserts, and
+// whole-document replaces after an in-process version check under the document's lock (see
+// platform/mongodb/storerule.go and docs/architecture.md, "Store rules"). Lists and the schedule
+// queue come from the in-memory article index (articleindex), loaded at start from the small
+// article_index collection (see index.go) and kept current by this Store's writes and by the
+// change log. The store query ListArticles used before the index stays as the reference its
+// tests compare the index with (list.go, queryArticles). Ordering by publish_time includes
+// articles with no publish time: they sort before every publish time in ascending order and after
+// every one in descending order, ties broken by id, as MongoDB sorts null. A cursor positioned on
+// such an article has a zero Cursor.Time.
 package store
 
 import (
