@@ -49,7 +49,7 @@ func countedStore(t *testing.T, db dbT) (*store.Store, *commandCounter) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	s := store.New(client.Database(db.Name()), slog.New(slog.DiscardHandler))
+	s := store.New(client.Database(db.Name()), mongodb.NewDocLocks(), slog.New(slog.DiscardHandler))
 	if err := s.LoadIndex(t.Context()); err != nil {
 		t.Fatal(err)
 	}
