@@ -57,6 +57,7 @@ func DefaultConfig() Config {
 type Service struct {
 	cfg      Config
 	domain   *domain.Service
+	sites    catalogSites
 	store    *store.Store
 	articles *api.ArticleServer
 	delivery *Delivery
@@ -114,7 +115,8 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 	logger = logger.With("service", "content")
 	st := store.New(deps.DB, deps.Locks, logger)
 	renderer := markdown.NewRenderer()
-	svc := domain.NewService(st, catalogSites{deps.Sites}, renderer, nil, logger)
+	sites := catalogSites{deps.Sites}
+	svc := domain.NewService(st, sites, renderer, nil, logger)
 	// Startup reads, in parallel: the article index (small entries) and the delivery read model.
 	var d *Delivery
 	g, gctx := errgroup.WithContext(ctx)
@@ -135,6 +137,7 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 	return &Service{
 		cfg:      cfg,
 		domain:   svc,
+		sites:    sites,
 		store:    st,
 		articles: api.NewArticleServer(svc, deps.Tokens),
 		delivery: d,
@@ -217,6 +220,11 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 // creates) when no article targets that site yet. It reports whether it seeded anything.
 func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 	system := auth.Principal{KeyName: "system:demo", Role: auth.RoleAdmin}
+	// The sites service makes the demo site only in a store without sites (e.g. not in one that
+	// `beacon seed` filled first): without it there is nothing to seed.
+	if _, found, err := s.sites.Site(ctx, demo.SiteID); err != nil || !found {
+		return false, err
+	}
 	existing, err := s.domain.ListArticles(ctx, system, domain.ArticleQuery{Sites: []string{demo.SiteID}, ShowDeleted: true, OrderBy: domain.OrderUpdateTime, Limit: 1})
 	if err != nil {
 		return false, err
