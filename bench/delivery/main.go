@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +47,9 @@ type options struct {
 	write        string
 	strict       bool
 	keep         bool
+	only         string // "", "delivery" or "management"
+	mgmtSizes    []int
+	mgmtReps     int
 }
 
 func main() {
@@ -69,8 +73,22 @@ func main() {
 	flag.StringVar(&o.write, "write", "", "also write the report to this file (e.g. docs/benchmarks.md)")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed (by default only a broken run fails)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directories and logs")
+	flag.StringVar(&o.only, "only", "", `run only one section: "delivery" or "management" (with -write, the other section of the file is kept)`)
+	mgmtSizes := flag.String("management-sizes", "100,10000", "library sizes (articles) of the management section, comma-separated; empty skips it")
+	flag.IntVar(&o.mgmtReps, "management-reps", 30, "calls per management case")
 	flag.StringVar(&ceilingBody, "ceiling-body", "", "internal: run as the ceiling server, serving this file")
 	flag.Parse()
+	for f := range strings.SplitSeq(*mgmtSizes, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			fmt.Fprintf(os.Stderr, "bench: bad -management-sizes %q\n", *mgmtSizes)
+			os.Exit(2)
+		}
+		o.mgmtSizes = append(o.mgmtSizes, n)
+	}
 	if ceilingBody != "" {
 		os.Exit(runCeiling(ceilingBody))
 	}
@@ -94,12 +112,34 @@ func run(ctx context.Context, o options) int {
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	rep, err := measure(ctx, o, tmp)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		return 1
+	var md string
+	rep := &report{}
+	if o.only != "management" {
+		if rep, err = measure(ctx, o, tmp); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		md = rep.markdown()
+	} else if o.write != "" {
+		old, err := os.ReadFile(o.write)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		md = string(old)
 	}
-	md := rep.markdown()
+	if o.only != "delivery" && len(o.mgmtSizes) > 0 {
+		var runs []*mgmtRun
+		for _, n := range o.mgmtSizes {
+			r, err := measureManagement(ctx, o, tmp, n)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				return 1
+			}
+			runs = append(runs, r)
+		}
+		md = withManagementSection(md, managementMarkdown(runs, o))
+	}
 	fmt.Print(md)
 	if o.write != "" {
 		if err := os.WriteFile(o.write, []byte(md), 0o644); err != nil {
@@ -108,7 +148,7 @@ func run(ctx context.Context, o options) int {
 		}
 		fmt.Fprintln(os.Stderr, "bench: wrote", o.write)
 	}
-	if o.strict && !rep.allPass() {
+	if o.strict && o.only != "management" && !rep.allPass() {
 		fmt.Fprintln(os.Stderr, "bench: a target was missed")
 		return 1
 	}
@@ -116,6 +156,12 @@ func run(ctx context.Context, o options) int {
 }
 
 func (o *options) check() error {
+	if o.only != "" && o.only != "delivery" && o.only != "management" {
+		return errors.New(`-only must be "delivery" or "management"`)
+	}
+	if o.mgmtReps < 1 {
+		return errors.New("-management-reps must be at least 1")
+	}
 	if o.articles < 20 {
 		return errors.New("-articles must be at least 20 (one page of cards)")
 	}

@@ -350,6 +350,26 @@ func TestDelivery(t *testing.T) {
 			}
 			return ""
 		})
+
+		// Management lists come from each instance's in-memory index, which follows the change
+		// log: each instance lists the other's writes within 5 s.
+		listed := func(on *instance, title string) func() string {
+			return func() string {
+				q := "/v1/articles?pageSize=100&filter=" + url.QueryEscape(`site = "kratom-help"`) + "&orderBy=" + url.QueryEscape("update_time desc")
+				r := on.call(t, admin, "GET", q, nil).must(t, 200)
+				for _, a := range r.body["articles"].([]any) {
+					if a.(map[string]any)["title"] == title {
+						return ""
+					}
+				}
+				return "the list does not show " + title + " yet"
+			}
+		}
+		cur := in.call(t, admin, "GET", "/v1/"+fresh.str("name"), nil).must(t, 200)
+		in.call(t, admin, "PATCH", "/v1/"+fresh.str("name")+"?updateMask=title", map[string]any{"title": "Renamed on the first", "etag": cur.str("etag")}).must(t, 200)
+		eventually(t, 5*time.Second, listed(second, "Renamed on the first"))
+		second.call(t, admin, "POST", "/v1/articles", map[string]any{"title": "Created on the second", "targetSites": []string{"sites/kratom-help"}}).must(t, 200)
+		eventually(t, 5*time.Second, listed(in, "Created on the second"))
 	})
 }
 

@@ -18,7 +18,8 @@ import (
 // collection (measured in docs/architecture.md, "Store rules"). So:
 //
 //	Every store call on a request path or in a periodic loop is a point read (find {_id: X}), an
-//	insert, or a whole-document replace (update {_id: X} with a replacement document).
+//	insert, or a whole-document replace (update {_id: X, guard...} with a replacement document,
+//	after the guard was checked in process).
 //
 // Two exceptions:
 //   - collections that stay small by construction, named in [SmallCollections] with their bound;
@@ -80,7 +81,7 @@ func CheckStoreRule(name string, command bson.Raw) string {
 		return fmt.Sprintf("aggregate on %s: aggregates (and CountDocuments, EstimatedDocumentCount) decode the whole collection", coll)
 	case "update":
 		return checkEach(command, "updates", func(stmt bson.Raw) string {
-			if why := exactID(stmt, "q", "update"); why != "" {
+			if why := leadingID(stmt, "q", "update"); why != "" {
 				return why
 			}
 			u := stmt.Lookup("u")
@@ -117,6 +118,25 @@ func exactID(command bson.Raw, field, what string) string {
 	elems, err := filter.Elements()
 	if err != nil || len(elems) != 1 || elems[0].Key() != "_id" {
 		return fmt.Sprintf("%s with filter %s: only an exact {_id: X} is served without decoding every document", what, abbreviate(filter))
+	}
+	if doc, ok := elems[0].Value().DocumentOK(); ok && isOperatorDoc(doc) {
+		return fmt.Sprintf("%s with filter %s: {_id: {%s ...}} is a full scan", what, abbreviate(filter), firstKey(doc))
+	}
+	return ""
+}
+
+// leadingID returns "" when command[field] starts with an exact {_id: X}. What follows is a guard
+// (e.g. the version a replace expects): the store checks it in process first, under the document's
+// lock, so that on the embedded store the replace matches (a replace whose filter matches nothing
+// is a full scan there); on MongoDB the guard keeps writes atomic across replicas.
+func leadingID(command bson.Raw, field, what string) string {
+	filter, ok := command.Lookup(field).DocumentOK()
+	if !ok {
+		return what + " without a filter: a full scan"
+	}
+	elems, err := filter.Elements()
+	if err != nil || len(elems) == 0 || elems[0].Key() != "_id" {
+		return fmt.Sprintf("%s with filter %s: a write must start with an exact {_id: X}", what, abbreviate(filter))
 	}
 	if doc, ok := elems[0].Value().DocumentOK(); ok && isOperatorDoc(doc) {
 		return fmt.Sprintf("%s with filter %s: {_id: {%s ...}} is a full scan", what, abbreviate(filter), firstKey(doc))

@@ -57,6 +57,7 @@ func DefaultConfig() Config {
 type Service struct {
 	cfg      Config
 	domain   *domain.Service
+	sites    catalogSites
 	store    *store.Store
 	articles *api.ArticleServer
 	delivery *Delivery
@@ -114,15 +115,29 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 	logger = logger.With("service", "content")
 	st := store.New(deps.DB, deps.Locks, logger)
 	renderer := markdown.NewRenderer()
-	svc := domain.NewService(st, catalogSites{deps.Sites}, renderer, nil, logger)
-	d, err := loadDelivery(ctx, st, deps.Sites, renderer, cfg, deps.Tokens, logger)
-	if err != nil {
+	sites := catalogSites{deps.Sites}
+	svc := domain.NewService(st, sites, renderer, nil, logger)
+	// Startup reads, in parallel: the article index (small entries) and the delivery read model.
+	var d *Delivery
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := st.LoadIndex(gctx); err != nil {
+			return fmt.Errorf("load the article index: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() (err error) {
+		d, err = loadDelivery(gctx, st, deps.Sites, renderer, cfg, deps.Tokens, logger)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	svc.Observe(d.observer())
 	return &Service{
 		cfg:      cfg,
 		domain:   svc,
+		sites:    sites,
 		store:    st,
 		articles: api.NewArticleServer(svc, deps.Tokens),
 		delivery: d,
@@ -166,7 +181,7 @@ func Rules() auth.Policy {
 const flushInterval = 10 * time.Second
 
 // Run does the service's background work until ctx ends: scheduled publishing, keeping the
-// delivery read model fresh, completing revision records whose write was interrupted, and
+// delivery read model and the article index fresh, completing revision records whose write was interrupted, and
 // pruning the article change log (only the content service, which writes the log, prunes it).
 // It returns only when all of them have stopped, so the caller may then close the store; the
 // error is the first loop's that failed to start (a bad interval), nil after a normal stop.
@@ -174,6 +189,7 @@ func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.domain.RunScheduler(ctx, s.cfg.SchedulerInterval) })
 	g.Go(func() error { return s.delivery.Run(ctx) })
+	g.Go(func() error { return s.store.FollowChanges(ctx, s.cfg.DeliveryPollInterval) })
 	g.Go(func() error {
 		s.flushPendingRevisions(ctx)
 		return loop.Every(ctx, flushInterval, s.flushPendingRevisions)
@@ -204,6 +220,11 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 // creates) when no article targets that site yet. It reports whether it seeded anything.
 func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 	system := auth.Principal{KeyName: "system:demo", Role: auth.RoleAdmin}
+	// The sites service makes the demo site only in a store without sites (e.g. not in one that
+	// `beacon seed` filled first): without it there is nothing to seed.
+	if _, found, err := s.sites.Site(ctx, demo.SiteID); err != nil || !found {
+		return false, err
+	}
 	existing, err := s.domain.ListArticles(ctx, system, domain.ArticleQuery{Sites: []string{demo.SiteID}, ShowDeleted: true, OrderBy: domain.OrderUpdateTime, Limit: 1})
 	if err != nil {
 		return false, err

@@ -41,7 +41,7 @@ func newStack(tb testing.TB) *stack {
 func newStackWith(tb testing.TB, set func(*content.Config)) *stack {
 	tb.Helper()
 	ctx := context.Background()
-	contentDB := mongodbtest.NewDatabase(tb, mongodbtest.AllowScans(contentStoreScans)) // for a unique name, dropped at the end
+	contentDB := mongodbtest.NewDatabase(tb) // for a unique name, dropped at the end
 	sitesDB := mongodbtest.NewDatabase(tb)
 	client, err := mongodb.Connect(ctx, mongodbtest.URI(tb))
 	if err != nil {
@@ -75,10 +75,6 @@ func newStackWith(tb testing.TB, set func(*content.Config)) *stack {
 	}
 	return &stack{content: svc, sites: siteSvc, catalog: catalog}
 }
-
-// contentStoreScans exempts the content database from the store rule until the content store's
-// lists and queues move to by-_id access (issue #7, part 2).
-const contentStoreScans = "content store: lists, revision lists, queues and operator updates still query by more than _id (issue #7, part 2)"
 
 // newService builds the content service of a new stack.
 func newService(tb testing.TB) *content.Service { return newStack(tb).content }

@@ -72,7 +72,7 @@ type env struct {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	db := mongodbtest.NewDatabase(tb, mongodbtest.AllowScans(contentStoreScans))
+	db := mongodbtest.NewDatabase(tb)
 	logger := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := mongodb.Migrate(context.Background(), db, store.Migrations(), logger); err != nil {
 		tb.Fatalf("migrating: %v", err)
@@ -90,6 +90,9 @@ func newEnv(tb testing.TB) *env {
 	siteSvc := sites.New(sites.Deps{DB: sitesDB, Locks: locks, Tokens: tokens}, logger)
 	catalog := sitecatalog.New(siteSvc, sitecatalog.Config{}, logger)
 	st := store.New(db, locks, logger)
+	if err := st.LoadIndex(context.Background()); err != nil {
+		tb.Fatalf("loading the article index: %v", err)
+	}
 	svc := domain.NewService(st, catalogSites{catalog}, markdown.NewRenderer(), nil, logger)
 	policy, err := auth.Merge(api.Rules(), sites.Rules(), auth.HealthAndReflectionRules())
 	if err != nil {
@@ -218,7 +221,3 @@ func methodNames(methods []grpc.MethodDesc) []string {
 	}
 	return out
 }
-
-// contentStoreScans exempts tests through the content store from the store rule until its lists,
-// revisions, queues and operator updates move to by-_id access (issue #7, part 2).
-const contentStoreScans = "content store: lists, revision lists, queues and operator updates still query by more than _id (issue #7, part 2)"

@@ -92,13 +92,16 @@ func (f *fakeSites) setDeleted(id string, deleted bool) {
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	db := mongodbtest.NewDatabase(tb, mongodbtest.AllowScans(contentStoreScans))
+	db := mongodbtest.NewDatabase(tb)
 	logger := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := mongodb.Migrate(context.Background(), db, store.Migrations(), logger); err != nil {
 		tb.Fatalf("migrating: %v", err)
 	}
 	f := &fixture{db: db, clock: &clock{now: t0}, logger: logger, locks: mongodb.NewDocLocks(), sites: &fakeSites{sites: map[string]domain.Site{}}}
 	f.store = store.New(db, f.locks, logger)
+	if err := f.store.LoadIndex(context.Background()); err != nil {
+		tb.Fatalf("loading the article index: %v", err)
+	}
 	f.svc = f.serviceOn(f.store)
 	f.sites.add("site-a")
 	f.sites.add("site-b")
@@ -170,7 +173,3 @@ func wantCode(tb testing.TB, err error, code apperr.Code) {
 		tb.Fatalf("got error %v (code %q), want code %q", err, apperr.CodeOf(err), code)
 	}
 }
-
-// contentStoreScans exempts tests through the content store from the store rule until its lists,
-// revisions, queues and operator updates move to by-_id access (issue #7, part 2).
-const contentStoreScans = "content store: lists, revision lists, queues and operator updates still query by more than _id (issue #7, part 2)"

@@ -276,7 +276,11 @@ func TestUndeleteOverdueSchedule(t *testing.T) {
 			t.Fatalf("after undelete: state %v at %v; want SCHEDULED at %v", u.State, u.ScheduledPublishTime, at)
 		}
 		f.clock.Advance(2 * time.Hour)
-		restarted := f.serviceOn(store.New(f.db, mongodb.NewDocLocks(), f.logger)) // a new process: its own locks
+		restartedStore := store.New(f.db, mongodb.NewDocLocks(), f.logger) // a new process: its own locks
+		if err := restartedStore.LoadIndex(ctx); err != nil {
+			t.Fatal(err)
+		}
+		restarted := f.serviceOn(restartedStore)
 		if n, err := restarted.PublishDue(ctx); err != nil || n != 1 {
 			t.Fatalf("PublishDue after a restart = %d, %v; want 1", n, err)
 		}

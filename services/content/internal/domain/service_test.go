@@ -717,7 +717,8 @@ func TestPublishDueConcurrently(t *testing.T) {
 	ctx := t.Context()
 	// A second replica: its own Store (the per-document locks are shared in the process, as on
 	// one host) and its own Service.
-	other := f.serviceOn(store.New(f.db, f.locks, f.logger))
+	otherStore := store.New(f.db, f.locks, f.logger)
+	other := f.serviceOn(otherStore)
 
 	const due, notDue = 12, 3
 	var dueIDs, notDueIDs []string
@@ -738,6 +739,10 @@ func TestPublishDueConcurrently(t *testing.T) {
 	}
 	if n, err := f.svc.PublishDue(ctx); err != nil || n != 0 {
 		t.Fatalf("PublishDue before anything is due = %d, %v; want 0", n, err)
+	}
+	// The other replica starts now: its index holds the schedules.
+	if err := otherStore.LoadIndex(ctx); err != nil {
+		t.Fatal(err)
 	}
 	f.clock.Advance(30 * time.Minute)
 	now := f.clock.Now()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -26,6 +27,23 @@ const flushBatch = 500
 // process has no reason to suspect any.
 const flushScanInterval = 10 * time.Minute
 
+// Failure must not feed itself: a pending revision whose recording failed is retried after a
+// backoff that doubles from flushBackoffBase up to flushBackoffMax, with ±50 % jitter (so that
+// replicas and articles do not retry in step), and a flush spends at most flushCPUShare of its
+// wall time working: after each article it pauses for what that article took, times
+// (1-share)/share.
+const (
+	flushBackoffBase = 10 * time.Second
+	flushBackoffMax  = 10 * time.Minute
+	flushCPUShare    = 0.25
+)
+
+// flushRetry is the backoff state of one article whose pending revision failed to record.
+type flushRetry struct {
+	failures int
+	next     time.Time
+}
+
 // CreateArticle inserts a new article (RevisionID 1), claims its slug keys and records revision 1.
 func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 	if a.ID == "" || a.RevisionID != 1 {
@@ -42,10 +60,6 @@ func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 		s.releaseAfterFailure(ctx, op)
 		return err
 	}
-	if err := s.noteSchedule(ctx, nil, a); err != nil {
-		s.releaseAfterFailure(ctx, op)
-		return err
-	}
 	if err := s.markPending(ctx, a.ID, a.RevisionID); err != nil {
 		s.releaseAfterFailure(ctx, op)
 		return err
@@ -57,6 +71,7 @@ func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 		}
 		return s.dbErr(ctx, "create "+a.Name(), err)
 	}
+	s.indexed(&doc)
 	s.completeRevision(ctx, &doc)
 	return nil
 }
@@ -71,6 +86,7 @@ func (s *Store) GetArticle(ctx context.Context, id string) (*domain.Article, err
 	if err != nil {
 		return nil, s.dbErr(ctx, "get articles/"+id, err)
 	}
+	s.indexed(&d)
 	return fromArticleDoc(&d)
 }
 
@@ -93,10 +109,6 @@ func (s *Store) UpdateArticle(ctx context.Context, prev, next *domain.Article) e
 		s.releaseAfterFailure(ctx, op)
 		return err
 	}
-	if err := s.noteSchedule(ctx, prev, next); err != nil {
-		s.releaseAfterFailure(ctx, op)
-		return err
-	}
 	if err := s.markPending(ctx, next.ID, next.RevisionID); err != nil {
 		s.releaseAfterFailure(ctx, op)
 		return err
@@ -106,13 +118,17 @@ func (s *Store) UpdateArticle(ctx context.Context, prev, next *domain.Article) e
 		return err
 	}
 	s.releaseLost(ctx, next.ID, next.RevisionID, minus(prev.SlugKeys(), next.SlugKeys()))
-	s.forgetSchedule(ctx, prev, next)
 	s.completeRevision(ctx, &doc)
 	return nil
 }
 
 // replaceArticle writes doc if the stored article is at prev's revision with no revision pending.
 // If that revision is still pending (an earlier write was interrupted) it records it first.
+//
+// The version check is done in process, under the article's lock, from the index (which this
+// process's writes keep current), so that the replace matches: on FerretDB v1 a replace whose
+// filter matches nothing decodes the whole collection. The replace still carries the revision as
+// a guard, which keeps writes atomic across replicas on MongoDB.
 func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *articleDoc) error {
 	unlock, err := s.lockDoc(ctx, articlesCollection, prev.ID)
 	if err != nil {
@@ -121,37 +137,46 @@ func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *a
 	defer unlock()
 	filter := bson.D{
 		{Key: "_id", Value: prev.ID},
-		{Key: "revision", Value: bson.D{{Key: "$eq", Value: prev.RevisionID}}},
+		{Key: "revision", Value: prev.RevisionID},
 		{Key: "revisionPending", Value: bson.D{{Key: "$ne", Value: true}}},
 	}
+	reread := false
 	for attempt := 1; ; attempt++ {
+		e, known := s.index.Get(prev.ID)
+		if reread || !known || e.Revision != prev.RevisionID || e.RevisionPending {
+			var cur articleDoc
+			err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: prev.ID}}).Decode(&cur)
+			if isNoDocuments(err) {
+				return articleNotFound(prev.ID)
+			}
+			if err != nil {
+				return s.dbErr(ctx, "update "+prev.Name(), err)
+			}
+			s.indexed(&cur)
+			if cur.Revision != prev.RevisionID || attempt > maxPendingAttempts {
+				return apperr.New(apperr.Conflict, "%s changed since you read it (it is at revision %d, not %d); fetch it again and reapply your change",
+					prev.Name(), cur.Revision, prev.RevisionID)
+			}
+			if cur.RevisionPending {
+				// The write of prev's revision was interrupted before its revision was recorded.
+				err = s.storeRevision(ctx, &cur)
+				if err == nil {
+					err = s.clearPending(ctx, &cur)
+				}
+				if err != nil {
+					return s.dbErr(ctx, "update "+prev.Name()+": recording its pending revision", err)
+				}
+			}
+		}
 		res, err := s.articles.ReplaceOne(ctx, filter, doc)
 		if err != nil {
 			return s.dbErr(ctx, "update "+prev.Name(), err)
 		}
 		if res.MatchedCount == 1 {
+			s.indexed(doc)
 			return nil
 		}
-		var cur articleDoc
-		err = s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: prev.ID}}).Decode(&cur)
-		if isNoDocuments(err) {
-			return articleNotFound(prev.ID)
-		}
-		if err != nil {
-			return s.dbErr(ctx, "update "+prev.Name(), err)
-		}
-		if cur.Revision != prev.RevisionID || !cur.RevisionPending || attempt >= maxPendingAttempts {
-			return apperr.New(apperr.Conflict, "%s changed since you read it (it is at revision %d, not %d); fetch it again and reapply your change",
-				prev.Name(), cur.Revision, prev.RevisionID)
-		}
-		// The write of prev's revision was interrupted before its revision was recorded.
-		err = s.storeRevision(ctx, &cur)
-		if err == nil {
-			err = s.clearPending(ctx, &cur)
-		}
-		if err != nil {
-			return s.dbErr(ctx, "update "+prev.Name()+": recording its pending revision", err)
-		}
+		reread = true // another replica wrote it (MongoDB): look at what is stored
 	}
 }
 
@@ -183,6 +208,9 @@ func (s *Store) recordRevision(ctx context.Context, doc *articleDoc) error {
 		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
 	}
 	defer unlock()
+	if err := s.writeIndexDoc(ctx, doc); err != nil {
+		return err
+	}
 	if err := s.clearPending(ctx, doc); err != nil {
 		return err
 	}
@@ -190,34 +218,37 @@ func (s *Store) recordRevision(ctx context.Context, doc *articleDoc) error {
 	return nil
 }
 
-// storeRevision upserts the revision document for the revision the article document is at. An
+// storeRevision inserts the revision document for the revision the article document is at. An
 // existing revision document is left as is (revisions never change).
 func (s *Store) storeRevision(ctx context.Context, doc *articleDoc) error {
 	rev := revisionFromArticleDoc(doc)
-	id := rev.ID
-	rev.ID = "" // the upsert takes _id from the filter
-	_, err := s.revisions.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$setOnInsert", Value: rev}},
-		options.UpdateOne().SetUpsert(true))
-	if err != nil && !mongodb.IsDuplicateKey(err) { // duplicate: a concurrent flush inserted it
-		return fmt.Errorf("storing revision %s: %w", id, err)
+	_, err := s.revisions.InsertOne(ctx, rev)
+	if err != nil && !mongodb.IsDuplicateKey(err) { // duplicate: recorded already (a retry, a concurrent flush)
+		return fmt.Errorf("storing revision %s: %w", rev.ID, err)
 	}
 	return nil
 }
 
-// clearPending unsets revisionPending if the article is still at doc's revision. The caller holds
-// the article's lock.
+// clearPending rewrites the article without revisionPending, guarded on doc's revision with the
+// flag set. The caller holds the article's lock, and doc is the article as stored.
 func (s *Store) clearPending(ctx context.Context, doc *articleDoc) error {
-	_, err := s.articles.UpdateOne(ctx,
+	if e, ok := s.index.Get(doc.ID); ok && (e.Revision != doc.Revision || !e.RevisionPending) {
+		return nil // written again or cleared since: a replace would match nothing (a scan on FerretDB)
+	}
+	cleared := *doc
+	cleared.RevisionPending = false
+	res, err := s.articles.ReplaceOne(ctx,
 		bson.D{
 			{Key: "_id", Value: doc.ID},
-			{Key: "revision", Value: bson.D{{Key: "$eq", Value: doc.Revision}}},
-			{Key: "revisionPending", Value: bson.D{{Key: "$eq", Value: true}}},
+			{Key: "revision", Value: doc.Revision},
+			{Key: "revisionPending", Value: true},
 		},
-		bson.D{{Key: "$unset", Value: bson.D{{Key: "revisionPending", Value: ""}}}})
+		&cleared)
 	if err != nil {
 		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
+	}
+	if res.MatchedCount == 1 {
+		s.indexed(&cleared)
 	}
 	return nil
 }
@@ -235,7 +266,8 @@ func (s *Store) FlushPendingRevisions(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	suspected := s.pendingSuspected.Swap(false)
-	if !suspected && !s.lastFlushScan.IsZero() && time.Since(s.lastFlushScan) < flushScanInterval {
+	retryDue := !s.nextRetry.IsZero() && !time.Now().Before(s.nextRetry)
+	if !suspected && !retryDue && !s.lastFlushScan.IsZero() && time.Since(s.lastFlushScan) < flushScanInterval {
 		return nil
 	}
 	err := s.flushPending(ctx)
@@ -268,72 +300,137 @@ func (s *Store) unmarkPending(ctx context.Context, id string, revision int64) {
 	}
 }
 
-func (s *Store) flushPending(ctx context.Context) error {
-	cur, err := s.pending.Find(ctx, bson.D{}, options.Find().SetLimit(flushBatch))
+// pendingMarkers returns the markers of pending_revisions, at most limit (all when limit <= 0).
+func (s *Store) pendingMarkers(ctx context.Context, limit int) ([]pendingDoc, error) {
+	opts := options.Find()
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := s.pending.Find(ctx, bson.D{}, opts)
 	if err != nil {
-		return s.dbErr(ctx, "finding pending revisions", err)
+		return nil, s.dbErr(ctx, "finding pending revisions", err)
 	}
 	var markers []pendingDoc
 	if err := cur.All(ctx, &markers); err != nil {
-		return s.dbErr(ctx, "finding pending revisions", err)
+		return nil, s.dbErr(ctx, "finding pending revisions", err)
+	}
+	return markers, nil
+}
+
+func (s *Store) flushPending(ctx context.Context) error {
+	markers, err := s.pendingMarkers(ctx, flushBatch)
+	if err != nil {
+		return err
 	}
 	if len(markers) == flushBatch {
 		s.pendingSuspected.Store(true) // there may be more: look again next time
 	}
 	var errs []error
+	s.nextRetry = time.Time{}
 	for _, m := range markers {
-		var d articleDoc
-		err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: m.ArticleID}}).Decode(&d)
-		switch {
-		case isNoDocuments(err):
-			s.unmarkPending(ctx, m.ArticleID, m.Revision) // the write that marked it never happened
-			continue
-		case err != nil:
-			errs = append(errs, err)
-			continue
-		case d.SchemaVersion != articleSchemaVersion:
-			errs = append(errs, fmt.Errorf("articles/%s: unknown schemaVersion %d", d.ID, d.SchemaVersion))
-			continue
-		case !d.RevisionPending:
-			s.unmarkPending(ctx, m.ArticleID, d.Revision) // recorded, or the marked write failed
-			continue
+		if r, ok := s.flushRetries[m.ArticleID]; ok && time.Now().Before(r.next) {
+			s.noteRetry(r.next)
+			continue // backing off
 		}
-		if err := s.recordRevision(ctx, &d); err != nil {
+		start := time.Now()
+		err := s.flushOne(ctx, m)
+		if err != nil {
 			errs = append(errs, err)
-			continue
+			s.backOff(m.ArticleID)
+		} else {
+			delete(s.flushRetries, m.ArticleID)
 		}
-		s.logger.InfoContext(ctx, "recorded a pending revision",
-			slog.String("article", "articles/"+d.ID), slog.Int64("revision", d.Revision))
+		if err := pause(ctx, time.Since(start)); err != nil {
+			return ctx.Err() // stopping: the markers left are looked at next time
+		}
 	}
 	return s.dbErr(ctx, "flushing pending revisions", errors.Join(errs...))
 }
 
+// backOff schedules the next attempt of id's pending revision. The caller holds flushMu.
+func (s *Store) backOff(id string) {
+	r := s.flushRetries[id]
+	r.failures++
+	delay := min(flushBackoffBase<<min(r.failures-1, 16), flushBackoffMax)
+	delay = delay/2 + rand.N(delay) // ±50 % jitter
+	r.next = time.Now().Add(delay)
+	s.flushRetries[id] = r
+	s.noteRetry(r.next)
+}
+
+// noteRetry keeps the earliest retry time. The caller holds flushMu.
+func (s *Store) noteRetry(at time.Time) {
+	if s.nextRetry.IsZero() || at.Before(s.nextRetry) {
+		s.nextRetry = at
+	}
+}
+
+// pause waits so that work of duration took is at most flushCPUShare of the time spent.
+func pause(ctx context.Context, took time.Duration) error {
+	t := time.NewTimer(time.Duration(float64(took) * (1 - flushCPUShare) / flushCPUShare))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// flushOne completes the pending revision one marker names, if it is still pending.
+func (s *Store) flushOne(ctx context.Context, m pendingDoc) error {
+	var d articleDoc
+	err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: m.ArticleID}}).Decode(&d)
+	switch {
+	case isNoDocuments(err):
+		s.unmarkPending(ctx, m.ArticleID, m.Revision) // the write that marked it never happened
+		return nil
+	case err != nil:
+		return err
+	case d.SchemaVersion != articleSchemaVersion:
+		return fmt.Errorf("articles/%s: unknown schemaVersion %d", d.ID, d.SchemaVersion)
+	case !d.RevisionPending:
+		s.unmarkPending(ctx, m.ArticleID, d.Revision) // recorded, or the marked write failed
+		return nil
+	}
+	s.indexed(&d)
+	if err := s.recordRevision(ctx, &d); err != nil {
+		return err
+	}
+	s.logger.InfoContext(ctx, "recorded a pending revision",
+		slog.String("article", "articles/"+d.ID), slog.Int64("revision", d.Revision))
+	return nil
+}
+
 // ListRevisions returns revisions of one article newest first, those below beforeID when it is
-// > 0, at most limit of them (all when limit <= 0).
+// > 0, at most limit of them (all when limit <= 0). It reads them by _id ("{article}/{R}",
+// "{R-1}", ...) from the article's current revision down; a revision not recorded yet (pending)
+// is skipped.
 func (s *Store) ListRevisions(ctx context.Context, articleID string, beforeID int64, limit int) ([]domain.Revision, error) {
-	filter := bson.D{{Key: "articleId", Value: bson.D{{Key: "$eq", Value: articleID}}}}
-	if beforeID > 0 {
-		filter = append(filter, bson.E{Key: "revisionId", Value: bson.D{{Key: "$lt", Value: beforeID}}})
-	}
-	opts := options.Find().SetSort(bson.D{{Key: "revisionId", Value: -1}})
-	if limit > 0 {
-		opts.SetLimit(int64(limit))
-	}
-	cur, err := s.revisions.Find(ctx, filter, opts)
-	if err != nil {
-		return nil, s.dbErr(ctx, "list revisions of articles/"+articleID, err)
-	}
-	var docs []revisionDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, s.dbErr(ctx, "list revisions of articles/"+articleID, err)
-	}
-	out := make([]domain.Revision, 0, len(docs))
-	for i := range docs {
-		r, err := fromRevisionDoc(&docs[i])
+	top := s.index.Revision(articleID)
+	if top == 0 {
+		a, err := s.GetArticle(ctx, articleID)
+		if apperr.Is(err, apperr.NotFound) {
+			return nil, nil
+		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		top = a.RevisionID
+	}
+	if beforeID > 0 && beforeID-1 < top {
+		top = beforeID - 1
+	}
+	var out []domain.Revision
+	for r := top; r >= 1 && (limit <= 0 || len(out) < limit); r-- {
+		rev, err := s.GetRevision(ctx, articleID, r)
+		if apperr.Is(err, apperr.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rev)
 	}
 	return out, nil
 }
@@ -352,44 +449,21 @@ func (s *Store) GetRevision(ctx context.Context, articleID string, revisionID in
 }
 
 // ListDueScheduled returns scheduled, undeleted articles whose time is at or before now, earliest
-// first, at most limit of them (all when limit <= 0).
+// first, at most limit of them (all when limit <= 0). The queue is the in-memory index; each due
+// article is then read by _id, and kept only if it is still scheduled and due.
 func (s *Store) ListDueScheduled(ctx context.Context, now time.Time, limit int) ([]*domain.Article, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "_id", Value: 1}})
-	if limit > 0 {
-		opts.SetLimit(int64(limit))
-	}
-	cur, err := s.schedule.Find(ctx, bson.D{{Key: "time", Value: bson.D{{Key: "$lte", Value: toTime(now)}}}}, opts)
-	if err != nil {
-		return nil, s.dbErr(ctx, "list due scheduled articles", err)
-	}
-	var entries []scheduleDoc
-	if err := cur.All(ctx, &entries); err != nil {
-		return nil, s.dbErr(ctx, "list due scheduled articles", err)
-	}
-	if len(entries) == 0 {
-		return nil, nil
-	}
-	ids := make([]string, 0, len(entries))
+	entries := s.index.Due(now, limit)
+	due := make([]*domain.Article, 0, len(entries))
 	for _, e := range entries {
-		ids = append(ids, e.ArticleID)
-	}
-	articles, err := s.findArticles(ctx, "list due scheduled articles",
-		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetSort(bson.D{{Key: "scheduledPublishTime", Value: 1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, err
-	}
-	// An entry whose article is no longer scheduled for that time is stale: drop it.
-	due := make([]*domain.Article, 0, len(articles))
-	live := map[string]bool{}
-	for _, a := range articles {
+		a, err := s.GetArticle(ctx, e.ID)
+		if apperr.Is(err, apperr.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
 		if a.State == domain.StateScheduled && !a.Deleted() && !a.ScheduledPublishTime.After(now) {
 			due = append(due, a)
-			live[a.ID] = true
-		}
-	}
-	for _, e := range entries {
-		if !live[e.ArticleID] {
-			s.dropScheduleEntry(ctx, e.ArticleID, e.Time)
 		}
 	}
 	return due, nil

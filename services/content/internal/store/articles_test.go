@@ -132,7 +132,7 @@ func TestUnknownSchemaVersionIsAnError(t *testing.T) {
 	s, db := newStore(t)
 	ctx := context.Background()
 	mustCreate(t, s, newArticle("a", "a", "kratom-help"))
-	if _, err := db.Collection("articles").UpdateOne(ctx, bson.D{{Key: "_id", Value: "a"}},
+	if _, err := db.Collection("articles").UpdateOne(damage(ctx), bson.D{{Key: "_id", Value: "a"}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "schemaVersion", Value: 99}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func TestSlugClaims(t *testing.T) {
 			name: "an old claim whose holder holds the key is not taken over",
 			run: func(t *testing.T, s storeT, db dbT) map[string]string {
 				mustCreate(t, s, newArticle("a", "x", "rt", "kh"))
-				if _, err := db.Collection("slug_claims").UpdateMany(ctx, bson.D{},
+				if _, err := db.Collection("slug_claims").UpdateMany(damage(ctx), bson.D{},
 					bson.D{{Key: "$set", Value: bson.D{{Key: "claimedAt", Value: old}}}}); err != nil {
 					t.Fatal(err)
 				}
@@ -578,10 +578,10 @@ func TestPendingRevisions(t *testing.T) {
 	interrupt := func(t *testing.T, db dbT, a *domain.Article) {
 		t.Helper()
 		key := a.ID + "/" + itoa(a.RevisionID)
-		if res, err := db.Collection("article_revisions").DeleteOne(ctx, bson.D{{Key: "_id", Value: key}}); err != nil || res.DeletedCount != 1 {
+		if res, err := db.Collection("article_revisions").DeleteOne(damage(ctx), bson.D{{Key: "_id", Value: key}}); err != nil || res.DeletedCount != 1 {
 			t.Fatalf("deleting revision %s: %v, %+v", key, err, res)
 		}
-		if _, err := db.Collection("articles").UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}},
+		if _, err := db.Collection("articles").UpdateOne(damage(ctx), bson.D{{Key: "_id", Value: a.ID}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "revisionPending", Value: true}}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -601,7 +601,7 @@ func TestPendingRevisions(t *testing.T) {
 	}
 	pending := func(t *testing.T, db dbT) int64 {
 		t.Helper()
-		n, err := db.Collection("articles").CountDocuments(ctx, bson.D{{Key: "revisionPending", Value: bson.D{{Key: "$exists", Value: true}}}})
+		n, err := db.Collection("articles").CountDocuments(damage(ctx), bson.D{{Key: "revisionPending", Value: bson.D{{Key: "$exists", Value: true}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -672,7 +672,7 @@ func TestPendingRevisions(t *testing.T) {
 		t.Parallel()
 		s, db := newStore(t)
 		mustCreate(t, s, newArticle("a", "a", "kh"))
-		if _, err := db.Collection("articles").UpdateOne(ctx, bson.D{{Key: "_id", Value: "a"}},
+		if _, err := db.Collection("articles").UpdateOne(damage(ctx), bson.D{{Key: "_id", Value: "a"}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "revisionPending", Value: true}}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -733,7 +733,7 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 	t.Parallel()
 	_, db := newStore(t) // migrated once
 	for _, m := range storeMigrations() {
-		if err := m.Up(context.Background(), db); err != nil {
+		if err := m.Up(damage(context.Background()), db); err != nil {
 			t.Errorf("migration %d run again: %v", m.Version, err)
 		}
 	}

@@ -72,9 +72,25 @@ var liveProjection = bson.D{{Key: "draft", Value: 0}, {Key: "rendering", Value: 
 
 // GetArticlesForDelivery returns the named articles that exist, in any state, with Draft and
 // Rendering left empty.
+// It reads them one by one, by _id ({_id: {$in: ...}} is a full scan on FerretDB v1).
 func (s *Store) GetArticlesForDelivery(ctx context.Context, ids []string) ([]*domain.Article, error) {
-	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
-	return s.findArticles(ctx, "get articles for delivery", filter, options.Find().SetProjection(liveProjection))
+	out := make([]*domain.Article, 0, len(ids))
+	for _, id := range ids {
+		var d articleDoc
+		err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(liveProjection)).Decode(&d)
+		if isNoDocuments(err) {
+			continue
+		}
+		if err != nil {
+			return nil, s.dbErr(ctx, "get articles for delivery", err)
+		}
+		a, err := fromArticleDoc(&d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // ImportArticles bulk-inserts new articles with their current revision and change-log entry,
@@ -86,7 +102,7 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		return nil
 	}
 	now := s.now()
-	var claims, docs, revs, changes []any
+	var claims, docs, revs, changes, entries []any
 	token := newClaimOp("import", 0).token
 	for _, a := range articles {
 		doc, err := toArticleDoc(a)
@@ -96,12 +112,22 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		for _, key := range a.SlugKeys() {
 			claims = append(claims, claimDoc{Key: key, SchemaVersion: claimSchemaVersion, ArticleID: a.ID, Revision: a.RevisionID, Token: token, ClaimedAt: now})
 		}
+		e, err := indexEntryOfDoc(&doc)
+		if err != nil {
+			return err
+		}
+		entry, err := toIndexDoc(e)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, entry)
 		docs = append(docs, doc)
 		revs = append(revs, revisionFromArticleDoc(&doc))
 		changes = append(changes, changeLogDoc{ID: doc.ID + "/" + strconv.FormatInt(doc.Revision, 10), SchemaVersion: changeLogSchemaVersion, ArticleID: doc.ID, Revision: doc.Revision, Time: toTime(doc.UpdateTime)})
 	}
 	if _, err := s.claims.InsertMany(ctx, claims); err != nil {
-		_, _ = s.claims.DeleteMany(context.WithoutCancel(ctx), bson.D{{Key: "token", Value: bson.D{{Key: "$eq", Value: token}}}})
+		cleanup := mongodb.WithScan(context.WithoutCancel(ctx), "import tool: releasing the claims of a failed import")
+		_, _ = s.claims.DeleteMany(cleanup, bson.D{{Key: "token", Value: bson.D{{Key: "$eq", Value: token}}}})
 		if mongodb.IsDuplicateKey(err) {
 			return apperr.New(apperr.AlreadyExists, "a slug in this import is already used on its site")
 		}
@@ -111,10 +137,19 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		what string
 		coll *mongo.Collection
 		docs []any
-	}{{"articles", s.articles, docs}, {"revisions", s.revisions, revs}, {"change log", s.changes, changes}} {
+	}{
+		// Index entries first: a crash before the articles leaves entries of articles that do not
+		// exist, which lists skip; never articles that the index would not know after a restart.
+		{"index entries", s.indexEntries, entries},
+		{"articles", s.articles, docs}, {"revisions", s.revisions, revs}, {"change log", s.changes, changes},
+	} {
 		if _, err := step.coll.InsertMany(ctx, step.docs); err != nil {
 			return s.dbErr(ctx, "import: insert "+step.what, err)
 		}
+	}
+	for _, d := range docs {
+		doc := d.(articleDoc)
+		s.indexed(&doc)
 	}
 	return nil
 }
@@ -122,7 +157,9 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 // ForEachLiveArticle calls fn with every article that has a live snapshot (published, not
 // deleted), in no particular order, reading them in one pass (one scan on FerretDB, where
 // paging would rescan the collection per page). Draft and Rendering are left empty.
+// It scans the articles collection: call it at startup only.
 func (s *Store) ForEachLiveArticle(ctx context.Context, fn func(*domain.Article) error) error {
+	ctx = mongodb.WithScan(ctx, "startup: loading the delivery read model")
 	filter := bson.D{
 		{Key: "published", Value: bson.D{{Key: "$ne", Value: nil}}},
 		{Key: "deleteTime", Value: bson.D{{Key: "$eq", Value: nil}}},

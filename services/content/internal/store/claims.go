@@ -99,6 +99,18 @@ func (s *Store) claimKey(ctx context.Context, op *claimOp, key string) error {
 			return fmt.Errorf("slug claim %s: unknown schemaVersion %d (this release reads %d)", key, cur.SchemaVersion, claimSchemaVersion)
 		}
 
+		if cur.released() {
+			ok, err := s.restamp(ctx, op, &cur, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				op.taken = append(op.taken, key)
+				return nil
+			}
+			continue
+		}
+
 		if cur.ArticleID == op.articleID {
 			if cur.Revision > op.revision {
 				// A later write of this article relies on it; ours is stale and its conditional
@@ -139,29 +151,39 @@ func (s *Store) claimKey(ctx context.Context, op *claimOp, key string) error {
 	return apperr.New(apperr.Conflict, "the slug key %q is being claimed concurrently; retry", key)
 }
 
-// restamp makes op the claim's holder, provided it is still exactly cur.
+// restamp makes op the claim's holder, provided it is still exactly cur (same holder, same token).
+// The check is made in process under the claim's lock; the replace keeps it as a guard for
+// replicas on MongoDB.
 func (s *Store) restamp(ctx context.Context, op *claimOp, cur *claimDoc, now time.Time) (bool, error) {
 	unlock, err := s.lockDoc(ctx, claimsCollection, cur.Key)
 	if err != nil {
 		return false, fmt.Errorf("updating slug claim %s: %w", cur.Key, err)
 	}
 	defer unlock()
-	res, err := s.claims.UpdateOne(ctx,
-		bson.D{
-			{Key: "_id", Value: cur.Key},
-			{Key: "articleId", Value: bson.D{{Key: "$eq", Value: cur.ArticleID}}},
-			{Key: "token", Value: bson.D{{Key: "$eq", Value: cur.Token}}},
-		},
-		bson.D{{Key: "$set", Value: bson.D{
-			{Key: "articleId", Value: op.articleID},
-			{Key: "revision", Value: op.revision},
-			{Key: "token", Value: op.token},
-			{Key: "claimedAt", Value: now},
-		}}})
+	stored, found, err := s.readClaim(ctx, cur.Key)
+	if err != nil || !found || stored.ArticleID != cur.ArticleID || stored.Token != cur.Token {
+		return false, err
+	}
+	res, err := s.claims.ReplaceOne(ctx,
+		bson.D{{Key: "_id", Value: cur.Key}, {Key: "articleId", Value: cur.ArticleID}, {Key: "token", Value: cur.Token}},
+		claimDoc{Key: cur.Key, SchemaVersion: claimSchemaVersion, ArticleID: op.articleID, Revision: op.revision, Token: op.token, ClaimedAt: now})
 	if err != nil {
 		return false, s.dbErr(ctx, "updating slug claim "+cur.Key, err)
 	}
 	return res.MatchedCount == 1, nil
+}
+
+// readClaim reads one claim by _id.
+func (s *Store) readClaim(ctx context.Context, key string) (claimDoc, bool, error) {
+	var c claimDoc
+	err := s.claims.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&c)
+	if isNoDocuments(err) {
+		return claimDoc{}, false, nil
+	}
+	if err != nil {
+		return claimDoc{}, false, s.dbErr(ctx, "reading slug claim "+key, err)
+	}
+	return c, true, nil
 }
 
 // orphaned reports whether the claim may be taken over: it is older than the lease and its holder
@@ -220,11 +242,7 @@ func (s *Store) releaseAfterFailure(ctx context.Context, op *claimOp) {
 		if slices.Contains(held, key) {
 			continue
 		}
-		err := s.deleteClaim(ctx, key, bson.D{
-			{Key: "_id", Value: key},
-			{Key: "articleId", Value: bson.D{{Key: "$eq", Value: op.articleID}}},
-			{Key: "token", Value: bson.D{{Key: "$eq", Value: op.token}}},
-		})
+		err := s.releaseClaim(ctx, key, func(c *claimDoc) bool { return c.ArticleID == op.articleID && c.Token == op.token })
 		if err != nil {
 			s.logger.WarnContext(ctx, "cannot release slug claim after a failed write; it becomes an orphan",
 				slog.String("article", "articles/"+op.articleID), slog.String("key", key), slog.Any("err", err))
@@ -241,11 +259,7 @@ func (s *Store) releaseLost(ctx context.Context, articleID string, revision int6
 	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	for _, key := range keys {
-		err := s.deleteClaim(ctx, key, bson.D{
-			{Key: "_id", Value: key},
-			{Key: "articleId", Value: bson.D{{Key: "$eq", Value: articleID}}},
-			{Key: "revision", Value: bson.D{{Key: "$lt", Value: revision}}},
-		})
+		err := s.releaseClaim(ctx, key, func(c *claimDoc) bool { return c.ArticleID == articleID && c.Revision < revision })
 		if err != nil {
 			s.logger.WarnContext(ctx, "cannot release a slug key the article no longer holds; it becomes an orphan",
 				slog.String("article", "articles/"+articleID), slog.String("key", key), slog.Any("err", err))
@@ -253,16 +267,27 @@ func (s *Store) releaseLost(ctx context.Context, articleID string, revision int6
 	}
 }
 
-// deleteClaim deletes the claim of key if it matches filter, holding the claim's lock.
-func (s *Store) deleteClaim(ctx context.Context, key string, filter bson.D) error {
+// releaseClaim frees the claim of key if it matches, holding the claim's lock: it replaces the
+// claim by a released one (no holder), which the next claim of the key takes over. (A delete costs
+// time in proportion to the collection on FerretDB v1; a replace by _id does not.)
+func (s *Store) releaseClaim(ctx context.Context, key string, match func(*claimDoc) bool) error {
 	unlock, err := s.lockDoc(ctx, claimsCollection, key)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	_, err = s.claims.DeleteOne(ctx, filter)
+	cur, found, err := s.readClaim(ctx, key)
+	if err != nil || !found || cur.released() || !match(&cur) {
+		return err
+	}
+	_, err = s.claims.ReplaceOne(ctx,
+		bson.D{{Key: "_id", Value: key}, {Key: "articleId", Value: cur.ArticleID}, {Key: "token", Value: cur.Token}},
+		claimDoc{Key: key, SchemaVersion: claimSchemaVersion, ClaimedAt: s.now()})
 	return err
 }
+
+// released reports whether the claim was released: it has no holder.
+func (c *claimDoc) released() bool { return c.ArticleID == "" }
 
 // cleanupContext returns a context for clean-up writes that must run even when the caller's
 // context has just been canceled, bounded in time.

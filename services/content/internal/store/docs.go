@@ -141,7 +141,8 @@ type revisionDoc struct {
 }
 
 // claimDoc is a slug claim in the slug_claims collection: _id "site/slug" (a key of
-// domain.Article.SlugKeys) is held by ArticleID. See claims.go for the protocol.
+// domain.Article.SlugKeys) is held by ArticleID, or by nobody when ArticleID is empty (released).
+// See claims.go for the protocol.
 type claimDoc struct {
 	Key           string `bson:"_id"`
 	SchemaVersion int    `bson:"schemaVersion"`

@@ -2,13 +2,17 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/listfilter"
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/services/content/internal/articleindex"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
 
@@ -49,7 +53,59 @@ var timeFields = map[string]string{
 // whatever the operator: "publish_time != t" does not list never-published articles. Ordering by
 // publish_time lists all articles, those without one first in ascending order (last in descending
 // order), by id; see the package documentation.
+//
+// The list comes from the in-memory index (LoadIndex must have run); the articles on the page are
+// then read by _id.
 func (s *Store) ListArticles(ctx context.Context, q domain.ArticleQuery) ([]*domain.Article, error) {
+	if !s.indexLoaded.Load() {
+		return nil, errors.New("list articles: the article index is not loaded")
+	}
+	entries, err := s.index.List(q)
+	if err != nil {
+		return nil, err
+	}
+	return s.getArticles(ctx, entries)
+}
+
+// listFetchers bounds how many articles of one page are read at once.
+const listFetchers = 4
+
+// getArticles reads the listed articles by _id, in order; one deleted from the store meanwhile
+// (never, as articles are soft-deleted) is left out.
+func (s *Store) getArticles(ctx context.Context, entries []articleindex.Entry) ([]*domain.Article, error) {
+	out := make([]*domain.Article, len(entries))
+	errs := make([]error, len(entries))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(listFetchers, len(entries)) {
+		wg.Go(func() {
+			for i := range next {
+				out[i], errs[i] = s.GetArticle(ctx, entries[i].ID)
+			}
+		})
+	}
+	for i := range entries {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	articles := make([]*domain.Article, 0, len(entries))
+	for i, a := range out {
+		switch {
+		case apperr.Is(errs[i], apperr.NotFound):
+		case errs[i] != nil:
+			return nil, errs[i]
+		default:
+			articles = append(articles, a)
+		}
+	}
+	return articles, nil
+}
+
+// queryArticles is ListArticles as a store query, kept as the reference the index is tested
+// against (it scans the articles collection on FerretDB).
+func (s *Store) queryArticles(ctx context.Context, q domain.ArticleQuery) ([]*domain.Article, error) {
+	ctx = mongodb.WithScan(ctx, "test: the reference query of the article index")
 	if q.Limit <= 0 {
 		return nil, fmt.Errorf("list articles: limit must be positive, got %d", q.Limit)
 	}

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/services/content/internal/articleindex"
 )
 
 // codeNamespaceExists is the server error for creating a collection that exists.
@@ -120,6 +121,30 @@ func Migrations() []mongodb.Migration {
 			Version:     6,
 			Description: "content: schedule entries restored for scheduled articles that lost theirs (deleted while overdue, then undeleted)",
 			Up:          copyScheduleEntries,
+		},
+		{
+			Version:     7,
+			Description: "content: article_index, the small index entries every process loads at start, built from the articles",
+			Up: func(ctx context.Context, db *mongo.Database) error {
+				if err := createCollection(ctx, db, indexCollection); err != nil {
+					return err
+				}
+				st := New(db, mongodb.NewDocLocks(), nil) // for its readers and collections; it takes no lock
+				var failed error
+				err := st.forEachArticleEntry(ctx, func(e articleindex.Entry) {
+					d, err := toIndexDoc(e)
+					if err == nil {
+						err = upsertByID(ctx, st.indexEntries, e.ID, d)
+					}
+					if err != nil && failed == nil {
+						failed = err
+					}
+				})
+				if err != nil {
+					return err
+				}
+				return failed
+			},
 		},
 	}
 }

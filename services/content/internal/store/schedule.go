@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -10,21 +9,19 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/mongodb"
-	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
 
 // Scheduled publishing.
 //
-// The scheduler asks every second what is due. Asking the articles collection would decode every
-// article each time on FerretDB v1 (it filters in Go), so due times live in their own small
-// collection, article_schedule: one entry per scheduled article, _id = article id.
+// The scheduler asks every second what is due. The queue is the in-memory article index
+// (articleindex.Index.Due), built from the articles themselves at start and kept current by every
+// write and by the change log, so a scheduled article is always in it (also after a delete and an
+// undelete) and asking costs no store call; ListDueScheduled then reads each due article by _id.
 //
-// An entry is written BEFORE the article write that schedules it and removed AFTER the write
-// that unschedules it, so a scheduled article always has an entry; an entry may outlive its
-// schedule (a failed write, a crash), and ListDueScheduled drops such stale entries when it
-// finds the article no longer scheduled for that time.
+// Releases before the index kept due times in the article_schedule collection (one entry per
+// scheduled article, _id = article id). Migrations 4 and 6 still write it; nothing reads it.
 
-// scheduleDoc is an entry of article_schedule.
+// scheduleDoc is an entry of article_schedule (written by migrations 4 and 6 only).
 type scheduleDoc struct {
 	ArticleID     string    `bson:"_id"`
 	SchemaVersion int       `bson:"schemaVersion"`
@@ -32,22 +29,6 @@ type scheduleDoc struct {
 }
 
 const scheduleSchemaVersion = 1
-
-// noteSchedule writes next's schedule entry when next is scheduled and prev was not, was for
-// another time, or was deleted. The scheduler drops the entry of a deleted article when its time
-// comes, so an undeleted scheduled article needs its entry back, or it would stay scheduled for
-// ever.
-func (s *Store) noteSchedule(ctx context.Context, prev, next *domain.Article) error {
-	if next.State != domain.StateScheduled {
-		return nil
-	}
-	if prev != nil && prev.State == domain.StateScheduled && prev.ScheduledPublishTime.Equal(next.ScheduledPublishTime) &&
-		prev.Deleted() == next.Deleted() {
-		return nil
-	}
-	entry := scheduleDoc{ArticleID: next.ID, SchemaVersion: scheduleSchemaVersion, Time: toTime(next.ScheduledPublishTime)}
-	return s.dbErr(ctx, "schedule "+next.Name(), upsertByID(ctx, s.schedule, next.ID, entry))
-}
 
 // upsertByID replaces or inserts the document with _id id. Two concurrent upserts of one new
 // _id can both take the insert path; the loser's duplicate-key error means the document now
@@ -59,26 +40,4 @@ func upsertByID(ctx context.Context, coll *mongo.Collection, id string, doc any)
 		_, err = coll.ReplaceOne(ctx, filter, doc, options.Replace().SetUpsert(true))
 	}
 	return err
-}
-
-// forgetSchedule removes the entry of an article that was scheduled and no longer is. A failure
-// leaves a stale entry, which is harmless.
-func (s *Store) forgetSchedule(ctx context.Context, prev, next *domain.Article) {
-	if prev.State == domain.StateScheduled && next.State != domain.StateScheduled {
-		s.dropScheduleEntry(ctx, next.ID, prev.ScheduledPublishTime)
-	}
-}
-
-// dropScheduleEntry deletes the entry of id if it is still for time at.
-func (s *Store) dropScheduleEntry(ctx context.Context, id string, at time.Time) {
-	ctx, cancel := cleanupContext(ctx)
-	defer cancel()
-	_, err := s.schedule.DeleteOne(ctx, bson.D{
-		{Key: "_id", Value: id},
-		{Key: "time", Value: bson.D{{Key: "$eq", Value: toTime(at)}}},
-	})
-	if err != nil {
-		s.logger.WarnContext(ctx, "removing a schedule entry failed; it is stale and will be dropped later",
-			slog.String("article", "articles/"+id), slog.Any("err", err))
-	}
 }

@@ -18,6 +18,8 @@
 //   - slug_claims: one claimDoc per "site/slug" key a live article holds (see claims.go). A claim
 //     left behind by a crash is taken over once its holder does not hold the key and the claim
 //     is older than a one-minute lease.
+//   - article_index: one indexDoc per article, _id = article id: the metadata lists need.
+//   - pending_revisions, article_changes: small (see platform/mongodb.SmallCollections).
 //
 // # Revisions survive crashes
 //
@@ -28,12 +30,18 @@
 // update of an article whose previous revision is still pending completes it first, so no
 // revision is ever overwritten before it is recorded.
 //
-// # Listing
+// # The store rule
 //
-// ListArticles compiles domain.ArticleQuery field by field (see list.go). Ordering by
-// publish_time includes articles with no publish time (Published == nil): they sort before every
-// publish time in ascending order and after every one in descending order, ties broken by id, as
-// MongoDB sorts null. A cursor positioned on such an article has a zero Cursor.Time.
+// Request paths and periodic loops touch the store only by _id: point reads, inserts, and
+// whole-document replaces after an in-process version check under the document's lock (see
+// platform/mongodb/storerule.go and docs/architecture.md, "Store rules"). Lists and the schedule
+// queue come from the in-memory article index (articleindex), loaded at start from the small
+// article_index collection (see index.go) and kept current by this Store's writes and by the
+// change log. The store query ListArticles used before the index stays as the reference its
+// tests compare the index with (list.go, queryArticles). Ordering by publish_time includes
+// articles with no publish time: they sort before every publish time in ascending order and after
+// every one in descending order, ties broken by id, as MongoDB sorts null. A cursor positioned on
+// such an article has a zero Cursor.Time.
 package store
 
 import (
@@ -49,6 +57,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/services/content/internal/articleindex"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
 
@@ -61,6 +70,7 @@ const (
 	changesCollection   = "article_changes"
 	scheduleCollection  = "article_schedule"
 	pendingCollection   = "pending_revisions"
+	indexCollection     = "article_index"
 )
 
 // defaultClaimLease is how long a slug claim is protected from takeover after it was made, even
@@ -71,22 +81,31 @@ const defaultClaimLease = time.Minute
 // Store implements domain.ArticleStore on one database (the content
 // service's own). It is safe for concurrent use, also by several processes on one database.
 type Store struct {
-	articles  *mongo.Collection
-	revisions *mongo.Collection
-	claims    *mongo.Collection
-	changes   *mongo.Collection
-	schedule  *mongo.Collection
-	pending   *mongo.Collection
-	logger    *slog.Logger
-	locks     *mongodb.DocLocks
-	dbName    string // for locks
+	articles     *mongo.Collection
+	revisions    *mongo.Collection
+	claims       *mongo.Collection
+	changes      *mongo.Collection
+	schedule     *mongo.Collection
+	pending      *mongo.Collection
+	indexEntries *mongo.Collection
+	logger       *slog.Logger
+	locks        *mongodb.DocLocks
+	dbName       string // for locks
 
 	now        func() time.Time
 	claimLease time.Duration
 
 	flushMu          sync.Mutex
-	lastFlushScan    time.Time   // guarded by flushMu
-	pendingSuspected atomic.Bool // a revision write of this Store failed since the last scan
+	lastFlushScan    time.Time             // guarded by flushMu
+	flushRetries     map[string]flushRetry // by article id; guarded by flushMu
+	nextRetry        time.Time             // earliest of flushRetries; guarded by flushMu
+	pendingSuspected atomic.Bool           // a revision write of this Store failed since the last scan
+
+	// index holds every article's metadata; lists and the schedule queue are answered from it.
+	// LoadIndex fills it; this Store's own writes and FollowChanges keep it current.
+	index       *articleindex.Index
+	indexLoaded atomic.Bool
+	indexSince  time.Time // where FollowChanges starts; set by LoadIndex
 }
 
 var _ domain.ArticleStore = (*Store)(nil)
@@ -98,17 +117,50 @@ func New(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Stor
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Store{
-		articles:   db.Collection(articlesCollection),
-		revisions:  db.Collection(revisionsCollection),
-		claims:     db.Collection(claimsCollection),
-		changes:    db.Collection(changesCollection),
-		schedule:   db.Collection(scheduleCollection),
-		pending:    db.Collection(pendingCollection),
-		logger:     logger,
-		locks:      locks,
-		dbName:     db.Name(),
-		now:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
-		claimLease: defaultClaimLease,
+		articles:     db.Collection(articlesCollection),
+		revisions:    db.Collection(revisionsCollection),
+		claims:       db.Collection(claimsCollection),
+		changes:      db.Collection(changesCollection),
+		schedule:     db.Collection(scheduleCollection),
+		pending:      db.Collection(pendingCollection),
+		indexEntries: db.Collection(indexCollection),
+		logger:       logger,
+		locks:        locks,
+		dbName:       db.Name(),
+		now:          func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		claimLease:   defaultClaimLease,
+		index:        articleindex.New(),
+
+		flushRetries: map[string]flushRetry{},
+	}
+}
+
+// LoadIndex reads every article's metadata into the in-memory index, in one pass over the
+// articles (a scan: call it once, at startup, before serving lists).
+func (s *Store) LoadIndex(ctx context.Context) error {
+	since, err := s.index.Load(ctx, s.ForEachIndexEntry, s.now())
+	if err != nil {
+		return err
+	}
+	s.indexSince = since
+	s.indexLoaded.Store(true)
+	return nil
+}
+
+// FollowChanges keeps the index current with other replicas' writes, polling the change log
+// every interval until ctx ends. Call it after LoadIndex. It returns an error only for a
+// non-positive interval.
+func (s *Store) FollowChanges(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return fmt.Errorf("article index: the change-log poll interval must be positive, got %v", interval)
+	}
+	return s.index.Follow(ctx, s, s.indexSince, interval, s.now, s.logger)
+}
+
+// indexed notes an article this Store has just written (or found) in the index.
+func (s *Store) indexed(doc *articleDoc) {
+	if e, err := indexEntryOfDoc(doc); err == nil {
+		s.index.Put(e)
 	}
 }
 

@@ -1,0 +1,406 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The management section: the write plane (create, PATCH, publish, schedule, rollback), lists
+// with a filter, an order and paging, revision lists, cold start, RSS and idle CPU, each at
+// several library sizes (seeded with `beacon seed`) on the embedded store, one client.
+
+// mgmtTargets are issue #7's targets at 10,000 articles.
+const (
+	writeP50Target = 20 * time.Millisecond
+	writeP99Target = 50 * time.Millisecond
+	readP50Target  = 5 * time.Millisecond
+	readP99Target  = 20 * time.Millisecond
+	coldTarget     = 3 * time.Second
+	seedTarget     = 20 * time.Second
+	idleCPUTarget  = 0.5 // % of one core, rounding "0 %"
+)
+
+// idleWindow is how long the server's CPU is sampled with no callers.
+const idleWindow = 10 * time.Second
+
+type mgmtRun struct {
+	Articles int
+	Seed     time.Duration
+	Ready    time.Duration // process start → first 200 from the management list
+	RSS      int64         // after every operation
+	IdleCPU  float64       // % of one core over idleWindow, after every operation
+	Ops      []*opStats
+	Err      string
+}
+
+type opStats struct {
+	Name    string
+	Read    bool // a read (list) rather than a write: other targets
+	Samples []time.Duration
+	// CPUTicks is the server's CPU time (clock ticks) over all samples: unlike the latency, it
+	// does not grow when other processes share the cores.
+	CPUTicks int64
+}
+
+// cpuPerCall returns the server's mean CPU time per call.
+func (s *opStats) cpuPerCall() time.Duration {
+	if len(s.Samples) == 0 {
+		return 0
+	}
+	return time.Duration(s.CPUTicks) * (time.Second / clockTicks) / time.Duration(len(s.Samples))
+}
+
+func (s *opStats) quantile(q float64) time.Duration {
+	if len(s.Samples) == 0 {
+		return 0
+	}
+	sorted := slices.Clone(s.Samples)
+	slices.Sort(sorted)
+	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
+}
+
+func (s *opStats) pass() bool {
+	if len(s.Samples) == 0 {
+		return false
+	}
+	if s.Read {
+		return s.quantile(0.5) < readP50Target && s.quantile(0.99) < readP99Target
+	}
+	return s.quantile(0.5) < writeP50Target && s.quantile(0.99) < writeP99Target
+}
+
+// measureManagement seeds n articles, starts beacon dev on them and measures every management
+// case reps times. A beacon that fails is a result (Err); only an interrupted run is an error.
+func measureManagement(ctx context.Context, o options, tmp string, n int) (*mgmtRun, error) {
+	run := &mgmtRun{Articles: n}
+	dir := filepath.Join(tmp, fmt.Sprintf("mgmt-%d", n))
+	step("management %d: seeding", n)
+	d, err := runSeed(ctx, o.beacon, dir, o.site, n, o.bodyBytes, filepath.Join(tmp, fmt.Sprintf("seed-mgmt-%d.log", n)))
+	if err != nil {
+		return nil, err
+	}
+	run.Seed = d
+	step("management %d: seeded in %s; starting beacon dev", n, fmtDur(d))
+	s, err := startBeacon(ctx, o, dir, filepath.Join(tmp, fmt.Sprintf("beacon-mgmt-%d.log", n)), o.coldTimeout)
+	defer s.stop()
+	if err != nil {
+		run.Err = err.Error()
+		return run, nil
+	}
+	keyBytes, err := os.ReadFile(filepath.Join(dir, "admin.key"))
+	if err != nil {
+		run.Err = "reading the dev admin key: " + err.Error()
+		return run, nil
+	}
+	c := &mgmtClient{base: s.baseURL, key: strings.TrimSpace(string(keyBytes)), pid: s.cmd.Process.Pid}
+
+	// Ready: the management list answers.
+	listFirst := c.base + "/v1/articles?page_size=1"
+	for {
+		var page mgmtPage
+		if err := c.do(ctx, http.MethodGet, listFirst, nil, &page); err == nil {
+			run.Ready = time.Since(s.started)
+			break
+		}
+		if err := s.alive(); err != nil {
+			run.Err = err.Error()
+			return run, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	step("management %d: ready after %s", n, fmtDur(run.Ready))
+
+	if err := c.measureOps(ctx, run, o); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		run.Err = err.Error()
+		return run, nil
+	}
+	if run.RSS, err = s.rss(); err != nil {
+		return nil, err
+	}
+	// Idle CPU: no callers; the scheduler, the flusher and the change-log followers tick.
+	time.Sleep(2 * time.Second)
+	before, err := sampleCPU(s.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(idleWindow):
+	}
+	after, err := sampleCPU(s.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	run.IdleCPU = float64(after.proc-before.proc) / clockTicks / idleWindow.Seconds() * 100
+	step("management %d: RSS %s, idle CPU %.1f%%", n, fmtBytes(run.RSS), run.IdleCPU)
+	return run, nil
+}
+
+// measureOps runs o.mgmtReps rounds of create → PATCH → publish → schedule → rollback →
+// revisions list, then the list cases.
+func (c *mgmtClient) measureOps(ctx context.Context, run *mgmtRun, o options) error {
+	ops := map[string]*opStats{}
+	op := func(name string, read bool) *opStats {
+		if s, ok := ops[name]; ok {
+			return s
+		}
+		s := &opStats{Name: name, Read: read}
+		ops[name] = s
+		run.Ops = append(run.Ops, s)
+		return s
+	}
+	timed := func(s *opStats, f func() error) error {
+		before, _ := sampleCPU(c.pid)
+		start := time.Now()
+		err := f()
+		s.Samples = append(s.Samples, time.Since(start))
+		after, _ := sampleCPU(c.pid)
+		s.CPUTicks += after.proc - before.proc
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.Name, err)
+		}
+		return nil
+	}
+	stamp := time.Now().UnixNano()
+	for i := range o.mgmtReps {
+		var a mgmtArticle
+		body := map[string]any{
+			"title": fmt.Sprintf("Bench article %d", i), "slug": fmt.Sprintf("bench-%d-%d", stamp, i),
+			"summary": "A management benchmark article.", "body": strings.Repeat("Kratom and sleep. ", 40),
+			"targetSites": []string{"sites/" + o.site}, "tags": []string{"bench"},
+		}
+		if err := timed(op("create", false), func() error { return c.do(ctx, http.MethodPost, c.base+"/v1/articles", body, &a) }); err != nil {
+			return err
+		}
+		patch := map[string]any{"name": a.Name, "etag": a.Etag, "title": fmt.Sprintf("Bench article %d, edited", i)}
+		if err := timed(op("PATCH (title)", false), func() error {
+			return c.do(ctx, http.MethodPatch, c.base+"/v1/"+a.Name+"?update_mask=title", patch, &a)
+		}); err != nil {
+			return err
+		}
+		if err := timed(op("publish", false), func() error {
+			return c.do(ctx, http.MethodPost, c.base+"/v1/"+a.Name+":publish", map[string]any{"etag": a.Etag}, &a)
+		}); err != nil {
+			return err
+		}
+		at := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		if err := timed(op("schedule", false), func() error {
+			return c.do(ctx, http.MethodPost, c.base+"/v1/"+a.Name+":schedule", map[string]any{"etag": a.Etag, "publishTime": at}, &a)
+		}); err != nil {
+			return err
+		}
+		if err := timed(op("rollback (to revision 1)", false), func() error {
+			return c.do(ctx, http.MethodPost, c.base+"/v1/"+a.Name+":rollback", map[string]any{"etag": a.Etag, "revisionId": "1"}, &a)
+		}); err != nil {
+			return err
+		}
+		var revs struct {
+			Revisions []json.RawMessage `json:"revisions"`
+		}
+		if err := timed(op("revisions list (5 revisions)", true), func() error {
+			return c.do(ctx, http.MethodGet, c.base+"/v1/"+a.Name+"/revisions?page_size=20", nil, &revs)
+		}); err != nil {
+			return err
+		}
+		if len(revs.Revisions) != 5 {
+			return fmt.Errorf("revisions list of %s: %d revisions, want 5", a.Name, len(revs.Revisions))
+		}
+	}
+
+	// Lists: the first page, and a walk through later pages (any page costs the same).
+	lists := []struct {
+		name, filter, order string
+	}{
+		{"list 20, filter state and site, order title desc", fmt.Sprintf("state = PUBLISHED AND site = %q", o.site), "title desc"},
+		{"list 20, no filter, default order (update_time desc)", "", ""},
+		{"list 20, filter tag, order create_time", `tag = "bench"`, "create_time"},
+	}
+	for _, l := range lists {
+		s := op(l.name+": first page", true)
+		q := url.Values{"page_size": {"20"}}
+		if l.filter != "" {
+			q.Set("filter", l.filter)
+		}
+		if l.order != "" {
+			q.Set("order_by", l.order)
+		}
+		first := c.base + "/v1/articles?" + q.Encode()
+		for range o.mgmtReps {
+			var page mgmtPage
+			if err := timed(s, func() error { return c.do(ctx, http.MethodGet, first, nil, &page) }); err != nil {
+				return err
+			}
+		}
+		walk := op(l.name+": next pages", true)
+		token := ""
+		for range o.mgmtReps {
+			u := first
+			if token != "" {
+				u += "&page_token=" + url.QueryEscape(token)
+			}
+			var page mgmtPage
+			if err := timed(walk, func() error { return c.do(ctx, http.MethodGet, u, nil, &page) }); err != nil {
+				return err
+			}
+			if token = page.NextPageToken; token == "" {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+type mgmtArticle struct {
+	Name string `json:"name"`
+	Etag string `json:"etag"`
+}
+
+type mgmtPage struct {
+	Articles      []json.RawMessage `json:"articles"`
+	NextPageToken string            `json:"nextPageToken"`
+}
+
+// mgmtClient calls the management REST API with the dev admin key.
+type mgmtClient struct {
+	base, key string
+	pid       int // the server's, for its CPU time
+}
+
+func (c *mgmtClient) do(ctx context.Context, method, rawURL string, body, out any) error {
+	if err := checkLoopback(rawURL); err != nil {
+		return err
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: status %d: %.300s", method, rawURL, resp.StatusCode, b)
+	}
+	return json.Unmarshal(b, out)
+}
+
+// managementMarkdown renders the runs as the management section of the report.
+func managementMarkdown(runs []*mgmtRun, o options) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("## Management API on the embedded store\n\n")
+	p("`beacon seed --articles N --body-bytes %s` into a fresh data directory, then `beacon dev` on it; one client\n", fmtInt(o.bodyBytes))
+	p("calls REST on loopback with the dev admin key, one call at a time, %d times per case. Each round creates an\n", o.mgmtReps)
+	p("article, PATCHes its title, publishes, schedules (an hour ahead), rolls back to revision 1 and lists its\n")
+	p("5 revisions; then each list is read %d times from its first page and walked page by page.\n", o.mgmtReps)
+	p("Targets (issue #7, at 10,000 articles): writes median < 20 ms and p99 < 50 ms; lists and revision lists\n")
+	p("median < 5 ms and p99 < 20 ms; cold start < 3 s; seeding 10,000 < 20 s; idle CPU 0 %%. The server's CPU time\n")
+	p("per call (from /proc, 10 ms ticks, averaged) is given too: latency grows when other processes share the\n")
+	p("cores, CPU time does not.\n\n")
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		p("Load average when the section was written: %s\n\n", strings.Join(strings.Fields(string(la))[:3], " "))
+	}
+	header := "| measure |"
+	sep := "| --- |"
+	for _, r := range runs {
+		header += fmt.Sprintf(" %s articles |", fmtInt(r.Articles))
+		sep += " ---: |"
+	}
+	p("%s\n%s\n", header, sep)
+	row := func(name string, cell func(r *mgmtRun) string) {
+		p("| %s |", name)
+		for _, r := range runs {
+			p(" %s |", cell(r))
+		}
+		p("\n")
+	}
+	row("`beacon seed`", func(r *mgmtRun) string { return fmtDur(r.Seed) })
+	row("cold start to ready (management list answers)", func(r *mgmtRun) string { return fmtDur(r.Ready) })
+	var names []string
+	for _, r := range runs {
+		for _, s := range r.Ops {
+			if !slices.Contains(names, s.Name) {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	for _, name := range names {
+		row(name+" — p50 / p99 (server CPU per call)", func(r *mgmtRun) string {
+			for _, s := range r.Ops {
+				if s.Name == name {
+					mark := ""
+					if r.Articles >= 10000 && !s.pass() {
+						mark = " ✗"
+					}
+					return fmt.Sprintf("%s / %s%s (%s)", fmtDur(s.quantile(0.5)), fmtDur(s.quantile(0.99)), mark, fmtDur(s.cpuPerCall()))
+				}
+			}
+			return "—"
+		})
+	}
+	row("RSS after the calls", func(r *mgmtRun) string { return fmtBytes(r.RSS) })
+	row(fmt.Sprintf("CPU with no callers (%s, %% of one core)", idleWindow), func(r *mgmtRun) string { return fmt.Sprintf("%.1f %%", r.IdleCPU) })
+	for _, r := range runs {
+		if r.Err != "" {
+			p("\n**%s articles: the run failed:** %s\n", fmtInt(r.Articles), r.Err)
+		}
+	}
+	p("\n✗ marks a figure that misses its target at 10,000 articles.\n")
+	return b.String()
+}
+
+// Markers around the management section in the report file, so that `-only management` can
+// replace it without running the delivery cases.
+const (
+	mgmtBegin = "<!-- management:begin -->"
+	mgmtEnd   = "<!-- management:end -->"
+)
+
+// withManagementSection returns doc with its management section replaced by section (or
+// section appended when doc has none).
+func withManagementSection(doc, section string) string {
+	block := mgmtBegin + "\n" + section + mgmtEnd + "\n"
+	i := strings.Index(doc, mgmtBegin)
+	j := strings.Index(doc, mgmtEnd)
+	if i < 0 || j < i {
+		if doc != "" && !strings.HasSuffix(doc, "\n\n") {
+			doc = strings.TrimRight(doc, "\n") + "\n\n"
+		}
+		return doc + block
+	}
+	return doc[:i] + block + strings.TrimLeft(doc[j+len(mgmtEnd):], "\n")
+}

@@ -1,0 +1,76 @@
+package articleindex
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/beaconcms/beacon/platform/changelog"
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+)
+
+// Source is what an index follows: the change log and articles by id (the content store).
+type Source interface {
+	// ListArticleChanges returns change-log entries at or after since, oldest first, at most limit.
+	ListArticleChanges(ctx context.Context, since time.Time, limit int) ([]domain.ArticleChange, error)
+	// GetIndexEntry reads one article's entry by _id; false when it does not exist.
+	GetIndexEntry(ctx context.Context, id string) (Entry, bool, error)
+}
+
+// changeOverlap is how far back each read of the change log goes (see platform/changelog): the
+// same window as the delivery read model's.
+const changeOverlap = 10 * time.Second
+
+// Load fills the index with every article load gives it (the store's ForEachIndexEntry) and
+// returns the time to follow the change log from: a little before now, so that nothing written
+// during the load is missed.
+func (ix *Index) Load(ctx context.Context, load func(context.Context, func(Entry)) error, now time.Time) (time.Time, error) {
+	since := now.Add(-changeOverlap)
+	err := load(ctx, func(e Entry) { ix.Put(e) })
+	return since, err
+}
+
+// Follow applies other replicas' writes from the change log, reading it every interval from
+// since, until ctx ends. It returns an error only for a non-positive interval.
+func (ix *Index) Follow(ctx context.Context, src Source, since time.Time, interval time.Duration, now func() time.Time, logger *slog.Logger) error {
+	return ix.follower(src, interval, now, logger).Run(ctx, since)
+}
+
+// Poll applies the changes logged since since, once, and returns where the next read starts.
+func (ix *Index) Poll(ctx context.Context, src Source, since, now time.Time) (time.Time, error) {
+	return ix.follower(src, time.Second, func() time.Time { return now }, nil).Poll(ctx, since)
+}
+
+func (ix *Index) follower(src Source, interval time.Duration, now func() time.Time, logger *slog.Logger) *changelog.Follower[domain.ArticleChange] {
+	if logger != nil {
+		logger = logger.With("model", "article index")
+	}
+	return &changelog.Follower[domain.ArticleChange]{
+		List:     src.ListArticleChanges,
+		TimeOf:   func(c domain.ArticleChange) time.Time { return c.Time },
+		Apply:    func(ctx context.Context, changes []domain.ArticleChange) error { return ix.apply(ctx, src, changes) },
+		Interval: interval,
+		Overlap:  changeOverlap,
+		Now:      now,
+		Logger:   logger,
+	}
+}
+
+// apply reads, by _id, each article the changes name at a revision newer than the index holds.
+func (ix *Index) apply(ctx context.Context, src Source, changes []domain.ArticleChange) error {
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if seen[c.ArticleID] || c.RevisionID <= ix.Revision(c.ArticleID) {
+			continue
+		}
+		seen[c.ArticleID] = true
+		e, ok, err := src.GetIndexEntry(ctx, c.ArticleID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			ix.Put(e)
+		}
+	}
+	return nil
+}

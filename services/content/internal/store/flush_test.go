@@ -1,0 +1,163 @@
+package store_test
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
+	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"github.com/beaconcms/beacon/services/content/internal/store"
+)
+
+// commandCounter counts the commands a client sends, by collection.
+type commandCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *commandCounter) started(_ context.Context, e *event.CommandStartedEvent) {
+	coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.counts[coll]++
+}
+
+func (c *commandCounter) reset() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.counts
+	c.counts = map[string]int{}
+	return out
+}
+
+// countedStore returns a Store on db through a client of its own whose commands are counted.
+func countedStore(t *testing.T, db dbT) (*store.Store, *commandCounter) {
+	t.Helper()
+	counter := &commandCounter{counts: map[string]int{}}
+	client, err := mongodb.Connect(t.Context(), mongodbtest.URI(t), options.Client().SetMonitor(&event.CommandMonitor{Started: counter.started}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	s := store.New(client.Database(db.Name()), mongodb.NewDocLocks(), slog.New(slog.DiscardHandler))
+	if err := s.LoadIndex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s, counter
+}
+
+// storeGoroutines returns the stacks of the goroutines running store code (the driver's and the
+// embedded server's own goroutines, which come and go with connections, are not counted).
+func storeGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "/services/content/internal/store.") && !strings.Contains(g, "store_test.") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// waitStoreIdle waits until no goroutine runs store code, failing after a few seconds.
+func waitStoreIdle(t *testing.T, after string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := storeGoroutines()
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d goroutines still run store code:\n%s", after, len(left), strings.Join(left, "\n\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A write that times out at any step leaves nothing behind that keeps working: no goroutine,
+// and once one flush has recorded what it left pending, flushing again sends no command at all.
+func TestTimedOutWriteLeavesNothingSpinning(t *testing.T) { //nolint:paralleltest // inspects every goroutine
+	_, db := newStore(t)
+	s, counter := countedStore(t, db)
+	ctx := context.Background()
+	a := newArticle("a", "a", "kh")
+	mustCreate(t, s, a)
+	if err := s.FlushPendingRevisions(ctx); err != nil { // the first flush always looks
+		t.Fatal(err)
+	}
+	for _, timeout := range []time.Duration{time.Microsecond, 500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 4 * time.Millisecond, 8 * time.Millisecond, 16 * time.Millisecond, 50 * time.Millisecond} {
+		cur := mustGet(t, s, a.ID)
+		next := next(cur, "update", func(n *domain.Article) { n.Draft.Title = "Timed out at " + timeout.String() })
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		err := s.UpdateArticle(wctx, cur, next)
+		cancel()
+		t.Logf("timeout %s: %v", timeout, err)
+		waitStoreIdle(t, "after a write that timed out after "+timeout.String())
+	}
+
+	if err := s.FlushPendingRevisions(ctx); err != nil {
+		t.Fatalf("FlushPendingRevisions: %v", err)
+	}
+	final := mustGet(t, s, a.ID)
+	revs, err := s.ListRevisions(ctx, a.ID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(revs)) != final.RevisionID {
+		t.Errorf("after one flush %d revisions are recorded, want all %d", len(revs), final.RevisionID)
+	}
+
+	counter.reset()
+	for range 3 {
+		if err := s.FlushPendingRevisions(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if sent := counter.reset(); len(sent) != 0 {
+		t.Errorf("flushing with nothing pending sent commands: %v", sent)
+	}
+	waitStoreIdle(t, "at the end")
+}
+
+// A pending revision that cannot be recorded is retried only after a backoff: flushing again at
+// once does not touch the article.
+func TestFlushBacksOffAFailingRevision(t *testing.T) {
+	t.Parallel()
+	_, db := newStore(t)
+	s, counter := countedStore(t, db)
+	ctx := context.Background()
+	a := newArticle("a", "a", "kh")
+	mustCreate(t, s, a)
+	// The article's revision 2 is pending, but the article is in a format this release cannot read.
+	if _, err := db.Collection("articles").UpdateOne(damage(ctx), bson.D{{Key: "_id", Value: a.ID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "revisionPending", Value: true}, {Key: "schemaVersion", Value: 99}}}}); err != nil {
+		t.Fatal(err)
+	}
+	leaveMarker(t, db, a.ID, 2)
+
+	if err := s.FlushPendingRevisions(ctx); err == nil {
+		t.Fatal("FlushPendingRevisions recorded an unreadable article's revision")
+	}
+	counter.reset()
+	for range 3 {
+		if err := s.FlushPendingRevisions(ctx); err != nil {
+			t.Errorf("FlushPendingRevisions while backing off: %v", err)
+		}
+	}
+	if sent := counter.reset(); sent["articles"] != 0 {
+		t.Errorf("flushing again at once read the failing article %d times, want 0 (backing off): %v", sent["articles"], sent)
+	}
+}

@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/services/content/internal/articleindex"
+)
+
+// indexProjection reads only what an articleindex.Entry holds.
+var indexProjection = bson.D{
+	{Key: "schemaVersion", Value: 1},
+	{Key: "revision", Value: 1},
+	{Key: pathState, Value: 1},
+	{Key: pathTitle, Value: 1},
+	{Key: pathTags, Value: 1},
+	{Key: pathTopics, Value: 1},
+	{Key: pathTargetSites, Value: 1},
+	{Key: "published.content.targetSites", Value: 1},
+	{Key: pathAuthorNames, Value: 1},
+	{Key: pathCreateTime, Value: 1},
+	{Key: pathUpdateTime, Value: 1},
+	{Key: pathPublishTime, Value: 1},
+	{Key: pathDeleteTime, Value: 1},
+	{Key: "scheduledPublishTime", Value: 1},
+	{Key: "revisionPending", Value: 1},
+}
+
+// The article_index collection holds every article's index entry (articleindex.Entry, a few
+// hundred bytes), _id = article id, so that a process starting up reads these small documents
+// instead of decoding every article. An entry is written, under the article's lock, when the
+// revision it describes is recorded (inside the revisionPending outbox), and never replaced by an
+// older revision's. An article whose latest write is not recorded yet still has its marker in
+// pending_revisions; loading reads those articles by _id. So the index loaded at start always
+// matches the articles.
+
+// indexDoc is an article's index entry in the article_index collection.
+type indexDoc struct {
+	ID                   string     `bson:"_id"`
+	SchemaVersion        int        `bson:"schemaVersion"`
+	Revision             int64      `bson:"revision"`
+	State                string     `bson:"state"`
+	Title                string     `bson:"title"`
+	Tags                 []string   `bson:"tags"`
+	Topics               []string   `bson:"topics"`
+	Sites                []string   `bson:"sites"`
+	LiveSites            []string   `bson:"liveSites"`
+	Authors              []string   `bson:"authors"`
+	CreateTime           time.Time  `bson:"createTime"`
+	UpdateTime           time.Time  `bson:"updateTime"`
+	PublishTime          *time.Time `bson:"publishTime"`
+	DeleteTime           *time.Time `bson:"deleteTime"`
+	ScheduledPublishTime *time.Time `bson:"scheduledPublishTime"`
+}
+
+const indexSchemaVersion = 1
+
+func toIndexDoc(e articleindex.Entry) (indexDoc, error) {
+	state, err := toState(e.State)
+	if err != nil {
+		return indexDoc{}, fmt.Errorf("index entry %s: %w", e.ID, err)
+	}
+	return indexDoc{
+		ID:                   e.ID,
+		SchemaVersion:        indexSchemaVersion,
+		Revision:             e.Revision,
+		State:                state,
+		Title:                e.Title,
+		Tags:                 nonNil(e.Tags),
+		Topics:               nonNil(e.Topics),
+		Sites:                nonNil(e.Sites),
+		LiveSites:            nonNil(e.LiveSites),
+		Authors:              nonNil(e.Authors),
+		CreateTime:           toTime(e.CreateTime),
+		UpdateTime:           toTime(e.UpdateTime),
+		PublishTime:          toOptionalTime(e.PublishTime),
+		DeleteTime:           toOptionalTime(e.DeleteTime),
+		ScheduledPublishTime: toOptionalTime(e.ScheduledPublishTime),
+	}, nil
+}
+
+func fromIndexDoc(d *indexDoc) (articleindex.Entry, error) {
+	if d.SchemaVersion != indexSchemaVersion {
+		return articleindex.Entry{}, fmt.Errorf("index entry %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, indexSchemaVersion)
+	}
+	state, err := fromState(d.State)
+	if err != nil {
+		return articleindex.Entry{}, fmt.Errorf("index entry %s: %w", d.ID, err)
+	}
+	return articleindex.Entry{
+		ID:                   d.ID,
+		Revision:             d.Revision,
+		State:                state,
+		Title:                d.Title,
+		Tags:                 nilIfEmpty(d.Tags),
+		Topics:               nilIfEmpty(d.Topics),
+		Sites:                nilIfEmpty(d.Sites),
+		LiveSites:            nilIfEmpty(d.LiveSites),
+		Authors:              nilIfEmpty(d.Authors),
+		CreateTime:           fromTime(d.CreateTime),
+		UpdateTime:           fromTime(d.UpdateTime),
+		PublishTime:          fromOptionalTime(d.PublishTime),
+		DeleteTime:           fromOptionalTime(d.DeleteTime),
+		ScheduledPublishTime: fromOptionalTime(d.ScheduledPublishTime),
+	}, nil
+}
+
+// writeIndexDoc stores the index entry of the revision doc is at, unless a later revision's is
+// stored. The caller holds the article's lock, so this process's own later write is known to the
+// in-memory index and checked first; the replace is guarded on the revision for other replicas
+// (MongoDB), and an upsert that meets a newer entry fails on the duplicate _id, which is fine.
+func (s *Store) writeIndexDoc(ctx context.Context, doc *articleDoc) error {
+	if s.index.Revision(doc.ID) > doc.Revision {
+		return nil
+	}
+	e, err := indexEntryOfDoc(doc)
+	if err != nil {
+		return err
+	}
+	d, err := toIndexDoc(e)
+	if err != nil {
+		return err
+	}
+	_, err = s.indexEntries.ReplaceOne(ctx,
+		bson.D{{Key: "_id", Value: doc.ID}, {Key: "revision", Value: bson.D{{Key: "$lte", Value: doc.Revision}}}},
+		d, options.Replace().SetUpsert(true))
+	if err != nil && !mongodb.IsDuplicateKey(err) {
+		return fmt.Errorf("storing the index entry of articles/%s: %w", doc.ID, err)
+	}
+	return nil
+}
+
+// ForEachIndexEntry calls fn with the index entry of every article, deleted or not: those of
+// article_index, then, for each article whose latest write may not be recorded yet (a marker in
+// pending_revisions), the entry read from the article itself. It scans article_index (small
+// documents): call it at startup only.
+func (s *Store) ForEachIndexEntry(ctx context.Context, fn func(articleindex.Entry)) error {
+	ctx = mongodb.WithScan(ctx, "startup: loading the article index")
+	cur, err := s.indexEntries.Find(ctx, bson.D{}, options.Find().SetBatchSize(2000))
+	if err != nil {
+		return s.dbErr(ctx, "load the article index", err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		var d indexDoc
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("load the article index: %w", err)
+		}
+		e, err := fromIndexDoc(&d)
+		if err != nil {
+			return err
+		}
+		fn(e)
+	}
+	if err := cur.Err(); err != nil {
+		return s.dbErr(ctx, "load the article index", err)
+	}
+	markers, err := s.pendingMarkers(ctx, 0)
+	if err != nil {
+		return err
+	}
+	for _, m := range markers {
+		e, ok, err := s.GetIndexEntry(ctx, m.ArticleID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			fn(e)
+		}
+	}
+	return nil
+}
+
+// forEachArticleEntry calls fn with the index entry of every article, read from the articles
+// themselves in one pass. It decodes every article: for the migration that builds article_index.
+func (s *Store) forEachArticleEntry(ctx context.Context, fn func(articleindex.Entry)) error {
+	cur, err := s.articles.Find(ctx, bson.D{}, options.Find().SetProjection(indexProjection).SetBatchSize(500))
+	if err != nil {
+		return s.dbErr(ctx, "read the articles' index entries", err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		var d articleDoc
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("read the articles' index entries: %w", err)
+		}
+		e, err := indexEntryOfDoc(&d)
+		if err != nil {
+			return err
+		}
+		fn(e)
+	}
+	return s.dbErr(ctx, "read the articles' index entries", cur.Err())
+}
+
+// GetIndexEntry returns the index entry of one article, by _id; false when it does not exist.
+func (s *Store) GetIndexEntry(ctx context.Context, id string) (articleindex.Entry, bool, error) {
+	var d articleDoc
+	err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(indexProjection)).Decode(&d)
+	if isNoDocuments(err) {
+		return articleindex.Entry{}, false, nil
+	}
+	if err != nil {
+		return articleindex.Entry{}, false, s.dbErr(ctx, "get the index entry of articles/"+id, err)
+	}
+	e, err := indexEntryOfDoc(&d)
+	return e, err == nil, err
+}
+
+// indexEntryOfDoc returns the entry of a (possibly projected) article document.
+func indexEntryOfDoc(d *articleDoc) (articleindex.Entry, error) {
+	if d.SchemaVersion != articleSchemaVersion {
+		return articleindex.Entry{}, fmt.Errorf("article %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, articleSchemaVersion)
+	}
+	state, err := fromState(d.State)
+	if err != nil {
+		return articleindex.Entry{}, fmt.Errorf("article %s: %w", d.ID, err)
+	}
+	e := articleindex.Entry{
+		ID:                   d.ID,
+		Revision:             d.Revision,
+		State:                state,
+		Title:                d.Draft.Title,
+		Tags:                 nilIfEmpty(d.Draft.Tags),
+		Topics:               nilIfEmpty(d.Draft.Topics),
+		Sites:                nilIfEmpty(d.Draft.TargetSites),
+		Authors:              nilIfEmpty(d.AuthorNames),
+		CreateTime:           fromTime(d.CreateTime),
+		UpdateTime:           fromTime(d.UpdateTime),
+		PublishTime:          fromOptionalTime(d.PublishTime),
+		DeleteTime:           fromOptionalTime(d.DeleteTime),
+		ScheduledPublishTime: fromOptionalTime(d.ScheduledPublishTime),
+		RevisionPending:      d.RevisionPending,
+	}
+	if d.Published != nil {
+		e.LiveSites = nilIfEmpty(d.Published.Content.TargetSites)
+	}
+	return e, nil
+}
