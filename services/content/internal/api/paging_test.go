@@ -15,7 +15,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
-	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
 )
 
 // walk lists every page of req as key and returns the articles in the order received. It fails
@@ -238,57 +237,6 @@ func TestListArticlesPaging(t *testing.T) {
 			t.Errorf("with show_deleted (-want +got):\n%s", diff)
 		}
 	})
-}
-
-func TestListSitesPaging(t *testing.T) {
-	e := newEnv(t)
-	want := []string{"sites/site-a", "sites/site-b"}
-	for _, id := range []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo"} {
-		want = append(want, e.createSite(t, id).GetName())
-	}
-	walkSites := func(key string, size int32) []string {
-		var got []string
-		req := &sitesv1.ListSitesRequest{PageSize: size}
-		for page := 0; page < 100; page++ {
-			resp, err := e.sites.ListSites(as(t.Context(), key), req)
-			if err != nil {
-				t.Fatalf("ListSites: %v", err)
-			}
-			if len(resp.GetSites()) > int(size) {
-				t.Fatalf("page of %d sites, want at most %d", len(resp.GetSites()), size)
-			}
-			for _, s := range resp.GetSites() {
-				got = append(got, s.GetName())
-			}
-			if resp.GetNextPageToken() == "" {
-				return got
-			}
-			req.PageToken = resp.GetNextPageToken()
-		}
-		t.Fatal("too many pages")
-		return nil
-	}
-	if diff := cmp.Diff(want, walkSites(keyAdmin, 4), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
-		t.Errorf("admin walk (-want +got):\n%s", diff)
-	}
-	got := walkSites(keyAdmin, 5)
-	for i := 1; i < len(got); i++ {
-		if got[i-1] >= got[i] {
-			t.Errorf("sites out of order: %s before %s", got[i-1], got[i])
-		}
-	}
-	if diff := cmp.Diff([]string{"sites/site-a"}, walkSites(keyEditorA, 1)); diff != "" {
-		t.Errorf("site key walk (-want +got):\n%s", diff)
-	}
-	// A site list token is bound to the key that got it.
-	first, err := e.sites.ListSites(as(t.Context(), keyAdmin), &sitesv1.ListSitesRequest{PageSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.sites.ListSites(as(t.Context(), keyViewer), &sitesv1.ListSitesRequest{PageToken: first.GetNextPageToken()})
-	if status.Code(err) != codes.InvalidArgument {
-		t.Errorf("another key's site page token: %v, want INVALID_ARGUMENT", err)
-	}
 }
 
 func TestListArticleRevisionsPaging(t *testing.T) {

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
-	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
 )
 
 // rpcCase is one call: what it does, with which key, and the code it must end with. Each case
@@ -25,125 +23,6 @@ type rpcCase struct {
 	call   func(ctx context.Context, t *testing.T, e *env) error
 	want   codes.Code
 	fields []string // for InvalidArgument: the fields the BadRequest detail must name
-}
-
-func siteCases() []rpcCase {
-	newSite := func(id string) *sitesv1.CreateSiteRequest {
-		return &sitesv1.CreateSiteRequest{SiteId: id, Site: &sitesv1.Site{DisplayName: "New", BaseUrl: "https://new.example.org"}}
-	}
-	create := func(req *sitesv1.CreateSiteRequest) func(context.Context, *testing.T, *env) error {
-		return func(ctx context.Context, _ *testing.T, e *env) error {
-			_, err := e.sites.CreateSite(ctx, req)
-			return err
-		}
-	}
-	get := func(name string) func(context.Context, *testing.T, *env) error {
-		return func(ctx context.Context, _ *testing.T, e *env) error {
-			_, err := e.sites.GetSite(ctx, &sitesv1.GetSiteRequest{Name: name})
-			return err
-		}
-	}
-	list := func(req *sitesv1.ListSitesRequest) func(context.Context, *testing.T, *env) error {
-		return func(ctx context.Context, _ *testing.T, e *env) error {
-			_, err := e.sites.ListSites(ctx, req)
-			return err
-		}
-	}
-	// update changes site-b's display name; etag "" means the current one.
-	update := func(site *sitesv1.Site, paths ...string) func(context.Context, *testing.T, *env) error {
-		return func(ctx context.Context, t *testing.T, e *env) error {
-			req := &sitesv1.UpdateSiteRequest{Site: site, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}}
-			if site != nil && site.Etag == "" {
-				cur, err := e.sites.GetSite(as(context.Background(), keyAdmin), &sitesv1.GetSiteRequest{Name: "sites/site-b"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				site.Etag = cur.GetEtag()
-			}
-			_, err := e.sites.UpdateSite(ctx, req)
-			return err
-		}
-	}
-	del := func(name string) func(context.Context, *testing.T, *env) error {
-		return func(ctx context.Context, _ *testing.T, e *env) error {
-			_, err := e.sites.DeleteSite(ctx, &sitesv1.DeleteSiteRequest{Name: name})
-			return err
-		}
-	}
-	return []rpcCase{
-		{name: "CreateSite", key: keyAdmin, call: create(newSite("site-new")), want: codes.OK},
-		{name: "CreateSite by editor", key: keyEditorA, call: create(newSite("site-c1")), want: codes.PermissionDenied},
-		{name: "CreateSite by viewer", key: keyViewer, call: create(newSite("site-c2")), want: codes.PermissionDenied},
-		{name: "CreateSite by delivery key", key: keyDelivery, call: create(newSite("site-c3")), want: codes.PermissionDenied},
-		{name: "CreateSite without key", key: keyNone, call: create(newSite("site-c4")), want: codes.Unauthenticated},
-		{name: "CreateSite with unknown key", key: keyUnknown, call: create(newSite("site-c5")), want: codes.Unauthenticated},
-		{name: "CreateSite bad id", key: keyAdmin, call: create(newSite("Site_C")), want: codes.InvalidArgument, fields: []string{"site_id"}},
-		{name: "CreateSite without site", key: keyAdmin, call: create(&sitesv1.CreateSiteRequest{SiteId: "site-c6"}), want: codes.InvalidArgument, fields: []string{"site"}},
-		{name: "CreateSite bad fields", key: keyAdmin, call: create(&sitesv1.CreateSiteRequest{SiteId: "site-c7", Site: &sitesv1.Site{BaseUrl: "new.example.org", CacheMaxAgeSeconds: -1}}),
-			want: codes.InvalidArgument, fields: []string{"site.display_name", "site.base_url", "site.cache_max_age_seconds"}},
-		{name: "CreateSite existing id", key: keyAdmin, call: create(newSite("site-a")), want: codes.AlreadyExists},
-
-		{name: "GetSite", key: keyViewer, call: get("sites/site-b"), want: codes.OK},
-		{name: "GetSite own site", key: keyEditorA, call: get("sites/site-a"), want: codes.OK},
-		{name: "GetSite foreign site", key: keyEditorA, call: get("sites/site-b"), want: codes.NotFound},
-		{name: "GetSite missing", key: keyAdmin, call: get("sites/nowhere"), want: codes.NotFound},
-		{name: "GetSite bad name", key: keyAdmin, call: get("site-a"), want: codes.InvalidArgument, fields: []string{"name"}},
-		{name: "GetSite bad id", key: keyAdmin, call: get("sites/Site A"), want: codes.InvalidArgument, fields: []string{"name"}},
-		{name: "GetSite by delivery key", key: keyDelivery, call: get("sites/site-a"), want: codes.PermissionDenied},
-		{name: "GetSite without key", key: keyNone, call: get("sites/site-a"), want: codes.Unauthenticated},
-
-		{name: "ListSites", key: keyViewer, call: list(&sitesv1.ListSitesRequest{}), want: codes.OK},
-		{name: "ListSites negative page size", key: keyViewer, call: list(&sitesv1.ListSitesRequest{PageSize: -1}), want: codes.InvalidArgument, fields: []string{"page_size"}},
-		{name: "ListSites bad page token", key: keyViewer, call: list(&sitesv1.ListSitesRequest{PageToken: "garbage"}), want: codes.InvalidArgument, fields: []string{"page_token"}},
-		{name: "ListSites by delivery key", key: keyDelivery, call: list(&sitesv1.ListSitesRequest{}), want: codes.PermissionDenied},
-
-		{name: "UpdateSite", key: keyAdmin, call: update(&sitesv1.Site{Name: "sites/site-b", DisplayName: "Site B!"}, "display_name"), want: codes.OK},
-		{name: "UpdateSite stale etag", key: keyAdmin, call: update(&sitesv1.Site{Name: "sites/site-b", DisplayName: "x", Etag: "stale"}, "display_name"), want: codes.Aborted},
-		{name: "UpdateSite by editor", key: keyEditorA, call: update(&sitesv1.Site{Name: "sites/site-a", DisplayName: "x"}, "display_name"), want: codes.PermissionDenied},
-		{name: "UpdateSite by viewer", key: keyViewer, call: update(&sitesv1.Site{Name: "sites/site-b", DisplayName: "x"}, "display_name"), want: codes.PermissionDenied},
-		{name: "UpdateSite bad name", key: keyAdmin, call: update(&sitesv1.Site{Name: "site-b", DisplayName: "x"}, "display_name"), want: codes.InvalidArgument, fields: []string{"site.name"}},
-		{name: "UpdateSite unknown mask path", key: keyAdmin, call: update(&sitesv1.Site{Name: "sites/site-b"}, "colour"), want: codes.InvalidArgument, fields: []string{"update_mask"}},
-		{name: "UpdateSite invalid value", key: keyAdmin, call: update(&sitesv1.Site{Name: "sites/site-b", BaseUrl: "ftp://x"}, "base_url"), want: codes.InvalidArgument, fields: []string{"site.base_url"}},
-		{name: "UpdateSite without site", key: keyAdmin, call: update(nil), want: codes.InvalidArgument, fields: []string{"site"}},
-
-		{name: "DeleteSite", key: keyAdmin, call: func(ctx context.Context, t *testing.T, e *env) error {
-			e.createSite(t, "site-doomed")
-			_, err := e.sites.DeleteSite(ctx, &sitesv1.DeleteSiteRequest{Name: "sites/site-doomed"})
-			return err
-		}, want: codes.OK},
-		{name: "DeleteSite with articles (soft delete: they are hidden, not checked)", key: keyAdmin, call: func(ctx context.Context, t *testing.T, e *env) error {
-			e.createSite(t, "site-with-articles")
-			e.article(t, "site-with-articles")
-			return del("sites/site-with-articles")(ctx, t, e)
-		}, want: codes.OK},
-		{name: "DeleteSite twice", key: keyAdmin, call: func(ctx context.Context, t *testing.T, e *env) error {
-			e.createSite(t, "site-twice")
-			if err := del("sites/site-twice")(ctx, t, e); err != nil {
-				return err
-			}
-			return del("sites/site-twice")(ctx, t, e)
-		}, want: codes.FailedPrecondition},
-		{name: "UndeleteSite", key: keyAdmin, call: func(ctx context.Context, t *testing.T, e *env) error {
-			e.createSite(t, "site-back")
-			if err := del("sites/site-back")(ctx, t, e); err != nil {
-				return err
-			}
-			_, err := e.sites.UndeleteSite(ctx, &sitesv1.UndeleteSiteRequest{Name: "sites/site-back"})
-			return err
-		}, want: codes.OK},
-		{name: "UndeleteSite not deleted", key: keyAdmin, call: func(ctx context.Context, _ *testing.T, e *env) error {
-			_, err := e.sites.UndeleteSite(ctx, &sitesv1.UndeleteSiteRequest{Name: "sites/site-b"})
-			return err
-		}, want: codes.FailedPrecondition},
-		{name: "UndeleteSite by site admin", key: keyEditorA, call: func(ctx context.Context, _ *testing.T, e *env) error {
-			_, err := e.sites.UndeleteSite(ctx, &sitesv1.UndeleteSiteRequest{Name: "sites/site-a"})
-			return err
-		}, want: codes.PermissionDenied},
-		{name: "DeleteSite missing", key: keyAdmin, call: del("sites/nowhere"), want: codes.NotFound},
-		{name: "DeleteSite bad name", key: keyAdmin, call: del("nowhere"), want: codes.InvalidArgument, fields: []string{"name"}},
-		{name: "DeleteSite by editor", key: keyEditorA, call: del("sites/site-a"), want: codes.PermissionDenied},
-		{name: "DeleteSite by viewer", key: keyViewer, call: del("sites/site-b"), want: codes.PermissionDenied},
-	}
 }
 
 func articleCases() []rpcCase {
@@ -385,7 +264,7 @@ func articleCases() []rpcCase {
 
 func TestRPCs(t *testing.T) {
 	e := newEnv(t)
-	for _, tt := range slices.Concat(siteCases(), articleCases()) {
+	for _, tt := range articleCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.call(as(t.Context(), tt.key), t, e)
 			st := status.Convert(err)
@@ -403,18 +282,11 @@ func TestRPCs(t *testing.T) {
 		})
 	}
 
-	// The table covers every method of both services.
+	// The table covers every method of the article service (the site service's own table is in
+	// services/sites/internal/api).
 	var want []string
-	for _, desc := range []struct {
-		name    string
-		methods []string
-	}{
-		{sitesv1.SiteService_ServiceDesc.ServiceName, methodNames(sitesv1.SiteService_ServiceDesc.Methods)},
-		{contentv1.ArticleService_ServiceDesc.ServiceName, methodNames(contentv1.ArticleService_ServiceDesc.Methods)},
-	} {
-		for _, m := range desc.methods {
-			want = append(want, "/"+desc.name+"/"+m)
-		}
+	for _, m := range methodNames(contentv1.ArticleService_ServiceDesc.Methods) {
+		want = append(want, "/"+contentv1.ArticleService_ServiceDesc.ServiceName+"/"+m)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
