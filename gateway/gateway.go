@@ -108,7 +108,8 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 		MarshalOptions:   protojson.MarshalOptions{},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}
-	mux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, strictJSON),
+	// google.api.HttpBody responses (e.g. an HSDS export) are sent as their own bytes and type.
+	mux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: strictJSON}),
 		runtime.WithErrorHandler(hideTransportErrors))
 	names := make([]string, 0, len(up.Routes))
 	for name := range up.Routes {

@@ -14,6 +14,7 @@ import (
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/services/content"
+	"github.com/beaconcms/beacon/services/resources"
 	"github.com/beaconcms/beacon/services/sites"
 	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 )
@@ -56,8 +57,10 @@ type Config struct {
 	GRPC    grpcserver.Config
 	Sites   sites.Config
 	Content content.Config
-	Gateway gateway.Config
-	Seed    SeedConfig
+	// Resources is the resources service's configuration.
+	Resources resources.Config
+	Gateway   gateway.Config
+	Seed      SeedConfig
 	// KeyName, KeyRole and KeySite describe the key `beacon admin-key` creates: its display
 	// name, role (admin, editor, viewer, delivery) and site (empty for all sites).
 	KeyName string
@@ -89,6 +92,7 @@ func defaultConfig(dev bool) Config {
 		GRPC:           grpcserver.Config{Reflection: true},
 		Sites:          sites.DefaultConfig(),
 		Content:        content.DefaultConfig(),
+		Resources:      resources.DefaultConfig(),
 		Gateway:        gateway.DefaultConfig(),
 		ServiceAddrs:   map[string]string{},
 		Seed:           SeedConfig{Site: "bench", BaseURL: "https://bench.example.org", Articles: 1000, BodyBytes: 6000, Seed: 1},
@@ -143,6 +147,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.PageTokenSecret, "page-token-secret", "secret (>= 32 bytes) signing page tokens; same on every replica")
 	str(&cfg.AccessDatabase, "access-database", "database holding API keys")
 	str(&cfg.Content.Database, "content-database", "database of the content service")
+	str(&cfg.Resources.Database, "resources-database", "database of the resources service")
 	str(&cfg.Sites.Database, "sites-database", "database of the sites service")
 	str(&cfg.ServiceKey, "service-key", "API key (viewer, all sites) a process without the sites service reads sites with; needed by --target=gateway")
 	dur(&cfg.CatalogRefresh, "catalog-refresh", "how often the site catalog reloads every site")

@@ -126,9 +126,9 @@ func TestParseConfig(t *testing.T) {
 		{name: "secret of 32 bytes", command: "dev", args: []string{"--page-token-secret", pageSecret},
 			want: func(c *Config) { c.PageTokenSecret = pageSecret }},
 		{name: "bad target", command: "serve", args: append([]string{"--target", "everything"}, dataDir...),
-			wantErr: []string{`"everything"`, "access, content, gateway, all"}},
+			wantErr: []string{`"everything"`, "access, content, resources, gateway, all"}},
 		{name: "bad target from env", command: "serve", args: dataDir, env: map[string]string{"BEACON_TARGET": "web"},
-			wantErr: []string{`"web"`, "access, content, gateway, all"}},
+			wantErr: []string{`"web"`, "access, content, resources, gateway, all"}},
 		{name: "internal module is no target", command: "serve", args: append([]string{"--target", "store"}, dataDir...),
 			wantErr: []string{`unknown target "store"`}},
 		{name: "empty target", command: "serve", args: append([]string{"--target", " , "}, dataDir...),
@@ -153,32 +153,35 @@ func TestParseConfig(t *testing.T) {
 			args:    []string{"--target", "content", "--data-dir", "d"},
 			wantErr: []string{"--sites-addr"}},
 		{name: "gateway and content need only the access and sites addresses", command: "serve",
-			args: []string{"--target", "gateway,content", "--access-addr", "access:9090", "--sites-addr", "sites:9090", "--service-key", "k", "--data-dir", "d"},
+			args: []string{"--target", "gateway,content,resources", "--access-addr", "access:9090", "--sites-addr", "sites:9090", "--service-key", "k", "--data-dir", "d"},
 			want: func(c *Config) {
-				c.Target, c.DataDir, c.ServiceKey = "gateway,content", "d", "k"
+				c.Target, c.DataDir, c.ServiceKey = "gateway,content,resources", "d", "k"
 				c.ServiceAddrs = map[string]string{"access": "access:9090", "sites": "sites:9090"}
 			}},
 		{name: "gateway without content needs MongoDB", command: "serve",
-			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--service-key", "k", "--data-dir", "d"},
+			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--resources-addr", "r:1", "--sites-addr", "s:1", "--service-key", "k", "--data-dir", "d"},
 			wantErr: []string{"--mongodb-uri"}},
+		{name: "gateway without resources address", command: "serve",
+			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--service-key", "k", "--mongodb-uri", "mongodb://db:27017"},
+			wantErr: []string{"without resources", "--resources-addr", "BEACON_RESOURCES_ADDR"}},
 		{name: "gateway with service addresses", command: "serve",
 			args: []string{"--target", "gateway", "--content-addr", "content:9090", "--sites-addr", "sites:9090", "--mongodb-uri", "mongodb://db:27017"},
-			env:  map[string]string{"BEACON_ACCESS_ADDR": "access:9090", "BEACON_SERVICE_KEY": "bk_svc"},
+			env:  map[string]string{"BEACON_ACCESS_ADDR": "access:9090", "BEACON_SERVICE_KEY": "bk_svc", "BEACON_RESOURCES_ADDR": "resources:9090"},
 			want: func(c *Config) {
 				c.Target, c.MongoURI, c.ServiceKey = "gateway", "mongodb://db:27017", "bk_svc"
-				c.ServiceAddrs = map[string]string{"content": "content:9090", "access": "access:9090", "sites": "sites:9090"}
+				c.ServiceAddrs = map[string]string{"content": "content:9090", "access": "access:9090", "sites": "sites:9090", "resources": "resources:9090"}
 			}},
 		{name: "management-only gateway needs no store and no service key", command: "serve",
-			args: []string{"--target", "gateway", "--read-sides=", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1"},
+			args: []string{"--target", "gateway", "--read-sides=", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--resources-addr", "r:1"},
 			want: func(c *Config) {
 				c.Target, c.ReadSides = "gateway", ""
-				c.ServiceAddrs = map[string]string{"content": "c:1", "access": "a:1", "sites": "s:1"}
+				c.ServiceAddrs = map[string]string{"content": "c:1", "access": "a:1", "sites": "s:1", "resources": "r:1"}
 			}},
 		{name: "management-only gateway still needs every service address", command: "serve",
 			args:    []string{"--target", "gateway", "--read-sides=", "--content-addr", "c:1", "--access-addr", "a:1"},
 			wantErr: []string{"--sites-addr"}},
 		{name: "gateway with the content read side needs a store", command: "serve",
-			args:    []string{"--target", "gateway", "--read-sides=content", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--service-key", "k"},
+			args:    []string{"--target", "gateway", "--read-sides=content", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--resources-addr", "r:1", "--service-key", "k"},
 			wantErr: []string{"--mongodb-uri"}},
 		{name: "unknown read side", command: "serve",
 			args:    []string{"--target", "gateway", "--read-sides=content,pictures", "--mongodb-uri", "mongodb://db:27017"},
@@ -301,7 +304,7 @@ func TestRunCommands(t *testing.T) {
 		{name: "help", args: []string{"help"}, wantCode: 0, wantStdout: "Usage: beacon"},
 		{name: "targets", args: []string{"targets"}, wantCode: 0, wantStdout: "gateway       yes     store key-verifier"},
 		{name: "targets of a management-only gateway", args: []string{"targets", "--read-sides="}, wantCode: 0,
-			wantStdout: "gateway       yes     -                               sites access content dev-setup"},
+			wantStdout: "gateway       yes     -                                       sites access content resources dev-setup"},
 		{name: "targets with an unknown read side", args: []string{"targets", "--read-sides=x"}, wantCode: 2, wantStderr: `"x" has no read side`},
 		{name: "bad flag", args: []string{"serve", "--target", "nope", "--data-dir", "x"}, wantCode: 2, wantStderr: "beacon serve: --target"},
 		{name: "flag help", args: []string{"dev", "-h"}, wantCode: 0, wantStderr: "-http-addr"},

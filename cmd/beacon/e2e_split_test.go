@@ -37,12 +37,13 @@ func TestSplitDeployment(t *testing.T) {
 	services := map[string]*instance{}
 	services["sites"] = startUntil(t, "gRPC  ", append([]string{"serve", "--target=sites", "--grpc-addr", "127.0.0.1:0"}, shared...)...)
 	readSites := []string{"--sites-addr", services["sites"].grpcAddr, "--service-key", serviceKey, "--catalog-refresh", "200ms"}
-	for _, name := range []string{"content", "access"} {
+	for _, name := range []string{"content", "access", "resources"} {
 		args := append([]string{"serve", "--target=" + name, "--grpc-addr", "127.0.0.1:0", "--scheduler-interval", "200ms"}, shared...)
 		services[name] = startUntil(t, "gRPC  ", append(args, readSites...)...)
 	}
 	gw := start(t, append(append([]string{"serve", "--target=gateway", "--http-addr", "127.0.0.1:0",
 		"--content-addr", services["content"].grpcAddr, "--access-addr", services["access"].grpcAddr,
+		"--resources-addr", services["resources"].grpcAddr,
 		"--delivery-poll-interval", "200ms"}, readSites...), shared...)...)
 	if gw.grpcAddr != "" {
 		t.Errorf("the gateway serves gRPC on %s; it should run no service", gw.grpcAddr)
@@ -79,10 +80,33 @@ func TestSplitDeployment(t *testing.T) {
 	gw.call(t, admin, "POST", "/v1/"+name+":publish", map[string]any{}).must(t, 200)
 	waitForBody("version two")
 
+	// The resources service runs in its own process; the edge serves its read routes from its own
+	// copy of the read model, which follows the change log.
+	res := gw.call(t, admin, "POST", "/v1/resources", map[string]any{
+		"displayName": "Split line", "kind": "KIND_CRISIS_LINE", "crisis": true, "phones": []map[string]any{{"number": "988"}},
+		"hours": map[string]any{"alwaysOpen": true}, "targetSites": []string{"sites/split"},
+	}).must(t, 200)
+	waitForResource := func(want string) {
+		t.Helper()
+		start := time.Now()
+		eventually(t, 5*time.Second, func() string {
+			status, _, body := gw.get(t, "", "/v1/sites/split/crisis-lines")
+			if status != 200 || !strings.Contains(string(body), want) {
+				return "edge answers " + string(body)
+			}
+			return ""
+		})
+		t.Logf("the edge served crisis line %q %s after the write", want, time.Since(start).Round(10*time.Millisecond))
+	}
+	waitForResource("Split line")
+	gw.call(t, admin, "PATCH", "/v1/"+res.str("name")+"?updateMask=display_name", map[string]any{"displayName": "Split line renamed", "etag": res.str("etag")}).must(t, 200)
+	waitForResource("Split line renamed")
+
 	t.Run("a management-only gateway needs no store", func(t *testing.T) {
 		// No --mongodb-uri, no --data-dir, no service key: only the services' addresses.
 		mgmt := start(t, "serve", "--target=gateway", "--read-sides=", "--http-addr", "127.0.0.1:0", "--log-level", "warn",
-			"--sites-addr", services["sites"].grpcAddr, "--content-addr", services["content"].grpcAddr, "--access-addr", services["access"].grpcAddr)
+			"--sites-addr", services["sites"].grpcAddr, "--content-addr", services["content"].grpcAddr, "--access-addr", services["access"].grpcAddr,
+			"--resources-addr", services["resources"].grpcAddr)
 		if site := mgmt.call(t, admin, "GET", "/v1/sites/split", nil).must(t, 200); site.str("displayName") != "Split" {
 			t.Errorf("site through the management-only gateway = %s", site.raw)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/access"
 	"github.com/beaconcms/beacon/services/content"
+	"github.com/beaconcms/beacon/services/resources"
 	"github.com/beaconcms/beacon/services/sites"
 	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 )
@@ -101,6 +102,21 @@ var serviceModules = []serviceModule{
 			}
 			return d.ReadSide(), d.Run, nil
 		}},
+	{name: "resources", deps: []string{moduleCatalog}, start: func(ctx context.Context, a *app) (grpcService, error) {
+		svc, err := newResources(ctx, a.cfg, a.store, a.catalog, a.logger)
+		if err != nil {
+			return grpcService{}, err
+		}
+		a.resources = svc
+		return grpcService{register: svc.Register, rules: resources.Rules(), names: resources.ServiceNames(), run: svc.Run}, nil
+	}, gateway: resources.RegisterGateway,
+		readSide: func(ctx context.Context, a *app) (gateway.ReadSide, func(context.Context) error, error) {
+			if a.resources != nil {
+				return a.resources.ReadSide(), nil, nil
+			}
+			return resources.OpenReadSide(ctx, resources.Deps{DB: a.store.client.Database(a.cfg.Resources.Database),
+				Tokens: a.store.tokens, Sites: a.catalog}, a.cfg.Resources, a.logger)
+		}},
 }
 
 // serviceNames are the names of serviceModules, in order.
@@ -120,14 +136,15 @@ type app struct {
 	logger *slog.Logger
 	stdout io.Writer
 
-	store    stored               // moduleStore
-	catalog  *sitecatalog.Catalog // moduleCatalog
-	sites    *sites.Service       // moduleCatalog, when the process runs the sites service
-	keys     *access.Service      // moduleVerifier
-	grpc     *grpcRegistry        // moduleGRPC
-	content  *content.Service
-	running  map[string]bool // the modules this process runs
-	restAddr string          // moduleGateway
+	store     stored               // moduleStore
+	catalog   *sitecatalog.Catalog // moduleCatalog
+	sites     *sites.Service       // moduleCatalog, when the process runs the sites service
+	keys      *access.Service      // moduleVerifier
+	grpc      *grpcRegistry        // moduleGRPC
+	content   *content.Service
+	resources *resources.Service
+	running   map[string]bool // the modules this process runs
+	restAddr  string          // moduleGateway
 }
 
 // newGraph returns Beacon's module graph; the Inits act on a.
@@ -159,7 +176,7 @@ func newGraph(a *app) (*modules.Graph, error) {
 		gatewayDeps = []string{moduleStore, moduleVerifier}
 	}
 	mods = append(mods,
-		modules.Module{Name: moduleDevSetup, Deps: []string{"sites", "content", "access"}, Init: a.initDevSetup},
+		modules.Module{Name: moduleDevSetup, Deps: []string{"sites", "content", "access", "resources"}, Init: a.initDevSetup},
 		modules.Module{Name: moduleGateway, Deps: gatewayDeps, Target: true,
 			// With services in the same process, the gateway calls them through the local gRPC
 			// server: it starts after them and stops before them.
@@ -347,6 +364,13 @@ func (a *app) initService(ctx context.Context, s serviceModule) (modules.Service
 func (a *app) initDevSetup(ctx context.Context) (modules.Service, error) {
 	if err := prepareDev(ctx, a.cfg, a.sites, a.content, a.keys, a.stdout); err != nil {
 		return nil, err
+	}
+	created, err := a.resources.SeedDemo(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("demo directory: %w", err)
+	}
+	if created > 0 {
+		fmt.Fprintf(a.stdout, "demo  %d resources for sites/kratom-help (988 Lifeline and SAMHSA's National Helpline are real; the rest is example data)\n", created)
 	}
 	return idle(), nil
 }

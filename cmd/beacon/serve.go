@@ -22,6 +22,7 @@ import (
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/access"
 	"github.com/beaconcms/beacon/services/content"
+	"github.com/beaconcms/beacon/services/resources"
 	"github.com/beaconcms/beacon/services/sites"
 	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -116,6 +117,14 @@ func newContent(ctx context.Context, cfg Config, st stored, catalog *sitecatalog
 		return nil, err
 	}
 	return content.New(ctx, content.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: catalog}, cfg.Content, logger)
+}
+
+func newResources(ctx context.Context, cfg Config, st stored, catalog *sitecatalog.Catalog, logger *slog.Logger) (*resources.Service, error) {
+	db := st.client.Database(cfg.Resources.Database)
+	if err := resources.Migrate(ctx, db, logger); err != nil {
+		return nil, err
+	}
+	return resources.New(ctx, resources.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: catalog}, cfg.Resources, logger)
 }
 
 // openStore connects to cfg.MongoURI, or starts the embedded store under cfg.DataDir.

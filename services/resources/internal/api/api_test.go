@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/genproto/googleapis/type/dayofweek"
+	"google.golang.org/genproto/googleapis/type/latlng"
 	"google.golang.org/genproto/googleapis/type/timeofday"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -29,6 +30,7 @@ import (
 	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/resources/internal/api"
+	"github.com/beaconcms/beacon/services/resources/internal/delivery"
 	"github.com/beaconcms/beacon/services/resources/internal/domain"
 	"github.com/beaconcms/beacon/services/resources/internal/index"
 	"github.com/beaconcms/beacon/services/resources/internal/store"
@@ -57,7 +59,7 @@ func (c catalog) Site(_ context.Context, id string) (domain.SiteSettings, bool, 
 	return s, ok, nil
 }
 
-func newClient(tb testing.TB) resourcesv1.ResourceServiceClient {
+func newClient(tb testing.TB) (resourcesv1.ResourceServiceClient, resourcesv1.DeliveryServiceClient) {
 	tb.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
@@ -66,7 +68,7 @@ func newClient(tb testing.TB) resourcesv1.ResourceServiceClient {
 		tb.Fatal(err)
 	}
 	var ix *index.Index
-	st := store.New(db, store.NewProcessLocks(), func(r *domain.Resource) { ix.Put(r) })
+	st := store.New(db, mongodb.NewDocLocks(), func(r *domain.Resource) { ix.Put(r) })
 	ix = index.New(st, time.Second, logger)
 	if err := ix.Load(ctx); err != nil {
 		tb.Fatal(err)
@@ -77,7 +79,7 @@ func newClient(tb testing.TB) resourcesv1.ResourceServiceClient {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	policy, err := auth.Merge(api.Rules(), auth.HealthAndReflectionRules())
+	policy, err := auth.Merge(api.Rules(), api.DeliveryRules(), auth.HealthAndReflectionRules())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -88,6 +90,7 @@ func newClient(tb testing.TB) resourcesv1.ResourceServiceClient {
 	}
 	srv := grpcserver.New(grpcserver.Config{}, auth.NewInterceptor(policy, verifier, logger), logger)
 	resourcesv1.RegisterResourceServiceServer(srv, api.NewResourceServer(svc, tokens))
+	resourcesv1.RegisterDeliveryServiceServer(srv, api.NewDeliveryServer(delivery.New(ix, sites, nil), tokens))
 	if missing := policy.MissingRules(srv); len(missing) > 0 {
 		tb.Fatalf("methods without an access rule: %v", missing)
 	}
@@ -100,7 +103,7 @@ func newClient(tb testing.TB) resourcesv1.ResourceServiceClient {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = conn.Close(); srv.Stop() })
-	return resourcesv1.NewResourceServiceClient(conn)
+	return resourcesv1.NewResourceServiceClient(conn), resourcesv1.NewDeliveryServiceClient(conn)
 }
 
 func as(key string) context.Context {
@@ -158,7 +161,7 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 }
 
 func TestResourceLifecycleOverGRPC(t *testing.T) {
-	c := newClient(t)
+	c, _ := newClient(t)
 	r, err := c.CreateResource(as(keyEditorA), &resourcesv1.CreateResourceRequest{Resource: line("Line A", "sites/site-a")})
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +202,7 @@ func TestResourceLifecycleOverGRPC(t *testing.T) {
 }
 
 func TestListFiltersOrdersAndPages(t *testing.T) {
-	c := newClient(t)
+	c, _ := newClient(t)
 	names := []string{"Charlie", "Alpha", "Bravo", "Delta"}
 	for i, n := range names {
 		r := line(n, "sites/site-a")
@@ -245,7 +248,7 @@ func TestListFiltersOrdersAndPages(t *testing.T) {
 
 // TestSiteScopeOnEveryMethod calls every method with a key for site-a on a resource of site-b.
 func TestSiteScopeOnEveryMethod(t *testing.T) {
-	c := newClient(t)
+	c, _ := newClient(t)
 	r, err := c.CreateResource(as(keyAdmin), &resourcesv1.CreateResourceRequest{Resource: line("B", "sites/site-b")})
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +319,7 @@ func TestSiteScopeOnEveryMethod(t *testing.T) {
 }
 
 func TestImportStreamsProgressAndReport(t *testing.T) {
-	c := newClient(t)
+	c, _ := newClient(t)
 	var b strings.Builder
 	b.WriteString("external_id,name,kind,phones\n")
 	for i := range 250 {
@@ -363,3 +366,41 @@ func TestImportStreamsProgressAndReport(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestDeliveryOverGRPC(t *testing.T) {
+	c, d := newClient(t)
+	clinic := line("Clinic", "sites/site-a")
+	clinic.Crisis, clinic.Kind = false, resourcesv1.Kind_KIND_TREATMENT_PROVIDER
+	clinic.Locations = []*resourcesv1.Location{{Type: resourcesv1.Location_TYPE_PHYSICAL, Address: &resourcesv1.Address{City: "Austin", Country: "US"},
+		Coordinates: &latlng.LatLng{Latitude: 30.27, Longitude: -97.75}}}
+	clinic.EditorNotes = "private"
+	if _, err := c.CreateResource(as(keyAdmin), &resourcesv1.CreateResourceRequest{Resource: clinic}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateResource(as(keyAdmin), &resourcesv1.CreateResourceRequest{Resource: line("Hotline", "sites/site-a")}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := d.ListSiteResources(as(keyEditorA), &resourcesv1.ListSiteResourcesRequest{Site: "sites/site-a", Near: "30.2672,-97.7431", RadiusKm: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetResources()) != 1 || resp.GetResources()[0].GetDisplayName() != "Clinic" || resp.GetResources()[0].GetDistanceKm() <= 0 ||
+		len(resp.GetRemoteResources()) != 1 || resp.GetRemoteResources()[0].GetDisplayName() != "Hotline" {
+		t.Errorf("near list: %v", resp)
+	}
+	lines, err := d.ListCrisisLines(as(keyEditorA), &resourcesv1.ListCrisisLinesRequest{Site: "sites/site-a"})
+	if err != nil || len(lines.GetCrisisLines()) != 1 || lines.GetCrisisLines()[0].GetPhones()[0].GetNumber() != "+15125550100" {
+		t.Errorf("crisis lines: %v %v", lines, err)
+	}
+	for name, req := range map[string]*resourcesv1.ListSiteResourcesRequest{
+		"bad near":   {Site: "sites/site-a", Near: "91,0"},
+		"bad radius": {Site: "sites/site-a", Near: "30,-97", RadiusKm: 501},
+	} {
+		if _, err := d.ListSiteResources(as(keyAdmin), req); codeOf(err) != codes.InvalidArgument {
+			t.Errorf("%s: %v, want INVALID_ARGUMENT", name, err)
+		}
+	}
+	if _, err := d.ListSiteResources(as(keyEditorA), &resourcesv1.ListSiteResourcesRequest{Site: "sites/site-b"}); codeOf(err) != codes.NotFound {
+		t.Errorf("another site's delivery: %v, want NOT_FOUND", err)
+	}
+}

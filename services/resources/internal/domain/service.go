@@ -93,7 +93,7 @@ type Service struct {
 // NewService returns a Service. now and newID default to time.Now and random ids.
 func NewService(store ResourceStore, lister ResourceLister, sites SiteCatalog, now func() time.Time, newID func() string, logger *slog.Logger) *Service {
 	if now == nil {
-		now = time.Now
+		now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) } // as stored
 	}
 	if newID == nil {
 		newID = RandomID

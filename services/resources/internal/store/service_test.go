@@ -63,7 +63,7 @@ func newFixture(tb testing.TB) *fixture {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	f.clock = &now
 	var ix *index.Index
-	f.store = store.New(db, store.NewProcessLocks(), func(r *domain.Resource) { ix.Put(r) })
+	f.store = store.New(db, mongodb.NewDocLocks(), func(r *domain.Resource) { ix.Put(r) })
 	ix = index.New(f.store, 50*time.Millisecond, slog.New(slog.DiscardHandler))
 	f.index = ix
 	if err := ix.Load(ctx); err != nil {

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -52,10 +53,11 @@ const (
 // poll more often than this.
 const ChangeRetention = 5 * time.Minute
 
-// Locker serializes conditional writes to one document within the process.
+// Locker serializes conditional writes to one document within the process (mongodb.DocLocks).
 type Locker interface {
-	// Lock acquires the lock of key, waiting until it is free or ctx ends, and returns its release.
-	Lock(ctx context.Context, key string) (unlock func(), err error)
+	// Lock acquires the lock of document id of collection in database db, waiting until it is
+	// free or ctx ends, and returns its release.
+	Lock(ctx context.Context, db, collection, id string) (unlock func(), err error)
 }
 
 // Store implements domain.ResourceStore on one database.
@@ -71,9 +73,17 @@ func New(db *mongo.Database, locks Locker, onWrite func(*domain.Resource)) *Stor
 	return &Store{db: db, locks: locks, onWrite: onWrite}
 }
 
-func (s *Store) lockAll(ctx context.Context, keys []string) (func(), error) {
+// docKey names one document to lock.
+type docKey struct{ collection, id string }
+
+func (s *Store) lockAll(ctx context.Context, keys []docKey) (func(), error) {
 	keys = slices.Clone(keys)
-	slices.Sort(keys) // one order for every writer: no deadlock
+	slices.SortFunc(keys, func(a, b docKey) int { // one order for every writer: no deadlock
+		if c := strings.Compare(a.collection, b.collection); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
 	keys = slices.Compact(keys)
 	var unlocks []func()
 	release := func() {
@@ -82,7 +92,7 @@ func (s *Store) lockAll(ctx context.Context, keys []string) (func(), error) {
 		}
 	}
 	for _, k := range keys {
-		u, err := s.locks.Lock(ctx, s.db.Name()+"/"+k)
+		u, err := s.locks.Lock(ctx, s.db.Name(), k.collection, k.id)
 		if err != nil {
 			release()
 			return nil, err
@@ -94,10 +104,10 @@ func (s *Store) lockAll(ctx context.Context, keys []string) (func(), error) {
 
 func claimKey(e domain.ExternalID) string { return e.Source + "/" + e.ID }
 
-func lockKeys(r *domain.Resource, more ...domain.ExternalID) []string {
-	keys := []string{resourcesCollection + "/" + r.ID}
+func lockKeys(r *domain.Resource, more ...domain.ExternalID) []docKey {
+	keys := []docKey{{resourcesCollection, r.ID}}
 	for _, e := range append(slices.Clone(r.ExternalIDs), more...) {
-		keys = append(keys, claimsCollection+"/"+claimKey(e))
+		keys = append(keys, docKey{claimsCollection, claimKey(e)})
 	}
 	return keys
 }

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"strings"
+
+	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/geo"
+	"github.com/beaconcms/beacon/platform/markdown"
+	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/services/resources/internal/delivery"
+	"github.com/beaconcms/beacon/services/resources/internal/domain"
+)
+
+// DeliveryServer implements resourcesv1.DeliveryServiceServer over the delivery read model.
+type DeliveryServer struct {
+	resourcesv1.UnimplementedDeliveryServiceServer
+	model    *delivery.Model
+	tokens   TokenCodec
+	renderer *markdown.Renderer
+}
+
+// NewDeliveryServer returns the delivery API over model.
+func NewDeliveryServer(model *delivery.Model, tokens TokenCodec) *DeliveryServer {
+	return &DeliveryServer{model: model, tokens: tokens, renderer: markdown.NewRenderer()}
+}
+
+// readableSite checks the caller's key covers the site; a key for another site gets NOT_FOUND,
+// exactly like a missing site. (The REST read side lets anyone read a public site.)
+func readableSite(ctx context.Context, field, name string) (string, error) {
+	site, err := siteID(field, name)
+	if err != nil {
+		return "", err
+	}
+	p, err := principal(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !p.CoversSite(site) { // as for articles: another site's key sees no such site
+		return "", apperr.New(apperr.NotFound, "site %q not found", name)
+	}
+	return site, nil
+}
+
+// ParseNear reads "LAT,LNG" in decimal degrees.
+func ParseNear(s string) (geo.Point, error) {
+	lat, lng, ok := strings.Cut(s, ",")
+	la, err1 := strconv.ParseFloat(strings.TrimSpace(lat), 64)
+	lo, err2 := strconv.ParseFloat(strings.TrimSpace(lng), 64)
+	p := geo.Point{Lat: la, Lng: lo}
+	if !ok || err1 != nil || err2 != nil || math.IsNaN(la) || math.IsNaN(lo) || !p.Valid() {
+		return p, apperr.InvalidField("near", "must be LAT,LNG in decimal degrees, latitude -90 to 90 and longitude -180 to 180 (got %q)", s)
+	}
+	return p, nil
+}
+
+type offsetToken struct {
+	Offset int `json:"o"`
+}
+
+func (s *DeliveryServer) ListSiteResources(ctx context.Context, req *resourcesv1.ListSiteResourcesRequest) (*resourcesv1.ListSiteResourcesResponse, error) {
+	site, err := readableSite(ctx, "site", req.GetSite())
+	if err != nil {
+		return nil, err
+	}
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	q := delivery.Query{Kind: domain.Kind(req.GetKind()), Taxonomy: req.GetTaxonomy(), Language: req.GetLanguage(),
+		OpenNow: req.GetOpenNow(), Words: req.GetQ(), Limit: size, RadiusKm: req.GetRadiusKm()}
+	if req.GetNear() != "" {
+		p, err := ParseNear(req.GetNear())
+		if err != nil {
+			return nil, err
+		}
+		q.Near = &p
+	}
+	if r := req.GetRadiusKm(); math.IsNaN(r) || r < 0 || r > delivery.MaxRadiusKm {
+		return nil, apperr.InvalidField("radius_km", "must be from 0 (the default, %d km) to %d", delivery.DefaultRadiusKm, delivery.MaxRadiusKm)
+	}
+	if q.Kind != 0 && !q.Kind.Valid() {
+		return nil, apperr.InvalidField("kind", "is not a kind")
+	}
+	scope := pagetoken.Scope("ListSiteResources", site, req.GetNear(), strconv.FormatFloat(req.GetRadiusKm(), 'g', -1, 64),
+		req.GetKind().String(), req.GetTaxonomy(), req.GetLanguage(), strconv.FormatBool(req.GetOpenNow()), req.GetQ())
+	if req.GetPageToken() != "" {
+		var tok offsetToken
+		if err := s.tokens.Decode(req.GetPageToken(), scope, &tok); err != nil {
+			return nil, err
+		}
+		q.Offset = tok.Offset
+	}
+	page, err := s.model.List(ctx, site, q)
+	if err != nil {
+		return nil, err
+	}
+	resp := &resourcesv1.ListSiteResourcesResponse{}
+	for _, it := range page.Local {
+		resp.Resources = append(resp.Resources, s.published(it))
+	}
+	for _, it := range page.Remote {
+		resp.RemoteResources = append(resp.RemoteResources, s.published(it))
+	}
+	if page.More {
+		if resp.NextPageToken, err = s.tokens.Encode(scope, offsetToken{Offset: q.Offset + len(page.Local)}); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+func (s *DeliveryServer) GetSiteResource(ctx context.Context, req *resourcesv1.GetSiteResourceRequest) (*resourcesv1.PublishedResource, error) {
+	site, err := readableSite(ctx, "site", req.GetSite())
+	if err != nil {
+		return nil, err
+	}
+	if !domain.ValidResourceID(req.GetResource()) {
+		return nil, apperr.InvalidField("resource", "must be a resource id (got %q)", req.GetResource())
+	}
+	it, err := s.model.Get(ctx, site, req.GetResource())
+	if err != nil {
+		return nil, err
+	}
+	return s.published(it), nil
+}
+
+func (s *DeliveryServer) ListCrisisLines(ctx context.Context, req *resourcesv1.ListCrisisLinesRequest) (*resourcesv1.ListCrisisLinesResponse, error) {
+	site, err := readableSite(ctx, "site", req.GetSite())
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.model.CrisisLines(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	resp := &resourcesv1.ListCrisisLinesResponse{}
+	for _, it := range items {
+		resp.CrisisLines = append(resp.CrisisLines, s.published(it))
+	}
+	return resp, nil
+}
+
+// published converts a delivered item; editor notes, external ids and the verifier stay private.
+func (s *DeliveryServer) published(it delivery.Item) *resourcesv1.PublishedResource {
+	r := it.Resource
+	out := &resourcesv1.PublishedResource{
+		Name: r.Name(), DisplayName: r.DisplayName, OrganizationName: r.OrganizationName, Kind: resourcesv1.Kind(r.Kind),
+		TaxonomyTerms: r.TaxonomyTerms, DescriptionHtml: s.renderer.Render(r.Description).HTML, Website: r.Website,
+		Email: r.Email, Hours: toProtoHours(r.Hours), Languages: r.Languages, Costs: toProtoCosts(r.Costs),
+		CostDescription: r.CostDescription, Eligibility: r.Eligibility, ServiceAreas: toProtoAreas(r.ServiceAreas),
+		Status: resourcesv1.Status(r.Status), Crisis: r.Crisis, LastVerifiedDate: r.Verified.Date.String(),
+		Stale: it.Stale, OpenNow: it.OpenNow, DistanceKm: math.Round(it.DistanceKm*100) / 100,
+	}
+	for _, p := range r.Phones {
+		out.Phones = append(out.Phones, &resourcesv1.PublishedPhone{Number: p.Number, Extension: p.Extension, Type: resourcesv1.Phone_Type(p.Type), Description: p.Description, Languages: p.Languages})
+	}
+	for _, l := range r.Locations {
+		pl := &resourcesv1.PublishedLocation{Type: resourcesv1.Location_Type(l.Type), Name: l.Name, Address: toProtoAddress(l.Address), Url: l.URL}
+		if l.Coordinates != nil {
+			pl.Latitude, pl.Longitude = l.Coordinates.Lat, l.Coordinates.Lng
+		}
+		out.Locations = append(out.Locations, pl)
+	}
+	return out
+}
+
+// DeliveryRules is the access policy of the delivery API: any key covering the site (checked per
+// call), delivery keys included.
+func DeliveryRules() auth.Policy {
+	readers := auth.Rule{Roles: []auth.Role{auth.RoleAdmin, auth.RoleEditor, auth.RoleViewer, auth.RoleDelivery}}
+	return auth.Policy{
+		resourcesv1.DeliveryService_ListSiteResources_FullMethodName: readers,
+		resourcesv1.DeliveryService_GetSiteResource_FullMethodName:   readers,
+		resourcesv1.DeliveryService_ListCrisisLines_FullMethodName:   readers,
+		resourcesv1.DeliveryService_GetSiteDirectory_FullMethodName:  readers,
+	}
+}

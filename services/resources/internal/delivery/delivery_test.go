@@ -1,0 +1,184 @@
+package delivery_test
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/geo"
+	"github.com/beaconcms/beacon/services/resources/internal/delivery"
+	"github.com/beaconcms/beacon/services/resources/internal/domain"
+	"github.com/beaconcms/beacon/services/resources/internal/index"
+)
+
+type sites map[string]domain.SiteSettings
+
+func (s sites) Site(_ context.Context, id string) (domain.SiteSettings, bool, error) {
+	v, ok := s[id]
+	return v, ok, nil
+}
+
+// Monday 2026-01-05 15:00 in Chicago (21:00 UTC).
+var now = time.Date(2026, 1, 5, 21, 0, 0, 0, time.UTC)
+
+var rev int64
+
+func put(ix *index.Index, id string, mutate func(r *domain.Resource)) *domain.Resource {
+	rev++
+	r := &domain.Resource{ID: id, RevisionID: rev, Fields: domain.Fields{
+		DisplayName: id, Kind: domain.KindTreatmentProvider, Status: domain.StatusActive,
+		TargetSites: []string{"s"}, Languages: []string{"en"},
+	}, Verified: domain.Verification{Date: domain.Date{Year: 2025, Month: 12, Day: 1}}}
+	if mutate != nil {
+		mutate(r)
+	}
+	ix.Put(r)
+	return r
+}
+
+func at(lat, lng float64) func(r *domain.Resource) {
+	return func(r *domain.Resource) {
+		r.Locations = append(r.Locations, domain.Location{Type: domain.LocationPhysical, Coordinates: &domain.LatLng{Lat: lat, Lng: lng}})
+	}
+}
+
+func setup(t *testing.T) (*index.Index, *delivery.Model, sites) {
+	t.Helper()
+	ix := index.New(nil, time.Second, slog.New(slog.DiscardHandler))
+	st := sites{"s": {ID: "s"}, "gone": {ID: "gone", Deleted: true}}
+	return ix, delivery.New(ix, st, func() time.Time { return now }), st
+}
+
+var austin = geo.Point{Lat: 30.2672, Lng: -97.7431}
+
+func names(items []delivery.Item) string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Resource.ID)
+	}
+	return strings.Join(out, ",")
+}
+
+func TestNearSortsByDistanceAndListsRemoteSeparately(t *testing.T) {
+	ix, m, _ := setup(t)
+	ctx := context.Background()
+	far := geo.Destination(austin, 90, 49.9)
+	put(ix, "far", at(far.Lat, far.Lng))
+	put(ix, "near", at(30.27, -97.75))
+	out := geo.Destination(austin, 0, 50.1)
+	put(ix, "outside", at(out.Lat, out.Lng))
+	put(ix, "dallas", at(32.7767, -96.7970))
+	put(ix, "hotline", func(r *domain.Resource) { r.Kind = domain.KindCrisisLine })
+	put(ix, "forum", func(r *domain.Resource) {
+		r.Kind = domain.KindOnlineCommunity
+		r.Locations = []domain.Location{{Type: domain.LocationVirtual, URL: "https://forum.example.org/"}}
+	})
+	page, err := m.List(ctx, "s", delivery.Query{Near: &austin, RadiusKm: 50, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names(page.Local) != "near,far" || names(page.Remote) != "forum,hotline" {
+		t.Errorf("local %s remote %s, want near,far and forum,hotline", names(page.Local), names(page.Remote))
+	}
+	if d := page.Local[1].DistanceKm; math.Abs(d-49.9) > 0.01 {
+		t.Errorf("distance of far = %v, want 49.9", d)
+	}
+	page, _ = m.List(ctx, "s", delivery.Query{Near: &austin, RadiusKm: 300, Kind: domain.KindTreatmentProvider, Limit: 10})
+	if names(page.Local) != "near,far,outside,dallas" || names(page.Remote) != "" {
+		t.Errorf("300 km treatment providers: local %s remote %s", names(page.Local), names(page.Remote))
+	}
+	page, _ = m.List(ctx, "s", delivery.Query{Near: &austin, RadiusKm: 300, Limit: 2})
+	if names(page.Local) != "near,far" || !page.More {
+		t.Errorf("first page %s more=%v", names(page.Local), page.More)
+	}
+	page, _ = m.List(ctx, "s", delivery.Query{Near: &austin, RadiusKm: 300, Limit: 2, Offset: 2})
+	if names(page.Local) != "outside,dallas" || page.More || page.Remote != nil {
+		t.Errorf("second page %s more=%v remote=%s", names(page.Local), page.More, names(page.Remote))
+	}
+}
+
+func TestFilters(t *testing.T) {
+	ix, m, st := setup(t)
+	ctx := context.Background()
+	put(ix, "spanish", func(r *domain.Resource) { r.Languages = []string{"es-MX"}; r.TaxonomyTerms = []string{"detox"} })
+	put(ix, "words", func(r *domain.Resource) { r.Description = "Peer-led **kratom** recovery meetings" })
+	put(ix, "weekday", func(r *domain.Resource) {
+		r.Hours = domain.Hours{TimeZone: "America/Chicago", Periods: []domain.WeeklyPeriod{{Day: time.Monday, Opens: 9 * 60, Closes: 17 * 60}}}
+	})
+	put(ix, "evening", func(r *domain.Resource) {
+		r.Hours = domain.Hours{TimeZone: "America/Chicago", Periods: []domain.WeeklyPeriod{{Day: time.Monday, Opens: 18 * 60, Closes: 22 * 60}}}
+	})
+	put(ix, "inactive", func(r *domain.Resource) { r.Status = domain.StatusInactive })
+	put(ix, "closed", func(r *domain.Resource) { r.Status = domain.StatusTemporarilyClosed })
+	put(ix, "old", func(r *domain.Resource) { r.Verified = domain.Verification{} })
+	put(ix, "elsewhere", func(r *domain.Resource) { r.TargetSites = []string{"other"} })
+	put(ix, "deleted", func(r *domain.Resource) { r.DeleteTime = now })
+	tests := []struct {
+		q    delivery.Query
+		want string
+	}{
+		{delivery.Query{}, "evening,old,spanish,weekday,words"},
+		{delivery.Query{Language: "es"}, "spanish"},
+		{delivery.Query{Taxonomy: "Detox"}, "spanish"},
+		{delivery.Query{Words: "KRATOM recovery"}, "words"},
+		{delivery.Query{OpenNow: true}, "weekday"},
+	}
+	for _, tt := range tests {
+		tt.q.Limit = 50
+		page, err := m.List(ctx, "s", tt.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(page.Local); got != tt.want {
+			t.Errorf("List(%+v) = %s, want %s", tt.q, got, tt.want)
+		}
+	}
+	if it, err := m.Get(ctx, "s", "closed"); err != nil || it.Resource.Status != domain.StatusTemporarilyClosed {
+		t.Errorf("a temporarily closed resource is not delivered by id: %v", err)
+	}
+	for _, id := range []string{"inactive", "elsewhere", "deleted"} {
+		if _, err := m.Get(ctx, "s", id); !apperr.Is(err, apperr.NotFound) {
+			t.Errorf("Get(%s) = %v, want not found", id, err)
+		}
+	}
+	if it, _ := m.Get(ctx, "s", "old"); !it.Stale {
+		t.Error("a never-verified resource is not flagged stale")
+	}
+	st["s"] = domain.SiteSettings{ID: "s", HideStale: true}
+	if _, err := m.Get(ctx, "s", "old"); !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("a stale resource is delivered on a site that hides them: %v", err)
+	}
+	st["s"] = domain.SiteSettings{ID: "s", StaleAfterDays: 30} // verified 2025-12-01, 35 days ago
+	if it, _ := m.Get(ctx, "s", "spanish"); !it.Stale {
+		t.Error("the site's 30-day threshold is not applied")
+	}
+	if _, err := m.List(ctx, "gone", delivery.Query{Limit: 10}); !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("a deleted site's list: %v, want not found", err)
+	}
+}
+
+func TestCrisisLinesAndFreshness(t *testing.T) {
+	ix, m, _ := setup(t)
+	ctx := context.Background()
+	put(ix, "b-line", func(r *domain.Resource) { r.Crisis = true; r.Hours = domain.Hours{AlwaysOpen: true} })
+	a := put(ix, "a-line", func(r *domain.Resource) { r.Crisis = true })
+	put(ix, "not-crisis", nil)
+	lines, err := m.CrisisLines(ctx, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names(lines) != "a-line,b-line" || lines[0].OpenNow || !lines[1].OpenNow {
+		t.Errorf("crisis lines %s open %v %v", names(lines), lines[0].OpenNow, lines[1].OpenNow)
+	}
+	next := *a
+	next.RevisionID = rev + 1
+	next.Fields.Status = domain.StatusDefunct
+	ix.Put(&next) // an edit in this process is seen by the next request
+	if lines, _ := m.CrisisLines(ctx, "s"); names(lines) != "b-line" {
+		t.Errorf("after the edit: %s, want b-line", names(lines))
+	}
+}

@@ -1,0 +1,200 @@
+// Package resources is the resources service: the help directory (crisis lines, support groups,
+// treatment providers, ...) that sites list for their readers, modelled on Open Referral HSDS 3.0.
+// Management (ResourceService), delivery (DeliveryService over gRPC, and the gateway read side for
+// REST) and HSDS/CSV import and export. See docs/architecture.md.
+package resources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/beaconcms/beacon/gateway"
+	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
+	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/loop"
+	"github.com/beaconcms/beacon/platform/mongodb"
+	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/services/resources/internal/api"
+	"github.com/beaconcms/beacon/services/resources/internal/csvfile"
+	"github.com/beaconcms/beacon/services/resources/internal/delivery"
+	"github.com/beaconcms/beacon/services/resources/internal/demo"
+	"github.com/beaconcms/beacon/services/resources/internal/domain"
+	"github.com/beaconcms/beacon/services/resources/internal/index"
+	"github.com/beaconcms/beacon/services/resources/internal/store"
+	"github.com/beaconcms/beacon/services/sites/sitecatalog"
+)
+
+// Config is the resources service's configuration.
+type Config struct {
+	// Database is the MongoDB database the service owns.
+	Database string
+	// PollInterval is how often the read model reads the change log for other replicas' writes.
+	PollInterval time.Duration
+	// PruneInterval is how often change-log entries older than store.ChangeRetention are deleted.
+	PruneInterval time.Duration
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Database: "beacon_resources", PollInterval: time.Second, PruneInterval: time.Minute}
+}
+
+// SiteCatalog answers questions about sites from memory (sitecatalog.Catalog).
+type SiteCatalog interface {
+	Lookup(ctx context.Context, id string) (sitecatalog.Site, bool, error)
+}
+
+// Deps are what the service needs from the process.
+type Deps struct {
+	DB     *mongo.Database
+	Locks  *mongodb.DocLocks // the process's one set of document locks
+	Tokens *pagetoken.Codec
+	Sites  SiteCatalog
+}
+
+// Service is a ready-to-register resources service.
+type Service struct {
+	cfg      Config
+	domain   *domain.Service
+	store    *store.Store
+	index    *index.Index
+	manage   *api.ResourceServer
+	delivery *api.DeliveryServer
+	sites    catalogAdapter
+	logger   *slog.Logger
+}
+
+// Migrate applies the resources database's migrations.
+func Migrate(ctx context.Context, db *mongo.Database, logger *slog.Logger) error {
+	return mongodb.Migrate(mongodb.WithScan(ctx, "migrations"), db, store.Migrations(), logger)
+}
+
+// New builds the service and loads its read model (a startup scan of the resources collection).
+// It does not migrate: call Migrate first.
+func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Service, error) {
+	logger = logger.With("service", "resources")
+	if deps.DB == nil || deps.Locks == nil || deps.Tokens == nil || deps.Sites == nil {
+		return nil, errors.New("resources: Deps.DB, Deps.Locks, Deps.Tokens and Deps.Sites are required")
+	}
+	var ix *index.Index
+	st := store.New(deps.DB, deps.Locks, func(r *domain.Resource) { ix.Put(r) })
+	ix = index.New(st, cfg.PollInterval, logger)
+	if err := ix.Load(ctx); err != nil {
+		return nil, fmt.Errorf("resources: loading the read model: %w", err)
+	}
+	sites := catalogAdapter{deps.Sites}
+	svc := domain.NewService(st, ix, sites, nil, nil, logger)
+	return &Service{
+		cfg: cfg, domain: svc, store: st, index: ix, sites: sites, logger: logger,
+		manage:   api.NewResourceServer(svc, deps.Tokens),
+		delivery: api.NewDeliveryServer(delivery.New(ix, sites, nil), deps.Tokens),
+	}, nil
+}
+
+// catalogAdapter gives the domain and the read model the catalog through their own interfaces.
+// The catalog carries no stale threshold or hide-stale setting yet: every site uses the default
+// threshold (domain.DefaultStaleAfterDays) and shows stale listings, flagged.
+type catalogAdapter struct{ c SiteCatalog }
+
+func (a catalogAdapter) Site(ctx context.Context, id string) (domain.SiteSettings, bool, error) {
+	s, ok, err := a.c.Lookup(ctx, id)
+	return domain.SiteSettings{ID: id, Deleted: s.Deleted()}, ok, err
+}
+
+func (a catalogAdapter) Public(ctx context.Context, id string) bool {
+	s, ok, err := a.c.Lookup(ctx, id)
+	return err == nil && ok && !s.Deleted() && s.Public
+}
+
+// Register adds the service's gRPC services to srv.
+func (s *Service) Register(srv grpc.ServiceRegistrar) {
+	resourcesv1.RegisterResourceServiceServer(srv, s.manage)
+	resourcesv1.RegisterDeliveryServiceServer(srv, s.delivery)
+}
+
+// ServiceNames are the gRPC service names Register adds.
+func ServiceNames() []string {
+	return []string{resourcesv1.ResourceService_ServiceDesc.ServiceName, resourcesv1.DeliveryService_ServiceDesc.ServiceName}
+}
+
+// Rules is the access policy of every method the service registers.
+func Rules() auth.Policy {
+	p, err := auth.Merge(api.Rules(), api.DeliveryRules())
+	if err != nil {
+		panic(err) // the two policies name different services
+	}
+	return p
+}
+
+// RegisterGateway registers the management REST routes over a connection to the service.
+func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+	return resourcesv1.RegisterResourceServiceHandler(ctx, mux, conn)
+}
+
+// ReadSide is the service's REST read side for the gateway (resources, crisis-lines).
+func (s *Service) ReadSide() gateway.ReadSide {
+	return api.NewReadSide(s.delivery, s.sites, s.logger)
+}
+
+// Run follows the change log (other replicas' writes) and prunes it until ctx ends; it returns
+// once both loops have stopped.
+func (s *Service) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.index.Run(ctx) })
+	g.Go(func() error {
+		return loop.Every(ctx, s.cfg.PruneInterval, func(ctx context.Context) {
+			if err := s.store.PruneChanges(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				s.logger.Warn("pruning the change log failed", "err", err)
+			}
+		})
+	})
+	return g.Wait()
+}
+
+// OpenReadSide loads a read-only copy of the resources read model for a gateway that runs without
+// the service: it never migrates, writes or prunes. run follows the change log until its context
+// ends.
+func OpenReadSide(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (gateway.ReadSide, func(context.Context) error, error) {
+	logger = logger.With("service", "resources", "role", "read-side")
+	if deps.DB == nil || deps.Tokens == nil || deps.Sites == nil {
+		return nil, nil, errors.New("resources: Deps.DB, Deps.Tokens and Deps.Sites are required")
+	}
+	st := store.New(deps.DB, mongodb.NewDocLocks(), nil) // never writes: no locks shared
+	ix := index.New(st, cfg.PollInterval, logger)
+	if err := ix.Load(ctx); err != nil {
+		return nil, nil, fmt.Errorf("resources: loading the read model: %w", err)
+	}
+	sites := catalogAdapter{deps.Sites}
+	d := api.NewDeliveryServer(delivery.New(ix, sites, nil), deps.Tokens)
+	return api.NewReadSide(d, sites, logger), ix.Run, nil
+}
+
+// SeedDemo imports the demo directory into sites/kratom-help (see internal/demo). Import is
+// idempotent, so running it at every `beacon dev` start changes nothing after the first. It
+// reports how many resources it created.
+func (s *Service) SeedDemo(ctx context.Context) (int, error) {
+	records, err := csvfile.Read(strings.NewReader(demo.DirectoryCSV), "beacon-demo")
+	if err != nil {
+		return 0, err
+	}
+	p := auth.Principal{KeyName: "system:demo", Role: auth.RoleAdmin}
+	sum, results, err := s.domain.Import(ctx, p, domain.ImportRequest{Site: demo.Site, Records: records})
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range results {
+		if r.Reason == domain.ReasonInvalid || r.Reason == domain.ReasonConflict {
+			return sum.Created, fmt.Errorf("demo row %d (%s): %s %v", r.Row, r.ExternalID, r.Reason, r.Violations)
+		}
+	}
+	return sum.Created, nil
+}
