@@ -90,6 +90,17 @@ type SiteCatalog interface {
 // catalogSites adapts a SiteCatalog to the domain's SiteCatalog.
 type catalogSites struct{ catalog SiteCatalog }
 
+// DeletedSites implements domain.SiteCatalog.
+func (c catalogSites) DeletedSites() []string {
+	var out []string
+	for _, s := range c.catalog.All() {
+		if s.Deleted() {
+			out = append(out, s.ID)
+		}
+	}
+	return out
+}
+
 // Site implements domain.SiteCatalog.
 func (c catalogSites) Site(ctx context.Context, id string) (domain.Site, bool, error) {
 	s, found, err := c.catalog.Lookup(ctx, id)

@@ -907,7 +907,10 @@ type ListArticlesRequest struct {
 	// One of update_time, create_time, publish_time, title, each optionally followed by " desc".
 	// Default "update_time desc".
 	OrderBy string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
-	// Include soft-deleted articles.
+	// Include soft-deleted articles, and the articles of soft-deleted sites. Without it, an
+	// article is listed only while at least one site it is on (its draft's target_sites or its
+	// live snapshot's) is not deleted, whatever the filter; a list filtered to a deleted site
+	// (site = "x") is empty. Articles that target no site are listed.
 	ShowDeleted   bool `protobuf:"varint,5,opt,name=show_deleted,json=showDeleted,proto3" json:"show_deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -136,6 +136,16 @@ func newEnv(tb testing.TB) *env {
 // catalogSites adapts the site catalog to domain.SiteCatalog, as the content facade does.
 type catalogSites struct{ catalog *sitecatalog.Catalog }
 
+func (c catalogSites) DeletedSites() []string {
+	var out []string
+	for _, s := range c.catalog.All() {
+		if s.Deleted() {
+			out = append(out, s.ID)
+		}
+	}
+	return out
+}
+
 func (c catalogSites) Site(ctx context.Context, id string) (domain.Site, bool, error) {
 	s, found, err := c.catalog.Lookup(ctx, id)
 	return domain.Site{ID: s.ID, DeleteTime: s.DeleteTime}, found, err

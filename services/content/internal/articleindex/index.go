@@ -343,6 +343,26 @@ func compile(q domain.ArticleQuery) (func(*Entry) bool, error) {
 	if !q.ShowDeleted {
 		preds = append(preds, func(e *Entry) bool { return !e.Deleted() })
 	}
+	if !q.ShowDeleted && len(q.DeletedSites) > 0 {
+		deleted := make(map[string]bool, len(q.DeletedSites))
+		for _, id := range q.DeletedSites {
+			deleted[id] = true
+		}
+		// Listed while at least one site the article is on (draft or live) is not deleted.
+		preds = append(preds, func(e *Entry) bool {
+			if len(e.Sites) == 0 && len(e.LiveSites) == 0 {
+				return true
+			}
+			for _, lists := range [2][]string{e.Sites, e.LiveSites} {
+				for _, id := range lists {
+					if !deleted[id] {
+						return true
+					}
+				}
+			}
+			return false
+		})
+	}
 	if q.Sites != nil {
 		sites := slices.Clone(q.Sites)
 		// An article is on a site while its draft targets it or its live snapshot still does.

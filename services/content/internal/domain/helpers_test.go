@@ -71,6 +71,18 @@ func (f *fakeSites) Site(_ context.Context, id string) (domain.Site, bool, error
 	return s, ok, nil
 }
 
+func (f *fakeSites) DeletedSites() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for id, s := range f.sites {
+		if s.Deleted() {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // add makes a live site.
 func (f *fakeSites) add(id string) {
 	f.mu.Lock()

@@ -174,14 +174,20 @@ func (s *Service) ListArticles(ctx context.Context, p auth.Principal, q ArticleQ
 	if q.Limit <= 0 || q.Limit > 101 {
 		return nil, fmt.Errorf("list articles: limit %d out of range", q.Limit)
 	}
-	// A deleted site's articles are hidden from its site-scoped lists until the undelete.
+	// A deleted site's articles are hidden from every list until the undelete (unless the
+	// caller asks show_deleted): from its site-scoped lists, and from any other list when
+	// every site the article is on is deleted (the index leaves those out, from the catalog's
+	// memory; no store read).
+	if !q.ShowDeleted {
+		q.DeletedSites = s.sites.DeletedSites()
+	}
 	if p.Site != "" {
 		if live, err := s.siteLive(ctx, p.Site); err != nil || !live {
 			return nil, err
 		}
 		return s.listScoped(ctx, p.Site, q)
 	}
-	if q.Sites != nil {
+	if q.Sites != nil && !q.ShowDeleted {
 		live := make([]string, 0, len(q.Sites))
 		for _, id := range q.Sites {
 			ok, err := s.siteLive(ctx, id)
@@ -195,7 +201,7 @@ func (s *Service) ListArticles(ctx context.Context, p auth.Principal, q ArticleQ
 		q.Sites = live
 	}
 	for _, c := range q.Conditions {
-		if c.Field == "site" && c.Op == listfilter.Eq {
+		if c.Field == "site" && c.Op == listfilter.Eq && !q.ShowDeleted {
 			if ok, err := s.siteLive(ctx, c.Value); err != nil || !ok {
 				return nil, err
 			}

@@ -37,6 +37,8 @@ type SiteCatalog interface {
 	// Site returns the site with this id, deleted or not; found is false when there is no such
 	// site. An error means the catalog could not answer.
 	Site(ctx context.Context, id string) (site Site, found bool, err error)
+	// DeletedSites returns the ids of the soft-deleted sites the catalog holds, from memory.
+	DeletedSites() []string
 }
 
 // DefaultCacheMaxAge is the delivery cache lifetime when a site sets none.

@@ -45,10 +45,15 @@ type ArticleQuery struct {
 	// Conditions from the caller's filter; fields are canonical names from ArticleFilterSchema.
 	Conditions []listfilter.Condition
 	// Sites restricts to articles targeting one of them; nil means every site.
-	Sites       []string
+	Sites []string
+	// ShowDeleted lists soft-deleted articles, and the articles of deleted sites, too.
 	ShowDeleted bool
-	OrderBy     OrderField
-	Descending  bool
+	// DeletedSites are soft-deleted sites: unless ShowDeleted, an article that targets (draft or
+	// live snapshot) at least one site and only sites among these is left out. An article that
+	// targets no site is never left out by this rule.
+	DeletedSites []string
+	OrderBy      OrderField
+	Descending   bool
 	// After continues a previous page: only articles strictly after this position in the order.
 	After *Cursor
 	Limit int
