@@ -2,6 +2,7 @@ package articleindex_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,6 +94,52 @@ func BenchmarkList(b *testing.B) {
 	for b.Loop() {
 		if _, err := ix.List(q); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestListLeavesOutArticlesOfDeletedSites: unless ShowDeleted, an article is listed while at
+// least one site it is on, through its draft or its live snapshot, is not deleted.
+func TestListLeavesOutArticlesOfDeletedSites(t *testing.T) {
+	ix := articleindex.New()
+	for _, e := range []articleindex.Entry{
+		{ID: "only-b", Sites: []string{"b"}},
+		{ID: "draft-b-live-a", Sites: []string{"b"}, LiveSites: []string{"a"}},
+		{ID: "draft-a-live-b", Sites: []string{"a"}, LiveSites: []string{"b"}},
+		{ID: "b-and-c", Sites: []string{"b", "c"}},
+		{ID: "no-site"},
+	} {
+		e.Revision, e.UpdateTime = 1, t0
+		ix.Put(e)
+	}
+	list := func(q domain.ArticleQuery) []string {
+		t.Helper()
+		q.Limit, q.OrderBy = 10, domain.OrderTitle
+		entries, err := ix.List(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, e := range entries {
+			ids = append(ids, e.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	all := []string{"b-and-c", "draft-a-live-b", "draft-b-live-a", "no-site", "only-b"}
+	for _, tt := range []struct {
+		name string
+		q    domain.ArticleQuery
+		want []string
+	}{
+		{"no deleted sites", domain.ArticleQuery{}, all},
+		{"b deleted", domain.ArticleQuery{DeletedSites: []string{"b"}}, []string{"b-and-c", "draft-a-live-b", "draft-b-live-a", "no-site"}},
+		{"b and c deleted", domain.ArticleQuery{DeletedSites: []string{"b", "c"}}, []string{"draft-a-live-b", "draft-b-live-a", "no-site"}},
+		{"a and b deleted", domain.ArticleQuery{DeletedSites: []string{"a", "b"}}, []string{"b-and-c", "no-site"}},
+		{"show_deleted", domain.ArticleQuery{DeletedSites: []string{"a", "b", "c"}, ShowDeleted: true}, all},
+	} {
+		if got := list(tt.q); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
