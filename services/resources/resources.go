@@ -180,8 +180,13 @@ func OpenReadSide(ctx context.Context, deps Deps, cfg Config, logger *slog.Logge
 
 // SeedDemo imports the demo directory into sites/kratom-help (see internal/demo). Import is
 // idempotent, so running it at every `beacon dev` start changes nothing after the first. It
-// reports how many resources it created.
+// reports how many resources it created. The sites service makes the demo site only in a store
+// without sites (not in one that `beacon seed` filled first); without it there is nothing to
+// seed, and SeedDemo returns 0 and no error.
 func (s *Service) SeedDemo(ctx context.Context) (int, error) {
+	if site, found, err := s.sites.Site(ctx, demo.Site); err != nil || !found || site.Deleted {
+		return 0, err
+	}
 	records, err := csvfile.Read(strings.NewReader(demo.DirectoryCSV), "beacon-demo")
 	if err != nil {
 		return 0, err
