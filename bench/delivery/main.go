@@ -139,6 +139,13 @@ func run(ctx context.Context, o options) int {
 			runs = append(runs, r)
 		}
 		md = withManagementSection(md, managementMarkdown(runs, o))
+	} else if o.only == "delivery" && o.write != "" {
+		// Keep the management section the file already has (-only delivery replaces the rest).
+		if old, err := os.ReadFile(o.write); err == nil {
+			if section, ok := managementSection(string(old)); ok {
+				md = withManagementSection(md, section)
+			}
+		}
 	}
 	fmt.Print(md)
 	if o.write != "" {

@@ -390,6 +390,16 @@ const (
 	mgmtEnd   = "<!-- management:end -->"
 )
 
+// managementSection returns what stands between the management markers of doc, if it has them.
+func managementSection(doc string) (string, bool) {
+	i := strings.Index(doc, mgmtBegin)
+	j := strings.Index(doc, mgmtEnd)
+	if i < 0 || j < i {
+		return "", false
+	}
+	return strings.TrimLeft(doc[i+len(mgmtBegin):j], "\n"), true
+}
+
 // withManagementSection returns doc with its management section replaced by section (or
 // section appended when doc has none).
 func withManagementSection(doc, section string) string {

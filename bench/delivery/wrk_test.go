@@ -74,3 +74,21 @@ func TestFmtInt(t *testing.T) {
 		}
 	}
 }
+
+func TestManagementSectionSurvivesADeliveryRewrite(t *testing.T) {
+	doc := withManagementSection("# old delivery\n", "## Management\nfigures\n")
+	section, ok := managementSection(doc)
+	if !ok || section != "## Management\nfigures\n" {
+		t.Fatalf("managementSection = %q, %v", section, ok)
+	}
+	rewritten := withManagementSection("# new delivery\n", section)
+	if rewritten != "# new delivery\n\n"+mgmtBegin+"\n## Management\nfigures\n"+mgmtEnd+"\n" {
+		t.Errorf("rewritten report:\n%s", rewritten)
+	}
+	if _, ok := managementSection("# no markers\n"); ok {
+		t.Error("found a management section in a report without markers")
+	}
+	if again := withManagementSection(rewritten, section); again != rewritten {
+		t.Errorf("replacing the section with itself changed the report:\n%s", again)
+	}
+}
