@@ -101,13 +101,12 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 }
 
 // catalogAdapter gives the domain and the read model the catalog through their own interfaces.
-// The catalog carries no stale threshold or hide-stale setting yet: every site uses the default
-// threshold (domain.DefaultStaleAfterDays) and shows stale listings, flagged.
+// A site's stale threshold of 0 means domain.DefaultStaleAfterDays (the sites service's default).
 type catalogAdapter struct{ c SiteCatalog }
 
 func (a catalogAdapter) Site(ctx context.Context, id string) (domain.SiteSettings, bool, error) {
 	s, ok, err := a.c.Lookup(ctx, id)
-	return domain.SiteSettings{ID: id, Deleted: s.Deleted()}, ok, err
+	return domain.SiteSettings{ID: id, Deleted: s.Deleted(), StaleAfterDays: s.ResourceStaleAfterDays, HideStale: s.HideStaleResources}, ok, err
 }
 
 func (a catalogAdapter) Public(ctx context.Context, id string) bool {

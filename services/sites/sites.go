@@ -150,17 +150,19 @@ func (s *Service) WatchSites(fn func(sitecatalog.Site)) {
 
 func toCatalogSite(s domain.Site) sitecatalog.Site {
 	return sitecatalog.Site{
-		ID:                 s.ID,
-		DisplayName:        s.DisplayName,
-		BaseURL:            s.BaseURL,
-		DefaultLocale:      s.DefaultLocale,
-		CrisisLineText:     s.CrisisLineText,
-		Public:             s.Public,
-		CacheMaxAgeSeconds: s.CacheMaxAgeSeconds,
-		CreateTime:         s.CreateTime,
-		UpdateTime:         s.UpdateTime,
-		DeleteTime:         s.DeleteTime,
-		Etag:               s.Etag(),
+		ID:                     s.ID,
+		DisplayName:            s.DisplayName,
+		BaseURL:                s.BaseURL,
+		DefaultLocale:          s.DefaultLocale,
+		CrisisLineText:         s.CrisisLineText,
+		Public:                 s.Public,
+		CacheMaxAgeSeconds:     s.CacheMaxAgeSeconds,
+		ResourceStaleAfterDays: s.ResourceStaleAfterDays,
+		HideStaleResources:     s.HideStaleResources,
+		CreateTime:             s.CreateTime,
+		UpdateTime:             s.UpdateTime,
+		DeleteTime:             s.DeleteTime,
+		Etag:                   s.Etag(),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
@@ -124,10 +125,12 @@ func TestInProcessSource(t *testing.T) {
 	notified := 0
 	c.Subscribe(func() { notified++ })
 	ctx := t.Context()
-	if _, err := client.CreateSite(admin(ctx), &sitesv1.CreateSiteRequest{SiteId: "kh", Site: &sitesv1.Site{DisplayName: "KH", BaseUrl: "https://kh.example.org"}}); err != nil {
+	if _, err := client.CreateSite(admin(ctx), &sitesv1.CreateSiteRequest{SiteId: "kh", Site: &sitesv1.Site{DisplayName: "KH", BaseUrl: "https://kh.example.org",
+		ResourceStaleAfterDays: 30, HideStaleResources: true}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.All(); len(got) != 1 || got[0].ID != "kh" || got[0].BaseURL != "https://kh.example.org" || notified != 1 {
+	if got := c.All(); len(got) != 1 || got[0].ID != "kh" || got[0].BaseURL != "https://kh.example.org" || notified != 1 ||
+		got[0].ResourceStaleAfterDays != 30 || !got[0].HideStaleResources {
 		t.Fatalf("catalog after an in-process create = %+v (%d notifications); want kh at once", got, notified)
 	}
 	if _, err := client.DeleteSite(admin(ctx), &sitesv1.DeleteSiteRequest{Name: "sites/kh"}); err != nil {
@@ -160,6 +163,10 @@ func TestGRPCSource(t *testing.T) {
 	if _, err := client.DeleteSite(admin(ctx), &sitesv1.DeleteSiteRequest{Name: "sites/site-007"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := client.UpdateSite(admin(ctx), &sitesv1.UpdateSiteRequest{Site: &sitesv1.Site{Name: "sites/site-008", ResourceStaleAfterDays: 45, HideStaleResources: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"resource_stale_after_days", "hide_stale_resources"}}}); err != nil {
+		t.Fatal(err)
+	}
 
 	src := sitecatalog.NewGRPCSource(conn, keyService)
 	all, err := src.ListSites(ctx)
@@ -169,7 +176,8 @@ func TestGRPCSource(t *testing.T) {
 	if len(all) != n || all[0].ID != "site-000" || all[n-1].ID != fmt.Sprintf("site-%03d", n-1) {
 		t.Fatalf("ListSites returned %d sites (%v ... ), want all %d", len(all), all[0].ID, n)
 	}
-	if !all[7].Deleted() || all[8].Deleted() || all[8].Etag == "" || all[8].CreateTime.IsZero() {
+	if !all[7].Deleted() || all[8].Deleted() || all[8].Etag == "" || all[8].CreateTime.IsZero() ||
+		all[8].ResourceStaleAfterDays != 45 || !all[8].HideStaleResources {
 		t.Errorf("sites 7 and 8 = %+v, %+v; want 7 deleted, 8 live with its etag and times", all[7], all[8])
 	}
 	if _, found, err := src.GetSite(ctx, "nowhere"); found || err != nil {

@@ -42,6 +42,11 @@ type Site struct {
 	CrisisLineText     string
 	Public             bool
 	CacheMaxAgeSeconds int
+	// ResourceStaleAfterDays is the site's stale threshold for resources, as set: 0 means the
+	// sites service's default (180 days).
+	ResourceStaleAfterDays int
+	// HideStaleResources leaves stale resources out of delivery.
+	HideStaleResources bool
 	CreateTime         time.Time
 	UpdateTime         time.Time
 	// DeleteTime is set while the site is soft-deleted.
@@ -61,7 +66,8 @@ func sameSettings(a, b Site) bool {
 	a.Version, b.Version = 0, 0
 	return a.ID == b.ID && a.DisplayName == b.DisplayName && a.BaseURL == b.BaseURL &&
 		a.DefaultLocale == b.DefaultLocale && a.CrisisLineText == b.CrisisLineText && a.Public == b.Public &&
-		a.CacheMaxAgeSeconds == b.CacheMaxAgeSeconds && a.CreateTime.Equal(b.CreateTime) &&
+		a.CacheMaxAgeSeconds == b.CacheMaxAgeSeconds && a.ResourceStaleAfterDays == b.ResourceStaleAfterDays &&
+		a.HideStaleResources == b.HideStaleResources && a.CreateTime.Equal(b.CreateTime) &&
 		a.UpdateTime.Equal(b.UpdateTime) && a.DeleteTime.Equal(b.DeleteTime) && a.Etag == b.Etag
 }
 

@@ -81,14 +81,16 @@ func fromProto(s *sitesv1.Site) (Site, error) {
 		return Site{}, fmt.Errorf("the sites service returned a site named %q", s.GetName())
 	}
 	site := Site{
-		ID:                 id,
-		DisplayName:        s.GetDisplayName(),
-		BaseURL:            s.GetBaseUrl(),
-		DefaultLocale:      s.GetDefaultLocale(),
-		CrisisLineText:     s.GetCrisisLineText(),
-		Public:             s.GetPublic(),
-		CacheMaxAgeSeconds: int(s.GetCacheMaxAgeSeconds()),
-		Etag:               s.GetEtag(),
+		ID:                     id,
+		DisplayName:            s.GetDisplayName(),
+		BaseURL:                s.GetBaseUrl(),
+		DefaultLocale:          s.GetDefaultLocale(),
+		CrisisLineText:         s.GetCrisisLineText(),
+		Public:                 s.GetPublic(),
+		CacheMaxAgeSeconds:     int(s.GetCacheMaxAgeSeconds()),
+		ResourceStaleAfterDays: int(s.GetResourceStaleAfterDays()),
+		HideStaleResources:     s.GetHideStaleResources(),
+		Etag:                   s.GetEtag(),
 	}
 	if t := s.GetCreateTime(); t != nil {
 		site.CreateTime = t.AsTime()

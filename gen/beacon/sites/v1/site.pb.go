@@ -46,9 +46,16 @@ type Site struct {
 	// Opaque version of the site; send it back on update to avoid lost writes.
 	Etag string `protobuf:"bytes,10,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Set while the site is deleted (see DeleteSite); cleared by UndeleteSite.
-	DeleteTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DeleteTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	// Days after a resource's last verification (HSDS assured_date) when the resources service
+	// flags it stale to editors and matches it with the `stale = true` list filter: 1 to 3650.
+	// 0 means the default, 180.
+	ResourceStaleAfterDays int32 `protobuf:"varint,12,opt,name=resource_stale_after_days,json=resourceStaleAfterDays,proto3" json:"resource_stale_after_days,omitempty"`
+	// When true, resource delivery (lists, single resources, directories, crisis lines) leaves out
+	// the resources that are stale for this site. Editors always see them, flagged.
+	HideStaleResources bool `protobuf:"varint,13,opt,name=hide_stale_resources,json=hideStaleResources,proto3" json:"hide_stale_resources,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
@@ -156,6 +163,20 @@ func (x *Site) GetDeleteTime() *timestamppb.Timestamp {
 		return x.DeleteTime
 	}
 	return nil
+}
+
+func (x *Site) GetResourceStaleAfterDays() int32 {
+	if x != nil {
+		return x.ResourceStaleAfterDays
+	}
+	return 0
+}
+
+func (x *Site) GetHideStaleResources() bool {
+	if x != nil {
+		return x.HideStaleResources
+	}
+	return false
 }
 
 type CreateSiteRequest struct {
@@ -526,7 +547,7 @@ var File_beacon_sites_v1_site_proto protoreflect.FileDescriptor
 
 const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"\n" +
-	"\x1abeacon/sites/v1/site.proto\x12\x0fbeacon.sites.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x03\n" +
+	"\x1abeacon/sites/v1/site.proto\x12\x0fbeacon.sites.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x04\n" +
 	"\x04Site\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12\x1e\n" +
@@ -542,7 +563,9 @@ const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"\x04etag\x18\n" +
 	" \x01(\tR\x04etag\x12@\n" +
 	"\vdelete_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"deleteTime\"a\n" +
+	"deleteTime\x129\n" +
+	"\x19resource_stale_after_days\x18\f \x01(\x05R\x16resourceStaleAfterDays\x120\n" +
+	"\x14hide_stale_resources\x18\r \x01(\bR\x12hideStaleResources\"a\n" +
 	"\x11CreateSiteRequest\x12\x1c\n" +
 	"\asite_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06siteId\x12.\n" +
 	"\x04site\x18\x02 \x01(\v2\x15.beacon.sites.v1.SiteB\x03\xe0A\x02R\x04site\")\n" +

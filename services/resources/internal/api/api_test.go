@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +62,13 @@ func (c catalog) Site(_ context.Context, id string) (domain.SiteSettings, bool, 
 
 func newClient(tb testing.TB) (resourcesv1.ResourceServiceClient, resourcesv1.DeliveryServiceClient) {
 	tb.Helper()
+	return newClientAt(tb, nil, catalog{"site-a": {ID: "site-a"}, "site-b": {ID: "site-b"}})
+}
+
+// newClientAt serves the resource and delivery APIs over a fresh database with the clock now
+// (nil for the real one) and the site catalog sites.
+func newClientAt(tb testing.TB, now func() time.Time, sites catalog) (resourcesv1.ResourceServiceClient, resourcesv1.DeliveryServiceClient) {
+	tb.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
 	db := mongodbtest.NewDatabase(tb)
@@ -73,8 +81,7 @@ func newClient(tb testing.TB) (resourcesv1.ResourceServiceClient, resourcesv1.De
 	if err := ix.Load(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	sites := catalog{"site-a": {ID: "site-a"}, "site-b": {ID: "site-b"}}
-	svc := domain.NewService(st, ix, sites, nil, nil, logger)
+	svc := domain.NewService(st, ix, sites, now, nil, logger)
 	tokens, err := pagetoken.NewCodec([]byte("test-page-token-secret-0123456789abcdef"))
 	if err != nil {
 		tb.Fatal(err)
@@ -90,7 +97,7 @@ func newClient(tb testing.TB) (resourcesv1.ResourceServiceClient, resourcesv1.De
 	}
 	srv := grpcserver.New(grpcserver.Config{}, auth.NewInterceptor(policy, verifier, logger), logger)
 	resourcesv1.RegisterResourceServiceServer(srv, api.NewResourceServer(svc, tokens))
-	resourcesv1.RegisterDeliveryServiceServer(srv, api.NewDeliveryServer(delivery.New(ix, sites, nil), tokens))
+	resourcesv1.RegisterDeliveryServiceServer(srv, api.NewDeliveryServer(delivery.New(ix, sites, now), tokens))
 	if missing := policy.MissingRules(srv); len(missing) > 0 {
 		tb.Fatalf("methods without an access rule: %v", missing)
 	}
@@ -402,5 +409,54 @@ func TestDeliveryOverGRPC(t *testing.T) {
 	}
 	if _, err := d.ListSiteResources(as(keyEditorA), &resourcesv1.ListSiteResourcesRequest{Site: "sites/site-b"}); codeOf(err) != codes.NotFound {
 		t.Errorf("another site's delivery: %v, want NOT_FOUND", err)
+	}
+}
+
+// TestStaleUsesTheSiteThreshold: the stale list filter and flag follow each site's
+// resource_stale_after_days (0 = 180 days): a filter naming a site, or a key limited to one, uses
+// that site's threshold; otherwise the strictest of the resource's sites.
+func TestStaleUsesTheSiteThreshold(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c, _ := newClientAt(t, clock, catalog{"site-a": {ID: "site-a"}, "site-b": {ID: "site-b", StaleAfterDays: 30}})
+	both, err := c.CreateResource(as(keyAdmin), &resourcesv1.CreateResourceRequest{Resource: line("Both", "sites/site-a", "sites/site-b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.VerifyResource(as(keyAdmin), &resourcesv1.VerifyResourceRequest{Name: both.GetName()}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.AddDate(0, 0, 60) // past site-b's 30 days, within site-a's default 180
+	mu.Unlock()
+
+	tests := []struct {
+		name   string
+		key    string
+		filter string
+		want   int
+	}{
+		{name: "site-a's default threshold", key: keyAdmin, filter: `stale = true AND site = "site-a"`, want: 0},
+		{name: "site-b's 30 days", key: keyAdmin, filter: `stale = true AND site = "sites/site-b"`, want: 1},
+		{name: "fresh on site-a", key: keyAdmin, filter: `stale = false AND site = "site-a"`, want: 1},
+		{name: "no site: the strictest", key: keyViewer, filter: `stale = true`, want: 1},
+		{name: "site-a's key", key: keyEditorA, filter: `stale = true`, want: 0},
+		{name: "site-a's key asking for site-b's view", key: keyEditorA, filter: `stale != false`, want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := c.ListResources(as(tt.key), &resourcesv1.ListResourcesRequest{Filter: tt.filter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(resp.GetResources()); got != tt.want {
+				t.Errorf("ListResources(%s) listed %d, want %d", tt.filter, got, tt.want)
+			}
+		})
+	}
+	got, err := c.GetResource(as(keyEditorA), &resourcesv1.GetResourceRequest{Name: both.GetName()})
+	if err != nil || !got.GetStale() {
+		t.Errorf("GetResource = stale %v, %v; editors see the flag of the strictest site", got.GetStale(), err)
 	}
 }

@@ -294,7 +294,7 @@ func (s *ResourceServer) ListResources(ctx context.Context, req *resourcesv1.Lis
 		return !less(b, a) && a.ID < b.ID
 	}
 	q := domain.ResourceQuery{ShowDeleted: req.GetShowDeleted(), Less: less, Limit: size + 1}
-	q.Match, q.Sites = s.compileFilter(ctx, conds)
+	q.Match, q.Sites = s.compileFilter(ctx, conds, p.Site)
 	scope := pagetoken.Scope("ListResources", p.KeyName, req.GetFilter(), req.GetOrderBy(), strconv.FormatBool(req.GetShowDeleted()))
 	if req.GetPageToken() != "" {
 		var tok listPageToken
@@ -334,8 +334,17 @@ func parseOrderBy(s string) (string, bool, error) {
 }
 
 // compileFilter turns filter conditions into a match function, and site = conditions into the
-// query's site list (so the index narrows by site first).
-func (s *ResourceServer) compileFilter(ctx context.Context, conds []listfilter.Condition) (func(*domain.Resource) bool, []string) {
+// query's site list (so the index narrows by site first). `stale` uses the threshold of the site
+// the list is about: the filter's `site = X`, else keySite (a site-scoped key's site), else the
+// strictest threshold of each resource's own sites.
+func (s *ResourceServer) compileFilter(ctx context.Context, conds []listfilter.Condition, keySite string) (func(*domain.Resource) bool, []string) {
+	staleSite := keySite
+	for _, c := range conds {
+		if c.Field == "site" && c.Op == listfilter.Eq {
+			staleSite = strings.TrimPrefix(c.Value, "sites/")
+			break
+		}
+	}
 	var sites []string
 	var tests []func(*domain.Resource) bool
 	for _, c := range conds {
@@ -363,7 +372,12 @@ func (s *ResourceServer) compileFilter(ctx context.Context, conds []listfilter.C
 			tests = append(tests, func(r *domain.Resource) bool { return (r.Crisis == want) == eq })
 		case "stale":
 			want := c.Value == "true"
-			tests = append(tests, func(r *domain.Resource) bool { return (s.service.Stale(ctx, r) == want) == eq })
+			tests = append(tests, func(r *domain.Resource) bool {
+				if staleSite != "" {
+					return (s.service.StaleOnSite(ctx, r, staleSite) == want) == eq
+				}
+				return (s.service.Stale(ctx, r) == want) == eq
+			})
 		case "update_time", "create_time", "last_verified_date":
 			tests = append(tests, func(r *domain.Resource) bool {
 				var t time.Time

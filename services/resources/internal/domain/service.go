@@ -104,17 +104,31 @@ func NewService(store ResourceStore, lister ResourceLister, sites SiteCatalog, n
 // RenderDescription renders a resource description like an article body: sanitized HTML.
 func (s *Service) RenderDescription(md string) string { return s.renderer.Render(md).HTML }
 
-// Stale reports whether r is stale for the strictest of its target sites, today (UTC).
+// Stale reports whether r is stale today (UTC) for the strictest of its target sites (a site
+// without a threshold counts with DefaultStaleAfterDays; so does a resource without sites).
 func (s *Service) Stale(ctx context.Context, r *Resource) bool {
 	threshold := 0
 	for _, id := range r.TargetSites {
-		if site, ok, err := s.sites.Site(ctx, id); err == nil && ok && site.StaleAfterDays > 0 {
-			if threshold == 0 || site.StaleAfterDays < threshold {
-				threshold = site.StaleAfterDays
-			}
+		days := s.staleAfterDays(ctx, id)
+		if threshold == 0 || days < threshold {
+			threshold = days
 		}
 	}
 	return StaleAt(r.Verified.Date, DateOf(s.now().UTC()), threshold)
+}
+
+// StaleOnSite reports whether r is stale today (UTC) by the threshold of the site siteID.
+func (s *Service) StaleOnSite(ctx context.Context, r *Resource, siteID string) bool {
+	return StaleAt(r.Verified.Date, DateOf(s.now().UTC()), s.staleAfterDays(ctx, siteID))
+}
+
+// staleAfterDays is the site's stale threshold; DefaultStaleAfterDays when it sets none or is
+// unknown.
+func (s *Service) staleAfterDays(ctx context.Context, siteID string) int {
+	if site, ok, err := s.sites.Site(ctx, siteID); err == nil && ok && site.StaleAfterDays > 0 {
+		return site.StaleAfterDays
+	}
+	return DefaultStaleAfterDays
 }
 
 func resourceNotFound(id string) error {

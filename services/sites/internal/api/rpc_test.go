@@ -79,6 +79,12 @@ func siteCases() []rpcCase {
 		{name: "CreateSite without site", key: keyAdmin, call: create(&sitesv1.CreateSiteRequest{SiteId: "site-c6"}), want: codes.InvalidArgument, fields: []string{"site"}},
 		{name: "CreateSite bad fields", key: keyAdmin, call: create(&sitesv1.CreateSiteRequest{SiteId: "site-c7", Site: &sitesv1.Site{BaseUrl: "new.example.org", CacheMaxAgeSeconds: -1}}),
 			want: codes.InvalidArgument, fields: []string{"site.display_name", "site.base_url", "site.cache_max_age_seconds"}},
+		{name: "CreateSite stale threshold too high", key: keyAdmin, call: create(&sitesv1.CreateSiteRequest{SiteId: "site-c8", Site: &sitesv1.Site{DisplayName: "C8", BaseUrl: "https://c8.example.org", ResourceStaleAfterDays: 3651}}),
+			want: codes.InvalidArgument, fields: []string{"site.resource_stale_after_days"}},
+		{name: "CreateSite stale threshold negative", key: keyAdmin, call: create(&sitesv1.CreateSiteRequest{SiteId: "site-c9", Site: &sitesv1.Site{DisplayName: "C9", BaseUrl: "https://c9.example.org", ResourceStaleAfterDays: -1}}),
+			want: codes.InvalidArgument, fields: []string{"site.resource_stale_after_days"}},
+		{name: "UpdateSite stale threshold out of range", key: keyAdmin, call: update(&sitesv1.Site{Name: "sites/site-b", ResourceStaleAfterDays: 5000}, "resource_stale_after_days"),
+			want: codes.InvalidArgument, fields: []string{"site.resource_stale_after_days"}},
 		{name: "CreateSite existing id", key: keyAdmin, call: create(newSite("site-a")), want: codes.AlreadyExists},
 
 		{name: "GetSite", key: keyViewer, call: get("sites/site-b"), want: codes.OK},
@@ -225,14 +231,14 @@ func TestSiteRoundTrip(t *testing.T) {
 	ctx := as(t.Context(), keyAdmin)
 	created, err := e.sites.CreateSite(ctx, &sitesv1.CreateSiteRequest{SiteId: "kratom-help", Site: &sitesv1.Site{
 		Name: "sites/ignored", DisplayName: " Kratom Help ", BaseUrl: "https://kratom-help.example.org/", CrisisLineText: "Call 988",
-		Public: true, CacheMaxAgeSeconds: 300,
+		Public: true, CacheMaxAgeSeconds: 300, ResourceStaleAfterDays: 90,
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &sitesv1.Site{
 		Name: "sites/kratom-help", DisplayName: "Kratom Help", BaseUrl: "https://kratom-help.example.org", DefaultLocale: "en",
-		CrisisLineText: "Call 988", Public: true, CacheMaxAgeSeconds: 300,
+		CrisisLineText: "Call 988", Public: true, CacheMaxAgeSeconds: 300, ResourceStaleAfterDays: 90,
 	}
 	ignoreOutput := protocmp.IgnoreFields(&sitesv1.Site{}, "etag", "create_time", "update_time")
 	if diff := cmp.Diff(want, created, protocmp.Transform(), ignoreOutput); diff != "" {
@@ -246,13 +252,14 @@ func TestSiteRoundTrip(t *testing.T) {
 		t.Errorf("GetSite differs from CreateSite (-created +got):\n%s", diff)
 	}
 	upd, err := e.sites.UpdateSite(ctx, &sitesv1.UpdateSiteRequest{
-		Site:       &sitesv1.Site{Name: "sites/kratom-help", Etag: got.GetEtag(), Public: false, DisplayName: "ignored"},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"public", "etag", "update_time"}},
+		Site: &sitesv1.Site{Name: "sites/kratom-help", Etag: got.GetEtag(), Public: false, DisplayName: "ignored",
+			ResourceStaleAfterDays: 365, HideStaleResources: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"public", "etag", "update_time", "resourceStaleAfterDays", "hide_stale_resources"}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.Public = false
+	want.Public, want.ResourceStaleAfterDays, want.HideStaleResources = false, 365, true
 	if diff := cmp.Diff(want, upd, protocmp.Transform(), ignoreOutput); diff != "" {
 		t.Errorf("updated site (-want +got):\n%s", diff)
 	}

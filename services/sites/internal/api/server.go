@@ -263,29 +263,33 @@ func timestampOrNil(t time.Time) *timestamppb.Timestamp {
 // toProtoSite converts a domain site to the wire.
 func toProtoSite(s *domain.Site) *sitesv1.Site {
 	return &sitesv1.Site{
-		Name:               s.Name(),
-		DisplayName:        s.DisplayName,
-		BaseUrl:            s.BaseURL,
-		DefaultLocale:      s.DefaultLocale,
-		CrisisLineText:     s.CrisisLineText,
-		Public:             s.Public,
-		CacheMaxAgeSeconds: int32(s.CacheMaxAgeSeconds),
-		CreateTime:         timestampOrNil(s.CreateTime),
-		UpdateTime:         timestampOrNil(s.UpdateTime),
-		DeleteTime:         timestampOrNil(s.DeleteTime),
-		Etag:               s.Etag(),
+		Name:                   s.Name(),
+		DisplayName:            s.DisplayName,
+		BaseUrl:                s.BaseURL,
+		DefaultLocale:          s.DefaultLocale,
+		CrisisLineText:         s.CrisisLineText,
+		Public:                 s.Public,
+		CacheMaxAgeSeconds:     int32(s.CacheMaxAgeSeconds),
+		ResourceStaleAfterDays: int32(s.ResourceStaleAfterDays),
+		HideStaleResources:     s.HideStaleResources,
+		CreateTime:             timestampOrNil(s.CreateTime),
+		UpdateTime:             timestampOrNil(s.UpdateTime),
+		DeleteTime:             timestampOrNil(s.DeleteTime),
+		Etag:                   s.Etag(),
 	}
 }
 
 // fromProtoSite takes the writable fields of s for the site id.
 func fromProtoSite(id string, s *sitesv1.Site) *domain.Site {
 	return &domain.Site{
-		ID:                 id,
-		DisplayName:        s.GetDisplayName(),
-		BaseURL:            s.GetBaseUrl(),
-		DefaultLocale:      s.GetDefaultLocale(),
-		CrisisLineText:     s.GetCrisisLineText(),
-		Public:             s.GetPublic(),
-		CacheMaxAgeSeconds: int(s.GetCacheMaxAgeSeconds()),
+		ID:                     id,
+		DisplayName:            s.GetDisplayName(),
+		BaseURL:                s.GetBaseUrl(),
+		DefaultLocale:          s.GetDefaultLocale(),
+		CrisisLineText:         s.GetCrisisLineText(),
+		Public:                 s.GetPublic(),
+		CacheMaxAgeSeconds:     int(s.GetCacheMaxAgeSeconds()),
+		ResourceStaleAfterDays: int(s.GetResourceStaleAfterDays()),
+		HideStaleResources:     s.GetHideStaleResources(),
 	}
 }

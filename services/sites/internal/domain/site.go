@@ -24,6 +24,11 @@ type Site struct {
 	CrisisLineText     string
 	Public             bool
 	CacheMaxAgeSeconds int
+	// ResourceStaleAfterDays is when the resources service flags a listing stale: days after
+	// its last verification. 0 means DefaultResourceStaleAfterDays.
+	ResourceStaleAfterDays int
+	// HideStaleResources leaves stale listings out of resource delivery.
+	HideStaleResources bool
 	CreateTime         time.Time
 	UpdateTime         time.Time
 	// DeleteTime is set while the site is soft-deleted; zero otherwise.
@@ -49,7 +54,13 @@ const (
 	maxLocale         = 35
 	maxCrisisLineText = 500
 	maxCacheMaxAge    = 86400
+	// maxResourceStaleAfterDays is ten years.
+	maxResourceStaleAfterDays = 3650
 )
+
+// DefaultResourceStaleAfterDays is the stale threshold of a site whose ResourceStaleAfterDays
+// is 0.
+const DefaultResourceStaleAfterDays = 180
 
 var localePattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 
@@ -77,6 +88,10 @@ func (s *Site) validate(prefix string) error {
 	text(&v, prefix+"crisis_line_text", s.CrisisLineText, 0, maxCrisisLineText)
 	if s.CacheMaxAgeSeconds < 0 || s.CacheMaxAgeSeconds > maxCacheMaxAge {
 		v.Add(prefix+"cache_max_age_seconds", "must be between 0 and %d", maxCacheMaxAge)
+	}
+	if s.ResourceStaleAfterDays < 0 || s.ResourceStaleAfterDays > maxResourceStaleAfterDays {
+		v.Add(prefix+"resource_stale_after_days", "must be between 1 and %d days (0 means the default, %d)",
+			maxResourceStaleAfterDays, DefaultResourceStaleAfterDays)
 	}
 	return v.Err()
 }

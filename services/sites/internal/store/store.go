@@ -30,33 +30,39 @@ const schemaVersion = 1
 
 // siteDoc is a domain.Site as stored.
 type siteDoc struct {
-	ID                 string     `bson:"_id"`
-	SchemaVersion      int        `bson:"schemaVersion"`
-	DisplayName        string     `bson:"displayName"`
-	BaseURL            string     `bson:"baseUrl"`
-	DefaultLocale      string     `bson:"defaultLocale"`
-	CrisisLineText     string     `bson:"crisisLineText"`
-	Public             bool       `bson:"public"`
-	CacheMaxAgeSeconds int        `bson:"cacheMaxAgeSeconds"`
-	CreateTime         time.Time  `bson:"createTime"`
-	UpdateTime         time.Time  `bson:"updateTime"`
-	DeleteTime         *time.Time `bson:"deleteTime,omitempty"`
-	Revision           int64      `bson:"revision"`
+	ID                 string `bson:"_id"`
+	SchemaVersion      int    `bson:"schemaVersion"`
+	DisplayName        string `bson:"displayName"`
+	BaseURL            string `bson:"baseUrl"`
+	DefaultLocale      string `bson:"defaultLocale"`
+	CrisisLineText     string `bson:"crisisLineText"`
+	Public             bool   `bson:"public"`
+	CacheMaxAgeSeconds int    `bson:"cacheMaxAgeSeconds"`
+	// Added after version 1 without a version bump: absent reads as 0 (the default threshold)
+	// and false, which is what sites written before had.
+	ResourceStaleAfterDays int        `bson:"resourceStaleAfterDays,omitempty"`
+	HideStaleResources     bool       `bson:"hideStaleResources,omitempty"`
+	CreateTime             time.Time  `bson:"createTime"`
+	UpdateTime             time.Time  `bson:"updateTime"`
+	DeleteTime             *time.Time `bson:"deleteTime,omitempty"`
+	Revision               int64      `bson:"revision"`
 }
 
 func toSiteDoc(s *domain.Site) siteDoc {
 	d := siteDoc{
-		ID:                 s.ID,
-		SchemaVersion:      schemaVersion,
-		DisplayName:        s.DisplayName,
-		BaseURL:            s.BaseURL,
-		DefaultLocale:      s.DefaultLocale,
-		CrisisLineText:     s.CrisisLineText,
-		Public:             s.Public,
-		CacheMaxAgeSeconds: s.CacheMaxAgeSeconds,
-		CreateTime:         toTime(s.CreateTime),
-		UpdateTime:         toTime(s.UpdateTime),
-		Revision:           s.Revision,
+		ID:                     s.ID,
+		SchemaVersion:          schemaVersion,
+		DisplayName:            s.DisplayName,
+		BaseURL:                s.BaseURL,
+		DefaultLocale:          s.DefaultLocale,
+		CrisisLineText:         s.CrisisLineText,
+		Public:                 s.Public,
+		CacheMaxAgeSeconds:     s.CacheMaxAgeSeconds,
+		ResourceStaleAfterDays: s.ResourceStaleAfterDays,
+		HideStaleResources:     s.HideStaleResources,
+		CreateTime:             toTime(s.CreateTime),
+		UpdateTime:             toTime(s.UpdateTime),
+		Revision:               s.Revision,
 	}
 	if !s.DeleteTime.IsZero() {
 		t := toTime(s.DeleteTime)
@@ -70,16 +76,18 @@ func fromSiteDoc(d *siteDoc) (*domain.Site, error) {
 		return nil, fmt.Errorf("site %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, schemaVersion)
 	}
 	s := &domain.Site{
-		ID:                 d.ID,
-		DisplayName:        d.DisplayName,
-		BaseURL:            d.BaseURL,
-		DefaultLocale:      d.DefaultLocale,
-		CrisisLineText:     d.CrisisLineText,
-		Public:             d.Public,
-		CacheMaxAgeSeconds: d.CacheMaxAgeSeconds,
-		CreateTime:         d.CreateTime.UTC(),
-		UpdateTime:         d.UpdateTime.UTC(),
-		Revision:           d.Revision,
+		ID:                     d.ID,
+		DisplayName:            d.DisplayName,
+		BaseURL:                d.BaseURL,
+		DefaultLocale:          d.DefaultLocale,
+		CrisisLineText:         d.CrisisLineText,
+		Public:                 d.Public,
+		CacheMaxAgeSeconds:     d.CacheMaxAgeSeconds,
+		ResourceStaleAfterDays: d.ResourceStaleAfterDays,
+		HideStaleResources:     d.HideStaleResources,
+		CreateTime:             d.CreateTime.UTC(),
+		UpdateTime:             d.UpdateTime.UTC(),
+		Revision:               d.Revision,
 	}
 	if d.DeleteTime != nil {
 		s.DeleteTime = d.DeleteTime.UTC()
