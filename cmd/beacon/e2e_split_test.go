@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -101,6 +102,20 @@ func TestSplitDeployment(t *testing.T) {
 	waitForResource("Split line")
 	gw.call(t, admin, "PATCH", "/v1/"+res.str("name")+"?updateMask=display_name", map[string]any{"displayName": "Split line renamed", "etag": res.str("etag")}).must(t, 200)
 	waitForResource("Split line renamed")
+	// Directories are managed through the edge's REST routes and delivered by its read side.
+	dir := gw.call(t, admin, "POST", "/v1/directories", map[string]any{
+		"title": "Crisis lines", "site": "sites/split", "entries": []map[string]any{{"resource": res.str("name"), "note": "Any time"}},
+	}).must(t, 200)
+	if dir.str("slug") != "crisis-lines" {
+		t.Errorf("created directory %s", dir.raw)
+	}
+	eventually(t, 5*time.Second, func() string {
+		status, _, body := gw.get(t, "", "/v1/sites/split/directories/crisis-lines")
+		if status != 200 || !strings.Contains(string(body), "Split line renamed") || !strings.Contains(string(body), "Any time") {
+			return fmt.Sprintf("edge answers %d %s", status, body)
+		}
+		return ""
+	})
 
 	t.Run("a management-only gateway needs no store", func(t *testing.T) {
 		// No --mongodb-uri, no --data-dir, no service key: only the services' addresses.

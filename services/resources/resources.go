@@ -1,6 +1,6 @@
 // Package resources is the resources service: the help directory (crisis lines, support groups,
 // treatment providers, ...) that sites list for their readers, modelled on Open Referral HSDS 3.0.
-// Management (ResourceService), delivery (DeliveryService over gRPC, and the gateway read side for
+// Management (ResourceService, DirectoryService), delivery (DeliveryService over gRPC, and the gateway read side for
 // REST) and HSDS/CSV import and export. See docs/architecture.md.
 package resources
 
@@ -68,6 +68,7 @@ type Service struct {
 	store    *store.Store
 	index    *index.Index
 	manage   *api.ResourceServer
+	dirs     *api.DirectoryServer
 	delivery *api.DeliveryServer
 	sites    catalogAdapter
 	logger   *slog.Logger
@@ -87,15 +88,18 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 	}
 	var ix *index.Index
 	st := store.New(deps.DB, deps.Locks, func(r *domain.Resource) { ix.Put(r) })
+	st.OnDirectoryWrite(func(d *domain.Directory) { ix.PutDirectory(d) })
 	ix = index.New(st, cfg.PollInterval, logger)
 	if err := ix.Load(ctx); err != nil {
 		return nil, fmt.Errorf("resources: loading the read model: %w", err)
 	}
 	sites := catalogAdapter{deps.Sites}
 	svc := domain.NewService(st, ix, sites, nil, nil, logger)
+	dirs := domain.NewDirectoryService(st, ix, ix, sites, nil, nil, logger)
 	return &Service{
 		cfg: cfg, domain: svc, store: st, index: ix, sites: sites, logger: logger,
 		manage:   api.NewResourceServer(svc, deps.Tokens),
+		dirs:     api.NewDirectoryServer(dirs, deps.Tokens),
 		delivery: api.NewDeliveryServer(delivery.New(ix, sites, nil), deps.Tokens),
 	}, nil
 }
@@ -117,29 +121,34 @@ func (a catalogAdapter) Public(ctx context.Context, id string) bool {
 // Register adds the service's gRPC services to srv.
 func (s *Service) Register(srv grpc.ServiceRegistrar) {
 	resourcesv1.RegisterResourceServiceServer(srv, s.manage)
+	resourcesv1.RegisterDirectoryServiceServer(srv, s.dirs)
 	resourcesv1.RegisterDeliveryServiceServer(srv, s.delivery)
 }
 
 // ServiceNames are the gRPC service names Register adds.
 func ServiceNames() []string {
-	return []string{resourcesv1.ResourceService_ServiceDesc.ServiceName, resourcesv1.DeliveryService_ServiceDesc.ServiceName}
+	return []string{resourcesv1.ResourceService_ServiceDesc.ServiceName, resourcesv1.DirectoryService_ServiceDesc.ServiceName,
+		resourcesv1.DeliveryService_ServiceDesc.ServiceName}
 }
 
 // Rules is the access policy of every method the service registers.
 func Rules() auth.Policy {
-	p, err := auth.Merge(api.Rules(), api.DeliveryRules())
+	p, err := auth.Merge(api.Rules(), api.DirectoryRules(), api.DeliveryRules())
 	if err != nil {
-		panic(err) // the two policies name different services
+		panic(err) // the policies name different services
 	}
 	return p
 }
 
 // RegisterGateway registers the management REST routes over a connection to the service.
 func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return resourcesv1.RegisterResourceServiceHandler(ctx, mux, conn)
+	if err := resourcesv1.RegisterResourceServiceHandler(ctx, mux, conn); err != nil {
+		return err
+	}
+	return resourcesv1.RegisterDirectoryServiceHandler(ctx, mux, conn)
 }
 
-// ReadSide is the service's REST read side for the gateway (resources, crisis-lines).
+// ReadSide is the service's REST read side for the gateway (resources, crisis-lines, directories).
 func (s *Service) ReadSide() gateway.ReadSide {
 	return api.NewReadSide(s.delivery, s.sites, s.logger)
 }

@@ -69,6 +69,21 @@ func newClient(tb testing.TB) (resourcesv1.ResourceServiceClient, resourcesv1.De
 // (nil for the real one) and the site catalog sites.
 func newClientAt(tb testing.TB, now func() time.Time, sites catalog) (resourcesv1.ResourceServiceClient, resourcesv1.DeliveryServiceClient) {
 	tb.Helper()
+	e := newEnv(tb, now, sites)
+	return e.resources, e.delivery
+}
+
+// env is the three APIs of the service over one database.
+type env struct {
+	resources   resourcesv1.ResourceServiceClient
+	directories resourcesv1.DirectoryServiceClient
+	delivery    resourcesv1.DeliveryServiceClient
+}
+
+// newEnv serves the resource, directory and delivery APIs over a fresh database with the clock
+// now (nil for the real one) and the site catalog sites.
+func newEnv(tb testing.TB, now func() time.Time, sites catalog) *env {
+	tb.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.DiscardHandler)
 	db := mongodbtest.NewDatabase(tb)
@@ -77,6 +92,7 @@ func newClientAt(tb testing.TB, now func() time.Time, sites catalog) (resourcesv
 	}
 	var ix *index.Index
 	st := store.New(db, mongodb.NewDocLocks(), func(r *domain.Resource) { ix.Put(r) })
+	st.OnDirectoryWrite(func(d *domain.Directory) { ix.PutDirectory(d) })
 	ix = index.New(st, time.Second, logger)
 	if err := ix.Load(ctx); err != nil {
 		tb.Fatal(err)
@@ -86,7 +102,7 @@ func newClientAt(tb testing.TB, now func() time.Time, sites catalog) (resourcesv
 	if err != nil {
 		tb.Fatal(err)
 	}
-	policy, err := auth.Merge(api.Rules(), api.DeliveryRules(), auth.HealthAndReflectionRules())
+	policy, err := auth.Merge(api.Rules(), api.DirectoryRules(), api.DeliveryRules(), auth.HealthAndReflectionRules())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -97,6 +113,7 @@ func newClientAt(tb testing.TB, now func() time.Time, sites catalog) (resourcesv
 	}
 	srv := grpcserver.New(grpcserver.Config{}, auth.NewInterceptor(policy, verifier, logger), logger)
 	resourcesv1.RegisterResourceServiceServer(srv, api.NewResourceServer(svc, tokens))
+	resourcesv1.RegisterDirectoryServiceServer(srv, api.NewDirectoryServer(domain.NewDirectoryService(st, ix, ix, sites, now, nil, logger), tokens))
 	resourcesv1.RegisterDeliveryServiceServer(srv, api.NewDeliveryServer(delivery.New(ix, sites, now), tokens))
 	if missing := policy.MissingRules(srv); len(missing) > 0 {
 		tb.Fatalf("methods without an access rule: %v", missing)
@@ -110,7 +127,8 @@ func newClientAt(tb testing.TB, now func() time.Time, sites catalog) (resourcesv
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = conn.Close(); srv.Stop() })
-	return resourcesv1.NewResourceServiceClient(conn), resourcesv1.NewDeliveryServiceClient(conn)
+	return &env{resources: resourcesv1.NewResourceServiceClient(conn), directories: resourcesv1.NewDirectoryServiceClient(conn),
+		delivery: resourcesv1.NewDeliveryServiceClient(conn)}
 }
 
 func as(key string) context.Context {

@@ -12,6 +12,7 @@ import (
 	"github.com/beaconcms/beacon/platform/geo"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/platform/slug"
 	"github.com/beaconcms/beacon/services/resources/internal/delivery"
 	"github.com/beaconcms/beacon/services/resources/internal/domain"
 )
@@ -143,6 +144,26 @@ func (s *DeliveryServer) ListCrisisLines(ctx context.Context, req *resourcesv1.L
 		resp.CrisisLines = append(resp.CrisisLines, s.published(it))
 	}
 	return resp, nil
+}
+
+func (s *DeliveryServer) GetSiteDirectory(ctx context.Context, req *resourcesv1.GetSiteDirectoryRequest) (*resourcesv1.PublishedDirectory, error) {
+	site, err := readableSite(ctx, "site", req.GetSite())
+	if err != nil {
+		return nil, err
+	}
+	if !slug.Valid(req.GetSlug()) {
+		return nil, apperr.InvalidField("slug", "must be lowercase letters, digits and hyphens (got %q)", req.GetSlug())
+	}
+	page, err := s.model.Directory(ctx, site, req.GetSlug())
+	if err != nil {
+		return nil, err
+	}
+	d := page.Directory
+	out := &resourcesv1.PublishedDirectory{Name: d.Name(), Title: d.Title, Slug: d.Slug, IntroHtml: s.renderer.Render(d.Intro).HTML}
+	for _, e := range page.Entries {
+		out.Entries = append(out.Entries, &resourcesv1.PublishedDirectoryEntry{Resource: s.published(e.Item), Note: e.Note})
+	}
+	return out, nil
 }
 
 // published converts a delivered item; editor notes, external ids and the verifier stay private.

@@ -27,6 +27,7 @@ type PublicSites interface {
 //	GET /v1/sites/{site}/resources?near=LAT,LNG&radiusKm=&kind=&taxonomy=&language=&openNow=&q=&pageSize=&pageToken=
 //	GET /v1/sites/{site}/resources/{id}
 //	GET /v1/sites/{site}/crisis-lines
+//	GET /v1/sites/{site}/directories/{slug}
 //
 // The JSON is the DeliveryService's messages in protojson form, with a strong ETag (304 on a
 // match) and gzip.
@@ -42,7 +43,7 @@ func NewReadSide(d *DeliveryServer, public PublicSites, logger *slog.Logger) *Re
 }
 
 // Segments implements gateway.ReadSide.
-func (rs *ReadSide) Segments() []string { return []string{"resources", "crisis-lines"} }
+func (rs *ReadSide) Segments() []string { return []string{"resources", "crisis-lines", "directories"} }
 
 var jsonContentType = []string{"application/json"}
 
@@ -64,6 +65,8 @@ func (rs *ReadSide) ServeRead(w http.ResponseWriter, r *http.Request, req gatewa
 	switch {
 	case req.Segment == "crisis-lines" && req.Item == "":
 		msg, err = rs.delivery.ListCrisisLines(ctx, &resourcesv1.ListCrisisLinesRequest{Site: site})
+	case req.Segment == "directories" && req.Item != "":
+		msg, err = rs.delivery.GetSiteDirectory(ctx, &resourcesv1.GetSiteDirectoryRequest{Site: site, Slug: req.Item})
 	case req.Segment == "resources" && req.Item != "":
 		msg, err = rs.delivery.GetSiteResource(ctx, &resourcesv1.GetSiteResourceRequest{Site: site, Resource: req.Item})
 	case req.Segment == "resources":

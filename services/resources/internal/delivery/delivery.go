@@ -4,7 +4,6 @@
 package delivery
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -156,14 +155,10 @@ func (q Query) matches(m *Model, r *domain.Resource, now time.Time) bool {
 	return true
 }
 
-func byName(a, b Item) int {
-	if c := cmp.Compare(strings.ToLower(a.Resource.DisplayName), strings.ToLower(b.Resource.DisplayName)); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Resource.ID, b.Resource.ID)
-}
+func byName(a, b Item) int { return index.ByName(a.Resource, b.Resource) }
 
-// List returns a page of the site's active resources matching q.
+// List returns a page of the site's active resources matching q. Without Near it walks the
+// index's per-site list, already sorted by name, and stops after the page.
 func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) {
 	site, err := m.site(ctx, siteID)
 	if err != nil {
@@ -171,42 +166,47 @@ func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) 
 	}
 	now := m.now()
 	keep := func(r *domain.Resource) bool { return m.delivered(site, r, now) && q.matches(m, r, now) }
-	var local, remote []Item
-	if q.Near != nil {
-		radius := q.RadiusKm
-		if radius == 0 {
-			radius = DefaultRadiusKm
+	page := Page{}
+	if q.Near == nil {
+		skipped := 0
+		for _, r := range m.index.SiteByName(site.ID) {
+			if !keep(r) {
+				continue
+			}
+			if skipped < q.Offset {
+				skipped++
+				continue
+			}
+			if len(page.Local) == q.Limit {
+				page.More = true
+				break
+			}
+			page.Local = append(page.Local, m.item(site, r, now))
 		}
-		for _, h := range m.index.Near(*q.Near, radius, keep) {
+		return page, nil
+	}
+	radius := q.RadiusKm
+	if radius == 0 {
+		radius = DefaultRadiusKm
+	}
+	hits := m.index.Near(*q.Near, radius, keep)
+	if q.Offset < len(hits) {
+		hits = hits[q.Offset:]
+		if len(hits) > q.Limit {
+			hits, page.More = hits[:q.Limit], true
+		}
+		for _, h := range hits {
 			it := m.item(site, h.Key, now)
 			it.DistanceKm = h.DistanceKm
-			local = append(local, it)
+			page.Local = append(page.Local, it)
 		}
-		if q.Offset == 0 {
-			all, _ := m.index.ListResources(ctx, domain.ResourceQuery{Sites: []string{site.ID}})
-			for _, r := range all {
-				if !r.HasPhysicalLocation() && keep(r) {
-					remote = append(remote, m.item(site, r, now))
-				}
-			}
-			slices.SortFunc(remote, byName)
-		}
-	} else {
-		all, _ := m.index.ListResources(ctx, domain.ResourceQuery{Sites: []string{site.ID}})
-		for _, r := range all {
-			if keep(r) {
-				local = append(local, m.item(site, r, now))
-			}
-		}
-		slices.SortFunc(local, byName)
 	}
-	page := Page{Remote: remote}
-	if q.Offset < len(local) {
-		local = local[q.Offset:]
-		if len(local) > q.Limit {
-			local, page.More = local[:q.Limit], true
+	if q.Offset == 0 {
+		for _, r := range m.index.SiteByName(site.ID) {
+			if !r.HasPhysicalLocation() && keep(r) {
+				page.Remote = append(page.Remote, m.item(site, r, now))
+			}
 		}
-		page.Local = local
 	}
 	return page, nil
 }
@@ -225,20 +225,82 @@ func (m *Model) Get(ctx context.Context, siteID, id string) (Item, error) {
 	return m.item(site, r, now), nil
 }
 
-// CrisisLines returns the site's crisis resources, by name, each with open-now.
+// DirectoryItem is one resolved entry of a directory.
+type DirectoryItem struct {
+	Item
+	Note string // the editor's note; empty for rule-selected resources
+}
+
+// DirectoryPage is a directory as its site's readers see it.
+type DirectoryPage struct {
+	Directory *domain.Directory
+	Entries   []DirectoryItem
+}
+
+// Directory returns the site's live directory with that slug, its entries resolved: the
+// hand-picked ones in the editor's order, then those the rule selects (not already listed) by
+// name. Resources the site's readers do not see (deleted, inactive, defunct, no longer on the
+// site, or stale on a site that hides them) are left out.
+func (m *Model) Directory(ctx context.Context, siteID, slug string) (DirectoryPage, error) {
+	site, err := m.site(ctx, siteID)
+	if err != nil {
+		return DirectoryPage{}, err
+	}
+	d, ok := m.index.DirectoryBySlug(site.ID, slug)
+	if !ok {
+		return DirectoryPage{}, apperr.New(apperr.NotFound, "directory %q not found on site %q", slug, "sites/"+siteID)
+	}
+	return DirectoryPage{Directory: d, Entries: m.resolve(site, d, m.now())}, nil
+}
+
+func (m *Model) resolve(site domain.SiteSettings, d *domain.Directory, now time.Time) []DirectoryItem {
+	var out []DirectoryItem
+	listed := make(map[string]bool, len(d.Entries))
+	for _, e := range d.Entries {
+		r, ok := m.index.Get(e.ResourceID)
+		if !ok || listed[r.ID] || !m.delivered(site, r, now) {
+			continue
+		}
+		listed[r.ID] = true
+		out = append(out, DirectoryItem{Item: m.item(site, r, now), Note: e.Note})
+	}
+	if d.Rule != nil {
+		for _, r := range m.index.SiteByName(site.ID) {
+			if !listed[r.ID] && m.delivered(site, r, now) && d.Rule.Matches(&r.Fields) {
+				listed[r.ID] = true
+				out = append(out, DirectoryItem{Item: m.item(site, r, now)})
+			}
+		}
+	}
+	return out
+}
+
+// CrisisLinesSlug is the slug of the directory whose order the crisis lines follow.
+const CrisisLinesSlug = "crisis-lines"
+
+// CrisisLines returns the site's crisis resources (those marked crisis), each with open-now, in
+// the editor's order: first as the site's "crisis-lines" directory resolves them (its entries,
+// then its rule's picks), then every other crisis resource of the site by name.
 func (m *Model) CrisisLines(ctx context.Context, siteID string) ([]Item, error) {
 	site, err := m.site(ctx, siteID)
 	if err != nil {
 		return nil, err
 	}
 	now := m.now()
-	all, _ := m.index.ListResources(ctx, domain.ResourceQuery{Sites: []string{site.ID}})
 	var out []Item
-	for _, r := range all {
-		if r.Crisis && m.delivered(site, r, now) {
+	listed := map[string]bool{}
+	if d, ok := m.index.DirectoryBySlug(site.ID, CrisisLinesSlug); ok {
+		for _, e := range m.resolve(site, d, now) {
+			if e.Resource.Crisis {
+				listed[e.Resource.ID] = true
+				out = append(out, e.Item)
+			}
+		}
+	}
+	for _, r := range m.index.SiteByName(site.ID) {
+		if r.Crisis && !listed[r.ID] && m.delivered(site, r, now) {
 			out = append(out, m.item(site, r, now))
 		}
 	}
-	slices.SortFunc(out, byName)
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,8 @@ type Source interface {
 	LoadAll(ctx context.Context) ([]*domain.Resource, error)
 	ListChanges(ctx context.Context, since time.Time, limit int) ([]store.Change, error)
 	GetResource(ctx context.Context, id string) (*domain.Resource, error)
+	LoadAllDirectories(ctx context.Context) ([]*domain.Directory, error)
+	GetDirectory(ctx context.Context, id string) (*domain.Directory, error)
 }
 
 // Index holds every resource in memory. It is safe for concurrent use. Resources it hands out are
@@ -33,9 +36,14 @@ type Index struct {
 	interval time.Duration
 	logger   *slog.Logger
 
-	mu      sync.RWMutex
-	byID    map[string]*domain.Resource
-	geo     *geo.Index[string]
+	mu   sync.RWMutex
+	byID map[string]*domain.Resource
+	geo  *geo.Index[string]
+	// byName holds each site's live resources sorted by name (then id), built on first use
+	// after a change to the site: delivery lists page through it without sorting per request.
+	byName  map[string][]*domain.Resource
+	dirs    map[string]*domain.Directory // by id, deleted ones included
+	bySlug  map[string]string            // "site/slug" of a live directory -> its id
 	version uint64
 	subs    []func()
 	loaded  time.Time // the since-time of the change log after Load
@@ -43,7 +51,8 @@ type Index struct {
 
 // New returns an empty index that follows src's change log every interval once Run starts.
 func New(src Source, interval time.Duration, logger *slog.Logger) *Index {
-	return &Index{src: src, interval: interval, logger: logger, byID: map[string]*domain.Resource{}, geo: geo.NewIndex[string](0)}
+	return &Index{src: src, interval: interval, logger: logger, byID: map[string]*domain.Resource{}, geo: geo.NewIndex[string](0),
+		byName: map[string][]*domain.Resource{}, dirs: map[string]*domain.Directory{}, bySlug: map[string]string{}}
 }
 
 func (ix *Index) follower() *changelog.Follower[store.Change] {
@@ -67,6 +76,13 @@ func (ix *Index) Load(ctx context.Context) error {
 	for _, r := range all {
 		ix.Put(r)
 	}
+	dirs, err := ix.src.LoadAllDirectories(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		ix.PutDirectory(d)
+	}
 	ix.mu.Lock()
 	ix.loaded = since
 	ix.mu.Unlock()
@@ -84,6 +100,12 @@ func (ix *Index) Run(ctx context.Context) error {
 // apply reads the resources the change log names at revisions newer than the index holds.
 func (ix *Index) apply(ctx context.Context, changes []store.Change) error {
 	for _, c := range changes {
+		if c.Directory {
+			if err := ix.applyDirectory(ctx, c); err != nil {
+				return err
+			}
+			continue
+		}
 		ix.mu.RLock()
 		have := ix.byID[c.ResourceID]
 		ix.mu.RUnlock()
@@ -109,6 +131,14 @@ func (ix *Index) Put(r *domain.Resource) {
 	if have := ix.byID[r.ID]; have != nil && have.RevisionID >= r.RevisionID {
 		ix.mu.Unlock()
 		return
+	}
+	if have := ix.byID[r.ID]; have != nil {
+		for _, s := range have.TargetSites {
+			delete(ix.byName, s)
+		}
+	}
+	for _, s := range r.TargetSites {
+		delete(ix.byName, s)
 	}
 	ix.byID[r.ID] = r
 	var points []geo.Point
@@ -197,4 +227,126 @@ func (ix *Index) ListResources(ctx context.Context, q domain.ResourceQuery) ([]*
 		out = out[:q.Limit]
 	}
 	return out, nil
+}
+
+func (ix *Index) applyDirectory(ctx context.Context, c store.Change) error {
+	ix.mu.RLock()
+	have := ix.dirs[c.ResourceID]
+	ix.mu.RUnlock()
+	if have != nil && have.RevisionID >= c.Revision {
+		return nil
+	}
+	d, err := ix.src.GetDirectory(ctx, c.ResourceID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil // logged before its write landed, or never written
+	}
+	if err != nil {
+		return err
+	}
+	ix.PutDirectory(d)
+	return nil
+}
+
+func slugKey(d *domain.Directory) string { return d.Site + "/" + d.Slug }
+
+// PutDirectory stores d unless the index already holds the same or a newer revision of it, and
+// tells subscribers.
+func (ix *Index) PutDirectory(d *domain.Directory) {
+	ix.mu.Lock()
+	have := ix.dirs[d.ID]
+	if have != nil && have.RevisionID >= d.RevisionID {
+		ix.mu.Unlock()
+		return
+	}
+	if have != nil && ix.bySlug[slugKey(have)] == d.ID {
+		delete(ix.bySlug, slugKey(have))
+	}
+	ix.dirs[d.ID] = d
+	if !d.Deleted() {
+		ix.bySlug[slugKey(d)] = d.ID
+	}
+	ix.version++
+	subs := slices.Clone(ix.subs)
+	ix.mu.Unlock()
+	for _, f := range subs {
+		f()
+	}
+}
+
+// DirectoryBySlug returns the live directory of a site with that slug.
+func (ix *Index) DirectoryBySlug(site, slug string) (*domain.Directory, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	id, ok := ix.bySlug[site+"/"+slug]
+	if !ok {
+		return nil, false
+	}
+	return ix.dirs[id], true
+}
+
+// ListDirectories implements domain.DirectoryLister from memory.
+func (ix *Index) ListDirectories(ctx context.Context, q domain.DirectoryQuery) ([]*domain.Directory, error) {
+	ix.mu.RLock()
+	var out []*domain.Directory
+	for _, d := range ix.dirs {
+		if (!q.ShowDeleted && d.Deleted()) || (q.Site != "" && d.Site != q.Site) || (q.Match != nil && !q.Match(d)) {
+			continue
+		}
+		if q.After != nil && q.After(d) {
+			continue
+		}
+		out = append(out, d)
+	}
+	ix.mu.RUnlock()
+	less := q.Less
+	if less == nil {
+		less = func(a, b *domain.Directory) bool { return a.UpdateTime.After(b.UpdateTime) }
+	}
+	slices.SortFunc(out, func(a, b *domain.Directory) int {
+		switch {
+		case less(a, b):
+			return -1
+		case less(b, a):
+			return 1
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// SiteByName returns the live resources that target site, sorted by name (case-insensitive),
+// then id. The slice is shared: callers must not modify it. It is sorted once after each change
+// to the site's resources, not per call.
+func (ix *Index) SiteByName(site string) []*domain.Resource {
+	ix.mu.RLock()
+	list, ok := ix.byName[site]
+	ix.mu.RUnlock()
+	if ok {
+		return list
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if list, ok := ix.byName[site]; ok {
+		return list
+	}
+	list = []*domain.Resource{}
+	for _, r := range ix.byID {
+		if !r.Deleted() && slices.Contains(r.TargetSites, site) {
+			list = append(list, r)
+		}
+	}
+	slices.SortFunc(list, ByName)
+	ix.byName[site] = list
+	return list
+}
+
+// ByName orders resources by name, case-insensitively, then by id.
+func ByName(a, b *domain.Resource) int {
+	if c := cmp.Compare(strings.ToLower(a.DisplayName), strings.ToLower(b.DisplayName)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
 }

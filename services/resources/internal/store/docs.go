@@ -127,11 +127,14 @@ type claimDoc struct {
 
 // changeDoc is one change-log entry: resource (or directory) id at a revision, written at time.
 type changeDoc struct {
-	ID            string    `bson:"_id"`
-	SchemaVersion int       `bson:"schemaVersion"`
-	Resource      string    `bson:"resource"`
-	Revision      int64     `bson:"revision"`
-	Time          time.Time `bson:"time"`
+	ID            string `bson:"_id"`
+	SchemaVersion int    `bson:"schemaVersion"`
+	Resource      string `bson:"resource"` // the resource's or the directory's id
+	// Kind is "directory" for a directory's entry; empty (as in every entry written before
+	// directories) for a resource's.
+	Kind     string    `bson:"kind,omitempty"`
+	Revision int64     `bson:"revision"`
+	Time     time.Time `bson:"time"`
 }
 
 func toResourceDoc(r *domain.Resource) resourceDoc {
@@ -266,4 +269,111 @@ func fromFieldsDoc(d fieldsDoc) (domain.Fields, error) {
 		f.ExternalIDs = append(f.ExternalIDs, domain.ExternalID{Source: e.Source, ID: e.ID})
 	}
 	return f, nil
+}
+
+// The schema versions of the directory documents.
+const (
+	directorySchemaVersion         = 1
+	directoryRevisionSchemaVersion = 1
+	slugClaimSchemaVersion         = 1
+)
+
+// directoryDoc is a domain.Directory as stored, _id = directory id.
+type directoryDoc struct {
+	ID            string              `bson:"_id"`
+	SchemaVersion int                 `bson:"schemaVersion"`
+	Title         string              `bson:"title"`
+	Slug          string              `bson:"slug"`
+	Intro         string              `bson:"intro"`
+	Site          string              `bson:"site"`
+	Entries       []directoryEntryDoc `bson:"entries"`
+	Rule          *directoryRuleDoc   `bson:"rule"`
+	Revision      int64               `bson:"revision"`
+	CreateTime    time.Time           `bson:"createTime"`
+	UpdateTime    time.Time           `bson:"updateTime"`
+	DeleteTime    *time.Time          `bson:"deleteTime"`
+}
+
+type directoryEntryDoc struct {
+	Resource string `bson:"resource"`
+	Note     string `bson:"note"`
+}
+
+type directoryRuleDoc struct {
+	Kinds         []string `bson:"kinds"`
+	TaxonomyTerms []string `bson:"taxonomyTerms"`
+	Region        *areaDoc `bson:"region"`
+}
+
+// directoryRevisionDoc is one revision of a directory, _id "directoryId/revision".
+type directoryRevisionDoc struct {
+	ID            string       `bson:"_id"`
+	SchemaVersion int          `bson:"schemaVersion"`
+	Actor         string       `bson:"actor"`
+	Action        string       `bson:"action"`
+	Fields        []string     `bson:"fields"`
+	Time          time.Time    `bson:"time"`
+	Directory     directoryDoc `bson:"directory"`
+}
+
+// slugClaimDoc holds a site's slug for a live directory, _id "site/slug". Directory "" is a
+// released claim (kept, never deleted: a delete by filter would break the store rule).
+type slugClaimDoc struct {
+	ID            string `bson:"_id"`
+	SchemaVersion int    `bson:"schemaVersion"`
+	Directory     string `bson:"directory"`
+}
+
+func toDirectoryDoc(d *domain.Directory) directoryDoc {
+	doc := directoryDoc{
+		ID: d.ID, SchemaVersion: directorySchemaVersion, Title: d.Title, Slug: d.Slug, Intro: d.Intro, Site: d.Site,
+		Revision: d.RevisionID, CreateTime: d.CreateTime.UTC(), UpdateTime: d.UpdateTime.UTC(),
+	}
+	for _, e := range d.Entries {
+		doc.Entries = append(doc.Entries, directoryEntryDoc{Resource: e.ResourceID, Note: e.Note})
+	}
+	if r := d.Rule; r != nil {
+		rd := &directoryRuleDoc{TaxonomyTerms: r.TaxonomyTerms}
+		for _, k := range r.Kinds {
+			rd.Kinds = append(rd.Kinds, k.String())
+		}
+		if a := r.Region; a != nil {
+			rd.Region = &areaDoc{Country: a.Country, Region: a.Region, PostalCodes: a.PostalCodes}
+		}
+		doc.Rule = rd
+	}
+	if !d.DeleteTime.IsZero() {
+		t := d.DeleteTime.UTC()
+		doc.DeleteTime = &t
+	}
+	return doc
+}
+
+func fromDirectoryDoc(doc directoryDoc) (*domain.Directory, error) {
+	if doc.SchemaVersion != directorySchemaVersion {
+		return nil, fmt.Errorf("directory %s has schema version %d; this release reads %d", doc.ID, doc.SchemaVersion, directorySchemaVersion)
+	}
+	d := &domain.Directory{ID: doc.ID, RevisionID: doc.Revision, CreateTime: doc.CreateTime, UpdateTime: doc.UpdateTime,
+		DirectoryFields: domain.DirectoryFields{Title: doc.Title, Slug: doc.Slug, Intro: doc.Intro, Site: doc.Site}}
+	for _, e := range doc.Entries {
+		d.Entries = append(d.Entries, domain.DirectoryEntry{ResourceID: e.Resource, Note: e.Note})
+	}
+	if rd := doc.Rule; rd != nil {
+		r := &domain.DirectoryRule{TaxonomyTerms: rd.TaxonomyTerms}
+		for _, k := range rd.Kinds {
+			kind, ok := domain.ParseKind(k)
+			if !ok {
+				return nil, fmt.Errorf("directory %s: unknown kind %q", doc.ID, k)
+			}
+			r.Kinds = append(r.Kinds, kind)
+		}
+		if a := rd.Region; a != nil {
+			r.Region = &domain.ServiceArea{Country: a.Country, Region: a.Region, PostalCodes: a.PostalCodes}
+		}
+		d.Rule = r
+	}
+	if doc.DeleteTime != nil {
+		d.DeleteTime = *doc.DeleteTime
+	}
+	return d, nil
 }

@@ -64,6 +64,7 @@ func newFixture(tb testing.TB) *fixture {
 	f.clock = &now
 	var ix *index.Index
 	f.store = store.New(db, mongodb.NewDocLocks(), func(r *domain.Resource) { ix.Put(r) })
+	f.store.OnDirectoryWrite(func(d *domain.Directory) { ix.PutDirectory(d) })
 	ix = index.New(f.store, 50*time.Millisecond, slog.New(slog.DiscardHandler))
 	f.index = ix
 	if err := ix.Load(ctx); err != nil {
@@ -342,6 +343,27 @@ func TestIndexFollowsTheChangeLog(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the replica's index did not see the write within 5 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Directories follow the same log: a slug change moves the replica's slug lookup.
+	dirs := domain.NewDirectoryService(f.store, f.index, f.index, f.sites, func() time.Time { return *f.clock }, nil, slog.New(slog.DiscardHandler))
+	d, err := dirs.Create(context.Background(), kratom, domain.DirectoryFields{Title: "Lines", Site: "kratom-help", Entries: []domain.DirectoryEntry{{ResourceID: r.ID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dirs.Update(context.Background(), kratom, d.ID, d.Etag(), domain.DirectoryFields{Slug: "crisis-lines"}, []string{"slug"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, oldSlug := replica.DirectoryBySlug("kratom-help", "lines")
+		got, ok := replica.DirectoryBySlug("kratom-help", "crisis-lines")
+		if ok && !oldSlug && got.ID == d.ID && got.RevisionID == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the replica's index did not see the directory writes within 5 s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

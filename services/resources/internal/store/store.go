@@ -14,7 +14,9 @@
 //   - resource_external_ids: one claimDoc per external id, _id "source/id", naming the resource
 //     that holds it; released claims name "". A claim whose holder no longer lists the id (a crash
 //     between claiming and writing the resource) is taken over.
-//   - resource_changes: the change log (small: pruned after ChangeRetention), one entry per write.
+//   - resource_changes: the change log (small: pruned after ChangeRetention), one entry per write
+//     of a resource or (kind "directory") of a directory.
+//   - directories, directory_revisions, directory_slugs: see directories.go.
 //
 // # Conditional writes
 //
@@ -62,9 +64,10 @@ type Locker interface {
 
 // Store implements domain.ResourceStore on one database.
 type Store struct {
-	db      *mongo.Database
-	locks   Locker
-	onWrite func(*domain.Resource) // in-process read models learn of a write at once
+	db          *mongo.Database
+	locks       Locker
+	onWrite     func(*domain.Resource)  // in-process read models learn of a write at once
+	onDirectory func(*domain.Directory) // the same for directories (OnDirectoryWrite)
 }
 
 // New returns a Store. onWrite, when not nil, is called after every successful write with the
@@ -289,8 +292,7 @@ func (s *Store) GetRevision(ctx context.Context, id string, revision int64) (dom
 }
 
 func (s *Store) logChange(ctx context.Context, r *domain.Resource) error {
-	doc := changeDoc{ID: bson.NewObjectID().Hex(), SchemaVersion: changeSchemaVersion, Resource: r.ID, Revision: r.RevisionID, Time: time.Now().UTC()}
-	if _, err := s.db.Collection(changesCollection).InsertOne(ctx, doc); err != nil {
+	if err := s.insertChange(ctx, r.ID, "", r.RevisionID); err != nil {
 		return fmt.Errorf("logging the change of %s: %w", r.ID, err)
 	}
 	if s.onWrite != nil {
@@ -299,9 +301,16 @@ func (s *Store) logChange(ctx context.Context, r *domain.Resource) error {
 	return nil
 }
 
-// Change is one change-log entry.
+func (s *Store) insertChange(ctx context.Context, id, kind string, revision int64) error {
+	doc := changeDoc{ID: bson.NewObjectID().Hex(), SchemaVersion: changeSchemaVersion, Resource: id, Kind: kind, Revision: revision, Time: time.Now().UTC()}
+	_, err := s.db.Collection(changesCollection).InsertOne(ctx, doc)
+	return err
+}
+
+// Change is one change-log entry: of a resource, or of a directory when Directory is set.
 type Change struct {
-	ResourceID string
+	ResourceID string // the resource's id, or the directory's when Directory
+	Directory  bool
 	Revision   int64
 	Time       time.Time
 }
@@ -320,7 +329,7 @@ func (s *Store) ListChanges(ctx context.Context, since time.Time, limit int) ([]
 	}
 	out := make([]Change, len(docs))
 	for i, d := range docs {
-		out[i] = Change{ResourceID: d.Resource, Revision: d.Revision, Time: d.Time}
+		out[i] = Change{ResourceID: d.Resource, Directory: d.Kind == changeKindDirectory, Revision: d.Revision, Time: d.Time}
 	}
 	return out, nil
 }
@@ -374,6 +383,19 @@ func Migrations() []mongodb.Migration {
 			return mongodb.EnsureIndexes(ctx, db.Collection(changesCollection), []mongo.IndexModel{{
 				Keys: bson.D{{Key: "time", Value: 1}}, Options: options.Index().SetName("time"),
 			}})
+		},
+	}, {
+		Version:     2,
+		Description: "resources: create the directories, directory_revisions and directory_slugs collections",
+		Up: func(ctx context.Context, db *mongo.Database) error {
+			for _, name := range []string{directoriesCollection, directoryRevisionsCollection, slugClaimsCollection} {
+				err := db.CreateCollection(ctx, name)
+				var se mongo.ServerError
+				if err != nil && !(errors.As(err, &se) && se.HasErrorCode(48)) { // 48: NamespaceExists
+					return fmt.Errorf("creating %s: %w", name, err)
+				}
+			}
+			return nil
 		},
 	}}
 }
