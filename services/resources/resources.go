@@ -65,6 +65,7 @@ type Deps struct {
 type Service struct {
 	cfg      Config
 	domain   *domain.Service
+	dirsRule *domain.DirectoryService
 	store    *store.Store
 	index    *index.Index
 	manage   *api.ResourceServer
@@ -97,7 +98,7 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 	svc := domain.NewService(st, ix, sites, nil, nil, logger)
 	dirs := domain.NewDirectoryService(st, ix, ix, sites, nil, nil, logger)
 	return &Service{
-		cfg: cfg, domain: svc, store: st, index: ix, sites: sites, logger: logger,
+		cfg: cfg, domain: svc, dirsRule: dirs, store: st, index: ix, sites: sites, logger: logger,
 		manage:   api.NewResourceServer(svc, deps.Tokens),
 		dirs:     api.NewDirectoryServer(dirs, deps.Tokens),
 		delivery: api.NewDeliveryServer(delivery.New(ix, sites, nil), deps.Tokens),
@@ -186,8 +187,9 @@ func OpenReadSide(ctx context.Context, deps Deps, cfg Config, logger *slog.Logge
 	return api.NewReadSide(d, sites, logger), ix.Run, nil
 }
 
-// SeedDemo imports the demo directory into sites/kratom-help (see internal/demo). Import is
-// idempotent, so running it at every `beacon dev` start changes nothing after the first. It
+// SeedDemo imports the demo directory into sites/kratom-help (see internal/demo) and creates the
+// demo directories ("crisis-lines", "peer-support") the site lacks. Import is idempotent, so
+// running it at every `beacon dev` start changes nothing after the first. It
 // reports how many resources it created. The sites service makes the demo site only in a store
 // without sites (not in one that `beacon seed` filled first); without it there is nothing to
 // seed, and SeedDemo returns 0 and no error.
@@ -195,7 +197,7 @@ func (s *Service) SeedDemo(ctx context.Context) (int, error) {
 	if site, found, err := s.sites.Site(ctx, demo.Site); err != nil || !found || site.Deleted {
 		return 0, err
 	}
-	records, err := csvfile.Read(strings.NewReader(demo.DirectoryCSV), "beacon-demo")
+	records, err := csvfile.Read(strings.NewReader(demo.DirectoryCSV), demoSource)
 	if err != nil {
 		return 0, err
 	}
@@ -209,5 +211,46 @@ func (s *Service) SeedDemo(ctx context.Context) (int, error) {
 			return sum.Created, fmt.Errorf("demo row %d (%s): %s %v", r.Row, r.ExternalID, r.Reason, r.Violations)
 		}
 	}
-	return sum.Created, nil
+	return sum.Created, s.seedDemoDirectories(ctx, p)
 }
+
+// seedDemoDirectories creates the demo directories whose slug the demo site does not have yet
+// (an editor's own directory of that slug, or a deleted demo one, is left alone).
+func (s *Service) seedDemoDirectories(ctx context.Context, p auth.Principal) error {
+	for _, dd := range demo.Directories {
+		if _, ok := s.index.DirectoryBySlug(demo.Site, dd.Slug); ok {
+			continue
+		}
+		if existing, _ := s.dirsRule.List(ctx, p, domain.DirectoryQuery{Site: demo.Site, ShowDeleted: true,
+			Match: func(d *domain.Directory) bool { return d.Slug == dd.Slug }}); len(existing) > 0 {
+			continue // deleted by an editor: not brought back
+		}
+		f := domain.DirectoryFields{Title: dd.Title, Slug: dd.Slug, Intro: dd.Intro, Site: demo.Site}
+		for _, e := range dd.Entries {
+			id, held, err := s.store.ResourceIDByExternalID(ctx, domain.ExternalID{Source: demoSource, ID: e.ExternalID})
+			if err != nil {
+				return err
+			}
+			if held {
+				f.Entries = append(f.Entries, domain.DirectoryEntry{ResourceID: id, Note: e.Note})
+			}
+		}
+		if len(dd.RuleKinds) > 0 {
+			f.Rule = &domain.DirectoryRule{}
+			for _, k := range dd.RuleKinds {
+				kind, ok := domain.ParseKind(k)
+				if !ok {
+					return fmt.Errorf("demo directory %s: unknown kind %q", dd.Slug, k)
+				}
+				f.Rule.Kinds = append(f.Rule.Kinds, kind)
+			}
+		}
+		if _, err := s.dirsRule.Create(ctx, p, f); err != nil {
+			return fmt.Errorf("demo directory %s: %w", dd.Slug, err)
+		}
+	}
+	return nil
+}
+
+// demoSource is the external-id source of the demo directory's rows.
+const demoSource = "beacon-demo"

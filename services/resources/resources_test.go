@@ -3,8 +3,16 @@ package resources_test
 import (
 	"context"
 	"log/slog"
+	"net"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+
+	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
+	"github.com/beaconcms/beacon/platform/auth"
 
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
@@ -45,6 +53,29 @@ func TestFacadeSeedsTheDemoOnceAndStops(t *testing.T) {
 	}
 	if created, err := svc.SeedDemo(ctx); err != nil || created != 0 {
 		t.Errorf("second seed: %d, %v; want nothing new", created, err)
+	}
+	// The demo directories: the crisis lines in the editor's order, and a rule-based directory.
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		return h(auth.WithPrincipal(ctx, auth.Principal{KeyName: "apiKeys/test", Role: auth.RoleAdmin}), req)
+	}))
+	svc.Register(srv)
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+	conn, err := grpc.NewClient("passthrough:///bufnet", grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	delivery := resourcesv1.NewDeliveryServiceClient(conn)
+	lines, err := delivery.ListCrisisLines(ctx, &resourcesv1.ListCrisisLinesRequest{Site: "sites/kratom-help"})
+	if err != nil || len(lines.GetCrisisLines()) != 2 || lines.GetCrisisLines()[0].GetDisplayName() != "988 Suicide & Crisis Lifeline" {
+		t.Errorf("demo crisis lines: %v %v", lines, err)
+	}
+	peers, err := delivery.GetSiteDirectory(ctx, &resourcesv1.GetSiteDirectoryRequest{Site: "sites/kratom-help", Slug: "peer-support"})
+	if err != nil || len(peers.GetEntries()) != 4 || peers.GetEntries()[0].GetNote() != "When you would rather text" {
+		t.Errorf("demo peer-support directory: %v %v", peers, err)
 	}
 	time.Sleep(50 * time.Millisecond) // a few poll and prune ticks
 	cancel()

@@ -410,3 +410,77 @@ func TestSiteDirectoryDeliveryIsFreshAfterEdits(t *testing.T) {
 		t.Errorf("a malformed slug: %v, want INVALID_ARGUMENT naming slug", err)
 	}
 }
+
+// TestCrisisLinesFollowTheEditorsOrder: without a "crisis-lines" directory the site's crisis
+// resources come by name; with one, its resolved entries come first in the editor's order (only
+// crisis resources), then the rest by name; each carries open_now.
+func TestCrisisLinesFollowTheEditorsOrder(t *testing.T) {
+	e := sitesEnv(t) // Mondays: line()'s Sunday-only hours are closed, 24/7 ones open
+	alwaysOpen := func(name string) *resourcesv1.Resource {
+		r := line(name, "sites/site-a")
+		r.Hours = &resourcesv1.Hours{AlwaysOpen: true}
+		return r
+	}
+	charlie := mustCreateResource(t, e, alwaysOpen("Charlie line"))
+	alpha := mustCreateResource(t, e, line("Alpha line", "sites/site-a"))
+	mustCreateResource(t, e, alwaysOpen("Bravo line"))
+	group := line("Delta group", "sites/site-a")
+	group.Crisis, group.Kind = false, resourcesv1.Kind_KIND_SUPPORT_GROUP
+	delta := mustCreateResource(t, e, group)
+	mustCreateResource(t, e, line("Echo line", "sites/site-b")) // another site's: never listed
+
+	crisisLines := func() (names []string, open []bool) {
+		t.Helper()
+		resp, err := e.delivery.ListCrisisLines(as(keyEditorA), &resourcesv1.ListCrisisLinesRequest{Site: "sites/site-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range resp.GetCrisisLines() {
+			names, open = append(names, r.GetDisplayName()), append(open, r.GetOpenNow())
+		}
+		return names, open
+	}
+	tests := []struct {
+		name      string
+		entries   []string // the crisis-lines directory's entries; nil: no directory
+		rule      *resourcesv1.DirectoryRule
+		wantNames []string
+		wantOpen  []bool
+	}{
+		{name: "no directory: by name", wantNames: []string{"Alpha line", "Bravo line", "Charlie line"}, wantOpen: []bool{false, true, true}},
+		{name: "editor order first, the rest by name; non-crisis entries left out",
+			entries:   []string{charlie.GetName(), delta.GetName(), alpha.GetName()},
+			wantNames: []string{"Charlie line", "Alpha line", "Bravo line"}, wantOpen: []bool{true, false, true}},
+		{name: "a rule after the entries", entries: []string{alpha.GetName()}, rule: &resourcesv1.DirectoryRule{Kinds: []resourcesv1.Kind{resourcesv1.Kind_KIND_CRISIS_LINE}},
+			wantNames: []string{"Alpha line", "Bravo line", "Charlie line"}, wantOpen: []bool{false, true, true}},
+	}
+	var dir *resourcesv1.Directory
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.entries != nil {
+				var entries []*resourcesv1.DirectoryEntry
+				for _, n := range tt.entries {
+					entries = append(entries, &resourcesv1.DirectoryEntry{Resource: n})
+				}
+				want := &resourcesv1.Directory{Title: "Crisis lines", Site: "sites/site-a", Entries: entries, Rule: tt.rule}
+				var err error
+				if dir == nil {
+					dir, err = e.directories.CreateDirectory(as(keyEditorA), &resourcesv1.CreateDirectoryRequest{Directory: want})
+				} else {
+					want.Name, want.Etag, want.Slug = dir.GetName(), dir.GetEtag(), dir.GetSlug()
+					dir, err = e.directories.UpdateDirectory(as(keyEditorA), &resourcesv1.UpdateDirectoryRequest{Directory: want})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			names, open := crisisLines()
+			if diff := cmp.Diff(tt.wantNames, names); diff != "" {
+				t.Errorf("crisis lines (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantOpen, open); diff != "" {
+				t.Errorf("open now (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
