@@ -119,6 +119,16 @@ func (a catalogAdapter) Public(ctx context.Context, id string) bool {
 	return err == nil && ok && !s.Deleted() && s.Public
 }
 
+// DefaultCacheMaxAge is a site's delivery max-age when it sets none (as for articles).
+const DefaultCacheMaxAge = 60
+
+func (a catalogAdapter) CacheMaxAge(ctx context.Context, id string) int {
+	if s, ok, err := a.c.Lookup(ctx, id); err == nil && ok && s.CacheMaxAgeSeconds > 0 {
+		return s.CacheMaxAgeSeconds
+	}
+	return DefaultCacheMaxAge
+}
+
 // Register adds the service's gRPC services to srv.
 func (s *Service) Register(srv grpc.ServiceRegistrar) {
 	resourcesv1.RegisterResourceServiceServer(srv, s.manage)

@@ -78,6 +78,8 @@ type env struct {
 	resources   resourcesv1.ResourceServiceClient
 	directories resourcesv1.DirectoryServiceClient
 	delivery    resourcesv1.DeliveryServiceClient
+	// deliveryServer is the delivery API itself, for read-side tests.
+	deliveryServer *api.DeliveryServer
 }
 
 // newEnv serves the resource, directory and delivery APIs over a fresh database with the clock
@@ -114,7 +116,8 @@ func newEnv(tb testing.TB, now func() time.Time, sites catalog) *env {
 	srv := grpcserver.New(grpcserver.Config{}, auth.NewInterceptor(policy, verifier, logger), logger)
 	resourcesv1.RegisterResourceServiceServer(srv, api.NewResourceServer(svc, tokens))
 	resourcesv1.RegisterDirectoryServiceServer(srv, api.NewDirectoryServer(domain.NewDirectoryService(st, ix, ix, sites, now, nil, logger), tokens))
-	resourcesv1.RegisterDeliveryServiceServer(srv, api.NewDeliveryServer(delivery.New(ix, sites, now), tokens))
+	deliveryServer := api.NewDeliveryServer(delivery.New(ix, sites, now), tokens)
+	resourcesv1.RegisterDeliveryServiceServer(srv, deliveryServer)
 	if missing := policy.MissingRules(srv); len(missing) > 0 {
 		tb.Fatalf("methods without an access rule: %v", missing)
 	}
@@ -128,7 +131,7 @@ func newEnv(tb testing.TB, now func() time.Time, sites catalog) *env {
 	}
 	tb.Cleanup(func() { _ = conn.Close(); srv.Stop() })
 	return &env{resources: resourcesv1.NewResourceServiceClient(conn), directories: resourcesv1.NewDirectoryServiceClient(conn),
-		delivery: resourcesv1.NewDeliveryServiceClient(conn)}
+		delivery: resourcesv1.NewDeliveryServiceClient(conn), deliveryServer: deliveryServer}
 }
 
 func as(key string) context.Context {

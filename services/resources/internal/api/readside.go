@@ -17,10 +17,18 @@ import (
 	"github.com/beaconcms/beacon/platform/httpcache"
 )
 
-// PublicSites reports whether a site's delivery is readable without a key.
-type PublicSites interface {
+// SitePolicies answers, from memory, how a site's delivery may be read and cached.
+type SitePolicies interface {
+	// Public reports whether the site's delivery is readable without a key.
 	Public(ctx context.Context, site string) bool
+	// CacheMaxAge is the site's delivery cache lifetime in seconds (its cache_max_age_seconds,
+	// 60 when unset).
+	CacheMaxAge(ctx context.Context, site string) int
 }
+
+// MaxResourceCacheAge caps the max-age of resource responses, whatever the site's setting:
+// open_now in a response ages with it.
+const MaxResourceCacheAge = 60
 
 // ReadSide serves the REST read routes of resources from the delivery read model:
 //
@@ -30,16 +38,20 @@ type PublicSites interface {
 //	GET /v1/sites/{site}/directories/{slug}
 //
 // The JSON is the DeliveryService's messages in protojson form, with a strong ETag (304 on a
-// match) and gzip.
+// match) and gzip. A public site's responses are the same for every caller, so they carry
+// `Cache-Control: public, max-age=N, stale-while-revalidate=60` (N the site's max-age, at most
+// MaxResourceCacheAge) and `Surrogate-Key`/`Cache-Tag` naming the site and every resource (and
+// directory) in them, for CDN purges; a private site's are `private, max-age=0, must-revalidate`
+// and vary by Authorization.
 type ReadSide struct {
 	delivery *DeliveryServer
-	public   PublicSites
+	sites    SitePolicies
 	logger   *slog.Logger
 }
 
 // NewReadSide returns the read side over a delivery server.
-func NewReadSide(d *DeliveryServer, public PublicSites, logger *slog.Logger) *ReadSide {
-	return &ReadSide{delivery: d, public: public, logger: logger}
+func NewReadSide(d *DeliveryServer, sites SitePolicies, logger *slog.Logger) *ReadSide {
+	return &ReadSide{delivery: d, sites: sites, logger: logger}
 }
 
 // Segments implements gateway.ReadSide.
@@ -50,10 +62,11 @@ var jsonContentType = []string{"application/json"}
 // ServeRead implements gateway.ReadSide.
 func (rs *ReadSide) ServeRead(w http.ResponseWriter, r *http.Request, req gateway.ReadRequest) {
 	ctx := r.Context()
+	public := rs.sites != nil && rs.sites.Public(ctx, req.Site)
 	switch {
 	case req.Authenticated:
 		ctx = auth.WithPrincipal(ctx, req.Caller)
-	case rs.public != nil && rs.public.Public(ctx, req.Site):
+	case public:
 		ctx = auth.WithPrincipal(ctx, auth.Principal{KeyName: "public", Role: auth.RoleDelivery, Site: req.Site})
 	default:
 		gateway.WriteError(w, r, rs.logger, apperr.New(apperr.Unauthenticated, "site %q needs an API key", "sites/"+req.Site))
@@ -86,9 +99,56 @@ func (rs *ReadSide) ServeRead(w http.ResponseWriter, r *http.Request, req gatewa
 		gateway.WriteError(w, r, rs.logger, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "private, max-age=0, must-revalidate") // open-now changes with time
-	w.Header().Set("Vary", "Authorization, Accept-Encoding")
+	hdr := w.Header()
+	if public {
+		age := min(rs.sites.CacheMaxAge(ctx, req.Site), MaxResourceCacheAge)
+		hdr["Cache-Control"] = []string{"public, max-age=" + strconv.Itoa(age) + ", stale-while-revalidate=60"}
+		hdr["Vary"] = varyPublic
+		keys := surrogateKeys(req.Site, msg)
+		hdr["Surrogate-Key"] = []string{strings.Join(keys, " ")}
+		hdr["Cache-Tag"] = []string{strings.Join(keys, ",")}
+	} else {
+		hdr["Cache-Control"] = cachePrivate // open-now changes with time
+		hdr["Vary"] = varyPrivate
+	}
 	httpcache.Write(w, r, httpcache.NewDynamic(raw), jsonContentType)
+}
+
+var (
+	cachePrivate = []string{"private, max-age=0, must-revalidate"}
+	varyPublic   = []string{"Accept-Encoding"}
+	varyPrivate  = []string{"Accept-Encoding, Authorization"}
+)
+
+// surrogateKeys names what a response holds, for CDN purges: "site-{site}", then
+// "directory-{id}" and "resource-{id}" of each directory and resource in it.
+func surrogateKeys(site string, msg proto.Message) []string {
+	keys := []string{"site-" + site}
+	add := func(prefix, name string) {
+		if _, id, ok := strings.Cut(name, "/"); ok {
+			keys = append(keys, prefix+id)
+		}
+	}
+	addAll := func(list []*resourcesv1.PublishedResource) {
+		for _, r := range list {
+			add("resource-", r.GetName())
+		}
+	}
+	switch m := msg.(type) {
+	case *resourcesv1.PublishedResource:
+		add("resource-", m.GetName())
+	case *resourcesv1.ListSiteResourcesResponse:
+		addAll(m.GetResources())
+		addAll(m.GetRemoteResources())
+	case *resourcesv1.ListCrisisLinesResponse:
+		addAll(m.GetCrisisLines())
+	case *resourcesv1.PublishedDirectory:
+		add("directory-", m.GetName())
+		for _, e := range m.GetEntries() {
+			add("resource-", e.GetResource().GetName())
+		}
+	}
+	return keys
 }
 
 // listRequest reads the query parameters of a list; both camelCase and snake_case names work.

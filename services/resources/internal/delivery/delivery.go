@@ -202,8 +202,8 @@ func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) 
 		}
 	}
 	if q.Offset == 0 {
-		for _, r := range m.index.SiteByName(site.ID) {
-			if !r.HasPhysicalLocation() && keep(r) {
+		for _, r := range m.index.SiteRemoteByName(site.ID) {
+			if keep(r) {
 				page.Remote = append(page.Remote, m.item(site, r, now))
 			}
 		}

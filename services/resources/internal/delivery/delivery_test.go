@@ -182,3 +182,51 @@ func TestCrisisLinesAndFreshness(t *testing.T) {
 		t.Errorf("after the edit: %s, want b-line", names(lines))
 	}
 }
+
+// TestListByNamePagesAndFollowsEdits: the list without near pages through the index's per-site
+// list sorted by name, and a rename, a site change or a delete re-sorts it for the next request.
+func TestListByNamePagesAndFollowsEdits(t *testing.T) {
+	ix, m, _ := setup(t)
+	ctx := context.Background()
+	for _, id := range []string{"delta", "alpha", "charlie", "bravo", "echo"} {
+		put(ix, id, nil)
+	}
+	remote := put(ix, "foxtrot", at(30.27, -97.74)) // physical: local to near searches only
+	list := func() string {
+		var all []delivery.Item
+		for offset := 0; ; {
+			page, err := m.List(ctx, "s", delivery.Query{Offset: offset, Limit: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, page.Local...)
+			offset += len(page.Local)
+			if !page.More {
+				return names(all)
+			}
+		}
+	}
+	if got := list(); got != "alpha,bravo,charlie,delta,echo,foxtrot" {
+		t.Errorf("pages = %s", got)
+	}
+	renamed := *ix.SiteByName("s")[0] // alpha
+	renamed.RevisionID, renamed.DisplayName = rev+1, "zulu"
+	rev++
+	ix.Put(&renamed)
+	moved, _ := ix.Get("bravo")
+	other := *moved
+	other.RevisionID, other.TargetSites = rev+1, []string{"elsewhere"}
+	rev++
+	ix.Put(&other)
+	gone := *remote
+	gone.RevisionID, gone.DeleteTime = rev+1, now
+	rev++
+	ix.Put(&gone)
+	if got := list(); got != "charlie,delta,echo,alpha" {
+		t.Errorf("after a rename, a site change and a delete: %s, want charlie,delta,echo,alpha (alpha now named zulu)", got)
+	}
+	page, err := m.List(ctx, "s", delivery.Query{Near: &austin, Limit: 10})
+	if err != nil || len(page.Local) != 0 || names(page.Remote) != "charlie,delta,echo,alpha" {
+		t.Errorf("near: local %s remote %s (%v)", names(page.Local), names(page.Remote), err)
+	}
+}

@@ -41,7 +41,7 @@ type Index struct {
 	geo  *geo.Index[string]
 	// byName holds each site's live resources sorted by name (then id), built on first use
 	// after a change to the site: delivery lists page through it without sorting per request.
-	byName  map[string][]*domain.Resource
+	byName  map[string]siteLists
 	dirs    map[string]*domain.Directory // by id, deleted ones included
 	bySlug  map[string]string            // "site/slug" of a live directory -> its id
 	version uint64
@@ -52,7 +52,7 @@ type Index struct {
 // New returns an empty index that follows src's change log every interval once Run starts.
 func New(src Source, interval time.Duration, logger *slog.Logger) *Index {
 	return &Index{src: src, interval: interval, logger: logger, byID: map[string]*domain.Resource{}, geo: geo.NewIndex[string](0),
-		byName: map[string][]*domain.Resource{}, dirs: map[string]*domain.Directory{}, bySlug: map[string]string{}}
+		byName: map[string]siteLists{}, dirs: map[string]*domain.Directory{}, bySlug: map[string]string{}}
 }
 
 func (ix *Index) follower() *changelog.Follower[store.Change] {
@@ -317,30 +317,48 @@ func (ix *Index) ListDirectories(ctx context.Context, q domain.DirectoryQuery) (
 	return out, nil
 }
 
+// siteLists are a site's live resources sorted by name: all of them, and those without a
+// physical location (the "remote" list of a near search).
+type siteLists struct{ all, remote []*domain.Resource }
+
 // SiteByName returns the live resources that target site, sorted by name (case-insensitive),
 // then id. The slice is shared: callers must not modify it. It is sorted once after each change
 // to the site's resources, not per call.
-func (ix *Index) SiteByName(site string) []*domain.Resource {
+func (ix *Index) SiteByName(site string) []*domain.Resource { return ix.siteLists(site).all }
+
+// SiteRemoteByName returns the live resources of site without a physical location (virtual or
+// area-wide), in the order of SiteByName. Shared, like SiteByName's.
+func (ix *Index) SiteRemoteByName(site string) []*domain.Resource {
+	return ix.siteLists(site).remote
+}
+
+func (ix *Index) siteLists(site string) siteLists {
 	ix.mu.RLock()
-	list, ok := ix.byName[site]
+	lists, ok := ix.byName[site]
 	ix.mu.RUnlock()
 	if ok {
-		return list
+		return lists
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if list, ok := ix.byName[site]; ok {
-		return list
+	if lists, ok := ix.byName[site]; ok {
+		return lists
 	}
-	list = []*domain.Resource{}
+	all := []*domain.Resource{}
 	for _, r := range ix.byID {
 		if !r.Deleted() && slices.Contains(r.TargetSites, site) {
-			list = append(list, r)
+			all = append(all, r)
 		}
 	}
-	slices.SortFunc(list, ByName)
-	ix.byName[site] = list
-	return list
+	slices.SortFunc(all, ByName)
+	lists = siteLists{all: all, remote: []*domain.Resource{}}
+	for _, r := range all {
+		if !r.HasPhysicalLocation() {
+			lists.remote = append(lists.remote, r)
+		}
+	}
+	ix.byName[site] = lists
+	return lists
 }
 
 // ByName orders resources by name, case-insensitively, then by id.
