@@ -2,7 +2,8 @@
 //
 //   - Read routes, GET and HEAD /v1/sites/{site}/{segment}[/{item}], are dispatched on the
 //     segment to the service's [ReadSide] (content: "articles", "search", "sitemap.xml",
-//     "feed.xml"), which answers from its in-memory read model without a gRPC hop. The edge
+//     "feed.xml"), which answers from its in-memory read model without a gRPC hop. A
+//     [PostReadSide] also takes POST on the items it accepts (screening's "{slug}:score"). The edge
 //     authenticates the caller once, with the same bearer parser and [auth.Verifier] as the
 //     gRPC services, and hands the result to the read side, which applies its site's rule.
 //   - Every other route is a management route: grpc-gateway forwards it to its service over
@@ -81,6 +82,15 @@ type ReadSide interface {
 	ServeRead(w http.ResponseWriter, r *http.Request, req ReadRequest)
 }
 
+// PostReadSide is a ReadSide that also answers POST /v1/sites/{site}/{segment}/{item} for the
+// items it accepts, such as screening's "{slug}:score": a computation from the read side's
+// memory that changes nothing a client could cache. The edge authenticates the caller as for
+// a read and caps the body at Config.MaxBodyBytes (413 beyond).
+type PostReadSide interface {
+	ReadSide
+	AcceptsPost(segment, item string) bool
+}
+
 // ReadRequest is a read route, parsed, with its authenticated caller.
 type ReadRequest struct {
 	Site    string // the {site} path segment, not empty
@@ -130,6 +140,7 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 		verifier:   up.Verifier,
 		logger:     up.Logger,
 		ready:      up.Ready,
+		maxBody:    cfg.MaxBodyBytes,
 	}
 	if e.ready == nil {
 		e.ready = func() bool { return true }
@@ -160,6 +171,7 @@ type edge struct {
 	verifier   auth.Verifier
 	logger     *slog.Logger
 	ready      func() bool
+	maxBody    int64 // for POST read routes
 }
 
 type readRoute struct {
@@ -174,6 +186,10 @@ type readRoute struct {
 // a service has such a route.
 func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req, side := e.match(r); side != nil {
+		if r.Method == http.MethodPost {
+			limitBody(e.maxBody, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serveRead(w, r, side, req) })).ServeHTTP(w, r)
+			return
+		}
 		e.serveRead(w, r, side, req)
 		return
 	}
@@ -217,7 +233,8 @@ func (e *edge) serveHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *edge) match(r *http.Request) (ReadRequest, ReadSide) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	post := r.Method == http.MethodPost
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && !post {
 		return ReadRequest{}, nil
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/sites/")
@@ -233,9 +250,16 @@ func (e *edge) match(r *http.Request) (ReadRequest, ReadSide) {
 		return ReadRequest{}, nil
 	}
 	for i := range e.reads {
-		if e.reads[i].segment == segment {
-			return ReadRequest{Site: site, Segment: segment, Item: item}, e.reads[i].side
+		if e.reads[i].segment != segment {
+			continue
 		}
+		if post {
+			ps, ok := e.reads[i].side.(PostReadSide)
+			if !ok || !ps.AcceptsPost(segment, item) {
+				return ReadRequest{}, nil
+			}
+		}
+		return ReadRequest{Site: site, Segment: segment, Item: item}, e.reads[i].side
 	}
 	return ReadRequest{}, nil
 }

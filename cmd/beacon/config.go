@@ -15,6 +15,7 @@ import (
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/services/content"
 	"github.com/beaconcms/beacon/services/resources"
+	"github.com/beaconcms/beacon/services/screening"
 	"github.com/beaconcms/beacon/services/sites"
 	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 )
@@ -59,6 +60,12 @@ type Config struct {
 	Content content.Config
 	// Resources is the resources service's configuration.
 	Resources resources.Config
+	// Screening is the screening service's configuration.
+	Screening screening.Config
+	// ScreeningKey is the screening service's own API key (delivery or viewer role, all sites),
+	// with which it calls content and resources. Without it, a process that runs the access
+	// service makes one (kept in DataDir as screening.key when there is a data dir).
+	ScreeningKey string `secret:"true"`
 	Gateway   gateway.Config
 	Seed      SeedConfig
 	// KeyName, KeyRole and KeySite describe the key `beacon admin-key` creates: its display
@@ -93,6 +100,7 @@ func defaultConfig(dev bool) Config {
 		Sites:          sites.DefaultConfig(),
 		Content:        content.DefaultConfig(),
 		Resources:      resources.DefaultConfig(),
+		Screening:      screening.DefaultConfig(),
 		Gateway:        gateway.DefaultConfig(),
 		ServiceAddrs:   map[string]string{},
 		Seed:           SeedConfig{Site: "bench", BaseURL: "https://bench.example.org", Articles: 1000, BodyBytes: 6000, Seed: 1},
@@ -148,6 +156,9 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.AccessDatabase, "access-database", "database holding API keys")
 	str(&cfg.Content.Database, "content-database", "database of the content service")
 	str(&cfg.Resources.Database, "resources-database", "database of the resources service")
+	str(&cfg.Screening.Database, "screening-database", "database of the screening service")
+	str(&cfg.ScreeningKey, "screening-key", "API key (delivery role, all sites) the screening service calls content and resources with; made and kept in --data-dir when the access service runs in the process")
+	dur(&cfg.Screening.FlushInterval, "screening-flush-interval", "how often screening counters are written (the most a crash can lose)")
 	str(&cfg.Sites.Database, "sites-database", "database of the sites service")
 	str(&cfg.ServiceKey, "service-key", "API key (viewer, all sites) a process without the sites service reads sites with; needed by --target=gateway")
 	dur(&cfg.CatalogRefresh, "catalog-refresh", "how often the site catalog reloads every site")
@@ -209,6 +220,9 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	if cfg.CatalogRefresh <= 0 {
 		return cfg, fmt.Errorf("--catalog-refresh must be positive")
 	}
+	if cfg.Screening.FlushInterval <= 0 || cfg.Screening.FlushInterval > domainMaxFlushInterval {
+		return cfg, fmt.Errorf("--screening-flush-interval must be positive and at most %s", domainMaxFlushInterval)
+	}
 	if command == "admin-key" {
 		if _, err := auth.ParseRole(cfg.KeyRole); err != nil {
 			return cfg, fmt.Errorf("--role: %w", err)
@@ -222,6 +236,10 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	}
 	return cfg, nil
 }
+
+// domainMaxFlushInterval caps --screening-flush-interval: the issue promises counters are
+// written at least every 5 s.
+const domainMaxFlushInterval = 5 * time.Second
 
 func envName(flagName string) string {
 	return "BEACON_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
@@ -359,6 +377,17 @@ func checkTargets(cfg Config) error {
 			return fmt.Errorf("--target=%s runs without the sites service: set --service-key (BEACON_SERVICE_KEY), a viewer key for all sites made with 'beacon admin-key --role=viewer', for the site catalog", cfg.Target)
 		}
 	}
+	// The screening service calls content and resources over gRPC with a key of its own.
+	if slices.Contains(closure, "screening") {
+		for _, name := range []string{"content", "resources"} {
+			if !slices.Contains(closure, name) && cfg.ServiceAddrs[name] == "" {
+				return fmt.Errorf("--target=%s runs screening without %s: set --%s-addr (%s)", cfg.Target, name, name, envName(name+"-addr"))
+			}
+		}
+		if !slices.Contains(closure, "access") && cfg.ScreeningKey == "" {
+			return fmt.Errorf("--target=%s runs screening without the access service: set --screening-key (BEACON_SCREENING_KEY), a delivery key for all sites made with 'beacon admin-key --role=delivery'", cfg.Target)
+		}
+	}
 	if !slices.Contains(closure, moduleGateway) {
 		return nil
 	}
@@ -372,7 +401,7 @@ func checkTargets(cfg Config) error {
 		return err
 	}
 	for _, s := range serviceModules {
-		if slices.Contains(readSides, s.name) && !slices.Contains(closure, s.name) && cfg.MongoURI == "" {
+		if slices.Contains(readSides, s.name) && !slices.Contains(closure, s.name) && !s.readSideCallsService && cfg.MongoURI == "" {
 			return fmt.Errorf("--target=%s runs the gateway without %s: set --mongodb-uri (BEACON_MONGODB_URI): the gateway keeps its own copy of %s's published data from the store", cfg.Target, s.name, s.name)
 		}
 	}

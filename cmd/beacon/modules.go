@@ -28,6 +28,7 @@ import (
 	"github.com/beaconcms/beacon/services/access"
 	"github.com/beaconcms/beacon/services/content"
 	"github.com/beaconcms/beacon/services/resources"
+	"github.com/beaconcms/beacon/services/screening"
 	"github.com/beaconcms/beacon/services/sites"
 	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 )
@@ -59,8 +60,12 @@ type serviceModule struct {
 	gateway gateway.RegisterFunc
 	// readSide, if set, gives the gateway the service's read side: the service's own when it
 	// runs in the process (a.running), else one the gateway loads from the store (read only)
-	// and keeps fresh with the returned run (nil when there is nothing to run).
-	readSide func(ctx context.Context, a *app) (gateway.ReadSide, func(context.Context) error, error)
+	// and keeps fresh with the returned run (nil when there is nothing to run), or one that
+	// calls the service over conn (readSideCallsService).
+	readSide func(ctx context.Context, a *app, conn *grpc.ClientConn) (gateway.ReadSide, func(context.Context) error, error)
+	// readSideCallsService: without the service in its process, the gateway's read side calls
+	// it over gRPC instead of keeping a copy from the store (so it needs no --mongodb-uri).
+	readSideCallsService bool
 }
 
 // grpcService is what a started service hands the gRPC server.
@@ -92,7 +97,7 @@ var serviceModules = []serviceModule{
 		a.content = svc
 		return grpcService{register: svc.Register, rules: content.Rules(), names: content.ServiceNames(), run: svc.Run}, nil
 	}, gateway: content.RegisterGateway,
-		readSide: func(ctx context.Context, a *app) (gateway.ReadSide, func(context.Context) error, error) {
+		readSide: func(ctx context.Context, a *app, _ *grpc.ClientConn) (gateway.ReadSide, func(context.Context) error, error) {
 			if a.content != nil {
 				return a.content.Delivery().ReadSide(), nil, nil
 			}
@@ -110,12 +115,31 @@ var serviceModules = []serviceModule{
 		a.resources = svc
 		return grpcService{register: svc.Register, rules: resources.Rules(), names: resources.ServiceNames(), run: svc.Run}, nil
 	}, gateway: resources.RegisterGateway,
-		readSide: func(ctx context.Context, a *app) (gateway.ReadSide, func(context.Context) error, error) {
+		readSide: func(ctx context.Context, a *app, _ *grpc.ClientConn) (gateway.ReadSide, func(context.Context) error, error) {
 			if a.resources != nil {
 				return a.resources.ReadSide(), nil, nil
 			}
 			return resources.OpenReadSide(ctx, resources.Deps{DB: a.store.client.Database(a.cfg.Resources.Database),
 				Tokens: a.store.tokens, Sites: a.catalog}, a.cfg.Resources, a.logger)
+		}},
+	// Screening calls content and resources over gRPC with its own key, also in one process (the
+	// local gRPC port): it never reads their stores.
+	{name: "screening", deps: []string{moduleCatalog}, start: func(ctx context.Context, a *app) (grpcService, error) {
+		svc, closeConns, err := newScreening(ctx, a)
+		if err != nil {
+			return grpcService{}, err
+		}
+		a.screening = svc
+		return grpcService{register: svc.Register, rules: screening.Rules(), names: screening.ServiceNames(), run: func(ctx context.Context) error {
+			defer closeConns()
+			return svc.Run(ctx)
+		}}, nil
+	}, gateway: screening.RegisterGateway, readSideCallsService: true,
+		readSide: func(_ context.Context, a *app, conn *grpc.ClientConn) (gateway.ReadSide, func(context.Context) error, error) {
+			if a.screening != nil {
+				return a.screening.ReadSide(), nil, nil
+			}
+			return screening.RemoteReadSide(conn, a.catalog, a.logger), nil, nil
 		}},
 }
 
@@ -143,6 +167,7 @@ type app struct {
 	grpc      *grpcRegistry        // moduleGRPC
 	content   *content.Service
 	resources *resources.Service
+	screening *screening.Service
 	running   map[string]bool // the modules this process runs
 	restAddr  string          // moduleGateway
 }
@@ -176,7 +201,7 @@ func newGraph(a *app) (*modules.Graph, error) {
 		gatewayDeps = []string{moduleStore, moduleVerifier}
 	}
 	mods = append(mods,
-		modules.Module{Name: moduleDevSetup, Deps: []string{"sites", "content", "access", "resources"}, Init: a.initDevSetup},
+		modules.Module{Name: moduleDevSetup, Deps: []string{"sites", "content", "access", "resources", "screening"}, Init: a.initDevSetup},
 		modules.Module{Name: moduleGateway, Deps: gatewayDeps, Target: true,
 			// With services in the same process, the gateway calls them through the local gRPC
 			// server: it starts after them and stops before them.
@@ -372,6 +397,13 @@ func (a *app) initDevSetup(ctx context.Context) (modules.Service, error) {
 	if created > 0 {
 		fmt.Fprintf(a.stdout, "demo  %d resources for sites/kratom-help (988 Lifeline and SAMHSA's National Helpline are real; the rest is example data)\n", created)
 	}
+	instruments, err := a.screening.SeedDemo(ctx, "kratom-help")
+	if err != nil {
+		return nil, fmt.Errorf("demo screeners: %w", err)
+	}
+	if instruments > 0 {
+		fmt.Fprintf(a.stdout, "demo  %d published screeners for sites/kratom-help (TAPS-1, CAGE-AID, kratom self-check)\n", instruments)
+	}
 	return idle(), nil
 }
 
@@ -413,7 +445,7 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 		if s.readSide == nil || !slices.Contains(selected, s.name) {
 			continue
 		}
-		side, run, err := s.readSide(ctx, a)
+		side, run, err := s.readSide(ctx, a, upstream[s.name])
 		if err != nil {
 			closeConns()
 			return nil, fmt.Errorf("%s read side: %w", s.name, err)

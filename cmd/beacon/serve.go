@@ -23,9 +23,12 @@ import (
 	"github.com/beaconcms/beacon/services/access"
 	"github.com/beaconcms/beacon/services/content"
 	"github.com/beaconcms/beacon/services/resources"
+	"github.com/beaconcms/beacon/services/screening"
 	"github.com/beaconcms/beacon/services/sites"
 	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // serve runs the modules of cfg.Target (with dev: all, the demo content and a bootstrap admin
@@ -125,6 +128,100 @@ func newResources(ctx context.Context, cfg Config, st stored, catalog *sitecatal
 		return nil, err
 	}
 	return resources.New(ctx, resources.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: catalog}, cfg.Resources, logger)
+}
+
+// newScreening migrates the screening database and builds the service. The service calls
+// content and resources over gRPC (the local gRPC port for those running in this process) with
+// its own key (screeningKey). close closes those connections once the service has stopped.
+func newScreening(ctx context.Context, a *app) (svc *screening.Service, close func(), err error) {
+	key, err := screeningKey(ctx, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	var conns []*grpc.ClientConn
+	close = func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}
+	dial := func(name string) (*grpc.ClientConn, error) {
+		addr := a.cfg.ServiceAddrs[name]
+		if a.running[name] {
+			addr = a.grpc.lis.Addr().String()
+		}
+		if addr == "" {
+			return nil, fmt.Errorf("screening needs --%s-addr (%s): %s does not run in this process", name, envName(name+"-addr"), name)
+		}
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, fmt.Errorf("dial %s at %s: %w", name, addr, err)
+		}
+		conns = append(conns, conn)
+		return conn, nil
+	}
+	contentConn, err := dial("content")
+	if err != nil {
+		return nil, nil, err
+	}
+	resourcesConn, err := dial("resources")
+	if err != nil {
+		close()
+		return nil, nil, err
+	}
+	db := a.store.client.Database(a.cfg.Screening.Database)
+	if err := screening.Migrate(ctx, db, a.logger); err != nil {
+		close()
+		return nil, nil, err
+	}
+	svc, err = screening.New(ctx, screening.Deps{DB: db, Locks: a.store.locks, Tokens: a.store.tokens, Sites: a.catalog,
+		Content: contentConn, Resources: resourcesConn, Key: key}, a.cfg.Screening, a.logger)
+	if err != nil {
+		close()
+		return nil, nil, err
+	}
+	return svc, close, nil
+}
+
+// screeningKeyFile holds, in the data directory, the key a process running both the access and
+// the screening service made for screening, so it is made once, not at every start.
+const screeningKeyFile = "screening.key"
+
+// screeningKey is the screening service's own API key: --screening-key, else (only where the
+// access service runs in this process, so this process may write keys) the key kept in the data
+// directory, made there on first use; without a data directory, a key made for this process.
+func screeningKey(ctx context.Context, a *app) (string, error) {
+	if a.cfg.ScreeningKey != "" {
+		return a.cfg.ScreeningKey, nil
+	}
+	if !a.running["access"] {
+		return "", errors.New("screening runs without the access service: set --screening-key (BEACON_SCREENING_KEY), a delivery key for all sites made with 'beacon admin-key --role=delivery'")
+	}
+	path := ""
+	if a.cfg.DataDir != "" {
+		path = filepath.Join(a.cfg.DataDir, screeningKeyFile)
+		if raw, err := os.ReadFile(path); err == nil {
+			token := strings.TrimSpace(string(raw))
+			if p, err := a.keys.Verify(ctx, token); err == nil && p.Site == "" && p.Role == auth.RoleDelivery {
+				return token, nil
+			}
+		}
+	}
+	name, token, err := a.keys.CreateKey(ctx, "screening service (made by beacon)", auth.RoleDelivery, "")
+	if err != nil {
+		return "", fmt.Errorf("making the screening service's key: %w", err)
+	}
+	if path == "" {
+		a.logger.Warn("made an API key for the screening service of this process; set --screening-key to use one key across restarts", "key", name)
+		return token, nil
+	}
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", a.cfg.DataDir, err)
+	}
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	a.logger.Info("made the screening service's API key", "key", name, "file", path)
+	return token, nil
 }
 
 // openStore connects to cfg.MongoURI, or starts the embedded store under cfg.DataDir.
@@ -282,6 +379,12 @@ func migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	if err := content.Migrate(ctx, client.Database(cfg.Content.Database), logger); err != nil {
+		return err
+	}
+	if err := resources.Migrate(ctx, client.Database(cfg.Resources.Database), logger); err != nil {
+		return err
+	}
+	if err := screening.Migrate(ctx, client.Database(cfg.Screening.Database), logger); err != nil {
 		return err
 	}
 	logger.Info("migrations applied")

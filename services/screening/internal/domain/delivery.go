@@ -104,6 +104,15 @@ type screener struct {
 	scorers    []*Scorer
 	resultHTML map[int64][]string // version -> rendered result text per band
 	keys       []string           // its bySlug keys
+	served     *Served            // the latest version as sites render it
+}
+
+// Served is the newest published version of a questionnaire as a site renders it. It is
+// immutable: the same value is returned until the questionnaire is published again.
+type Served struct {
+	Version          *Version
+	InstructionsHTML string // the instructions, sanitized HTML
+	Min, Max         int    // reachable totals
 }
 
 // NewDelivery returns an empty Delivery; Put adds published questionnaires.
@@ -137,6 +146,8 @@ func (d *Delivery) Put(q *Questionnaire, versions []*Version) error {
 				s.latest = sc
 			}
 		}
+		lo, hi := s.latest.Range()
+		s.served = &Served{Version: s.latest.version, InstructionsHTML: d.renderer.Render(s.latest.version.Content.Instructions).HTML, Min: lo, Max: hi}
 		for _, site := range s.latest.version.Content.TargetSites {
 			s.keys = append(s.keys, site+"/"+s.latest.version.Content.Slug)
 		}
@@ -177,12 +188,12 @@ func (d *Delivery) lookup(ctx context.Context, site, slug string) (*screener, Si
 }
 
 // Screener returns the newest published version a site serves at slug.
-func (d *Delivery) Screener(ctx context.Context, site, slug string) (*Version, error) {
+func (d *Delivery) Screener(ctx context.Context, site, slug string) (*Served, error) {
 	s, _, err := d.lookup(ctx, site, slug)
 	if err != nil {
 		return nil, err
 	}
-	return s.latest.version, nil
+	return s.served, nil
 }
 
 // Score scores answers against version of the screener a site serves at slug, counts the

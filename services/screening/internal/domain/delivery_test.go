@@ -90,7 +90,7 @@ func newDeliveryFixture(t testing.TB) *deliveryFixture {
 	t.Helper()
 	c := validContent()
 	c.TargetSites = []string{"kratom-help", "gone"}
-	c.Bands[2].Recommend = domain.Recommendations{ArticleTags: []string{"kratom"}, ResourceKinds: []string{"treatment"}}
+	c.Bands[2].Recommend = domain.Recommendations{ArticleTags: []string{"kratom"}, ResourceKinds: []string{"treatment_provider"}}
 	c.Bands[2].ResultText = "Please **reach out**."
 	c.Normalize()
 	// "gone" was live when the questionnaire was published and deleted since.
@@ -238,7 +238,7 @@ func TestDeliveryOldVersionsStayScoreable(t *testing.T) {
 	if err := f.d.Put(q, []*domain.Version{v1, v2}); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := f.d.Screener(context.Background(), "kratom-help", "test-check"); err != nil || v.Number != 2 {
+	if v, err := f.d.Screener(context.Background(), "kratom-help", "test-check"); err != nil || v.Version.Number != 2 {
 		t.Fatalf("served version: %v, %v; want 2", v, err)
 	}
 	for version, want := range map[int64]int{1: 1, 2: 5} {
@@ -266,7 +266,7 @@ func TestDeliveryLogsNoAnswers(t *testing.T) {
 	c.Items = []domain.Item{{LinkID: "freq", Text: "How often?", Type: domain.ItemChoice, Required: true,
 		Options: []domain.AnswerOption{{Value: "zebra-never"}, {Value: "zebra-daily", Score: 1}}}}
 	c.Bands = []domain.Band{band("none", 0, 0, domain.SeverityNone), openBand("more", 1, domain.SeveritySevere)}
-	c.Bands[1].Recommend = domain.Recommendations{ArticleTags: []string{"kratom"}, ResourceKinds: []string{"treatment"}}
+	c.Bands[1].Recommend = domain.Recommendations{ArticleTags: []string{"kratom"}, ResourceKinds: []string{"treatment_provider"}}
 	c.Normalize()
 	down := &source{err: errors.New("connection refused")}
 	d := domain.NewDelivery(deliverySites, down, down, domain.NewTally(newMemCounters(), fixedNow, logger), domain.DefaultDeliverySettings(), logger)

@@ -204,6 +204,10 @@ type Questionnaire struct {
 	UpdateTime       time.Time
 	PublishTime      time.Time // when PublishedVersion was published
 	DeleteTime       time.Time // zero unless soft-deleted
+	// LiveSlug and LiveSites are the slug and target sites of PublishedVersion: where sites
+	// serve the questionnaire until the next publish. Empty while never published.
+	LiveSlug  string
+	LiveSites []string
 }
 
 // Deleted reports whether the questionnaire is soft-deleted.
@@ -232,6 +236,8 @@ func (q *Questionnaire) Publish(now time.Time) *Version {
 		q.PublishedVersion = q.Version
 		q.PublishTime = now
 		q.State = StatePublished
+		q.LiveSlug = q.Draft.Slug
+		q.LiveSites = slices.Clone(q.Draft.TargetSites)
 	}
 	return &Version{QuestionnaireID: q.ID, Number: q.PublishedVersion, Content: q.Draft.Clone(), PublishTime: q.PublishTime}
 }

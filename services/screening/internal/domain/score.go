@@ -163,3 +163,13 @@ func FindScorer(scorers []*Scorer, number int64) (*Scorer, error) {
 	}
 	return nil, apperr.InvalidField("version", "version %d is not a published version of this questionnaire (published: %v)", number, known)
 }
+
+// Range returns the lowest and highest totals valid answers to c can reach, for content that
+// passed validation.
+func (c Content) Range() (lowest, highest int, err error) {
+	r, err := newForm(c.Items).reach()
+	if err != nil {
+		return 0, 0, err
+	}
+	return r.Min, r.Max, nil
+}

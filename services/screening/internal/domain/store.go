@@ -21,12 +21,15 @@ type Revision struct {
 }
 
 // QuestionnaireStore persists questionnaires, their published versions and their revisions.
-// Every method is a point read, an insert or a whole-document replace by _id. Implementations
+// Every method but ListQuestionnaires is a point read, an insert or a whole-document replace by _id. Implementations
 // return apperr errors: NotFound for missing ids, AlreadyExists for a taken id, Conflict when a
 // conditional write lost a race or a published version would change.
 type QuestionnaireStore interface {
 	// CreateQuestionnaire inserts q (RevisionID 1) and records revision 1.
 	CreateQuestionnaire(ctx context.Context, q *Questionnaire, c Change) error
+	// ListQuestionnaires returns every questionnaire, deleted ones included. It scans: call it
+	// only at start.
+	ListQuestionnaires(ctx context.Context) ([]*Questionnaire, error)
 	// GetQuestionnaire returns the questionnaire, deleted or not.
 	GetQuestionnaire(ctx context.Context, id string) (*Questionnaire, error)
 	// UpdateQuestionnaire replaces prev by next when the stored revision is still

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -133,9 +134,10 @@ func (t *Tally) Run(ctx context.Context, interval, shutdownGrace time.Duration) 
 }
 
 // Stats returns the disclosed counters of one questionnaire from day from to day to (UTC,
-// "YYYY-MM-DD", inclusive), counts not yet flushed included. While a batch that failed part way
-// waits for its retry, the part already written shows twice.
-func (t *Tally) Stats(ctx context.Context, questionnaireID, from, to string) (StatsReport, error) {
+// "YYYY-MM-DD", inclusive), counts not yet flushed included, of every site, or of site only when
+// site is not "" (a key for one site sees only that site's counters). While a batch that failed
+// part way waits for its retry, the part already written shows twice.
+func (t *Tally) Stats(ctx context.Context, questionnaireID, from, to, site string) (StatsReport, error) {
 	days, err := DaysBetween(from, to)
 	if err != nil {
 		return StatsReport{}, err
@@ -150,8 +152,9 @@ func (t *Tally) Stats(ctx context.Context, questionnaireID, from, to string) (St
 	}
 	first, last := days[0], days[len(days)-1]
 	inRange := func(k CounterKey) bool {
-		return k.QuestionnaireID == questionnaireID && k.Day >= first && k.Day <= last
+		return k.QuestionnaireID == questionnaireID && k.Day >= first && k.Day <= last && (site == "" || k.Site == site)
 	}
+	cells = slices.DeleteFunc(cells, func(c Cell) bool { return !inRange(c.CounterKey) })
 	if t.failed != nil {
 		for _, c := range t.failed.cells {
 			if inRange(c.CounterKey) {

@@ -102,7 +102,7 @@ func TestTallyKeepsAndRetriesAFailedBatch(t *testing.T) {
 		t.Fatal("flush to a failing store succeeded")
 	}
 	tally.Count(result("low"), "a")
-	rep, err := tally.Stats(context.Background(), "q", "2026-12-01", "2026-12-01")
+	rep, err := tally.Stats(context.Background(), "q", "2026-12-01", "2026-12-01", "")
 	// Both counts (the failed batch and the newer one) are seen, merged into one cell of 2.
 	if err != nil || len(rep.Cells) != 1 || rep.Cells[0].Count.Display != "<5" || rep.Total.Display != "1-4" {
 		t.Fatalf("stats while the store is down: %+v, %v", rep, err)

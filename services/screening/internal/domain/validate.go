@@ -31,6 +31,11 @@ type SiteCatalog interface {
 	Site(ctx context.Context, id string) (SiteSettings, error)
 }
 
+// ResourceKinds are the kinds of resource a band may recommend: the resources service's kinds
+// (beacon.resources.v1.Kind), in lower case without the KIND_ prefix. Normalize turns "-" and
+// spaces into "_", so "peer-support" is peer_support.
+var ResourceKinds = []string{"crisis_line", "text_line", "chat", "support_group", "online_community", "treatment_provider", "peer_support", "app_or_tool", "other"}
+
 // Limits on questionnaire fields. Requests are capped at 1 MiB before they reach the domain.
 const (
 	maxTitle          = 200
@@ -113,6 +118,9 @@ func (c *Content) Normalize() {
 		b.Recommend.ArticleTags = normalizeLabels(b.Recommend.ArticleTags)
 		b.Recommend.ArticleTopics = normalizeLabels(b.Recommend.ArticleTopics)
 		b.Recommend.ResourceKinds = normalizeLabels(b.Recommend.ResourceKinds)
+		for k, kind := range b.Recommend.ResourceKinds {
+			b.Recommend.ResourceKinds[k] = strings.NewReplacer("-", "_", " ", "_").Replace(kind)
+		}
 	}
 	sites := make([]string, 0, len(c.TargetSites))
 	for _, s := range c.TargetSites {
@@ -463,7 +471,11 @@ func (v *violations) bands(bands []Band) bool {
 				v.add(p+".recommendations."+name, "must have at most %d entries", maxRecommendEach)
 			}
 			for k, l := range labels {
-				v.text(fmt.Sprintf("%s.recommendations.%s[%d]", p, name, k), l, 1, maxRecommendLabel, false)
+				field := fmt.Sprintf("%s.recommendations.%s[%d]", p, name, k)
+				v.text(field, l, 1, maxRecommendLabel, false)
+				if name == "resource_kinds" && !slices.Contains(ResourceKinds, l) {
+					v.add(field, "must be a resource kind: %s", strings.Join(ResourceKinds, ", "))
+				}
 			}
 		}
 	}

@@ -72,7 +72,7 @@ func TestCountersSurviveAGracefulRestart(t *testing.T) {
 	}
 
 	next := domain.NewTally(store.NewCounters(db, locks), now, logger)
-	rep, err := next.Stats(context.Background(), "q", "2026-12-01", "2026-12-01")
+	rep, err := next.Stats(context.Background(), "q", "2026-12-01", "2026-12-01", "")
 	if err != nil {
 		t.Fatal(err)
 	}

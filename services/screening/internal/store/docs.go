@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/beaconcms/beacon/services/screening/internal/domain"
@@ -26,6 +27,8 @@ type questionnaireDoc struct {
 	UpdateTime       time.Time  `bson:"updateTime"`
 	PublishTime      *time.Time `bson:"publishTime,omitempty"`
 	DeleteTime       *time.Time `bson:"deleteTime,omitempty"`
+	LiveSlug         string     `bson:"liveSlug,omitempty"`
+	LiveSites        []string   `bson:"liveSites,omitempty"`
 }
 
 // versionDoc is a published version, _id "questionnaireId/v{number}". Written once.
@@ -220,14 +223,19 @@ func toQuestionnaireDoc(q *domain.Questionnaire) questionnaireDoc {
 		State: stateNames[q.State], Version: q.Version, PublishedVersion: q.PublishedVersion, Creator: q.Creator,
 		CreateTime: q.CreateTime.UTC(), UpdateTime: q.UpdateTime.UTC(),
 		PublishTime: optionalTime(q.PublishTime), DeleteTime: optionalTime(q.DeleteTime),
+		LiveSlug: q.LiveSlug, LiveSites: q.LiveSites,
 	}
 }
 
-func fromQuestionnaireDoc(d questionnaireDoc) *domain.Questionnaire {
+func fromQuestionnaireDoc(d questionnaireDoc) (*domain.Questionnaire, error) {
+	if d.SchemaVersion != questionnaireSchema {
+		return nil, fmt.Errorf("questionnaire %s has schema version %d; this release reads %d", d.ID, d.SchemaVersion, questionnaireSchema)
+	}
 	return &domain.Questionnaire{
 		ID: d.ID, Draft: fromContentDoc(d.Draft), State: lookup(stateNames, d.State), Version: d.Version,
 		PublishedVersion: d.PublishedVersion, RevisionID: d.Revision, Creator: d.Creator,
 		CreateTime: d.CreateTime.UTC(), UpdateTime: d.UpdateTime.UTC(),
 		PublishTime: fromOptionalTime(d.PublishTime), DeleteTime: fromOptionalTime(d.DeleteTime),
-	}
+		LiveSlug: d.LiveSlug, LiveSites: d.LiveSites,
+	}, nil
 }

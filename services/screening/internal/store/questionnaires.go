@@ -81,7 +81,30 @@ func (s *Questionnaires) GetQuestionnaire(ctx context.Context, id string) (*doma
 	if err != nil {
 		return nil, fmt.Errorf("reading questionnaire %s: %w", id, err)
 	}
-	return fromQuestionnaireDoc(d), nil
+	return fromQuestionnaireDoc(d)
+}
+
+// ListQuestionnaires implements domain.QuestionnaireStore: one scan of the questionnaires
+// collection, marked as startup work.
+func (s *Questionnaires) ListQuestionnaires(ctx context.Context) ([]*domain.Questionnaire, error) {
+	ctx = mongodb.WithScan(ctx, "screening: loading every questionnaire at start")
+	cur, err := s.db.Collection(questionnairesCollection).Find(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("listing questionnaires: %w", err)
+	}
+	var docs []questionnaireDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("listing questionnaires: %w", err)
+	}
+	out := make([]*domain.Questionnaire, 0, len(docs))
+	for _, d := range docs {
+		q, err := fromQuestionnaireDoc(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, nil
 }
 
 // UpdateQuestionnaire implements domain.QuestionnaireStore.
@@ -133,10 +156,14 @@ func (s *Questionnaires) GetRevision(ctx context.Context, id string, revision in
 	if err != nil {
 		return domain.Revision{}, fmt.Errorf("reading revision %s: %w", revisionID(id, revision), err)
 	}
+	q, err := fromQuestionnaireDoc(d.Questionnaire)
+	if err != nil {
+		return domain.Revision{}, err
+	}
 	return domain.Revision{
 		RevisionID:    d.Revision,
 		Change:        domain.Change{Actor: d.Actor, Action: d.Action, Fields: d.Fields, Time: d.Time.UTC()},
-		Questionnaire: *fromQuestionnaireDoc(d.Questionnaire),
+		Questionnaire: *q,
 	}, nil
 }
 
