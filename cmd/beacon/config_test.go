@@ -126,9 +126,9 @@ func TestParseConfig(t *testing.T) {
 		{name: "secret of 32 bytes", command: "dev", args: []string{"--page-token-secret", pageSecret},
 			want: func(c *Config) { c.PageTokenSecret = pageSecret }},
 		{name: "bad target", command: "serve", args: append([]string{"--target", "everything"}, dataDir...),
-			wantErr: []string{`"everything"`, "access, content, resources, gateway, all"}},
+			wantErr: []string{`"everything"`, "access, content, resources, screening, gateway, all"}},
 		{name: "bad target from env", command: "serve", args: dataDir, env: map[string]string{"BEACON_TARGET": "web"},
-			wantErr: []string{`"web"`, "access, content, resources, gateway, all"}},
+			wantErr: []string{`"web"`, "access, content, resources, screening, gateway, all"}},
 		{name: "internal module is no target", command: "serve", args: append([]string{"--target", "store"}, dataDir...),
 			wantErr: []string{`unknown target "store"`}},
 		{name: "empty target", command: "serve", args: append([]string{"--target", " , "}, dataDir...),
@@ -153,35 +153,55 @@ func TestParseConfig(t *testing.T) {
 			args:    []string{"--target", "content", "--data-dir", "d"},
 			wantErr: []string{"--sites-addr"}},
 		{name: "gateway and content need only the access and sites addresses", command: "serve",
-			args: []string{"--target", "gateway,content,resources", "--access-addr", "access:9090", "--sites-addr", "sites:9090", "--service-key", "k", "--data-dir", "d"},
+			args: []string{"--target", "gateway,content,resources,screening", "--access-addr", "access:9090", "--sites-addr", "sites:9090", "--service-key", "k", "--screening-key", "sk", "--data-dir", "d"},
 			want: func(c *Config) {
-				c.Target, c.DataDir, c.ServiceKey = "gateway,content,resources", "d", "k"
+				c.Target, c.DataDir, c.ServiceKey, c.ScreeningKey = "gateway,content,resources,screening", "d", "k", "sk"
 				c.ServiceAddrs = map[string]string{"access": "access:9090", "sites": "sites:9090"}
 			}},
+		{name: "screening without content and resources needs their addresses", command: "serve",
+			args:    []string{"--target", "screening", "--sites-addr", "s:1", "--service-key", "k", "--screening-key", "sk", "--resources-addr", "r:1", "--data-dir", "d"},
+			wantErr: []string{"without content", "--content-addr"}},
+		{name: "screening without access needs its own key", command: "serve",
+			args:    []string{"--target", "screening", "--sites-addr", "s:1", "--service-key", "k", "--content-addr", "c:1", "--resources-addr", "r:1", "--data-dir", "d"},
+			wantErr: []string{"--screening-key", "BEACON_SCREENING_KEY", "--role=delivery"}},
+		{name: "screening alone", command: "serve",
+			args: []string{"--target", "screening", "--sites-addr", "s:1", "--service-key", "k", "--content-addr", "c:1", "--resources-addr", "r:1", "--screening-key", "sk", "--data-dir", "d", "--screening-database", "scr"},
+			want: func(c *Config) {
+				c.Target, c.DataDir, c.ServiceKey, c.ScreeningKey, c.Screening.Database = "screening", "d", "k", "sk", "scr"
+				c.ServiceAddrs = map[string]string{"sites": "s:1", "content": "c:1", "resources": "r:1"}
+			}},
+		{name: "screening counters are flushed at least every 5 s", command: "dev", args: []string{"--screening-flush-interval", "6s"},
+			wantErr: []string{"--screening-flush-interval"}},
 		{name: "gateway without content needs MongoDB", command: "serve",
-			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--resources-addr", "r:1", "--sites-addr", "s:1", "--service-key", "k", "--data-dir", "d"},
+			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--resources-addr", "r:1", "--screening-addr", "x:1", "--sites-addr", "s:1", "--service-key", "k", "--data-dir", "d"},
 			wantErr: []string{"--mongodb-uri"}},
 		{name: "gateway without resources address", command: "serve",
 			args:    []string{"--target", "gateway", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--service-key", "k", "--mongodb-uri", "mongodb://db:27017"},
 			wantErr: []string{"without resources", "--resources-addr", "BEACON_RESOURCES_ADDR"}},
 		{name: "gateway with service addresses", command: "serve",
 			args: []string{"--target", "gateway", "--content-addr", "content:9090", "--sites-addr", "sites:9090", "--mongodb-uri", "mongodb://db:27017"},
-			env:  map[string]string{"BEACON_ACCESS_ADDR": "access:9090", "BEACON_SERVICE_KEY": "bk_svc", "BEACON_RESOURCES_ADDR": "resources:9090"},
+			env:  map[string]string{"BEACON_ACCESS_ADDR": "access:9090", "BEACON_SERVICE_KEY": "bk_svc", "BEACON_RESOURCES_ADDR": "resources:9090", "BEACON_SCREENING_ADDR": "screening:9090"},
 			want: func(c *Config) {
 				c.Target, c.MongoURI, c.ServiceKey = "gateway", "mongodb://db:27017", "bk_svc"
-				c.ServiceAddrs = map[string]string{"content": "content:9090", "access": "access:9090", "sites": "sites:9090", "resources": "resources:9090"}
+				c.ServiceAddrs = map[string]string{"content": "content:9090", "access": "access:9090", "sites": "sites:9090", "resources": "resources:9090", "screening": "screening:9090"}
+			}},
+		{name: "gateway with only the screening read side needs no MongoDB address for it", command: "serve",
+			args: []string{"--target", "gateway", "--read-sides=screening", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--resources-addr", "r:1", "--screening-addr", "x:1", "--service-key", "k", "--data-dir", "d"},
+			want: func(c *Config) {
+				c.Target, c.ReadSides, c.ServiceKey, c.DataDir = "gateway", "screening", "k", "d"
+				c.ServiceAddrs = map[string]string{"content": "c:1", "access": "a:1", "sites": "s:1", "resources": "r:1", "screening": "x:1"}
 			}},
 		{name: "management-only gateway needs no store and no service key", command: "serve",
-			args: []string{"--target", "gateway", "--read-sides=", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--resources-addr", "r:1"},
+			args: []string{"--target", "gateway", "--read-sides=", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--resources-addr", "r:1", "--screening-addr", "x:1"},
 			want: func(c *Config) {
 				c.Target, c.ReadSides = "gateway", ""
-				c.ServiceAddrs = map[string]string{"content": "c:1", "access": "a:1", "sites": "s:1", "resources": "r:1"}
+				c.ServiceAddrs = map[string]string{"content": "c:1", "access": "a:1", "sites": "s:1", "resources": "r:1", "screening": "x:1"}
 			}},
 		{name: "management-only gateway still needs every service address", command: "serve",
 			args:    []string{"--target", "gateway", "--read-sides=", "--content-addr", "c:1", "--access-addr", "a:1"},
 			wantErr: []string{"--sites-addr"}},
 		{name: "gateway with the content read side needs a store", command: "serve",
-			args:    []string{"--target", "gateway", "--read-sides=content", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--resources-addr", "r:1", "--service-key", "k"},
+			args:    []string{"--target", "gateway", "--read-sides=content", "--content-addr", "c:1", "--access-addr", "a:1", "--sites-addr", "s:1", "--resources-addr", "r:1", "--screening-addr", "x:1", "--service-key", "k"},
 			wantErr: []string{"--mongodb-uri"}},
 		{name: "unknown read side", command: "serve",
 			args:    []string{"--target", "gateway", "--read-sides=content,pictures", "--mongodb-uri", "mongodb://db:27017"},
