@@ -105,6 +105,38 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
+// postSide is a read side that also takes POST on items ending in ":score".
+type postSide struct{ recordingSide }
+
+func (s *postSide) AcceptsPost(segment, item string) bool { return strings.HasSuffix(item, ":score") }
+
+func TestDispatchPost(t *testing.T) {
+	screeners := &postSide{recordingSide{segments: []string{"screeners"}}}
+	content := &recordingSide{segments: []string{"articles"}}
+	h := newTestEdge(t, &countingVerifier{}, content, screeners)
+	tests := []struct {
+		path   string
+		body   string
+		status int // 418: served by the screeners read side
+	}{
+		{"/v1/sites/s1/screeners/check:score", `{}`, http.StatusTeapot},
+		{"/v1/sites/s1/screeners/check", `{}`, http.StatusNotFound},  // not an item it takes by POST
+		{"/v1/sites/s1/articles/a:score", `{}`, http.StatusNotFound}, // a read side without POST
+		{"/v1/sites/s1/screeners/check:score", strings.Repeat("x", 2<<20), http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		screeners.got, content.got = nil, nil
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", tt.path, strings.NewReader(tt.body)))
+		if w.Code != tt.status {
+			t.Errorf("POST %s (%d bytes): %d, want %d", tt.path, len(tt.body), w.Code, tt.status)
+		}
+		if served := len(screeners.got) == 1; served != (tt.status == http.StatusTeapot) || len(content.got) != 0 {
+			t.Errorf("POST %s: screeners served %d, content %d", tt.path, len(screeners.got), len(content.got))
+		}
+	}
+}
+
 func TestNewRefusesBadReadSides(t *testing.T) {
 	v := &countingVerifier{}
 	tests := []struct {

@@ -66,8 +66,8 @@ type Config struct {
 	// with which it calls content and resources. Without it, a process that runs the access
 	// service makes one (kept in DataDir as screening.key when there is a data dir).
 	ScreeningKey string `secret:"true"`
-	Gateway   gateway.Config
-	Seed      SeedConfig
+	Gateway      gateway.Config
+	Seed         SeedConfig
 	// KeyName, KeyRole and KeySite describe the key `beacon admin-key` creates: its display
 	// name, role (admin, editor, viewer, delivery) and site (empty for all sites).
 	KeyName string

@@ -69,7 +69,9 @@ func NewRemoteReadSide(conn grpc.ClientConnInterface, sites SiteCaching, logger 
 
 // remoteScreeners adapts the gRPC client; an unreachable service becomes UNAVAILABLE with a
 // message that names no address.
-type remoteScreeners struct{ c screeningv1.ScreenerServiceClient }
+type remoteScreeners struct {
+	c screeningv1.ScreenerServiceClient
+}
 
 func hideTransport(err error) error {
 	if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable {
