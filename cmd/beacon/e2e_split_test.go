@@ -35,6 +35,14 @@ func TestSplitDeployment(t *testing.T) {
 	lines = strings.Split(strings.TrimSpace(string(out)), "\n")
 	serviceKey := lines[len(lines)-1]
 
+	// The screening service calls content and resources with a delivery key of its own.
+	out, err = exec.Command(beaconBinary, append([]string{"admin-key", "--key-name", "screening", "--role", "delivery"}, shared...)...).Output()
+	if err != nil {
+		t.Fatalf("beacon admin-key --role delivery: %v", err)
+	}
+	lines = strings.Split(strings.TrimSpace(string(out)), "\n")
+	screeningKey := lines[len(lines)-1]
+
 	services := map[string]*instance{}
 	services["sites"] = startUntil(t, "gRPC  ", append([]string{"serve", "--target=sites", "--grpc-addr", "127.0.0.1:0"}, shared...)...)
 	readSites := []string{"--sites-addr", services["sites"].grpcAddr, "--service-key", serviceKey, "--catalog-refresh", "200ms"}
@@ -42,9 +50,11 @@ func TestSplitDeployment(t *testing.T) {
 		args := append([]string{"serve", "--target=" + name, "--grpc-addr", "127.0.0.1:0", "--scheduler-interval", "200ms"}, shared...)
 		services[name] = startUntil(t, "gRPC  ", append(args, readSites...)...)
 	}
+	services["screening"] = startUntil(t, "gRPC  ", append(append([]string{"serve", "--target=screening", "--grpc-addr", "127.0.0.1:0",
+		"--content-addr", services["content"].grpcAddr, "--resources-addr", services["resources"].grpcAddr, "--screening-key", screeningKey}, shared...), readSites...)...)
 	gw := start(t, append(append([]string{"serve", "--target=gateway", "--http-addr", "127.0.0.1:0",
 		"--content-addr", services["content"].grpcAddr, "--access-addr", services["access"].grpcAddr,
-		"--resources-addr", services["resources"].grpcAddr,
+		"--resources-addr", services["resources"].grpcAddr, "--screening-addr", services["screening"].grpcAddr,
 		"--delivery-poll-interval", "200ms"}, readSites...), shared...)...)
 	if gw.grpcAddr != "" {
 		t.Errorf("the gateway serves gRPC on %s; it should run no service", gw.grpcAddr)
@@ -52,11 +62,11 @@ func TestSplitDeployment(t *testing.T) {
 
 	// Management calls through the gateway reach each service.
 	gw.call(t, admin, "POST", "/v1/sites?siteId=split", map[string]any{
-		"displayName": "Split", "baseUrl": "https://split.example.org", "public": true,
+		"displayName": "Split", "baseUrl": "https://split.example.org", "public": true, "crisisLineText": "Call or text 988.",
 	}).must(t, 200)
 	editor := gw.call(t, admin, "POST", "/v1/apiKeys", map[string]any{"displayName": "split editor", "role": "ROLE_EDITOR", "site": "sites/split"}).must(t, 200).str("secret")
 	article := gw.call(t, admin, "POST", "/v1/articles", map[string]any{
-		"title": "Split first", "body": "version one", "targetSites": []string{"sites/split"},
+		"title": "Split first", "body": "version one", "targetSites": []string{"sites/split"}, "tags": []string{"kratom"},
 	}).must(t, 200)
 	name := article.str("name")
 	gw.call(t, admin, "POST", "/v1/"+name+":publish", map[string]any{}).must(t, 200)
@@ -117,11 +127,28 @@ func TestSplitDeployment(t *testing.T) {
 		return ""
 	})
 
+	// Screening runs in a third service process: the edge forwards screener reads and scores to
+	// it, and it recommends from content and resources over gRPC with its own key.
+	questionnaire := publishKratomCheck(t, gw, admin, "split")
+	screener := gw.call(t, "", "GET", "/v1/sites/split/screeners/kratom-self-check", nil).must(t, 200)
+	if screener.header.Get("ETag") == "" || !strings.HasPrefix(screener.header.Get("Cache-Control"), "public") || screener.header.Get("Surrogate-Key") == "" {
+		t.Errorf("screener headers %v", screener.header)
+	}
+	severe := scoreKratom(t, gw, "split", 6).must(t, 200)
+	if severe.header.Get("Cache-Control") != "no-store" || !strings.Contains(string(severe.raw), "Split line renamed") ||
+		!strings.Contains(string(severe.raw), "Split first") || !strings.Contains(string(severe.raw), `"code":"many-signs"`) {
+		t.Errorf("severe score through the split deployment: %v %s", severe.header, severe.raw)
+	}
+	stats := gw.call(t, admin, "GET", "/v1/"+questionnaire+"/stats", nil).must(t, 200)
+	if !strings.Contains(string(stats.raw), `"display":"<5"`) {
+		t.Errorf("stats after one screening: %s", stats.raw)
+	}
+
 	t.Run("a management-only gateway needs no store", func(t *testing.T) {
 		// No --mongodb-uri, no --data-dir, no service key: only the services' addresses.
 		mgmt := start(t, "serve", "--target=gateway", "--read-sides=", "--http-addr", "127.0.0.1:0", "--log-level", "warn",
 			"--sites-addr", services["sites"].grpcAddr, "--content-addr", services["content"].grpcAddr, "--access-addr", services["access"].grpcAddr,
-			"--resources-addr", services["resources"].grpcAddr)
+			"--resources-addr", services["resources"].grpcAddr, "--screening-addr", services["screening"].grpcAddr)
 		if site := mgmt.call(t, admin, "GET", "/v1/sites/split", nil).must(t, 200); site.str("displayName") != "Split" {
 			t.Errorf("site through the management-only gateway = %s", site.raw)
 		}
@@ -172,6 +199,27 @@ func TestSplitDeployment(t *testing.T) {
 		gw.call(t, admin, "GET", "/v1/apiKeys", nil).must(t, 200)
 		gw.call(t, "", "GET", "/healthz", nil).must(t, 200)
 		gw.call(t, "", "GET", "/readyz", nil).must(t, 200)
+	})
+
+	t.Run("with content and resources stopped, a score comes back at once with crisis lines", func(t *testing.T) {
+		services["content"].kill(t) // killed already by the subtest above when it ran
+		services["resources"].kill(t)
+		// A band whose recommendations were never fetched: they are marked unavailable.
+		start := time.Now()
+		some := scoreKratom(t, gw, "split", 2).must(t, 200)
+		took := time.Since(start)
+		if !strings.Contains(string(some.raw), `"articles":{"unavailable":true}`) || !strings.Contains(string(some.raw), `"resources":{"unavailable":true}`) {
+			t.Errorf("recommendations with content and resources down: %s", some.raw)
+		}
+		// A severe band: the crisis lines come from screening's cached copy.
+		severe := scoreKratom(t, gw, "split", 7).must(t, 200)
+		if !strings.Contains(string(severe.raw), "Split line renamed") || !strings.Contains(string(severe.raw), `"crisisLineText"`) {
+			t.Errorf("severe score with resources down has no crisis lines: %s", severe.raw)
+		}
+		t.Logf("score with content and resources down answered in %s", took.Round(time.Millisecond))
+		if took > time.Second { // the promise is 500 ms; a shared test machine gets slack
+			t.Errorf("score with content and resources down took %s", took)
+		}
 	})
 
 	t.Run("with the store down, liveness stays and the edge keeps serving", func(t *testing.T) {

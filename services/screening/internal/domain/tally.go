@@ -105,7 +105,9 @@ func (t *Tally) Flush(ctx context.Context) error {
 }
 
 // Run flushes every interval until ctx ends, then flushes once more (with up to shutdownGrace
-// to do it) and returns; the error is that of the last flush.
+// to do it) and returns. If that last flush fails (the store is down), the counts it held are
+// lost: Run logs that at error level and still returns nil, so the process shuts down as
+// cleanly as its store allows.
 func (t *Tally) Run(ctx context.Context, interval, shutdownGrace time.Duration) error {
 	err := loop.Every(ctx, interval, func(ctx context.Context) {
 		err := t.Flush(ctx)
@@ -127,8 +129,7 @@ func (t *Tally) Run(ctx context.Context, interval, shutdownGrace time.Duration) 
 	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	if err := t.Flush(final); err != nil {
-		t.logger.ErrorContext(final, "screening counters lost at shutdown", "err", err)
-		return err
+		t.logger.ErrorContext(final, "screening counters lost at shutdown: the store did not take the last batch", "err", err)
 	}
 	return nil
 }
