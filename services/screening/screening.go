@@ -137,7 +137,7 @@ func (a catalogAdapter) Site(ctx context.Context, id string) (domain.SiteSetting
 	if err != nil {
 		return domain.SiteSettings{}, err
 	}
-	return domain.SiteSettings{Exists: ok, Deleted: s.Deleted(), CrisisLineText: s.CrisisLineText}, nil
+	return domain.SiteSettings{Exists: ok, Deleted: s.Deleted(), Commercial: s.Commercial, CrisisLineText: s.CrisisLineText}, nil
 }
 
 func (a catalogAdapter) Public(ctx context.Context, id string) bool {
@@ -211,9 +211,11 @@ func (s *Service) Run(ctx context.Context) error {
 
 // SeedDemo loads the shipped instruments (TAPS-1, CAGE-AID, the kratom self-check) for site,
 // published, unless a questionnaire with the same slug is there already. It reports how many
-// it created. A site that does not exist or is deleted gets none.
+// it created. A site that does not exist or is deleted gets none; a commercial site gets only
+// the instruments whose licence allows commercial use.
 func (s *Service) SeedDemo(ctx context.Context, site string) (int, error) {
-	if st, err := s.sites.Site(ctx, site); err != nil || !st.Exists || st.Deleted {
+	st, err := s.sites.Site(ctx, site)
+	if err != nil || !st.Exists || st.Deleted {
 		return 0, err
 	}
 	all, err := instruments.All()
@@ -223,6 +225,9 @@ func (s *Service) SeedDemo(ctx context.Context, site string) (int, error) {
 	p := auth.Principal{KeyName: "system:demo", Role: auth.RoleAdmin}
 	created := 0
 	for _, in := range all {
+		if st.Commercial && !in.Content.Source.CommercialUseAllowed {
+			continue
+		}
 		c := in.Content.Clone()
 		c.TargetSites = []string{site}
 		q, err := s.domain.Create(ctx, p, c)

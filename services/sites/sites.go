@@ -159,6 +159,7 @@ func toCatalogSite(s domain.Site) sitecatalog.Site {
 		CacheMaxAgeSeconds:     s.CacheMaxAgeSeconds,
 		ResourceStaleAfterDays: s.ResourceStaleAfterDays,
 		HideStaleResources:     s.HideStaleResources,
+		Commercial:             s.Commercial,
 		CreateTime:             s.CreateTime,
 		UpdateTime:             s.UpdateTime,
 		DeleteTime:             s.DeleteTime,

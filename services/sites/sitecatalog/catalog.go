@@ -47,8 +47,10 @@ type Site struct {
 	ResourceStaleAfterDays int
 	// HideStaleResources leaves stale resources out of delivery.
 	HideStaleResources bool
-	CreateTime         time.Time
-	UpdateTime         time.Time
+	// Commercial marks a site run commercially (screening: no non-commercial instruments).
+	Commercial bool
+	CreateTime time.Time
+	UpdateTime time.Time
 	// DeleteTime is set while the site is soft-deleted.
 	DeleteTime time.Time
 	// Etag is the sites service's version of the site.
@@ -67,7 +69,7 @@ func sameSettings(a, b Site) bool {
 	return a.ID == b.ID && a.DisplayName == b.DisplayName && a.BaseURL == b.BaseURL &&
 		a.DefaultLocale == b.DefaultLocale && a.CrisisLineText == b.CrisisLineText && a.Public == b.Public &&
 		a.CacheMaxAgeSeconds == b.CacheMaxAgeSeconds && a.ResourceStaleAfterDays == b.ResourceStaleAfterDays &&
-		a.HideStaleResources == b.HideStaleResources && a.CreateTime.Equal(b.CreateTime) &&
+		a.HideStaleResources == b.HideStaleResources && a.Commercial == b.Commercial && a.CreateTime.Equal(b.CreateTime) &&
 		a.UpdateTime.Equal(b.UpdateTime) && a.DeleteTime.Equal(b.DeleteTime) && a.Etag == b.Etag
 }
 

@@ -90,6 +90,7 @@ func fromProto(s *sitesv1.Site) (Site, error) {
 		CacheMaxAgeSeconds:     int(s.GetCacheMaxAgeSeconds()),
 		ResourceStaleAfterDays: int(s.GetResourceStaleAfterDays()),
 		HideStaleResources:     s.GetHideStaleResources(),
+		Commercial:             s.GetCommercial(),
 		Etag:                   s.GetEtag(),
 	}
 	if t := s.GetCreateTime(); t != nil {

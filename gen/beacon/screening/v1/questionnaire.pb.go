@@ -609,7 +609,8 @@ type Recommendations struct {
 	ArticleTags []string `protobuf:"bytes,1,rep,name=article_tags,json=articleTags,proto3" json:"article_tags,omitempty"`
 	// Published articles of the site with any of these topics.
 	ArticleTopics []string `protobuf:"bytes,2,rep,name=article_topics,json=articleTopics,proto3" json:"article_topics,omitempty"`
-	// Resources of these kinds, e.g. "treatment", "peer-support", "helpline".
+	// Resources of these kinds: the resources service's kinds in lower case, crisis_line, text_line,
+	// chat, support_group, online_community, treatment_provider, peer_support, app_or_tool, other.
 	ResourceKinds []string `protobuf:"bytes,3,rep,name=resource_kinds,json=resourceKinds,proto3" json:"resource_kinds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

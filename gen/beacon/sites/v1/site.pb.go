@@ -54,8 +54,11 @@ type Site struct {
 	// When true, resource delivery (lists, single resources, directories, crisis lines) leaves out
 	// the resources that are stale for this site. Editors always see them, flagged.
 	HideStaleResources bool `protobuf:"varint,13,opt,name=hide_stale_resources,json=hideStaleResources,proto3" json:"hide_stale_resources,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// When true the site is run commercially: questionnaires whose license forbids commercial use
+	// cannot target it (the screening service refuses them at save and at publish).
+	Commercial    bool `protobuf:"varint,14,opt,name=commercial,proto3" json:"commercial,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
@@ -175,6 +178,13 @@ func (x *Site) GetResourceStaleAfterDays() int32 {
 func (x *Site) GetHideStaleResources() bool {
 	if x != nil {
 		return x.HideStaleResources
+	}
+	return false
+}
+
+func (x *Site) GetCommercial() bool {
+	if x != nil {
+		return x.Commercial
 	}
 	return false
 }
@@ -547,7 +557,7 @@ var File_beacon_sites_v1_site_proto protoreflect.FileDescriptor
 
 const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"\n" +
-	"\x1abeacon/sites/v1/site.proto\x12\x0fbeacon.sites.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x04\n" +
+	"\x1abeacon/sites/v1/site.proto\x12\x0fbeacon.sites.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xea\x04\n" +
 	"\x04Site\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12\x1e\n" +
@@ -565,7 +575,10 @@ const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"\vdelete_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"deleteTime\x129\n" +
 	"\x19resource_stale_after_days\x18\f \x01(\x05R\x16resourceStaleAfterDays\x120\n" +
-	"\x14hide_stale_resources\x18\r \x01(\bR\x12hideStaleResources\"a\n" +
+	"\x14hide_stale_resources\x18\r \x01(\bR\x12hideStaleResources\x12\x1e\n" +
+	"\n" +
+	"commercial\x18\x0e \x01(\bR\n" +
+	"commercial\"a\n" +
 	"\x11CreateSiteRequest\x12\x1c\n" +
 	"\asite_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06siteId\x12.\n" +
 	"\x04site\x18\x02 \x01(\v2\x15.beacon.sites.v1.SiteB\x03\xe0A\x02R\x04site\")\n" +

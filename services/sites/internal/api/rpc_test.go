@@ -253,13 +253,13 @@ func TestSiteRoundTrip(t *testing.T) {
 	}
 	upd, err := e.sites.UpdateSite(ctx, &sitesv1.UpdateSiteRequest{
 		Site: &sitesv1.Site{Name: "sites/kratom-help", Etag: got.GetEtag(), Public: false, DisplayName: "ignored",
-			ResourceStaleAfterDays: 365, HideStaleResources: true},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"public", "etag", "update_time", "resourceStaleAfterDays", "hide_stale_resources"}},
+			ResourceStaleAfterDays: 365, HideStaleResources: true, Commercial: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"public", "etag", "update_time", "resourceStaleAfterDays", "hide_stale_resources", "commercial"}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.Public, want.ResourceStaleAfterDays, want.HideStaleResources = false, 365, true
+	want.Public, want.ResourceStaleAfterDays, want.HideStaleResources, want.Commercial = false, 365, true, true
 	if diff := cmp.Diff(want, upd, protocmp.Transform(), ignoreOutput); diff != "" {
 		t.Errorf("updated site (-want +got):\n%s", diff)
 	}

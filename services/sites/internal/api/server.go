@@ -272,6 +272,7 @@ func toProtoSite(s *domain.Site) *sitesv1.Site {
 		CacheMaxAgeSeconds:     int32(s.CacheMaxAgeSeconds),
 		ResourceStaleAfterDays: int32(s.ResourceStaleAfterDays),
 		HideStaleResources:     s.HideStaleResources,
+		Commercial:             s.Commercial,
 		CreateTime:             timestampOrNil(s.CreateTime),
 		UpdateTime:             timestampOrNil(s.UpdateTime),
 		DeleteTime:             timestampOrNil(s.DeleteTime),
@@ -291,5 +292,6 @@ func fromProtoSite(id string, s *sitesv1.Site) *domain.Site {
 		CacheMaxAgeSeconds:     int(s.GetCacheMaxAgeSeconds()),
 		ResourceStaleAfterDays: int(s.GetResourceStaleAfterDays()),
 		HideStaleResources:     s.GetHideStaleResources(),
+		Commercial:             s.GetCommercial(),
 	}
 }

@@ -112,7 +112,7 @@ func (s *Service) ListSites(ctx context.Context, p auth.Principal, afterID strin
 
 // Fields are the writable fields of a site, in proto names.
 var Fields = []string{"display_name", "base_url", "default_locale", "crisis_line_text", "public", "cache_max_age_seconds",
-	"resource_stale_after_days", "hide_stale_resources"}
+	"resource_stale_after_days", "hide_stale_resources", "commercial"}
 
 // UpdateSite copies the named fields (all writable ones when fields is nil) from patch. A
 // non-empty etag must match the stored site. A deleted site cannot be changed.
@@ -142,6 +142,8 @@ func (s *Service) UpdateSite(ctx context.Context, p auth.Principal, patch *Site,
 				next.ResourceStaleAfterDays = patch.ResourceStaleAfterDays
 			case "hide_stale_resources":
 				next.HideStaleResources = patch.HideStaleResources
+			case "commercial":
+				next.Commercial = patch.Commercial
 			default:
 				return apperr.InvalidField("update_mask", "field %q cannot be updated; writable fields: %s", f, strings.Join(Fields, ", "))
 			}

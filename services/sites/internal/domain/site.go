@@ -29,8 +29,11 @@ type Site struct {
 	ResourceStaleAfterDays int
 	// HideStaleResources leaves stale listings out of resource delivery.
 	HideStaleResources bool
-	CreateTime         time.Time
-	UpdateTime         time.Time
+	// Commercial marks a site run commercially: the screening service keeps questionnaires
+	// whose license forbids commercial use off it.
+	Commercial bool
+	CreateTime time.Time
+	UpdateTime time.Time
 	// DeleteTime is set while the site is soft-deleted; zero otherwise.
 	DeleteTime time.Time
 	Revision   int64

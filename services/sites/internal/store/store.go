@@ -42,6 +42,7 @@ type siteDoc struct {
 	// and false, which is what sites written before had.
 	ResourceStaleAfterDays int        `bson:"resourceStaleAfterDays,omitempty"`
 	HideStaleResources     bool       `bson:"hideStaleResources,omitempty"`
+	Commercial             bool       `bson:"commercial,omitempty"`
 	CreateTime             time.Time  `bson:"createTime"`
 	UpdateTime             time.Time  `bson:"updateTime"`
 	DeleteTime             *time.Time `bson:"deleteTime,omitempty"`
@@ -60,6 +61,7 @@ func toSiteDoc(s *domain.Site) siteDoc {
 		CacheMaxAgeSeconds:     s.CacheMaxAgeSeconds,
 		ResourceStaleAfterDays: s.ResourceStaleAfterDays,
 		HideStaleResources:     s.HideStaleResources,
+		Commercial:             s.Commercial,
 		CreateTime:             toTime(s.CreateTime),
 		UpdateTime:             toTime(s.UpdateTime),
 		Revision:               s.Revision,
@@ -85,6 +87,7 @@ func fromSiteDoc(d *siteDoc) (*domain.Site, error) {
 		CacheMaxAgeSeconds:     d.CacheMaxAgeSeconds,
 		ResourceStaleAfterDays: d.ResourceStaleAfterDays,
 		HideStaleResources:     d.HideStaleResources,
+		Commercial:             d.Commercial,
 		CreateTime:             d.CreateTime.UTC(),
 		UpdateTime:             d.UpdateTime.UTC(),
 		Revision:               d.Revision,
