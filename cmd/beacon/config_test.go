@@ -324,7 +324,7 @@ func TestRunCommands(t *testing.T) {
 		{name: "help", args: []string{"help"}, wantCode: 0, wantStdout: "Usage: beacon"},
 		{name: "targets", args: []string{"targets"}, wantCode: 0, wantStdout: "gateway       yes     store key-verifier"},
 		{name: "targets of a management-only gateway", args: []string{"targets", "--read-sides="}, wantCode: 0,
-			wantStdout: "gateway       yes     -                                       sites access content resources dev-setup"},
+			wantStdout: "gateway       yes     -                                                 sites access content resources screening dev-setup"},
 		{name: "targets with an unknown read side", args: []string{"targets", "--read-sides=x"}, wantCode: 2, wantStderr: `"x" has no read side`},
 		{name: "bad flag", args: []string{"serve", "--target", "nope", "--data-dir", "x"}, wantCode: 2, wantStderr: "beacon serve: --target"},
 		{name: "flag help", args: []string{"dev", "-h"}, wantCode: 0, wantStderr: "-http-addr"},

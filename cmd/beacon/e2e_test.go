@@ -384,8 +384,18 @@ func TestAdminKeyCommand(t *testing.T) {
 		t.Errorf("dev created a bootstrap key although an admin key exists")
 	}
 	r := in.call(t, key, "GET", "/v1/apiKeys", nil).must(t, 200)
-	if n := len(r.body["apiKeys"].([]any)); n != 1 {
-		t.Errorf("%d keys listed; want only the ops key (dev must not bootstrap a second admin)", n)
+	var admins, others []string
+	for _, k := range r.body["apiKeys"].([]any) {
+		k := k.(map[string]any)
+		if k["role"] == "ROLE_ADMIN" {
+			admins = append(admins, k["displayName"].(string))
+		} else {
+			others = append(others, fmt.Sprint(k["displayName"], " ", k["role"]))
+		}
+	}
+	// Besides the ops key, dev makes only the screening service's own delivery key.
+	if len(admins) != 1 || len(others) != 1 || !strings.Contains(others[0], "screening") || !strings.Contains(others[0], "ROLE_DELIVERY") {
+		t.Errorf("keys: admins %v, others %v; want only the ops admin key and the screening service's delivery key (dev must not bootstrap a second admin)", admins, others)
 	}
 	in.call(t, key, "POST", "/v1/sites?siteId=ops-site", map[string]any{"displayName": "Ops", "baseUrl": "https://ops.example.org"}).must(t, 200)
 	in.stop(t)
