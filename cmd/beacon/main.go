@@ -1,6 +1,7 @@
 // Command beacon runs Beacon: its gRPC services and the REST gateway, all in one process
 // (`beacon dev`, `beacon serve`) or one per process (`beacon serve --target=...`; `beacon targets`
-// lists the targets), plus maintenance commands (migrate, admin-key, seed). See
+// lists the targets), plus maintenance commands (migrate, admin-key, seed) and a client command
+// (import resources). See
 // docs/architecture.md for how the pieces fit.
 package main
 
@@ -25,6 +26,8 @@ Commands:
   migrate   apply database migrations and exit
   admin-key create an admin key for all sites and print it once (--key-name NAME)
   seed      add generated published articles to a site (for benchmarks; stop other beacons on the same data dir first)
+  import    import resources --site=ID FILE: a CSV or HSDS JSON file into a site over gRPC
+            (--resources-addr, key in BEACON_API_KEY), with a progress bar and a per-row report
   targets   print the module graph: the targets serve accepts and what each one runs
             (--read-sides as for serve: 'beacon targets --read-sides=' shows a management-only gateway)
 
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		}
 		printTargets(stdout, g)
 		return 0
+	case "import":
+		return runImport(ctx, rest, env, stdout, stderr)
 	case "dev", "serve", "store", "migrate", "seed", "admin-key":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
