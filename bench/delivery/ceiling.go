@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +15,8 @@ import (
 )
 
 // runCeiling is the ceiling process (this program re-executed with -ceiling-body FILE): a
-// minimal net/http server answering GET / with the bytes of FILE from memory, as
+// minimal net/http server answering GET / (and POST /, after reading the body) with the bytes
+// of FILE from memory, as
 // application/json with keep-alive, on a loopback port it prints as "CEILING http://...".
 // It runs until SIGTERM or SIGINT.
 func runCeiling(bodyPath string) int {
@@ -25,7 +27,12 @@ func runCeiling(bodyPath string) int {
 	}
 	length := strconv.Itoa(len(body))
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost { // the screening ceiling reads the request body like beacon does
+			if _, err := io.Copy(io.Discard, r.Body); err != nil {
+				return
+			}
+		}
 		h := w.Header()
 		h["Content-Type"] = []string{"application/json"}
 		h["Content-Length"] = []string{length}

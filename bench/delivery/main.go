@@ -47,7 +47,7 @@ type options struct {
 	write        string
 	strict       bool
 	keep         bool
-	only         string // "", "delivery" or "management"
+	only         string // "", "delivery", "management" or "screening"
 	mgmtSizes    []int
 	mgmtReps     int
 }
@@ -73,7 +73,7 @@ func main() {
 	flag.StringVar(&o.write, "write", "", "also write the report to this file (e.g. docs/benchmarks.md)")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed (by default only a broken run fails)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directories and logs")
-	flag.StringVar(&o.only, "only", "", `run only one section: "delivery" or "management" (with -write, the other section of the file is kept)`)
+	flag.StringVar(&o.only, "only", "", `run only one section: "delivery", "management" or "screening" (with -write, the other sections of the file are kept)`)
 	mgmtSizes := flag.String("management-sizes", "100,10000", "library sizes (articles) of the management section, comma-separated; empty skips it")
 	flag.IntVar(&o.mgmtReps, "management-reps", 30, "calls per management case")
 	flag.StringVar(&ceilingBody, "ceiling-body", "", "internal: run as the ceiling server, serving this file")
@@ -114,21 +114,25 @@ func run(ctx context.Context, o options) int {
 	}
 	var md string
 	rep := &report{}
-	if o.only != "management" {
+	var old string // the report file as it was, whose sections a partial run keeps
+	if o.write != "" {
+		b, err := os.ReadFile(o.write)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		old = string(b)
+	}
+	if o.only == "" || o.only == "delivery" {
 		if rep, err = measure(ctx, o, tmp); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			return 1
 		}
 		md = rep.markdown()
-	} else if o.write != "" {
-		old, err := os.ReadFile(o.write)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			return 1
-		}
-		md = string(old)
+	} else {
+		md = old
 	}
-	if o.only != "delivery" && len(o.mgmtSizes) > 0 {
+	if (o.only == "" || o.only == "management") && len(o.mgmtSizes) > 0 {
 		var runs []*mgmtRun
 		for _, n := range o.mgmtSizes {
 			r, err := measureManagement(ctx, o, tmp, n)
@@ -139,13 +143,23 @@ func run(ctx context.Context, o options) int {
 			runs = append(runs, r)
 		}
 		md = withManagementSection(md, managementMarkdown(runs, o))
-	} else if o.only == "delivery" && o.write != "" {
+	} else if o.only == "delivery" {
 		// Keep the management section the file already has (-only delivery replaces the rest).
-		if old, err := os.ReadFile(o.write); err == nil {
-			if section, ok := managementSection(string(old)); ok {
-				md = withManagementSection(md, section)
-			}
+		if section, ok := managementSection(old); ok {
+			md = withManagementSection(md, section)
 		}
+	}
+	screeningOK := true
+	if o.only == "" || o.only == "screening" {
+		run, err := measureScreening(ctx, o, tmp)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		screeningOK = run.Score.Pass && run.Degraded.Pass
+		md = withSection(md, screeningBegin, screeningEnd, screeningMarkdown(run, o))
+	} else if section, ok := sectionBetween(old, screeningBegin, screeningEnd); ok {
+		md = withSection(md, screeningBegin, screeningEnd, section)
 	}
 	fmt.Print(md)
 	if o.write != "" {
@@ -155,7 +169,7 @@ func run(ctx context.Context, o options) int {
 		}
 		fmt.Fprintln(os.Stderr, "bench: wrote", o.write)
 	}
-	if o.strict && o.only != "management" && !rep.allPass() {
+	if o.strict && ((o.only == "" || o.only == "delivery") && !rep.allPass() || !screeningOK) {
 		fmt.Fprintln(os.Stderr, "bench: a target was missed")
 		return 1
 	}
@@ -163,8 +177,8 @@ func run(ctx context.Context, o options) int {
 }
 
 func (o *options) check() error {
-	if o.only != "" && o.only != "delivery" && o.only != "management" {
-		return errors.New(`-only must be "delivery" or "management"`)
+	if o.only != "" && o.only != "delivery" && o.only != "management" && o.only != "screening" {
+		return errors.New(`-only must be "delivery", "management" or "screening"`)
 	}
 	if o.mgmtReps < 1 {
 		return errors.New("-management-reps must be at least 1")
@@ -202,6 +216,7 @@ type benchCase struct {
 	Name       string
 	URL        string
 	Headers    []string // wrk -H values
+	Script     string   // wrk -s Lua script (e.g. a POST with a body); the pre-flight POSTs its body then
 	WantStatus int
 	BodyBytes  int // size of the pre-flight response body
 	Target     string
@@ -209,7 +224,8 @@ type benchCase struct {
 
 	Result   wrkResult
 	CPU      cpuShare
-	Attempts int // measured runs; more than one when other processes were busy
+	Attempts int   // measured runs; more than one when other processes were busy
+	Sent     int64 // requests completed by every run of the case (warm-ups and retries included) and its status check
 	RSS      int64
 	Ratio    float64 // req/s over the ceiling's
 	Pass     bool
@@ -376,10 +392,15 @@ func load(ctx context.Context, o options, c *benchCase, s *server) error {
 		k, v, _ := strings.Cut(h, ":")
 		hdr = append(hdr, strings.TrimSpace(k), strings.TrimSpace(v))
 	}
-	if _, err := expect(ctx, c.WantStatus, c.URL, hdr...); err != nil {
+	if c.Script != "" {
+		if r, err := post(ctx, c.URL, screeningBody(), hdr...); err != nil || r.Status != c.WantStatus {
+			return fmt.Errorf("%s: POST %s: %v, status %d, want %d", c.Name, c.URL, err, r.Status, c.WantStatus)
+		}
+	} else if _, err := expect(ctx, c.WantStatus, c.URL, hdr...); err != nil {
 		return fmt.Errorf("%s: %w", c.Name, err)
 	}
-	c.Args = wrkArgs(o.threads, o.connections, o.duration, c.Headers, c.URL)
+	c.Sent++
+	c.Args = c.wrkArgs(o, o.duration)
 	for attempt := 1; ; attempt++ {
 		res, cpu, rss, err := loadOnce(ctx, o, c, s)
 		if err != nil {
@@ -410,9 +431,11 @@ func load(ctx context.Context, o options, c *benchCase, s *server) error {
 func loadOnce(ctx context.Context, o options, c *benchCase, s *server) (wrkResult, cpuShare, int64, error) {
 	if o.warmup > 0 {
 		step("%s: warm-up %s", c.Name, o.warmup)
-		if _, _, err := runWrk(ctx, o.wrk, wrkArgs(o.threads, o.connections, o.warmup, c.Headers, c.URL), o.warmup); err != nil {
+		warm, _, err := runWrk(ctx, o.wrk, c.wrkArgs(o, o.warmup), o.warmup)
+		if err != nil {
 			return wrkResult{}, cpuShare{}, 0, fmt.Errorf("warm-up: %w", err)
 		}
+		c.Sent += warm.Requests
 	}
 	step("%s: measuring %s", c.Name, o.duration)
 	pid := s.cmd.Process.Pid
@@ -424,6 +447,7 @@ func loadOnce(ctx context.Context, o options, c *benchCase, s *server) (wrkResul
 	if err != nil {
 		return wrkResult{}, cpuShare{}, 0, err
 	}
+	c.Sent += res.Requests
 	after, err := sampleCPU(pid)
 	if err != nil {
 		return wrkResult{}, cpuShare{}, 0, err
@@ -436,6 +460,15 @@ func loadOnce(ctx context.Context, o options, c *benchCase, s *server) (wrkResul
 		return wrkResult{}, cpuShare{}, 0, fmt.Errorf("RSS: %w", err)
 	}
 	return res, share(before, after, wrkCPU), rss, nil
+}
+
+// wrkArgs is the wrk command line of a run of c lasting d.
+func (c *benchCase) wrkArgs(o options, d time.Duration) []string {
+	args := wrkArgs(o.threads, o.connections, d, c.Headers, c.URL)
+	if c.Script != "" {
+		args = append(args[:len(args)-1], "-s", c.Script, c.URL)
+	}
+	return args
 }
 
 // coldStartResult is the cold start on a store of o.coldArticles articles. Err is set when

@@ -391,26 +391,10 @@ const (
 )
 
 // managementSection returns what stands between the management markers of doc, if it has them.
-func managementSection(doc string) (string, bool) {
-	i := strings.Index(doc, mgmtBegin)
-	j := strings.Index(doc, mgmtEnd)
-	if i < 0 || j < i {
-		return "", false
-	}
-	return strings.TrimLeft(doc[i+len(mgmtBegin):j], "\n"), true
-}
+func managementSection(doc string) (string, bool) { return sectionBetween(doc, mgmtBegin, mgmtEnd) }
 
 // withManagementSection returns doc with its management section replaced by section (or
 // section appended when doc has none).
 func withManagementSection(doc, section string) string {
-	block := mgmtBegin + "\n" + section + mgmtEnd + "\n"
-	i := strings.Index(doc, mgmtBegin)
-	j := strings.Index(doc, mgmtEnd)
-	if i < 0 || j < i {
-		if doc != "" && !strings.HasSuffix(doc, "\n\n") {
-			doc = strings.TrimRight(doc, "\n") + "\n\n"
-		}
-		return doc + block
-	}
-	return doc[:i] + block + strings.TrimLeft(doc[j+len(mgmtEnd):], "\n")
+	return withSection(doc, mgmtBegin, mgmtEnd, section)
 }

@@ -95,6 +95,28 @@ type Delivery struct {
 	byID     map[string]*screener
 	crisisMu sync.Mutex
 	crisis   map[string][]CrisisLine // last crisis lines fetched per site
+
+	warnMu   sync.Mutex
+	lastWarn map[string]time.Time // "what\x00site" -> when an outage of it was last logged
+}
+
+// outageLogEvery bounds the warnings about one unavailable dependency of one site: an outage
+// under traffic would otherwise log once per screening.
+const outageLogEvery = time.Minute
+
+// warnOutage logs that what is unavailable for site, at most once per outageLogEvery.
+func (d *Delivery) warnOutage(ctx context.Context, what, site string, err error) {
+	key := what + "\x00" + site
+	now := time.Now()
+	d.warnMu.Lock()
+	last, seen := d.lastWarn[key]
+	if seen && now.Sub(last) < outageLogEvery {
+		d.warnMu.Unlock()
+		return
+	}
+	d.lastWarn[key] = now
+	d.warnMu.Unlock()
+	d.logger.WarnContext(ctx, what+" (logged at most once a minute per site while it lasts)", "site", site, "err", err)
 }
 
 // screener is one questionnaire's published versions, ready to score.
@@ -121,6 +143,7 @@ func NewDelivery(sites SiteCatalog, articles ArticleSource, resources ResourceSo
 		sites: sites, articles: articles, resources: resources, tally: tally, settings: settings,
 		renderer: markdown.NewRenderer(), logger: logger,
 		bySlug: map[string]*screener{}, byID: map[string]*screener{}, crisis: map[string][]CrisisLine{},
+		lastWarn: map[string]time.Time{},
 	}
 }
 
@@ -234,7 +257,7 @@ func (d *Delivery) recommend(ctx context.Context, site string, settings SiteSett
 		wg.Go(func() {
 			list, err := d.articles.RecommendArticles(ctx, site, r.ArticleTags, r.ArticleTopics, d.settings.MaxArticles)
 			if err != nil {
-				d.logger.WarnContext(ctx, "article recommendations unavailable", "site", site, "err", err)
+				d.warnOutage(ctx, "article recommendations unavailable", site, err)
 				out.ArticlesUnavailable = true
 				return
 			}
@@ -245,7 +268,7 @@ func (d *Delivery) recommend(ctx context.Context, site string, settings SiteSett
 		wg.Go(func() {
 			list, err := d.resources.RecommendResources(ctx, site, r.ResourceKinds, near, d.settings.MaxResources)
 			if err != nil {
-				d.logger.WarnContext(ctx, "resource recommendations unavailable", "site", site, "err", err)
+				d.warnOutage(ctx, "resource recommendations unavailable", site, err)
 				out.ResourcesUnavailable = true
 				return
 			}
@@ -259,7 +282,7 @@ func (d *Delivery) recommend(ctx context.Context, site string, settings SiteSett
 			d.crisisMu.Lock()
 			defer d.crisisMu.Unlock()
 			if err != nil {
-				d.logger.WarnContext(ctx, "crisis lines from the cached copy", "site", site, "err", err)
+				d.warnOutage(ctx, "crisis lines from the cached copy", site, err)
 				out.CrisisLines = slices.Clone(d.crisis[site])
 				return
 			}

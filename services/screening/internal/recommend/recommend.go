@@ -5,10 +5,10 @@
 // Answers never reach it: a call carries only the site, the band's tags, topics and resource
 // kinds, and the reader's point when the reader gave one.
 //
-// Recommendations that do not depend on the reader (articles; resources without a point) are
-// kept for CacheTTL, so a burst of screenings costs the other services one call per site and
-// band. Resources near a point and crisis lines are fetched every time (the domain keeps its own
-// copy of crisis lines for outages).
+// What does not depend on the reader (articles; resources without a point; a site's crisis
+// lines) is kept for CacheTTL, so a burst of screenings costs the other services one call per
+// site and band. Resources near a point are fetched every time. (The domain keeps its own copy of
+// crisis lines, without expiry, for outages.)
 package recommend
 
 import (
@@ -54,6 +54,7 @@ type Client struct {
 type cached struct {
 	articles  []domain.ArticleRef
 	resources []domain.ResourceRef
+	crisis    []domain.CrisisLine
 	expires   time.Time
 }
 
@@ -238,6 +239,10 @@ func resourceRef(r *resourcesv1.PublishedResource) domain.ResourceRef {
 // CrisisLines implements domain.ResourceSource: the site's crisis lines as the resources service
 // lists them.
 func (c *Client) CrisisLines(ctx context.Context, site string) ([]domain.CrisisLine, error) {
+	key := "c\x00" + site
+	if e, ok := c.lookup(key); ok {
+		return e.crisis, nil
+	}
 	resp, err := c.resources.ListCrisisLines(c.outgoing(ctx), &resourcesv1.ListCrisisLinesRequest{Site: "sites/" + site})
 	if err != nil {
 		return nil, fmt.Errorf("resources: %w", err)
@@ -258,5 +263,6 @@ func (c *Client) CrisisLines(ctx context.Context, site string) ([]domain.CrisisL
 		}
 		out = append(out, line)
 	}
+	c.store(key, cached{crisis: out})
 	return out, nil
 }
