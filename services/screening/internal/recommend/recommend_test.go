@@ -59,7 +59,9 @@ func (f *fakes) taken() []string {
 	return out
 }
 
-func day(d int) *timestamppb.Timestamp { return timestamppb.New(time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC)) }
+func day(d int) *timestamppb.Timestamp {
+	return timestamppb.New(time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC))
+}
 
 func (f *fakes) ListPublishedArticles(ctx context.Context, req *contentv1.ListPublishedArticlesRequest) (*contentv1.ListPublishedArticlesResponse, error) {
 	if err := f.record(ctx, "articles "+req.GetSite()+" tag="+req.GetTag()+" topic="+req.GetTopic()); err != nil {
