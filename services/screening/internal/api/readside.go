@@ -170,8 +170,6 @@ func (rs *ReadSide) screener(ctx context.Context, w http.ResponseWriter, r *http
 	httpcache.Write(w, r, body, hdrJSON)
 }
 
-var strictJSON = protojson.UnmarshalOptions{DiscardUnknown: false}
-
 func (rs *ReadSide) score(ctx context.Context, w http.ResponseWriter, r *http.Request, site, slug string) {
 	w.Header()["Cache-Control"] = hdrNoStore
 	raw, err := io.ReadAll(r.Body)
@@ -180,7 +178,7 @@ func (rs *ReadSide) score(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return
 	}
 	var req screeningv1.ScoreScreenerRequest
-	if err := strictJSON.Unmarshal(raw, &req); err != nil {
+	if err := decodeScoreBody(raw, &req); err != nil {
 		// The parser's message can quote the body, which holds answers: say only what to send.
 		rs.fail(w, r, apperr.InvalidField("body", "must be JSON like {\"version\": 1, \"answers\": [{\"linkId\": \"q1\", \"value\": true}], \"near\": {\"latitude\": 38.6, \"longitude\": -90.2}}"))
 		return
@@ -191,7 +189,7 @@ func (rs *ReadSide) score(ctx context.Context, w http.ResponseWriter, r *http.Re
 		rs.fail(w, r, err)
 		return
 	}
-	out, err := protojson.Marshal(resp)
+	out, err := encodeScore(resp)
 	if err != nil {
 		rs.fail(w, r, err)
 		return
