@@ -22,7 +22,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
@@ -49,6 +51,39 @@ type Client struct {
 
 	mu    sync.Mutex
 	cache map[string]cached
+	// downUntil holds, per service ("content", "resources"), until when calls fail at once
+	// without being sent: a service that was unreachable is asked again only after
+	// retryDownAfter, so an outage under traffic costs one refused call per second, not one
+	// per screening.
+	downUntil map[string]time.Time
+}
+
+// retryDownAfter is how long a service that was unreachable is not called.
+const retryDownAfter = time.Second
+
+// errDown is what a call to a service marked down returns.
+type errDown struct{ service string }
+
+func (e errDown) Error() string { return e.service + ": unreachable a moment ago; not asked again yet" }
+
+// down reports whether service is marked down; then it returns the error to give.
+func (c *Client) down(service string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.now().Before(c.downUntil[service]) {
+		return errDown{service}
+	}
+	return nil
+}
+
+// observe marks service down for retryDownAfter when err says it could not be reached.
+func (c *Client) observe(service string, err error) {
+	if code := status.Code(err); code != codes.Unavailable && code != codes.DeadlineExceeded {
+		return
+	}
+	c.mu.Lock()
+	c.downUntil[service] = c.now().Add(retryDownAfter)
+	c.mu.Unlock()
 }
 
 type cached struct {
@@ -66,7 +101,7 @@ func New(content, resources grpc.ClientConnInterface, key string, sites SiteURLs
 	}
 	return &Client{
 		articles: contentv1.NewDeliveryServiceClient(content), resources: resourcesv1.NewDeliveryServiceClient(resources),
-		key: key, sites: sites, ttl: ttl, now: time.Now, cache: map[string]cached{},
+		key: key, sites: sites, ttl: ttl, now: time.Now, cache: map[string]cached{}, downUntil: map[string]time.Time{},
 	}
 }
 
@@ -109,6 +144,9 @@ func (c *Client) RecommendArticles(ctx context.Context, site string, tags, topic
 	if e, ok := c.lookup(key); ok {
 		return e.articles, nil
 	}
+	if err := c.down("content"); err != nil {
+		return nil, err
+	}
 	type query struct{ tag, topic string }
 	var queries []query
 	for _, t := range tags {
@@ -131,6 +169,7 @@ func (c *Client) RecommendArticles(ctx context.Context, site string, tags, topic
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
+			c.observe("content", err)
 			return nil, fmt.Errorf("content: %w", err)
 		}
 	}
@@ -169,6 +208,9 @@ func (c *Client) RecommendResources(ctx context.Context, site string, kinds []st
 			return e.resources, nil
 		}
 	}
+	if err := c.down("resources"); err != nil {
+		return nil, err
+	}
 	nearText := ""
 	if near != nil {
 		nearText = strconv.FormatFloat(near.Latitude, 'f', -1, 64) + "," + strconv.FormatFloat(near.Longitude, 'f', -1, 64)
@@ -190,6 +232,7 @@ func (c *Client) RecommendResources(ctx context.Context, site string, kinds []st
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
+			c.observe("resources", err)
 			return nil, fmt.Errorf("resources: %w", err)
 		}
 	}
@@ -243,8 +286,12 @@ func (c *Client) CrisisLines(ctx context.Context, site string) ([]domain.CrisisL
 	if e, ok := c.lookup(key); ok {
 		return e.crisis, nil
 	}
+	if err := c.down("resources"); err != nil {
+		return nil, err
+	}
 	resp, err := c.resources.ListCrisisLines(c.outgoing(ctx), &resourcesv1.ListCrisisLinesRequest{Site: "sites/" + site})
 	if err != nil {
+		c.observe("resources", err)
 		return nil, fmt.Errorf("resources: %w", err)
 	}
 	out := make([]domain.CrisisLine, 0, len(resp.GetCrisisLines()))

@@ -199,16 +199,31 @@ func TestCrisisLinesAndOutages(t *testing.T) {
 	if l := lines[0]; l.Phone != "988" || l.SMS != "988" || l.Hours != "24/7" || l.Title != "988 Lifeline" {
 		t.Errorf("crisis line %+v", l)
 	}
-	f.mu.Lock()
-	f.down = true
-	f.mu.Unlock()
-	if _, err := c.CrisisLines(ctx, "kratom-help"); err == nil {
-		t.Error("crisis lines with resources down: no error")
+	f.taken()
+	setDown := func(down bool) {
+		f.mu.Lock()
+		f.down = down
+		f.mu.Unlock()
 	}
-	if _, err := c.RecommendArticles(ctx, "kratom-help", []string{"kratom"}, nil, 3); err == nil {
-		t.Error("articles with content down: no error")
+	setDown(true)
+	for range 3 {
+		if _, err := c.CrisisLines(ctx, "kratom-help"); err == nil {
+			t.Error("crisis lines with resources down: no error")
+		}
+		if _, err := c.RecommendArticles(ctx, "kratom-help", []string{"kratom"}, nil, 3); err == nil {
+			t.Error("articles with content down: no error")
+		}
+		if _, err := c.RecommendResources(ctx, "kratom-help", []string{"peer_support"}, nil, 3); err == nil {
+			t.Error("resources with resources down: no error")
+		}
 	}
-	if _, err := c.RecommendResources(ctx, "kratom-help", []string{"peer_support"}, nil, 3); err == nil {
-		t.Error("resources with resources down: no error")
+	// Each service was asked once; then it counted as down and was not asked again.
+	if calls := f.taken(); len(calls) != 2 {
+		t.Errorf("calls during the outage %q, want one to content and one to resources", calls)
+	}
+	setDown(false)
+	time.Sleep(1100 * time.Millisecond) // past retryDownAfter
+	if lines, err := c.CrisisLines(ctx, "kratom-help"); err != nil || len(lines) != 1 {
+		t.Errorf("crisis lines once resources is back: %v, %v", lines, err)
 	}
 }
