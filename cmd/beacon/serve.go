@@ -337,6 +337,13 @@ func createAdminKey(ctx context.Context, cfg Config, logger *slog.Logger, stdout
 	if err != nil {
 		return err
 	}
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	st, closeStore, err := openStored(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -396,6 +403,13 @@ func migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 func seed(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if cfg.Seed.Articles < 0 || cfg.Seed.BodyBytes <= 0 {
 		return errors.New("--articles must be >= 0 and --body-bytes > 0")
+	}
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
 	}
 	st, closeStore, err := openStored(ctx, cfg, logger)
 	if err != nil {

@@ -34,7 +34,15 @@ type Embedded struct {
 	done      chan struct{} // closed when FerretDB's Run has returned
 	runErr    error         // Run's result; read only after done is closed
 	closeOnce sync.Once
+
+	lookups     *idLookupIndexer
+	stopLookups context.CancelFunc
+	lookupsDone chan struct{} // closed when the lookup-index loop has returned
 }
+
+// idLookupInterval is how often the embedded store looks for new collections to give an _id
+// lookup index (see idlookup.go). A look at an unchanged database costs one PRAGMA query.
+const idLookupInterval = time.Second
 
 // ferretNewMu serializes ferretdb.New, which writes FerretDB's package-level version info and would
 // otherwise race when two servers start at once (parallel tests).
@@ -123,7 +131,51 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 		_ = e.Close()
 		return nil, fmt.Errorf("starting embedded FerretDB: disconnecting the probe client: %w", err)
 	}
+
+	e.lookups = newIDLookupIndexer(dir, logger)
+	if err := e.lookups.sync(ctx); err != nil {
+		_ = e.Close()
+		return nil, fmt.Errorf("starting embedded FerretDB: indexing _id lookups: %w", err)
+	}
+	lookupCtx, stopLookups := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopLookups, e.lookupsDone = stopLookups, make(chan struct{})
+	go func() {
+		defer close(e.lookupsDone)
+		e.indexLookups(lookupCtx, logger)
+	}()
 	return e, nil
+}
+
+// indexLookups gives new collections their _id lookup index every idLookupInterval until ctx
+// ends. A failure is logged once until a look succeeds again.
+func (e *Embedded) indexLookups(ctx context.Context, logger *slog.Logger) {
+	t := time.NewTicker(idLookupInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := e.lookups.sync(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			logger.WarnContext(ctx, "embedded store: indexing _id lookups failed; point reads of new collections stay slow until it works", slog.Any("err", err))
+			failing = true
+		case err == nil:
+			failing = false
+		}
+	}
+}
+
+// IndexIDLookups gives every collection created so far its _id lookup index now, rather than
+// within a second. Call it after migrations, before serving.
+func (e *Embedded) IndexIDLookups(ctx context.Context) error {
+	if err := e.lookups.sync(ctx); err != nil {
+		return fmt.Errorf("embedded store: indexing _id lookups: %w", err)
+	}
+	return nil
 }
 
 // URI returns the mongodb:// URI clients use to reach the server: its socket, percent-encoded, e.g.
@@ -140,7 +192,16 @@ func (e *Embedded) DataDir() string { return e.dataDir }
 // first: FerretDB gives connections that are still open 3 seconds to finish before closing them, and
 // Close waits for that. Calling Close again returns the same result.
 func (e *Embedded) Close() error {
-	e.closeOnce.Do(e.stop)
+	e.closeOnce.Do(func() {
+		if e.stopLookups != nil {
+			e.stopLookups()
+			<-e.lookupsDone
+		}
+		if e.lookups != nil {
+			_ = e.lookups.close()
+		}
+		e.stop()
+	})
 	<-e.done
 	if e.runErr != nil {
 		return fmt.Errorf("running embedded FerretDB: %w", e.runErr)

@@ -18,8 +18,9 @@ import (
 // collection (measured in docs/architecture.md, "Store rules"). So:
 //
 //	Every store call on a request path or in a periodic loop is a point read (find {_id: X}), an
-//	insert, or a whole-document replace (update {_id: X, guard...} with a replacement document,
-//	after the guard was checked in process).
+//	insert, or a whole-document replace by _id after its guard was checked in process (see
+//	[Replacer]: on FerretDB the filter is exactly {_id: X}, since any second field makes FerretDB
+//	decode the whole collection; on MongoDB the guard rides along).
 //
 // Two exceptions:
 //   - collections that stay small by construction, named in [SmallCollections] with their bound;
@@ -66,8 +67,10 @@ func ScanReason(ctx context.Context) (string, bool) {
 // is the command document as sent (the driver's CommandStartedEvent.Command, document sequences
 // folded in), name its command name. Commands other than reads and writes by filter (insert,
 // getMore, createIndexes, ...) always keep it; so does any command on a [SmallCollections]
-// collection. It does not look at [WithScan]: the caller does.
-func CheckStoreRule(name string, command bson.Raw) string {
+// collection. guardsSent says the server is MongoDB, where a replace may carry a guard after its
+// _id (see [Replacer]); on FerretDB a replace must be exactly {_id: X}. It does not look at
+// [WithScan]: the caller does.
+func CheckStoreRule(name string, command bson.Raw, guardsSent bool) string {
 	coll, _ := command.Lookup(name).StringValueOK()
 	if _, small := smallCollections[coll]; small {
 		return ""
@@ -81,7 +84,11 @@ func CheckStoreRule(name string, command bson.Raw) string {
 		return fmt.Sprintf("aggregate on %s: aggregates (and CountDocuments, EstimatedDocumentCount) decode the whole collection", coll)
 	case "update":
 		return checkEach(command, "updates", func(stmt bson.Raw) string {
-			if why := leadingID(stmt, "q", "update"); why != "" {
+			check := exactID
+			if guardsSent {
+				check = leadingID
+			}
+			if why := check(stmt, "q", "update"); why != "" {
 				return why
 			}
 			u := stmt.Lookup("u")
@@ -126,9 +133,8 @@ func exactID(command bson.Raw, field, what string) string {
 }
 
 // leadingID returns "" when command[field] starts with an exact {_id: X}. What follows is a guard
-// (e.g. the version a replace expects): the store checks it in process first, under the document's
-// lock, so that on the embedded store the replace matches (a replace whose filter matches nothing
-// is a full scan there); on MongoDB the guard keeps writes atomic across replicas.
+// (e.g. the version a replace expects), sent only to MongoDB, where it keeps writes atomic across
+// replicas (see [Replacer]).
 func leadingID(command bson.Raw, field, what string) string {
 	filter, ok := command.Lookup(field).DocumentOK()
 	if !ok {

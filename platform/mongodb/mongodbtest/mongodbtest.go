@@ -65,7 +65,7 @@ func setUp() {
 		}
 		uri = e.URI()
 	}
-	rule := newRuleMonitor()
+	rule := newRuleMonitor(os.Getenv(EnvURI) != "") // a real MongoDB: replaces send their guards
 	client, err := mongodb.Connect(ctx, uri, options.Client().SetMonitor(rule.commandMonitor()))
 	if err != nil {
 		server.err = err

@@ -37,6 +37,8 @@ func AllowScans(reason string) Option {
 
 // ruleMonitor collects store-rule violations per test database.
 type ruleMonitor struct {
+	guardsSent bool // the server is MongoDB (see mongodb.Replacer)
+
 	mu  sync.Mutex
 	dbs map[string]*watchedDatabase // by database name
 }
@@ -45,7 +47,9 @@ type watchedDatabase struct {
 	violations []string
 }
 
-func newRuleMonitor() *ruleMonitor { return &ruleMonitor{dbs: map[string]*watchedDatabase{}} }
+func newRuleMonitor(guardsSent bool) *ruleMonitor {
+	return &ruleMonitor{guardsSent: guardsSent, dbs: map[string]*watchedDatabase{}}
+}
 
 // commandMonitor returns the driver hook; it runs in the goroutine that sends the command.
 func (m *ruleMonitor) commandMonitor() *event.CommandMonitor {
@@ -62,7 +66,7 @@ func (m *ruleMonitor) started(ctx context.Context, e *event.CommandStartedEvent)
 	if _, ok := mongodb.ScanReason(ctx); ok {
 		return
 	}
-	why := mongodb.CheckStoreRule(e.CommandName, e.Command)
+	why := mongodb.CheckStoreRule(e.CommandName, e.Command, m.guardsSent)
 	if why == "" {
 		return
 	}

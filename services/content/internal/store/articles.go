@@ -125,58 +125,53 @@ func (s *Store) UpdateArticle(ctx context.Context, prev, next *domain.Article) e
 // replaceArticle writes doc if the stored article is at prev's revision with no revision pending.
 // If that revision is still pending (an earlier write was interrupted) it records it first.
 //
-// The version check is done in process, under the article's lock, from the index (which this
-// process's writes keep current), so that the replace matches: on FerretDB v1 a replace whose
-// filter matches nothing decodes the whole collection. The replace still carries the revision as
-// a guard, which keeps writes atomic across replicas on MongoDB.
+// The version check reads the stored article by _id and is made in process, under the article's
+// lock; the replace then goes by _id (see mongodb.Replacer: on FerretDB v1 a second field in the
+// filter decodes the whole collection), carrying the check as a guard only to MongoDB, where it
+// keeps writes from several replicas atomic.
 func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *articleDoc) error {
 	unlock, err := s.lockDoc(ctx, articlesCollection, prev.ID)
 	if err != nil {
 		return fmt.Errorf("update %s: %w", prev.Name(), err)
 	}
 	defer unlock()
-	filter := bson.D{
-		{Key: "_id", Value: prev.ID},
+	guard := bson.D{
 		{Key: "revision", Value: prev.RevisionID},
 		{Key: "revisionPending", Value: bson.D{{Key: "$ne", Value: true}}},
 	}
-	reread := false
 	for attempt := 1; ; attempt++ {
-		e, known := s.index.Get(prev.ID)
-		if reread || !known || e.Revision != prev.RevisionID || e.RevisionPending {
-			var cur articleDoc
-			err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: prev.ID}}).Decode(&cur)
-			if isNoDocuments(err) {
-				return articleNotFound(prev.ID)
-			}
-			if err != nil {
-				return s.dbErr(ctx, "update "+prev.Name(), err)
-			}
-			s.indexed(&cur)
-			if cur.Revision != prev.RevisionID || attempt > maxPendingAttempts {
-				return apperr.New(apperr.Conflict, "%s changed since you read it (it is at revision %d, not %d); fetch it again and reapply your change",
-					prev.Name(), cur.Revision, prev.RevisionID)
-			}
-			if cur.RevisionPending {
-				// The write of prev's revision was interrupted before its revision was recorded.
-				err = s.storeRevision(ctx, &cur)
-				if err == nil {
-					err = s.clearPending(ctx, &cur)
-				}
-				if err != nil {
-					return s.dbErr(ctx, "update "+prev.Name()+": recording its pending revision", err)
-				}
-			}
+		var cur articleDoc
+		err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: prev.ID}}).Decode(&cur)
+		if isNoDocuments(err) {
+			return articleNotFound(prev.ID)
 		}
-		res, err := s.articles.ReplaceOne(ctx, filter, doc)
 		if err != nil {
 			return s.dbErr(ctx, "update "+prev.Name(), err)
 		}
-		if res.MatchedCount == 1 {
+		s.indexed(&cur)
+		if cur.Revision != prev.RevisionID || attempt > maxPendingAttempts {
+			return apperr.New(apperr.Conflict, "%s changed since you read it (it is at revision %d, not %d); fetch it again and reapply your change",
+				prev.Name(), cur.Revision, prev.RevisionID)
+		}
+		if cur.RevisionPending {
+			// The write of prev's revision was interrupted before its revision was recorded.
+			err = s.storeRevision(ctx, &cur)
+			if err == nil {
+				err = s.clearPending(ctx, &cur)
+			}
+			if err != nil {
+				return s.dbErr(ctx, "update "+prev.Name()+": recording its pending revision", err)
+			}
+		}
+		replaced, err := s.replacer.Replace(ctx, s.articles, prev.ID, guard, doc)
+		if err != nil {
+			return s.dbErr(ctx, "update "+prev.Name(), err)
+		}
+		if replaced {
 			s.indexed(doc)
 			return nil
 		}
-		reread = true // another replica wrote it (MongoDB): look at what is stored
+		// Gone, or another replica wrote it (MongoDB): look at what is stored.
 	}
 }
 
@@ -200,14 +195,18 @@ func (s *Store) recordRevision(ctx context.Context, doc *articleDoc) error {
 	if err := s.storeRevision(ctx, doc); err != nil {
 		return err
 	}
-	if err := s.logChange(ctx, doc); err != nil {
-		return err
-	}
 	unlock, err := s.lockDoc(ctx, articlesCollection, doc.ID)
 	if err != nil {
 		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
 	}
 	defer unlock()
+	// The live entry before the change-log entry, which makes other replicas read it.
+	if err := s.writeLiveDoc(ctx, doc); err != nil {
+		return err
+	}
+	if err := s.logChange(ctx, doc); err != nil {
+		return err
+	}
 	if err := s.writeIndexDoc(ctx, doc); err != nil {
 		return err
 	}
@@ -232,22 +231,29 @@ func (s *Store) storeRevision(ctx context.Context, doc *articleDoc) error {
 // clearPending rewrites the article without revisionPending, guarded on doc's revision with the
 // flag set. The caller holds the article's lock, and doc is the article as stored.
 func (s *Store) clearPending(ctx context.Context, doc *articleDoc) error {
-	if e, ok := s.index.Get(doc.ID); ok && (e.Revision != doc.Revision || !e.RevisionPending) {
-		return nil // written again or cleared since: a replace would match nothing (a scan on FerretDB)
+	// Check what is stored (another Store of this process may have written since): the replace
+	// goes by _id alone on FerretDB (see mongodb.Replacer).
+	var cur articleDoc
+	err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, options.FindOne().SetProjection(
+		bson.D{{Key: "revision", Value: 1}, {Key: "revisionPending", Value: 1}})).Decode(&cur)
+	if isNoDocuments(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
+	}
+	if cur.Revision != doc.Revision || !cur.RevisionPending {
+		return nil // written again or cleared since
 	}
 	cleared := *doc
 	cleared.RevisionPending = false
-	res, err := s.articles.ReplaceOne(ctx,
-		bson.D{
-			{Key: "_id", Value: doc.ID},
-			{Key: "revision", Value: doc.Revision},
-			{Key: "revisionPending", Value: true},
-		},
+	replaced, err := s.replacer.Replace(ctx, s.articles, doc.ID,
+		bson.D{{Key: "revision", Value: doc.Revision}, {Key: "revisionPending", Value: true}},
 		&cleared)
 	if err != nil {
 		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
 	}
-	if res.MatchedCount == 1 {
+	if replaced {
 		s.indexed(&cleared)
 	}
 	return nil

@@ -70,29 +70,6 @@ func (s *Store) PruneArticleChanges(ctx context.Context, before time.Time) error
 // liveProjection leaves out what delivery never reads: the draft and its rendering.
 var liveProjection = bson.D{{Key: "draft", Value: 0}, {Key: "rendering", Value: 0}}
 
-// GetArticlesForDelivery returns the named articles that exist, in any state, with Draft and
-// Rendering left empty.
-// It reads them one by one, by _id ({_id: {$in: ...}} is a full scan on FerretDB v1).
-func (s *Store) GetArticlesForDelivery(ctx context.Context, ids []string) ([]*domain.Article, error) {
-	out := make([]*domain.Article, 0, len(ids))
-	for _, id := range ids {
-		var d articleDoc
-		err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(liveProjection)).Decode(&d)
-		if isNoDocuments(err) {
-			continue
-		}
-		if err != nil {
-			return nil, s.dbErr(ctx, "get articles for delivery", err)
-		}
-		a, err := fromArticleDoc(&d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, nil
-}
-
 // ImportArticles bulk-inserts new articles with their current revision and change-log entry,
 // claiming their slug keys first. It is for seeding and imports, where one-by-one writes are too
 // slow on the embedded store. A slug clash fails the whole batch before any article is written
@@ -102,7 +79,7 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		return nil
 	}
 	now := s.now()
-	var claims, docs, revs, changes, entries []any
+	var claims, docs, revs, changes, entries, lives []any
 	token := newClaimOp("import", 0).token
 	for _, a := range articles {
 		doc, err := toArticleDoc(a)
@@ -121,6 +98,11 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 			return err
 		}
 		entries = append(entries, entry)
+		l, err := s.codec.toLiveDoc(&doc)
+		if err != nil {
+			return err
+		}
+		lives = append(lives, l)
 		docs = append(docs, doc)
 		revs = append(revs, revisionFromArticleDoc(&doc))
 		changes = append(changes, changeLogDoc{ID: doc.ID + "/" + strconv.FormatInt(doc.Revision, 10), SchemaVersion: changeLogSchemaVersion, ArticleID: doc.ID, Revision: doc.Revision, Time: toTime(doc.UpdateTime)})
@@ -141,7 +123,8 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		// Index entries first: a crash before the articles leaves entries of articles that do not
 		// exist, which lists skip; never articles that the index would not know after a restart.
 		{"index entries", s.indexEntries, entries},
-		{"articles", s.articles, docs}, {"revisions", s.revisions, revs}, {"change log", s.changes, changes},
+		{"articles", s.articles, docs}, {"revisions", s.revisions, revs}, {"live entries", s.live, lives},
+		{"change log", s.changes, changes},
 	} {
 		if _, err := step.coll.InsertMany(ctx, step.docs); err != nil {
 			return s.dbErr(ctx, "import: insert "+step.what, err)
@@ -152,35 +135,4 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		s.indexed(&doc)
 	}
 	return nil
-}
-
-// ForEachLiveArticle calls fn with every article that has a live snapshot (published, not
-// deleted), in no particular order, reading them in one pass (one scan on FerretDB, where
-// paging would rescan the collection per page). Draft and Rendering are left empty.
-// It scans the articles collection: call it at startup only.
-func (s *Store) ForEachLiveArticle(ctx context.Context, fn func(*domain.Article) error) error {
-	ctx = mongodb.WithScan(ctx, "startup: loading the delivery read model")
-	filter := bson.D{
-		{Key: "published", Value: bson.D{{Key: "$ne", Value: nil}}},
-		{Key: "deleteTime", Value: bson.D{{Key: "$eq", Value: nil}}},
-	}
-	cur, err := s.articles.Find(ctx, filter, options.Find().SetProjection(liveProjection).SetBatchSize(200))
-	if err != nil {
-		return s.dbErr(ctx, "scan live articles", err)
-	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	for cur.Next(ctx) {
-		var doc articleDoc
-		if err := cur.Decode(&doc); err != nil {
-			return fmt.Errorf("scan live articles: %w", err)
-		}
-		a, err := fromArticleDoc(&doc)
-		if err != nil {
-			return err
-		}
-		if err := fn(a); err != nil {
-			return err
-		}
-	}
-	return s.dbErr(ctx, "scan live articles", cur.Err())
 }

@@ -164,13 +164,13 @@ func (s *Store) restamp(ctx context.Context, op *claimOp, cur *claimDoc, now tim
 	if err != nil || !found || stored.ArticleID != cur.ArticleID || stored.Token != cur.Token {
 		return false, err
 	}
-	res, err := s.claims.ReplaceOne(ctx,
-		bson.D{{Key: "_id", Value: cur.Key}, {Key: "articleId", Value: cur.ArticleID}, {Key: "token", Value: cur.Token}},
+	replaced, err := s.replacer.Replace(ctx, s.claims, cur.Key,
+		bson.D{{Key: "articleId", Value: cur.ArticleID}, {Key: "token", Value: cur.Token}},
 		claimDoc{Key: cur.Key, SchemaVersion: claimSchemaVersion, ArticleID: op.articleID, Revision: op.revision, Token: op.token, ClaimedAt: now})
 	if err != nil {
 		return false, s.dbErr(ctx, "updating slug claim "+cur.Key, err)
 	}
-	return res.MatchedCount == 1, nil
+	return replaced, nil
 }
 
 // readClaim reads one claim by _id.
@@ -280,8 +280,8 @@ func (s *Store) releaseClaim(ctx context.Context, key string, match func(*claimD
 	if err != nil || !found || cur.released() || !match(&cur) {
 		return err
 	}
-	_, err = s.claims.ReplaceOne(ctx,
-		bson.D{{Key: "_id", Value: key}, {Key: "articleId", Value: cur.ArticleID}, {Key: "token", Value: cur.Token}},
+	_, err = s.replacer.Replace(ctx, s.claims, key,
+		bson.D{{Key: "articleId", Value: cur.ArticleID}, {Key: "token", Value: cur.Token}},
 		claimDoc{Key: key, SchemaVersion: claimSchemaVersion, ClaimedAt: s.now()})
 	return err
 }

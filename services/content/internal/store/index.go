@@ -126,9 +126,8 @@ func (s *Store) writeIndexDoc(ctx context.Context, doc *articleDoc) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.indexEntries.ReplaceOne(ctx,
-		bson.D{{Key: "_id", Value: doc.ID}, {Key: "revision", Value: bson.D{{Key: "$lte", Value: doc.Revision}}}},
-		d, options.Replace().SetUpsert(true))
+	err = s.replacer.Upsert(ctx, s.indexEntries, doc.ID,
+		bson.D{{Key: "revision", Value: bson.D{{Key: "$lte", Value: doc.Revision}}}}, d)
 	if err != nil && !mongodb.IsDuplicateKey(err) {
 		return fmt.Errorf("storing the index entry of articles/%s: %w", doc.ID, err)
 	}

@@ -146,6 +146,35 @@ func Migrations() []mongodb.Migration {
 				return failed
 			},
 		},
+		{
+			Version:     8,
+			Description: "content: article_live, the live snapshots delivery loads at start (compressed), built from the articles",
+			Up: func(ctx context.Context, db *mongo.Database) error {
+				if err := createCollection(ctx, db, liveCollection); err != nil {
+					return err
+				}
+				st := New(db, mongodb.NewDocLocks(), nil) // for its converters and collections; it takes no lock
+				cur, err := st.articles.Find(ctx, bson.D{}, options.Find().SetBatchSize(500))
+				if err != nil {
+					return err
+				}
+				defer cur.Close(context.WithoutCancel(ctx))
+				for cur.Next(ctx) {
+					var d articleDoc
+					if err := cur.Decode(&d); err != nil {
+						return err
+					}
+					l, err := st.codec.toLiveDoc(&d)
+					if err != nil {
+						return err
+					}
+					if err := upsertByID(ctx, st.live, d.ID, l); err != nil {
+						return err
+					}
+				}
+				return cur.Err()
+			},
+		},
 	}
 }
 

@@ -19,6 +19,7 @@
 //     left behind by a crash is taken over once its holder does not hold the key and the claim
 //     is older than a one-minute lease.
 //   - article_index: one indexDoc per article, _id = article id: the metadata lists need.
+//   - article_live: one liveDoc per article, _id = article id: what delivery needs (live.go).
 //   - pending_revisions, article_changes: small (see platform/mongodb.SmallCollections).
 //
 // # Revisions survive crashes
@@ -71,6 +72,7 @@ const (
 	scheduleCollection  = "article_schedule"
 	pendingCollection   = "pending_revisions"
 	indexCollection     = "article_index"
+	liveCollection      = "article_live"
 )
 
 // defaultClaimLease is how long a slug claim is protected from takeover after it was made, even
@@ -88,9 +90,12 @@ type Store struct {
 	schedule     *mongo.Collection
 	pending      *mongo.Collection
 	indexEntries *mongo.Collection
+	live         *mongo.Collection
+	codec        snapshotCodec // compresses article_live snapshots
 	logger       *slog.Logger
 	locks        *mongodb.DocLocks
-	dbName       string // for locks
+	replacer     *mongodb.Replacer // guarded whole-document replaces
+	dbName       string            // for locks
 
 	now        func() time.Time
 	claimLease time.Duration
@@ -124,8 +129,10 @@ func New(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Stor
 		schedule:     db.Collection(scheduleCollection),
 		pending:      db.Collection(pendingCollection),
 		indexEntries: db.Collection(indexCollection),
+		live:         db.Collection(liveCollection),
 		logger:       logger,
 		locks:        locks,
+		replacer:     mongodb.NewReplacer(db),
 		dbName:       db.Name(),
 		now:          func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 		claimLease:   defaultClaimLease,
