@@ -24,7 +24,7 @@ func queryPlan(tb testing.TB, dataDir, dbName, coll string) string {
 	if err := db.QueryRow(`SELECT table_name FROM _ferretdb_collections WHERE name = ?`, coll).Scan(&table); err != nil {
 		tb.Fatalf("finding the table of %s: %v", coll, err)
 	}
-	rows, err := db.Query(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM "` + table + `" WHERE _ferretdb_sjson->'$._id' = ?`, `"x"`)
+	rows, err := db.Query(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM "`+table+`" WHERE _ferretdb_sjson->'$._id' = ?`, `"x"`)
 	if err != nil {
 		tb.Fatal(err)
 	}
