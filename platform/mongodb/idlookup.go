@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -63,6 +64,17 @@ func (x *idLookupIndexer) sync(ctx context.Context) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	present := make(map[string]bool, len(files))
+	for _, path := range files {
+		present[filepath.Base(path)] = true
+	}
+	for name, db := range x.dbs { // dropped databases: FerretDB removed the file
+		if !present[name] {
+			_ = db.Close()
+			delete(x.dbs, name)
+			delete(x.schemas, name)
+		}
+	}
 	var errs []error
 	for _, path := range files {
 		name := filepath.Base(path)
@@ -73,7 +85,13 @@ func (x *idLookupIndexer) sync(ctx context.Context) error {
 		}
 		var version int64
 		if err := db.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&version); err != nil {
-			errs = append(errs, fmt.Errorf("%s: reading its schema version: %w", name, err))
+			// Dropped meanwhile (the file is gone), or a handle gone bad: open it afresh next time.
+			_ = db.Close()
+			delete(x.dbs, name)
+			delete(x.schemas, name)
+			if _, statErr := os.Stat(path); statErr == nil {
+				errs = append(errs, fmt.Errorf("%s: reading its schema version: %w", name, err))
+			}
 			continue
 		}
 		if x.schemas[name] == version {

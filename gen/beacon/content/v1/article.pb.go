@@ -25,6 +25,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ArticleView is how much of an article a list returns.
+type ArticleView int32
+
+const (
+	// The default: ARTICLE_VIEW_BASIC.
+	ArticleView_ARTICLE_VIEW_UNSPECIFIED ArticleView = 0
+	// Everything but the body and what is derived from it or only an editor opening the article
+	// needs: body, rendering, citations, seo and editor_notes are left out.
+	ArticleView_ARTICLE_VIEW_BASIC ArticleView = 1
+	// Every field, as GetArticle returns it.
+	ArticleView_ARTICLE_VIEW_FULL ArticleView = 2
+)
+
+// Enum value maps for ArticleView.
+var (
+	ArticleView_name = map[int32]string{
+		0: "ARTICLE_VIEW_UNSPECIFIED",
+		1: "ARTICLE_VIEW_BASIC",
+		2: "ARTICLE_VIEW_FULL",
+	}
+	ArticleView_value = map[string]int32{
+		"ARTICLE_VIEW_UNSPECIFIED": 0,
+		"ARTICLE_VIEW_BASIC":       1,
+		"ARTICLE_VIEW_FULL":        2,
+	}
+)
+
+func (x ArticleView) Enum() *ArticleView {
+	p := new(ArticleView)
+	*p = x
+	return p
+}
+
+func (x ArticleView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ArticleView) Descriptor() protoreflect.EnumDescriptor {
+	return file_beacon_content_v1_article_proto_enumTypes[0].Descriptor()
+}
+
+func (ArticleView) Type() protoreflect.EnumType {
+	return &file_beacon_content_v1_article_proto_enumTypes[0]
+}
+
+func (x ArticleView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ArticleView.Descriptor instead.
+func (ArticleView) EnumDescriptor() ([]byte, []int) {
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{0}
+}
+
 // Lifecycle state. It changes only through the custom methods.
 type Article_State int32
 
@@ -69,11 +123,11 @@ func (x Article_State) String() string {
 }
 
 func (Article_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_beacon_content_v1_article_proto_enumTypes[0].Descriptor()
+	return file_beacon_content_v1_article_proto_enumTypes[1].Descriptor()
 }
 
 func (Article_State) Type() protoreflect.EnumType {
-	return &file_beacon_content_v1_article_proto_enumTypes[0]
+	return &file_beacon_content_v1_article_proto_enumTypes[1]
 }
 
 func (x Article_State) Number() protoreflect.EnumNumber {
@@ -911,7 +965,10 @@ type ListArticlesRequest struct {
 	// article is listed only while at least one site it is on (its draft's target_sites or its
 	// live snapshot's) is not deleted, whatever the filter; a list filtered to a deleted site
 	// (site = "x") is empty. Articles that target no site are listed.
-	ShowDeleted   bool `protobuf:"varint,5,opt,name=show_deleted,json=showDeleted,proto3" json:"show_deleted,omitempty"`
+	ShowDeleted bool `protobuf:"varint,5,opt,name=show_deleted,json=showDeleted,proto3" json:"show_deleted,omitempty"`
+	// How much of each article to return (AIP-157). Unspecified means ARTICLE_VIEW_BASIC, which
+	// lists answer from memory; ARTICLE_VIEW_FULL reads every listed article from the store.
+	View          ArticleView `protobuf:"varint,6,opt,name=view,proto3,enum=beacon.content.v1.ArticleView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -979,6 +1036,13 @@ func (x *ListArticlesRequest) GetShowDeleted() bool {
 		return x.ShowDeleted
 	}
 	return false
+}
+
+func (x *ListArticlesRequest) GetView() ArticleView {
+	if x != nil {
+		return x.View
+	}
+	return ArticleView_ARTICLE_VIEW_UNSPECIFIED
 }
 
 type ListArticlesResponse struct {
@@ -1660,14 +1724,15 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\x14CreateArticleRequest\x129\n" +
 	"\aarticle\x18\x01 \x01(\v2\x1a.beacon.content.v1.ArticleB\x03\xe0A\x02R\aarticle\",\n" +
 	"\x11GetArticleRequest\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\xa7\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\xdb\x01\n" +
 	"\x13ListArticlesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
 	"\x06filter\x18\x03 \x01(\tR\x06filter\x12\x19\n" +
 	"\border_by\x18\x04 \x01(\tR\aorderBy\x12!\n" +
-	"\fshow_deleted\x18\x05 \x01(\bR\vshowDeleted\"v\n" +
+	"\fshow_deleted\x18\x05 \x01(\bR\vshowDeleted\x122\n" +
+	"\x04view\x18\x06 \x01(\x0e2\x1e.beacon.content.v1.ArticleViewR\x04view\"v\n" +
 	"\x14ListArticlesResponse\x126\n" +
 	"\barticles\x18\x01 \x03(\v2\x1a.beacon.content.v1.ArticleR\barticles\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x01\n" +
@@ -1705,7 +1770,11 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12$\n" +
 	"\vrevision_id\x18\x02 \x01(\x03B\x03\xe0A\x02R\n" +
 	"revisionId\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag2\xab\f\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag*Z\n" +
+	"\vArticleView\x12\x1c\n" +
+	"\x18ARTICLE_VIEW_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12ARTICLE_VIEW_BASIC\x10\x01\x12\x15\n" +
+	"\x11ARTICLE_VIEW_FULL\x10\x022\xab\f\n" +
 	"\x0eArticleService\x12s\n" +
 	"\rCreateArticle\x12'.beacon.content.v1.CreateArticleRequest\x1a\x1a.beacon.content.v1.Article\"\x1d\x82\xd3\xe4\x93\x02\x17:\aarticle\"\f/v1/articles\x12m\n" +
 	"\n" +
@@ -1733,87 +1802,89 @@ func file_beacon_content_v1_article_proto_rawDescGZIP() []byte {
 	return file_beacon_content_v1_article_proto_rawDescData
 }
 
-var file_beacon_content_v1_article_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_beacon_content_v1_article_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_beacon_content_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_beacon_content_v1_article_proto_goTypes = []any{
-	(Article_State)(0),                   // 0: beacon.content.v1.Article.State
-	(*Person)(nil),                       // 1: beacon.content.v1.Person
-	(*Citation)(nil),                     // 2: beacon.content.v1.Citation
-	(*Seo)(nil),                          // 3: beacon.content.v1.Seo
-	(*TocEntry)(nil),                     // 4: beacon.content.v1.TocEntry
-	(*Rendering)(nil),                    // 5: beacon.content.v1.Rendering
-	(*Article)(nil),                      // 6: beacon.content.v1.Article
-	(*Revision)(nil),                     // 7: beacon.content.v1.Revision
-	(*CreateArticleRequest)(nil),         // 8: beacon.content.v1.CreateArticleRequest
-	(*GetArticleRequest)(nil),            // 9: beacon.content.v1.GetArticleRequest
-	(*ListArticlesRequest)(nil),          // 10: beacon.content.v1.ListArticlesRequest
-	(*ListArticlesResponse)(nil),         // 11: beacon.content.v1.ListArticlesResponse
-	(*UpdateArticleRequest)(nil),         // 12: beacon.content.v1.UpdateArticleRequest
-	(*DeleteArticleRequest)(nil),         // 13: beacon.content.v1.DeleteArticleRequest
-	(*UndeleteArticleRequest)(nil),       // 14: beacon.content.v1.UndeleteArticleRequest
-	(*PublishArticleRequest)(nil),        // 15: beacon.content.v1.PublishArticleRequest
-	(*UnpublishArticleRequest)(nil),      // 16: beacon.content.v1.UnpublishArticleRequest
-	(*ScheduleArticleRequest)(nil),       // 17: beacon.content.v1.ScheduleArticleRequest
-	(*ArchiveArticleRequest)(nil),        // 18: beacon.content.v1.ArchiveArticleRequest
-	(*ListArticleRevisionsRequest)(nil),  // 19: beacon.content.v1.ListArticleRevisionsRequest
-	(*ListArticleRevisionsResponse)(nil), // 20: beacon.content.v1.ListArticleRevisionsResponse
-	(*RollbackArticleRequest)(nil),       // 21: beacon.content.v1.RollbackArticleRequest
-	(*date.Date)(nil),                    // 22: google.type.Date
-	(*timestamppb.Timestamp)(nil),        // 23: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 24: google.protobuf.FieldMask
+	(ArticleView)(0),                     // 0: beacon.content.v1.ArticleView
+	(Article_State)(0),                   // 1: beacon.content.v1.Article.State
+	(*Person)(nil),                       // 2: beacon.content.v1.Person
+	(*Citation)(nil),                     // 3: beacon.content.v1.Citation
+	(*Seo)(nil),                          // 4: beacon.content.v1.Seo
+	(*TocEntry)(nil),                     // 5: beacon.content.v1.TocEntry
+	(*Rendering)(nil),                    // 6: beacon.content.v1.Rendering
+	(*Article)(nil),                      // 7: beacon.content.v1.Article
+	(*Revision)(nil),                     // 8: beacon.content.v1.Revision
+	(*CreateArticleRequest)(nil),         // 9: beacon.content.v1.CreateArticleRequest
+	(*GetArticleRequest)(nil),            // 10: beacon.content.v1.GetArticleRequest
+	(*ListArticlesRequest)(nil),          // 11: beacon.content.v1.ListArticlesRequest
+	(*ListArticlesResponse)(nil),         // 12: beacon.content.v1.ListArticlesResponse
+	(*UpdateArticleRequest)(nil),         // 13: beacon.content.v1.UpdateArticleRequest
+	(*DeleteArticleRequest)(nil),         // 14: beacon.content.v1.DeleteArticleRequest
+	(*UndeleteArticleRequest)(nil),       // 15: beacon.content.v1.UndeleteArticleRequest
+	(*PublishArticleRequest)(nil),        // 16: beacon.content.v1.PublishArticleRequest
+	(*UnpublishArticleRequest)(nil),      // 17: beacon.content.v1.UnpublishArticleRequest
+	(*ScheduleArticleRequest)(nil),       // 18: beacon.content.v1.ScheduleArticleRequest
+	(*ArchiveArticleRequest)(nil),        // 19: beacon.content.v1.ArchiveArticleRequest
+	(*ListArticleRevisionsRequest)(nil),  // 20: beacon.content.v1.ListArticleRevisionsRequest
+	(*ListArticleRevisionsResponse)(nil), // 21: beacon.content.v1.ListArticleRevisionsResponse
+	(*RollbackArticleRequest)(nil),       // 22: beacon.content.v1.RollbackArticleRequest
+	(*date.Date)(nil),                    // 23: google.type.Date
+	(*timestamppb.Timestamp)(nil),        // 24: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 25: google.protobuf.FieldMask
 }
 var file_beacon_content_v1_article_proto_depIdxs = []int32{
-	22, // 0: beacon.content.v1.Citation.accessed_date:type_name -> google.type.Date
-	4,  // 1: beacon.content.v1.Rendering.table_of_contents:type_name -> beacon.content.v1.TocEntry
-	1,  // 2: beacon.content.v1.Article.authors:type_name -> beacon.content.v1.Person
-	1,  // 3: beacon.content.v1.Article.medical_reviewer:type_name -> beacon.content.v1.Person
-	22, // 4: beacon.content.v1.Article.last_reviewed_date:type_name -> google.type.Date
-	2,  // 5: beacon.content.v1.Article.citations:type_name -> beacon.content.v1.Citation
-	3,  // 6: beacon.content.v1.Article.seo:type_name -> beacon.content.v1.Seo
-	0,  // 7: beacon.content.v1.Article.state:type_name -> beacon.content.v1.Article.State
-	23, // 8: beacon.content.v1.Article.create_time:type_name -> google.protobuf.Timestamp
-	23, // 9: beacon.content.v1.Article.update_time:type_name -> google.protobuf.Timestamp
-	23, // 10: beacon.content.v1.Article.publish_time:type_name -> google.protobuf.Timestamp
-	23, // 11: beacon.content.v1.Article.scheduled_publish_time:type_name -> google.protobuf.Timestamp
-	23, // 12: beacon.content.v1.Article.delete_time:type_name -> google.protobuf.Timestamp
-	5,  // 13: beacon.content.v1.Article.rendering:type_name -> beacon.content.v1.Rendering
-	23, // 14: beacon.content.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
-	6,  // 15: beacon.content.v1.Revision.snapshot:type_name -> beacon.content.v1.Article
-	6,  // 16: beacon.content.v1.CreateArticleRequest.article:type_name -> beacon.content.v1.Article
-	6,  // 17: beacon.content.v1.ListArticlesResponse.articles:type_name -> beacon.content.v1.Article
-	6,  // 18: beacon.content.v1.UpdateArticleRequest.article:type_name -> beacon.content.v1.Article
-	24, // 19: beacon.content.v1.UpdateArticleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	23, // 20: beacon.content.v1.ScheduleArticleRequest.publish_time:type_name -> google.protobuf.Timestamp
-	7,  // 21: beacon.content.v1.ListArticleRevisionsResponse.revisions:type_name -> beacon.content.v1.Revision
-	8,  // 22: beacon.content.v1.ArticleService.CreateArticle:input_type -> beacon.content.v1.CreateArticleRequest
-	9,  // 23: beacon.content.v1.ArticleService.GetArticle:input_type -> beacon.content.v1.GetArticleRequest
-	10, // 24: beacon.content.v1.ArticleService.ListArticles:input_type -> beacon.content.v1.ListArticlesRequest
-	12, // 25: beacon.content.v1.ArticleService.UpdateArticle:input_type -> beacon.content.v1.UpdateArticleRequest
-	13, // 26: beacon.content.v1.ArticleService.DeleteArticle:input_type -> beacon.content.v1.DeleteArticleRequest
-	14, // 27: beacon.content.v1.ArticleService.UndeleteArticle:input_type -> beacon.content.v1.UndeleteArticleRequest
-	15, // 28: beacon.content.v1.ArticleService.PublishArticle:input_type -> beacon.content.v1.PublishArticleRequest
-	16, // 29: beacon.content.v1.ArticleService.UnpublishArticle:input_type -> beacon.content.v1.UnpublishArticleRequest
-	17, // 30: beacon.content.v1.ArticleService.ScheduleArticle:input_type -> beacon.content.v1.ScheduleArticleRequest
-	18, // 31: beacon.content.v1.ArticleService.ArchiveArticle:input_type -> beacon.content.v1.ArchiveArticleRequest
-	19, // 32: beacon.content.v1.ArticleService.ListArticleRevisions:input_type -> beacon.content.v1.ListArticleRevisionsRequest
-	21, // 33: beacon.content.v1.ArticleService.RollbackArticle:input_type -> beacon.content.v1.RollbackArticleRequest
-	6,  // 34: beacon.content.v1.ArticleService.CreateArticle:output_type -> beacon.content.v1.Article
-	6,  // 35: beacon.content.v1.ArticleService.GetArticle:output_type -> beacon.content.v1.Article
-	11, // 36: beacon.content.v1.ArticleService.ListArticles:output_type -> beacon.content.v1.ListArticlesResponse
-	6,  // 37: beacon.content.v1.ArticleService.UpdateArticle:output_type -> beacon.content.v1.Article
-	6,  // 38: beacon.content.v1.ArticleService.DeleteArticle:output_type -> beacon.content.v1.Article
-	6,  // 39: beacon.content.v1.ArticleService.UndeleteArticle:output_type -> beacon.content.v1.Article
-	6,  // 40: beacon.content.v1.ArticleService.PublishArticle:output_type -> beacon.content.v1.Article
-	6,  // 41: beacon.content.v1.ArticleService.UnpublishArticle:output_type -> beacon.content.v1.Article
-	6,  // 42: beacon.content.v1.ArticleService.ScheduleArticle:output_type -> beacon.content.v1.Article
-	6,  // 43: beacon.content.v1.ArticleService.ArchiveArticle:output_type -> beacon.content.v1.Article
-	20, // 44: beacon.content.v1.ArticleService.ListArticleRevisions:output_type -> beacon.content.v1.ListArticleRevisionsResponse
-	6,  // 45: beacon.content.v1.ArticleService.RollbackArticle:output_type -> beacon.content.v1.Article
-	34, // [34:46] is the sub-list for method output_type
-	22, // [22:34] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	23, // 0: beacon.content.v1.Citation.accessed_date:type_name -> google.type.Date
+	5,  // 1: beacon.content.v1.Rendering.table_of_contents:type_name -> beacon.content.v1.TocEntry
+	2,  // 2: beacon.content.v1.Article.authors:type_name -> beacon.content.v1.Person
+	2,  // 3: beacon.content.v1.Article.medical_reviewer:type_name -> beacon.content.v1.Person
+	23, // 4: beacon.content.v1.Article.last_reviewed_date:type_name -> google.type.Date
+	3,  // 5: beacon.content.v1.Article.citations:type_name -> beacon.content.v1.Citation
+	4,  // 6: beacon.content.v1.Article.seo:type_name -> beacon.content.v1.Seo
+	1,  // 7: beacon.content.v1.Article.state:type_name -> beacon.content.v1.Article.State
+	24, // 8: beacon.content.v1.Article.create_time:type_name -> google.protobuf.Timestamp
+	24, // 9: beacon.content.v1.Article.update_time:type_name -> google.protobuf.Timestamp
+	24, // 10: beacon.content.v1.Article.publish_time:type_name -> google.protobuf.Timestamp
+	24, // 11: beacon.content.v1.Article.scheduled_publish_time:type_name -> google.protobuf.Timestamp
+	24, // 12: beacon.content.v1.Article.delete_time:type_name -> google.protobuf.Timestamp
+	6,  // 13: beacon.content.v1.Article.rendering:type_name -> beacon.content.v1.Rendering
+	24, // 14: beacon.content.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 15: beacon.content.v1.Revision.snapshot:type_name -> beacon.content.v1.Article
+	7,  // 16: beacon.content.v1.CreateArticleRequest.article:type_name -> beacon.content.v1.Article
+	0,  // 17: beacon.content.v1.ListArticlesRequest.view:type_name -> beacon.content.v1.ArticleView
+	7,  // 18: beacon.content.v1.ListArticlesResponse.articles:type_name -> beacon.content.v1.Article
+	7,  // 19: beacon.content.v1.UpdateArticleRequest.article:type_name -> beacon.content.v1.Article
+	25, // 20: beacon.content.v1.UpdateArticleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	24, // 21: beacon.content.v1.ScheduleArticleRequest.publish_time:type_name -> google.protobuf.Timestamp
+	8,  // 22: beacon.content.v1.ListArticleRevisionsResponse.revisions:type_name -> beacon.content.v1.Revision
+	9,  // 23: beacon.content.v1.ArticleService.CreateArticle:input_type -> beacon.content.v1.CreateArticleRequest
+	10, // 24: beacon.content.v1.ArticleService.GetArticle:input_type -> beacon.content.v1.GetArticleRequest
+	11, // 25: beacon.content.v1.ArticleService.ListArticles:input_type -> beacon.content.v1.ListArticlesRequest
+	13, // 26: beacon.content.v1.ArticleService.UpdateArticle:input_type -> beacon.content.v1.UpdateArticleRequest
+	14, // 27: beacon.content.v1.ArticleService.DeleteArticle:input_type -> beacon.content.v1.DeleteArticleRequest
+	15, // 28: beacon.content.v1.ArticleService.UndeleteArticle:input_type -> beacon.content.v1.UndeleteArticleRequest
+	16, // 29: beacon.content.v1.ArticleService.PublishArticle:input_type -> beacon.content.v1.PublishArticleRequest
+	17, // 30: beacon.content.v1.ArticleService.UnpublishArticle:input_type -> beacon.content.v1.UnpublishArticleRequest
+	18, // 31: beacon.content.v1.ArticleService.ScheduleArticle:input_type -> beacon.content.v1.ScheduleArticleRequest
+	19, // 32: beacon.content.v1.ArticleService.ArchiveArticle:input_type -> beacon.content.v1.ArchiveArticleRequest
+	20, // 33: beacon.content.v1.ArticleService.ListArticleRevisions:input_type -> beacon.content.v1.ListArticleRevisionsRequest
+	22, // 34: beacon.content.v1.ArticleService.RollbackArticle:input_type -> beacon.content.v1.RollbackArticleRequest
+	7,  // 35: beacon.content.v1.ArticleService.CreateArticle:output_type -> beacon.content.v1.Article
+	7,  // 36: beacon.content.v1.ArticleService.GetArticle:output_type -> beacon.content.v1.Article
+	12, // 37: beacon.content.v1.ArticleService.ListArticles:output_type -> beacon.content.v1.ListArticlesResponse
+	7,  // 38: beacon.content.v1.ArticleService.UpdateArticle:output_type -> beacon.content.v1.Article
+	7,  // 39: beacon.content.v1.ArticleService.DeleteArticle:output_type -> beacon.content.v1.Article
+	7,  // 40: beacon.content.v1.ArticleService.UndeleteArticle:output_type -> beacon.content.v1.Article
+	7,  // 41: beacon.content.v1.ArticleService.PublishArticle:output_type -> beacon.content.v1.Article
+	7,  // 42: beacon.content.v1.ArticleService.UnpublishArticle:output_type -> beacon.content.v1.Article
+	7,  // 43: beacon.content.v1.ArticleService.ScheduleArticle:output_type -> beacon.content.v1.Article
+	7,  // 44: beacon.content.v1.ArticleService.ArchiveArticle:output_type -> beacon.content.v1.Article
+	21, // 45: beacon.content.v1.ArticleService.ListArticleRevisions:output_type -> beacon.content.v1.ListArticleRevisionsResponse
+	7,  // 46: beacon.content.v1.ArticleService.RollbackArticle:output_type -> beacon.content.v1.Article
+	35, // [35:47] is the sub-list for method output_type
+	23, // [23:35] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_beacon_content_v1_article_proto_init() }
@@ -1826,7 +1897,7 @@ func file_beacon_content_v1_article_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_content_v1_article_proto_rawDesc), len(file_beacon_content_v1_article_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,

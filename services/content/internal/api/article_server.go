@@ -84,7 +84,11 @@ func (s *ArticleServer) ListArticles(ctx context.Context, req *contentv1.ListArt
 	if err != nil {
 		return nil, err
 	}
-	q := domain.ArticleQuery{Conditions: conds, ShowDeleted: req.GetShowDeleted(), OrderBy: order, Descending: desc, Limit: size + 1}
+	basic, err := basicView(req.GetView())
+	if err != nil {
+		return nil, err
+	}
+	q := domain.ArticleQuery{Conditions: conds, ShowDeleted: req.GetShowDeleted(), OrderBy: order, Descending: desc, Limit: size + 1, Basic: basic}
 	scope := pagetoken.Scope("ListArticles", p.KeyName, req.GetFilter(), req.GetOrderBy(), boolString(req.GetShowDeleted()))
 	if req.GetPageToken() != "" {
 		var tok articlePageToken
@@ -108,9 +112,24 @@ func (s *ArticleServer) ListArticles(ctx context.Context, req *contentv1.ListArt
 		resp.NextPageToken = next
 	}
 	for _, a := range articles {
-		resp.Articles = append(resp.Articles, toProtoArticle(a))
+		if basic {
+			resp.Articles = append(resp.Articles, toProtoBasicArticle(a))
+		} else {
+			resp.Articles = append(resp.Articles, toProtoArticle(a))
+		}
 	}
 	return resp, nil
+}
+
+// basicView reports whether a list asks for basic views (the default) rather than full ones.
+func basicView(v contentv1.ArticleView) (bool, error) {
+	switch v {
+	case contentv1.ArticleView_ARTICLE_VIEW_UNSPECIFIED, contentv1.ArticleView_ARTICLE_VIEW_BASIC:
+		return true, nil
+	case contentv1.ArticleView_ARTICLE_VIEW_FULL:
+		return false, nil
+	}
+	return false, apperr.InvalidField("view", "is %d, not a known view; use ARTICLE_VIEW_BASIC or ARTICLE_VIEW_FULL", v)
 }
 
 func cursorAfter(a *domain.Article, order domain.OrderField) articlePageToken {

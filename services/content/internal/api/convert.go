@@ -174,6 +174,15 @@ func toProtoArticle(a *domain.Article) *contentv1.Article {
 	return out
 }
 
+// toProtoBasicArticle is the basic view of a (ArticleView BASIC): no body, rendering,
+// citations, SEO or editor notes.
+func toProtoBasicArticle(a *domain.Article) *contentv1.Article {
+	out := toProtoArticle(a.Basic())
+	out.Rendering = nil
+	out.Seo = nil
+	return out
+}
+
 func toProtoRevision(r domain.Revision) *contentv1.Revision {
 	snap := toProtoContent(r.Content)
 	snap.Name = "articles/" + r.ArticleID

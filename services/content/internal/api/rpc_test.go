@@ -167,6 +167,8 @@ func articleCases() []rpcCase {
 		{name: "ListArticles bad filter", key: keyViewer, call: list(&contentv1.ListArticlesRequest{Filter: "$where = 1"}), want: codes.InvalidArgument, fields: []string{"filter"}},
 		{name: "ListArticles unknown filter field", key: keyViewer, call: list(&contentv1.ListArticlesRequest{Filter: "colour = red"}), want: codes.InvalidArgument, fields: []string{"filter"}},
 		{name: "ListArticles bad state", key: keyViewer, call: list(&contentv1.ListArticlesRequest{Filter: "state = LIVE"}), want: codes.InvalidArgument, fields: []string{"filter"}},
+		{name: "ListArticles full view", key: keyViewer, call: list(&contentv1.ListArticlesRequest{View: contentv1.ArticleView_ARTICLE_VIEW_FULL}), want: codes.OK},
+		{name: "ListArticles unknown view", key: keyViewer, call: list(&contentv1.ListArticlesRequest{View: contentv1.ArticleView(7)}), want: codes.InvalidArgument, fields: []string{"view"}},
 		{name: "ListArticles bad order_by field", key: keyViewer, call: list(&contentv1.ListArticlesRequest{OrderBy: "slug"}), want: codes.InvalidArgument, fields: []string{"order_by"}},
 		{name: "ListArticles bad order_by direction", key: keyViewer, call: list(&contentv1.ListArticlesRequest{OrderBy: "title sideways"}), want: codes.InvalidArgument, fields: []string{"order_by"}},
 		{name: "ListArticles two order_by fields", key: keyViewer, call: list(&contentv1.ListArticlesRequest{OrderBy: "title, update_time"}), want: codes.InvalidArgument, fields: []string{"order_by"}},

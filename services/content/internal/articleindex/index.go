@@ -48,11 +48,15 @@ type Entry struct {
 	ScheduledPublishTime time.Time
 	// RevisionPending says the article's current revision is not recorded yet (the outbox flag).
 	RevisionPending bool
+	// Basic is the article's basic view (domain.Article.Basic), what basic lists return. It is
+	// never changed once in an entry.
+	Basic *domain.Article
 }
 
 // EntryOf returns the entry of a.
 func EntryOf(a *domain.Article) Entry {
 	e := Entry{
+		Basic:                a.Basic(),
 		ID:                   a.ID,
 		Revision:             a.RevisionID,
 		State:                a.State,

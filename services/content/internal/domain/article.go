@@ -170,6 +170,29 @@ func (a *Article) Sites() []string {
 // Etag is the opaque version clients send back to make writes conditional.
 func (a *Article) Etag() string { return etag("article", a.ID, a.RevisionID) }
 
+// Basic returns a copy of a as a basic view shows it (ArticleView BASIC): without the body, the
+// rendering, citations, SEO and editor notes of its draft and of its live snapshot. Lists of
+// basic views are answered from memory. The copy shares a's remaining slices; treat it as
+// read-only.
+func (a *Article) Basic() *Article {
+	b := *a
+	b.Draft = a.Draft.basic()
+	b.Rendering = markdown.Rendering{}
+	if a.Published != nil {
+		p := *a.Published
+		p.Content = p.Content.basic()
+		p.Rendering = markdown.Rendering{}
+		b.Published = &p
+	}
+	return &b
+}
+
+// basic returns c without the fields a basic view leaves out.
+func (c Content) basic() Content {
+	c.Body, c.Citations, c.SEO, c.EditorNotes = "", nil, SEO{}, ""
+	return c
+}
+
 // PublishedRevisionID returns the revision the live snapshot came from, or 0.
 func (a *Article) PublishedRevisionID() int64 {
 	if a.Published == nil {

@@ -93,7 +93,7 @@ func (s *Service) listScoped(ctx context.Context, site string, q ArticleQuery) (
 	if err != nil {
 		return nil, err
 	}
-	views, err := s.liveOnlyViews(ctx, site, q.ShowDeleted)
+	views, err := s.liveOnlyViews(ctx, site, q.ShowDeleted, q.Basic)
 	if err != nil {
 		return nil, err
 	}
@@ -125,13 +125,14 @@ func (s *Service) listScoped(ctx context.Context, site string, q ArticleQuery) (
 
 // liveOnlyViews returns the live-snapshot views of every article that only its live snapshot
 // puts on site.
-func (s *Service) liveOnlyViews(ctx context.Context, site string, showDeleted bool) ([]*Article, error) {
+func (s *Service) liveOnlyViews(ctx context.Context, site string, showDeleted, basic bool) ([]*Article, error) {
 	q := ArticleQuery{
 		Sites:       []string{site},                                                          // the draft or the live snapshot targets it...
 		Conditions:  []listfilter.Condition{{Field: "site", Op: listfilter.Ne, Value: site}}, // ...not the draft
 		ShowDeleted: showDeleted,
 		OrderBy:     OrderCreateTime,
 		Limit:       liveOnlyPage,
+		Basic:       basic,
 	}
 	p := auth.Principal{Site: site}
 	var out []*Article

@@ -57,6 +57,9 @@ type ArticleQuery struct {
 	// After continues a previous page: only articles strictly after this position in the order.
 	After *Cursor
 	Limit int
+	// Basic asks for basic views (Article.Basic), which the store answers from memory, rather
+	// than whole articles read from the store.
+	Basic bool
 }
 
 // Cursor is a position in an ordered list: the order field's value and the id breaking ties.

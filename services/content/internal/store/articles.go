@@ -65,6 +65,7 @@ func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 		return err
 	}
 	if _, err := s.articles.InsertOne(ctx, doc); err != nil {
+		s.pendingSuspected.Store(true) // a timed-out insert may still land: the next flush looks
 		s.releaseAfterFailure(ctx, op)
 		if mongodb.IsDuplicateKey(err) {
 			return apperr.New(apperr.AlreadyExists, "%s already exists", a.Name())
@@ -114,6 +115,7 @@ func (s *Store) UpdateArticle(ctx context.Context, prev, next *domain.Article) e
 		return err
 	}
 	if err := s.replaceArticle(ctx, prev, &doc); err != nil {
+		s.pendingSuspected.Store(true) // a timed-out replace may still land: the next flush looks
 		s.releaseAfterFailure(ctx, op)
 		return err
 	}

@@ -93,7 +93,7 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		if err != nil {
 			return err
 		}
-		entry, err := toIndexDoc(e)
+		entry, err := s.codec.toIndexDoc(e)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -12,102 +11,49 @@ import (
 	"github.com/beaconcms/beacon/services/content/internal/articleindex"
 )
 
-// indexProjection reads only what an articleindex.Entry holds.
-var indexProjection = bson.D{
-	{Key: "schemaVersion", Value: 1},
-	{Key: "revision", Value: 1},
-	{Key: pathState, Value: 1},
-	{Key: pathTitle, Value: 1},
-	{Key: pathTags, Value: 1},
-	{Key: pathTopics, Value: 1},
-	{Key: pathTargetSites, Value: 1},
-	{Key: "published.content.targetSites", Value: 1},
-	{Key: pathAuthorNames, Value: 1},
-	{Key: pathCreateTime, Value: 1},
-	{Key: pathUpdateTime, Value: 1},
-	{Key: pathPublishTime, Value: 1},
-	{Key: pathDeleteTime, Value: 1},
-	{Key: "scheduledPublishTime", Value: 1},
-	{Key: "revisionPending", Value: 1},
-}
-
-// The article_index collection holds every article's index entry (articleindex.Entry, a few
-// hundred bytes), _id = article id, so that a process starting up reads these small documents
-// instead of decoding every article. An entry is written, under the article's lock, when the
-// revision it describes is recorded (inside the revisionPending outbox), and never replaced by an
-// older revision's. An article whose latest write is not recorded yet still has its marker in
-// pending_revisions; loading reads those articles by _id. So the index loaded at start always
-// matches the articles.
+// The article_index collection holds every article's index entry, _id = article id, so that a
+// process starting up reads these small documents instead of decoding every article. An entry is
+// the article's basic view (domain.Article.Basic: no body, rendering, citations, SEO or editor
+// notes, about 1 KB), stored as one binary field, a zstd-compressed BSON articleDoc (one binary
+// field is what FerretDB v1 decodes fastest; see live.go). Basic lists are answered from these
+// entries alone. An entry is written, under the article's lock, when the revision it describes
+// is recorded (inside the revisionPending outbox), and never replaced by an older revision's. An
+// article whose latest write is not recorded yet still has its marker in pending_revisions;
+// loading reads those articles by _id. So the index loaded at start always matches the articles.
 
 // indexDoc is an article's index entry in the article_index collection.
 type indexDoc struct {
-	ID                   string     `bson:"_id"`
-	SchemaVersion        int        `bson:"schemaVersion"`
-	Revision             int64      `bson:"revision"`
-	State                string     `bson:"state"`
-	Title                string     `bson:"title"`
-	Tags                 []string   `bson:"tags"`
-	Topics               []string   `bson:"topics"`
-	Sites                []string   `bson:"sites"`
-	LiveSites            []string   `bson:"liveSites"`
-	Authors              []string   `bson:"authors"`
-	CreateTime           time.Time  `bson:"createTime"`
-	UpdateTime           time.Time  `bson:"updateTime"`
-	PublishTime          *time.Time `bson:"publishTime"`
-	DeleteTime           *time.Time `bson:"deleteTime"`
-	ScheduledPublishTime *time.Time `bson:"scheduledPublishTime"`
+	ID            string `bson:"_id"`
+	SchemaVersion int    `bson:"schemaVersion"`
+	Revision      int64  `bson:"revision"`
+	// Basic is the article's basic view, a zstd-compressed BSON articleDoc.
+	Basic []byte `bson:"basic"`
 }
 
-const indexSchemaVersion = 1
+// indexSchemaVersion 2: the entry is the compressed basic article (1 held its list fields).
+const indexSchemaVersion = 2
 
-func toIndexDoc(e articleindex.Entry) (indexDoc, error) {
-	state, err := toState(e.State)
+func (c *snapshotCodec) toIndexDoc(e articleindex.Entry) (indexDoc, error) {
+	doc, err := toArticleDoc(e.Basic)
 	if err != nil {
 		return indexDoc{}, fmt.Errorf("index entry %s: %w", e.ID, err)
 	}
-	return indexDoc{
-		ID:                   e.ID,
-		SchemaVersion:        indexSchemaVersion,
-		Revision:             e.Revision,
-		State:                state,
-		Title:                e.Title,
-		Tags:                 nonNil(e.Tags),
-		Topics:               nonNil(e.Topics),
-		Sites:                nonNil(e.Sites),
-		LiveSites:            nonNil(e.LiveSites),
-		Authors:              nonNil(e.Authors),
-		CreateTime:           toTime(e.CreateTime),
-		UpdateTime:           toTime(e.UpdateTime),
-		PublishTime:          toOptionalTime(e.PublishTime),
-		DeleteTime:           toOptionalTime(e.DeleteTime),
-		ScheduledPublishTime: toOptionalTime(e.ScheduledPublishTime),
-	}, nil
+	basic, err := c.compress(&doc) // without the pending flag: an entry is stored once its revision is recorded
+	if err != nil {
+		return indexDoc{}, fmt.Errorf("index entry %s: %w", e.ID, err)
+	}
+	return indexDoc{ID: e.ID, SchemaVersion: indexSchemaVersion, Revision: e.Revision, Basic: basic}, nil
 }
 
-func fromIndexDoc(d *indexDoc) (articleindex.Entry, error) {
+func (c *snapshotCodec) fromIndexDoc(d *indexDoc) (articleindex.Entry, error) {
 	if d.SchemaVersion != indexSchemaVersion {
 		return articleindex.Entry{}, fmt.Errorf("index entry %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, indexSchemaVersion)
 	}
-	state, err := fromState(d.State)
-	if err != nil {
+	var doc articleDoc
+	if err := c.decompress(d.Basic, &doc); err != nil {
 		return articleindex.Entry{}, fmt.Errorf("index entry %s: %w", d.ID, err)
 	}
-	return articleindex.Entry{
-		ID:                   d.ID,
-		Revision:             d.Revision,
-		State:                state,
-		Title:                d.Title,
-		Tags:                 nilIfEmpty(d.Tags),
-		Topics:               nilIfEmpty(d.Topics),
-		Sites:                nilIfEmpty(d.Sites),
-		LiveSites:            nilIfEmpty(d.LiveSites),
-		Authors:              nilIfEmpty(d.Authors),
-		CreateTime:           fromTime(d.CreateTime),
-		UpdateTime:           fromTime(d.UpdateTime),
-		PublishTime:          fromOptionalTime(d.PublishTime),
-		DeleteTime:           fromOptionalTime(d.DeleteTime),
-		ScheduledPublishTime: fromOptionalTime(d.ScheduledPublishTime),
-	}, nil
+	return indexEntryOfDoc(&doc)
 }
 
 // writeIndexDoc stores the index entry of the revision doc is at, unless a later revision's is
@@ -122,7 +68,7 @@ func (s *Store) writeIndexDoc(ctx context.Context, doc *articleDoc) error {
 	if err != nil {
 		return err
 	}
-	d, err := toIndexDoc(e)
+	d, err := s.codec.toIndexDoc(e)
 	if err != nil {
 		return err
 	}
@@ -150,7 +96,7 @@ func (s *Store) ForEachIndexEntry(ctx context.Context, fn func(articleindex.Entr
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("load the article index: %w", err)
 		}
-		e, err := fromIndexDoc(&d)
+		e, err := s.codec.fromIndexDoc(&d)
 		if err != nil {
 			return err
 		}
@@ -178,7 +124,7 @@ func (s *Store) ForEachIndexEntry(ctx context.Context, fn func(articleindex.Entr
 // forEachArticleEntry calls fn with the index entry of every article, read from the articles
 // themselves in one pass. It decodes every article: for the migration that builds article_index.
 func (s *Store) forEachArticleEntry(ctx context.Context, fn func(articleindex.Entry)) error {
-	cur, err := s.articles.Find(ctx, bson.D{}, options.Find().SetProjection(indexProjection).SetBatchSize(500))
+	cur, err := s.articles.Find(ctx, bson.D{}, options.Find().SetBatchSize(500))
 	if err != nil {
 		return s.dbErr(ctx, "read the articles' index entries", err)
 	}
@@ -200,7 +146,7 @@ func (s *Store) forEachArticleEntry(ctx context.Context, fn func(articleindex.En
 // GetIndexEntry returns the index entry of one article, by _id; false when it does not exist.
 func (s *Store) GetIndexEntry(ctx context.Context, id string) (articleindex.Entry, bool, error) {
 	var d articleDoc
-	err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(indexProjection)).Decode(&d)
+	err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
 	if isNoDocuments(err) {
 		return articleindex.Entry{}, false, nil
 	}
@@ -211,33 +157,13 @@ func (s *Store) GetIndexEntry(ctx context.Context, id string) (articleindex.Entr
 	return e, err == nil, err
 }
 
-// indexEntryOfDoc returns the entry of a (possibly projected) article document.
+// indexEntryOfDoc returns the entry of an article document (whole, or a basic view).
 func indexEntryOfDoc(d *articleDoc) (articleindex.Entry, error) {
-	if d.SchemaVersion != articleSchemaVersion {
-		return articleindex.Entry{}, fmt.Errorf("article %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, articleSchemaVersion)
-	}
-	state, err := fromState(d.State)
+	a, err := fromArticleDoc(d)
 	if err != nil {
-		return articleindex.Entry{}, fmt.Errorf("article %s: %w", d.ID, err)
+		return articleindex.Entry{}, err
 	}
-	e := articleindex.Entry{
-		ID:                   d.ID,
-		Revision:             d.Revision,
-		State:                state,
-		Title:                d.Draft.Title,
-		Tags:                 nilIfEmpty(d.Draft.Tags),
-		Topics:               nilIfEmpty(d.Draft.Topics),
-		Sites:                nilIfEmpty(d.Draft.TargetSites),
-		Authors:              nilIfEmpty(d.AuthorNames),
-		CreateTime:           fromTime(d.CreateTime),
-		UpdateTime:           fromTime(d.UpdateTime),
-		PublishTime:          fromOptionalTime(d.PublishTime),
-		DeleteTime:           fromOptionalTime(d.DeleteTime),
-		ScheduledPublishTime: fromOptionalTime(d.ScheduledPublishTime),
-		RevisionPending:      d.RevisionPending,
-	}
-	if d.Published != nil {
-		e.LiveSites = nilIfEmpty(d.Published.Content.TargetSites)
-	}
+	e := articleindex.EntryOf(a)
+	e.RevisionPending = d.RevisionPending
 	return e, nil
 }

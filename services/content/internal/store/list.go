@@ -54,8 +54,8 @@ var timeFields = map[string]string{
 // publish_time lists all articles, those without one first in ascending order (last in descending
 // order), by id; see the package documentation.
 //
-// The list comes from the in-memory index (LoadIndex must have run); the articles on the page are
-// then read by _id.
+// The list comes from the in-memory index (LoadIndex must have run). Basic views (q.Basic) are
+// copies of the index's own (their slices are shared: read-only); whole articles are read by _id.
 func (s *Store) ListArticles(ctx context.Context, q domain.ArticleQuery) ([]*domain.Article, error) {
 	if !s.indexLoaded.Load() {
 		return nil, errors.New("list articles: the article index is not loaded")
@@ -63,6 +63,14 @@ func (s *Store) ListArticles(ctx context.Context, q domain.ArticleQuery) ([]*dom
 	entries, err := s.index.List(q)
 	if err != nil {
 		return nil, err
+	}
+	if q.Basic {
+		out := make([]*domain.Article, len(entries))
+		for i, e := range entries {
+			b := *e.Basic
+			out[i] = &b
+		}
+		return out, nil
 	}
 	return s.getArticles(ctx, entries)
 }

@@ -44,7 +44,7 @@ type liveDoc struct {
 	Snapshot []byte `bson:"snapshot"`
 }
 
-// snapshotCodec compresses live snapshots. Its encoder and decoder are safe for concurrent use
+// snapshotCodec compresses live snapshots and index entries. Its encoder and decoder are safe for concurrent use
 // through EncodeAll and DecodeAll, and are made once per Store.
 type snapshotCodec struct {
 	once sync.Once
@@ -75,15 +75,39 @@ func (c *snapshotCodec) toLiveDoc(d *articleDoc) (liveDoc, error) {
 	if d.Published == nil {
 		return l, nil
 	}
-	if err := c.init(); err != nil {
-		return liveDoc{}, err
-	}
-	raw, err := bson.Marshal(d.Published)
+	snap, err := c.compress(d.Published)
 	if err != nil {
-		return liveDoc{}, fmt.Errorf("encoding the live snapshot of articles/%s: %w", d.ID, err)
+		return liveDoc{}, fmt.Errorf("the live snapshot of articles/%s: %w", d.ID, err)
 	}
-	l.Snapshot = c.enc.EncodeAll(raw, make([]byte, 0, len(raw)/3))
+	l.Snapshot = snap
 	return l, nil
+}
+
+// compress returns v BSON-encoded and zstd-compressed.
+func (c *snapshotCodec) compress(v any) ([]byte, error) {
+	if err := c.init(); err != nil {
+		return nil, err
+	}
+	raw, err := bson.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encoding: %w", err)
+	}
+	return c.enc.EncodeAll(raw, make([]byte, 0, len(raw)/3)), nil
+}
+
+// decompress decodes what compress returned into v.
+func (c *snapshotCodec) decompress(b []byte, v any) error {
+	if err := c.init(); err != nil {
+		return err
+	}
+	raw, err := c.dec.DecodeAll(b, nil)
+	if err != nil {
+		return fmt.Errorf("decompressing: %w", err)
+	}
+	if err := bson.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("decoding: %w", err)
+	}
+	return nil
 }
 
 // fromLiveDoc returns the article as delivery sees it: ID, RevisionID, DeleteTime,
@@ -101,16 +125,9 @@ func (c *snapshotCodec) fromLiveDoc(l *liveDoc) (*domain.Article, error) {
 	if l.Snapshot == nil {
 		return a, nil
 	}
-	if err := c.init(); err != nil {
-		return nil, err
-	}
-	raw, err := c.dec.DecodeAll(l.Snapshot, nil)
-	if err != nil {
-		return nil, fmt.Errorf("article_live %s: decompressing the snapshot: %w", l.ID, err)
-	}
 	var snap snapshotDoc
-	if err := bson.Unmarshal(raw, &snap); err != nil {
-		return nil, fmt.Errorf("article_live %s: decoding the snapshot: %w", l.ID, err)
+	if err := c.decompress(l.Snapshot, &snap); err != nil {
+		return nil, fmt.Errorf("article_live %s: the snapshot: %w", l.ID, err)
 	}
 	s := fromSnapshotDoc(snap)
 	a.Published = &s

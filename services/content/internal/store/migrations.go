@@ -125,26 +125,7 @@ func Migrations() []mongodb.Migration {
 		{
 			Version:     7,
 			Description: "content: article_index, the small index entries every process loads at start, built from the articles",
-			Up: func(ctx context.Context, db *mongo.Database) error {
-				if err := createCollection(ctx, db, indexCollection); err != nil {
-					return err
-				}
-				st := New(db, mongodb.NewDocLocks(), nil) // for its readers and collections; it takes no lock
-				var failed error
-				err := st.forEachArticleEntry(ctx, func(e articleindex.Entry) {
-					d, err := toIndexDoc(e)
-					if err == nil {
-						err = upsertByID(ctx, st.indexEntries, e.ID, d)
-					}
-					if err != nil && failed == nil {
-						failed = err
-					}
-				})
-				if err != nil {
-					return err
-				}
-				return failed
-			},
+			Up:          rebuildIndexEntries,
 		},
 		{
 			Version:     8,
@@ -175,7 +156,35 @@ func Migrations() []mongodb.Migration {
 				return cur.Err()
 			},
 		},
+		{
+			Version:     9,
+			Description: "content: article_index entries become the articles' compressed basic views (what basic lists return)",
+			Up:          rebuildIndexEntries,
+		},
 	}
+}
+
+// rebuildIndexEntries creates article_index if needed and writes every article's entry, from
+// the articles.
+func rebuildIndexEntries(ctx context.Context, db *mongo.Database) error {
+	if err := createCollection(ctx, db, indexCollection); err != nil {
+		return err
+	}
+	st := New(db, mongodb.NewDocLocks(), nil) // for its readers and collections; it takes no lock
+	var failed error
+	err := st.forEachArticleEntry(ctx, func(e articleindex.Entry) {
+		d, err := st.codec.toIndexDoc(e)
+		if err == nil {
+			err = upsertByID(ctx, st.indexEntries, e.ID, d)
+		}
+		if err != nil && failed == nil {
+			failed = err
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return failed
 }
 
 // copyScheduleEntries writes the schedule entry of every scheduled article, replacing any. An
