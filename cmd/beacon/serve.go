@@ -423,12 +423,13 @@ func seed(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if _, err := sitesSvc.EnsureSite(ctx, cfg.Seed.Site, "Synthetic "+cfg.Seed.Site, cfg.Seed.BaseURL); err != nil {
 		return fmt.Errorf("create site: %w", err)
 	}
-	contentSvc, err := newContent(ctx, cfg, st, sitecatalog.New(sitesSvc, sitecatalog.Config{}, logger), logger)
-	if err != nil {
+	db := st.client.Database(cfg.Content.Database)
+	if err := content.Migrate(ctx, db, logger); err != nil {
 		return err
 	}
 	start := time.Now()
-	if err := contentSvc.ImportSynthetic(ctx, cfg.Seed.Site, cfg.Seed.Articles, cfg.Seed.BodyBytes, cfg.Seed.Seed); err != nil {
+	deps := content.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: sitecatalog.New(sitesSvc, sitecatalog.Config{}, logger)}
+	if err := content.Seed(ctx, deps, cfg.Seed.Site, cfg.Seed.Articles, cfg.Seed.BodyBytes, cfg.Seed.Seed, logger); err != nil {
 		return err
 	}
 	logger.Info("seeded", "site", cfg.Seed.Site, "articles", cfg.Seed.Articles, "took", time.Since(start))

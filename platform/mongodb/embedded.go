@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -232,10 +233,15 @@ func removeStaleSocket(path string) error {
 	return nil
 }
 
-// minLevelHandler passes on to next only records at or above min.
+// minLevelHandler passes on to next only records at or above min. Its WithAttrs and WithGroup
+// are lazy: they are applied to next only when a record passes. FerretDB derives a logger per
+// connection and per command, and a text or JSON handler formats attributes as soon as they are
+// added; done eagerly, that formatting cost about a fifth of the CPU of a bulk insert, for
+// records that are then dropped.
 type minLevelHandler struct {
 	next slog.Handler
 	min  slog.Level
+	ops  []func(slog.Handler) slog.Handler // WithAttrs and WithGroup calls, in order, not yet applied
 }
 
 func newMinLevelHandler(next slog.Handler, minLevel slog.Level) slog.Handler {
@@ -250,13 +256,21 @@ func (h minLevelHandler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level < h.min { // for callers that skip Enabled
 		return nil
 	}
-	return h.next.Handle(ctx, r)
+	next := h.next
+	for _, op := range h.ops {
+		next = op(next)
+	}
+	return next.Handle(ctx, r)
+}
+
+func (h minLevelHandler) with(op func(slog.Handler) slog.Handler) minLevelHandler {
+	return minLevelHandler{next: h.next, min: h.min, ops: append(slices.Clip(h.ops), op)}
 }
 
 func (h minLevelHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return minLevelHandler{next: h.next.WithAttrs(attrs), min: h.min}
+	return h.with(func(next slog.Handler) slog.Handler { return next.WithAttrs(attrs) })
 }
 
 func (h minLevelHandler) WithGroup(name string) slog.Handler {
-	return minLevelHandler{next: h.next.WithGroup(name), min: h.min}
+	return h.with(func(next slog.Handler) slog.Handler { return next.WithGroup(name) })
 }

@@ -185,3 +185,21 @@ func TestMinLevelHandler(t *testing.T) {
 		})
 	}
 }
+
+// Attributes and groups added before a record reach it, in order, when it passes.
+func TestMinLevelHandlerKeepsAttributes(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	text := slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})
+	logger := slog.New(mongodb.NewMinLevelHandler(text, slog.LevelError)).With("conn", 7).WithGroup("cmd").With("name", "insert")
+	logger.Warn("dropped", "n", 1)
+	logger.Error("failed", "n", 2)
+	if got, want := buf.String(), "level=ERROR msg=failed conn=7 cmd.name=insert cmd.n=2\n"; got != want {
+		t.Errorf("logged %q, want %q", got, want)
+	}
+}

@@ -259,18 +259,50 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// ImportSynthetic imports n generated, published articles of about bodyBytes of Markdown each
-// into site siteID (which must exist), in batches. It is for benchmarks and load tests
-// (`beacon seed`).
-func (s *Service) ImportSynthetic(ctx context.Context, siteID string, n, bodyBytes int, seed uint64) error {
+// Seed imports n generated, published articles of about bodyBytes of Markdown each into site
+// siteID (which must exist in deps.Sites), in batches, on deps.DB, which [Migrate] must have
+// brought up to date. It is for benchmarks and load tests (`beacon seed`), and builds only the
+// store and the domain: no read model, no index load. Rendering the next batch overlaps storing
+// the current one.
+func Seed(ctx context.Context, deps Deps, siteID string, n, bodyBytes int, seed uint64, logger *slog.Logger) error {
+	st := store.New(deps.DB, deps.Locks, logger)
+	svc := domain.NewService(st, catalogSites{deps.Sites}, markdown.NewRenderer(), nil, logger)
 	system := auth.Principal{KeyName: "system:seed", Role: auth.RoleAdmin}
 	contents := demo.Synthetic(seed, n, bodyBytes, siteID)
 	const batch = 500
-	for start := 0; start < len(contents); start += batch {
-		end := min(start+batch, len(contents))
-		if err := s.domain.ImportPublished(ctx, system, s.store, contents[start:end]); err != nil {
-			return fmt.Errorf("import articles %d-%d: %w", start+1, end, err)
-		}
+	type prepared struct {
+		first, last int
+		articles    []*domain.Article
+		err         error
 	}
-	return nil
+	ready := make(chan prepared, 1) // one batch rendered ahead
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(ready)
+		for start := 0; start < len(contents); start += batch {
+			end := min(start+batch, len(contents))
+			articles, err := svc.PrepareImport(gctx, system, contents[start:end])
+			select {
+			case ready <- prepared{first: start + 1, last: end, articles: articles, err: err}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if err != nil {
+				return nil
+			}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		for p := range ready {
+			if p.err == nil {
+				p.err = st.ImportArticles(gctx, p.articles)
+			}
+			if p.err != nil {
+				return fmt.Errorf("import articles %d-%d: %w", p.first, p.last, p.err)
+			}
+		}
+		return nil
+	})
+	return g.Wait()
 }

@@ -395,7 +395,7 @@ func (s *Store) flushOne(ctx context.Context, m pendingDoc) error {
 		return nil
 	case err != nil:
 		return err
-	case d.SchemaVersion != articleSchemaVersion:
+	case !readableArticleSchema(d.SchemaVersion):
 		return fmt.Errorf("articles/%s: unknown schemaVersion %d", d.ID, d.SchemaVersion)
 	case !d.RevisionPending:
 		s.unmarkPending(ctx, m.ArticleID, d.Revision) // recorded, or the marked write failed

@@ -67,8 +67,6 @@ func (s *Store) PruneArticleChanges(ctx context.Context, before time.Time) error
 	return s.dbErr(ctx, "prune article changes", err)
 }
 
-// liveProjection leaves out what delivery never reads: the draft and its rendering.
-var liveProjection = bson.D{{Key: "draft", Value: 0}, {Key: "rendering", Value: 0}}
 
 // ImportArticles bulk-inserts new articles with their current revision and change-log entry,
 // claiming their slug keys first. It is for seeding and imports, where one-by-one writes are too

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/beaconcms/beacon/platform/markdown"
@@ -18,7 +19,9 @@ import (
 
 // The schema versions this release reads and writes.
 const (
-	articleSchemaVersion  = 1
+	// articleSchemaVersion 2: a live snapshot identical to the draft is stored as sameAsDraft,
+	// without its content and rendering (1 always stored them). This release reads both.
+	articleSchemaVersion  = 2
 	revisionSchemaVersion = 1
 	claimSchemaVersion    = 1
 )
@@ -50,6 +53,9 @@ type articleDoc struct {
 	// AuthorNames are the draft authors' display names, for the author filter ($elemMatch on
 	// arrays of subdocuments is broken on FerretDB v1, so query a flat array instead).
 	AuthorNames []string `bson:"authorNames"`
+	// LiveSites are the live snapshot's target sites (empty when nothing is live), which
+	// published.content does not hold when the snapshot is the draft (sameAsDraft).
+	LiveSites []string `bson:"liveSites"`
 	// RevisionPending is true from the write that bumps Revision until the revision document for
 	// it is stored (see recordRevision); absent otherwise.
 	RevisionPending bool `bson:"revisionPending,omitempty"`
@@ -120,6 +126,11 @@ type snapshotDoc struct {
 	Rendering   renderingDoc `bson:"rendering"`
 	RevisionID  int64        `bson:"revisionId"`
 	PublishTime time.Time    `bson:"publishTime"`
+	// SameAsDraft says the snapshot's content is the article's draft without its editor notes,
+	// and its rendering the draft's: Content and Rendering are then left empty (the common case of
+	// an article published and not edited since, which would otherwise store its body and HTML
+	// twice).
+	SameAsDraft bool `bson:"sameAsDraft,omitempty"`
 }
 
 type changeDoc struct {
@@ -180,8 +191,14 @@ func toArticleDoc(a *domain.Article) (articleDoc, error) {
 	}
 	if a.Published != nil {
 		snap := toSnapshotDoc(*a.Published)
+		if snapshotIsDraft(a) {
+			snap.Content, snap.Rendering, snap.SameAsDraft = contentDoc{}, renderingDoc{}, true
+		}
 		d.Published = &snap
 		d.PublishTime = &snap.PublishTime
+		d.LiveSites = nonNil(a.Published.Content.TargetSites)
+	} else {
+		d.LiveSites = []string{}
 	}
 	for _, p := range a.Draft.Authors {
 		d.AuthorNames = append(d.AuthorNames, p.DisplayName)
@@ -189,9 +206,32 @@ func toArticleDoc(a *domain.Article) (articleDoc, error) {
 	return d, nil
 }
 
+// snapshotIsDraft reports whether a's live snapshot is its draft without editor notes, rendered
+// as the draft is.
+func snapshotIsDraft(a *domain.Article) bool {
+	draft := a.Draft
+	draft.EditorNotes = ""
+	return reflect.DeepEqual(a.Published.Content, draft) && reflect.DeepEqual(a.Published.Rendering, a.Rendering)
+}
+
+// publishedSnapshot returns the live snapshot with its content and rendering, also when they are
+// stored as the draft's (sameAsDraft); nil when nothing is live.
+func (d *articleDoc) publishedSnapshot() *snapshotDoc {
+	if d.Published == nil || !d.Published.SameAsDraft {
+		return d.Published
+	}
+	snap := *d.Published
+	snap.Content, snap.Rendering, snap.SameAsDraft = d.Draft, d.Rendering, false
+	snap.Content.EditorNotes = ""
+	return &snap
+}
+
+// readableArticleSchema reports whether this release reads article documents of version v.
+func readableArticleSchema(v int) bool { return v == 1 || v == articleSchemaVersion }
+
 func fromArticleDoc(d *articleDoc) (*domain.Article, error) {
-	if d.SchemaVersion != articleSchemaVersion {
-		return nil, fmt.Errorf("article %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, articleSchemaVersion)
+	if !readableArticleSchema(d.SchemaVersion) {
+		return nil, fmt.Errorf("article %s: unknown schemaVersion %d (this release reads 1 and %d)", d.ID, d.SchemaVersion, articleSchemaVersion)
 	}
 	state, err := fromState(d.State)
 	if err != nil {
@@ -211,8 +251,8 @@ func fromArticleDoc(d *articleDoc) (*domain.Article, error) {
 		LastChange:           fromChangeDoc(d.LastChange),
 		PublishedSlugs:       nilIfEmpty(d.PublishedSlugs),
 	}
-	if d.Published != nil {
-		snap := fromSnapshotDoc(*d.Published)
+	if p := d.publishedSnapshot(); p != nil {
+		snap := fromSnapshotDoc(*p)
 		a.Published = &snap
 	}
 	return a, nil

@@ -144,7 +144,7 @@ func compileQuery(q domain.ArticleQuery) (filter, sort bson.D, err error) {
 		// (until the next publish): the same rule as domain access checks.
 		and = append(and, bson.D{{Key: "$or", Value: bson.A{
 			bson.D{{Key: pathTargetSites, Value: bson.D{{Key: "$in", Value: sites}}}},
-			bson.D{{Key: "published.content.targetSites", Value: bson.D{{Key: "$in", Value: sites}}}},
+			bson.D{{Key: "liveSites", Value: bson.D{{Key: "$in", Value: sites}}}},
 		}}})
 	}
 	for _, c := range q.Conditions {

@@ -72,10 +72,11 @@ func (c *snapshotCodec) toLiveDoc(d *articleDoc) (liveDoc, error) {
 		DeleteTime:     d.DeleteTime,
 		PublishedSlugs: nonNil(d.PublishedSlugs),
 	}
-	if d.Published == nil {
+	published := d.publishedSnapshot()
+	if published == nil {
 		return l, nil
 	}
-	snap, err := c.compress(d.Published)
+	snap, err := c.compress(published)
 	if err != nil {
 		return liveDoc{}, fmt.Errorf("the live snapshot of articles/%s: %w", d.ID, err)
 	}
@@ -287,12 +288,12 @@ func (s *Store) GetArticlesForDelivery(ctx context.Context, ids []string) ([]*do
 }
 
 // getArticlesFromArticles reads the named articles that exist from the articles collection, by
-// _id, without their draft.
+// _id (whole: a live snapshot may be stored as its draft).
 func (s *Store) getArticlesFromArticles(ctx context.Context, ids []string) ([]*domain.Article, error) {
 	out := make([]*domain.Article, 0, len(ids))
 	for _, id := range ids {
 		var d articleDoc
-		err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(liveProjection)).Decode(&d)
+		err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
 		if isNoDocuments(err) {
 			continue
 		}
