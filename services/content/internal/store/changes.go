@@ -67,7 +67,6 @@ func (s *Store) PruneArticleChanges(ctx context.Context, before time.Time) error
 	return s.dbErr(ctx, "prune article changes", err)
 }
 
-
 // ImportArticles bulk-inserts new articles with their current revision and change-log entry,
 // claiming their slug keys first. It is for seeding and imports, where one-by-one writes are too
 // slow on the embedded store. A slug clash fails the whole batch before any article is written
