@@ -175,3 +175,94 @@ func TestRunRefusesAZeroInterval(t *testing.T) {
 		t.Fatal("Run with no interval returned nil")
 	}
 }
+
+// With a head, an idle log is not read: the log is read once at start, then only after the
+// head moves; a full batch is followed by another read whatever the head says; a failing head
+// falls back to reading.
+func TestRunReadsOnlyWhenTheHeadMoves(t *testing.T) {
+	log := &fakeLog{}
+	var mu sync.Mutex
+	var head int64
+	var headErr error
+	applied := make(chan string, 100)
+	f := &Follower[entry]{
+		List:   log.list,
+		TimeOf: func(e entry) time.Time { return e.at },
+		Apply: func(_ context.Context, es []entry) error {
+			for _, e := range es {
+				applied <- e.key
+			}
+			return nil
+		},
+		Head: func(context.Context) (int64, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return head, headErr
+		},
+		Interval: 2 * time.Millisecond,
+		Overlap:  time.Hour,
+		Batch:    2,
+	}
+	reads := func() int {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		return len(log.reads)
+	}
+	waitApplied := func(want ...string) {
+		t.Helper()
+		var got []string
+		for len(got) < len(want) {
+			select {
+			case k := <-applied:
+				if !slices.Contains(got, k) {
+					got = append(got, k)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("applied %v, want %v", got, want)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, f.Start()) }()
+
+	for deadline := time.Now().Add(5 * time.Second); reads() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no first read")
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // about 25 intervals
+	if n := reads(); n != 1 {
+		t.Fatalf("%d reads of an idle log, want 1", n)
+	}
+
+	// Three entries and a head move: a full batch (2), then the rest.
+	now := time.Now()
+	log.add("a", now)
+	log.add("b", now.Add(time.Millisecond))
+	log.add("c", now.Add(2*time.Millisecond))
+	mu.Lock()
+	head++
+	mu.Unlock()
+	waitApplied("a", "b", "c")
+	time.Sleep(50 * time.Millisecond)
+	settled := reads()
+	time.Sleep(50 * time.Millisecond)
+	if n := reads(); n != settled {
+		t.Fatalf("the log was read %d more times after the head settled", n-settled)
+	}
+
+	// A failing head: the log is read every interval.
+	mu.Lock()
+	headErr = errors.New("head unreadable")
+	mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	if n := reads(); n < settled+5 {
+		t.Fatalf("with a failing head the log was read %d times in 50ms, want it read every interval", n-settled)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}

@@ -13,6 +13,8 @@ import (
 type Source interface {
 	// ListArticleChanges returns change-log entries at or after since, oldest first, at most limit.
 	ListArticleChanges(ctx context.Context, since time.Time, limit int) ([]domain.ArticleChange, error)
+	// ArticleChangesHead returns the change log's head, which moves after every entry added.
+	ArticleChangesHead(ctx context.Context) (int64, error)
 	// GetIndexEntry reads one article's entry by _id; false when it does not exist.
 	GetIndexEntry(ctx context.Context, id string) (Entry, bool, error)
 }
@@ -47,6 +49,7 @@ func (ix *Index) follower(src Source, interval time.Duration, now func() time.Ti
 	}
 	return &changelog.Follower[domain.ArticleChange]{
 		List:     src.ListArticleChanges,
+		Head:     src.ArticleChangesHead,
 		TimeOf:   func(c domain.ArticleChange) time.Time { return c.Time },
 		Apply:    func(ctx context.Context, changes []domain.ArticleChange) error { return ix.apply(ctx, src, changes) },
 		Interval: interval,

@@ -187,11 +187,15 @@ func withDeleted(s Site, deleted bool) Site {
 // ApplyArticles applies articles at their revisions, ignoring any at or below what the model
 // has seen. An article that is not live (unpublished, archived, deleted) leaves every site.
 func (m *Model) ApplyArticles(articles ...*domain.Article) {
+	texts := make([]string, len(articles)) // outside the lock: the costly part
+	for i, a := range articles {
+		texts[i] = m.searchText(a)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	changed := map[string]*siteChange{}
-	for _, a := range articles {
-		m.applyLocked(a, changed)
+	for i, a := range articles {
+		m.applyLocked(a, texts[i], changed)
 	}
 	sites := map[string]bool{}
 	for site, c := range changed {
@@ -224,7 +228,8 @@ type siteChange struct {
 
 // applyLocked updates the record, the applied revision, the search indexes and the slug
 // indexes for a, and notes in changed, per site it was or is live on, the entry it had there.
-func (m *Model) applyLocked(a *domain.Article, changed map[string]*siteChange) {
+// text is searchText(a).
+func (m *Model) applyLocked(a *domain.Article, text string, changed map[string]*siteChange) {
 	if a.RevisionID <= m.applied[a.ID] {
 		return
 	}
@@ -265,7 +270,6 @@ func (m *Model) applyLocked(a *domain.Article, changed map[string]*siteChange) {
 	}
 	rec := &record{live: live, html: html}
 	m.records[a.ID] = rec
-	text := m.plainText(a.Published.Content.Body)
 	for _, site := range live.Content.TargetSites {
 		note(site, live)
 		if st := m.sites[site]; st != nil {
@@ -273,6 +277,14 @@ func (m *Model) applyLocked(a *domain.Article, changed map[string]*siteChange) {
 		}
 		m.searchIndex(site).Put(textsearch.Document{ID: a.ID, Title: live.Content.Title, Summary: live.Content.Summary, Body: text})
 	}
+}
+
+// searchText is the searchable text of a's live snapshot, "" when nothing of it is live.
+func (m *Model) searchText(a *domain.Article) string {
+	if !a.Live() {
+		return ""
+	}
+	return m.plainText(a.Published.Content.Body)
 }
 
 func (m *Model) searchIndex(site string) *textsearch.Index {

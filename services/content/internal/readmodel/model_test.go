@@ -90,6 +90,8 @@ func (s source) GetArticlesForDelivery(context.Context, []string) ([]*domain.Art
 	return nil, errors.New("not used")
 }
 
+func (s source) ArticleChangesHead(context.Context) (int64, error) { return 0, nil }
+
 func (s source) ListArticleChanges(context.Context, time.Time, int) ([]domain.ArticleChange, error) {
 	return nil, nil
 }

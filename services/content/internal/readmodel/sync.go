@@ -3,7 +3,9 @@ package readmodel
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/beaconcms/beacon/platform/changelog"
@@ -26,6 +28,9 @@ type Source interface {
 	// revision, time of the write) once its revision is recorded; entries older than a
 	// retention period (minutes) may be gone.
 	ListArticleChanges(ctx context.Context, since time.Time, limit int) ([]domain.ArticleChange, error)
+	// ArticleChangesHead returns the change log's head, which moves after every entry added:
+	// the model reads the log only when it moved.
+	ArticleChangesHead(ctx context.Context) (int64, error)
 }
 
 // Freshness settings. Writes made by this process reach the model at once; writes made by
@@ -46,11 +51,41 @@ func (m *Model) Load(ctx context.Context, src Source) (time.Time, error) {
 	defer m.mu.Unlock()
 	// Records first (applied as they stream in, so only the live records stay in memory),
 	// then each site they are live on rendered, in parallel, and built once.
+	// The searchable text of each is extracted on every core meanwhile.
 	changed := map[string]*siteChange{}
+	type withText struct {
+		a    *domain.Article
+		text string
+	}
+	loaded := make(chan *domain.Article, 64)
+	prepared := make(chan withText, 64)
+	var extractors sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		extractors.Go(func() {
+			for a := range loaded {
+				prepared <- withText{a, m.searchText(a)}
+			}
+		})
+	}
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		for p := range prepared {
+			m.applyLocked(p.a, p.text, changed) // Load holds m.mu for this goroutine
+		}
+	}()
 	err := src.ForEachLiveArticle(ctx, func(a *domain.Article) error {
-		m.applyLocked(a, changed)
-		return nil
+		select {
+		case loaded <- a:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	})
+	close(loaded)
+	extractors.Wait()
+	close(prepared)
+	<-applied
 	if err != nil {
 		return since, fmt.Errorf("load live articles: %w", err)
 	}
@@ -77,6 +112,7 @@ func (m *Model) Follow(ctx context.Context, src Source, since time.Time, interva
 func (m *Model) follower(src Source, interval time.Duration) *changelog.Follower[domain.ArticleChange] {
 	return &changelog.Follower[domain.ArticleChange]{
 		List:   src.ListArticleChanges,
+		Head:   src.ArticleChangesHead,
 		TimeOf: func(c domain.ArticleChange) time.Time { return c.Time },
 		Apply: func(ctx context.Context, changes []domain.ArticleChange) error {
 			return m.applyChanges(ctx, src, changes)

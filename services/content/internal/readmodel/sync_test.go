@@ -52,6 +52,13 @@ func (s *logSource) GetArticlesForDelivery(_ context.Context, ids []string) ([]*
 	return out, nil
 }
 
+// ArticleChangesHead moves with every change added.
+func (s *logSource) ArticleChangesHead(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.changes)), nil
+}
+
 func (s *logSource) ListArticleChanges(_ context.Context, since time.Time, limit int) ([]domain.ArticleChange, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -39,7 +39,37 @@ func (s *Store) logChange(ctx context.Context, doc *articleDoc) error {
 	if err != nil && !mongodb.IsDuplicateKey(err) {
 		return fmt.Errorf("logging change %s: %w", id, err)
 	}
+	return s.moveChangesHead(ctx)
+}
+
+// changesHeadID is the _id of the change log's head: a counter every writer bumps after adding
+// entries, so that followers read the log only when it moved (see changelog.Follower.Head). It
+// has no time, so reads and prunes of entries by time never match it.
+const changesHeadID = "head"
+
+// moveChangesHead bumps the change log's head, after entries were added.
+func (s *Store) moveChangesHead(ctx context.Context) error {
+	_, err := s.changes.UpdateOne(ctx, bson.D{{Key: "_id", Value: changesHeadID}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: int64(1)}}}}, options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongodb.IsDuplicateKey(err) { // duplicate: two first bumps raced; the other one moved it
+		return fmt.Errorf("moving the change log's head: %w", err)
+	}
 	return nil
+}
+
+// ArticleChangesHead returns the change log's head: it changes after every entry added.
+func (s *Store) ArticleChangesHead(ctx context.Context) (int64, error) {
+	var head struct {
+		Seq int64 `bson:"seq"`
+	}
+	err := s.changes.FindOne(ctx, bson.D{{Key: "_id", Value: changesHeadID}}).Decode(&head)
+	if isNoDocuments(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.dbErr(ctx, "read the change log's head", err)
+	}
+	return head.Seq, nil
 }
 
 // ListArticleChanges returns change-log entries at or after since, oldest first, at most limit.
@@ -126,6 +156,9 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		if _, err := step.coll.InsertMany(ctx, step.docs); err != nil {
 			return s.dbErr(ctx, "import: insert "+step.what, err)
 		}
+	}
+	if err := s.moveChangesHead(ctx); err != nil {
+		return s.dbErr(ctx, "import", err)
 	}
 	for _, d := range docs {
 		doc := d.(articleDoc)

@@ -107,6 +107,9 @@ func TestTimedOutWriteLeavesNothingSpinning(t *testing.T) { //nolint:paralleltes
 		waitStoreIdle(t, "after a write that timed out after "+timeout.String())
 	}
 
+	// A command the client gave up on may still be running in the server: let it land (the
+	// store's writes are then complete or pending, never lost; the flush below finds them).
+	time.Sleep(300 * time.Millisecond)
 	if err := s.FlushPendingRevisions(ctx); err != nil {
 		t.Fatalf("FlushPendingRevisions: %v", err)
 	}

@@ -89,3 +89,41 @@ func TestLiveEntries(t *testing.T) {
 		t.Errorf("after a restart with a pending write (-want +got):\n%s", diff)
 	}
 }
+
+// The change log's head moves with every write and every import, and pruning the log keeps it.
+func TestChangesHead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	head := func() int64 {
+		t.Helper()
+		h, err := s.ArticleChangesHead(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	h0 := head()
+	a := newArticle("a", "a", "kh")
+	mustCreate(t, s, a)
+	h1 := head()
+	mustUpdate(t, s, a, "update", func(n *domain.Article) { n.Draft.Title = "Renamed" })
+	h2 := head()
+	if err := s.ImportArticles(ctx, []*domain.Article{newArticle("b", "b", "kh")}); err != nil {
+		t.Fatal(err)
+	}
+	h3 := head()
+	if h1 <= h0 || h2 <= h1 || h3 <= h2 {
+		t.Errorf("heads %d, %d, %d, %d: want them to move with each write", h0, h1, h2, h3)
+	}
+	if err := s.PruneArticleChanges(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if h := head(); h != h3 {
+		t.Errorf("after pruning every entry the head is %d, want %d", h, h3)
+	}
+	changes, err := s.ListArticleChanges(ctx, time.Time{}, 100)
+	if err != nil || len(changes) != 0 {
+		t.Errorf("after pruning, the log lists %v, %v; want nothing (the head is not an entry)", changes, err)
+	}
+}
