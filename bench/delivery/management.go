@@ -40,7 +40,10 @@ type mgmtRun struct {
 	RSS      int64         // after every operation
 	IdleCPU  float64       // % of one core over idleWindow, after every operation
 	Ops      []*opStats
-	Err      string
+	// BurstReads is what wrk measured on the edge (one article, 64 connections) while 100
+	// publishes ran one after the other; nil when not measured.
+	BurstReads *wrkResult
+	Err        string
 }
 
 type opStats struct {
@@ -124,6 +127,13 @@ func measureManagement(ctx context.Context, o options, tmp string, n int) (*mgmt
 	step("management %d: ready after %s", n, fmtDur(run.Ready))
 
 	if err := c.measureOps(ctx, run, o); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		run.Err = err.Error()
+		return run, nil
+	}
+	if err := c.measureBurst(ctx, run, o); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -267,6 +277,72 @@ func (c *mgmtClient) measureOps(ctx context.Context, run *mgmtRun, o options) er
 	return nil
 }
 
+// burstPublishes is how many publishes run back to back while wrk reads from the edge.
+const burstPublishes = 100
+
+// measureBurst reads one published article from the edge with wrk at full speed while
+// burstPublishes drafts are published one after the other, and records both: the read latency
+// the publishes cause, and the publishes' latency under read load.
+func (c *mgmtClient) measureBurst(ctx context.Context, run *mgmtRun, o options) error {
+	stamp := time.Now().UnixNano()
+	drafts := make([]mgmtArticle, burstPublishes)
+	for i := range drafts {
+		body := map[string]any{
+			"title": fmt.Sprintf("Burst article %d", i), "slug": fmt.Sprintf("burst-%d-%d", stamp, i),
+			"summary": "Published during the read burst.", "body": strings.Repeat("Kratom and sleep. ", 40),
+			"targetSites": []string{"sites/" + o.site},
+		}
+		if err := c.do(ctx, http.MethodPost, c.base+"/v1/articles", body, &drafts[i]); err != nil {
+			return fmt.Errorf("burst: create: %w", err)
+		}
+	}
+	lr, err := expect(ctx, http.StatusOK, listURL(c.base, o.site, 20, ""))
+	if err != nil {
+		return fmt.Errorf("burst: delivery list: %w", err)
+	}
+	var page listPage
+	if err := json.Unmarshal(lr.Body, &page); err != nil || len(page.Articles) == 0 {
+		return fmt.Errorf("burst: delivery list: %v: %.300s", err, lr.Body)
+	}
+	target := articleURL(c.base, o.site, page.Articles[len(page.Articles)-1].Slug)
+
+	const d = 20 * time.Second
+	type wrkDone struct {
+		res wrkResult
+		err error
+	}
+	done := make(chan wrkDone, 1)
+	go func() {
+		res, _, err := runWrk(ctx, o.wrk, wrkArgs(o.threads, o.connections, d, nil, target), d)
+		done <- wrkDone{res, err}
+	}()
+	select { // let wrk reach full speed
+	case <-time.After(2 * time.Second):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s := &opStats{Name: fmt.Sprintf("publish while wrk reads the edge (%d back to back)", burstPublishes)}
+	run.Ops = append(run.Ops, s)
+	for _, a := range drafts {
+		before, _ := sampleCPU(c.pid)
+		start := time.Now()
+		var out mgmtArticle
+		err := c.do(ctx, http.MethodPost, c.base+"/v1/"+a.Name+":publish", map[string]any{"etag": a.Etag}, &out)
+		s.Samples = append(s.Samples, time.Since(start))
+		after, _ := sampleCPU(c.pid)
+		s.CPUTicks += after.proc - before.proc
+		if err != nil {
+			return fmt.Errorf("burst: publish: %w", err)
+		}
+	}
+	w := <-done
+	if w.err != nil {
+		return fmt.Errorf("burst: wrk: %w", w.err)
+	}
+	run.BurstReads = &w.res
+	return nil
+}
+
 type mgmtArticle struct {
 	Name string `json:"name"`
 	Etag string `json:"etag"`
@@ -326,7 +402,8 @@ func managementMarkdown(runs []*mgmtRun, o options) string {
 	p("`beacon seed --articles N --body-bytes %s` into a fresh data directory, then `beacon dev` on it; one client\n", fmtInt(o.bodyBytes))
 	p("calls REST on loopback with the dev admin key, one call at a time, %d times per case. Each round creates an\n", o.mgmtReps)
 	p("article, PATCHes its title, publishes, schedules (an hour ahead), rolls back to revision 1 and lists its\n")
-	p("5 revisions; then each list is read %d times from its first page and walked page by page.\n", o.mgmtReps)
+	p("5 revisions; then each list is read %d times from its first page and walked page by page. Then %d drafts\n", o.mgmtReps, burstPublishes)
+	p("are published back to back while wrk reads one article from the edge at full speed.\n")
 	p("Targets (issue #7, at 10,000 articles): writes median < 20 ms and p99 < 50 ms; lists and revision lists\n")
 	p("median < 5 ms and p99 < 20 ms; cold start < 3 s; seeding 10,000 < 20 s; idle CPU 0 %%. The server's CPU time\n")
 	p("per call (from /proc, 10 ms ticks, averaged) is given too: latency grows when other processes share the\n")
@@ -372,6 +449,12 @@ func managementMarkdown(runs []*mgmtRun, o options) string {
 			return "—"
 		})
 	}
+	row(fmt.Sprintf("edge reads of one article during the %d publishes (wrk, %d connections, 20 s) — req/s, p50 / p99", burstPublishes, o.connections), func(r *mgmtRun) string {
+		if r.BurstReads == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%s req/s, %s / %s", fmtInt(int(r.BurstReads.ReqPerSec)), fmtDur(r.BurstReads.P50), fmtDur(r.BurstReads.P99))
+	})
 	row("RSS after the calls", func(r *mgmtRun) string { return fmtBytes(r.RSS) })
 	row(fmt.Sprintf("CPU with no callers (%s, %% of one core)", idleWindow), func(r *mgmtRun) string { return fmt.Sprintf("%.1f %%", r.IdleCPU) })
 	for _, r := range runs {
