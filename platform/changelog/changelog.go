@@ -42,6 +42,10 @@ type Follower[E any] struct {
 	// (on FerretDB v1 every read of the log decodes every entry it holds). When Head fails,
 	// Run reads the log.
 	Head func(ctx context.Context) (int64, error)
+	// Own, when set with Head, reports whether every move of the head after from, up to and
+	// including to, was made by writes of this process that Apply's reader has been given
+	// already (in process): Run then does not read the log for them.
+	Own func(from, to int64) bool
 }
 
 // Start returns the since-time to follow from for a reader that loads the current state now:
@@ -67,8 +71,10 @@ func (f *Follower[E]) Run(ctx context.Context, since time.Time) error {
 		var headErr error = errNoHead
 		if f.Head != nil {
 			h, headErr = f.Head(ctx)
-			if headErr == nil && headKnown && h == head {
-				// Nothing was added since the last read, which covered everything up to it.
+			if headErr == nil && headKnown && (h == head || (f.Own != nil && f.Own(head, h))) {
+				// Nothing was added since the last read, which covered everything up to it, but
+				// what this process wrote (and applied) itself.
+				head = h
 				if floor := f.now().Add(-f.Overlap); floor.After(since) {
 					since = floor
 				}

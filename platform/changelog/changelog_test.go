@@ -266,3 +266,73 @@ func TestRunReadsOnlyWhenTheHeadMoves(t *testing.T) {
 		t.Fatalf("Run = %v", err)
 	}
 }
+
+// Head moves that are all the process's own writes are not read back; one foreign move among
+// them is.
+func TestRunSkipsItsOwnWrites(t *testing.T) {
+	log := &fakeLog{}
+	var mu sync.Mutex
+	var head int64
+	own := map[int64]bool{}
+	f := &Follower[entry]{
+		List:   log.list,
+		TimeOf: func(e entry) time.Time { return e.at },
+		Apply:  func(context.Context, []entry) error { return nil },
+		Head: func(context.Context) (int64, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return head, nil
+		},
+		Own: func(from, to int64) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for s := from + 1; s <= to; s++ {
+				if !own[s] {
+					return false
+				}
+			}
+			return true
+		},
+		Interval: 2 * time.Millisecond,
+		Overlap:  time.Hour,
+	}
+	reads := func() int {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		return len(log.reads)
+	}
+	move := func(mine bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		head++
+		own[head] = mine
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, f.Start()) }()
+	for deadline := time.Now().Add(5 * time.Second); reads() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no first read")
+		}
+	}
+	for range 5 {
+		move(true)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := reads(); n != 1 {
+		t.Fatalf("the log was read %d times for the process's own writes, want once (at start)", n)
+	}
+	move(true)
+	move(false)
+	move(true)
+	for deadline := time.Now().Add(5 * time.Second); reads() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a foreign write among own ones was not read")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

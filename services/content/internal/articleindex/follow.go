@@ -15,6 +15,9 @@ type Source interface {
 	ListArticleChanges(ctx context.Context, since time.Time, limit int) ([]domain.ArticleChange, error)
 	// ArticleChangesHead returns the change log's head, which moves after every entry added.
 	ArticleChangesHead(ctx context.Context) (int64, error)
+	// OwnArticleChanges reports whether every head move in (from, to] was this process's own
+	// writes, which reached the index in process.
+	OwnArticleChanges(from, to int64) bool
 	// GetIndexEntry reads one article's entry by _id; false when it does not exist.
 	GetIndexEntry(ctx context.Context, id string) (Entry, bool, error)
 }
@@ -50,6 +53,7 @@ func (ix *Index) follower(src Source, interval time.Duration, now func() time.Ti
 	return &changelog.Follower[domain.ArticleChange]{
 		List:     src.ListArticleChanges,
 		Head:     src.ArticleChangesHead,
+		Own:      src.OwnArticleChanges,
 		TimeOf:   func(c domain.ArticleChange) time.Time { return c.Time },
 		Apply:    func(ctx context.Context, changes []domain.ArticleChange) error { return ix.apply(ctx, src, changes) },
 		Interval: interval,

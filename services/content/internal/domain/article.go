@@ -111,6 +111,11 @@ type Snapshot struct {
 	Rendering   markdown.Rendering
 	RevisionID  int64
 	PublishTime time.Time
+	// SearchText is the plain text of Content.Body that site search indexes, derived from it.
+	// The service fills it before every write of an article with a snapshot; a snapshot read
+	// back from the store may lack it (only delivery's copy keeps it), and readers then derive
+	// it again.
+	SearchText string
 }
 
 // Change describes the write that produced a revision.

@@ -2,6 +2,8 @@ package domain_test
 
 import (
 	"context"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"log/slog"
 	"sync"
 	"testing"
@@ -185,3 +187,7 @@ func wantCode(tb testing.TB, err error, code apperr.Code) {
 		tb.Fatalf("got error %v (code %q), want code %q", err, apperr.CodeOf(err), code)
 	}
 }
+
+// articleCmp compares articles as stored and as returned: the live snapshot's search text is
+// derived and kept only in delivery's copy (see domain.Snapshot.SearchText).
+var articleCmp = []cmp.Option{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(domain.Snapshot{}, "SearchText")}

@@ -492,6 +492,7 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 		next.RevisionID = a.RevisionID + 1
 		next.UpdateTime = now
 		next.LastChange = Change{Actor: system.KeyName, Action: "publish", Time: now}
+		s.deriveSearchText(next)
 		err := s.articles.UpdateArticle(ctx, a, next)
 		switch {
 		case err == nil:
@@ -536,11 +537,19 @@ func (s *Service) mutate(ctx context.Context, p auth.Principal, id, etag string,
 	next.RevisionID = cur.RevisionID + 1
 	next.UpdateTime = now
 	next.LastChange.Actor, next.LastChange.Time = p.KeyName, now
+	s.deriveSearchText(next)
 	if err := s.articles.UpdateArticle(ctx, cur, next); err != nil {
 		return nil, err
 	}
 	s.notify(next)
 	return next, nil
+}
+
+// deriveSearchText fills the search text of a's live snapshot when it lacks it.
+func (s *Service) deriveSearchText(a *Article) {
+	if a.Published != nil && a.Published.SearchText == "" {
+		a.Published.SearchText = s.renderer.PlainText(a.Published.Content.Body)
+	}
 }
 
 // canWrite requires the caller's key to cover every site the article is on: every site its
@@ -685,6 +694,7 @@ func (s *Service) PrepareImport(ctx context.Context, p auth.Principal, contents 
 				a.publish(now)
 				a.RevisionID = 1
 				a.Published.RevisionID = 1
+				s.deriveSearchText(a)
 			}
 		})
 	}

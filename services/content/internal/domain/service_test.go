@@ -44,13 +44,13 @@ func TestCreateArticle(t *testing.T) {
 		Creator:    editorA.KeyName,
 		LastChange: domain.Change{Actor: editorA.KeyName, Action: "create", Fields: []string{"title", "slug", "body", "tags", "target_sites", "editor_notes"}, Time: t0},
 	}
-	if diff := cmp.Diff(want, a, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(want, a, articleCmp...); diff != "" {
 		t.Errorf("CreateArticle (-want +got):\n%s", diff)
 	}
 	if !strings.Contains(a.Rendering.HTML, "<h2") || a.Rendering.WordCount == 0 {
 		t.Errorf("draft not rendered: %+v", a.Rendering)
 	}
-	if diff := cmp.Diff(a, f.get(t, a.ID), cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(a, f.get(t, a.ID), articleCmp...); diff != "" {
 		t.Errorf("stored article differs from the one returned (-created +stored):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"create"}, f.actions(t, a.ID)); diff != "" {
@@ -119,7 +119,7 @@ func TestArticleLifecycle(t *testing.T) {
 		t.Fatal("Published is nil after PublishArticle")
 	}
 	wantPublished := &domain.Snapshot{Content: wantSnap, Rendering: a.Rendering, RevisionID: 2, PublishTime: t0.Add(time.Minute)}
-	if diff := cmp.Diff(wantPublished, pub.Published, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(wantPublished, pub.Published, articleCmp...); diff != "" {
 		t.Errorf("snapshot after publish (-want +got):\n%s", diff)
 	}
 	if pub.State != domain.StatePublished || pub.RevisionID != 2 || pub.PublishedRevisionID() != 2 || !pub.Live() {
@@ -129,7 +129,7 @@ func TestArticleLifecycle(t *testing.T) {
 	if pub.Draft.EditorNotes != c.EditorNotes {
 		t.Errorf("publish changed the draft's editor notes to %q", pub.Draft.EditorNotes)
 	}
-	if diff := cmp.Diff(pub, f.get(t, a.ID), cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(pub, f.get(t, a.ID), articleCmp...); diff != "" {
 		t.Errorf("stored article after publish (-returned +stored):\n%s", diff)
 	}
 
@@ -137,7 +137,7 @@ func TestArticleLifecycle(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	edited, err := f.svc.UpdateArticle(ctx, editorA, a.ID, domain.Content{Summary: "Changed summary", Body: "## New body"}, []string{"summary", "body"}, pub.Etag())
 	wantCode(t, err, "")
-	if diff := cmp.Diff(pub.Published, edited.Published, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(pub.Published, edited.Published, articleCmp...); diff != "" {
 		t.Errorf("editing the draft changed the snapshot (-before +after):\n%s", diff)
 	}
 	if edited.State != domain.StatePublished || edited.Draft.Summary != "Changed summary" || edited.Rendering.HTML == pub.Rendering.HTML {
@@ -383,7 +383,7 @@ func TestEtagMismatch(t *testing.T) {
 				_, err := tt.do(e)
 				wantCode(t, err, apperr.Conflict)
 			}
-			if diff := cmp.Diff(cur, f.get(t, a.ID), cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(cur, f.get(t, a.ID), articleCmp...); diff != "" {
 				t.Errorf("a write with a stale etag changed the article (-before +after):\n%s", diff)
 			}
 		})
@@ -454,7 +454,7 @@ func TestConcurrentWriteConflicts(t *testing.T) {
 			}}
 			_, err := tt.do(f.serviceOn(racing), a)
 			wantCode(t, err, apperr.Conflict)
-			if diff := cmp.Diff(winner, f.get(t, a.ID), cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(winner, f.get(t, a.ID), articleCmp...); diff != "" {
 				t.Errorf("the losing write changed the article (-winner +stored):\n%s", diff)
 			}
 		})
@@ -539,16 +539,16 @@ func TestUpdateArticle(t *testing.T) {
 			}
 			wantDraft := before.Draft
 			tt.wantDraft(&wantDraft)
-			if diff := cmp.Diff(wantDraft, after.Draft, cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(wantDraft, after.Draft, articleCmp...); diff != "" {
 				t.Errorf("draft (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantChange, after.LastChange.Fields, cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(tt.wantChange, after.LastChange.Fields, articleCmp...); diff != "" {
 				t.Errorf("LastChange.Fields (-want +got):\n%s", diff)
 			}
 			if after.RevisionID != before.RevisionID+1 || after.LastChange.Action != "update" || after.LastChange.Actor != admin.KeyName {
 				t.Errorf("after update: revision %d action %q actor %q", after.RevisionID, after.LastChange.Action, after.LastChange.Actor)
 			}
-			if diff := cmp.Diff(after, f.get(t, before.ID), cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(after, f.get(t, before.ID), articleCmp...); diff != "" {
 				t.Errorf("stored article (-returned +stored):\n%s", diff)
 			}
 			if tt.check != nil {
@@ -704,7 +704,7 @@ func TestScheduleArticle(t *testing.T) {
 				t.Errorf("after schedule: state %v time %v; want SCHEDULED %v", got.State, got.ScheduledPublishTime, tt.wantAt)
 			}
 			if tt.published {
-				if diff := cmp.Diff(a.Published, got.Published, cmpopts.EquateEmpty()); diff != "" {
+				if diff := cmp.Diff(a.Published, got.Published, articleCmp...); diff != "" {
 					t.Errorf("scheduling changed the live snapshot (-before +after):\n%s", diff)
 				}
 				if !got.Live() {
@@ -712,7 +712,7 @@ func TestScheduleArticle(t *testing.T) {
 				}
 			}
 			stored := f.get(t, a.ID)
-			if diff := cmp.Diff(got, stored, cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(got, stored, articleCmp...); diff != "" {
 				t.Errorf("stored article (-returned +stored):\n%s", diff)
 			}
 		})
@@ -826,10 +826,10 @@ func TestRollbackArticle(t *testing.T) {
 
 	rb, err := f.svc.RollbackArticle(ctx, editorA, a.ID, 1, a3.Etag())
 	wantCode(t, err, "")
-	if diff := cmp.Diff(rev1, rb.Draft, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(rev1, rb.Draft, articleCmp...); diff != "" {
 		t.Errorf("draft after rollback to 1 (-revision 1 +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(a.Rendering, rb.Rendering, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(a.Rendering, rb.Rendering, articleCmp...); diff != "" {
 		t.Errorf("rendering after rollback (-revision 1 +got):\n%s", diff)
 	}
 	if rb.RevisionID != 4 || rb.LastChange.Action != "rollback" || rb.State != domain.StatePublished {
@@ -838,7 +838,7 @@ func TestRollbackArticle(t *testing.T) {
 	if diff := cmp.Diff([]string{"summary", "body", "tags"}, rb.LastChange.Fields); diff != "" {
 		t.Errorf("rollback changed fields (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(a3.Published, rb.Published, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(a3.Published, rb.Published, articleCmp...); diff != "" {
 		t.Errorf("rollback changed the live snapshot (-before +after):\n%s", diff)
 	}
 	revs, err := f.svc.ListRevisions(ctx, editorA, a.ID, 0, 10)
@@ -846,7 +846,7 @@ func TestRollbackArticle(t *testing.T) {
 	if len(revs) != 4 || revs[0].RevisionID != 4 {
 		t.Fatalf("got %d revisions, newest %d; want 4", len(revs), revs[0].RevisionID)
 	}
-	if diff := cmp.Diff(rev1, revs[0].Content, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(rev1, revs[0].Content, articleCmp...); diff != "" {
 		t.Errorf("revision 4 content (-revision 1 +got):\n%s", diff)
 	}
 	older, err := f.svc.ListRevisions(ctx, editorA, a.ID, 3, 10)

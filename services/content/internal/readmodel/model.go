@@ -284,6 +284,9 @@ func (m *Model) searchText(a *domain.Article) string {
 	if !a.Live() {
 		return ""
 	}
+	if a.Published.SearchText != "" {
+		return a.Published.SearchText
+	}
 	return m.plainText(a.Published.Content.Body)
 }
 

@@ -92,6 +92,8 @@ func (s source) GetArticlesForDelivery(context.Context, []string) ([]*domain.Art
 
 func (s source) ArticleChangesHead(context.Context) (int64, error) { return 0, nil }
 
+func (s source) OwnArticleChanges(int64, int64) bool { return false }
+
 func (s source) ListArticleChanges(context.Context, time.Time, int) ([]domain.ArticleChange, error) {
 	return nil, nil
 }

@@ -31,6 +31,9 @@ type Source interface {
 	// ArticleChangesHead returns the change log's head, which moves after every entry added:
 	// the model reads the log only when it moved.
 	ArticleChangesHead(ctx context.Context) (int64, error)
+	// OwnArticleChanges reports whether every head move in (from, to] was a write of this
+	// process, which the model is given in process (ApplyArticles).
+	OwnArticleChanges(from, to int64) bool
 }
 
 // Freshness settings. Writes made by this process reach the model at once; writes made by
@@ -113,6 +116,7 @@ func (m *Model) follower(src Source, interval time.Duration) *changelog.Follower
 	return &changelog.Follower[domain.ArticleChange]{
 		List:   src.ListArticleChanges,
 		Head:   src.ArticleChangesHead,
+		Own:    src.OwnArticleChanges,
 		TimeOf: func(c domain.ArticleChange) time.Time { return c.Time },
 		Apply: func(ctx context.Context, changes []domain.ArticleChange) error {
 			return m.applyChanges(ctx, src, changes)

@@ -52,6 +52,9 @@ func (s *logSource) GetArticlesForDelivery(_ context.Context, ids []string) ([]*
 	return out, nil
 }
 
+// OwnArticleChanges: the log's writers are other processes.
+func (s *logSource) OwnArticleChanges(int64, int64) bool { return false }
+
 // ArticleChangesHead moves with every change added.
 func (s *logSource) ArticleChangesHead(context.Context) (int64, error) {
 	s.mu.Lock()

@@ -183,7 +183,7 @@ func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *a
 func (s *Store) completeRevision(ctx context.Context, doc *articleDoc) {
 	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
-	if err := s.recordRevision(ctx, doc); err != nil {
+	if err := s.recordRevision(ctx, doc, true); err != nil {
 		s.pendingSuspected.Store(true)
 		s.logger.WarnContext(ctx, "recording a revision failed; it stays pending and will be flushed",
 			slog.String("article", "articles/"+doc.ID), slog.Int64("revision", doc.Revision), slog.Any("err", err))
@@ -193,7 +193,11 @@ func (s *Store) completeRevision(ctx context.Context, doc *articleDoc) {
 // recordRevision stores the revision the article document is at and its entry in the change
 // log, then clears the article's revisionPending flag, provided the article is still at that
 // revision. Retrying is harmless.
-func (s *Store) recordRevision(ctx context.Context, doc *articleDoc) error {
+//
+// own says the write is this process's and its caller hands the article to the process's read
+// models itself (a write that returned), so that they need not read it back from the change log;
+// false for a revision completed later (FlushPendingRevisions), which nobody was given.
+func (s *Store) recordRevision(ctx context.Context, doc *articleDoc, own bool) error {
 	if err := s.storeRevision(ctx, doc); err != nil {
 		return err
 	}
@@ -206,7 +210,7 @@ func (s *Store) recordRevision(ctx context.Context, doc *articleDoc) error {
 	if err := s.writeLiveDoc(ctx, doc); err != nil {
 		return err
 	}
-	if err := s.logChange(ctx, doc); err != nil {
+	if err := s.logChange(ctx, doc, own); err != nil {
 		return err
 	}
 	if err := s.writeIndexDoc(ctx, doc); err != nil {
@@ -402,7 +406,7 @@ func (s *Store) flushOne(ctx context.Context, m pendingDoc) error {
 		return nil
 	}
 	s.indexed(&d)
-	if err := s.recordRevision(ctx, &d); err != nil {
+	if err := s.recordRevision(ctx, &d, false); err != nil {
 		return err
 	}
 	s.logger.InfoContext(ctx, "recorded a pending revision",

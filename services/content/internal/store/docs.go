@@ -59,6 +59,10 @@ type articleDoc struct {
 	// RevisionPending is true from the write that bumps Revision until the revision document for
 	// it is stored (see recordRevision); absent otherwise.
 	RevisionPending bool `bson:"revisionPending,omitempty"`
+
+	// liveSearchText is the live snapshot's search text, carried from the domain to the live
+	// entry (toLiveDoc); never stored in the article. Empty in a document read back.
+	liveSearchText string `bson:"-"`
 }
 
 // contentDoc is a domain.Content: a draft, a revision's content or a snapshot's content.
@@ -131,6 +135,8 @@ type snapshotDoc struct {
 	// an article published and not edited since, which would otherwise store its body and HTML
 	// twice).
 	SameAsDraft bool `bson:"sameAsDraft,omitempty"`
+	// SearchText is domain.Snapshot.SearchText, stored only in article_live (see liveDoc).
+	SearchText string `bson:"searchText,omitempty"`
 }
 
 type changeDoc struct {
@@ -194,6 +200,7 @@ func toArticleDoc(a *domain.Article) (articleDoc, error) {
 		if snapshotIsDraft(a) {
 			snap.Content, snap.Rendering, snap.SameAsDraft = contentDoc{}, renderingDoc{}, true
 		}
+		d.liveSearchText, snap.SearchText = snap.SearchText, ""
 		d.Published = &snap
 		d.PublishTime = &snap.PublishTime
 		d.LiveSites = nonNil(a.Published.Content.TargetSites)
@@ -404,6 +411,7 @@ func toSnapshotDoc(s domain.Snapshot) snapshotDoc {
 		Rendering:   toRenderingDoc(s.Rendering),
 		RevisionID:  s.RevisionID,
 		PublishTime: toTime(s.PublishTime),
+		SearchText:  s.SearchText,
 	}
 }
 
@@ -413,6 +421,7 @@ func fromSnapshotDoc(d snapshotDoc) domain.Snapshot {
 		Rendering:   fromRenderingDoc(d.Rendering),
 		RevisionID:  d.RevisionID,
 		PublishTime: fromTime(d.PublishTime),
+		SearchText:  d.SearchText,
 	}
 }
 

@@ -76,7 +76,9 @@ func (c *snapshotCodec) toLiveDoc(d *articleDoc) (liveDoc, error) {
 	if published == nil {
 		return l, nil
 	}
-	snap, err := c.compress(published)
+	withText := *published
+	withText.SearchText = d.liveSearchText
+	snap, err := c.compress(&withText)
 	if err != nil {
 		return liveDoc{}, fmt.Errorf("the live snapshot of articles/%s: %w", d.ID, err)
 	}

@@ -36,8 +36,8 @@ func deliveryView(a *domain.Article) *domain.Article {
 	return &domain.Article{ID: a.ID, RevisionID: a.RevisionID, DeleteTime: a.DeleteTime, PublishedSlugs: a.PublishedSlugs, Published: a.Published}
 }
 
-// Delivery reads live snapshots from article_live: published articles come back whole (HTML and
-// TOC through the compression), drafts, unpublished and deleted ones do not, an interrupted
+// Delivery reads live snapshots from article_live: published articles come back whole (HTML,
+// TOC and search text through the compression), drafts, unpublished and deleted ones do not, an interrupted
 // write is read from the article itself, and a restart (a new Store) sees the same.
 func TestLiveEntries(t *testing.T) {
 	t.Parallel()
@@ -51,7 +51,14 @@ func TestLiveEntries(t *testing.T) {
 	draft := newArticle("draft", "draft", "kh")
 	gone := newArticle("gone", "gone", "kh")
 	mustCreate(t, s, published, draft, gone)
-	published = mustUpdate(t, s, published, "publish", func(n *domain.Article) { publish(n, at); n.PublishedSlugs = []string{"pub"} })
+	published = mustUpdate(t, s, published, "publish", func(n *domain.Article) {
+		publish(n, at)
+		n.PublishedSlugs = []string{"pub"}
+		n.Published.SearchText = "Withdrawal\n\nDay one to three." // kept only in article_live
+	})
+	if got := mustGet(t, s, "pub").Published.SearchText; got != "" {
+		t.Errorf("the articles collection kept the search text %q; want it only in article_live", got)
+	}
 	gone = mustUpdate(t, s, gone, "publish", func(n *domain.Article) { publish(n, at) })
 	gone = mustUpdate(t, s, gone, "delete", func(n *domain.Article) { n.DeleteTime = at.Add(time.Hour) })
 
@@ -125,5 +132,57 @@ func TestChangesHead(t *testing.T) {
 	changes, err := s.ListArticleChanges(ctx, time.Time{}, 100)
 	if err != nil || len(changes) != 0 {
 		t.Errorf("after pruning, the log lists %v, %v; want nothing (the head is not an entry)", changes, err)
+	}
+}
+
+// Head moves of a Store's own writes are its own; a revision completed by the flusher (a write
+// nobody was told of) and another Store's writes are not.
+func TestOwnArticleChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	stores, db := newStores(t, 2)
+	s, other := stores[0], stores[1]
+	head := func() int64 {
+		t.Helper()
+		h, err := s.ArticleChangesHead(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	h0 := head()
+	a := newArticle("a", "a", "kh")
+	mustCreate(t, s, a)
+	a = mustUpdate(t, s, a, "update", func(n *domain.Article) { n.Draft.Title = "Two" })
+	h1 := head()
+	if !s.OwnArticleChanges(h0, h1) || other.OwnArticleChanges(h0, h1) {
+		t.Errorf("own(%d, %d): writer %t, other store %t; want true, false", h0, h1, s.OwnArticleChanges(h0, h1), other.OwnArticleChanges(h0, h1))
+	}
+	mustCreate(t, other, newArticle("b", "b", "kh"))
+	h2 := head()
+	if s.OwnArticleChanges(h1, h2) || s.OwnArticleChanges(h0, h2) {
+		t.Error("another store's write counted as the writer's own")
+	}
+
+	// The process dies after writing revision 3: the flusher completes it.
+	a3 := next(a, "update", func(n *domain.Article) { n.Draft.Title = "Three" })
+	if err := s.UpdateArticle(ctx, a, a3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Collection("article_revisions").DeleteOne(damage(ctx), bson.D{{Key: "_id", Value: "a/3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Collection("articles").UpdateOne(damage(ctx), bson.D{{Key: "_id", Value: "a"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "revisionPending", Value: true}}}}); err != nil {
+		t.Fatal(err)
+	}
+	leaveMarker(t, db, "a", 3)
+	h3 := head()
+	restarted := store.New(db, mongodb.NewDocLocks(), nil)
+	if err := restarted.FlushPendingRevisions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h4 := head(); h4 == h3 || restarted.OwnArticleChanges(h3, h4) {
+		t.Errorf("the flushed revision moved the head from %d to %d as the flusher's own", h3, h4)
 	}
 }

@@ -105,6 +105,7 @@ type Store struct {
 	flushRetries     map[string]flushRetry // by article id; guarded by flushMu
 	nextRetry        time.Time             // earliest of flushRetries; guarded by flushMu
 	pendingSuspected atomic.Bool           // a revision write of this Store failed since the last scan
+	ownHeads         ownHeads              // change-log head values this Store's writes produced
 
 	// index holds every article's metadata; lists and the schedule queue are answered from it.
 	// LoadIndex fills it; this Store's own writes and FollowChanges keep it current.
