@@ -39,8 +39,10 @@ const (
 // QuestionnaireService is the editorial side of screening questionnaires (self-checks): drafts,
 // validation, publication of frozen versions, history and aggregate statistics.
 //
-// Site scope works as for articles: a key for one site sees and changes a questionnaire only
-// when the questionnaire targets that site and no site outside the key.
+// Site scope works as for articles: a key for one site sees a questionnaire when its draft or its
+// live (published) version targets that site, and changes it only when neither targets a site
+// outside the key; its stats show only that site's counters. Otherwise NOT_FOUND (reads) or
+// PERMISSION_DENIED (a change that concerns another site).
 //
 // Every save is validated as a whole and refused with INVALID_ARGUMENT listing every violation:
 // bands must cover every reachable score exactly once, enable_when may refer only to earlier
@@ -192,8 +194,10 @@ func (c *questionnaireServiceClient) GetQuestionnaireStats(ctx context.Context, 
 // QuestionnaireService is the editorial side of screening questionnaires (self-checks): drafts,
 // validation, publication of frozen versions, history and aggregate statistics.
 //
-// Site scope works as for articles: a key for one site sees and changes a questionnaire only
-// when the questionnaire targets that site and no site outside the key.
+// Site scope works as for articles: a key for one site sees a questionnaire when its draft or its
+// live (published) version targets that site, and changes it only when neither targets a site
+// outside the key; its stats show only that site's counters. Otherwise NOT_FOUND (reads) or
+// PERMISSION_DENIED (a change that concerns another site).
 //
 // Every save is validated as a whole and refused with INVALID_ARGUMENT listing every violation:
 // bands must cover every reachable score exactly once, enable_when may refer only to earlier
