@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -299,12 +300,13 @@ func screeningMarkdown(r *screeningRun, o options) string {
 	p("they are dialled on the process's own gRPC port with the screening service's key, and what does not depend\n")
 	p("on the reader is kept for 10 s). wrk POSTs it with a Lua script (`wrk.method`, `wrk.body`), %d connections;\n", o.connections)
 	p("the ceiling is a minimal net/http server answering the same POST with the same %s-byte response from memory,\n", fmtInt(r.ResponseBytes))
-	p("measured in the same run just before.\n\n")
+	p("measured in the same run just before. The server's CPU time per request (its share of the %d cores over\n", runtime.NumCPU())
+	p("the run, per request served) does not grow when other processes share the cores; latency does.\n\n")
 	if r.LoadAvg != "" {
 		p("Load average when the section started: %s (2 cores shared with other work: figures vary from run to run).\n\n", r.LoadAvg)
 	}
-	p("| case | req/s | × ceiling | p50 | p99 | errors | body | server RSS | CPU other | target | result |\n")
-	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
+	p("| case | req/s | × ceiling | p50 | p99 | errors | body | server RSS | server CPU per request | CPU other | target | result |\n")
+	p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
 	for _, c := range []*benchCase{r.Ceiling, r.Score, r.Degraded} {
 		if c == nil {
 			continue
@@ -317,8 +319,12 @@ func screeningMarkdown(r *screeningRun, o options) string {
 				result = "**miss**"
 			}
 		}
-		p("| %s | %s | %s | %s | %s | %s | %s | %s | %.0f %% | %s | %s |\n", c.Name, fmtRate(c.Result.ReqPerSec), ratio,
-			fmtDur(c.Result.P50), fmtDur(c.Result.P99), fmtErrors(c.Result), fmtBytes(int64(c.BodyBytes)), fmtBytes(c.RSS), c.CPU.Other, c.Target, result)
+		perRequest := "—"
+		if c.Result.ReqPerSec > 0 {
+			perRequest = fmtDur(time.Duration(c.CPU.Server / 100 * float64(runtime.NumCPU()) / c.Result.ReqPerSec * float64(time.Second)))
+		}
+		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f %% | %s | %s |\n", c.Name, fmtRate(c.Result.ReqPerSec), ratio,
+			fmtDur(c.Result.P50), fmtDur(c.Result.P99), fmtErrors(c.Result), fmtBytes(int64(c.BodyBytes)), fmtBytes(c.RSS), perRequest, c.CPU.Other, c.Target, result)
 	}
 	p("\n**Counters.** wrk completed %s scores (pre-flight, warm-up and measured runs, retries included); the stats\n",
 		fmtInt(int(r.Sent)))
