@@ -25,7 +25,8 @@ import (
 const minGzipSize = 512
 
 // Body is a pre-rendered response: bytes, their gzip form and the header values that go with
-// them. It is never modified once made, so any number of goroutines may serve it.
+// them. It is never modified once made (but for a lazy body's gzip form, made once under a
+// sync.Once), so any number of goroutines may serve it.
 type Body struct {
 	raw      []byte
 	gz       []byte   // nil when gzip would not help (or for a dynamic body)
@@ -35,6 +36,10 @@ type Body struct {
 	rawLen   []string // Content-Length header values
 	gzLen    []string
 	dynamic  bool // made for one response; compressed on the fly when the client accepts gzip
+
+	// lazy bodies make gz and gzLen on the first request that accepts gzip, once.
+	lazy     bool
+	lazyOnce sync.Once
 }
 
 // New prepares a body that will be served many times: its gzip form is computed now.
@@ -47,6 +52,25 @@ func New(raw []byte) *Body {
 		}
 	}
 	return b
+}
+
+// NewLazy prepares a body that will be served many times, like [New], but computes its gzip form
+// on the first request that accepts gzip rather than now: for the many bodies a read model
+// renders at start, most of which no gzip client asks for soon (or ever). The ETags are the
+// same as New's.
+func NewLazy(raw []byte) *Body {
+	b := newBody(raw)
+	b.lazy = len(raw) >= minGzipSize
+	return b
+}
+
+// gzipLazily makes a lazy body's gzip form, once; it is safe for concurrent use.
+func (b *Body) gzipLazily() {
+	b.lazyOnce.Do(func() {
+		if gz := Gzip(b.raw); len(gz) < len(b.raw) {
+			b.gz, b.gzLen = gz, []string{strconv.Itoa(len(gz))}
+		}
+	})
 }
 
 // NewDynamic prepares a body served once (for example search results): no gzip form is made
@@ -73,13 +97,21 @@ func (b *Body) Hash() string { return b.hash }
 // ETag returns the strong ETag header value of the identity representation.
 func (b *Body) ETag() string { return b.etag[0] }
 
-// Size is the number of bytes the body holds (identity and gzip).
-func (b *Body) Size() int { return len(b.raw) + len(b.gz) }
+// Size is the number of bytes the body holds (identity and gzip; a lazy body's gzip form is
+// not counted, as MoveInto does not move it).
+func (b *Body) Size() int {
+	if b.lazy {
+		return len(b.raw)
+	}
+	return len(b.raw) + len(b.gz)
+}
 
 // MoveInto copies the body's bytes into s (see [Slab]). Call it before the body is shared.
 func (b *Body) MoveInto(s *Slab) {
 	b.raw = s.Copy(b.raw)
-	b.gz = s.Copy(b.gz)
+	if !b.lazy {
+		b.gz = s.Copy(b.gz)
+	}
 }
 
 // Header values set by Write; assigned directly to avoid allocations.
@@ -95,7 +127,15 @@ var (
 func Write(w http.ResponseWriter, r *http.Request, b *Body, contentType []string) {
 	hdr := w.Header()
 	ae := r.Header.Get("Accept-Encoding")
-	gz, gzLen := b.gz, b.gzLen
+	var gz []byte
+	var gzLen []string
+	switch {
+	case !b.lazy:
+		gz, gzLen = b.gz, b.gzLen
+	case AcceptsGzip(ae): // a lazy body's gzip form is read only after it is made
+		b.gzipLazily()
+		gz, gzLen = b.gz, b.gzLen
+	}
 	useGzip := false
 	if gz != nil {
 		useGzip = AcceptsGzip(ae)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 )
@@ -177,7 +178,7 @@ func TestWrite(t *testing.T) {
 		encoding string
 		body     []byte // after gunzip when encoding is gzip; nil for no body
 	}
-	longBody, shortBody, dynBody := New(long), New(short), NewDynamic(long)
+	longBody, shortBody, dynBody, lazyBody := New(long), New(short), NewDynamic(long), NewLazy(long)
 	tests := []struct {
 		name    string
 		b       *Body
@@ -194,6 +195,10 @@ func TestWrite(t *testing.T) {
 		{"304 on the identity tag", longBody, "GET", []string{"If-None-Match", `"` + longBody.Hash() + `"`}, want{304, `"` + longBody.Hash() + `"`, "", nil}},
 		{"304 on the gzip tag from a gzip client", longBody, "GET", []string{"If-None-Match", `W/"` + longBody.Hash() + `-gz"`, "Accept-Encoding", "gzip"}, want{304, `"` + longBody.Hash() + `-gz"`, "", nil}},
 		{"other tag: 200", longBody, "GET", []string{"If-None-Match", `"0000"`}, want{200, `"` + longBody.Hash() + `"`, "", long}},
+		{"lazy body identity, before any gzip", lazyBody, "GET", nil, want{200, `"` + lazyBody.Hash() + `"`, "", long}},
+		{"lazy body gzipped on first demand", lazyBody, "GET", []string{"Accept-Encoding", "gzip"}, want{200, `"` + lazyBody.Hash() + `-gz"`, "gzip", long}},
+		{"lazy body gzipped again", lazyBody, "GET", []string{"Accept-Encoding", "gzip"}, want{200, `"` + lazyBody.Hash() + `-gz"`, "gzip", long}},
+		{"lazy body 304 on the gzip tag", lazyBody, "GET", []string{"If-None-Match", `"` + lazyBody.Hash() + `-gz"`, "Accept-Encoding", "gzip"}, want{304, `"` + lazyBody.Hash() + `-gz"`, "", nil}},
 		{"HEAD has headers only", longBody, "HEAD", []string{"Accept-Encoding", "gzip"}, want{200, `"` + longBody.Hash() + `-gz"`, "gzip", nil}},
 	}
 	for _, tt := range tests {
@@ -289,4 +294,33 @@ func TestSlab(t *testing.T) {
 	if got := s.Copy(nil); got != nil {
 		t.Errorf("Copy(nil) = %v", got)
 	}
+}
+
+// A lazy body is gzipped once however many gzip clients ask at the same time, and its ETags
+// are New's.
+func TestLazyBodyConcurrently(t *testing.T) {
+	raw := []byte(strings.Repeat(`{"text":"compressible text"}`, 100))
+	eager, lazy := New(raw), NewLazy(raw)
+	if lazy.ETag() != eager.ETag() {
+		t.Fatalf("lazy ETag %s, eager %s", lazy.ETag(), eager.ETag())
+	}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			r := httptest.NewRequest("GET", "/x", nil)
+			if i%2 == 0 {
+				r.Header.Set("Accept-Encoding", "gzip")
+			}
+			w := httptest.NewRecorder()
+			Write(w, r, lazy, []string{"application/json"})
+			got := w.Body.Bytes()
+			if w.Header().Get("Content-Encoding") == "gzip" {
+				got = gunzip(t, got)
+			}
+			if !bytes.Equal(got, raw) {
+				t.Errorf("request %d: wrong body", i)
+			}
+		})
+	}
+	wg.Wait()
 }

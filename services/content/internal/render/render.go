@@ -259,7 +259,7 @@ func NewEntry(site *Site, a *Article, html string) (*Entry, error) {
 		Authors:     authors,
 		Card:        card,
 		CardJSON:    cardJSON,
-		Article:     httpcache.New(raw),
+		Article:     httpcache.NewLazy(raw), // thousands at start: gzip on first demand
 		Surrogate:   []string{strings.Join(keys, " ")},
 		CacheTag:    []string{strings.Join(keys, ",")},
 	}
