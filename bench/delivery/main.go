@@ -47,9 +47,10 @@ type options struct {
 	write        string
 	strict       bool
 	keep         bool
-	only         string // "", "delivery", "management" or "screening"
+	only         string // "", "delivery", "management", "screening" or "resources"
 	mgmtSizes    []int
 	mgmtReps     int
+	resourceRows int // rows per resources import file (two files)
 }
 
 func main() {
@@ -73,9 +74,10 @@ func main() {
 	flag.StringVar(&o.write, "write", "", "also write the report to this file (e.g. docs/benchmarks.md)")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed (by default only a broken run fails)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directories and logs")
-	flag.StringVar(&o.only, "only", "", `run only one section: "delivery", "management" or "screening" (with -write, the other sections of the file are kept)`)
+	flag.StringVar(&o.only, "only", "", `run only one section: "delivery", "management", "screening" or "resources" (with -write, the other sections of the file are kept)`)
 	mgmtSizes := flag.String("management-sizes", "100,10000", "library sizes (articles) of the management section, comma-separated; empty skips it")
 	flag.IntVar(&o.mgmtReps, "management-reps", 30, "calls per management case")
+	flag.IntVar(&o.resourceRows, "resource-rows", 10000, "rows per resources import file; the resources section imports two")
 	flag.StringVar(&ceilingBody, "ceiling-body", "", "internal: run as the ceiling server, serving this file")
 	flag.Parse()
 	for f := range strings.SplitSeq(*mgmtSizes, ",") {
@@ -161,6 +163,19 @@ func run(ctx context.Context, o options) int {
 	} else if section, ok := sectionBetween(old, screeningBegin, screeningEnd); ok {
 		md = withSection(md, screeningBegin, screeningEnd, section)
 	}
+	resourcesOK := true
+	if o.only == "" || o.only == "resources" {
+		started := time.Now().UTC()
+		r, err := measureResources(ctx, o, tmp)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		resourcesOK = r.pass()
+		md = withSection(md, resBegin, resEnd, resourcesMarkdown(r, o, readMachine(o.beacon, o.wrk), started))
+	} else if section, ok := sectionBetween(old, resBegin, resEnd); ok {
+		md = withSection(md, resBegin, resEnd, section)
+	}
 	fmt.Print(md)
 	if o.write != "" {
 		if err := os.WriteFile(o.write, []byte(md), 0o644); err != nil {
@@ -169,7 +184,7 @@ func run(ctx context.Context, o options) int {
 		}
 		fmt.Fprintln(os.Stderr, "bench: wrote", o.write)
 	}
-	if o.strict && ((o.only == "" || o.only == "delivery") && !rep.allPass() || !screeningOK) {
+	if o.strict && ((o.only == "" || o.only == "delivery") && !rep.allPass() || !screeningOK || !resourcesOK) {
 		fmt.Fprintln(os.Stderr, "bench: a target was missed")
 		return 1
 	}
@@ -177,8 +192,11 @@ func run(ctx context.Context, o options) int {
 }
 
 func (o *options) check() error {
-	if o.only != "" && o.only != "delivery" && o.only != "management" && o.only != "screening" {
-		return errors.New(`-only must be "delivery", "management" or "screening"`)
+	if o.only != "" && o.only != "delivery" && o.only != "management" && o.only != "screening" && o.only != "resources" {
+		return errors.New(`-only must be "delivery", "management", "screening" or "resources"`)
+	}
+	if o.resourceRows < 100 {
+		return errors.New("-resource-rows must be at least 100")
 	}
 	if o.mgmtReps < 1 {
 		return errors.New("-management-reps must be at least 1")

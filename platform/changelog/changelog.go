@@ -19,7 +19,9 @@ import (
 
 // Follower reads a change log every Interval and hands what it finds to Apply.
 type Follower[E any] struct {
-	// List returns up to limit entries whose time is at or after since, oldest first.
+	// List returns the entries whose time is at or after since, oldest first: up to limit
+	// stored entries, or more when a stored entry stands for several (a batch). At least limit
+	// entries mean the read may not have reached the end.
 	List func(ctx context.Context, since time.Time, limit int) ([]E, error)
 	// TimeOf returns an entry's time.
 	TimeOf func(E) time.Time
@@ -29,8 +31,8 @@ type Follower[E any] struct {
 	Interval time.Duration
 	// Overlap is how far back before the last read each read starts.
 	Overlap time.Duration
-	// Batch is the most entries one read asks for; when a read returns a full batch, the
-	// next starts at its last entry's time instead of going back by Overlap. Default 1000.
+	// Batch is the most entries one read asks for; when a read returns a full batch (or more),
+	// the next starts at its last entry's time instead of going back by Overlap. Default 1000.
 	Batch int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -128,7 +130,7 @@ func (f *Follower[E]) poll(ctx context.Context, since time.Time) (next time.Time
 			return since, false, err
 		}
 	}
-	if len(entries) == batch {
+	if len(entries) >= batch {
 		return f.TimeOf(entries[len(entries)-1]), true, nil // more to read: move on without overlap
 	}
 	if floor := f.now().Add(-f.Overlap); floor.After(since) {

@@ -51,9 +51,10 @@ const DefaultCellDegrees = 0.5
 type cell struct{ row, col int32 }
 
 type entry[K comparable] struct {
-	key K
-	p   Point
-	seq uint64
+	key   K
+	p     Point
+	seq   uint64
+	multi bool // the key has other points too (so Near may meet it more than once)
 }
 
 // Index maps keys to one or more points each, in cells of a fixed latitude/longitude grid. The
@@ -103,13 +104,14 @@ func (ix *Index[K]) Set(key K, points ...Point) {
 	ix.Remove(key)
 	var kept []Point
 	for _, p := range points {
-		if !p.Valid() {
-			continue
+		if p.Valid() {
+			kept = append(kept, p)
 		}
+	}
+	for _, p := range kept {
 		ix.seq++
 		c := cell{ix.row(p.Lat), ix.col(p.Lng)}
-		ix.cells[c] = append(ix.cells[c], entry[K]{key: key, p: p, seq: ix.seq})
-		kept = append(kept, p)
+		ix.cells[c] = append(ix.cells[c], entry[K]{key: key, p: p, seq: ix.seq, multi: len(kept) > 1})
 	}
 	if len(kept) > 0 {
 		ix.points[key] = kept
@@ -150,17 +152,22 @@ func (ix *Index[K]) Near(center Point, radiusKm float64, keep func(K) bool) []Hi
 		seq uint64
 	}
 	var cands []candidate
-	var decided map[K]bool
-	if keep != nil {
-		decided = make(map[K]bool)
-	}
+	var decided map[K]bool // keep's answers about keys with several points (met more than once)
 	ix.visitCells(center, radiusKm, func(c cell) {
 		for _, e := range ix.cells[c] {
 			if keep != nil {
-				ok, seen := decided[e.key]
-				if !seen {
+				var ok bool
+				if !e.multi {
 					ok = keep(e.key)
-					decided[e.key] = ok
+				} else {
+					var seen bool
+					if ok, seen = decided[e.key]; !seen {
+						ok = keep(e.key)
+						if decided == nil {
+							decided = make(map[K]bool)
+						}
+						decided[e.key] = ok
+					}
 				}
 				if !ok {
 					continue

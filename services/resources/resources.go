@@ -21,6 +21,7 @@ import (
 	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/loop"
+	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/resources/internal/api"
@@ -101,7 +102,7 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		cfg: cfg, domain: svc, dirsRule: dirs, store: st, index: ix, sites: sites, logger: logger,
 		manage:   api.NewResourceServer(svc, deps.Tokens),
 		dirs:     api.NewDirectoryServer(dirs, deps.Tokens),
-		delivery: api.NewDeliveryServer(delivery.New(ix, sites, nil), deps.Tokens),
+		delivery: api.NewDeliveryServer(delivery.New(ix, sites, nil, svc.RenderDescription), deps.Tokens),
 	}, nil
 }
 
@@ -193,7 +194,8 @@ func OpenReadSide(ctx context.Context, deps Deps, cfg Config, logger *slog.Logge
 		return nil, nil, fmt.Errorf("resources: loading the read model: %w", err)
 	}
 	sites := catalogAdapter{deps.Sites}
-	d := api.NewDeliveryServer(delivery.New(ix, sites, nil), deps.Tokens)
+	renderer := markdown.NewRenderer()
+	d := api.NewDeliveryServer(delivery.New(ix, sites, nil, func(md string) string { return renderer.Render(md).HTML }), deps.Tokens)
 	return api.NewReadSide(d, sites, logger), ix.Run, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/geo"
-	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/platform/slug"
 	"github.com/beaconcms/beacon/services/resources/internal/delivery"
@@ -20,14 +19,14 @@ import (
 // DeliveryServer implements resourcesv1.DeliveryServiceServer over the delivery read model.
 type DeliveryServer struct {
 	resourcesv1.UnimplementedDeliveryServiceServer
-	model    *delivery.Model
-	tokens   TokenCodec
-	renderer *markdown.Renderer
+	model  *delivery.Model
+	tokens TokenCodec
+	frags  fragments // the REST read side's JSON of each resource revision (delivery_json.go)
 }
 
 // NewDeliveryServer returns the delivery API over model.
 func NewDeliveryServer(model *delivery.Model, tokens TokenCodec) *DeliveryServer {
-	return &DeliveryServer{model: model, tokens: tokens, renderer: markdown.NewRenderer()}
+	return &DeliveryServer{model: model, tokens: tokens, frags: fragments{byID: map[string]fragment{}}}
 }
 
 // readableSite checks the caller's key covers the site; a key for another site gets NOT_FOUND,
@@ -64,70 +63,85 @@ type offsetToken struct {
 }
 
 func (s *DeliveryServer) ListSiteResources(ctx context.Context, req *resourcesv1.ListSiteResourcesRequest) (*resourcesv1.ListSiteResourcesResponse, error) {
-	site, err := readableSite(ctx, "site", req.GetSite())
+	page, token, err := s.list(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	q := delivery.Query{Kind: domain.Kind(req.GetKind()), Taxonomy: req.GetTaxonomy(), Language: req.GetLanguage(),
-		OpenNow: req.GetOpenNow(), Words: req.GetQ(), Limit: size, RadiusKm: req.GetRadiusKm()}
-	if req.GetNear() != "" {
-		p, err := ParseNear(req.GetNear())
-		if err != nil {
-			return nil, err
-		}
-		q.Near = &p
-	}
-	if r := req.GetRadiusKm(); math.IsNaN(r) || r < 0 || r > delivery.MaxRadiusKm {
-		return nil, apperr.InvalidField("radius_km", "must be from 0 (the default, %d km) to %d", delivery.DefaultRadiusKm, delivery.MaxRadiusKm)
-	}
-	if q.Kind != 0 && !q.Kind.Valid() {
-		return nil, apperr.InvalidField("kind", "is not a kind")
-	}
-	scope := pagetoken.Scope("ListSiteResources", site, req.GetNear(), strconv.FormatFloat(req.GetRadiusKm(), 'g', -1, 64),
-		req.GetKind().String(), req.GetTaxonomy(), req.GetLanguage(), strconv.FormatBool(req.GetOpenNow()), req.GetQ())
-	if req.GetPageToken() != "" {
-		var tok offsetToken
-		if err := s.tokens.Decode(req.GetPageToken(), scope, &tok); err != nil {
-			return nil, err
-		}
-		q.Offset = tok.Offset
-	}
-	page, err := s.model.List(ctx, site, q)
-	if err != nil {
-		return nil, err
-	}
-	resp := &resourcesv1.ListSiteResourcesResponse{}
+	resp := &resourcesv1.ListSiteResourcesResponse{NextPageToken: token}
 	for _, it := range page.Local {
 		resp.Resources = append(resp.Resources, s.published(it))
 	}
 	for _, it := range page.Remote {
 		resp.RemoteResources = append(resp.RemoteResources, s.published(it))
 	}
-	if page.More {
-		if resp.NextPageToken, err = s.tokens.Encode(scope, offsetToken{Offset: q.Offset + len(page.Local)}); err != nil {
-			return nil, err
-		}
-	}
 	return resp, nil
 }
 
-func (s *DeliveryServer) GetSiteResource(ctx context.Context, req *resourcesv1.GetSiteResourceRequest) (*resourcesv1.PublishedResource, error) {
+// list checks a list request and answers it from the read model: the page and its next-page
+// token ("" on the last page).
+func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteResourcesRequest) (delivery.Page, string, error) {
 	site, err := readableSite(ctx, "site", req.GetSite())
 	if err != nil {
-		return nil, err
+		return delivery.Page{}, "", err
 	}
-	if !domain.ValidResourceID(req.GetResource()) {
-		return nil, apperr.InvalidField("resource", "must be a resource id (got %q)", req.GetResource())
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return delivery.Page{}, "", err
 	}
-	it, err := s.model.Get(ctx, site, req.GetResource())
+	q := delivery.Query{Kind: domain.Kind(req.GetKind()), Taxonomy: req.GetTaxonomy(), Language: req.GetLanguage(),
+		OpenNow: req.GetOpenNow(), Words: req.GetQ(), Limit: size, RadiusKm: req.GetRadiusKm()}
+	if req.GetNear() != "" {
+		p, err := ParseNear(req.GetNear())
+		if err != nil {
+			return delivery.Page{}, "", err
+		}
+		q.Near = &p
+	}
+	if r := req.GetRadiusKm(); math.IsNaN(r) || r < 0 || r > delivery.MaxRadiusKm {
+		return delivery.Page{}, "", apperr.InvalidField("radius_km", "must be from 0 (the default, %d km) to %d", delivery.DefaultRadiusKm, delivery.MaxRadiusKm)
+	}
+	if q.Kind != 0 && !q.Kind.Valid() {
+		return delivery.Page{}, "", apperr.InvalidField("kind", "is not a kind")
+	}
+	scope := pagetoken.Scope("ListSiteResources", site, req.GetNear(), strconv.FormatFloat(req.GetRadiusKm(), 'g', -1, 64),
+		req.GetKind().String(), req.GetTaxonomy(), req.GetLanguage(), strconv.FormatBool(req.GetOpenNow()), req.GetQ())
+	if req.GetPageToken() != "" {
+		var tok offsetToken
+		if err := s.tokens.Decode(req.GetPageToken(), scope, &tok); err != nil {
+			return delivery.Page{}, "", err
+		}
+		q.Offset = tok.Offset
+	}
+	page, err := s.model.List(ctx, site, q)
+	if err != nil {
+		return delivery.Page{}, "", err
+	}
+	token := ""
+	if page.More {
+		if token, err = s.tokens.Encode(scope, offsetToken{Offset: q.Offset + len(page.Local)}); err != nil {
+			return delivery.Page{}, "", err
+		}
+	}
+	return page, token, nil
+}
+
+func (s *DeliveryServer) GetSiteResource(ctx context.Context, req *resourcesv1.GetSiteResourceRequest) (*resourcesv1.PublishedResource, error) {
+	it, err := s.getItem(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	return s.published(it), nil
+}
+
+func (s *DeliveryServer) getItem(ctx context.Context, req *resourcesv1.GetSiteResourceRequest) (delivery.Item, error) {
+	site, err := readableSite(ctx, "site", req.GetSite())
+	if err != nil {
+		return delivery.Item{}, err
+	}
+	if !domain.ValidResourceID(req.GetResource()) {
+		return delivery.Item{}, apperr.InvalidField("resource", "must be a resource id (got %q)", req.GetResource())
+	}
+	return s.model.Get(ctx, site, req.GetResource())
 }
 
 func (s *DeliveryServer) ListCrisisLines(ctx context.Context, req *resourcesv1.ListCrisisLinesRequest) (*resourcesv1.ListCrisisLinesResponse, error) {
@@ -159,7 +173,7 @@ func (s *DeliveryServer) GetSiteDirectory(ctx context.Context, req *resourcesv1.
 		return nil, err
 	}
 	d := page.Directory
-	out := &resourcesv1.PublishedDirectory{Name: d.Name(), Title: d.Title, Slug: d.Slug, IntroHtml: s.renderer.Render(d.Intro).HTML}
+	out := &resourcesv1.PublishedDirectory{Name: d.Name(), Title: d.Title, Slug: d.Slug, IntroHtml: page.IntroHTML}
 	for _, e := range page.Entries {
 		out.Entries = append(out.Entries, &resourcesv1.PublishedDirectoryEntry{Resource: s.published(e.Item), Note: e.Note})
 	}
@@ -171,7 +185,7 @@ func (s *DeliveryServer) published(it delivery.Item) *resourcesv1.PublishedResou
 	r := it.Resource
 	out := &resourcesv1.PublishedResource{
 		Name: r.Name(), DisplayName: r.DisplayName, OrganizationName: r.OrganizationName, Kind: resourcesv1.Kind(r.Kind),
-		TaxonomyTerms: r.TaxonomyTerms, DescriptionHtml: s.renderer.Render(r.Description).HTML, Website: r.Website,
+		TaxonomyTerms: r.TaxonomyTerms, DescriptionHtml: it.DescriptionHTML, Website: r.Website,
 		Email: r.Email, Hours: toProtoHours(r.Hours), Languages: r.Languages, Costs: toProtoCosts(r.Costs),
 		CostDescription: r.CostDescription, Eligibility: r.Eligibility, ServiceAreas: toProtoAreas(r.ServiceAreas),
 		Status: resourcesv1.Status(r.Status), Crisis: r.Crisis, LastVerifiedDate: r.Verified.Date.String(),

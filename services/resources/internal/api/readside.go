@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/beaconcms/beacon/gateway"
 	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
@@ -73,19 +72,24 @@ func (rs *ReadSide) ServeRead(w http.ResponseWriter, r *http.Request, req gatewa
 		return
 	}
 	site := "sites/" + req.Site
-	var msg proto.Message
+	var out readJSON
+	var keys []string // surrogate keys besides those of out.items
 	var err error
 	switch {
 	case req.Segment == "crisis-lines" && req.Item == "":
-		msg, err = rs.delivery.ListCrisisLines(ctx, &resourcesv1.ListCrisisLinesRequest{Site: site})
+		out, err = rs.delivery.crisisLinesJSON(ctx, &resourcesv1.ListCrisisLinesRequest{Site: site})
 	case req.Segment == "directories" && req.Item != "":
-		msg, err = rs.delivery.GetSiteDirectory(ctx, &resourcesv1.GetSiteDirectoryRequest{Site: site, Slug: req.Item})
+		var d *resourcesv1.PublishedDirectory
+		if d, err = rs.delivery.GetSiteDirectory(ctx, &resourcesv1.GetSiteDirectoryRequest{Site: site, Slug: req.Item}); err == nil {
+			out.body, err = protojson.Marshal(d)
+			keys = directoryKeys(d)
+		}
 	case req.Segment == "resources" && req.Item != "":
-		msg, err = rs.delivery.GetSiteResource(ctx, &resourcesv1.GetSiteResourceRequest{Site: site, Resource: req.Item})
+		out, err = rs.delivery.resourceJSON(ctx, &resourcesv1.GetSiteResourceRequest{Site: site, Resource: req.Item})
 	case req.Segment == "resources":
 		var lr *resourcesv1.ListSiteResourcesRequest
 		if lr, err = listRequest(site, r); err == nil {
-			msg, err = rs.delivery.ListSiteResources(ctx, lr)
+			out, err = rs.delivery.listJSON(ctx, lr)
 		}
 	default:
 		err = apperr.New(apperr.NotFound, "no such route")
@@ -94,24 +98,28 @@ func (rs *ReadSide) ServeRead(w http.ResponseWriter, r *http.Request, req gatewa
 		gateway.WriteError(w, r, rs.logger, err)
 		return
 	}
-	raw, err := protojson.Marshal(msg)
-	if err != nil {
-		gateway.WriteError(w, r, rs.logger, err)
-		return
+	for _, it := range out.items {
+		keys = append(keys, "resource-"+it.Resource.ID)
 	}
+	rs.write(w, r, req.Site, public, out.body, keys)
+}
+
+// write sends a read-side body with its caching headers; keys are the surrogate keys of what it
+// holds besides the site's.
+func (rs *ReadSide) write(w http.ResponseWriter, r *http.Request, site string, public bool, body []byte, keys []string) {
 	hdr := w.Header()
 	if public {
-		age := min(rs.sites.CacheMaxAge(ctx, req.Site), MaxResourceCacheAge)
+		age := min(rs.sites.CacheMaxAge(r.Context(), site), MaxResourceCacheAge)
 		hdr["Cache-Control"] = []string{"public, max-age=" + strconv.Itoa(age) + ", stale-while-revalidate=60"}
 		hdr["Vary"] = varyPublic
-		keys := surrogateKeys(req.Site, msg)
-		hdr["Surrogate-Key"] = []string{strings.Join(keys, " ")}
-		hdr["Cache-Tag"] = []string{strings.Join(keys, ",")}
+		all := append([]string{"site-" + site}, keys...)
+		hdr["Surrogate-Key"] = []string{strings.Join(all, " ")}
+		hdr["Cache-Tag"] = []string{strings.Join(all, ",")}
 	} else {
 		hdr["Cache-Control"] = cachePrivate // open-now changes with time
 		hdr["Vary"] = varyPrivate
 	}
-	httpcache.Write(w, r, httpcache.NewDynamic(raw), jsonContentType)
+	httpcache.Write(w, r, httpcache.NewDynamic(body), jsonContentType)
 }
 
 var (
@@ -120,33 +128,12 @@ var (
 	varyPrivate  = []string{"Accept-Encoding, Authorization"}
 )
 
-// surrogateKeys names what a response holds, for CDN purges: "site-{site}", then
-// "directory-{id}" and "resource-{id}" of each directory and resource in it.
-func surrogateKeys(site string, msg proto.Message) []string {
-	keys := []string{"site-" + site}
-	add := func(prefix, name string) {
-		if _, id, ok := strings.Cut(name, "/"); ok {
-			keys = append(keys, prefix+id)
-		}
-	}
-	addAll := func(list []*resourcesv1.PublishedResource) {
-		for _, r := range list {
-			add("resource-", r.GetName())
-		}
-	}
-	switch m := msg.(type) {
-	case *resourcesv1.PublishedResource:
-		add("resource-", m.GetName())
-	case *resourcesv1.ListSiteResourcesResponse:
-		addAll(m.GetResources())
-		addAll(m.GetRemoteResources())
-	case *resourcesv1.ListCrisisLinesResponse:
-		addAll(m.GetCrisisLines())
-	case *resourcesv1.PublishedDirectory:
-		add("directory-", m.GetName())
-		for _, e := range m.GetEntries() {
-			add("resource-", e.GetResource().GetName())
-		}
+// directoryKeys are the surrogate keys of a delivered directory besides the site's:
+// "directory-{id}", then "resource-{id}" of each entry.
+func directoryKeys(d *resourcesv1.PublishedDirectory) []string {
+	keys := []string{"directory-" + strings.TrimPrefix(d.GetName(), "directories/")}
+	for _, e := range d.GetEntries() {
+		keys = append(keys, "resource-"+strings.TrimPrefix(e.GetResource().GetName(), "resources/"))
 	}
 	return keys
 }

@@ -7,6 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/genproto/googleapis/type/latlng"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
 	"github.com/beaconcms/beacon/gateway"
 	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
 	"github.com/beaconcms/beacon/platform/auth"
@@ -100,5 +107,80 @@ func TestReadSideCachingHeaders(t *testing.T) {
 				t.Errorf("If-None-Match with the ETag: %d (%d bytes), want 304 without a body", again.Code, again.Body.Len())
 			}
 		})
+	}
+}
+
+// TestReadSideJSONIsTheProtoJSON: the read side's JSON (assembled from per-revision fragments)
+// decodes to exactly the message the gRPC API returns, per-request fields (distance, open now,
+// stale) and page tokens included, also after an edit.
+func TestReadSideJSONIsTheProtoJSON(t *testing.T) {
+	e := sitesEnv(t)
+	clinic := line("Clinic", "sites/site-a")
+	clinic.Crisis, clinic.Kind, clinic.Description = false, resourcesv1.Kind_KIND_TREATMENT_PROVIDER, "Walk-in **hours**."
+	clinic.Locations = []*resourcesv1.Location{{Type: resourcesv1.Location_TYPE_PHYSICAL, Address: &resourcesv1.Address{City: "Austin", Country: "US"},
+		Coordinates: &latlng.LatLng{Latitude: 30.27, Longitude: -97.75}}}
+	c := mustCreateResource(t, e, clinic)
+	always := line("Always", "sites/site-a")
+	always.Hours = &resourcesv1.Hours{AlwaysOpen: true}
+	mustCreateResource(t, e, always)
+	mustCreateResource(t, e, line("Sunday line", "sites/site-a"))
+	rs := api.NewReadSide(e.deliveryServer, policies{"site-a": 0}, nil)
+	get := func(path string, req gateway.ReadRequest, into proto.Message) {
+		t.Helper()
+		w := httptest.NewRecorder()
+		rs.ServeRead(w, httptest.NewRequest(http.MethodGet, path, nil), req)
+		if w.Code != 200 {
+			t.Fatalf("GET %s: %d %s", path, w.Code, w.Body)
+		}
+		if err := protojson.Unmarshal(w.Body.Bytes(), into); err != nil {
+			t.Fatalf("GET %s: %v in %s", path, err, w.Body)
+		}
+	}
+	ctx := as(keyAdmin)
+	for round := range 2 {
+		grpcList, err := e.delivery.ListSiteResources(ctx, &resourcesv1.ListSiteResourcesRequest{Site: "sites/site-a", Near: "30.2672,-97.7431", PageSize: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		restList := &resourcesv1.ListSiteResourcesResponse{}
+		get("/v1/sites/site-a/resources?near=30.2672,-97.7431&pageSize=1", gateway.ReadRequest{Site: "site-a", Segment: "resources"}, restList)
+		restList.NextPageToken, grpcList.NextPageToken = "", "" // signed per call scope: equal scope, fresh signature
+		if diff := cmp.Diff(grpcList, restList, protocmp.Transform()); diff != "" {
+			t.Errorf("round %d: list (-gRPC +REST):\n%s", round, diff)
+		}
+		if len(restList.GetResources()) != 1 || restList.GetResources()[0].GetDistanceKm() == 0 || len(restList.GetRemoteResources()) != 2 {
+			t.Errorf("round %d: list %v", round, restList)
+		}
+		grpcLines, err := e.delivery.ListCrisisLines(ctx, &resourcesv1.ListCrisisLinesRequest{Site: "sites/site-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		restLines := &resourcesv1.ListCrisisLinesResponse{}
+		get("/v1/sites/site-a/crisis-lines", gateway.ReadRequest{Site: "site-a", Segment: "crisis-lines"}, restLines)
+		if diff := cmp.Diff(grpcLines, restLines, protocmp.Transform()); diff != "" {
+			t.Errorf("round %d: crisis lines (-gRPC +REST):\n%s", round, diff)
+		}
+		id := strings.TrimPrefix(c.GetName(), "resources/")
+		grpcOne, err := e.delivery.GetSiteResource(ctx, &resourcesv1.GetSiteResourceRequest{Site: "sites/site-a", Resource: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		restOne := &resourcesv1.PublishedResource{}
+		get("/v1/sites/site-a/resources/"+id, gateway.ReadRequest{Site: "site-a", Segment: "resources", Item: id}, restOne)
+		if diff := cmp.Diff(grpcOne, restOne, protocmp.Transform()); diff != "" {
+			t.Errorf("round %d: resource (-gRPC +REST):\n%s", round, diff)
+		}
+		if round == 0 { // an edit must reach the cached fragment
+			if !strings.Contains(restOne.GetDescriptionHtml(), "<strong>hours</strong>") {
+				t.Errorf("description %q", restOne.GetDescriptionHtml())
+			}
+			cur, _ := e.resources.GetResource(ctx, &resourcesv1.GetResourceRequest{Name: c.GetName()})
+			if _, err := e.resources.UpdateResource(ctx, &resourcesv1.UpdateResourceRequest{Resource: &resourcesv1.Resource{Name: c.GetName(), Etag: cur.GetEtag(), Description: "Closed *Mondays*."},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description"}}}); err != nil {
+				t.Fatal(err)
+			}
+		} else if !strings.Contains(restOne.GetDescriptionHtml(), "<em>Mondays</em>") {
+			t.Errorf("after the edit the read side serves %q", restOne.GetDescriptionHtml())
+		}
 	}
 }

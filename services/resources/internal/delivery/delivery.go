@@ -35,29 +35,40 @@ type Model struct {
 	sites Sites
 	now   func() time.Time
 
-	mu        sync.Mutex
-	schedules map[string]compiled // by resource id
+	render func(markdown string) string // description Markdown to sanitized HTML
+
+	mu       sync.RWMutex
+	compiled map[string]*compiled // by resource id: what a revision needs per request, made once
+	intros   map[string]*compiled // by directory id: the rendered intro (html) of a revision
 }
 
+// compiled is what delivery derives from one revision of a resource, made on first use and kept
+// until the resource changes: its weekly schedule and its rendered description.
 type compiled struct {
 	revision int64
 	schedule *domain.Schedule // nil: hours unknown or unusable
+	html     string
 }
 
-// New returns a Model. now defaults to time.Now.
-func New(ix *index.Index, sites Sites, now func() time.Time) *Model {
+// New returns a Model. now defaults to time.Now. render turns a description's Markdown into
+// sanitized HTML (nil leaves DescriptionHTML empty); it runs once per resource revision.
+func New(ix *index.Index, sites Sites, now func() time.Time, render func(markdown string) string) *Model {
 	if now == nil {
 		now = time.Now
 	}
-	return &Model{index: ix, sites: sites, now: now, schedules: map[string]compiled{}}
+	if render == nil {
+		render = func(string) string { return "" }
+	}
+	return &Model{index: ix, sites: sites, now: now, render: render, compiled: map[string]*compiled{}, intros: map[string]*compiled{}}
 }
 
 // Item is a resource as delivered: with open-now, staleness and, for near searches, distance.
 type Item struct {
-	Resource   *domain.Resource
-	OpenNow    bool
-	Stale      bool
-	DistanceKm float64
+	Resource        *domain.Resource
+	DescriptionHTML string // the description rendered and sanitized
+	OpenNow         bool
+	Stale           bool
+	DistanceKm      float64
 }
 
 // Query is a list request.
@@ -92,24 +103,34 @@ func (m *Model) site(ctx context.Context, id string) (domain.SiteSettings, error
 	return s, nil
 }
 
-func (m *Model) schedule(r *domain.Resource) *domain.Schedule {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if c, ok := m.schedules[r.ID]; ok && c.revision == r.RevisionID {
-		return c.schedule
+// compile returns what delivery needs of r's revision, making it on first use.
+func (m *Model) compile(r *domain.Resource) *compiled {
+	m.mu.RLock()
+	c, ok := m.compiled[r.ID]
+	m.mu.RUnlock()
+	if ok && c.revision == r.RevisionID {
+		return c
 	}
 	s, err := domain.CompileHours(r.Hours)
 	if err != nil {
 		s = nil // a zone this host's tz database lacks: report hours as unknown
 	}
-	m.schedules[r.ID] = compiled{revision: r.RevisionID, schedule: s}
-	return s
+	c = &compiled{revision: r.RevisionID, schedule: s, html: m.render(r.Description)}
+	m.mu.Lock()
+	if have, ok := m.compiled[r.ID]; !ok || have.revision < c.revision {
+		m.compiled[r.ID] = c
+	}
+	m.mu.Unlock()
+	return c
 }
 
+func (m *Model) schedule(r *domain.Resource) *domain.Schedule { return m.compile(r).schedule }
+
 func (m *Model) item(site domain.SiteSettings, r *domain.Resource, now time.Time) Item {
-	it := Item{Resource: r, Stale: domain.StaleAt(r.Verified.Date, domain.DateOf(now.UTC()), site.StaleAfterDays)}
-	if s := m.schedule(r); s != nil {
-		it.OpenNow = s.OpenAt(now)
+	c := m.compile(r)
+	it := Item{Resource: r, DescriptionHTML: c.html, Stale: domain.StaleAt(r.Verified.Date, domain.DateOf(now.UTC()), site.StaleAfterDays)}
+	if c.schedule != nil {
+		it.OpenNow = c.schedule.OpenAt(now)
 	}
 	return it
 }
@@ -124,11 +145,11 @@ func (m *Model) delivered(site domain.SiteSettings, r *domain.Resource, now time
 }
 
 func (q Query) matches(m *Model, r *domain.Resource, now time.Time) bool {
-	if r.Status != domain.StatusActive {
-		return false // lists show active resources; a directory or a direct link shows the others
-	}
 	if q.Kind != 0 && r.Kind != q.Kind {
 		return false
+	}
+	if r.Status != domain.StatusActive {
+		return false // lists show active resources; a directory or a direct link shows the others
 	}
 	if q.Taxonomy != "" && !slices.Contains(r.TaxonomyTerms, strings.ToLower(q.Taxonomy)) {
 		return false
@@ -165,7 +186,7 @@ func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) 
 		return Page{}, err
 	}
 	now := m.now()
-	keep := func(r *domain.Resource) bool { return m.delivered(site, r, now) && q.matches(m, r, now) }
+	keep := func(r *domain.Resource) bool { return q.matches(m, r, now) && m.delivered(site, r, now) }
 	page := Page{}
 	if q.Near == nil {
 		skipped := 0
@@ -234,7 +255,25 @@ type DirectoryItem struct {
 // DirectoryPage is a directory as its site's readers see it.
 type DirectoryPage struct {
 	Directory *domain.Directory
+	IntroHTML string
 	Entries   []DirectoryItem
+}
+
+// introHTML returns d's rendered intro, rendering it once per revision.
+func (m *Model) introHTML(d *domain.Directory) string {
+	m.mu.RLock()
+	c, ok := m.intros[d.ID]
+	m.mu.RUnlock()
+	if ok && c.revision == d.RevisionID {
+		return c.html
+	}
+	c = &compiled{revision: d.RevisionID, html: m.render(d.Intro)}
+	m.mu.Lock()
+	if have, ok := m.intros[d.ID]; !ok || have.revision < c.revision {
+		m.intros[d.ID] = c
+	}
+	m.mu.Unlock()
+	return c.html
 }
 
 // Directory returns the site's live directory with that slug, its entries resolved: the
@@ -250,7 +289,7 @@ func (m *Model) Directory(ctx context.Context, siteID, slug string) (DirectoryPa
 	if !ok {
 		return DirectoryPage{}, apperr.New(apperr.NotFound, "directory %q not found on site %q", slug, "sites/"+siteID)
 	}
-	return DirectoryPage{Directory: d, Entries: m.resolve(site, d, m.now())}, nil
+	return DirectoryPage{Directory: d, IntroHTML: m.introHTML(d), Entries: m.resolve(site, d, m.now())}, nil
 }
 
 func (m *Model) resolve(site domain.SiteSettings, d *domain.Directory, now time.Time) []DirectoryItem {

@@ -50,7 +50,7 @@ func setup(t *testing.T) (*index.Index, *delivery.Model, sites) {
 	t.Helper()
 	ix := index.New(nil, time.Second, slog.New(slog.DiscardHandler))
 	st := sites{"s": {ID: "s"}, "gone": {ID: "gone", Deleted: true}}
-	return ix, delivery.New(ix, st, func() time.Time { return now }), st
+	return ix, delivery.New(ix, st, func() time.Time { return now }, strings.ToUpper), st
 }
 
 var austin = geo.Point{Lat: 30.2672, Lng: -97.7431}
@@ -228,5 +228,26 @@ func TestListByNamePagesAndFollowsEdits(t *testing.T) {
 	page, err := m.List(ctx, "s", delivery.Query{Near: &austin, Limit: 10})
 	if err != nil || len(page.Local) != 0 || names(page.Remote) != "charlie,delta,echo,alpha" {
 		t.Errorf("near: local %s remote %s (%v)", names(page.Local), names(page.Remote), err)
+	}
+}
+
+// TestRenderedOncePerRevision: the description is rendered once per revision (not per request)
+// and an edit is rendered for the next request.
+func TestRenderedOncePerRevision(t *testing.T) {
+	ix := index.New(nil, time.Second, slog.New(slog.DiscardHandler))
+	renders := 0
+	m := delivery.New(ix, sites{"s": {ID: "s"}}, func() time.Time { return now }, func(md string) string { renders++; return "<p>" + md + "</p>" })
+	r := put(ix, "clinic", func(r *domain.Resource) { r.Description = "first" })
+	for range 3 {
+		if it, err := m.Get(context.Background(), "s", "clinic"); err != nil || it.DescriptionHTML != "<p>first</p>" {
+			t.Fatalf("Get = %q, %v", it.DescriptionHTML, err)
+		}
+	}
+	next := *r
+	next.RevisionID, next.Description = rev+1, "second"
+	rev++
+	ix.Put(&next)
+	if it, _ := m.Get(context.Background(), "s", "clinic"); it.DescriptionHTML != "<p>second</p>" || renders != 2 {
+		t.Errorf("after an edit: %q after %d renders; want the new text, rendered twice in all", it.DescriptionHTML, renders)
 	}
 }

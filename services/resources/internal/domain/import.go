@@ -70,11 +70,26 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 	}
 	results := make([]ImportResult, 0, len(req.Records))
 	flushed := 0
+	// The rows' writes go to the change log a batch at a time (one entry per batch, not per row:
+	// other replicas poll the log, and on FerretDB every poll reads all of it).
+	var written []*Resource
+	logWritten := func() error {
+		if len(written) == 0 {
+			return nil
+		}
+		err := s.store.LogBatch(ctx, written)
+		written = written[:0]
+		return err
+	}
+	defer func() { _ = logWritten() }() // rows written before an error are logged too
 	for _, rec := range req.Records {
 		if err := ctx.Err(); err != nil {
 			return sum, results, err
 		}
-		res, err := s.importRow(ctx, p, req, rec)
+		res, r, err := s.importRow(ctx, p, req, rec)
+		if r != nil {
+			written = append(written, r)
+		}
 		if err != nil {
 			return sum, results, err
 		}
@@ -87,10 +102,18 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, req ImportReques
 			sum.Skipped++
 		}
 		results = append(results, res)
-		if req.Progress != nil && len(results)-flushed == importBatch {
-			req.Progress(len(results), results[flushed:])
-			flushed = len(results)
+		if len(results)%importBatch == 0 {
+			if err := logWritten(); err != nil {
+				return sum, results, err
+			}
+			if req.Progress != nil {
+				req.Progress(len(results), results[flushed:])
+				flushed = len(results)
+			}
 		}
+	}
+	if err := logWritten(); err != nil {
+		return sum, results, err
 	}
 	if req.Progress != nil && flushed < len(results) {
 		req.Progress(len(results), results[flushed:])
@@ -111,53 +134,55 @@ func skipped(res ImportResult, reason string, err error) ImportResult {
 	return res
 }
 
-func (s *Service) importRow(ctx context.Context, p auth.Principal, req ImportRequest, rec ImportRecord) (ImportResult, error) {
+// importRow imports one record. It returns the resource it wrote, if any, for the change log
+// (its write is Batched).
+func (s *Service) importRow(ctx context.Context, p auth.Principal, req ImportRequest, rec ImportRecord) (ImportResult, *Resource, error) {
 	res := ImportResult{Row: rec.Row}
 	if len(rec.Fields.ExternalIDs) > 0 {
 		e := rec.Fields.ExternalIDs[0]
 		res.ExternalID = strings.ToLower(strings.TrimSpace(e.Source)) + "/" + strings.TrimSpace(e.ID)
 	}
 	if rec.Problems != nil {
-		return skipped(res, ReasonInvalid, rec.Problems), nil
+		return skipped(res, ReasonInvalid, rec.Problems), nil, nil
 	}
 	f := rec.Fields.clone()
 	f.TargetSites = []string{req.Site}
 	f.Normalize()
 	if err := f.Validate(""); err != nil {
-		return skipped(res, ReasonInvalid, err), nil
+		return skipped(res, ReasonInvalid, err), nil, nil
 	}
 
 	existing, err := s.matchImport(ctx, f.ExternalIDs, rec.OriginID)
 	if apperr.Is(err, apperr.Conflict) {
-		return skipped(res, ReasonConflict, err), nil
+		return skipped(res, ReasonConflict, err), nil, nil
 	}
 	if err != nil {
-		return res, err
+		return res, nil, err
 	}
 	if existing == nil {
 		res.Outcome = ImportCreated
 		if req.ValidateOnly {
-			return res, nil
+			return res, nil, nil
 		}
 		now := s.now()
 		r := &Resource{ID: s.newID(), Fields: f, Verified: rec.Verified, RevisionID: 1, CreateTime: now, UpdateTime: now, Creator: p.KeyName}
-		err := s.store.CreateResource(ctx, r, Change{Actor: p.KeyName, Action: "import", Fields: changedFields(Fields{}, f), Time: now})
+		err := s.store.CreateResource(ctx, r, Change{Actor: p.KeyName, Action: "import", Fields: changedFields(Fields{}, f), Time: now, Batched: true})
 		switch {
 		case apperr.Is(err, apperr.AlreadyExists), apperr.Is(err, apperr.Conflict):
-			return skipped(res, ReasonConflict, err), nil
+			return skipped(res, ReasonConflict, err), nil, nil
 		case err != nil:
-			return res, err
+			return res, nil, err
 		}
 		res.ResourceID = r.ID
-		return res, nil
+		return res, r, nil
 	}
 
 	res.ResourceID = existing.ID
 	if existing.Deleted() {
-		return skipped(res, ReasonDeleted, apperr.New(apperr.FailedPrecondition, "resource %q is deleted; undelete it to import into it", existing.Name())), nil
+		return skipped(res, ReasonDeleted, apperr.New(apperr.FailedPrecondition, "resource %q is deleted; undelete it to import into it", existing.Name())), nil, nil
 	}
 	if !visible(p, existing) || canWrite(p, existing.TargetSites) != nil {
-		return skipped(res, ReasonForbidden, apperr.New(apperr.PermissionDenied, "the matching resource is on sites the key does not cover")), nil
+		return skipped(res, ReasonForbidden, apperr.New(apperr.PermissionDenied, "the matching resource is on sites the key does not cover")), nil, nil
 	}
 	next := existing.clone()
 	next.Fields = f
@@ -171,22 +196,23 @@ func (s *Service) importRow(ctx context.Context, p auth.Principal, req ImportReq
 	}
 	changed := changedFields(existing.Fields, next.Fields)
 	if len(changed) == 0 && reflect.DeepEqual(existing.Verified, next.Verified) {
-		return skipped(res, ReasonUnchanged, nil), nil
+		return skipped(res, ReasonUnchanged, nil), nil, nil
 	}
 	res.Outcome = ImportUpdated
 	if req.ValidateOnly {
-		return res, nil
+		return res, nil, nil
 	}
 	if !reflect.DeepEqual(existing.Verified, next.Verified) {
 		changed = append(changed, "last_verified_date", "verifier")
 	}
-	if _, err := s.write(ctx, existing, next, Change{Actor: p.KeyName, Action: "import", Fields: changed}); err != nil {
+	written, err := s.write(ctx, existing, next, Change{Actor: p.KeyName, Action: "import", Fields: changed, Batched: true})
+	if err != nil {
 		if apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.AlreadyExists) {
-			return skipped(res, ReasonConflict, err), nil
+			return skipped(res, ReasonConflict, err), nil, nil
 		}
-		return res, err
+		return res, nil, err
 	}
-	return res, nil
+	return res, written, nil
 }
 
 // matchImport finds the resource an import row updates: the one holding any of its external ids,

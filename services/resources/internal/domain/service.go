@@ -19,6 +19,9 @@ type Change struct {
 	Action string   // create, update, verify, delete, undelete, import
 	Fields []string // proto field names the write touched
 	Time   time.Time
+	// Batched leaves the write out of the change log: the caller records it with others in one
+	// entry (ResourceStore.LogBatch), as imports do every batch of rows.
+	Batched bool
 }
 
 // Revision is a resource as one successful change left it.
@@ -46,6 +49,9 @@ type ResourceStore interface {
 	ResourceIDByExternalID(ctx context.Context, e ExternalID) (string, bool, error)
 	// GetRevision returns one revision of a resource.
 	GetRevision(ctx context.Context, id string, revision int64) (Revision, error)
+	// LogBatch records writes made with Change.Batched in the change log, in one entry, so that
+	// other replicas' read models take them.
+	LogBatch(ctx context.Context, written []*Resource) error
 }
 
 // ResourceLister answers lists from memory (the read model that follows the change log).

@@ -7,7 +7,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/mongodb"
@@ -170,7 +169,7 @@ func (s *Store) releaseSlug(ctx context.Context, d *domain.Directory) error {
 func (s *Store) putDirectoryRevision(ctx context.Context, d *domain.Directory, c domain.Change) error {
 	doc := directoryRevisionDoc{ID: revisionKey(d.ID, d.RevisionID), SchemaVersion: directoryRevisionSchemaVersion,
 		Actor: c.Actor, Action: c.Action, Fields: c.Fields, Time: c.Time.UTC(), Directory: toDirectoryDoc(d)}
-	_, err := s.db.Collection(directoryRevisionsCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc, options.Replace().SetUpsert(true))
+	err := s.insertOrReplace(ctx, directoryRevisionsCollection, doc.ID, doc)
 	if err != nil {
 		return fmt.Errorf("recording directory revision %s: %w", doc.ID, err)
 	}

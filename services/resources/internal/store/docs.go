@@ -135,6 +135,10 @@ type changeDoc struct {
 	Kind     string    `bson:"kind,omitempty"`
 	Revision int64     `bson:"revision"`
 	Time     time.Time `bson:"time"`
+	// Resources and Revisions, when set, are a batch of resource writes (an import's rows) in one
+	// entry; Resource and Revision are then unused.
+	Resources []string `bson:"resources,omitempty"`
+	Revisions []int64  `bson:"revisions,omitempty"`
 }
 
 func toResourceDoc(r *domain.Resource) resourceDoc {

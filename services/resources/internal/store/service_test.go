@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -345,6 +346,43 @@ func TestIndexFollowsTheChangeLog(t *testing.T) {
 			t.Fatal("the replica's index did not see the write within 5 s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+
+	// An import logs its rows a batch at a time (one entry per batch), and the replica takes them.
+	var b strings.Builder
+	b.WriteString("external_id,name,kind,phones\n")
+	for i := range 150 {
+		fmt.Fprintf(&b, "batch-%d,Group %d,SUPPORT_GROUP,(512) 555-0100\n", i, i)
+	}
+	records, err := csvfile.Read(strings.NewReader(b.String()), "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, results, err := f.svc.Import(context.Background(), admin, domain.ImportRequest{Site: "kratom-help", Records: records})
+	if err != nil || sum.Created != 150 {
+		t.Fatalf("import: %+v, %v", sum, err)
+	}
+	entries, err := f.store.ListChanges(mongodb.WithScan(context.Background(), "test: read the change log"), time.Time{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1+150 { // the create above, then the 150 rows
+		t.Errorf("the change log names %d changes, want 151", len(entries))
+	}
+	// Two stored entries: the create's, and the first batch of 100 rows.
+	if two, err := f.store.ListChanges(mongodb.WithScan(context.Background(), "test: read the change log"), time.Time{}, 2); err != nil || len(two) != 1+100 {
+		t.Errorf("the first two entries name %d changes (%v), want 101: the create and a batch of 100 rows", len(two), err)
+	}
+	for _, res := range []domain.ImportResult{results[0], results[149]} {
+		for {
+			if got, ok := replica.Get(res.ResourceID); ok && got.RevisionID == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the replica's index did not see imported row %d within 5 s", res.Row)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 
 	// Directories follow the same log: a slug change moves the replica's slug lookup.

@@ -134,7 +134,7 @@ func (s *Store) CreateResource(ctx context.Context, r *domain.Resource, c domain
 		}
 		return fmt.Errorf("inserting resource %s: %w", r.ID, err)
 	}
-	return s.logChange(ctx, r)
+	return s.logChange(ctx, r, c)
 }
 
 // GetResource implements domain.ResourceStore.
@@ -190,7 +190,7 @@ func (s *Store) UpdateResource(ctx context.Context, prev, next *domain.Resource,
 			return err
 		}
 	}
-	return s.logChange(ctx, next)
+	return s.logChange(ctx, next, c)
 }
 
 // claim takes the external ids for resource id. The caller holds their locks.
@@ -260,10 +260,21 @@ func (s *Store) ResourceIDByExternalID(ctx context.Context, e domain.ExternalID)
 
 func revisionKey(id string, rev int64) string { return id + "/" + strconv.FormatInt(rev, 10) }
 
+// insertOrReplace writes doc as document id of coll: an insert, or, when a document with that id
+// is left from a write that crashed before its resource was written, a replace by _id. Never an
+// upsert: on FerretDB an upsert whose filter matches nothing decodes the whole collection.
+func (s *Store) insertOrReplace(ctx context.Context, coll, id string, doc any) error {
+	_, err := s.db.Collection(coll).InsertOne(ctx, doc)
+	if mongodb.IsDuplicateKey(err) {
+		_, err = s.db.Collection(coll).ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc)
+	}
+	return err
+}
+
 func (s *Store) putRevision(ctx context.Context, r *domain.Resource, c domain.Change) error {
 	doc := revisionDoc{ID: revisionKey(r.ID, r.RevisionID), SchemaVersion: revisionSchemaVersion,
 		Actor: c.Actor, Action: c.Action, Fields: c.Fields, Time: c.Time.UTC(), Resource: toResourceDoc(r)}
-	_, err := s.db.Collection(revisionsCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc, options.Replace().SetUpsert(true))
+	err := s.insertOrReplace(ctx, revisionsCollection, doc.ID, doc)
 	if err != nil {
 		return fmt.Errorf("recording revision %s: %w", doc.ID, err)
 	}
@@ -291,12 +302,33 @@ func (s *Store) GetRevision(ctx context.Context, id string, revision int64) (dom
 		Change: domain.Change{Actor: d.Actor, Action: d.Action, Fields: d.Fields, Time: d.Time}}, nil
 }
 
-func (s *Store) logChange(ctx context.Context, r *domain.Resource) error {
-	if err := s.insertChange(ctx, r.ID, "", r.RevisionID); err != nil {
-		return fmt.Errorf("logging the change of %s: %w", r.ID, err)
+// logChange records r's write in the change log (unless the change is Batched: LogBatch does it)
+// and tells this process's read model.
+func (s *Store) logChange(ctx context.Context, r *domain.Resource, c domain.Change) error {
+	if !c.Batched {
+		if err := s.insertChange(ctx, r.ID, "", r.RevisionID); err != nil {
+			return fmt.Errorf("logging the change of %s: %w", r.ID, err)
+		}
 	}
 	if s.onWrite != nil {
 		s.onWrite(r)
+	}
+	return nil
+}
+
+// LogBatch implements domain.ResourceStore: one change-log entry naming every written resource
+// at its revision.
+func (s *Store) LogBatch(ctx context.Context, written []*domain.Resource) error {
+	if len(written) == 0 {
+		return nil
+	}
+	doc := changeDoc{ID: bson.NewObjectID().Hex(), SchemaVersion: changeSchemaVersion, Time: time.Now().UTC()}
+	for _, r := range written {
+		doc.Resources = append(doc.Resources, r.ID)
+		doc.Revisions = append(doc.Revisions, r.RevisionID)
+	}
+	if _, err := s.db.Collection(changesCollection).InsertOne(ctx, doc); err != nil {
+		return fmt.Errorf("logging a batch of %d changes: %w", len(written), err)
 	}
 	return nil
 }
@@ -315,8 +347,10 @@ type Change struct {
 	Time       time.Time
 }
 
-// ListChanges returns up to limit change-log entries at or after since, oldest first. The change
-// log is a small collection (pruned), so this range read keeps the store rule.
+// ListChanges returns the changes of up to limit change-log entries at or after since, oldest
+// first; a batch entry (LogBatch) gives one change per resource, so more than limit may come back.
+// The change log is a small collection (pruned, and imports log a batch of rows per entry), so
+// this range read keeps the store rule.
 func (s *Store) ListChanges(ctx context.Context, since time.Time, limit int) ([]Change, error) {
 	cur, err := s.db.Collection(changesCollection).Find(ctx, bson.D{{Key: "time", Value: bson.D{{Key: "$gte", Value: since.UTC()}}}},
 		options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
@@ -327,9 +361,19 @@ func (s *Store) ListChanges(ctx context.Context, since time.Time, limit int) ([]
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("reading the change log: %w", err)
 	}
-	out := make([]Change, len(docs))
-	for i, d := range docs {
-		out[i] = Change{ResourceID: d.Resource, Directory: d.Kind == changeKindDirectory, Revision: d.Revision, Time: d.Time}
+	out := make([]Change, 0, len(docs))
+	for _, d := range docs {
+		if len(d.Resources) > 0 { // a batch (LogBatch)
+			for i, id := range d.Resources {
+				rev := int64(0)
+				if i < len(d.Revisions) {
+					rev = d.Revisions[i]
+				}
+				out = append(out, Change{ResourceID: id, Revision: rev, Time: d.Time})
+			}
+			continue
+		}
+		out = append(out, Change{ResourceID: d.Resource, Directory: d.Kind == changeKindDirectory, Revision: d.Revision, Time: d.Time})
 	}
 	return out, nil
 }

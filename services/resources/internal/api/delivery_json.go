@@ -1,0 +1,141 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strconv"
+	"sync"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
+	"github.com/beaconcms/beacon/services/resources/internal/delivery"
+)
+
+// The REST read side writes its JSON from per-revision fragments instead of marshalling every
+// resource of every response with protojson (which cost half the CPU of a near query): each
+// resource's PublishedResource without the per-request fields (stale, openNow, distanceKm) is
+// marshalled once per revision, and a response is those fragments with the per-request fields
+// appended. The JSON is the protojson form of the same messages (field order aside).
+
+// fragments caches the JSON of resources' per-revision part. Entries of deleted resources stay
+// until the process restarts (bounded by the number of resources).
+type fragments struct {
+	mu   sync.RWMutex
+	byID map[string]fragment
+}
+
+type fragment struct {
+	revision int64
+	json     []byte // a JSON object: starts with '{', ends with '}'
+}
+
+func (s *DeliveryServer) fragment(it delivery.Item) []byte {
+	r := it.Resource
+	s.frags.mu.RLock()
+	f, ok := s.frags.byID[r.ID]
+	s.frags.mu.RUnlock()
+	if ok && f.revision == r.RevisionID {
+		return f.json
+	}
+	base := it
+	base.Stale, base.OpenNow, base.DistanceKm = false, false, 0
+	raw, err := protojson.Marshal(s.published(base))
+	if err != nil || len(raw) < 2 || raw[len(raw)-1] != '}' {
+		raw = []byte(`{"name":` + strconv.Quote(r.Name()) + `}`) // never for a valid message
+	}
+	s.frags.mu.Lock()
+	if have, ok := s.frags.byID[r.ID]; !ok || have.revision < r.RevisionID {
+		s.frags.byID[r.ID] = fragment{revision: r.RevisionID, json: raw}
+	}
+	s.frags.mu.Unlock()
+	return raw
+}
+
+// appendItemJSON appends it as the JSON of a PublishedResource.
+func (s *DeliveryServer) appendItemJSON(dst []byte, it delivery.Item) []byte {
+	f := s.fragment(it)
+	dst = append(dst, f[:len(f)-1]...)
+	if it.Stale {
+		dst = append(dst, `,"stale":true`...)
+	}
+	if it.OpenNow {
+		dst = append(dst, `,"openNow":true`...)
+	}
+	if d := math.Round(it.DistanceKm*100) / 100; d != 0 {
+		dst = append(dst, `,"distanceKm":`...)
+		dst = strconv.AppendFloat(dst, d, 'g', -1, 64)
+	}
+	return append(dst, '}')
+}
+
+func (s *DeliveryServer) appendItemsJSON(dst []byte, name string, items []delivery.Item) []byte {
+	if len(items) == 0 {
+		return dst
+	}
+	if dst[len(dst)-1] != '{' {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	dst = append(dst, `":[`...)
+	for i, it := range items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = s.appendItemJSON(dst, it)
+	}
+	return append(dst, ']')
+}
+
+// readJSON is a read-side response: its JSON and the resources it holds.
+type readJSON struct {
+	body  []byte
+	items []delivery.Item
+}
+
+// listJSON answers ListSiteResources as JSON.
+func (s *DeliveryServer) listJSON(ctx context.Context, req *resourcesv1.ListSiteResourcesRequest) (readJSON, error) {
+	page, token, err := s.list(ctx, req)
+	if err != nil {
+		return readJSON{}, err
+	}
+	b := make([]byte, 0, 1024*(len(page.Local)+len(page.Remote))+64)
+	b = append(b, '{')
+	b = s.appendItemsJSON(b, "resources", page.Local)
+	b = s.appendItemsJSON(b, "remoteResources", page.Remote)
+	if token != "" {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, `"nextPageToken":`...)
+		quoted, _ := json.Marshal(token)
+		b = append(b, quoted...)
+	}
+	b = append(b, '}')
+	return readJSON{body: b, items: append(page.Local, page.Remote...)}, nil
+}
+
+// crisisLinesJSON answers ListCrisisLines as JSON.
+func (s *DeliveryServer) crisisLinesJSON(ctx context.Context, req *resourcesv1.ListCrisisLinesRequest) (readJSON, error) {
+	site, err := readableSite(ctx, "site", req.GetSite())
+	if err != nil {
+		return readJSON{}, err
+	}
+	items, err := s.model.CrisisLines(ctx, site)
+	if err != nil {
+		return readJSON{}, err
+	}
+	b := s.appendItemsJSON([]byte{'{'}, "crisisLines", items)
+	return readJSON{body: append(b, '}'), items: items}, nil
+}
+
+// resourceJSON answers GetSiteResource as JSON.
+func (s *DeliveryServer) resourceJSON(ctx context.Context, req *resourcesv1.GetSiteResourceRequest) (readJSON, error) {
+	it, err := s.getItem(ctx, req)
+	if err != nil {
+		return readJSON{}, err
+	}
+	return readJSON{body: s.appendItemJSON(nil, it), items: []delivery.Item{it}}, nil
+}
