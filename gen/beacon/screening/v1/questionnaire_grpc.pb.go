@@ -40,7 +40,8 @@ const (
 // validation, publication of frozen versions, history and aggregate statistics.
 //
 // Site scope works as for articles: a key for one site sees a questionnaire when its draft or its
-// live (published) version targets that site, and changes it only when neither targets a site
+// live (published) version targets that site (when only the live version does, it sees the live
+// version's content in place of the draft), and changes it only when neither targets a site
 // outside the key; its stats show only that site's counters. Otherwise NOT_FOUND (reads) or
 // PERMISSION_DENIED (a change that concerns another site).
 //
@@ -195,7 +196,8 @@ func (c *questionnaireServiceClient) GetQuestionnaireStats(ctx context.Context, 
 // validation, publication of frozen versions, history and aggregate statistics.
 //
 // Site scope works as for articles: a key for one site sees a questionnaire when its draft or its
-// live (published) version targets that site, and changes it only when neither targets a site
+// live (published) version targets that site (when only the live version does, it sees the live
+// version's content in place of the draft), and changes it only when neither targets a site
 // outside the key; its stats show only that site's counters. Otherwise NOT_FOUND (reads) or
 // PERMISSION_DENIED (a change that concerns another site).
 //

@@ -258,8 +258,20 @@ func TestSiteScopeOnEveryMethod(t *testing.T) {
 		if _, err := e.manage.UpdateQuestionnaire(as(admin), &screeningv1.UpdateQuestionnaireRequest{Questionnaire: cur, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"target_sites"}}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.manage.GetQuestionnaire(as(kratomKey), &screeningv1.GetQuestionnaireRequest{Name: name}); err != nil {
-			t.Errorf("the live site's key cannot read it: %v", err)
+		got, err := e.manage.GetQuestionnaire(as(kratomKey), &screeningv1.GetQuestionnaireRequest{Name: name})
+		if err != nil {
+			t.Fatalf("the live site's key cannot read it: %v", err)
+		}
+		// It sees the live version, not the draft bound for another site.
+		if sites := got.GetTargetSites(); len(sites) != 1 || sites[0] != "sites/kratom-help" {
+			t.Errorf("the live site's key sees the draft's sites %v", sites)
+		}
+		listed, err := e.manage.ListQuestionnaires(as(kratomKey), &screeningv1.ListQuestionnairesRequest{})
+		if err != nil || len(listed.GetQuestionnaires()) == 0 || listed.GetQuestionnaires()[0].GetTargetSites()[0] != "sites/kratom-help" {
+			t.Errorf("the live site's key lists %v, %v", listed, err)
+		}
+		if all, err := e.manage.GetQuestionnaire(as(admin), &screeningv1.GetQuestionnaireRequest{Name: name}); err != nil || all.GetTargetSites()[0] != "sites/other" {
+			t.Errorf("admin sees %v, %v; want the draft", all.GetTargetSites(), err)
 		}
 		if err := edit(as(kratomKey)); apperr.CodeOf(err) != apperr.PermissionDenied {
 			t.Errorf("the live site's key edits a draft for another site: %v, want permission denied", err)

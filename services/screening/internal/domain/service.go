@@ -166,7 +166,11 @@ func (s *Service) List(ctx context.Context, p auth.Principal, q ListQuery) ([]*Q
 		out = out[:q.Limit]
 	}
 	for i, x := range out {
-		out[i] = x.clone()
+		v, err := s.viewFor(ctx, p, x.clone())
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
 	}
 	return out, nil
 }
@@ -273,7 +277,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, c Content) (*Que
 	return q, nil
 }
 
-// Get returns a questionnaire p may see, deleted or not.
+// Get returns a questionnaire p may see, deleted or not, as p may see it (viewFor).
 func (s *Service) Get(ctx context.Context, p auth.Principal, id string) (*Questionnaire, error) {
 	q, err := s.store.GetQuestionnaire(ctx, id)
 	if err != nil {
@@ -282,7 +286,24 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id string) (*Questi
 	if !visible(p, q) {
 		return nil, notFound(id)
 	}
-	return q, nil
+	return s.viewFor(ctx, p, q)
+}
+
+// viewFor returns what p sees of a questionnaire it may see: all of it with a key for all sites
+// or for a site the draft targets; with a key for a site only the live version targets, the
+// live version's content in place of the draft (the draft is on its way to other sites and is
+// not that site's business), as for articles.
+func (s *Service) viewFor(ctx context.Context, p auth.Principal, q *Questionnaire) (*Questionnaire, error) {
+	if p.Site == "" || slices.Contains(q.Draft.TargetSites, p.Site) {
+		return q, nil
+	}
+	v, err := s.store.GetVersion(ctx, q.ID, q.PublishedVersion)
+	if err != nil {
+		return nil, err
+	}
+	view := q.clone()
+	view.Draft = v.Content.Clone()
+	return view, nil
 }
 
 // Update replaces the draft by c (the API applies the update mask to the stored draft first).
