@@ -302,7 +302,7 @@ func (s *Service) viewFor(ctx context.Context, p auth.Principal, q *Questionnair
 		return nil, err
 	}
 	view := q.clone()
-	view.Draft = v.Content.Clone()
+	view.Draft, view.Version = v.Content.Clone(), v.Number
 	return view, nil
 }
 
