@@ -50,14 +50,35 @@ type Follower[E any] struct {
 	Own func(from, to int64) bool
 }
 
-// Start returns the since-time to follow from for a reader that loads the current state now:
-// the start of the overlap window before now.
-func (f *Follower[E]) Start() time.Time { return f.now().Add(-f.Overlap) }
+// Position is where a follower starts: the since-time, and the log's head as it was before the
+// reader loaded its state.
+type Position struct {
+	Since     time.Time
+	head      int64
+	headKnown bool
+}
 
-// Run reads the log every Interval, starting at since, until ctx ends, and then returns nil
+// Start returns the position to follow from for a reader that loads the current state right
+// after: the start of the overlap window before now and, with a Head, the head now. A log whose
+// head has not moved since is then not read at all: every entry it holds was loaded. A head
+// that cannot be read makes the first tick read the log.
+func (f *Follower[E]) Start(ctx context.Context) Position {
+	p := Position{Since: f.now().Add(-f.Overlap)}
+	if f.Head != nil {
+		if h, err := f.Head(ctx); err == nil {
+			p.head, p.headKnown = h, true
+		}
+	}
+	return p
+}
+
+// StartAt is the position of a reader that loaded its state at since, without a head.
+func StartAt(since time.Time) Position { return Position{Since: since} }
+
+// Run reads the log every Interval, starting at from, until ctx ends, and then returns nil
 // once no read is running (see loop.Every). A failed read is logged and retried at the next
 // tick from the same since-time.
-func (f *Follower[E]) Run(ctx context.Context, since time.Time) error {
+func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 	if f.Interval <= 0 {
 		return fmt.Errorf("changelog: Interval must be positive, got %v", f.Interval)
 	}
@@ -66,8 +87,7 @@ func (f *Follower[E]) Run(ctx context.Context, since time.Time) error {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	failing := false
-	var head int64
-	headKnown := false
+	since, head, headKnown := from.Since, from.head, from.headKnown
 	return loop.Every(ctx, f.Interval, func(ctx context.Context) {
 		var h int64
 		var headErr error = errNoHead

@@ -64,7 +64,7 @@ func TestPoll(t *testing.T) {
 		Batch:    2,
 		Now:      func() time.Time { return now },
 	}
-	since := f.Start()
+	since := f.Start(t.Context()).Since
 	if want := t0.Add(-10 * time.Second); !since.Equal(want) {
 		t.Fatalf("Start = %v, want %v", since, want)
 	}
@@ -126,7 +126,7 @@ func TestRunStopsWithItsContextAndRetries(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, f.Start()) }()
+	go func() { done <- f.Run(ctx, f.Start(ctx)) }()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		log.mu.Lock()
 		failed := len(log.reads)
@@ -171,13 +171,13 @@ func TestRunStopsWithItsContextAndRetries(t *testing.T) {
 
 func TestRunRefusesAZeroInterval(t *testing.T) {
 	f := &Follower[entry]{}
-	if err := f.Run(t.Context(), time.Time{}); err == nil {
+	if err := f.Run(t.Context(), StartAt(time.Time{})); err == nil {
 		t.Fatal("Run with no interval returned nil")
 	}
 }
 
-// With a head, an idle log is not read: the log is read once at start, then only after the
-// head moves; a full batch is followed by another read whatever the head says; a failing head
+// With a head, an idle log is not read: not at start (the head is the one read before loading),
+// and then only after the head moves; a full batch is followed by another read whatever the head says; a failing head
 // falls back to reading.
 func TestRunReadsOnlyWhenTheHeadMoves(t *testing.T) {
 	log := &fakeLog{}
@@ -225,16 +225,11 @@ func TestRunReadsOnlyWhenTheHeadMoves(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, f.Start()) }()
+	go func() { done <- f.Run(ctx, f.Start(ctx)) }()
 
-	for deadline := time.Now().Add(5 * time.Second); reads() == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no first read")
-		}
-	}
 	time.Sleep(50 * time.Millisecond) // about 25 intervals
-	if n := reads(); n != 1 {
-		t.Fatalf("%d reads of an idle log, want 1", n)
+	if n := reads(); n != 0 {
+		t.Fatalf("%d reads of a log idle since the reader loaded, want none", n)
 	}
 
 	// Three entries and a head move: a full batch (2), then the rest.
@@ -310,23 +305,18 @@ func TestRunSkipsItsOwnWrites(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, f.Start()) }()
-	for deadline := time.Now().Add(5 * time.Second); reads() == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no first read")
-		}
-	}
+	go func() { done <- f.Run(ctx, f.Start(ctx)) }()
 	for range 5 {
 		move(true)
 		time.Sleep(5 * time.Millisecond)
 	}
-	if n := reads(); n != 1 {
-		t.Fatalf("the log was read %d times for the process's own writes, want once (at start)", n)
+	if n := reads(); n != 0 {
+		t.Fatalf("the log was read %d times for the process's own writes, want none", n)
 	}
 	move(true)
 	move(false)
 	move(true)
-	for deadline := time.Now().Add(5 * time.Second); reads() < 2; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); reads() < 1; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("a foreign write among own ones was not read")
 		}
@@ -334,5 +324,32 @@ func TestRunSkipsItsOwnWrites(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A follower started without a head reading (StartAt, or a head that failed) reads the log on
+// its first tick.
+func TestRunWithoutAStartHeadReadsOnce(t *testing.T) {
+	log := &fakeLog{}
+	f := &Follower[entry]{
+		List:     log.list,
+		TimeOf:   func(e entry) time.Time { return e.at },
+		Apply:    func(context.Context, []entry) error { return nil },
+		Head:     func(context.Context) (int64, error) { return 7, nil },
+		Interval: 2 * time.Millisecond,
+		Overlap:  time.Hour,
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, StartAt(time.Now().Add(-time.Hour))) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.reads) != 1 {
+		t.Fatalf("%d reads, want 1 (the first tick; the head did not move after it)", len(log.reads))
 	}
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/beaconcms/beacon/gateway"
+	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
@@ -25,7 +25,7 @@ type Delivery struct {
 	model  *readmodel.Model
 	store  *store.Store
 	tokens *pagetoken.Codec
-	since  time.Time
+	since  changelog.Position
 	cfg    Config
 	logger *slog.Logger
 }

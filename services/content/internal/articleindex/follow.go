@@ -27,18 +27,18 @@ type Source interface {
 const changeOverlap = 10 * time.Second
 
 // Load fills the index with every article load gives it (the store's ForEachIndexEntry) and
-// returns the time to follow the change log from: a little before now, so that nothing written
-// during the load is missed.
-func (ix *Index) Load(ctx context.Context, load func(context.Context, func(Entry)) error, now time.Time) (time.Time, error) {
-	since := now.Add(-changeOverlap)
+// returns the position to follow src's change log from: a little before now, so that nothing
+// written during the load is missed, and the log's head before the load.
+func (ix *Index) Load(ctx context.Context, src Source, load func(context.Context, func(Entry)) error, now time.Time) (changelog.Position, error) {
+	from := ix.follower(src, time.Second, func() time.Time { return now }, nil).Start(ctx)
 	err := load(ctx, func(e Entry) { ix.Put(e) })
-	return since, err
+	return from, err
 }
 
 // Follow applies other replicas' writes from the change log, reading it every interval from
 // since, until ctx ends. It returns an error only for a non-positive interval.
-func (ix *Index) Follow(ctx context.Context, src Source, since time.Time, interval time.Duration, now func() time.Time, logger *slog.Logger) error {
-	return ix.follower(src, interval, now, logger).Run(ctx, since)
+func (ix *Index) Follow(ctx context.Context, src Source, from changelog.Position, interval time.Duration, now func() time.Time, logger *slog.Logger) error {
+	return ix.follower(src, interval, now, logger).Run(ctx, from)
 }
 
 // Poll applies the changes logged since since, once, and returns where the next read starts.

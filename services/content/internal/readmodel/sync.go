@@ -46,9 +46,9 @@ const (
 )
 
 // Load reads every site from the catalog and every live article from src, and returns the
-// time to follow the change log from (Follow).
-func (m *Model) Load(ctx context.Context, src Source) (time.Time, error) {
-	since := m.follower(src, time.Second).Start()
+// position to follow the change log from (Follow).
+func (m *Model) Load(ctx context.Context, src Source) (changelog.Position, error) {
+	since := m.follower(src, time.Second).Start(ctx)
 	m.SitesChanged()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -108,8 +108,8 @@ func (m *Model) Load(ctx context.Context, src Source) (time.Time, error) {
 
 // Follow reads the change log every interval, from since, until ctx ends, and applies the
 // articles written by other processes. It returns nil when ctx ends.
-func (m *Model) Follow(ctx context.Context, src Source, since time.Time, interval time.Duration) error {
-	return m.follower(src, interval).Run(ctx, since)
+func (m *Model) Follow(ctx context.Context, src Source, from changelog.Position, interval time.Duration) error {
+	return m.follower(src, interval).Run(ctx, from)
 }
 
 func (m *Model) follower(src Source, interval time.Duration) *changelog.Follower[domain.ArticleChange] {

@@ -218,7 +218,7 @@ func TestArticleIndexMatchesStoreQuery(t *testing.T) {
 func loadIndex(tb testing.TB, s *store.Store) *articleindex.Index {
 	tb.Helper()
 	ix := articleindex.New()
-	if _, err := ix.Load(context.Background(), s.ForEachIndexEntry, time.Now()); err != nil {
+	if _, err := ix.Load(context.Background(), s, s.ForEachIndexEntry, time.Now()); err != nil {
 		tb.Fatalf("loading the index: %v", err)
 	}
 	return ix
@@ -243,7 +243,8 @@ func TestArticleIndexFollowsAndRebuilds(t *testing.T) {
 	reader := store.New(db, mongodb.NewDocLocks(), nil) // the other replica, with its own index
 	follower := articleindex.New()
 	// The fixtures' clock: change-log entries carry the writes' update times, from t0 on.
-	since, err := follower.Load(ctx, reader.ForEachIndexEntry, t0)
+	from, err := follower.Load(ctx, reader, reader.ForEachIndexEntry, t0)
+	since := from.Since
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,6 +57,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/content/internal/articleindex"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
@@ -111,7 +112,7 @@ type Store struct {
 	// LoadIndex fills it; this Store's own writes and FollowChanges keep it current.
 	index       *articleindex.Index
 	indexLoaded atomic.Bool
-	indexSince  time.Time // where FollowChanges starts; set by LoadIndex
+	indexFrom   changelog.Position // where FollowChanges starts; set by LoadIndex
 }
 
 var _ domain.ArticleStore = (*Store)(nil)
@@ -146,11 +147,11 @@ func New(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Stor
 // LoadIndex reads every article's metadata into the in-memory index, in one pass over the
 // articles (a scan: call it once, at startup, before serving lists).
 func (s *Store) LoadIndex(ctx context.Context) error {
-	since, err := s.index.Load(ctx, s.ForEachIndexEntry, s.now())
+	from, err := s.index.Load(ctx, s, s.ForEachIndexEntry, s.now())
 	if err != nil {
 		return err
 	}
-	s.indexSince = since
+	s.indexFrom = from
 	s.indexLoaded.Store(true)
 	return nil
 }
@@ -162,7 +163,7 @@ func (s *Store) FollowChanges(ctx context.Context, interval time.Duration) error
 	if interval <= 0 {
 		return fmt.Errorf("article index: the change-log poll interval must be positive, got %v", interval)
 	}
-	return s.index.Follow(ctx, s, s.indexSince, interval, s.now, s.logger)
+	return s.index.Follow(ctx, s, s.indexFrom, interval, s.now, s.logger)
 }
 
 // indexed notes an article this Store has just written (or found) in the index.

@@ -46,7 +46,7 @@ type Index struct {
 	bySlug  map[string]string            // "site/slug" of a live directory -> its id
 	version uint64
 	subs    []func()
-	loaded  time.Time // the since-time of the change log after Load
+	loaded  changelog.Position // where following the change log starts after Load
 }
 
 // New returns an empty index that follows src's change log every interval once Run starts.
@@ -68,7 +68,7 @@ func (ix *Index) follower() *changelog.Follower[store.Change] {
 
 // Load reads every resource from the store (the startup scan). Call it once before serving.
 func (ix *Index) Load(ctx context.Context) error {
-	since := ix.follower().Start()
+	since := ix.follower().Start(ctx)
 	all, err := ix.src.LoadAll(ctx)
 	if err != nil {
 		return err
