@@ -72,7 +72,7 @@ func (s *ArticleServer) ListArticles(ctx context.Context, req *contentv1.ListArt
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := pagetoken.Size(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
@@ -283,10 +283,6 @@ func (s *ArticleServer) ArchiveArticle(ctx context.Context, req *contentv1.Archi
 	})
 }
 
-type revisionPageToken struct {
-	Before int64 `json:"b"`
-}
-
 func (s *ArticleServer) ListArticleRevisions(ctx context.Context, req *contentv1.ListArticleRevisionsRequest) (*contentv1.ListArticleRevisionsResponse, error) {
 	p, err := principal(ctx)
 	if err != nil {
@@ -296,30 +292,19 @@ func (s *ArticleServer) ListArticleRevisions(ctx context.Context, req *contentv1
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := pagetoken.Size(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
-	scope := pagetoken.Scope("ListArticleRevisions", p.KeyName, id)
-	var tok revisionPageToken
-	if req.GetPageToken() != "" {
-		if err := s.tokens.Decode(req.GetPageToken(), scope, &tok); err != nil {
-			return nil, err
-		}
-	}
-	revs, err := s.service.ListRevisions(ctx, p, id, tok.Before, size+1)
+	revs, next, err := pagetoken.PageBefore(s.tokens, pagetoken.Scope("ListArticleRevisions", p.KeyName, id), req.GetPageToken(), size,
+		func(r domain.Revision) int64 { return r.RevisionID },
+		func(before int64, limit int) ([]domain.Revision, error) {
+			return s.service.ListRevisions(ctx, p, id, before, limit)
+		})
 	if err != nil {
 		return nil, err
 	}
-	resp := &contentv1.ListArticleRevisionsResponse{}
-	if len(revs) > size {
-		revs = revs[:size]
-		next, err := s.tokens.Encode(scope, revisionPageToken{Before: revs[size-1].RevisionID})
-		if err != nil {
-			return nil, err
-		}
-		resp.NextPageToken = next
-	}
+	resp := &contentv1.ListArticleRevisionsResponse{NextPageToken: next}
 	for _, r := range revs {
 		resp.Revisions = append(resp.Revisions, toProtoRevision(r))
 	}

@@ -19,13 +19,8 @@ import (
 	"github.com/beaconcms/beacon/services/screening/internal/fhir"
 )
 
-// Page sizes for every list method (AIP-158).
-const (
-	defaultPageSize = 20
-	maxPageSize     = 100
-	// defaultStatsDays is the range of a stats request without from: 30 days up to to.
-	defaultStatsDays = 30
-)
+// defaultStatsDays is the range of a stats request without from: 30 days up to to.
+const defaultStatsDays = 30
 
 // TokenCodec signs and checks page tokens (platform/pagetoken.Codec).
 type TokenCodec interface {
@@ -99,18 +94,6 @@ func questionnaireID(field, name string) (string, error) {
 		return "", apperr.InvalidField(field, "must be a questionnaire name like questionnaires/abc123 (got %q)", name)
 	}
 	return id, nil
-}
-
-func pageSize(n int32) (int, error) {
-	switch {
-	case n < 0:
-		return 0, apperr.InvalidField("page_size", "must not be negative")
-	case n == 0:
-		return defaultPageSize, nil
-	case n > maxPageSize:
-		return maxPageSize, nil
-	}
-	return int(n), nil
 }
 
 // view is the full message of q with its draft's reachable range.
@@ -290,12 +273,6 @@ func (s *QuestionnaireServer) PublishQuestionnaire(ctx context.Context, req *scr
 	return view(q), nil
 }
 
-// revisionPageToken is what a ListQuestionnaireRevisions page token carries: the revision to
-// continue below.
-type revisionPageToken struct {
-	Before int64 `json:"b"`
-}
-
 func (s *QuestionnaireServer) ListQuestionnaireRevisions(ctx context.Context, req *screeningv1.ListQuestionnaireRevisionsRequest) (*screeningv1.ListQuestionnaireRevisionsResponse, error) {
 	p, err := principal(ctx)
 	if err != nil {
@@ -305,28 +282,19 @@ func (s *QuestionnaireServer) ListQuestionnaireRevisions(ctx context.Context, re
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := pagetoken.Size(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
-	scope := pagetoken.Scope("ListQuestionnaireRevisions", p.KeyName, id)
-	var tok revisionPageToken
-	if req.GetPageToken() != "" {
-		if err := s.tokens.Decode(req.GetPageToken(), scope, &tok); err != nil {
-			return nil, err
-		}
-	}
-	revs, err := s.service.ListRevisions(ctx, p, id, tok.Before, size+1)
+	revs, next, err := pagetoken.PageBefore(s.tokens, pagetoken.Scope("ListQuestionnaireRevisions", p.KeyName, id), req.GetPageToken(), size,
+		func(r domain.Revision) int64 { return r.RevisionID },
+		func(before int64, limit int) ([]domain.Revision, error) {
+			return s.service.ListRevisions(ctx, p, id, before, limit)
+		})
 	if err != nil {
 		return nil, err
 	}
-	resp := &screeningv1.ListQuestionnaireRevisionsResponse{}
-	if len(revs) > size {
-		revs = revs[:size]
-		if resp.NextPageToken, err = s.tokens.Encode(scope, revisionPageToken{Before: revs[size-1].RevisionID}); err != nil {
-			return nil, err
-		}
-	}
+	resp := &screeningv1.ListQuestionnaireRevisionsResponse{NextPageToken: next}
 	for _, rev := range revs {
 		q := rev.Questionnaire
 		resp.Revisions = append(resp.Revisions, &screeningv1.QuestionnaireRevision{
@@ -385,7 +353,7 @@ func (s *QuestionnaireServer) ListQuestionnaires(ctx context.Context, req *scree
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := pagetoken.Size(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
