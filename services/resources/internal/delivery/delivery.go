@@ -210,7 +210,7 @@ func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) 
 	if radius == 0 {
 		radius = DefaultRadiusKm
 	}
-	hits := m.index.Near(*q.Near, radius, keep)
+	hits := m.index.Near(*q.Near, radius, q.Kind, keep)
 	if q.Offset < len(hits) {
 		hits = hits[q.Offset:]
 		if len(hits) > q.Limit {

@@ -251,3 +251,36 @@ func TestRenderedOncePerRevision(t *testing.T) {
 		t.Errorf("after an edit: %q after %d renders; want the new text, rendered twice in all", it.DescriptionHTML, renders)
 	}
 }
+
+// TestNearByKindFollowsKindChanges: a near search for one kind uses that kind's geo index; a
+// resource that changes kind, moves or is deleted is found where it now belongs, and only there.
+func TestNearByKindFollowsKindChanges(t *testing.T) {
+	ix, m, _ := setup(t)
+	ctx := context.Background()
+	near := func(kind domain.Kind) string {
+		page, err := m.List(ctx, "s", delivery.Query{Near: &austin, Kind: kind, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names(page.Local)
+	}
+	g := put(ix, "group", func(r *domain.Resource) { r.Kind = domain.KindSupportGroup; at(30.27, -97.74)(r) })
+	put(ix, "clinic", at(30.28, -97.75))
+	if near(domain.KindSupportGroup) != "group" || near(domain.KindTreatmentProvider) != "clinic" || near(0) != "group,clinic" || near(domain.KindChat) != "" {
+		t.Fatalf("before: groups %q, providers %q, all %q", near(domain.KindSupportGroup), near(domain.KindTreatmentProvider), near(0))
+	}
+	next := *g
+	next.RevisionID, next.Kind = rev+1, domain.KindTreatmentProvider
+	rev++
+	ix.Put(&next)
+	if near(domain.KindSupportGroup) != "" || near(domain.KindTreatmentProvider) != "group,clinic" {
+		t.Errorf("after a kind change: groups %q, providers %q", near(domain.KindSupportGroup), near(domain.KindTreatmentProvider))
+	}
+	moved := next
+	moved.RevisionID, moved.Locations = rev+1, []domain.Location{{Type: domain.LocationPhysical, Coordinates: &domain.LatLng{Lat: 40.71, Lng: -74.0}}}
+	rev++
+	ix.Put(&moved)
+	if near(domain.KindTreatmentProvider) != "clinic" || near(0) != "clinic" {
+		t.Errorf("after a move: providers %q, all %q", near(domain.KindTreatmentProvider), near(0))
+	}
+}

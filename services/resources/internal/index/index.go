@@ -38,7 +38,10 @@ type Index struct {
 
 	mu   sync.RWMutex
 	byID map[string]*domain.Resource
-	geo  *geo.Index[string]
+	geo  *geo.Index[*domain.Resource] // every live resource's physical locations
+	// geoKind holds the same points, one index per kind, so that a near search for one kind
+	// visits only that kind's points.
+	geoKind map[domain.Kind]*geo.Index[*domain.Resource]
 	// byName holds each site's live resources sorted by name (then id), built on first use
 	// after a change to the site: delivery lists page through it without sorting per request.
 	byName  map[string]siteLists
@@ -51,8 +54,9 @@ type Index struct {
 
 // New returns an empty index that follows src's change log every interval once Run starts.
 func New(src Source, interval time.Duration, logger *slog.Logger) *Index {
-	return &Index{src: src, interval: interval, logger: logger, byID: map[string]*domain.Resource{}, geo: geo.NewIndex[string](0),
-		byName: map[string]siteLists{}, dirs: map[string]*domain.Directory{}, bySlug: map[string]string{}}
+	return &Index{src: src, interval: interval, logger: logger, byID: map[string]*domain.Resource{}, geo: geo.NewIndex[*domain.Resource](0),
+		geoKind: map[domain.Kind]*geo.Index[*domain.Resource]{},
+		byName:  map[string]siteLists{}, dirs: map[string]*domain.Directory{}, bySlug: map[string]string{}}
 }
 
 func (ix *Index) follower() *changelog.Follower[store.Change] {
@@ -128,13 +132,18 @@ func (ix *Index) apply(ctx context.Context, changes []store.Change) error {
 // subscribers.
 func (ix *Index) Put(r *domain.Resource) {
 	ix.mu.Lock()
-	if have := ix.byID[r.ID]; have != nil && have.RevisionID >= r.RevisionID {
+	have := ix.byID[r.ID]
+	if have != nil && have.RevisionID >= r.RevisionID {
 		ix.mu.Unlock()
 		return
 	}
-	if have := ix.byID[r.ID]; have != nil {
+	if have != nil {
 		for _, s := range have.TargetSites {
 			delete(ix.byName, s)
+		}
+		ix.geo.Remove(have)
+		if g := ix.geoKind[have.Kind]; g != nil {
+			g.Remove(have)
 		}
 	}
 	for _, s := range r.TargetSites {
@@ -149,7 +158,15 @@ func (ix *Index) Put(r *domain.Resource) {
 			}
 		}
 	}
-	ix.geo.Set(r.ID, points...)
+	if len(points) > 0 {
+		ix.geo.Set(r, points...)
+		g := ix.geoKind[r.Kind]
+		if g == nil {
+			g = geo.NewIndex[*domain.Resource](0)
+			ix.geoKind[r.Kind] = g
+		}
+		g.Set(r, points...)
+	}
 	ix.version++
 	subs := slices.Clone(ix.subs)
 	ix.mu.Unlock()
@@ -181,16 +198,17 @@ func (ix *Index) Len() int {
 }
 
 // Near returns the live resources with a physical location within radiusKm of p, nearest first,
-// that keep accepts (nil accepts all).
-func (ix *Index) Near(p geo.Point, radiusKm float64, keep func(*domain.Resource) bool) []geo.Hit[*domain.Resource] {
+// of the given kind (0: any), that keep accepts (nil accepts all).
+func (ix *Index) Near(p geo.Point, radiusKm float64, kind domain.Kind, keep func(*domain.Resource) bool) []geo.Hit[*domain.Resource] {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	hits := ix.geo.Near(p, radiusKm, func(id string) bool { return keep == nil || keep(ix.byID[id]) })
-	out := make([]geo.Hit[*domain.Resource], len(hits))
-	for i, h := range hits {
-		out[i] = geo.Hit[*domain.Resource]{Key: ix.byID[h.Key], DistanceKm: h.DistanceKm}
+	g := ix.geo
+	if kind != 0 {
+		if g = ix.geoKind[kind]; g == nil {
+			return nil
+		}
 	}
-	return out
+	return g.Near(p, radiusKm, keep)
 }
 
 // ListResources implements domain.ResourceLister from memory.
