@@ -102,6 +102,7 @@ func (rs *ReadSide) ServeRead(w http.ResponseWriter, r *http.Request, req gatewa
 		keys = append(keys, "resource-"+it.Resource.ID)
 	}
 	rs.write(w, r, req.Site, public, out.body, keys)
+	out.release() // httpcache.Write has sent the body and keeps no reference to it
 }
 
 // write sends a read-side body with its caching headers; keys are the surrogate keys of what it
