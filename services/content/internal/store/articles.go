@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -416,8 +417,8 @@ func (s *Store) flushOne(ctx context.Context, m pendingDoc) error {
 
 // ListRevisions returns revisions of one article newest first, those below beforeID when it is
 // > 0, at most limit of them (all when limit <= 0). It reads them by _id ("{article}/{R}",
-// "{R-1}", ...) from the article's current revision down; a revision not recorded yet (pending)
-// is skipped.
+// "{R-1}", ...) from the article's current revision down, a page's worth at a time and in
+// parallel; a revision not recorded yet (pending) is skipped.
 func (s *Store) ListRevisions(ctx context.Context, articleID string, beforeID int64, limit int) ([]domain.Revision, error) {
 	top := s.index.Revision(articleID)
 	if top == 0 {
@@ -434,18 +435,37 @@ func (s *Store) ListRevisions(ctx context.Context, articleID string, beforeID in
 		top = beforeID - 1
 	}
 	var out []domain.Revision
-	for r := top; r >= 1 && (limit <= 0 || len(out) < limit); r-- {
-		rev, err := s.GetRevision(ctx, articleID, r)
-		if apperr.Is(err, apperr.NotFound) {
-			continue
+	for r := top; r >= 1 && (limit <= 0 || len(out) < limit); {
+		n := r // all that is left
+		if limit > 0 {
+			n = min(r, int64(limit-len(out)))
 		}
-		if err != nil {
-			return nil, err
+		revs := make([]domain.Revision, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { revs[i], errs[i] = s.GetRevision(ctx, articleID, r-i) })
+			if (i+1)%revisionReaders == 0 {
+				wg.Wait()
+			}
 		}
-		out = append(out, rev)
+		wg.Wait()
+		for i := range n {
+			switch {
+			case apperr.Is(errs[i], apperr.NotFound):
+			case errs[i] != nil:
+				return nil, errs[i]
+			default:
+				out = append(out, revs[i])
+			}
+		}
+		r -= n
 	}
 	return out, nil
 }
+
+// revisionReaders bounds how many revisions ListRevisions reads at once.
+const revisionReaders = 4
 
 // GetRevision returns one revision.
 func (s *Store) GetRevision(ctx context.Context, articleID string, revisionID int64) (domain.Revision, error) {

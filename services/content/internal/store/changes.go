@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -40,95 +39,18 @@ func (s *Store) logChange(ctx context.Context, doc *articleDoc, own bool) error 
 	if err != nil && !mongodb.IsDuplicateKey(err) {
 		return fmt.Errorf("logging change %s: %w", id, err)
 	}
-	return s.moveChangesHead(ctx, own)
-}
-
-// changesHeadID is the _id of the change log's head: a counter every writer bumps after adding
-// entries, so that followers read the log only when it moved (see changelog.Follower.Head). It
-// has no time, so reads and prunes of entries by time never match it.
-const changesHeadID = "head"
-
-// moveChangesHead bumps the change log's head, after entries were added. With own (see
-// recordRevision) it notes the value it moved it to as this Store's own (OwnArticleChanges).
-func (s *Store) moveChangesHead(ctx context.Context, own bool) error {
-	var head struct {
-		Seq int64 `bson:"seq"`
-	}
-	err := s.changes.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: changesHeadID}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: int64(1)}}}},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&head)
-	if mongodb.IsDuplicateKey(err) { // two first bumps raced: bump the one that won
-		err = s.changes.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: changesHeadID}},
-			bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: int64(1)}}}},
-			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&head)
-	}
-	if err != nil {
-		return fmt.Errorf("moving the change log's head: %w", err)
-	}
-	if own {
-		s.ownHeads.note(head.Seq, time.Now())
-	}
-	return nil
-}
-
-// OwnArticleChanges reports whether every head value after from, up to to, came from this
-// Store's own writes, which this process's index and read model were given in process.
-func (s *Store) OwnArticleChanges(from, to int64) bool { return s.ownHeads.all(from, to) }
-
-// ownHeads remembers the head values this Store's writes produced, for ownHeadsKept.
-type ownHeads struct {
-	mu   sync.Mutex
-	seqs map[int64]time.Time // guarded by mu
-}
-
-// ownHeadsKept is how long a Store remembers its own head values: far longer than a follower's
-// interval.
-const ownHeadsKept = 10 * time.Minute
-
-func (o *ownHeads) note(seq int64, now time.Time) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.seqs == nil {
-		o.seqs = map[int64]time.Time{}
-	}
-	o.seqs[seq] = now
-	if len(o.seqs)%1024 == 0 {
-		for k, at := range o.seqs {
-			if now.Sub(at) > ownHeadsKept {
-				delete(o.seqs, k)
-			}
-		}
-	}
-}
-
-func (o *ownHeads) all(from, to int64) bool {
-	if to <= from || to-from > 4096 {
-		return to == from
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for seq := from + 1; seq <= to; seq++ {
-		if _, ok := o.seqs[seq]; !ok {
-			return false
-		}
-	}
-	return true
+	return s.head.Move(ctx, own)
 }
 
 // ArticleChangesHead returns the change log's head: it changes after every entry added.
 func (s *Store) ArticleChangesHead(ctx context.Context) (int64, error) {
-	var head struct {
-		Seq int64 `bson:"seq"`
-	}
-	err := s.changes.FindOne(ctx, bson.D{{Key: "_id", Value: changesHeadID}}).Decode(&head)
-	if isNoDocuments(err) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, s.dbErr(ctx, "read the change log's head", err)
-	}
-	return head.Seq, nil
+	h, err := s.head.Read(ctx)
+	return h, s.dbErr(ctx, "read the change log's head", err)
 }
+
+// OwnArticleChanges reports whether every head value after from, up to to, came from this
+// Store's own writes, which this process's index and read model were given in process.
+func (s *Store) OwnArticleChanges(from, to int64) bool { return s.head.Own(from, to) }
 
 // ListArticleChanges returns change-log entries at or after since, oldest first, at most limit.
 func (s *Store) ListArticleChanges(ctx context.Context, since time.Time, limit int) ([]domain.ArticleChange, error) {
@@ -215,7 +137,7 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 			return s.dbErr(ctx, "import: insert "+step.what, err)
 		}
 	}
-	if err := s.moveChangesHead(ctx, true); err != nil { // ImportPublished hands the articles to the read models
+	if err := s.head.Move(ctx, true); err != nil { // ImportPublished hands the articles to the read models
 		return s.dbErr(ctx, "import", err)
 	}
 	for _, d := range docs {

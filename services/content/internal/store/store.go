@@ -106,7 +106,7 @@ type Store struct {
 	flushRetries     map[string]flushRetry // by article id; guarded by flushMu
 	nextRetry        time.Time             // earliest of flushRetries; guarded by flushMu
 	pendingSuspected atomic.Bool           // a revision write of this Store failed since the last scan
-	ownHeads         ownHeads              // change-log head values this Store's writes produced
+	head             *changelog.Head       // the change log's head; remembers this Store's own moves
 
 	// index holds every article's metadata; lists and the schedule queue are answered from it.
 	// LoadIndex fills it; this Store's own writes and FollowChanges keep it current.
@@ -132,6 +132,7 @@ func New(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Stor
 		pending:      db.Collection(pendingCollection),
 		indexEntries: db.Collection(indexCollection),
 		live:         db.Collection(liveCollection),
+		head:         changelog.NewHead(db.Collection(changesCollection)),
 		logger:       logger,
 		locks:        locks,
 		replacer:     mongodb.NewReplacer(db),

@@ -24,6 +24,10 @@ import (
 type Source interface {
 	LoadAll(ctx context.Context) ([]*domain.Resource, error)
 	ListChanges(ctx context.Context, since time.Time, limit int) ([]store.Change, error)
+	// ChangesHead returns the change log's head, which moves after every entry added; the index
+	// reads the log only when it moved, and not for moves OwnChanges says were its own process's.
+	ChangesHead(ctx context.Context) (int64, error)
+	OwnChanges(from, to int64) bool
 	GetResource(ctx context.Context, id string) (*domain.Resource, error)
 	LoadAllDirectories(ctx context.Context) ([]*domain.Directory, error)
 	GetDirectory(ctx context.Context, id string) (*domain.Directory, error)
@@ -62,6 +66,8 @@ func New(src Source, interval time.Duration, logger *slog.Logger) *Index {
 func (ix *Index) follower() *changelog.Follower[store.Change] {
 	return &changelog.Follower[store.Change]{
 		List:     ix.src.ListChanges,
+		Head:     ix.src.ChangesHead,
+		Own:      ix.src.OwnChanges,
 		TimeOf:   func(c store.Change) time.Time { return c.Time },
 		Apply:    ix.apply,
 		Interval: ix.interval,

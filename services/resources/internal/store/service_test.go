@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"log/slog"
 	"slices"
 	"strings"
@@ -37,6 +38,7 @@ func (s *sites) Site(_ context.Context, id string) (domain.SiteSettings, bool, e
 }
 
 type fixture struct {
+	db    *mongo.Database
 	svc   *domain.Service
 	store *store.Store
 	index *index.Index
@@ -56,7 +58,7 @@ func newFixture(tb testing.TB) *fixture {
 	if err := mongodb.Migrate(mongodb.WithScan(ctx, "test setup"), db, store.Migrations(), slog.New(slog.DiscardHandler)); err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{sites: &sites{sites: map[string]domain.SiteSettings{
+	f := &fixture{db: db, sites: &sites{sites: map[string]domain.SiteSettings{
 		"kratom-help": {ID: "kratom-help"},
 		"other":       {ID: "other", StaleAfterDays: 30},
 		"gone":        {ID: "gone", Deleted: true},
@@ -321,7 +323,8 @@ func TestHSDSRoundTripThroughTheStore(t *testing.T) {
 func TestIndexFollowsTheChangeLog(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	replica := index.New(f.store, 50*time.Millisecond, slog.New(slog.DiscardHandler))
+	// The replica's own store: a head move by another process's writes is never its own.
+	replica := index.New(store.New(f.db, mongodb.NewDocLocks(), nil), 50*time.Millisecond, slog.New(slog.DiscardHandler))
 	if err := replica.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

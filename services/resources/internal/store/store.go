@@ -39,6 +39,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/resources/internal/domain"
 )
@@ -68,12 +69,13 @@ type Store struct {
 	locks       Locker
 	onWrite     func(*domain.Resource)  // in-process read models learn of a write at once
 	onDirectory func(*domain.Directory) // the same for directories (OnDirectoryWrite)
+	head        *changelog.Head         // the change log's head; remembers this Store's own moves
 }
 
 // New returns a Store. onWrite, when not nil, is called after every successful write with the
 // resource as written, so read models in this process are fresh at once.
 func New(db *mongo.Database, locks Locker, onWrite func(*domain.Resource)) *Store {
-	return &Store{db: db, locks: locks, onWrite: onWrite}
+	return &Store{db: db, locks: locks, onWrite: onWrite, head: changelog.NewHead(db.Collection(changesCollection))}
 }
 
 // docKey names one document to lock.
@@ -330,14 +332,25 @@ func (s *Store) LogBatch(ctx context.Context, written []*domain.Resource) error 
 	if _, err := s.db.Collection(changesCollection).InsertOne(ctx, doc); err != nil {
 		return fmt.Errorf("logging a batch of %d changes: %w", len(written), err)
 	}
-	return nil
+	return s.head.Move(ctx, s.onWrite != nil) // the batch's resources went to onWrite one by one
 }
 
 func (s *Store) insertChange(ctx context.Context, id, kind string, revision int64) error {
 	doc := changeDoc{ID: bson.NewObjectID().Hex(), SchemaVersion: changeSchemaVersion, Resource: id, Kind: kind, Revision: revision, Time: time.Now().UTC()}
-	_, err := s.db.Collection(changesCollection).InsertOne(ctx, doc)
-	return err
+	if _, err := s.db.Collection(changesCollection).InsertOne(ctx, doc); err != nil {
+		return err
+	}
+	// Own when this process's read model is handed the write right after (onWrite, onDirectory).
+	own := (kind == changeKindDirectory && s.onDirectory != nil) || (kind != changeKindDirectory && s.onWrite != nil)
+	return s.head.Move(ctx, own)
 }
+
+// ChangesHead returns the change log's head, which moves after every entry added.
+func (s *Store) ChangesHead(ctx context.Context) (int64, error) { return s.head.Read(ctx) }
+
+// OwnChanges reports whether every head value after from, up to to, came from this Store's own
+// writes, which this process's index was handed in process.
+func (s *Store) OwnChanges(from, to int64) bool { return s.head.Own(from, to) }
 
 // Change is one change-log entry: of a resource, or of a directory when Directory is set.
 type Change struct {
