@@ -84,7 +84,7 @@ func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteReso
 	if err != nil {
 		return delivery.Page{}, "", err
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := pagetoken.Size(req.GetPageSize())
 	if err != nil {
 		return delivery.Page{}, "", err
 	}

@@ -180,28 +180,19 @@ func (s *DirectoryServer) ListDirectoryRevisions(ctx context.Context, req *resou
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := pagetoken.Size(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
-	scope := pagetoken.Scope("ListDirectoryRevisions", p.KeyName, id)
-	var tok revisionPageToken
-	if req.GetPageToken() != "" {
-		if err := s.tokens.Decode(req.GetPageToken(), scope, &tok); err != nil {
-			return nil, err
-		}
-	}
-	revs, err := s.service.ListRevisions(ctx, p, id, tok.Before, size+1)
+	revs, next, err := pagetoken.PageBefore(s.tokens, pagetoken.Scope("ListDirectoryRevisions", p.KeyName, id), req.GetPageToken(), size,
+		func(r domain.DirectoryRevision) int64 { return r.RevisionID },
+		func(before int64, limit int) ([]domain.DirectoryRevision, error) {
+			return s.service.ListRevisions(ctx, p, id, before, limit)
+		})
 	if err != nil {
 		return nil, err
 	}
-	resp := &resourcesv1.ListDirectoryRevisionsResponse{}
-	if len(revs) > size {
-		revs = revs[:size]
-		if resp.NextPageToken, err = s.tokens.Encode(scope, revisionPageToken{Before: revs[size-1].RevisionID}); err != nil {
-			return nil, err
-		}
-	}
+	resp := &resourcesv1.ListDirectoryRevisionsResponse{NextPageToken: next}
 	for _, rev := range revs {
 		d := rev.Directory
 		resp.Revisions = append(resp.Revisions, &resourcesv1.DirectoryRevision{
@@ -232,7 +223,7 @@ func (s *DirectoryServer) ListDirectories(ctx context.Context, req *resourcesv1.
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := pagetoken.Size(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}

@@ -20,24 +20,6 @@ import (
 	"github.com/beaconcms/beacon/services/resources/internal/hsds"
 )
 
-// Page sizes for every list method (AIP-158).
-const (
-	defaultPageSize = 20
-	maxPageSize     = 100
-)
-
-func pageSize(n int32) (int, error) {
-	switch {
-	case n < 0:
-		return 0, apperr.InvalidField("page_size", "must not be negative")
-	case n == 0:
-		return defaultPageSize, nil
-	case n > maxPageSize:
-		return maxPageSize, nil
-	}
-	return int(n), nil
-}
-
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // TokenCodec signs and checks page tokens (platform/pagetoken.Codec).
@@ -184,11 +166,6 @@ func (s *ResourceServer) VerifyResource(ctx context.Context, req *resourcesv1.Ve
 	return s.view(ctx, r), nil
 }
 
-// revisionPageToken is what a ListResourceRevisions page token carries: the revision to continue below.
-type revisionPageToken struct {
-	Before int64 `json:"b"`
-}
-
 func (s *ResourceServer) ListResourceRevisions(ctx context.Context, req *resourcesv1.ListResourceRevisionsRequest) (*resourcesv1.ListResourceRevisionsResponse, error) {
 	p, err := principal(ctx)
 	if err != nil {
@@ -198,28 +175,19 @@ func (s *ResourceServer) ListResourceRevisions(ctx context.Context, req *resourc
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := pagetoken.Size(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
-	scope := pagetoken.Scope("ListResourceRevisions", p.KeyName, id)
-	var tok revisionPageToken
-	if req.GetPageToken() != "" {
-		if err := s.tokens.Decode(req.GetPageToken(), scope, &tok); err != nil {
-			return nil, err
-		}
-	}
-	revs, err := s.service.ListRevisions(ctx, p, id, tok.Before, size+1)
+	revs, next, err := pagetoken.PageBefore(s.tokens, pagetoken.Scope("ListResourceRevisions", p.KeyName, id), req.GetPageToken(), size,
+		func(r domain.Revision) int64 { return r.RevisionID },
+		func(before int64, limit int) ([]domain.Revision, error) {
+			return s.service.ListRevisions(ctx, p, id, before, limit)
+		})
 	if err != nil {
 		return nil, err
 	}
-	resp := &resourcesv1.ListResourceRevisionsResponse{}
-	if len(revs) > size {
-		revs = revs[:size]
-		if resp.NextPageToken, err = s.tokens.Encode(scope, revisionPageToken{Before: revs[size-1].RevisionID}); err != nil {
-			return nil, err
-		}
-	}
+	resp := &resourcesv1.ListResourceRevisionsResponse{NextPageToken: next}
 	for _, rev := range revs {
 		r := rev.Resource
 		resp.Revisions = append(resp.Revisions, &resourcesv1.ResourceRevision{
@@ -267,7 +235,7 @@ func (s *ResourceServer) ListResources(ctx context.Context, req *resourcesv1.Lis
 	if err != nil {
 		return nil, err
 	}
-	size, err := pageSize(req.GetPageSize())
+	size, err := pagetoken.Size(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
