@@ -128,6 +128,17 @@ func newPolicy() *bluemonday.Policy {
 // takes about half a second; deeply nested lists are similar), so callers must
 // bound the size of sources they accept from clients.
 func (r *Renderer) Render(source string) Rendering {
+	rendering, _ := r.render(source)
+	return rendering
+}
+
+// RenderWithText returns Render(source) and PlainText(source), parsing the source once.
+func (r *Renderer) RenderWithText(source string) (Rendering, string) {
+	rendering, a := r.render(source)
+	return rendering, strings.Join(a.blocks, "\n\n")
+}
+
+func (r *Renderer) render(source string) (Rendering, analysis) {
 	src := []byte(source)
 	doc := r.md.Parser().Parse(text.NewReader(src))
 	a := analyze(doc, src, true)
@@ -146,7 +157,7 @@ func (r *Renderer) Render(source string) Rendering {
 		WordCount:          words,
 		ReadingTimeMinutes: (words + wordsPerMinute - 1) / wordsPerMinute,
 		FleschReadingEase:  fleschReadingEase(words, sentences, syllables),
-	}
+	}, a
 }
 
 // PlainText returns the visible text of a Markdown source (no markup), for search

@@ -741,3 +741,23 @@ func checkTOCMatchesHTML(tb testing.TB, got markdown.Rendering) {
 		seen[e.Anchor] = true
 	}
 }
+
+// RenderWithText gives what Render and PlainText give, from one parse.
+func TestRenderWithText(t *testing.T) {
+	t.Parallel()
+	r := markdown.NewRenderer()
+	for _, src := range []string{
+		"",
+		"# Kratom withdrawal\n\nDay *one* to three.\n\n## Sleep\n\n- a\n- b\n",
+		"| a | b |\n|---|---|\n| 1 | 2 |\n\nText[^1].\n\n[^1]: A note.",
+		"<script>x</script> &amp; \\*escaped\\*",
+	} {
+		gotR, gotText := r.RenderWithText(src)
+		if diff := cmp.Diff(r.Render(src), gotR); diff != "" {
+			t.Errorf("%q: rendering (-Render +RenderWithText):\n%s", src, diff)
+		}
+		if want := r.PlainText(src); gotText != want {
+			t.Errorf("%q: text %q, PlainText %q", src, gotText, want)
+		}
+	}
+}

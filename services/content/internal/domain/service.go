@@ -690,11 +690,12 @@ func (s *Service) PrepareImport(ctx context.Context, p auth.Principal, contents 
 	for range min(runtime.GOMAXPROCS(0), len(articles)) {
 		wg.Go(func() {
 			for a := range next {
-				a.Rendering = s.renderer.Render(a.Draft.Body)
+				var text string
+				a.Rendering, text = s.renderer.RenderWithText(a.Draft.Body) // one parse for both
 				a.publish(now)
 				a.RevisionID = 1
 				a.Published.RevisionID = 1
-				s.deriveSearchText(a)
+				a.Published.SearchText = text
 			}
 		})
 	}
