@@ -72,9 +72,6 @@ func (f *Follower[E]) Start(ctx context.Context) Position {
 	return p
 }
 
-// StartAt is the position of a reader that loaded its state at since, without a head.
-func StartAt(since time.Time) Position { return Position{Since: since} }
-
 // Run reads the log every Interval, starting at from, until ctx ends, and then returns nil
 // once no read is running (see loop.Every). A failed read is logged and retried at the next
 // tick from the same since-time.

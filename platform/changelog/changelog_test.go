@@ -171,7 +171,7 @@ func TestRunStopsWithItsContextAndRetries(t *testing.T) {
 
 func TestRunRefusesAZeroInterval(t *testing.T) {
 	f := &Follower[entry]{}
-	if err := f.Run(t.Context(), StartAt(time.Time{})); err == nil {
+	if err := f.Run(t.Context(), Position{}); err == nil {
 		t.Fatal("Run with no interval returned nil")
 	}
 }
@@ -327,7 +327,7 @@ func TestRunSkipsItsOwnWrites(t *testing.T) {
 	}
 }
 
-// A follower started without a head reading (StartAt, or a head that failed) reads the log on
+// A follower started without a head reading (a Position of a since-time only, or a head that failed) reads the log on
 // its first tick.
 func TestRunWithoutAStartHeadReadsOnce(t *testing.T) {
 	log := &fakeLog{}
@@ -341,7 +341,7 @@ func TestRunWithoutAStartHeadReadsOnce(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, StartAt(time.Now().Add(-time.Hour))) }()
+	go func() { done <- f.Run(ctx, Position{Since: time.Now().Add(-time.Hour)}) }()
 	time.Sleep(50 * time.Millisecond)
 	cancel()
 	if err := <-done; err != nil {

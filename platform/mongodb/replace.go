@@ -75,12 +75,6 @@ func (r *Replacer) Upsert(ctx context.Context, coll *mongo.Collection, id any, g
 	return err
 }
 
-// GuardsSent reports whether replaces carry their guard to the server (true on MongoDB).
-func (r *Replacer) GuardsSent(ctx context.Context) (bool, error) {
-	ferret, err := r.isFerretDB(ctx)
-	return !ferret, err
-}
-
 func (r *Replacer) isFerretDB(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/mongodb"
@@ -72,10 +73,17 @@ func (s *Store) writeIndexDoc(ctx context.Context, doc *articleDoc) error {
 	if err != nil {
 		return err
 	}
-	err = s.replacer.Upsert(ctx, s.indexEntries, doc.ID,
-		bson.D{{Key: "revision", Value: bson.D{{Key: "$lte", Value: doc.Revision}}}}, d)
+	return s.putEntry(ctx, s.indexEntries, doc, d, "index entry")
+}
+
+// putEntry stores entry, an article's entry in coll (article_index, article_live) at doc's
+// revision, unless a later revision's is stored: on MongoDB the guarded upsert then fails as a
+// duplicate key, which is fine; on FerretDB the caller's lock and its in-process check
+// (writeIndexDoc, writeLiveDoc) stand guard.
+func (s *Store) putEntry(ctx context.Context, coll *mongo.Collection, doc *articleDoc, entry any, what string) error {
+	err := s.replacer.Upsert(ctx, coll, doc.ID, bson.D{{Key: "revision", Value: bson.D{{Key: "$lte", Value: doc.Revision}}}}, entry)
 	if err != nil && !mongodb.IsDuplicateKey(err) {
-		return fmt.Errorf("storing the index entry of articles/%s: %w", doc.ID, err)
+		return fmt.Errorf("storing the %s of articles/%s: %w", what, doc.ID, err)
 	}
 	return nil
 }

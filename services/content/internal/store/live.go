@@ -147,11 +147,7 @@ func (s *Store) writeLiveDoc(ctx context.Context, doc *articleDoc) error {
 	if err != nil {
 		return err
 	}
-	err = s.replacer.Upsert(ctx, s.live, doc.ID, bson.D{{Key: "revision", Value: bson.D{{Key: "$lte", Value: doc.Revision}}}}, l)
-	if err != nil && !mongodb.IsDuplicateKey(err) {
-		return fmt.Errorf("storing the live entry of articles/%s: %w", doc.ID, err)
-	}
-	return nil
+	return s.putEntry(ctx, s.live, doc, l, "live entry")
 }
 
 // liveLoaders bounds how many goroutines decode live entries while loading.

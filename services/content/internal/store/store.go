@@ -12,8 +12,9 @@
 //
 // # Collections
 //
-//   - articles: one articleDoc per article, _id = article id. Writes are conditional on the stored
-//     revision (optimistic concurrency).
+//   - articles: one articleDoc per article, _id = article id. A write is made only while the
+//     stored revision is the one the change was made from (optimistic concurrency, checked in
+//     process under the article's lock; see mongodb.Replacer).
 //   - article_revisions: one revisionDoc per successful write, _id "articleId/revisionId".
 //   - slug_claims: one claimDoc per "site/slug" key a live article holds (see claims.go). A claim
 //     left behind by a crash is taken over once its holder does not hold the key and the claim
@@ -25,8 +26,10 @@
 // # Revisions survive crashes
 //
 // A write that bumps an article's revision also sets revisionPending: true in the same
-// single-document write. The revision document is then upserted (idempotent, keyed by
-// "articleId/revisionId") and revisionPending is unset with a filter on the revision just written.
+// single-document write. The revision document is then inserted (idempotent, keyed by
+// "articleId/revisionId"), the live and index entries and the change-log entry are written, and
+// revisionPending is cleared after checking, under the lock, that the article is still at that
+// revision.
 // When the process dies in between, [Store.FlushPendingRevisions] completes the revision later; an
 // update of an article whose previous revision is still pending completes it first, so no
 // revision is ever overwritten before it is recorded.
