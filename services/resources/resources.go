@@ -89,7 +89,7 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		return nil, errors.New("resources: Deps.DB, Deps.Locks, Deps.Tokens and Deps.Sites are required")
 	}
 	var ix *index.Index
-	st := store.New(deps.DB, deps.Locks, func(r *domain.Resource) { ix.Put(r) })
+	st := store.New(deps.DB, deps.Locks, func(r *domain.Resource) { ix.Put(r) }, logger)
 	st.OnDirectoryWrite(func(d *domain.Directory) { ix.PutDirectory(d) })
 	ix = index.New(st, cfg.PollInterval, logger)
 	if err := ix.Load(ctx); err != nil {
@@ -188,7 +188,7 @@ func OpenReadSide(ctx context.Context, deps Deps, cfg Config, logger *slog.Logge
 	if deps.DB == nil || deps.Tokens == nil || deps.Sites == nil {
 		return nil, nil, errors.New("resources: Deps.DB, Deps.Tokens and Deps.Sites are required")
 	}
-	st := store.New(deps.DB, mongodb.NewDocLocks(), nil) // never writes: no locks shared
+	st := store.New(deps.DB, mongodb.NewDocLocks(), nil, logger) // never writes: no locks shared
 	ix := index.New(st, cfg.PollInterval, logger)
 	if err := ix.Load(ctx); err != nil {
 		return nil, nil, fmt.Errorf("resources: loading the read model: %w", err)

@@ -117,7 +117,7 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		settings.RecommendBudget = cfg.RecommendBudget
 	}
 	delivery := domain.NewDelivery(sites, rec, rec, tally, settings, logger)
-	svc := domain.NewService(store.NewQuestionnaires(deps.DB, deps.Locks), sites, nil, nil, logger)
+	svc := domain.NewService(store.NewQuestionnaires(deps.DB, deps.Locks, logger), sites, nil, nil, logger)
 	if err := svc.Load(mongodb.WithScan(ctx, "screening: load questionnaires"), delivery); err != nil {
 		return nil, fmt.Errorf("screening: loading questionnaires: %w", err)
 	}

@@ -93,7 +93,7 @@ func newEnv(tb testing.TB, now func() time.Time, sites catalog) *env {
 		tb.Fatal(err)
 	}
 	var ix *index.Index
-	st := store.New(db, mongodb.NewDocLocks(), func(r *domain.Resource) { ix.Put(r) })
+	st := store.New(db, mongodb.NewDocLocks(), func(r *domain.Resource) { ix.Put(r) }, nil)
 	st.OnDirectoryWrite(func(d *domain.Directory) { ix.PutDirectory(d) })
 	ix = index.New(st, time.Second, logger)
 	if err := ix.Load(ctx); err != nil {

@@ -31,6 +31,21 @@ type resourceDoc struct {
 	UpdateTime    time.Time  `bson:"updateTime"`
 	DeleteTime    *time.Time `bson:"deleteTime"`
 	Creator       string     `bson:"creator"`
+	// LastChange is the change that made this revision, so that the document alone answers for
+	// its revision until the revision record is written (absent in documents of older releases).
+	LastChange *lastChangeDoc `bson:"lastChange,omitempty"`
+}
+
+// lastChangeDoc is a domain.Change as kept on the resource or directory it made.
+type lastChangeDoc struct {
+	Actor  string    `bson:"actor"`
+	Action string    `bson:"action"`
+	Fields []string  `bson:"fields"`
+	Time   time.Time `bson:"time"`
+}
+
+func toLastChangeDoc(c domain.Change) *lastChangeDoc {
+	return &lastChangeDoc{Actor: c.Actor, Action: c.Action, Fields: c.Fields, Time: c.Time.UTC()}
 }
 
 type fieldsDoc struct {
@@ -141,11 +156,24 @@ type changeDoc struct {
 	Revisions []int64  `bson:"revisions,omitempty"`
 }
 
-func toResourceDoc(r *domain.Resource) resourceDoc {
+// toRevisionDoc is the revision record of the revision d is at, made by d.LastChange.
+func toRevisionDoc(d resourceDoc) revisionDoc {
+	rev := revisionDoc{ID: revisionKey(d.ID, d.Revision), SchemaVersion: revisionSchemaVersion}
+	if c := d.LastChange; c != nil {
+		rev.Actor, rev.Action, rev.Fields, rev.Time = c.Actor, c.Action, c.Fields, c.Time
+	}
+	d.LastChange = nil // the record holds it
+	rev.Resource = d
+	return rev
+}
+
+// toResourceDoc is r as stored, written by change c.
+func toResourceDoc(r *domain.Resource, c domain.Change) resourceDoc {
 	d := resourceDoc{
 		ID: r.ID, SchemaVersion: resourceSchemaVersion, Fields: toFieldsDoc(r.Fields),
 		VerifiedDate: r.Verified.Date.String(), Verifier: r.Verified.Verifier, Revision: r.RevisionID,
 		CreateTime: r.CreateTime.UTC(), UpdateTime: r.UpdateTime.UTC(), Creator: r.Creator,
+		LastChange: toLastChangeDoc(c),
 	}
 	if !r.DeleteTime.IsZero() {
 		t := r.DeleteTime.UTC()
@@ -296,6 +324,7 @@ type directoryDoc struct {
 	CreateTime    time.Time           `bson:"createTime"`
 	UpdateTime    time.Time           `bson:"updateTime"`
 	DeleteTime    *time.Time          `bson:"deleteTime"`
+	LastChange    *lastChangeDoc      `bson:"lastChange,omitempty"` // as on resourceDoc
 }
 
 type directoryEntryDoc struct {
@@ -328,10 +357,22 @@ type slugClaimDoc struct {
 	Directory     string `bson:"directory"`
 }
 
-func toDirectoryDoc(d *domain.Directory) directoryDoc {
+// toDirectoryRevisionDoc is the revision record of the revision d is at, made by d.LastChange.
+func toDirectoryRevisionDoc(d directoryDoc) directoryRevisionDoc {
+	rev := directoryRevisionDoc{ID: revisionKey(d.ID, d.Revision), SchemaVersion: directoryRevisionSchemaVersion}
+	if c := d.LastChange; c != nil {
+		rev.Actor, rev.Action, rev.Fields, rev.Time = c.Actor, c.Action, c.Fields, c.Time
+	}
+	d.LastChange = nil // the record holds it
+	rev.Directory = d
+	return rev
+}
+
+// toDirectoryDoc is d as stored, written by change c.
+func toDirectoryDoc(d *domain.Directory, c domain.Change) directoryDoc {
 	doc := directoryDoc{
 		ID: d.ID, SchemaVersion: directorySchemaVersion, Title: d.Title, Slug: d.Slug, Intro: d.Intro, Site: d.Site,
-		Revision: d.RevisionID, CreateTime: d.CreateTime.UTC(), UpdateTime: d.UpdateTime.UTC(),
+		Revision: d.RevisionID, CreateTime: d.CreateTime.UTC(), UpdateTime: d.UpdateTime.UTC(), LastChange: toLastChangeDoc(c),
 	}
 	for _, e := range d.Entries {
 		doc.Entries = append(doc.Entries, directoryEntryDoc{Resource: e.ResourceID, Note: e.Note})

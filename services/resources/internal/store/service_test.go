@@ -66,7 +66,7 @@ func newFixture(tb testing.TB) *fixture {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	f.clock = &now
 	var ix *index.Index
-	f.store = store.New(db, mongodb.NewDocLocks(), func(r *domain.Resource) { ix.Put(r) })
+	f.store = store.New(db, mongodb.NewDocLocks(), func(r *domain.Resource) { ix.Put(r) }, nil)
 	f.store.OnDirectoryWrite(func(d *domain.Directory) { ix.PutDirectory(d) })
 	ix = index.New(f.store, 50*time.Millisecond, slog.New(slog.DiscardHandler))
 	f.index = ix
@@ -324,7 +324,7 @@ func TestIndexFollowsTheChangeLog(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	// The replica's own store: a head move by another process's writes is never its own.
-	replica := index.New(store.New(f.db, mongodb.NewDocLocks(), nil), 50*time.Millisecond, slog.New(slog.DiscardHandler))
+	replica := index.New(store.New(f.db, mongodb.NewDocLocks(), nil, nil), 50*time.Millisecond, slog.New(slog.DiscardHandler))
 	if err := replica.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -20,15 +20,25 @@
 //
 // # Conditional writes
 //
-// FerretDB v1 does not make conditional updates atomic, so every write holds, within the process,
-// the locks of the documents it checks and writes (the Locker, one per process). One process
-// writes a resources database (see docs/architecture.md).
+// A write holds, within the process, the locks of the documents it checks and writes (the
+// Locker, one per process), reads them by _id, checks in process that they are still the
+// versions the change was made from, and replaces them whole by _id through mongodb.Replacer:
+// on FerretDB v1 the filter is exactly {_id} (the in-process check is the guard, and one process
+// writes a resources database; see docs/architecture.md), on MongoDB the check rides along as a
+// guard (revision for resources and directories, the holder for claims), so a replica that lost a
+// race is refused with Conflict instead of overwriting the winner.
+//
+// The revision record is written after the guarded replace, so only the write that won records
+// its revision. The resource document carries its own last change (lastChange), so a crash
+// between the two loses nothing: GetRevision answers the current revision from the document, and
+// the next write records it first (recordMissedRevision).
 package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,15 +77,30 @@ type Locker interface {
 type Store struct {
 	db          *mongo.Database
 	locks       Locker
+	replacer    *mongodb.Replacer // guarded whole-document replaces
+	logger      *slog.Logger
 	onWrite     func(*domain.Resource)  // in-process read models learn of a write at once
 	onDirectory func(*domain.Directory) // the same for directories (OnDirectoryWrite)
 	head        *changelog.Head         // the change log's head; remembers this Store's own moves
+	// beforeReplace, when set (tests), runs after a write's in-process check and before its
+	// guarded replace: where another replica's write can slip in.
+	beforeReplace func()
 }
 
 // New returns a Store. onWrite, when not nil, is called after every successful write with the
-// resource as written, so read models in this process are fresh at once.
-func New(db *mongo.Database, locks Locker, onWrite func(*domain.Resource)) *Store {
-	return &Store{db: db, locks: locks, onWrite: onWrite, head: changelog.NewHead(db.Collection(changesCollection))}
+// resource as written, so read models in this process are fresh at once. A nil logger discards.
+func New(db *mongo.Database, locks Locker, onWrite func(*domain.Resource), logger *slog.Logger) *Store {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{db: db, locks: locks, replacer: mongodb.NewReplacer(db), logger: logger, onWrite: onWrite,
+		head: changelog.NewHead(db.Collection(changesCollection))}
+}
+
+func (s *Store) slipIn() {
+	if s.beforeReplace != nil {
+		s.beforeReplace()
+	}
 }
 
 // docKey names one document to lock.
@@ -127,27 +152,35 @@ func (s *Store) CreateResource(ctx context.Context, r *domain.Resource, c domain
 	if err := s.claim(ctx, r.ID, r.ExternalIDs); err != nil {
 		return err
 	}
-	if err := s.putRevision(ctx, r, c); err != nil {
-		return err
-	}
-	if _, err := s.db.Collection(resourcesCollection).InsertOne(ctx, toResourceDoc(r)); err != nil {
+	doc := toResourceDoc(r, c)
+	if _, err := s.db.Collection(resourcesCollection).InsertOne(ctx, doc); err != nil {
 		if mongodb.IsDuplicateKey(err) {
 			return apperr.New(apperr.AlreadyExists, "resource %q already exists", r.Name())
 		}
 		return fmt.Errorf("inserting resource %s: %w", r.ID, err)
 	}
+	s.recordRevision(ctx, doc)
 	return s.logChange(ctx, r, c)
+}
+
+// readResource reads the stored document of resource id.
+func (s *Store) readResource(ctx context.Context, id string) (resourceDoc, error) {
+	var d resourceDoc
+	err := s.db.Collection(resourcesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, apperr.New(apperr.NotFound, "resource %q not found", "resources/"+id)
+	}
+	if err != nil {
+		return d, fmt.Errorf("reading resource %s: %w", id, err)
+	}
+	return d, nil
 }
 
 // GetResource implements domain.ResourceStore.
 func (s *Store) GetResource(ctx context.Context, id string) (*domain.Resource, error) {
-	var d resourceDoc
-	err := s.db.Collection(resourcesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, apperr.New(apperr.NotFound, "resource %q not found", "resources/"+id)
-	}
+	d, err := s.readResource(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("reading resource %s: %w", id, err)
+		return nil, err
 	}
 	return fromResourceDoc(d)
 }
@@ -159,12 +192,15 @@ func (s *Store) UpdateResource(ctx context.Context, prev, next *domain.Resource,
 		return err
 	}
 	defer unlock()
-	current, err := s.GetResource(ctx, prev.ID)
+	current, err := s.readResource(ctx, prev.ID)
 	if err != nil {
 		return err
 	}
-	if current.RevisionID != prev.RevisionID {
-		return apperr.New(apperr.Conflict, "resource %q changed meanwhile (revision %d, expected %d): re-read and retry", prev.Name(), current.RevisionID, prev.RevisionID)
+	if current.Revision != prev.RevisionID {
+		return resourceChanged(prev, current.Revision)
+	}
+	if err := s.recordMissedRevision(ctx, current); err != nil {
+		return err
 	}
 	var added, removed []domain.ExternalID
 	for _, e := range next.ExternalIDs {
@@ -180,19 +216,40 @@ func (s *Store) UpdateResource(ctx context.Context, prev, next *domain.Resource,
 	if err := s.claim(ctx, next.ID, added); err != nil {
 		return err
 	}
-	if err := s.putRevision(ctx, next, c); err != nil {
-		return err
+	s.slipIn()
+	doc := toResourceDoc(next, c)
+	replaced, err := s.replacer.Replace(ctx, s.db.Collection(resourcesCollection), next.ID,
+		bson.D{{Key: "revision", Value: prev.RevisionID}}, doc)
+	if err == nil && !replaced { // MongoDB: another replica wrote it after the check above
+		err = resourceChanged(prev, -1)
 	}
-	_, err = s.db.Collection(resourcesCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: next.ID}}, toResourceDoc(next))
 	if err != nil {
+		for _, e := range added { // give back what this write claimed; a claim left is taken over later anyway
+			if rerr := s.release(ctx, e); rerr != nil {
+				s.logger.WarnContext(ctx, "releasing an external id after a failed write", slog.String("resource", next.Name()), slog.Any("err", rerr))
+			}
+		}
+		if apperr.Is(err, apperr.Conflict) {
+			return err
+		}
 		return fmt.Errorf("replacing resource %s: %w", next.ID, err)
 	}
+	s.recordRevision(ctx, doc)
 	for _, e := range removed { // after the write: a crash before this leaves a claim taken over later
-		if err := s.release(ctx, next.ID, e); err != nil {
+		if err := s.release(ctx, e); err != nil {
 			return err
 		}
 	}
 	return s.logChange(ctx, next, c)
+}
+
+// resourceChanged is the Conflict of a write made from revision prev when the stored resource is
+// at revision stored (-1: unknown, another replica wrote it between the check and the replace).
+func resourceChanged(prev *domain.Resource, stored int64) error {
+	if stored < 0 {
+		return apperr.New(apperr.Conflict, "resource %q changed meanwhile (another writer replaced revision %d): re-read and retry", prev.Name(), prev.RevisionID)
+	}
+	return apperr.New(apperr.Conflict, "resource %q changed meanwhile (revision %d, expected %d): re-read and retry", prev.Name(), stored, prev.RevisionID)
 }
 
 // claim takes the external ids for resource id. The caller holds their locks.
@@ -207,26 +264,34 @@ func (s *Store) claim(ctx context.Context, id string, ids []domain.ExternalID) e
 		if !mongodb.IsDuplicateKey(err) {
 			return fmt.Errorf("claiming external id %s: %w", e, err)
 		}
-		holder, held, err := s.holder(ctx, e)
+		stored, held, err := s.holder(ctx, e)
 		if err != nil {
 			return err
 		}
-		if held && holder != id {
+		if held && stored != id {
 			return &apperr.Error{Code: apperr.AlreadyExists, Message: "external id taken", Fields: []apperr.FieldViolation{{
-				Field: "resource.external_ids[" + strconv.Itoa(i) + "]", Description: fmt.Sprintf("%s belongs to %q", e, "resources/"+holder)}}}
+				Field: "resource.external_ids[" + strconv.Itoa(i) + "]", Description: fmt.Sprintf("%s belongs to %q", e, "resources/"+stored)}}}
 		}
-		if _, err := coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc); err != nil {
+		if held {
+			continue
+		}
+		replaced, err := s.replacer.Replace(ctx, coll, doc.ID, bson.D{{Key: "resource", Value: stored}}, doc)
+		if err != nil {
 			return fmt.Errorf("taking over external id %s: %w", e, err)
+		}
+		if !replaced { // MongoDB: another replica took it after the check
+			return apperr.New(apperr.Conflict, "external id %s was claimed meanwhile by another writer: retry", e)
 		}
 	}
 	return nil
 }
 
-// holder returns the resource holding e: held is false when the claim is released, or left by a
-// crash (its resource is missing or no longer lists e).
-func (s *Store) holder(ctx context.Context, e domain.ExternalID) (string, bool, error) {
+// holder returns the resource the claim of e names (stored: "" for a released or missing claim)
+// and whether it holds e: held is false when the claim is released, or left by a crash (its
+// resource is missing or no longer lists e).
+func (s *Store) holder(ctx context.Context, e domain.ExternalID) (stored string, held bool, err error) {
 	var d claimDoc
-	err := s.db.Collection(claimsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: claimKey(e)}}).Decode(&d)
+	err = s.db.Collection(claimsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: claimKey(e)}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && d.Resource == "") {
 		return "", false, nil
 	}
@@ -235,7 +300,7 @@ func (s *Store) holder(ctx context.Context, e domain.ExternalID) (string, bool, 
 	}
 	r, err := s.GetResource(ctx, d.Resource)
 	if apperr.Is(err, apperr.NotFound) {
-		return "", false, nil
+		return d.Resource, false, nil
 	}
 	if err != nil {
 		return "", false, err
@@ -243,13 +308,15 @@ func (s *Store) holder(ctx context.Context, e domain.ExternalID) (string, bool, 
 	return d.Resource, slices.Contains(r.ExternalIDs, e), nil
 }
 
-func (s *Store) release(ctx context.Context, id string, e domain.ExternalID) error {
-	holder, held, err := s.holder(ctx, e)
-	if err != nil || (held && holder != id) {
+// release gives e back unless a resource holds it: the caller's resource no longer lists e
+// (or never got to). The replace is guarded on the claim still naming what it named when read.
+func (s *Store) release(ctx context.Context, e domain.ExternalID) error {
+	stored, held, err := s.holder(ctx, e)
+	if err != nil || held || stored == "" {
 		return err
 	}
 	doc := claimDoc{ID: claimKey(e), SchemaVersion: claimSchemaVersion}
-	if _, err := s.db.Collection(claimsCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc); err != nil {
+	if _, err := s.replacer.Replace(ctx, s.db.Collection(claimsCollection), doc.ID, bson.D{{Key: "resource", Value: stored}}, doc); err != nil {
 		return fmt.Errorf("releasing external id %s: %w", e, err)
 	}
 	return nil
@@ -257,13 +324,19 @@ func (s *Store) release(ctx context.Context, id string, e domain.ExternalID) err
 
 // ResourceIDByExternalID implements domain.ResourceStore.
 func (s *Store) ResourceIDByExternalID(ctx context.Context, e domain.ExternalID) (string, bool, error) {
-	return s.holder(ctx, e)
+	id, held, err := s.holder(ctx, e)
+	if !held {
+		id = ""
+	}
+	return id, held, err
 }
 
 func revisionKey(id string, rev int64) string { return id + "/" + strconv.FormatInt(rev, 10) }
 
 // insertOrReplace writes doc as document id of coll: an insert, or, when a document with that id
-// is left from a write that crashed before its resource was written, a replace by _id. Never an
+// exists, a replace by _id. Only the write that won a revision records it, so an existing record
+// is either the same (written by recordMissedRevision meanwhile) or left by an older release,
+// which recorded revisions before writing the resource and could crash in between. Never an
 // upsert: on FerretDB an upsert whose filter matches nothing decodes the whole collection.
 func (s *Store) insertOrReplace(ctx context.Context, coll, id string, doc any) error {
 	_, err := s.db.Collection(coll).InsertOne(ctx, doc)
@@ -273,9 +346,33 @@ func (s *Store) insertOrReplace(ctx context.Context, coll, id string, doc any) e
 	return err
 }
 
-func (s *Store) putRevision(ctx context.Context, r *domain.Resource, c domain.Change) error {
-	doc := revisionDoc{ID: revisionKey(r.ID, r.RevisionID), SchemaVersion: revisionSchemaVersion,
-		Actor: c.Actor, Action: c.Action, Fields: c.Fields, Time: c.Time.UTC(), Resource: toResourceDoc(r)}
+// recordRevision records the revision doc was just written at. A failure is only logged: the
+// document carries its last change, so GetRevision answers from it and the next write records it.
+func (s *Store) recordRevision(ctx context.Context, doc resourceDoc) {
+	if err := s.putRevision(ctx, doc); err != nil {
+		s.logger.WarnContext(ctx, "recording a resource revision failed; the next write records it",
+			slog.String("resource", "resources/"+doc.ID), slog.Int64("revision", doc.Revision), slog.Any("err", err))
+	}
+}
+
+// recordMissedRevision records the revision stored is at when a crash (or a failure logged by
+// recordRevision) left it unrecorded. The caller holds the resource's lock.
+func (s *Store) recordMissedRevision(ctx context.Context, stored resourceDoc) error {
+	if stored.LastChange == nil { // written before lastChange: its revision was recorded first
+		return nil
+	}
+	err := s.db.Collection(revisionsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: revisionKey(stored.ID, stored.Revision)}}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return s.putRevision(ctx, stored)
+	}
+	if err != nil {
+		return fmt.Errorf("reading revision %s: %w", revisionKey(stored.ID, stored.Revision), err)
+	}
+	return nil
+}
+
+func (s *Store) putRevision(ctx context.Context, r resourceDoc) error {
+	doc := toRevisionDoc(r)
 	err := s.insertOrReplace(ctx, revisionsCollection, doc.ID, doc)
 	if err != nil {
 		return fmt.Errorf("recording revision %s: %w", doc.ID, err)
@@ -283,12 +380,21 @@ func (s *Store) putRevision(ctx context.Context, r *domain.Resource, c domain.Ch
 	return nil
 }
 
-// GetRevision implements domain.ResourceStore.
+// GetRevision implements domain.ResourceStore. The resource's current revision is answered from
+// the resource itself when its record is missing (see recordRevision).
 func (s *Store) GetRevision(ctx context.Context, id string, revision int64) (domain.Revision, error) {
 	var d revisionDoc
 	err := s.db.Collection(revisionsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: revisionKey(id, revision)}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.Revision{}, apperr.New(apperr.NotFound, "revision %d of %q not found", revision, "resources/"+id)
+		notFound := apperr.New(apperr.NotFound, "revision %d of %q not found", revision, "resources/"+id)
+		current, cerr := s.readResource(ctx, id)
+		if apperr.Is(cerr, apperr.NotFound) || (cerr == nil && (current.Revision != revision || current.LastChange == nil)) {
+			return domain.Revision{}, notFound
+		}
+		if cerr != nil {
+			return domain.Revision{}, cerr
+		}
+		d, err = toRevisionDoc(current), nil
 	}
 	if err != nil {
 		return domain.Revision{}, fmt.Errorf("reading revision %s/%d: %w", id, revision, err)

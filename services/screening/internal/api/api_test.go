@@ -100,7 +100,7 @@ func newEnv(tb testing.TB) *env {
 	counters := store.NewCounters(db, locks)
 	tally := domain.NewTally(counters, nil, logger)
 	delivery := domain.NewDelivery(sitesFixture, src, src, tally, domain.DefaultDeliverySettings(), logger)
-	svc := domain.NewService(store.NewQuestionnaires(db, locks), sitesFixture, nil, nil, logger)
+	svc := domain.NewService(store.NewQuestionnaires(db, locks, logger), sitesFixture, nil, nil, logger)
 	if err := svc.Load(context.Background(), delivery); err != nil {
 		tb.Fatal(err)
 	}

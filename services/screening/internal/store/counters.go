@@ -14,9 +14,11 @@
 // adds to each day document by read, merge, replace, and records its batch id in the document
 // (the last maxRecentBatches ids), so a batch retried after a partial failure adds to each
 // document at most once. Each read-merge-replace holds the document's lock from the process's
-// mongodb.DocLocks. Only the screening service writes its database, and one screening process
-// per database writes counters: the replace is by _id alone (the store rule), so two processes
-// flushing the same questionnaire-day at the same instant could lose one of the two batches.
+// mongodb.DocLocks, and is guarded on the document's write count (writes) through
+// mongodb.Replacer: on MongoDB the guard goes with the replace, so when two replicas flush the
+// same questionnaire-day at once the second replace matches nothing and is merged again from a
+// fresh read; a new day document is inserted, and a duplicate key is merged again the same way.
+// On FerretDB v1 the replace is by _id alone and one process writes the database.
 package store
 
 import (
@@ -27,7 +29,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/screening/internal/domain"
@@ -37,6 +38,9 @@ const (
 	countersCollection = "screening_counters"
 	counterSchema      = 1
 	maxRecentBatches   = 32
+	// maxMergeAttempts bounds how often one day's merge is redone after another replica wrote
+	// the document first.
+	maxMergeAttempts = 8
 )
 
 type counterDayDoc struct {
@@ -46,6 +50,9 @@ type counterDayDoc struct {
 	Day             string           `bson:"day"`
 	Cells           []counterCellDoc `bson:"cells"`
 	RecentBatches   []string         `bson:"recentBatches"`
+	// Writes counts the writes of this document; the next write is guarded on it. Absent (0) in
+	// documents of older releases.
+	Writes int64 `bson:"writes"`
 }
 
 type counterCellDoc struct {
@@ -59,13 +66,17 @@ func counterDayID(questionnaireID, day string) string { return questionnaireID +
 
 // Counters implements domain.CounterStore.
 type Counters struct {
-	coll  *mongo.Collection
-	locks *mongodb.DocLocks
+	coll     *mongo.Collection
+	locks    *mongodb.DocLocks
+	replacer *mongodb.Replacer
+	// beforeWrite, when set (tests), runs after a merge and before its guarded write: where
+	// another replica's write can slip in.
+	beforeWrite func()
 }
 
 // NewCounters returns the counter store of db; locks is the process's one DocLocks.
 func NewCounters(db *mongo.Database, locks *mongodb.DocLocks) *Counters {
-	return &Counters{coll: db.Collection(countersCollection), locks: locks}
+	return &Counters{coll: db.Collection(countersCollection), locks: locks, replacer: mongodb.NewReplacer(db)}
 }
 
 // AddCounts implements domain.CounterStore.
@@ -94,16 +105,35 @@ func (s *Counters) addToDay(ctx context.Context, id, batchID string, cells []dom
 		return fmt.Errorf("lock counters %s: %w", id, err)
 	}
 	defer unlock()
+	for attempt := 1; attempt <= maxMergeAttempts; attempt++ {
+		written, err := s.mergeOnce(ctx, id, batchID, cells)
+		if err != nil {
+			if mongodb.IsUnavailable(err) {
+				return fmt.Errorf("write counters %s: store unavailable: %w", id, err)
+			}
+			return fmt.Errorf("write counters %s: %w", id, err)
+		}
+		if written {
+			return nil
+		}
+	}
+	return fmt.Errorf("write counters %s: other writers changed it %d times in a row", id, maxMergeAttempts)
+}
+
+// mergeOnce reads day document id, adds cells to it and writes it back, guarded on the write
+// count read. written is false when another writer got there first (merge again).
+func (s *Counters) mergeOnce(ctx context.Context, id, batchID string, cells []domain.Cell) (written bool, err error) {
 	var doc counterDayDoc
 	err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc)
+	exists := err == nil
 	switch {
 	case errors.Is(err, mongo.ErrNoDocuments):
 		doc = counterDayDoc{ID: id, QuestionnaireID: cells[0].QuestionnaireID, Day: cells[0].Day}
 	case err != nil:
-		return fmt.Errorf("read counters %s: %w", id, err)
+		return false, err
 	}
 	if slices.Contains(doc.RecentBatches, batchID) {
-		return nil // this batch was added here before a failure elsewhere
+		return true, nil // this batch was added here before a failure elsewhere
 	}
 	doc.SchemaVersion = counterSchema
 	for _, c := range cells {
@@ -120,13 +150,23 @@ func (s *Counters) addToDay(ctx context.Context, id, batchID string, cells []dom
 	if n := len(doc.RecentBatches); n > maxRecentBatches {
 		doc.RecentBatches = doc.RecentBatches[n-maxRecentBatches:]
 	}
-	if _, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc, options.Replace().SetUpsert(true)); err != nil {
-		if mongodb.IsUnavailable(err) {
-			return fmt.Errorf("write counters %s: store unavailable: %w", id, err)
-		}
-		return fmt.Errorf("write counters %s: %w", id, err)
+	read := doc.Writes
+	doc.Writes++
+	if s.beforeWrite != nil {
+		s.beforeWrite()
 	}
-	return nil
+	if !exists {
+		_, err := s.coll.InsertOne(ctx, doc)
+		if mongodb.IsDuplicateKey(err) {
+			return false, nil // another writer created it
+		}
+		return err == nil, err
+	}
+	guard := bson.D{{Key: "writes", Value: read}}
+	if read == 0 { // written by an older release, without the count
+		guard = bson.D{{Key: "writes", Value: bson.D{{Key: "$exists", Value: false}}}}
+	}
+	return s.replacer.Replace(ctx, s.coll, id, guard, doc)
 }
 
 // Counts implements domain.CounterStore with one point read per day.

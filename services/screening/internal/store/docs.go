@@ -29,6 +29,17 @@ type questionnaireDoc struct {
 	DeleteTime       *time.Time `bson:"deleteTime,omitempty"`
 	LiveSlug         string     `bson:"liveSlug,omitempty"`
 	LiveSites        []string   `bson:"liveSites,omitempty"`
+	// LastChange is the change that made this revision, so that the document alone answers for
+	// its revision until the revision record is written (absent in documents of older releases).
+	LastChange *lastChangeDoc `bson:"lastChange,omitempty"`
+}
+
+// lastChangeDoc is a domain.Change as kept on the questionnaire it made.
+type lastChangeDoc struct {
+	Actor  string    `bson:"actor"`
+	Action string    `bson:"action"`
+	Fields []string  `bson:"fields"`
+	Time   time.Time `bson:"time"`
 }
 
 // versionDoc is a published version, _id "questionnaireId/v{number}". Written once.
@@ -217,8 +228,21 @@ func fromOptionalTime(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-func toQuestionnaireDoc(q *domain.Questionnaire) questionnaireDoc {
+// toRevisionDoc is the revision record of the revision d is at, made by d.LastChange.
+func toRevisionDoc(d questionnaireDoc) revisionDoc {
+	rev := revisionDoc{ID: revisionID(d.ID, d.Revision), SchemaVersion: revisionSchema, QuestionnaireID: d.ID, Revision: d.Revision}
+	if c := d.LastChange; c != nil {
+		rev.Actor, rev.Action, rev.Fields, rev.Time = c.Actor, c.Action, c.Fields, c.Time
+	}
+	d.LastChange = nil // the record holds it
+	rev.Questionnaire = d
+	return rev
+}
+
+// toQuestionnaireDoc is q as stored, written by change c.
+func toQuestionnaireDoc(q *domain.Questionnaire, c domain.Change) questionnaireDoc {
 	return questionnaireDoc{
+		LastChange: &lastChangeDoc{Actor: c.Actor, Action: c.Action, Fields: c.Fields, Time: c.Time.UTC()},
 		ID: q.ID, SchemaVersion: questionnaireSchema, Revision: q.RevisionID, Draft: toContentDoc(q.Draft),
 		State: stateNames[q.State], Version: q.Version, PublishedVersion: q.PublishedVersion, Creator: q.Creator,
 		CreateTime: q.CreateTime.UTC(), UpdateTime: q.UpdateTime.UTC(),

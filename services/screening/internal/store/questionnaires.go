@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/mongodb"
@@ -20,13 +20,17 @@ import (
 // Collections of questionnaires (see the package comment for counters).
 //
 //   - questionnaires: one questionnaireDoc per questionnaire, _id = id. Writes are conditional
-//     on the stored revision, checked while holding the document's lock.
+//     on the stored revision: checked in process while holding the document's lock, and sent
+//     along with the replace to MongoDB, where a replica that lost a race is refused with
+//     Conflict (mongodb.Replacer; on FerretDB v1 the replace is by _id alone and one process
+//     writes the database).
 //   - questionnaire_versions: one versionDoc per published version, _id "id/v{n}", inserted
 //     once and never changed.
 //   - questionnaire_revisions: one revisionDoc per successful write, _id "id/{revision}". It is
-//     written before the questionnaire, so a crash in between leaves a record of a revision that
-//     never happened, which the next write of that revision number replaces; readers ask only for
-//     revisions up to the questionnaire's own.
+//     written after the questionnaire's guarded replace, so only the write that won records its
+//     revision. The questionnaire document carries the change that made it (lastChange), so a
+//     crash in between loses nothing: GetRevision answers the current revision from the
+//     document, and the next write records it first.
 const (
 	questionnairesCollection = "questionnaires"
 	versionsCollection       = "questionnaire_versions"
@@ -35,13 +39,22 @@ const (
 
 // Questionnaires implements domain.QuestionnaireStore.
 type Questionnaires struct {
-	db    *mongo.Database
-	locks *mongodb.DocLocks
+	db       *mongo.Database
+	locks    *mongodb.DocLocks
+	replacer *mongodb.Replacer
+	logger   *slog.Logger
+	// beforeReplace, when set (tests), runs after an update's in-process check and before its
+	// guarded replace: where another replica's write can slip in.
+	beforeReplace func()
 }
 
 // NewQuestionnaires returns the questionnaire store of db; locks is the process's one DocLocks.
-func NewQuestionnaires(db *mongo.Database, locks *mongodb.DocLocks) *Questionnaires {
-	return &Questionnaires{db: db, locks: locks}
+// A nil logger discards.
+func NewQuestionnaires(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Questionnaires {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Questionnaires{db: db, locks: locks, replacer: mongodb.NewReplacer(db), logger: logger}
 }
 
 func questionnaireName(id string) string { return "questionnaires/" + id }
@@ -59,27 +72,34 @@ func (s *Questionnaires) CreateQuestionnaire(ctx context.Context, q *domain.Ques
 		return err
 	}
 	defer unlock()
-	if err := s.putRevision(ctx, q, c); err != nil {
-		return err
-	}
-	if _, err := s.db.Collection(questionnairesCollection).InsertOne(ctx, toQuestionnaireDoc(q)); err != nil {
+	doc := toQuestionnaireDoc(q, c)
+	if _, err := s.db.Collection(questionnairesCollection).InsertOne(ctx, doc); err != nil {
 		if mongodb.IsDuplicateKey(err) {
 			return apperr.New(apperr.AlreadyExists, "questionnaire %q already exists", questionnaireName(q.ID))
 		}
 		return fmt.Errorf("inserting questionnaire %s: %w", q.ID, err)
 	}
+	s.recordRevision(ctx, doc)
 	return nil
+}
+
+func (s *Questionnaires) read(ctx context.Context, id string) (questionnaireDoc, error) {
+	var d questionnaireDoc
+	err := s.db.Collection(questionnairesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, apperr.New(apperr.NotFound, "questionnaire %q not found", questionnaireName(id))
+	}
+	if err != nil {
+		return d, fmt.Errorf("reading questionnaire %s: %w", id, err)
+	}
+	return d, nil
 }
 
 // GetQuestionnaire implements domain.QuestionnaireStore.
 func (s *Questionnaires) GetQuestionnaire(ctx context.Context, id string) (*domain.Questionnaire, error) {
-	var d questionnaireDoc
-	err := s.db.Collection(questionnairesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, apperr.New(apperr.NotFound, "questionnaire %q not found", questionnaireName(id))
-	}
+	d, err := s.read(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("reading questionnaire %s: %w", id, err)
+		return nil, err
 	}
 	return fromQuestionnaireDoc(d)
 }
@@ -114,44 +134,92 @@ func (s *Questionnaires) UpdateQuestionnaire(ctx context.Context, prev, next *do
 		return err
 	}
 	defer unlock()
-	current, err := s.GetQuestionnaire(ctx, prev.ID)
+	current, err := s.read(ctx, prev.ID)
 	if err != nil {
 		return err
 	}
-	if current.RevisionID != prev.RevisionID {
-		return apperr.New(apperr.Conflict, "questionnaire %q changed meanwhile (revision %d, expected %d): re-read and retry", questionnaireName(prev.ID), current.RevisionID, prev.RevisionID)
+	if current.Revision != prev.RevisionID {
+		return apperr.New(apperr.Conflict, "questionnaire %q changed meanwhile (revision %d, expected %d): re-read and retry", questionnaireName(prev.ID), current.Revision, prev.RevisionID)
 	}
 	if next.RevisionID != prev.RevisionID+1 {
 		return fmt.Errorf("update of questionnaire %s: next revision %d does not follow %d", prev.ID, next.RevisionID, prev.RevisionID)
 	}
-	if err := s.putRevision(ctx, next, c); err != nil {
+	if err := s.recordMissedRevision(ctx, current); err != nil {
 		return err
 	}
-	if _, err := s.db.Collection(questionnairesCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: next.ID}}, toQuestionnaireDoc(next)); err != nil {
+	if s.beforeReplace != nil {
+		s.beforeReplace()
+	}
+	doc := toQuestionnaireDoc(next, c)
+	replaced, err := s.replacer.Replace(ctx, s.db.Collection(questionnairesCollection), next.ID, bson.D{{Key: "revision", Value: prev.RevisionID}}, doc)
+	if err != nil {
 		return fmt.Errorf("replacing questionnaire %s: %w", next.ID, err)
 	}
+	if !replaced { // MongoDB: another replica wrote it after the check above
+		return apperr.New(apperr.Conflict, "questionnaire %q changed meanwhile (another writer replaced revision %d): re-read and retry", questionnaireName(prev.ID), prev.RevisionID)
+	}
+	s.recordRevision(ctx, doc)
 	return nil
 }
 
-// putRevision records q's revision (replacing a record left by a crash at the same number).
-func (s *Questionnaires) putRevision(ctx context.Context, q *domain.Questionnaire, c domain.Change) error {
-	d := revisionDoc{
-		ID: revisionID(q.ID, q.RevisionID), SchemaVersion: revisionSchema, QuestionnaireID: q.ID, Revision: q.RevisionID,
-		Actor: c.Actor, Action: c.Action, Fields: c.Fields, Time: c.Time.UTC(), Questionnaire: toQuestionnaireDoc(q),
+// recordRevision records the revision doc was just written at. A failure is only logged: the
+// document carries its last change, so GetRevision answers from it and the next write records it.
+func (s *Questionnaires) recordRevision(ctx context.Context, doc questionnaireDoc) {
+	if err := s.putRevision(ctx, doc); err != nil {
+		s.logger.WarnContext(ctx, "recording a questionnaire revision failed; the next write records it",
+			slog.String("questionnaire", questionnaireName(doc.ID)), slog.Int64("revision", doc.Revision), slog.Any("err", err))
 	}
-	_, err := s.db.Collection(revisionsCollection).ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, d, options.Replace().SetUpsert(true))
+}
+
+// recordMissedRevision records the revision stored is at when a crash (or a failure logged by
+// recordRevision) left it unrecorded. The caller holds the questionnaire's lock.
+func (s *Questionnaires) recordMissedRevision(ctx context.Context, stored questionnaireDoc) error {
+	if stored.LastChange == nil { // written by an older release, which recorded revisions first
+		return nil
+	}
+	id := revisionID(stored.ID, stored.Revision)
+	err := s.db.Collection(revisionsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return s.putRevision(ctx, stored)
+	}
 	if err != nil {
-		return fmt.Errorf("recording revision %s: %w", d.ID, err)
+		return fmt.Errorf("reading revision %s: %w", id, err)
 	}
 	return nil
 }
 
-// GetRevision implements domain.QuestionnaireStore.
+// putRevision records the revision d is at: an insert, or a replace by _id of a record already
+// there (the same one, written meanwhile by recordMissedRevision, or one left by an older release,
+// which recorded revisions before writing the questionnaire). Never an upsert: on FerretDB an
+// upsert whose filter matches nothing decodes the whole collection.
+func (s *Questionnaires) putRevision(ctx context.Context, d questionnaireDoc) error {
+	rev := toRevisionDoc(d)
+	coll := s.db.Collection(revisionsCollection)
+	_, err := coll.InsertOne(ctx, rev)
+	if mongodb.IsDuplicateKey(err) {
+		_, err = coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: rev.ID}}, rev)
+	}
+	if err != nil {
+		return fmt.Errorf("recording revision %s: %w", rev.ID, err)
+	}
+	return nil
+}
+
+// GetRevision implements domain.QuestionnaireStore. The questionnaire's current revision is
+// answered from the questionnaire itself when its record is missing (see recordRevision).
 func (s *Questionnaires) GetRevision(ctx context.Context, id string, revision int64) (domain.Revision, error) {
 	var d revisionDoc
 	err := s.db.Collection(revisionsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: revisionID(id, revision)}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.Revision{}, apperr.New(apperr.NotFound, "revision %d of questionnaire %q not found", revision, questionnaireName(id))
+		notFound := apperr.New(apperr.NotFound, "revision %d of questionnaire %q not found", revision, questionnaireName(id))
+		current, cerr := s.read(ctx, id)
+		if apperr.Is(cerr, apperr.NotFound) || (cerr == nil && (current.Revision != revision || current.LastChange == nil)) {
+			return domain.Revision{}, notFound
+		}
+		if cerr != nil {
+			return domain.Revision{}, cerr
+		}
+		d, err = toRevisionDoc(current), nil
 	}
 	if err != nil {
 		return domain.Revision{}, fmt.Errorf("reading revision %s: %w", revisionID(id, revision), err)

@@ -22,7 +22,7 @@ var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 
 func TestQuestionnairesRoundTripEveryInstrument(t *testing.T) {
 	ctx := context.Background()
-	s := store.NewQuestionnaires(mongodbtest.NewDatabase(t), mongodb.NewDocLocks())
+	s := store.NewQuestionnaires(mongodbtest.NewDatabase(t), mongodb.NewDocLocks(), nil)
 	all, err := instruments.All()
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestQuestionnairesRoundTripEveryInstrument(t *testing.T) {
 
 func TestQuestionnaireUpdatesAreConditionalAndRecorded(t *testing.T) {
 	ctx := context.Background()
-	s := store.NewQuestionnaires(mongodbtest.NewDatabase(t), mongodb.NewDocLocks())
+	s := store.NewQuestionnaires(mongodbtest.NewDatabase(t), mongodb.NewDocLocks(), nil)
 	all, _ := instruments.All()
 	c := all[0].Content.Clone()
 	c.TargetSites = []string{"kratom-help"}
@@ -101,7 +101,7 @@ func TestQuestionnaireUpdatesAreConditionalAndRecorded(t *testing.T) {
 
 func TestPublishedVersionsNeverChange(t *testing.T) {
 	ctx := context.Background()
-	s := store.NewQuestionnaires(mongodbtest.NewDatabase(t), mongodb.NewDocLocks())
+	s := store.NewQuestionnaires(mongodbtest.NewDatabase(t), mongodb.NewDocLocks(), nil)
 	all, _ := instruments.All()
 	v := &domain.Version{QuestionnaireID: "q", Number: 1, Content: all[0].Content, PublishTime: t0}
 	if err := s.PutVersion(ctx, v); err != nil {

@@ -29,7 +29,7 @@ var (
 
 func newService(t testing.TB) (*domain.Service, *store.Questionnaires) {
 	t.Helper()
-	st := store.NewQuestionnaires(mongodbtest.NewDatabase(t), mongodb.NewDocLocks())
+	st := store.NewQuestionnaires(mongodbtest.NewDatabase(t), mongodb.NewDocLocks(), nil)
 	clock := t0
 	now := func() time.Time { clock = clock.Add(time.Second); return clock }
 	svc := domain.NewService(st, sites{"kratom-help": {Exists: true}, "other": {Exists: true}, "shop": {Exists: true, Commercial: true}}, now, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
