@@ -11,6 +11,7 @@ import (
 
 	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
 	"github.com/beaconcms/beacon/services/resources/internal/delivery"
+	"github.com/beaconcms/beacon/services/resources/internal/domain"
 )
 
 // The REST read side writes its JSON from per-revision fragments instead of marshalling every
@@ -19,11 +20,25 @@ import (
 // marshalled once per revision, and a response is those fragments with the per-request fields
 // appended. The JSON is the protojson form of the same messages (field order aside).
 
-// fragments caches the JSON of resources' per-revision part. Entries of deleted resources stay
-// until the process restarts (bounded by the number of resources).
+// fragments caches the JSON of resources' per-revision part, for the revisions the read model
+// holds now: a newer revision or a delete drops an entry (forget), and fragment keeps what it
+// makes only while it is still current.
 type fragments struct {
 	mu   sync.RWMutex
 	byID map[string]fragment
+}
+
+func (f *fragments) forget(r *domain.Resource) {
+	f.mu.Lock()
+	delete(f.byID, r.ID)
+	f.mu.Unlock()
+}
+
+// len returns the number of resources whose JSON is cached.
+func (f *fragments) len() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return len(f.byID)
 }
 
 type fragment struct {
@@ -46,7 +61,7 @@ func (s *DeliveryServer) fragment(it delivery.Item) []byte {
 		raw = []byte(`{"name":` + strconv.Quote(r.Name()) + `}`) // never for a valid message
 	}
 	s.frags.mu.Lock()
-	if have, ok := s.frags.byID[r.ID]; !ok || have.revision < r.RevisionID {
+	if s.model.Current(r) { // not a revision forget has dropped (or will not see) already
 		s.frags.byID[r.ID] = fragment{revision: r.RevisionID, json: raw}
 	}
 	s.frags.mu.Unlock()

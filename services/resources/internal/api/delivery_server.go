@@ -26,7 +26,9 @@ type DeliveryServer struct {
 
 // NewDeliveryServer returns the delivery API over model.
 func NewDeliveryServer(model *delivery.Model, tokens TokenCodec) *DeliveryServer {
-	return &DeliveryServer{model: model, tokens: tokens, frags: fragments{byID: map[string]fragment{}}}
+	s := &DeliveryServer{model: model, tokens: tokens, frags: fragments{byID: map[string]fragment{}}}
+	model.OnChange(s.frags.forget)
+	return s
 }
 
 // readableSite checks the caller's key covers the site; a key for another site gets NOT_FOUND,

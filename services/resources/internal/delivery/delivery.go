@@ -37,9 +37,12 @@ type Model struct {
 
 	render func(markdown string) string // description Markdown to sanitized HTML
 
+	// mu guards compiled and intros. Both hold only the revisions the index holds now: a newer
+	// revision or a delete drops an entry (forgetResource, forgetDirectory), and compile and
+	// introHTML keep what they make only while it is still current.
 	mu       sync.RWMutex
-	compiled map[string]*compiled // by resource id: what a revision needs per request, made once
-	intros   map[string]*compiled // by directory id: the rendered intro (html) of a revision
+	compiled map[string]*compiled // by resource id: what a live revision needs per request, made once
+	intros   map[string]*compiled // by directory id: the rendered intro (html) of a live revision
 }
 
 // compiled is what delivery derives from one revision of a resource, made on first use and kept
@@ -59,7 +62,34 @@ func New(ix *index.Index, sites Sites, now func() time.Time, render func(markdow
 	if render == nil {
 		render = func(string) string { return "" }
 	}
-	return &Model{index: ix, sites: sites, now: now, render: render, compiled: map[string]*compiled{}, intros: map[string]*compiled{}}
+	m := &Model{index: ix, sites: sites, now: now, render: render, compiled: map[string]*compiled{}, intros: map[string]*compiled{}}
+	ix.OnResource(m.forgetResource)
+	ix.OnDirectory(m.forgetDirectory)
+	return m
+}
+
+// OnChange registers f, called with every resource revision the read model takes (a write, a
+// delete, an undelete) once Current reflects it: for caches of what delivery serves.
+func (m *Model) OnChange(f func(*domain.Resource)) { m.index.OnResource(f) }
+
+// Current reports whether r is the revision the read model holds of its resource, and live:
+// what a cache of delivered resources may keep. Checked after storing-side locks are taken, it
+// closes the race with a concurrent OnChange.
+func (m *Model) Current(r *domain.Resource) bool {
+	cur, ok := m.index.Get(r.ID)
+	return ok && cur.RevisionID == r.RevisionID && !cur.Deleted()
+}
+
+func (m *Model) forgetResource(r *domain.Resource) {
+	m.mu.Lock()
+	delete(m.compiled, r.ID)
+	m.mu.Unlock()
+}
+
+func (m *Model) forgetDirectory(d *domain.Directory) {
+	m.mu.Lock()
+	delete(m.intros, d.ID)
+	m.mu.Unlock()
 }
 
 // Item is a resource as delivered: with open-now, staleness and, for near searches, distance.
@@ -117,7 +147,7 @@ func (m *Model) compile(r *domain.Resource) *compiled {
 	}
 	c = &compiled{revision: r.RevisionID, schedule: s, html: m.render(r.Description)}
 	m.mu.Lock()
-	if have, ok := m.compiled[r.ID]; !ok || have.revision < c.revision {
+	if m.Current(r) { // not a revision forgetResource has dropped (or will not see) already
 		m.compiled[r.ID] = c
 	}
 	m.mu.Unlock()
@@ -269,7 +299,7 @@ func (m *Model) introHTML(d *domain.Directory) string {
 	}
 	c = &compiled{revision: d.RevisionID, html: m.render(d.Intro)}
 	m.mu.Lock()
-	if have, ok := m.intros[d.ID]; !ok || have.revision < c.revision {
+	if cur, ok := m.index.Directory(d.ID); ok && cur.RevisionID == d.RevisionID && !cur.Deleted() {
 		m.intros[d.ID] = c
 	}
 	m.mu.Unlock()

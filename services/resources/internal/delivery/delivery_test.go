@@ -284,3 +284,46 @@ func TestNearByKindFollowsKindChanges(t *testing.T) {
 		t.Errorf("after a move: providers %q, all %q", near(domain.KindTreatmentProvider), near(0))
 	}
 }
+
+// TestDeletedResourcesLeaveTheCaches: what delivery compiled of a resource (its schedule and
+// description) or a directory (its intro) is dropped when it is deleted, and a newer revision
+// replaces it.
+func TestDeletedResourcesLeaveTheCaches(t *testing.T) {
+	ix, m, _ := setup(t)
+	ctx := context.Background()
+	a := put(ix, "a", func(r *domain.Resource) { r.Description = "A" })
+	put(ix, "b", func(r *domain.Resource) { r.Description = "B" })
+	rev++
+	d := &domain.Directory{ID: "d", RevisionID: rev, DirectoryFields: domain.DirectoryFields{Site: "s", Slug: "lines", Title: "Lines", Intro: "hello",
+		Entries: []domain.DirectoryEntry{{ResourceID: "a"}, {ResourceID: "b"}}}}
+	ix.PutDirectory(d)
+	if _, err := m.Directory(ctx, "s", "lines"); err != nil {
+		t.Fatal(err)
+	}
+	if res, dirs := delivery.Cached(m); res != 2 || dirs != 1 {
+		t.Fatalf("after serving the directory: %d resources, %d directories cached; want 2 and 1", res, dirs)
+	}
+
+	deleted := *a
+	rev++
+	deleted.RevisionID, deleted.DeleteTime = rev, now
+	ix.Put(&deleted)
+	if res, _ := delivery.Cached(m); res != 1 {
+		t.Errorf("after deleting a: %d resources cached, want 1", res)
+	}
+	page, err := m.Directory(ctx, "s", "lines")
+	if err != nil || len(page.Entries) != 1 {
+		t.Fatalf("directory after the delete: %+v, %v", page.Entries, err)
+	}
+	if res, _ := delivery.Cached(m); res != 1 {
+		t.Errorf("after serving again: %d resources cached, want 1 (a stays out)", res)
+	}
+
+	gone := *d
+	rev++
+	gone.RevisionID, gone.DeleteTime = rev, now
+	ix.PutDirectory(&gone)
+	if _, dirs := delivery.Cached(m); dirs != 0 {
+		t.Errorf("after deleting the directory: %d directories cached, want 0", dirs)
+	}
+}

@@ -52,7 +52,8 @@ type Index struct {
 	dirs    map[string]*domain.Directory // by id, deleted ones included
 	bySlug  map[string]string            // "site/slug" of a live directory -> its id
 	version uint64
-	subs    []func()
+	onRes   []func(*domain.Resource)  // told of every resource taken (OnResource)
+	onDir   []func(*domain.Directory) // told of every directory taken (OnDirectory)
 	loaded  changelog.Position // where following the change log starts after Load
 }
 
@@ -174,18 +175,35 @@ func (ix *Index) Put(r *domain.Resource) {
 		g.Set(r, points...)
 	}
 	ix.version++
-	subs := slices.Clone(ix.subs)
+	subs := slices.Clone(ix.onRes)
 	ix.mu.Unlock()
 	for _, f := range subs {
-		f()
+		f(r)
 	}
 }
 
-// Subscribe registers f to be called after every change the index takes.
-func (ix *Index) Subscribe(f func()) {
+// OnResource registers f, called with every resource revision the index takes (a write, a
+// delete, an undelete), after Get returns it: caches of older revisions drop theirs there.
+func (ix *Index) OnResource(f func(*domain.Resource)) {
 	ix.mu.Lock()
-	ix.subs = append(ix.subs, f)
+	ix.onRes = append(ix.onRes, f)
 	ix.mu.Unlock()
+}
+
+// OnDirectory registers f, called with every directory revision the index takes, after
+// DirectoryBySlug reflects it.
+func (ix *Index) OnDirectory(f func(*domain.Directory)) {
+	ix.mu.Lock()
+	ix.onDir = append(ix.onDir, f)
+	ix.mu.Unlock()
+}
+
+// Directory returns a directory by id, deleted ones included.
+func (ix *Index) Directory(id string) (*domain.Directory, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	d, ok := ix.dirs[id]
+	return d, ok
 }
 
 // Get returns a resource by id.
@@ -290,10 +308,10 @@ func (ix *Index) PutDirectory(d *domain.Directory) {
 		ix.bySlug[slugKey(d)] = d.ID
 	}
 	ix.version++
-	subs := slices.Clone(ix.subs)
+	subs := slices.Clone(ix.onDir)
 	ix.mu.Unlock()
 	for _, f := range subs {
-		f()
+		f(d)
 	}
 }
 

@@ -1,0 +1,95 @@
+package api_test
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/beaconcms/beacon/gateway"
+	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/services/resources/internal/api"
+	"github.com/beaconcms/beacon/services/resources/internal/delivery"
+	"github.com/beaconcms/beacon/services/resources/internal/domain"
+	"github.com/beaconcms/beacon/services/resources/internal/index"
+)
+
+// benchResources fills an index with n resources spread as bench/delivery spreads them: 70 % around
+// a few cities, the rest across the contiguous US, 1 in 100 virtual, kinds in turn.
+func benchResources(n int) *index.Index {
+	ix := index.New(nil, time.Second, slog.New(slog.DiscardHandler))
+	rng := rand.New(rand.NewPCG(8, 1))
+	cities := []struct{ lat, lng float64 }{{40.7128, -74.0060}, {34.0522, -118.2437}, {41.8781, -87.6298}, {32.7767, -96.7970}}
+	kinds := []domain.Kind{domain.KindSupportGroup, domain.KindTreatmentProvider, domain.KindPeerSupport, domain.KindCrisisLine,
+		domain.KindTextLine, domain.KindChat, domain.KindOnlineCommunity, domain.KindAppOrTool, domain.KindOther}
+	for i := range n {
+		r := &domain.Resource{ID: fmt.Sprintf("r%06d", i), RevisionID: 1, Fields: domain.Fields{
+			DisplayName: fmt.Sprintf("Example %d (example data)", i), OrganizationName: fmt.Sprintf("Example Network %d", i%500),
+			Kind: kinds[i%len(kinds)], Status: domain.StatusActive, TargetSites: []string{"s"}, Languages: []string{"en", "es"},
+			TaxonomyTerms: []string{"kratom", "recovery"}, Description: fmt.Sprintf("Example listing %d for the benchmark.", i),
+			Costs:  []domain.Cost{domain.CostFree},
+			Phones: []domain.Phone{{Number: fmt.Sprintf("+1202555%04d", i%10000), Type: domain.PhoneVoice}},
+			Hours: domain.Hours{TimeZone: "America/Chicago", Periods: []domain.WeeklyPeriod{
+				{Day: time.Monday, Opens: 9 * 60, Closes: 17 * 60}, {Day: time.Tuesday, Opens: 9 * 60, Closes: 17 * 60},
+				{Day: time.Wednesday, Opens: 9 * 60, Closes: 17 * 60}, {Day: time.Thursday, Opens: 9 * 60, Closes: 17 * 60},
+				{Day: time.Friday, Opens: 9 * 60, Closes: 17 * 60}, {Day: time.Saturday, Opens: 10 * 60, Closes: 14 * 60}}},
+		}, Verified: domain.Verification{Date: domain.Date{Year: 2026, Month: 1 + i%11, Day: 1 + i%28}}}
+		if i%4 == 0 {
+			r.Hours = domain.Hours{AlwaysOpen: true}
+		}
+		lat, lng := 25+rng.Float64()*24, -124+rng.Float64()*57
+		if rng.IntN(10) < 7 {
+			c := cities[rng.IntN(len(cities))]
+			lat, lng = c.lat+rng.NormFloat64()*0.22, c.lng+rng.NormFloat64()*0.22/math.Cos(c.lat*math.Pi/180)
+		}
+		if i%100 == 0 {
+			r.Locations = []domain.Location{{Type: domain.LocationVirtual, URL: fmt.Sprintf("https://example.org/meet/%d", i)}}
+		} else {
+			r.Locations = []domain.Location{{Type: domain.LocationPhysical, Coordinates: &domain.LatLng{Lat: lat, Lng: lng},
+				Address: domain.Address{City: "Example City", Country: "US"}}}
+		}
+		ix.Put(r)
+	}
+	return ix
+}
+
+// BenchmarkReadSideNear is bench/delivery's resources request (near + radiusKm=50 + kind on a
+// public site with 20,000 resources) through the REST read side, without the network.
+func BenchmarkReadSideNear(b *testing.B) {
+	ix := benchResources(20000)
+	st := catalog{"s": {ID: "s"}}
+	tokens, err := pagetoken.NewCodec([]byte("bench-page-token-secret-0123456789abcdef"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rs := api.NewReadSide(api.NewDeliveryServer(delivery.New(ix, st, nil, func(md string) string { return "<p>" + md + "</p>" }), tokens),
+		policies{"s": 0}, slog.New(slog.DiscardHandler))
+	req := httptest.NewRequest(http.MethodGet, "/v1/sites/s/resources?near=40.7128,-74.0060&radiusKm=50&kind=support_group", nil)
+	read := gateway.ReadRequest{Site: "s", Segment: "resources"}
+	w := httptest.NewRecorder()
+	rs.ServeRead(w, req, read)
+	if w.Code != 200 {
+		b.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	b.ReportMetric(float64(w.Body.Len()), "body-bytes")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			clear(w.h)
+			rs.ServeRead(w, req, read)
+		}
+	})
+}
+
+// discardWriter is an http.ResponseWriter that keeps nothing but headers.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(int)             {}
