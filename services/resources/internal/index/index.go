@@ -54,7 +54,7 @@ type Index struct {
 	version uint64
 	onRes   []func(*domain.Resource)  // told of every resource taken (OnResource)
 	onDir   []func(*domain.Directory) // told of every directory taken (OnDirectory)
-	loaded  changelog.Position // where following the change log starts after Load
+	loaded  changelog.Position        // where following the change log starts after Load
 }
 
 // New returns an empty index that follows src's change log every interval once Run starts.

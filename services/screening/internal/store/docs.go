@@ -243,7 +243,7 @@ func toRevisionDoc(d questionnaireDoc) revisionDoc {
 func toQuestionnaireDoc(q *domain.Questionnaire, c domain.Change) questionnaireDoc {
 	return questionnaireDoc{
 		LastChange: &lastChangeDoc{Actor: c.Actor, Action: c.Action, Fields: c.Fields, Time: c.Time.UTC()},
-		ID: q.ID, SchemaVersion: questionnaireSchema, Revision: q.RevisionID, Draft: toContentDoc(q.Draft),
+		ID:         q.ID, SchemaVersion: questionnaireSchema, Revision: q.RevisionID, Draft: toContentDoc(q.Draft),
 		State: stateNames[q.State], Version: q.Version, PublishedVersion: q.PublishedVersion, Creator: q.Creator,
 		CreateTime: q.CreateTime.UTC(), UpdateTime: q.UpdateTime.UTC(),
 		PublishTime: optionalTime(q.PublishTime), DeleteTime: optionalTime(q.DeleteTime),
