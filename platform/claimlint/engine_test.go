@@ -1,0 +1,281 @@
+package claimlint_test
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beaconcms/beacon/platform/claimlint"
+)
+
+func TestPositions(t *testing.T) {
+	body := "# Über\n\nCafé — “quoted addict” and then an addict.\n"
+	fs := ofRule(lintBody(builtin(t), body, baseFacts()), "stigmatising-term")
+	if len(fs) != 1 {
+		t.Fatalf("got %+v, want one finding (the quoted one is not the author's claim)", fs)
+	}
+	f := fs[0]
+	wantOff := strings.LastIndex(body, "addict")
+	if f.Offset != wantOff || f.Line != 3 || f.Match != "addict" || f.Field != "body" {
+		t.Errorf("got %+v, want offset %d, line 3", f, wantOff)
+	}
+	// Columns count characters: "Café — “quoted addict” and then an " is 35 characters.
+	if want := len([]rune(body[strings.Index(body, "Café"):wantOff])) + 1; f.Column != want {
+		t.Errorf("column %d, want %d", f.Column, want)
+	}
+}
+
+func TestFieldsAreLintedInOrderWithMetadataLast(t *testing.T) {
+	e := builtin(t)
+	facts := baseFacts()
+	facts.Reviewers = nil
+	fs := e.Lint(claimlint.Input{Context: claimlint.ContextArticle, Facts: facts, Fields: []claimlint.Field{
+		{Name: "title", Markdown: "Why addicts relapse"},
+		{Name: "summary", Markdown: "Junkies and withdrawal treatment."},
+		{Name: "body", Markdown: "Call 911 or 988 if you are in crisis.\n\n- seizure\n- trouble breathing"},
+	}})
+	var fields []string
+	for _, f := range fs {
+		if len(fields) == 0 || fields[len(fields)-1] != f.Field {
+			fields = append(fields, f.Field)
+		}
+	}
+	if !slices.Equal(fields, []string{"title", "summary", "reviewers"}) {
+		t.Errorf("fields in order %v; findings %+v", fields, fs)
+	}
+}
+
+func TestSuppressionMarker(t *testing.T) {
+	e := builtin(t)
+	body := "<!-- lint-ignore stigmatising-term: quoting the seed to correct it -->\nThey are addicts.\nStill the same paragraph: addict.\n\nA new paragraph: addict."
+	fs := ofRule(lintBody(e, body, baseFacts()), "stigmatising-term")
+	if len(fs) != 3 {
+		t.Fatalf("got %+v, want three findings", fs)
+	}
+	for i, want := range []string{"quoting the seed to correct it", "quoting the seed to correct it", ""} {
+		if fs[i].Suppressed != want {
+			t.Errorf("finding %d (%q at line %d): suppressed %q, want %q", i, fs[i].Match, fs[i].Line, fs[i].Suppressed, want)
+		}
+	}
+	if n := len(claimlint.Blocking(fs)); n != 1 {
+		t.Errorf("%d blocking, want 1 (the paragraph the marker does not cover)", n)
+	}
+
+	// A marker for another rule suppresses nothing here; a marker without a reason suppresses
+	// nothing and is a finding itself.
+	for _, marker := range []string{"<!-- lint-ignore naloxone-action: not this rule -->", "<!-- lint-ignore stigmatising-term -->", "<!-- lint-ignore stigmatising-term: -->"} {
+		fs := lintBody(e, marker+"\nThey are addicts.", baseFacts())
+		if got := ofRule(fs, "stigmatising-term"); len(got) != 1 || got[0].Suppressed != "" {
+			t.Errorf("%s: got %+v, want one unsuppressed finding", marker, got)
+		}
+		wantMarkerFinding := !strings.Contains(marker, "naloxone")
+		if got := ofRule(fs, "lint-marker"); (len(got) == 1) != wantMarkerFinding {
+			t.Errorf("%s: lint-marker findings %+v", marker, got)
+		}
+	}
+}
+
+func TestTuning(t *testing.T) {
+	tuning, err := claimlint.ParseTuning([]byte(`
+sites:
+  relaxed:
+    disable: [stigmatising-term]
+    severity:
+      number-needs-citation: info
+  strict:
+    severity:
+      number-needs-citation: error
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := claimlint.New(claimlint.Builtin(), tuning)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "They are addicts. It eases over about a week."
+	for _, c := range []struct {
+		sites      []string
+		stigma     bool
+		numberSeve claimlint.Severity
+	}{
+		{nil, true, claimlint.SeverityWarning},
+		{[]string{"other"}, true, claimlint.SeverityWarning},
+		{[]string{"relaxed"}, false, claimlint.SeverityInfo},
+		{[]string{"strict"}, true, claimlint.SeverityError},
+		// Several sites: the strictest wins, and a rule is off only where every site turns it off.
+		{[]string{"relaxed", "strict"}, true, claimlint.SeverityError},
+		{[]string{"relaxed", "other"}, true, claimlint.SeverityWarning},
+	} {
+		facts := baseFacts()
+		facts.Sites = c.sites
+		fs := lintBody(e, body, facts)
+		if got := len(ofRule(fs, "stigmatising-term")) > 0; got != c.stigma {
+			t.Errorf("sites %v: stigmatising-term reported %v, want %v", c.sites, got, c.stigma)
+		}
+		n := ofRule(fs, "number-needs-citation")
+		if len(n) != 1 || n[0].Severity != c.numberSeve {
+			t.Errorf("sites %v: number-needs-citation %+v, want severity %s", c.sites, n, c.numberSeve)
+		}
+	}
+
+	for _, bad := range []string{
+		"sites: {a: {disable: [no-such-rule]}}",
+		"sites: {a: {severity: {no-such-rule: error}}}",
+		"sites: {a: {severity: {stigmatising-term: fatal}}}",
+	} {
+		tn, err := claimlint.ParseTuning([]byte(bad))
+		if err == nil {
+			_, err = claimlint.New(claimlint.Builtin(), tn)
+		}
+		if err == nil {
+			t.Errorf("tuning %q accepted", bad)
+		}
+	}
+	if _, err := claimlint.ParseTuning([]byte("sites: {a: {disabled: [x]}}")); err == nil {
+		t.Error("a misspelt tuning key was accepted")
+	}
+}
+
+func TestPhoneLocales(t *testing.T) {
+	e := builtin(t)
+	body := "Call 1-800-273-8255 or call 1 (800) 662-4357. Poison Help: call 1.800.222.1222."
+	for _, c := range []struct {
+		locale string
+		want   []string // matched numbers reported
+	}{
+		{"en-US", []string{"1-800-273-8255"}},
+		{"en", []string{"1-800-273-8255"}},
+		{"fr-FR", []string{"1-800-273-8255", "1 (800) 662-4357", "1.800.222.1222"}},
+	} {
+		facts := baseFacts()
+		facts.Locale = c.locale
+		var got []string
+		for _, f := range ofRule(lintBody(e, body, facts), "phone-number-allowlist") {
+			got = append(got, f.Match)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("locale %s: reported %q, want %q", c.locale, got, c.want)
+		}
+	}
+	fs := ofRule(lintBody(e, body, baseFacts()), "phone-number-allowlist")
+	if !strings.Contains(fs[0].Message, "retired") || !strings.Contains(fs[0].Suggestion, "988") {
+		t.Errorf("retired number: %+v", fs[0])
+	}
+}
+
+func TestContexts(t *testing.T) {
+	e := builtin(t)
+	in := claimlint.Input{Context: claimlint.ContextResource, Facts: baseFacts(), Fields: []claimlint.Field{
+		{Name: "description", Markdown: "A withdrawal management program for addicts. Open 2-3 days a week."},
+	}}
+	var rules []string
+	for _, f := range e.Lint(in) {
+		rules = append(rules, f.RuleID)
+	}
+	// Resource descriptions are checked for what applies to them (terms, phone numbers), not
+	// for article-only rules (crisis block, citations, review metadata).
+	if !slices.Equal(rules, []string{"stigmatising-term"}) {
+		t.Errorf("resource findings %v, want only stigmatising-term", rules)
+	}
+}
+
+func TestRulesFileErrors(t *testing.T) {
+	good := string(claimlint.Builtin())
+	for name, file := range map[string]string{
+		"format":        strings.Replace(good, "format: 1", "format: 2", 1),
+		"unknown key":   strings.Replace(good, "    once: true", "    onse: true", 1),
+		"bad regexp":    strings.Replace(good, `'\b(self-?check`, `'\b((self-?check`, 1),
+		"duplicate id":  strings.Replace(good, "id: stigmatising-clean-dirty", "id: stigmatising-term", 1),
+		"bad severity":  strings.Replace(good, "severity: info", "severity: note", 1),
+		"unknown scope": strings.Replace(good, "scope: sentence}", "scope: line}", 1),
+		"unknown kind":  strings.Replace(good, "kind: phone", "kind: telephone", 1),
+		"unknown check": strings.Replace(good, "check: review-current", "check: review-fresh", 1),
+		"no revision":   strings.Replace(good, "revision: ", "# revision: ", 1),
+	} {
+		if file == good {
+			t.Fatalf("%s: the replacement did not apply", name)
+		}
+		if _, err := claimlint.New([]byte(file), claimlint.Tuning{}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestShippedPatternsHaveKeywords: every shipped pattern that produces findings has a keyword
+// prefilter, or is gated by a local condition that has one; that is what keeps a long article
+// within the time budget (BenchmarkLint6000Words).
+func TestShippedPatternsHaveKeywords(t *testing.T) {
+	for _, p := range claimlint.ShippedPatternsWithoutPrefilter(builtin(t)) {
+		t.Errorf("pattern without a keyword prefilter: %s", p)
+	}
+}
+
+func TestRevisionIsVersioned(t *testing.T) {
+	e := builtin(t)
+	if !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}\.\d+$`).MatchString(e.Revision()) {
+		t.Errorf("revision %q", e.Revision())
+	}
+}
+
+// BenchmarkLint6000Words lints a 6,000-word article made of the seed article (many findings)
+// and clean demo-style prose. The target is under 5 ms per article.
+func BenchmarkLint6000Words(b *testing.B) {
+	body := article6000(b)
+	e := builtin(b)
+	facts := baseFacts()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Lint(claimlint.Input{Context: claimlint.ContextArticle, Facts: facts, Fields: []claimlint.Field{
+			{Name: "title", Markdown: "Kratom withdrawal: what to expect"},
+			{Name: "summary", Markdown: "What kratom withdrawal can feel like and how long it may last."},
+			{Name: "body", Markdown: body},
+		}})
+	}
+}
+
+func TestLintTimeBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	body := article6000(t)
+	e := builtin(t)
+	in := claimlint.Input{Context: claimlint.ContextArticle, Facts: baseFacts(), Fields: []claimlint.Field{{Name: "body", Markdown: body}}}
+	best := time.Hour
+	for range 5 {
+		start := time.Now()
+		e.Lint(in)
+		best = min(best, time.Since(start))
+	}
+	// The benchmark's target is 5 ms; the test allows for a loaded machine but fails on a
+	// regression to a full regex scan per rule (tens of milliseconds).
+	if best > 25*time.Millisecond {
+		t.Errorf("linting a 6,000-word article took %v at best", best)
+	}
+}
+
+func article6000(tb testing.TB) string {
+	tb.Helper()
+	seed, err := os.ReadFile("testdata/seed-kratom-addiction.md")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	clean, err := os.ReadFile("testdata/withdrawal-article.md")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var b strings.Builder
+	for i := 0; len(strings.Fields(b.String())) < 6000; i++ {
+		if i%3 == 0 {
+			b.Write(seed)
+		} else {
+			b.Write(clean)
+		}
+		b.WriteString("\n\n")
+	}
+	return b.String()
+}
