@@ -124,6 +124,31 @@ func appliedVersions(ctx context.Context, coll *mongo.Collection) (map[int]bool,
 	return applied, nil
 }
 
+// DropFerretDBIndexes drops the named indexes of coll on FerretDB, succeeding when they do not
+// exist; on MongoDB it does nothing. FerretDB v1 pushes down nothing but _id equality, so there a
+// secondary index never speeds a query up while every write pays for it: SQLite evaluates each
+// indexed JSON path of the document once more. Indexes that enforce a uniqueness the data relies
+// on must stay.
+func DropFerretDBIndexes(ctx context.Context, coll *mongo.Collection, names ...string) error {
+	ferret, err := IsFerretDB(ctx, coll.Database().Client())
+	if err != nil || !ferret {
+		return err
+	}
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("listing indexes on %s: %w", coll.Name(), err)
+	}
+	for _, s := range specs {
+		if !slices.Contains(names, s.Name) {
+			continue
+		}
+		if err := coll.Indexes().DropOne(ctx, s.Name); err != nil {
+			return fmt.Errorf("dropping index %q on %s: %w", s.Name, coll.Name(), err)
+		}
+	}
+	return nil
+}
+
 // EnsureIndexes creates the indexes described by models on coll and succeeds when they already exist
 // with the same keys and uniqueness; it is meant for migration steps. An empty models is a no-op.
 //

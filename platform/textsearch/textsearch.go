@@ -252,18 +252,49 @@ func (ix *Index) Len() int {
 // Put adds or replaces a document (by ID). Documents with an empty ID are
 // ignored. A document without any token is counted by Len but never matches.
 func (ix *Index) Put(d Document) {
+	t := Tokenize(d)
+	ix.PutTokenized(t)
+	t.Release()
+}
+
+// Tokenized is a document split into terms: the costly part of Put, done outside any index's
+// lock, so that callers loading many documents can tokenize them on every core.
+type Tokenized struct {
+	id string
+	b  *builder
+}
+
+// Tokenize splits d into terms for PutTokenized. It returns nil when d has an empty ID.
+func Tokenize(d Document) *Tokenized {
 	if d.ID == "" {
-		return
+		return nil
 	}
 	b := builderPool.Get().(*builder)
 	b.build(&d)
+	return &Tokenized{id: d.ID, b: b}
+}
+
+// PutTokenized is Put of a tokenized document; t may be put into several indexes, and then
+// released. A nil t is ignored.
+func (ix *Index) PutTokenized(t *Tokenized) {
+	if t == nil {
+		return
+	}
 	ix.mu.Lock()
-	ix.removeLocked(d.ID)
-	ix.addLocked(strings.Clone(d.ID), b)
+	ix.removeLocked(t.id)
+	ix.addLocked(strings.Clone(t.id), t.b)
 	ix.maybeCompactLocked()
 	ix.mu.Unlock()
-	b.release()
-	builderPool.Put(b)
+}
+
+// Release gives t's memory back for reuse; t must not be used afterwards. A nil t is ignored.
+func (t *Tokenized) Release() {
+	if t == nil || t.b == nil {
+		return
+	}
+	t.b.release()
+	builderPool.Put(t.b)
+	t.b = nil
 }
 
 // Delete removes a document; unknown IDs are ignored.
@@ -406,6 +437,7 @@ func (ix *Index) addLocked(id string, b *builder) {
 	b.tids = b.tids[:0]
 	for k := range b.lterms {
 		lt := &b.lterms[k]
+		lt.fresh = false // a builder may be added to several indexes
 		tid, ok := ix.terms[lt.stem]
 		if !ok {
 			lt.stem, lt.fresh = strings.Clone(lt.stem), true

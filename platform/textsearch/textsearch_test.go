@@ -586,3 +586,39 @@ func TestConcurrentSearchPut(t *testing.T) {
 		t.Errorf("Search(kratom) = %d hits, Len = %d", got, ix.Len())
 	}
 }
+
+// TestPutTokenizedIntoSeveralIndexes checks that one tokenized document put into several
+// indexes (an article live on several sites) answers as Put does in each, whatever else each
+// index already holds.
+func TestPutTokenizedIntoSeveralIndexes(t *testing.T) {
+	docs := []textsearch.Document{
+		{ID: "a", Title: "Kratom withdrawal timeline", Summary: "What the first week brings.", Body: "Tapering slowly helps; cravings fade."},
+		{ID: "b", Title: "Finding support groups", Body: "Peer support and tapering plans."},
+	}
+	other := textsearch.Document{ID: "x", Title: "Sleep during withdrawal", Body: "Cravings at night."}
+	viaPut := []*textsearch.Index{build(), build(other)}
+	viaTokens := []*textsearch.Index{build(), build(other)}
+	for _, d := range docs {
+		for _, ix := range viaPut {
+			ix.Put(d)
+		}
+		tok := textsearch.Tokenize(d)
+		for _, ix := range viaTokens {
+			ix.PutTokenized(tok)
+		}
+		tok.Release()
+	}
+	for i := range viaPut {
+		if a, b := viaPut[i].Len(), viaTokens[i].Len(); a != b {
+			t.Errorf("index %d: Len %d via Put, %d via PutTokenized", i, a, b)
+		}
+		for _, q := range []string{"kratom", "withdrawal", "taper", "craving", `"peer support"`, "week", "sleep", "grou"} {
+			if want, got := ids(viaPut[i].Search(q)), ids(viaTokens[i].Search(q)); !slices.Equal(want, got) {
+				t.Errorf("index %d: Search(%q) = %v via PutTokenized, %v via Put", i, q, got, want)
+			}
+		}
+	}
+	if textsearch.Tokenize(textsearch.Document{Title: "no id"}) != nil {
+		t.Error("Tokenize of a document without an ID is not nil")
+	}
+}

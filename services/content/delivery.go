@@ -3,6 +3,7 @@ package content
 import (
 	"context"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"log/slog"
 
 	"github.com/beaconcms/beacon/gateway"
@@ -54,11 +55,15 @@ func loadDelivery(ctx context.Context, st *store.Store, sites SiteCatalog, rende
 	return &Delivery{model: model, store: st, tokens: tokens, since: since, cfg: cfg, logger: logger}, nil
 }
 
-// Run keeps the read model fresh until ctx ends: it follows the article change log (the site
-// catalog refreshes itself). It returns once ctx has ended and its loop has stopped (nil), or
-// at once for a poll interval that is not positive.
+// Run builds the search index of what was loaded, and keeps the read model fresh until ctx
+// ends: it follows the article change log (the site catalog refreshes itself). It returns once
+// ctx has ended and both have stopped (nil), or at once for a poll interval that is not
+// positive.
 func (d *Delivery) Run(ctx context.Context) error {
-	return d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.model.BuildSearch(ctx) })
+	g.Go(func() error { return d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval) })
+	return g.Wait()
 }
 
 // ReadSide returns the delivery REST routes, for the gateway.

@@ -93,7 +93,7 @@ func (s *Server) SearchPublishedArticles(ctx context.Context, req *contentv1.Sea
 	if err != nil {
 		return nil, err
 	}
-	res, err := runSearch(s.tokens, v, req.GetQ(), strconv.Itoa(int(req.GetPageSize())), req.GetPageToken())
+	res, err := runSearch(ctx, s.tokens, v, req.GetQ(), strconv.Itoa(int(req.GetPageSize())), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

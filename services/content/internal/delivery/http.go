@@ -110,10 +110,15 @@ func (h *Handler) article(w http.ResponseWriter, r *http.Request, v *readmodel.V
 		h.fail(w, r, articleNotFound(v, slug))
 		return
 	}
+	body, err := e.Body()
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	hdr := w.Header()
 	hdr["Surrogate-Key"] = e.Surrogate
 	hdr["Cache-Tag"] = e.CacheTag
-	write(w, r, v, e.Article, hdrJSON)
+	write(w, r, v, body, hdrJSON)
 }
 
 // page is a rendered list page with the surrogate keys of everything in it.
@@ -183,7 +188,7 @@ func (h *Handler) renderList(v *readmodel.View, r *http.Request) (*page, error) 
 
 func (h *Handler) search(w http.ResponseWriter, r *http.Request, v *readmodel.View) {
 	q := r.URL.Query()
-	res, err := runSearch(h.tokens, v, q.Get("q"), q.Get("pageSize"), q.Get("pageToken"))
+	res, err := runSearch(r.Context(), h.tokens, v, q.Get("q"), q.Get("pageSize"), q.Get("pageToken"))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -73,7 +74,7 @@ type searchResult struct {
 }
 
 // runSearch ranks the view's articles against query and returns one page.
-func runSearch(tokens *pagetoken.Codec, v *readmodel.View, query, rawSize, token string) (searchResult, error) {
+func runSearch(ctx context.Context, tokens *pagetoken.Codec, v *readmodel.View, query, rawSize, token string) (searchResult, error) {
 	query = strings.TrimSpace(query)
 	switch {
 	case query == "":
@@ -92,7 +93,10 @@ func runSearch(tokens *pagetoken.Codec, v *readmodel.View, query, rawSize, token
 			return searchResult{}, err
 		}
 	}
-	all := v.Search(query)
+	all, err := v.Search(ctx, query)
+	if err != nil {
+		return searchResult{}, err
+	}
 	res := searchResult{total: len(all)}
 	if cur.Offset < len(all) {
 		end := min(cur.Offset+size, len(all))

@@ -42,6 +42,9 @@ func BenchmarkPublishWith10kLive(b *testing.B) {
 	if _, err := m.Load(b.Context(), source{all}); err != nil {
 		b.Fatal(err)
 	}
+	if err := m.BuildSearch(b.Context()); err != nil {
+		b.Fatal(err)
+	}
 	if m.View("bench").Len() != live {
 		b.Fatalf("%d live", m.View("bench").Len())
 	}

@@ -65,6 +65,10 @@ type Model struct {
 	// known to the catalog or not (yet): the searchable text is not kept, so an index must be
 	// fed when the article is applied. Updated in place; shared by the site's views.
 	searches map[string]*textsearch.Index
+	// searchReady is closed once every loaded article is in the search indexes (see
+	// BuildSearch); searchBacklog holds the loaded live articles until then.
+	searchReady   chan struct{}
+	searchBacklog []searchDoc
 }
 
 // record is what the model keeps of one live article.
@@ -116,7 +120,9 @@ func New(catalog SiteCatalog, opts Options) *Model {
 		records:       map[string]*record{},
 		applied:       map[string]int64{},
 		searches:      map[string]*textsearch.Index{},
+		searchReady:   make(chan struct{}),
 	}
+	close(m.searchReady) // nothing to index until Load
 	empty := map[string]*View{}
 	m.views.Store(&empty)
 	return m
@@ -187,15 +193,16 @@ func withDeleted(s Site, deleted bool) Site {
 // ApplyArticles applies articles at their revisions, ignoring any at or below what the model
 // has seen. An article that is not live (unpublished, archived, deleted) leaves every site.
 func (m *Model) ApplyArticles(articles ...*domain.Article) {
-	texts := make([]string, len(articles)) // outside the lock: the costly part
+	terms := make([]*textsearch.Tokenized, len(articles)) // outside the lock: the costly part
 	for i, a := range articles {
-		texts[i] = m.searchText(a)
+		terms[i] = m.searchTerms(a)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	changed := map[string]*siteChange{}
 	for i, a := range articles {
-		m.applyLocked(a, texts[i], changed)
+		m.applyLocked(a, terms[i], changed)
+		terms[i].Release()
 	}
 	sites := map[string]bool{}
 	for site, c := range changed {
@@ -228,8 +235,9 @@ type siteChange struct {
 
 // applyLocked updates the record, the applied revision, the search indexes and the slug
 // indexes for a, and notes in changed, per site it was or is live on, the entry it had there.
-// text is searchText(a).
-func (m *Model) applyLocked(a *domain.Article, text string, changed map[string]*siteChange) {
+// terms is searchTerms(a), or nil to leave the article out of search for now (Load); the caller
+// releases it.
+func (m *Model) applyLocked(a *domain.Article, terms *textsearch.Tokenized, changed map[string]*siteChange) {
 	if a.RevisionID <= m.applied[a.ID] {
 		return
 	}
@@ -275,19 +283,29 @@ func (m *Model) applyLocked(a *domain.Article, text string, changed map[string]*
 		if st := m.sites[site]; st != nil {
 			st.index(live)
 		}
-		m.searchIndex(site).Put(textsearch.Document{ID: a.ID, Title: live.Content.Title, Summary: live.Content.Summary, Body: text})
+		if terms != nil {
+			m.searchIndex(site).PutTokenized(terms)
+		}
 	}
 }
 
-// searchText is the searchable text of a's live snapshot, "" when nothing of it is live.
-func (m *Model) searchText(a *domain.Article) string {
+// searchTerms is a's live snapshot tokenized for the search indexes, nil when nothing of it is
+// live.
+func (m *Model) searchTerms(a *domain.Article) *textsearch.Tokenized {
 	if !a.Live() {
-		return ""
+		return nil
 	}
-	if a.Published.SearchText != "" {
-		return a.Published.SearchText
+	return m.tokenize(searchDocOf(a))
+}
+
+// tokenize splits d's title, summary and text (derived from its Markdown when it has none)
+// into search terms.
+func (m *Model) tokenize(d searchDoc) *textsearch.Tokenized {
+	body := d.text
+	if body == "" {
+		body = m.plainText(d.markdown)
 	}
-	return m.plainText(a.Published.Content.Body)
+	return textsearch.Tokenize(textsearch.Document{ID: d.id, Title: d.title, Summary: d.summary, Body: body})
 }
 
 func (m *Model) searchIndex(site string) *textsearch.Index {

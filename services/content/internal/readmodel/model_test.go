@@ -130,7 +130,13 @@ func stateOf(v *View, words []string) viewState {
 	}
 	for _, w := range words {
 		var hits []string
-		for _, h := range v.Search(w) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		found, err := v.Search(ctx, w)
+		cancel()
+		if err != nil {
+			panic(fmt.Sprintf("Search(%q): %v", w, err)) // stateOf has no testing.TB; a hang would be worse
+		}
+		for _, h := range found {
 			hits = append(hits, h.Entry.ID)
 		}
 		slices.Sort(hits)
@@ -200,6 +206,9 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 			if _, err := fresh.Load(t.Context(), source{slices.Collect(maps.Values(final))}); err != nil {
 				t.Fatal(err)
 			}
+			if err := fresh.BuildSearch(t.Context()); err != nil {
+				t.Fatal(err)
+			}
 			for _, site := range siteIDs {
 				got, want := m.View(site), fresh.View(site)
 				if (got == nil) != (want == nil) {
@@ -213,8 +222,14 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 					t.Fatalf("site %s:\nincremental %+v\nrebuilt     %+v", site, gs, ws)
 				}
 				want.byID.all(func(id string, e *Entry) {
-					if g := got.byID.get(id); g == nil || !bytes.Equal(g.Article.Raw(), e.Article.Raw()) || !bytes.Equal(g.CardJSON, e.CardJSON) {
-						t.Fatalf("site %s, article %s: rendered bytes differ", site, id)
+					g := got.byID.get(id)
+					if g == nil {
+						t.Fatalf("site %s, article %s: missing from the incremental view", site, id)
+					}
+					gb, gerr := g.Body()
+					wb, werr := e.Body()
+					if gerr != nil || werr != nil || !bytes.Equal(gb.Raw(), wb.Raw()) || !bytes.Equal(g.CardJSON, e.CardJSON) {
+						t.Fatalf("site %s, article %s: rendered bytes differ (errors %v, %v)", site, id, gerr, werr)
 					}
 				})
 				if *got.Site() != *want.Site() {
@@ -303,8 +318,12 @@ func TestSettingsChangeRerendersFromTheEntries(t *testing.T) {
 	if err != nil || html != a.Published.Rendering.HTML {
 		t.Fatalf("HTML after re-render = %q, %v; want %q", html, err, a.Published.Rendering.HTML)
 	}
-	if !bytes.Contains(e.Article.Raw(), []byte("Text HOME")) {
-		t.Errorf("entry not re-rendered with the new settings: %s", e.Article.Raw())
+	body, err := e.Body()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(body.Raw(), []byte("Text HOME")) {
+		t.Errorf("entry not re-rendered with the new settings: %s", body.Raw())
 	}
 }
 
@@ -403,7 +422,7 @@ func TestReadersDuringWrites(t *testing.T) {
 						continue // deleted for a moment
 					}
 					v.ListPage("kratom", "", nil, 10)
-					v.Search("words")
+					_, _ = v.Search(context.Background(), "words")
 					_, _ = v.Sitemap()
 					_, _ = v.Feed()
 					if e := v.Article("alpha"); e != nil {

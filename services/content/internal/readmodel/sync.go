@@ -6,9 +6,11 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beaconcms/beacon/platform/changelog"
+	"github.com/beaconcms/beacon/platform/textsearch"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
 
@@ -16,12 +18,14 @@ import (
 // reads it; the content service writes the change log and prunes it (see content.Service.Run).
 type Source interface {
 	// ForEachLiveArticle calls fn with every article that has a live snapshot (published and
-	// not deleted), in no particular order, with Draft and Rendering left empty. It stops at
-	// fn's first error and returns it.
+	// not deleted), in no particular order, with Draft and Rendering left empty, and the
+	// snapshot's Markdown body left out when its search text is given. It stops at fn's first
+	// error and returns it.
 	ForEachLiveArticle(ctx context.Context, fn func(*domain.Article) error) error
 	// GetArticlesForDelivery returns the current state of the articles with these ids, live
 	// or not (deleted ones included, so the model sees them leave), in any order, with Draft
-	// and Rendering left empty. Ids that do not exist are left out, not an error.
+	// and Rendering left empty (and the body as ForEachLiveArticle says). Ids that do not
+	// exist are left out, not an error.
 	GetArticlesForDelivery(ctx context.Context, ids []string) ([]*domain.Article, error)
 	// ListArticleChanges returns up to limit change-log entries with a time at or after
 	// since, oldest first. Every successful article write has an entry (article id, new
@@ -46,49 +50,24 @@ const (
 )
 
 // Load reads every site from the catalog and every live article from src, and returns the
-// position to follow the change log from (Follow).
+// position to follow the change log from (Follow). The articles are servable when it returns;
+// their search terms are indexed by BuildSearch, which searches wait for.
 func (m *Model) Load(ctx context.Context, src Source) (changelog.Position, error) {
 	since := m.follower(src, time.Second).Start(ctx)
 	m.SitesChanged()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.searchReady = make(chan struct{}) // closed by BuildSearch
 	// Records first (applied as they stream in, so only the live records stay in memory),
 	// then each site they are live on rendered, in parallel, and built once.
-	// The searchable text of each is extracted on every core meanwhile.
 	changed := map[string]*siteChange{}
-	type withText struct {
-		a    *domain.Article
-		text string
-	}
-	loaded := make(chan *domain.Article, 64)
-	prepared := make(chan withText, 64)
-	var extractors sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		extractors.Go(func() {
-			for a := range loaded {
-				prepared <- withText{a, m.searchText(a)}
-			}
-		})
-	}
-	applied := make(chan struct{})
-	go func() {
-		defer close(applied)
-		for p := range prepared {
-			m.applyLocked(p.a, p.text, changed) // Load holds m.mu for this goroutine
-		}
-	}()
 	err := src.ForEachLiveArticle(ctx, func(a *domain.Article) error {
-		select {
-		case loaded <- a:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
+		m.applyLocked(a, nil, changed)
+		if a.Live() {
+			m.searchBacklog = append(m.searchBacklog, searchDocOf(a))
 		}
+		return ctx.Err()
 	})
-	close(loaded)
-	extractors.Wait()
-	close(prepared)
-	<-applied
 	if err != nil {
 		return since, fmt.Errorf("load live articles: %w", err)
 	}
@@ -104,6 +83,76 @@ func (m *Model) Load(ctx context.Context, src Source) (changelog.Position, error
 	// Loading decoded every stored article; give that memory back before serving.
 	debug.FreeOSMemory()
 	return since, nil
+}
+
+// BuildSearch indexes for search the articles Load read, on every core, then lets searches
+// through; until then they wait (View.Search). An article applied again since Load is indexed by
+// that apply, and its loaded version is skipped. It returns when done, or nil early when ctx
+// ends. Splitting it from Load lets a replica serve articles and lists about two seconds sooner
+// after a start with 10,000 articles; search follows.
+func (m *Model) BuildSearch(ctx context.Context) error {
+	m.mu.Lock()
+	backlog, ready := m.searchBacklog, m.searchReady
+	m.searchBacklog = nil
+	m.mu.Unlock()
+	const batch = 64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			terms := make([]*textsearch.Tokenized, 0, batch)
+			for {
+				first := int(next.Add(batch)) - batch
+				if first >= len(backlog) || ctx.Err() != nil {
+					return
+				}
+				todo := backlog[first:min(first+batch, len(backlog))]
+				terms = terms[:0]
+				for _, d := range todo {
+					terms = append(terms, m.tokenize(d))
+				}
+				m.mu.Lock()
+				for i, d := range todo {
+					if rec := m.records[d.id]; rec != nil && m.applied[d.id] == d.revision {
+						for _, site := range rec.live.Content.TargetSites {
+							m.searchIndex(site).PutTokenized(terms[i])
+						}
+					}
+					terms[i].Release()
+				}
+				m.mu.Unlock()
+				clear(todo) // their text can go now
+			}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	close(ready)
+	m.logger.Info("delivery: search index built", "articles", len(backlog))
+	// Give the loaded text back.
+	debug.FreeOSMemory()
+	return nil
+}
+
+// searchDoc is what BuildSearch needs of a loaded live article.
+type searchDoc struct {
+	id       string
+	revision int64
+	title    string
+	summary  string
+	text     string // the snapshot's search text, if it was stored
+	markdown string // else its Markdown body
+}
+
+func searchDocOf(a *domain.Article) searchDoc {
+	c := a.Published.Content
+	d := searchDoc{id: a.ID, revision: a.RevisionID, title: c.Title, summary: c.Summary, text: a.Published.SearchText}
+	if d.text == "" {
+		d.markdown = c.Body
+	}
+	return d
 }
 
 // Follow reads the change log every interval, from since, until ctx ends, and applies the

@@ -130,3 +130,60 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestSearchFollowsLoad: after Load, articles are served at once while search waits for
+// BuildSearch; what BuildSearch indexes is what Load read, except articles applied again in
+// between (republished with other words, or unpublished), whose newer state wins.
+func TestSearchFollowsLoad(t *testing.T) {
+	kept := liveArticle("a1", 1, "kept", nil, 1, nil, nil, "s1")
+	kept.Published.SearchText = "tapering plan"
+	changed := liveArticle("a2", 1, "changed", nil, 2, nil, nil, "s1")
+	changed.Published.SearchText = "tapering winter"
+	gone := liveArticle("a3", 1, "gone", nil, 3, nil, nil, "s1")
+	gone.Published.SearchText = "tapering autumn"
+	m := newTestModel(newCatalog(testSite("s1")))
+	if _, err := m.Load(t.Context(), source{[]*domain.Article{kept, changed, gone}}); err != nil {
+		t.Fatal(err)
+	}
+	v := m.View("s1")
+	if v == nil || v.Article("kept") == nil || v.Article("gone") == nil {
+		t.Fatal("articles are not served right after Load")
+	}
+	early, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := v.Search(early, "tapering"); err == nil {
+		t.Fatal("Search answered before BuildSearch; want it to wait")
+	}
+
+	republished := liveArticle("a2", 2, "changed", nil, 2, nil, nil, "s1")
+	republished.Published.SearchText = "sleep after"
+	unpublished := liveArticle("a3", 2, "gone", nil, 3, nil, nil, "s1")
+	unpublished.State, unpublished.Published = domain.StateDraft, nil
+	m.ApplyArticles(republished, unpublished)
+
+	if err := m.BuildSearch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		query string
+		want  []string
+	}{
+		{"tapering", []string{"a1"}},
+		{"plan", []string{"a1"}},
+		{"sleep", []string{"a2"}},
+		{"winter", nil},
+		{"autumn", nil},
+	} {
+		hits, err := m.View("s1").Search(t.Context(), tt.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, h := range hits {
+			got = append(got, h.Entry.ID)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Search(%q) = %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}

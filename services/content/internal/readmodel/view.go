@@ -1,6 +1,7 @@
 package readmodel
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strconv"
@@ -27,6 +28,8 @@ type View struct {
 	byTag     map[string][]*Entry // in listing order
 	byTopic   map[string][]*Entry
 	search    *textsearch.Index // shared by the site's views; updated in place
+	// searchReady is closed once search has every article loaded at start (Model.BuildSearch).
+	searchReady <-chan struct{}
 
 	renderSitemap, renderFeed func(*Site, []*Entry, time.Time) ([]byte, error)
 	sitemap, feed             lazyBody
@@ -36,15 +39,16 @@ type View struct {
 // newView builds a site's view from scratch from its state.
 func newView(m *Model, st *siteState) *View {
 	v := &View{
-		site:      st.site,
-		cacheAge:  []string{CacheControl(st.site.Public, st.site.CacheMaxAgeSeconds)},
-		ordered:   slices.SortedFunc(maps.Values(st.entries), entryOrder),
-		byID:      newIDIndex(st.entries),
-		bySlug:    map[string]*Entry{},
-		redirects: map[string]string{},
-		byTag:     map[string][]*Entry{},
-		byTopic:   map[string][]*Entry{},
-		search:    m.searchIndex(st.site.ID),
+		site:        st.site,
+		cacheAge:    []string{CacheControl(st.site.Public, st.site.CacheMaxAgeSeconds)},
+		ordered:     slices.SortedFunc(maps.Values(st.entries), entryOrder),
+		byID:        newIDIndex(st.entries),
+		bySlug:      map[string]*Entry{},
+		redirects:   map[string]string{},
+		byTag:       map[string][]*Entry{},
+		byTopic:     map[string][]*Entry{},
+		search:      m.searchIndex(st.site.ID),
+		searchReady: m.searchReady,
 
 		renderSitemap: m.renderSitemap,
 		renderFeed:    m.renderFeed,
@@ -73,6 +77,7 @@ func (v *View) patched(m *Model, st *siteState, c *siteChange) *View {
 		site:          st.site,
 		cacheAge:      v.cacheAge,
 		search:        v.search,
+		searchReady:   v.searchReady,
 		renderSitemap: m.renderSitemap,
 		renderFeed:    m.renderFeed,
 	}
@@ -274,8 +279,19 @@ type Hit struct {
 	Score float64
 }
 
-// Search ranks the view's articles against query, best first.
-func (v *View) Search(query string) []Hit {
+// Search ranks the view's articles against query, best first. Right after a start it waits
+// until the search index has every article (Model.BuildSearch), or fails as Unavailable when ctx
+// ends first.
+func (v *View) Search(ctx context.Context, query string) ([]Hit, error) {
+	select {
+	case <-v.searchReady:
+	default:
+		select {
+		case <-v.searchReady:
+		case <-ctx.Done():
+			return nil, apperr.New(apperr.Unavailable, "search is still indexing the articles after a restart; try again in a few seconds")
+		}
+	}
 	hits := v.search.Search(query)
 	out := make([]Hit, 0, len(hits))
 	for _, h := range hits {
@@ -283,7 +299,7 @@ func (v *View) Search(query string) []Hit {
 			out = append(out, Hit{Entry: e, Score: h.Score})
 		}
 	}
-	return out
+	return out, nil
 }
 
 // Sitemap returns the view's sitemap, rendered on first use. A failed render is not kept: the

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
@@ -76,7 +78,9 @@ func LiveArticle(a *domain.Article) (*Article, string) {
 	}, snap.Rendering.HTML
 }
 
-// Entry is one live article as one site delivers it, rendered once.
+// Entry is one live article as one site delivers it. Its PublishedArticle JSON is rendered on
+// the first request for it ([Entry.Body]), not when the entry is made: a read model makes
+// thousands of entries at start, and most are not asked for soon.
 type Entry struct {
 	Live        *Article // what it was rendered from
 	ID          string
@@ -90,39 +94,86 @@ type Entry struct {
 	Authors     []string // display names
 	Card        *contentv1.ArticleCard
 	CardJSON    []byte
-	// Article is the PublishedArticle JSON.
-	Article *httpcache.Body
 	// Surrogate and CacheTag are header values naming the site and the article for CDN purges:
 	// "site-<site> article-<id>" and the same keys comma-separated.
 	Surrogate []string
 	CacheTag  []string
-	// htmlStart and htmlEnd delimit the JSON string of the html field in Article's bytes.
+
+	site Site // the settings it renders with
+
+	mu   sync.Mutex                     // serializes the rendering
+	html string                         // the body until rendered, then "" (it is in body's JSON)
+	body atomic.Pointer[httpcache.Body] // the PublishedArticle JSON once rendered
+	// htmlStart and htmlEnd delimit the JSON string of the html field in body's bytes; set
+	// before body is stored.
 	htmlStart, htmlEnd int
 }
 
-// HTML returns the entry's article body, read back from its JSON (for a re-render after the
-// site's settings changed, or for the gRPC API).
+// Body returns the entry's PublishedArticle JSON, rendering it on the first call. It is safe for
+// concurrent use; an error means the article cannot be rendered and is the same on every call.
+func (e *Entry) Body() (*httpcache.Body, error) {
+	if b := e.body.Load(); b != nil {
+		return b, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if b := e.body.Load(); b != nil {
+		return b, nil
+	}
+	pa, err := PublishedArticle(&e.site, e.Live, e.html)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := jsonMarshal(pa)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", e.Live.Name(), err)
+	}
+	if e.html != "" {
+		i := bytes.Index(raw, htmlKey)
+		if i < 0 {
+			return nil, fmt.Errorf("render %s: no html field in its JSON", e.Live.Name())
+		}
+		e.htmlStart = i + len(htmlKey)
+		e.htmlEnd = e.htmlStart + jsonStringLen(raw[e.htmlStart:])
+	}
+	b := httpcache.NewLazy(raw)
+	e.body.Store(b)
+	e.html = ""
+	return b, nil
+}
+
+// HTML returns the entry's article body (for a re-render after the site's settings changed, or
+// for the gRPC API), without rendering the entry: read back from its JSON once it is rendered.
 func (e *Entry) HTML() (string, error) {
+	b := e.body.Load()
+	if b == nil {
+		e.mu.Lock()
+		b = e.body.Load()
+		html := e.html
+		e.mu.Unlock()
+		if b == nil {
+			return html, nil
+		}
+	}
 	if e.htmlEnd == 0 {
 		return "", nil
 	}
 	var html string
-	if err := json.Unmarshal(e.Article.Raw()[e.htmlStart:e.htmlEnd], &html); err != nil {
+	if err := json.Unmarshal(b.Raw()[e.htmlStart:e.htmlEnd], &html); err != nil {
 		return "", fmt.Errorf("read back the html of articles/%s: %w", e.ID, err)
 	}
 	return html, nil
 }
 
-// Pack copies the entries' rendered bytes into a shared slab (see httpcache.Slab), to keep the
-// heap of thousands of entries unfragmented. Call it before the entries are shared.
+// Pack copies the entries' cards into a shared slab (see httpcache.Slab), to keep the heap of
+// thousands of entries unfragmented. Call it before the entries are shared.
 func Pack(entries []*Entry) {
 	total := 0
 	for _, e := range entries {
-		total += e.Article.Size() + len(e.CardJSON)
+		total += len(e.CardJSON)
 	}
 	slab := httpcache.NewSlab(total)
 	for _, e := range entries {
-		e.Article.MoveInto(slab)
 		e.CardJSON = slab.Copy(e.CardJSON)
 	}
 }
@@ -225,16 +276,8 @@ func PublishedArticle(site *Site, a *Article, html string) (*contentv1.Published
 // PublishedArticle has an html field.
 var htmlKey = []byte(`"html":`)
 
-// NewEntry renders a for site, with html as its body.
+// NewEntry makes the entry of a on site, with html as its body; its JSON is rendered on demand.
 func NewEntry(site *Site, a *Article, html string) (*Entry, error) {
-	pa, err := PublishedArticle(site, a, html)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := jsonMarshal(pa)
-	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", a.Name(), err)
-	}
 	card := Card(a)
 	cardJSON, err := jsonMarshal(card)
 	if err != nil {
@@ -246,32 +289,24 @@ func NewEntry(site *Site, a *Article, html string) (*Entry, error) {
 	for _, p := range c.Authors {
 		authors = append(authors, p.DisplayName)
 	}
-	e := &Entry{
+	return &Entry{
 		Live:        a,
 		ID:          a.ID,
 		Slug:        c.Slug,
 		Title:       c.Title,
 		Summary:     c.Summary,
-		URL:         pa.Url,
+		URL:         ArticleURL(site, c.Slug),
 		PublishTime: a.PublishTime,
 		Tags:        c.Tags,
 		Topics:      c.Topics,
 		Authors:     authors,
 		Card:        card,
 		CardJSON:    cardJSON,
-		Article:     httpcache.NewLazy(raw), // thousands at start: gzip on first demand
 		Surrogate:   []string{strings.Join(keys, " ")},
 		CacheTag:    []string{strings.Join(keys, ",")},
-	}
-	if html != "" {
-		i := bytes.Index(raw, htmlKey)
-		if i < 0 {
-			return nil, fmt.Errorf("render %s: no html field in its JSON", a.Name())
-		}
-		e.htmlStart = i + len(htmlKey)
-		e.htmlEnd = e.htmlStart + jsonStringLen(raw[e.htmlStart:])
-	}
-	return e, nil
+		site:        *site,
+		html:        html,
+	}, nil
 }
 
 // jsonStringLen returns the length of the JSON string literal b starts with, quotes included.

@@ -32,13 +32,24 @@ func TestEntryHTMLReadsBackTheBody(t *testing.T) {
 		}
 		got, err := e.HTML()
 		if err != nil || got != html {
-			t.Errorf("HTML() = %.60q, %v; want %.60q", got, err, html)
+			t.Errorf("HTML() before rendering = %.60q, %v; want %.60q", got, err, html)
+		}
+		body, err := e.Body()
+		if err != nil {
+			t.Fatal(err)
 		}
 		var pa struct {
 			HTML string `json:"html"`
 		}
-		if err := json.Unmarshal(e.Article.Raw(), &pa); err != nil || pa.HTML != html {
+		if err := json.Unmarshal(body.Raw(), &pa); err != nil || pa.HTML != html {
 			t.Errorf("article JSON html = %.60q, %v", pa.HTML, err)
+		}
+		got, err = e.HTML()
+		if err != nil || got != html {
+			t.Errorf("HTML() read back from the JSON = %.60q, %v; want %.60q", got, err, html)
+		}
+		if again, err := e.Body(); err != nil || again != body {
+			t.Errorf("Body() again = %p, %v; want the same body %p", again, err, body)
 		}
 	}
 }

@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -86,33 +90,16 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		return nil
 	}
 	now := s.now()
-	var claims, docs, revs, changes, entries, lives []any
 	token := newClaimOp("import", 0).token
+	batch, err := s.encodeImport(articles)
+	if err != nil {
+		return err
+	}
+	var claims []any
 	for _, a := range articles {
-		doc, err := toArticleDoc(a)
-		if err != nil {
-			return err
-		}
 		for _, key := range a.SlugKeys() {
 			claims = append(claims, claimDoc{Key: key, SchemaVersion: claimSchemaVersion, ArticleID: a.ID, Revision: a.RevisionID, Token: token, ClaimedAt: now})
 		}
-		e, err := indexEntryOfDoc(&doc)
-		if err != nil {
-			return err
-		}
-		entry, err := s.codec.toIndexDoc(e)
-		if err != nil {
-			return err
-		}
-		entries = append(entries, entry)
-		l, err := s.codec.toLiveDoc(&doc)
-		if err != nil {
-			return err
-		}
-		lives = append(lives, l)
-		docs = append(docs, doc)
-		revs = append(revs, revisionFromArticleDoc(&doc))
-		changes = append(changes, changeLogDoc{ID: doc.ID + "/" + strconv.FormatInt(doc.Revision, 10), SchemaVersion: changeLogSchemaVersion, ArticleID: doc.ID, Revision: doc.Revision, Time: toTime(doc.UpdateTime)})
 	}
 	if _, err := s.claims.InsertMany(ctx, claims); err != nil {
 		cleanup := mongodb.WithScan(context.WithoutCancel(ctx), "import tool: releasing the claims of a failed import")
@@ -129,9 +116,9 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 	}{
 		// Index entries first: a crash before the articles leaves entries of articles that do not
 		// exist, which lists skip; never articles that the index would not know after a restart.
-		{"index entries", s.indexEntries, entries},
-		{"articles", s.articles, docs}, {"revisions", s.revisions, revs}, {"live entries", s.live, lives},
-		{"change log", s.changes, changes},
+		{"index entries", s.indexEntries, batch.entries},
+		{"articles", s.articles, batch.articles}, {"revisions", s.revisions, batch.revisions}, {"live entries", s.live, batch.lives},
+		{"change log", s.changes, batch.changes},
 	} {
 		if _, err := step.coll.InsertMany(ctx, step.docs); err != nil {
 			return s.dbErr(ctx, "import: insert "+step.what, err)
@@ -140,9 +127,82 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 	if err := s.head.Move(ctx, true); err != nil { // ImportPublished hands the articles to the read models
 		return s.dbErr(ctx, "import", err)
 	}
-	for _, d := range docs {
-		doc := d.(articleDoc)
-		s.indexed(&doc)
+	for i := range batch.docs {
+		s.indexed(&batch.docs[i])
 	}
 	return nil
+}
+
+// importBatch is what ImportArticles inserts besides slug claims, each document BSON-encoded.
+type importBatch struct {
+	docs                                         []articleDoc
+	entries, articles, revisions, lives, changes []any
+}
+
+// encodeImport converts and encodes the articles of an import on every core: the conversion,
+// the compression of live snapshots and index entries and the BSON encoding are most of an
+// import's work outside the store.
+func (s *Store) encodeImport(articles []*domain.Article) (*importBatch, error) {
+	type encoded struct {
+		doc                                    articleDoc
+		entry, article, revision, live, change bson.Raw
+	}
+	out := make([]encoded, len(articles))
+	errs := make([]error, len(articles))
+	encode := func(i int) error {
+		a := articles[i]
+		doc, err := toArticleDoc(a)
+		if err != nil {
+			return err
+		}
+		e, err := indexEntryOfDoc(&doc)
+		if err != nil {
+			return err
+		}
+		entry, err := s.codec.toIndexDoc(e)
+		if err != nil {
+			return err
+		}
+		live, err := s.codec.toLiveDoc(&doc)
+		if err != nil {
+			return err
+		}
+		rev := revisionFromArticleDoc(&doc)
+		change := changeLogDoc{ID: doc.ID + "/" + strconv.FormatInt(doc.Revision, 10), SchemaVersion: changeLogSchemaVersion, ArticleID: doc.ID, Revision: doc.Revision, Time: toTime(doc.UpdateTime)}
+		o := &out[i]
+		o.doc = doc
+		for _, m := range []struct {
+			dst *bson.Raw
+			v   any
+		}{{&o.entry, entry}, {&o.article, &doc}, {&o.revision, &rev}, {&o.live, &live}, {&o.change, &change}} {
+			if *m.dst, err = bson.Marshal(m.v); err != nil {
+				return fmt.Errorf("encoding articles/%s for import: %w", a.ID, err)
+			}
+		}
+		return nil
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(articles)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(articles); i = int(next.Add(1)) - 1 {
+				errs[i] = encode(i)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	b := &importBatch{docs: make([]articleDoc, len(out))}
+	for i := range out {
+		o := &out[i]
+		b.docs[i] = o.doc
+		b.entries = append(b.entries, o.entry)
+		b.articles = append(b.articles, o.article)
+		b.revisions = append(b.revisions, o.revision)
+		b.lives = append(b.lives, o.live)
+		b.changes = append(b.changes, o.change)
+	}
+	return b, nil
 }

@@ -20,7 +20,9 @@ const codeNamespaceExists = 48
 // Migrations returns the content database's schema steps, for mongodb.Migrate. Each step is
 // idempotent. Append new steps; never change or reorder released ones.
 //
-// FerretDB v1 uses indexes only to enforce uniqueness; the others are declared for MongoDB.
+// FerretDB v1 uses indexes only to enforce uniqueness; the others serve MongoDB's planner and
+// operators' own queries, and step 10 drops them on FerretDB, where they only slowed writes (a
+// revision's _id, "{article}/{revision}", already makes that pair unique).
 func Migrations() []mongodb.Migration {
 	return []mongodb.Migration{
 		{
@@ -160,6 +162,23 @@ func Migrations() []mongodb.Migration {
 			Version:     9,
 			Description: "content: article_index entries become the articles' compressed basic views (what basic lists return)",
 			Up:          rebuildIndexEntries,
+		},
+		{
+			Version:     10,
+			Description: "content: secondary indexes dropped on the embedded store (FerretDB never uses them; each slowed every write)",
+			Up: func(ctx context.Context, db *mongo.Database) error {
+				for coll, names := range map[string][]string{
+					articlesCollection:  {"targetSites_updateTime", "state_scheduledPublishTime", "revisionPending"},
+					revisionsCollection: {"articleId_revisionId"},
+					changesCollection:   {"time"},
+					scheduleCollection:  {"time"},
+				} {
+					if err := mongodb.DropFerretDBIndexes(ctx, db.Collection(coll), names...); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
 		},
 	}
 }
