@@ -11,7 +11,8 @@ import (
 
 // Source is what an index follows: the change log and articles by id (the content store).
 type Source interface {
-	// ListArticleChanges returns change-log entries at or after since, oldest first, at most limit.
+	// ListArticleChanges returns the changes of change-log entries at or after since, oldest
+	// first, at most limit entries (an import's entry names many articles).
 	ListArticleChanges(ctx context.Context, since time.Time, limit int) ([]domain.ArticleChange, error)
 	// ArticleChangesHead returns the change log's head, which moves after every entry added.
 	ArticleChangesHead(ctx context.Context) (int64, error)

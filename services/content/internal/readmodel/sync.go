@@ -27,8 +27,9 @@ type Source interface {
 	// and Rendering left empty (and the body as ForEachLiveArticle says). Ids that do not
 	// exist are left out, not an error.
 	GetArticlesForDelivery(ctx context.Context, ids []string) ([]*domain.Article, error)
-	// ListArticleChanges returns up to limit change-log entries with a time at or after
-	// since, oldest first. Every successful article write has an entry (article id, new
+	// ListArticleChanges returns the changes of up to limit change-log entries with a time at
+	// or after since, oldest first (an import's entry names many articles, so more than limit
+	// changes may come back). Every successful article write is in an entry (article id, new
 	// revision, time of the write) once its revision is recorded; entries older than a
 	// retention period (minutes) may be gone.
 	ListArticleChanges(ctx context.Context, since time.Time, limit int) ([]domain.ArticleChange, error)

@@ -28,7 +28,16 @@ type changeLogDoc struct {
 	ArticleID     string    `bson:"articleId"`
 	Revision      int64     `bson:"revision"`
 	Time          time.Time `bson:"time"`
+	// Articles and Revisions, when set, are a batch of imported articles at their revisions in
+	// one entry (at most importLogBatch); ArticleID and Revision are then unused.
+	Articles  []string `bson:"articles,omitempty"`
+	Revisions []int64  `bson:"revisions,omitempty"`
 }
+
+// importLogBatch is the most articles one change-log entry of an import names. Batches keep the
+// log small (every read of it, and its pruning, decodes every entry on FerretDB v1); the bound
+// keeps one entry well under the followers' read batch (changelog.Follower.Batch).
+const importLogBatch = 200
 
 const changeLogSchemaVersion = 1
 
@@ -56,7 +65,9 @@ func (s *Store) ArticleChangesHead(ctx context.Context) (int64, error) {
 // Store's own writes, which this process's index and read model were given in process.
 func (s *Store) OwnArticleChanges(from, to int64) bool { return s.head.Own(from, to) }
 
-// ListArticleChanges returns change-log entries at or after since, oldest first, at most limit.
+// ListArticleChanges returns the changes of change-log entries at or after since, oldest first,
+// at most limit entries; an import's batch entry gives one change per article, so more than limit
+// may come back.
 func (s *Store) ListArticleChanges(ctx context.Context, since time.Time, limit int) ([]domain.ArticleChange, error) {
 	cur, err := s.changes.Find(ctx,
 		bson.D{{Key: "time", Value: bson.D{{Key: "$gte", Value: toTime(since)}}}},
@@ -70,6 +81,16 @@ func (s *Store) ListArticleChanges(ctx context.Context, since time.Time, limit i
 	}
 	out := make([]domain.ArticleChange, 0, len(docs))
 	for _, d := range docs {
+		if len(d.Articles) > 0 { // an import's batch
+			for i, id := range d.Articles {
+				var rev int64
+				if i < len(d.Revisions) {
+					rev = d.Revisions[i]
+				}
+				out = append(out, domain.ArticleChange{ArticleID: id, RevisionID: rev, Time: fromTime(d.Time)})
+			}
+			continue
+		}
 		out = append(out, domain.ArticleChange{ArticleID: d.ArticleID, RevisionID: d.Revision, Time: fromTime(d.Time)})
 	}
 	return out, nil
@@ -81,7 +102,7 @@ func (s *Store) PruneArticleChanges(ctx context.Context, before time.Time) error
 	return s.dbErr(ctx, "prune article changes", err)
 }
 
-// ImportArticles bulk-inserts new articles with their current revision and change-log entry,
+// ImportArticles bulk-inserts new articles with their current revision and change-log entries,
 // claiming their slug keys first. It is for seeding and imports, where one-by-one writes are too
 // slow on the embedded store. A slug clash fails the whole batch before any article is written
 // (the claims taken are released).
@@ -133,7 +154,8 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 	return nil
 }
 
-// importBatch is what ImportArticles inserts besides slug claims, each document BSON-encoded.
+// importBatch is what ImportArticles inserts besides slug claims: a document per article in each
+// collection, BSON-encoded, and change-log entries of importLogBatch articles each.
 type importBatch struct {
 	docs                                         []articleDoc
 	entries, articles, revisions, lives, changes []any
@@ -168,13 +190,12 @@ func (s *Store) encodeImport(articles []*domain.Article) (*importBatch, error) {
 			return err
 		}
 		rev := revisionFromArticleDoc(&doc)
-		change := changeLogDoc{ID: doc.ID + "/" + strconv.FormatInt(doc.Revision, 10), SchemaVersion: changeLogSchemaVersion, ArticleID: doc.ID, Revision: doc.Revision, Time: toTime(doc.UpdateTime)}
 		o := &out[i]
 		o.doc = doc
 		for _, m := range []struct {
 			dst *bson.Raw
 			v   any
-		}{{&o.entry, entry}, {&o.article, &doc}, {&o.revision, &rev}, {&o.live, &live}, {&o.change, &change}} {
+		}{{&o.entry, entry}, {&o.article, &doc}, {&o.revision, &rev}, {&o.live, &live}} {
 			if *m.dst, err = bson.Marshal(m.v); err != nil {
 				return fmt.Errorf("encoding articles/%s for import: %w", a.ID, err)
 			}
@@ -202,7 +223,16 @@ func (s *Store) encodeImport(articles []*domain.Article) (*importBatch, error) {
 		b.articles = append(b.articles, o.article)
 		b.revisions = append(b.revisions, o.revision)
 		b.lives = append(b.lives, o.live)
-		b.changes = append(b.changes, o.change)
+	}
+	now := toTime(s.now())
+	for first := 0; first < len(out); first += importLogBatch {
+		batch := out[first:min(first+importLogBatch, len(out))]
+		c := changeLogDoc{ID: "import/" + batch[0].doc.ID + "/" + strconv.FormatInt(batch[0].doc.Revision, 10), SchemaVersion: changeLogSchemaVersion, Time: now}
+		for _, o := range batch {
+			c.Articles = append(c.Articles, o.doc.ID)
+			c.Revisions = append(c.Revisions, o.doc.Revision)
+		}
+		b.changes = append(b.changes, c)
 	}
 	return b, nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
@@ -190,5 +192,42 @@ func TestOwnArticleChanges(t *testing.T) {
 	}
 	if h4 := head(); h4 == h3 || restarted.OwnArticleChanges(h3, h4) {
 		t.Errorf("the flushed revision moved the head from %d to %d as the flusher's own", h3, h4)
+	}
+}
+
+// An import logs its articles in batch entries of at most 200, which the log lists as one change
+// per article at its revision: 450 articles make 3 stored entries.
+func TestImportLogsBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, db := newStore(t)
+	var corpus []*domain.Article
+	want := map[string]int64{}
+	for i := range 450 {
+		a := newArticle(fmt.Sprintf("imp%03d", i), fmt.Sprintf("imp-%03d", i), "kh")
+		a.RevisionID = int64(1 + i%3)
+		corpus = append(corpus, a)
+		want[a.ID] = a.RevisionID
+	}
+	if err := s.ImportArticles(ctx, corpus); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := db.Collection("article_changes").CountDocuments(mongodb.WithScan(ctx, "test"), bson.D{{Key: "_id", Value: bson.D{{Key: "$ne", Value: changelog.HeadID}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored != 3 {
+		t.Errorf("the import stored %d change-log entries, want 3", stored)
+	}
+	changes, err := s.ListArticleChanges(ctx, time.Time{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, c := range changes {
+		got[c.ArticleID] = c.RevisionID
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("listed changes (-want +got):\n%s", diff)
 	}
 }
