@@ -37,6 +37,9 @@ type mgmtRun struct {
 	Articles int
 	Seed     time.Duration
 	Ready    time.Duration // process start → first 200 from the management list
+	// SearchReady is process start → first search answered with hits (search opens after the
+	// articles: the read model indexes them for search once it serves them).
+	SearchReady time.Duration
 	RSS      int64         // after every operation
 	IdleCPU  float64       // % of one core over idleWindow, after every operation
 	Ops      []*opStats
@@ -49,6 +52,9 @@ type mgmtRun struct {
 type opStats struct {
 	Name    string
 	Read    bool // a read (list) rather than a write: other targets
+	// Reported marks a case the issue asks to report without a target (writes while wrk
+	// saturates both cores).
+	Reported bool
 	Samples []time.Duration
 	// CPUTicks is the server's CPU time (clock ticks) over all samples: unlike the latency, it
 	// does not grow when other processes share the cores.
@@ -75,6 +81,9 @@ func (s *opStats) quantile(q float64) time.Duration {
 func (s *opStats) pass() bool {
 	if len(s.Samples) == 0 {
 		return false
+	}
+	if s.Reported {
+		return true
 	}
 	if s.Read {
 		return s.quantile(0.5) < readP50Target && s.quantile(0.99) < readP99Target
@@ -125,6 +134,17 @@ func measureManagement(ctx context.Context, o options, tmp string, n int) (*mgmt
 		time.Sleep(20 * time.Millisecond)
 	}
 	step("management %d: ready after %s", n, fmtDur(run.Ready))
+	// Search: one request, which the edge holds until the search index is built.
+	var found struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	searchURL := c.base + "/v1/sites/" + o.site + "/search?q=" + url.QueryEscape(o.query)
+	if err := c.do(ctx, http.MethodGet, searchURL, nil, &found); err != nil || len(found.Results) == 0 {
+		run.Err = fmt.Sprintf("the first search after the start: %d results, %v", len(found.Results), err)
+		return run, nil
+	}
+	run.SearchReady = time.Since(s.started)
+	step("management %d: search answered after %s", n, fmtDur(run.SearchReady))
 
 	if err := c.measureOps(ctx, run, o); err != nil {
 		if ctx.Err() != nil {
@@ -321,7 +341,7 @@ func (c *mgmtClient) measureBurst(ctx context.Context, run *mgmtRun, o options) 
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	s := &opStats{Name: fmt.Sprintf("publish while wrk reads the edge (%d back to back)", burstPublishes)}
+	s := &opStats{Name: fmt.Sprintf("publish while wrk reads the edge (%d back to back; reported, no target)", burstPublishes), Reported: true}
 	run.Ops = append(run.Ops, s)
 	for _, a := range drafts {
 		before, _ := sampleCPU(c.pid)
@@ -427,6 +447,7 @@ func managementMarkdown(runs []*mgmtRun, o options) string {
 	}
 	row("`beacon seed`", func(r *mgmtRun) string { return fmtDur(r.Seed) })
 	row("cold start to ready (management list answers)", func(r *mgmtRun) string { return fmtDur(r.Ready) })
+	row("cold start to search answering (reported; search opens after the articles)", func(r *mgmtRun) string { return fmtDur(r.SearchReady) })
 	var names []string
 	for _, r := range runs {
 		for _, s := range r.Ops {
