@@ -40,9 +40,9 @@ type mgmtRun struct {
 	// SearchReady is process start → first search answered with hits (search opens after the
 	// articles: the read model indexes them for search once it serves them).
 	SearchReady time.Duration
-	RSS      int64         // after every operation
-	IdleCPU  float64       // % of one core over idleWindow, after every operation
-	Ops      []*opStats
+	RSS         int64   // after every operation
+	IdleCPU     float64 // % of one core over idleWindow, after every operation
+	Ops         []*opStats
 	// BurstReads is what wrk measured on the edge (one article, 64 connections) while 100
 	// publishes ran one after the other; nil when not measured.
 	BurstReads *wrkResult
@@ -50,12 +50,12 @@ type mgmtRun struct {
 }
 
 type opStats struct {
-	Name    string
-	Read    bool // a read (list) rather than a write: other targets
+	Name string
+	Read bool // a read (list) rather than a write: other targets
 	// Reported marks a case the issue asks to report without a target (writes while wrk
 	// saturates both cores).
 	Reported bool
-	Samples []time.Duration
+	Samples  []time.Duration
 	// CPUTicks is the server's CPU time (clock ticks) over all samples: unlike the latency, it
 	// does not grow when other processes share the cores.
 	CPUTicks int64
