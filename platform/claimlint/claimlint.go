@@ -106,7 +106,8 @@ type Facts struct {
 	// Sites the text is published on: their tunings apply (see Tuning).
 	Sites []string
 	// Locale is a BCP 47 tag ("en-US"); it selects the verified phone numbers. A bare language
-	// ("en") uses the rules file's first locale of that language.
+	// ("en") uses the rules file's first locale of that language, and no locale the file's first
+	// locale.
 	Locale     string
 	Topics     []string
 	Authors    []Person
@@ -246,6 +247,9 @@ func localeOrder(file []byte, locales map[string]*locale) []string {
 }
 
 func (e *Engine) locale(tag string) (string, *locale) {
+	if tag == "" && len(e.localeOrder) > 0 {
+		return e.localeOrder[0], e.locales[e.localeOrder[0]]
+	}
 	if l, ok := e.locales[tag]; ok {
 		return tag, l
 	}
@@ -446,7 +450,7 @@ func (d *document) candidates(r *rule, p pattern, t *text, limit int) []span {
 	}
 	var out []span
 	for i, ok := range hits {
-		if !ok {
+		if !ok || (r.outsideFootnotes && t.isFootnote(t.blocks[i])) {
 			continue
 		}
 		for _, w := range windows(t, t.blocks[i], p.m.pf) {

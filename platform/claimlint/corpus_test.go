@@ -77,6 +77,7 @@ var corpus = []corpusCase{
 	tp("diagnosis-by-self-check", "Your score shows that you have a kratom use disorder.", "Your score shows that you have a kratom use disorder"),
 	nm("diagnosis-by-self-check", "Your score does not show whether you have a use disorder. Only a clinician can tell."),
 	nm("diagnosis-by-self-check", "Dependence alone does not mean you have an addiction."),
+	nm("diagnosis-by-self-check", "Neither one alone means you have an addiction."),
 
 	tp("self-check-not-a-diagnosis", "Take our self-check to learn more about your use.", "self-check"),
 	nm("self-check-not-a-diagnosis", "Take our self-check.\n\n**A self-check is not a diagnosis.**"),
@@ -117,7 +118,8 @@ var corpus = []corpusCase{
 
 	tp("medication-off-label", "Clinicians may prescribe buprenorphine for kratom use disorder.", "buprenorphine"),
 	nm("medication-off-label", "Clinicians sometimes use buprenorphine off-label for kratom use disorder."),
-	nm("medication-off-label", "Buprenorphine is a medicine for opioid use disorder."),
+	nm("medication-off-label", "Buprenorphine is a medicine for opioid use disorder.\n\nKratom is a plant."),
+	nm("medication-off-label", "Some clinicians use buprenorphine off-label for kratom withdrawal[^1].\n\n[^1]: A case series on buprenorphine and kratom."),
 
 	tp("naltrexone-precipitated-withdrawal", "Naltrexone is used off-label after kratom.", "Naltrexone"),
 	nm("naltrexone-precipitated-withdrawal", "Naltrexone, used off-label, can cause sudden, severe withdrawal if kratom is still in your body."),
@@ -135,6 +137,8 @@ var corpus = []corpusCase{
 	tp("dated-legal-status", "As of 2024, kratom is legal in most states[^1].", "legal").sev(claimlint.SeverityError),
 	nm("dated-legal-status", "As of March 2026, kratom is legal in most states[^1]."),
 	nm("dated-legal-status", "Talk to a clinician about a plan."),
+	tp("dated-legal-status", "The DEA placed 7-OH in Schedule I.", "Schedule I"),
+	nm("dated-legal-status", "Scheduled 1 week ago: a talk on sleep."),
 
 	tp("number-needs-citation", "The worst symptoms ease over about a week.", "over about a week"),
 	tp("number-needs-citation", "In one survey, 41% used it to cut down on opioids.", "41%"),
@@ -145,12 +149,16 @@ var corpus = []corpusCase{
 	tp("pregnancy-clinician", "If you are pregnant and want to stop using kratom, go slowly.", "pregnant"),
 	nm("pregnancy-clinician", "If you are pregnant, do not stop suddenly on your own. Talk to a clinician first."),
 	nm("pregnancy-clinician", "Pregnancy brings many changes."),
+	nm("pregnancy-clinician", "Get help if you have:\n\n- a seizure after you stop\n- pregnancy with bleeding"),
 
 	tp("pregnancy-abrupt-stop", "If you're pregnant, quit kratom immediately.", "quit kratom immediately"),
 	nm("pregnancy-abrupt-stop", "If you are pregnant, do not stop suddenly. Talk to a clinician first."),
+	nm("pregnancy-abrupt-stop", "- **Alcohol.** If you drink heavily, stopping that suddenly can cause seizures.\n- **Pregnancy.** Talk to a clinician before you stop."),
 
 	tp("naloxone-action", "Ask a pharmacist about naloxone.", "naloxone"),
 	nm("naloxone-action", "Naloxone is sold without a prescription. If someone cannot be woken, give naloxone and call 911."),
+	nm("naloxone-action", "## Overdose\n\nIf someone cannot be woken, give naloxone and call 911. It is sold without a prescription.\n\n- Cannot be woken: give naloxone, then call 911[^n]\n\n[^n]: Narcan has been sold over the counter since 2023."),
+	tp("naloxone-action", "## Overdose\n\n- Cannot be woken: give naloxone, then call 911\n\n## Where to get it\n\nPharmacies sell naloxone.", "naloxone"),
 
 	tp("review-clinical-reviewer", healthText, "").with(withReviewers()),
 	tp("review-clinical-reviewer", healthText, "").with(withReviewers(claimlint.Person{Name: "Pat", Credentials: "editor"})),

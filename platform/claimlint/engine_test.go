@@ -149,6 +149,7 @@ func TestPhoneLocales(t *testing.T) {
 	}{
 		{"en-US", []string{"1-800-273-8255"}},
 		{"en", []string{"1-800-273-8255"}},
+		{"", []string{"1-800-273-8255"}},
 		{"fr-FR", []string{"1-800-273-8255", "1 (800) 662-4357", "1.800.222.1222"}},
 	} {
 		facts := baseFacts()

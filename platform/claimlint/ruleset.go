@@ -49,7 +49,9 @@ type ruleEntry struct {
 	Unless     []conditionFile `yaml:"unless"`
 	Require    []requireEntry  `yaml:"require"`
 	Once       bool            `yaml:"once"`
-	Dated      *datedFile      `yaml:"dated"`
+	// OutsideFootnotes skips matches in footnote definitions (source notes).
+	OutsideFootnotes bool       `yaml:"outsideFootnotes"`
+	Dated            *datedFile `yaml:"dated"`
 	// UnlessReviewer drops the rule's findings when a reviewer's credentials match it.
 	UnlessReviewer string `yaml:"unlessReviewer"`
 	// Metadata rules.
@@ -313,6 +315,7 @@ type rule struct {
 	when, unless        []condition
 	require             []requirement
 	once                bool
+	outsideFootnotes    bool
 	dated               *dated
 	unlessReviewer      *regexp.Regexp
 	check, field        string
@@ -399,7 +402,7 @@ func compileRule(e ruleEntry) (*rule, error) {
 	if e.Message == "" {
 		return nil, errors.New("message is required")
 	}
-	r := &rule{id: e.ID, kind: e.Kind, severity: sev, contexts: e.Contexts, message: e.Message, suggestion: e.Suggestion, once: e.Once, check: e.Check, field: e.Field, maxAgeMonths: e.MaxAgeMonths}
+	r := &rule{id: e.ID, kind: e.Kind, severity: sev, contexts: e.Contexts, message: e.Message, suggestion: e.Suggestion, once: e.Once, outsideFootnotes: e.OutsideFootnotes, check: e.Check, field: e.Field, maxAgeMonths: e.MaxAgeMonths}
 	if r.kind == "" {
 		r.kind = kindMatch
 	}

@@ -131,7 +131,8 @@ func (t *text) position(off int) (line, col int) {
 }
 
 // splitBlocks splits Markdown into blocks: runs of non-blank lines separated by blank lines, with
-// each ATX heading line a block of its own.
+// each ATX heading line a block of its own, and each list item and footnote definition starting
+// a block (an item is a paragraph of its own: "the same paragraph" means the same item).
 func splitBlocks(s string) (blocks []span, headings []int) {
 	start := -1
 	flush := func(end int) {
@@ -158,6 +159,9 @@ func splitBlocks(s string) (blocks []span, headings []int) {
 			flush(pos)
 			headings = append(headings, len(blocks))
 			blocks = append(blocks, span{pos, end})
+		case isListItem(trimmed) || strings.HasPrefix(line, "[^"):
+			flush(pos)
+			start = pos
 		default:
 			if start < 0 {
 				start = pos
@@ -169,6 +173,18 @@ func splitBlocks(s string) (blocks []span, headings []int) {
 	return blocks, headings
 }
 
+func isListItem(line string) bool {
+	return line != "" && line[0] != '|' && line[0] != '#' && line[0] != '>' && startsBlockLine(line)
+}
+
+// isFootnote reports whether block b is a footnote definition ("[^label]: text"): a note on a
+// claim made elsewhere, often its source.
+func (t *text) isFootnote(b span) bool {
+	s := t.visible[b.start:b.end]
+	i := strings.Index(s, "]:")
+	return strings.HasPrefix(s, "[^") && i > 2 && !strings.ContainsAny(s[2:i], " \n]")
+}
+
 func isHeading(line string) bool {
 	n := 0
 	for n < len(line) && line[n] == '#' {
@@ -177,19 +193,30 @@ func isHeading(line string) bool {
 	return n >= 1 && n <= 6 && (n == len(line) || line[n] == ' ' || line[n] == '\t')
 }
 
-// nextBlockEnd returns the end of the first block that ends after off (the block a marker at off
-// covers): the block containing off if text follows the marker in it, else the next one.
+// nextBlockEnd returns where the passage a marker ending at off covers ends: the end of the next
+// run of non-blank lines (a paragraph, a whole list, a table), or of the rest of the marker's own
+// line when text follows it there.
 func (t *text) nextBlockEnd(off int) int {
-	for _, b := range t.blocks {
-		if b.end <= off {
-			continue
-		}
-		if strings.TrimSpace(t.visible[max(b.start, off):b.end]) == "" {
-			continue
-		}
-		return b.end
+	s := t.visible
+	i := off
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
 	}
-	return len(t.src)
+	for i < len(s) {
+		nl := strings.IndexByte(s[i:], '\n')
+		if nl < 0 {
+			return len(s)
+		}
+		i += nl + 1
+		lineEnd := strings.IndexByte(s[i:], '\n')
+		if lineEnd < 0 {
+			lineEnd = len(s) - i
+		}
+		if strings.TrimSpace(s[i:i+lineEnd]) == "" {
+			return i
+		}
+	}
+	return len(s)
 }
 
 // blockIndex returns the index of the block containing off, or -1.
