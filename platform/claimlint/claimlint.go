@@ -125,6 +125,9 @@ type Input struct {
 	Context string // ContextArticle, ContextResource or ContextQuestionnaire
 	Fields  []Field
 	Facts   Facts
+	// SkipMetadata leaves out the metadata rules, for a caller that enforces review metadata
+	// itself (the content service's per-site publish gates).
+	SkipMetadata bool
 }
 
 // Finding is one problem found. Line and Column are 1-based (the column counts characters),
@@ -269,7 +272,7 @@ func (e *Engine) Lint(in Input) []Finding {
 	var out []Finding
 	for _, r := range e.rules {
 		sev, on := e.tuning.severity(r, in.Facts.Sites)
-		if !on || !r.appliesTo(in.Context) {
+		if !on || !r.appliesTo(in.Context) || (in.SkipMetadata && r.kind == kindMetadata) {
 			continue
 		}
 		var fs []Finding

@@ -48,6 +48,26 @@ func TestFieldsAreLintedInOrderWithMetadataLast(t *testing.T) {
 	}
 }
 
+func TestSkipMetadata(t *testing.T) {
+	e := builtin(t)
+	facts := baseFacts()
+	facts.Reviewers = nil
+	in := claimlint.Input{Context: claimlint.ContextArticle, Facts: facts, Fields: []claimlint.Field{{Name: "body", Markdown: "Withdrawal treatment. They are addicts."}}}
+	if len(ofRule(e.Lint(in), "review-clinical-reviewer")) != 1 {
+		t.Fatal("no review-clinical-reviewer finding without a reviewer")
+	}
+	in.SkipMetadata = true
+	fs := e.Lint(in)
+	for _, f := range fs {
+		if f.Line == 0 {
+			t.Errorf("metadata finding with SkipMetadata: %+v", f)
+		}
+	}
+	if len(ofRule(fs, "stigmatising-term")) != 1 {
+		t.Errorf("SkipMetadata dropped a text finding: %+v", fs)
+	}
+}
+
 func TestSuppressionMarker(t *testing.T) {
 	e := builtin(t)
 	body := "<!-- lint-ignore stigmatising-term: quoting the seed to correct it -->\nThey are addicts.\nStill the same paragraph: addict.\n\nA new paragraph: addict."
