@@ -81,8 +81,6 @@ func (m *Model) Load(ctx context.Context, src Source) (changelog.Position, error
 	}
 	m.dropRenderedHTMLLocked(changed)
 	m.publishLocked(ids)
-	// Loading decoded every stored article; give that memory back before serving.
-	debug.FreeOSMemory()
 	return since, nil
 }
 
@@ -132,7 +130,8 @@ func (m *Model) BuildSearch(ctx context.Context) error {
 	}
 	close(ready)
 	m.logger.Info("delivery: search index built", "articles", len(backlog))
-	// Give the loaded text back.
+	// Loading decoded every stored article, and the text was kept until now: give that memory
+	// back (after the start, not on its way).
 	debug.FreeOSMemory()
 	return nil
 }
