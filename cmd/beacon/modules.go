@@ -130,6 +130,10 @@ var serviceModules = []serviceModule{
 			return grpcService{}, err
 		}
 		a.screening = svc
+		if a.content != nil {
+			// Articles' links to screeners are checked against this process's screeners.
+			a.content.ResolveScreenersWith(svc)
+		}
 		return grpcService{register: svc.Register, rules: screening.Rules(), names: screening.ServiceNames(), run: func(ctx context.Context) error {
 			defer closeConns()
 			return svc.Run(ctx)
@@ -387,7 +391,18 @@ func (a *app) initService(ctx context.Context, s serviceModule) (modules.Service
 
 // initDevSetup loads the demo content on first start and makes the bootstrap admin key.
 func (a *app) initDevSetup(ctx context.Context) (modules.Service, error) {
-	if err := prepareDev(ctx, a.cfg, a.sites, a.content, a.keys, a.stdout); err != nil {
+	// The demo articles link to the shipped self-check: the screeners are published first.
+	seedScreeners := func(ctx context.Context) error {
+		instruments, err := a.screening.SeedDemo(ctx, "kratom-help")
+		if err != nil {
+			return fmt.Errorf("demo screeners: %w", err)
+		}
+		if instruments > 0 {
+			fmt.Fprintf(a.stdout, "demo  %d published screeners for sites/kratom-help (TAPS-1, CAGE-AID, kratom self-check)\n", instruments)
+		}
+		return nil
+	}
+	if err := prepareDev(ctx, a.cfg, a.sites, a.content, a.keys, a.stdout, seedScreeners); err != nil {
 		return nil, err
 	}
 	created, err := a.resources.SeedDemo(ctx)
@@ -396,13 +411,6 @@ func (a *app) initDevSetup(ctx context.Context) (modules.Service, error) {
 	}
 	if created > 0 {
 		fmt.Fprintf(a.stdout, "demo  %d resources for sites/kratom-help (988 Lifeline and SAMHSA's National Helpline are real; the rest is example data)\n", created)
-	}
-	instruments, err := a.screening.SeedDemo(ctx, "kratom-help")
-	if err != nil {
-		return nil, fmt.Errorf("demo screeners: %w", err)
-	}
-	if instruments > 0 {
-		fmt.Fprintf(a.stdout, "demo  %d published screeners for sites/kratom-help (TAPS-1, CAGE-AID, kratom self-check)\n", instruments)
 	}
 	return idle(), nil
 }

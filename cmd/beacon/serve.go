@@ -297,10 +297,14 @@ func readOrCreateSecret(path string) (string, error) {
 
 // prepareDev loads the demo site (through the sites service) and its articles on first start
 // and creates the bootstrap admin key, printing it once and writing it to <data-dir>/admin.key
-// (0600).
-func prepareDev(ctx context.Context, cfg Config, sitesSvc *sites.Service, contentSvc *content.Service, keys *access.Service, stdout io.Writer) error {
+// (0600). beforeArticles runs between the two: what the articles link to (the screeners) must
+// be published before they are.
+func prepareDev(ctx context.Context, cfg Config, sitesSvc *sites.Service, contentSvc *content.Service, keys *access.Service, stdout io.Writer, beforeArticles func(context.Context) error) error {
 	if _, err := sitesSvc.SeedDemo(ctx); err != nil {
 		return fmt.Errorf("demo site: %w", err)
+	}
+	if err := beforeArticles(ctx); err != nil {
+		return err
 	}
 	seeded, err := contentSvc.SeedDemo(ctx)
 	if err != nil {

@@ -30,6 +30,9 @@ const (
 type FieldViolation struct {
 	Field       string // proto field path, e.g. "article.slug"
 	Description string
+	// Rule names the precondition a FailedPrecondition error found unmet, e.g.
+	// "CLINICAL_REVIEWER" (google.rpc.PreconditionFailure's type); empty for other errors.
+	Rule string
 }
 
 // Error is an error whose message is safe to show to the caller.
@@ -68,6 +71,24 @@ func InvalidField(field, format string, args ...any) *Error {
 // it. Like Invalid errors it carries the field as a violation.
 func FailedPreconditionField(field, format string, args ...any) *Error {
 	return &Error{Code: FailedPrecondition, Message: "failed precondition", Fields: []FieldViolation{{Field: field, Description: fmt.Sprintf(format, args...)}}}
+}
+
+// Preconditions collects unmet preconditions, each a rule about a field; Err returns nil when
+// there are none.
+type Preconditions []FieldViolation
+
+// Add records that rule is unmet for field.
+func (p *Preconditions) Add(rule, field, format string, args ...any) {
+	*p = append(*p, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...), Rule: rule})
+}
+
+// Err returns a FailedPrecondition *Error holding the unmet preconditions, or nil. message says
+// what they stopped, e.g. "articles/x cannot be published".
+func (p Preconditions) Err(message string) error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &Error{Code: FailedPrecondition, Message: message, Fields: p}
 }
 
 // Violations collects field violations; Err returns nil when there are none.

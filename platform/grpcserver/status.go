@@ -13,6 +13,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
 )
 
 // codeOf is the one table from application error codes to gRPC codes. The gateway turns gRPC codes
@@ -30,8 +31,9 @@ var codeOf = map[apperr.Code]codes.Code{
 
 // Status converts err into the status the caller sees.
 //
-// Application errors keep their message, and Invalid errors carry an errdetails.BadRequest naming
-// each bad field. Context cancellation and deadlines keep their codes. Every other error is
+// Application errors keep their message, and errors about fields carry an errdetails.BadRequest
+// naming each (FailedPrecondition errors also an errdetails.PreconditionFailure: type the rule,
+// subject the field). Context cancellation and deadlines keep their codes. Every other error is
 // internal: it is logged with a random id and the caller sees only "internal error (id ...)".
 func Status(ctx context.Context, logger *slog.Logger, method string, err error) *status.Status {
 	if err == nil {
@@ -50,7 +52,19 @@ func Status(ctx context.Context, logger *slog.Logger, method string, err error) 
 				for _, f := range e.Fields {
 					br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: f.Field, Description: f.Description})
 				}
-				if withDetails, derr := st.WithDetails(br); derr == nil {
+				details := []protoadapt.MessageV1{br}
+				if e.Code == apperr.FailedPrecondition {
+					pf := &errdetails.PreconditionFailure{}
+					for _, f := range e.Fields {
+						rule := f.Rule
+						if rule == "" {
+							rule = "FAILED_PRECONDITION"
+						}
+						pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{Type: rule, Subject: f.Field, Description: f.Description})
+					}
+					details = append(details, pf)
+				}
+				if withDetails, derr := st.WithDetails(details...); derr == nil {
 					st = withDetails
 				}
 			}

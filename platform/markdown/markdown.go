@@ -176,6 +176,30 @@ func (r *Renderer) PlainText(source string) string {
 	return strings.Join(analyze(doc, src, false).blocks, "\n\n")
 }
 
+// Links returns the destinations of the links of a Markdown source, in document order, as
+// written (not resolved): inline and reference links and autolinks, not images. Footnote
+// references are not links.
+func (r *Renderer) Links(source string) []string {
+	src := []byte(source)
+	doc := r.md.Parser().Parse(text.NewReader(src))
+	var out []string
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch l := n.(type) {
+		case *ast.Link:
+			out = append(out, string(l.Destination))
+		case *ast.AutoLink:
+			if l.AutoLinkType == ast.AutoLinkURL {
+				out = append(out, string(l.URL(src)))
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	return out
+}
+
 // analysis is what analyze extracts from a document.
 type analysis struct {
 	blocks []string // visible text of each block, white space collapsed, none empty

@@ -7,11 +7,14 @@ package content
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
@@ -61,6 +64,7 @@ type Service struct {
 	store    *store.Store
 	articles *api.ArticleServer
 	delivery *Delivery
+	links    *linkTargets
 	logger   *slog.Logger
 }
 
@@ -108,17 +112,54 @@ func (c catalogSites) Site(ctx context.Context, id string) (domain.Site, bool, e
 		return domain.Site{}, false, err
 	}
 	return domain.Site{
-		ID:                 s.ID,
-		DisplayName:        s.DisplayName,
-		BaseURL:            s.BaseURL,
-		DefaultLocale:      s.DefaultLocale,
-		CrisisLineText:     s.CrisisLineText,
-		Public:             s.Public,
-		CacheMaxAgeSeconds: s.CacheMaxAgeSeconds,
-		CreateTime:         s.CreateTime,
-		UpdateTime:         s.UpdateTime,
-		DeleteTime:         s.DeleteTime,
+		ID:                   s.ID,
+		DisplayName:          s.DisplayName,
+		BaseURL:              s.BaseURL,
+		DefaultLocale:        s.DefaultLocale,
+		CrisisLineText:       s.CrisisLineText,
+		Public:               s.Public,
+		CacheMaxAgeSeconds:   s.CacheMaxAgeSeconds,
+		ReviewValidityMonths: s.ReviewValidityMonths,
+		PublishGates:         s.PublishGates,
+		ExampleContent:       s.ExampleContent,
+		CreateTime:           s.CreateTime,
+		UpdateTime:           s.UpdateTime,
+		DeleteTime:           s.DeleteTime,
 	}, true, nil
+}
+
+// ScreenerDirectory answers from memory whether a site serves a published screener at a slug
+// (the screening service in the same process).
+type ScreenerDirectory interface {
+	ScreenerPublished(ctx context.Context, site, slug string) (bool, error)
+}
+
+// ResolveScreenersWith makes publishing check links to screeners against d. Call it before the
+// service runs. Without it (no screening service in this process), an article that links to a
+// screener cannot be published: the link cannot be verified.
+func (s *Service) ResolveScreenersWith(d ScreenerDirectory) { s.links.screeners.Store(&d) }
+
+// linkTargets resolves articles' internal links in process: articles from the delivery read
+// model (which this service's own writes reach synchronously), screeners from the
+// ScreenerDirectory, if any.
+type linkTargets struct {
+	delivery  *Delivery
+	screeners atomic.Pointer[ScreenerDirectory]
+}
+
+// ArticlePublished implements domain.LinkTargets.
+func (t *linkTargets) ArticlePublished(site, slug string) bool {
+	v := t.delivery.model.View(site)
+	return v != nil && v.Article(slug) != nil
+}
+
+// ScreenerPublished implements domain.LinkTargets.
+func (t *linkTargets) ScreenerPublished(ctx context.Context, site, slug string) (bool, error) {
+	d := t.screeners.Load()
+	if d == nil {
+		return false, errors.New("no screening service runs in this process")
+	}
+	return (*d).ScreenerPublished(ctx, site, slug)
 }
 
 // New builds the service on deps.DB, which [Migrate] must have brought up to date.
@@ -145,7 +186,10 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		return nil, err
 	}
 	svc.Observe(d.observer())
+	links := &linkTargets{delivery: d}
+	svc.ResolveLinksWith(links)
 	return &Service{
+		links:    links,
 		cfg:      cfg,
 		domain:   svc,
 		sites:    sites,
@@ -228,7 +272,10 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 }
 
 // SeedDemo creates and publishes the demo articles in the demo site (which the sites service
-// creates) when no article targets that site yet. It reports whether it seeded anything.
+// creates) when no article targets that site yet. It reports whether it seeded anything. An
+// article that fails the publish checks (CheckPublishable: the site's gates, its internal links)
+// is left as a draft and logged. The articles link to the shipped self-check screener: publish
+// the screeners first, and resolve them (ResolveScreenersWith).
 func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 	system := auth.Principal{KeyName: "system:demo", Role: auth.RoleAdmin}
 	// The sites service makes the demo site only in a store without sites (e.g. not in one that
@@ -252,7 +299,14 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("create demo article %q: %w", c.Title, err)
 		}
-		if _, err := s.domain.PublishArticle(ctx, system, a.ID, a.Etag()); err != nil {
+		_, err = s.domain.PublishArticle(ctx, system, a.ID, a.Etag())
+		if apperr.Is(err, apperr.FailedPrecondition) {
+			// The demo is held to its site's publish gates like any content: once its (fictional)
+			// review has lapsed, or a link it makes is missing, it stays a draft, and says why.
+			s.logger.WarnContext(ctx, "demo article left as a draft: it does not pass the publish checks", "title", c.Title, "err", err)
+			continue
+		}
+		if err != nil {
 			return false, fmt.Errorf("publish demo article %q: %w", c.Title, err)
 		}
 	}

@@ -146,16 +146,44 @@ func TestManagementRules(t *testing.T) {
 	}
 }
 
+// screeners is a ScreenerDirectory serving fixed "site/slug" screeners.
+type screeners map[string]bool
+
+func (s screeners) ScreenerPublished(_ context.Context, site, slug string) (bool, error) {
+	return s[site+"/"+slug], nil
+}
+
+// TestSeedDemoOnce checks that the demo articles seed once and all publish under the demo
+// site's publish gates (on) and link checks, and that without the self-check they link to,
+// they stay drafts.
 func TestSeedDemoOnce(t *testing.T) {
-	st := newStack(t)
-	if seeded, err := st.sites.SeedDemo(t.Context()); err != nil || !seeded {
-		t.Fatalf("sites.SeedDemo = %v, %v", seeded, err)
-	}
-	for i, want := range []bool{true, false} {
-		seeded, err := st.content.SeedDemo(t.Context())
-		if err != nil || seeded != want {
-			t.Fatalf("SeedDemo call %d = %v, %v; want %v, nil", i+1, seeded, err, want)
-		}
+	for _, tt := range []struct {
+		name      string
+		screeners screeners
+		wantLive  int
+	}{
+		{"with the shipped self-check", screeners{"kratom-help/kratom-self-check": true}, 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newStack(t)
+			st.content.ResolveScreenersWith(tt.screeners)
+			if seeded, err := st.sites.SeedDemo(t.Context()); err != nil || !seeded {
+				t.Fatalf("sites.SeedDemo = %v, %v", seeded, err)
+			}
+			site, _, err := st.catalog.Lookup(t.Context(), "kratom-help")
+			if err != nil || !site.PublishGates || !site.ExampleContent {
+				t.Fatalf("demo site: gates %v, example content %v, %v; want both on", site.PublishGates, site.ExampleContent, err)
+			}
+			for i, want := range []bool{true, false} {
+				seeded, err := st.content.SeedDemo(t.Context())
+				if err != nil || seeded != want {
+					t.Fatalf("SeedDemo call %d = %v, %v; want %v, nil", i+1, seeded, err, want)
+				}
+			}
+			if live := st.content.LiveSlugs("kratom-help"); len(live) != tt.wantLive {
+				t.Errorf("live demo articles %v, want %d", live, tt.wantLive)
+			}
+		})
 	}
 }
 

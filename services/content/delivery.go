@@ -1,6 +1,7 @@
 package content
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"golang.org/x/sync/errgroup"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/beaconcms/beacon/gateway"
 	"github.com/beaconcms/beacon/platform/changelog"
+	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
@@ -63,6 +65,10 @@ func (d *Delivery) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.model.BuildSearch(ctx) })
 	g.Go(func() error { return d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval) })
+	// Reviews fall due with time alone: their reviewers then leave the JSON-LD.
+	g.Go(func() error {
+		return loop.Every(ctx, d.cfg.DeliveryPollInterval, func(context.Context) { d.model.RefreshReviews() })
+	})
 	return g.Wait()
 }
 
@@ -91,16 +97,18 @@ func (c deliverySites) All() []readmodel.Site {
 			maxAge = domain.DefaultCacheMaxAge
 		}
 		out = append(out, readmodel.Site{
-			ID:                 s.ID,
-			DisplayName:        s.DisplayName,
-			BaseURL:            s.BaseURL,
-			DefaultLocale:      s.DefaultLocale,
-			CrisisLineText:     s.CrisisLineText,
-			Public:             s.Public,
-			CacheMaxAgeSeconds: maxAge,
-			CreateTime:         s.CreateTime,
-			UpdateTime:         s.UpdateTime,
-			Deleted:            s.Deleted(),
+			ID:                   s.ID,
+			DisplayName:          s.DisplayName,
+			BaseURL:              s.BaseURL,
+			DefaultLocale:        s.DefaultLocale,
+			CrisisLineText:       s.CrisisLineText,
+			Public:               s.Public,
+			CacheMaxAgeSeconds:   maxAge,
+			ReviewValidityMonths: cmp.Or(s.ReviewValidityMonths, domain.DefaultReviewValidityMonths),
+			ExampleContent:       s.ExampleContent,
+			CreateTime:           s.CreateTime,
+			UpdateTime:           s.UpdateTime,
+			Deleted:              s.Deleted(),
 		})
 	}
 	return out

@@ -209,6 +209,20 @@ func (s *Service) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
+// ScreenerPublished reports whether site serves a published screener at slug (from memory): what
+// a link to /v1/sites/{site}/screeners/{slug} reaches. The content service checks its
+// articles' internal links with it.
+func (s *Service) ScreenerPublished(ctx context.Context, site, slug string) (bool, error) {
+	_, err := s.delivery.Screener(ctx, site, slug)
+	switch {
+	case apperr.Is(err, apperr.NotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
 // SeedDemo loads the shipped instruments (TAPS-1, CAGE-AID, the kratom self-check) for site,
 // published, unless a questionnaire with the same slug is there already. It reports how many
 // it created. A site that does not exist or is deleted gets none; a commercial site gets only

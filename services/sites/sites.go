@@ -160,6 +160,9 @@ func toCatalogSite(s domain.Site) sitecatalog.Site {
 		ResourceStaleAfterDays: s.ResourceStaleAfterDays,
 		HideStaleResources:     s.HideStaleResources,
 		Commercial:             s.Commercial,
+		ReviewValidityMonths:   s.ReviewValidityMonths,
+		PublishGates:           s.PublishGates,
+		ExampleContent:         s.ExampleContent,
 		CreateTime:             s.CreateTime,
 		UpdateTime:             s.UpdateTime,
 		DeleteTime:             s.DeleteTime,
@@ -183,6 +186,10 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 		DefaultLocale:  "en-US",
 		CrisisLineText: "In crisis? Call or text 988 (Suicide & Crisis Lifeline). For treatment referrals, call SAMHSA's National Helpline at 1-800-662-4357, free and confidential, 24/7.",
 		Public:         true,
+		// The demo's people are fictional and its articles unreviewed: say so to readers, and
+		// hold its articles to the clinical publish gates like any new site's.
+		ExampleContent: true,
+		PublishGates:   true,
 	})
 	if err != nil {
 		return false, fmt.Errorf("create demo site: %w", err)

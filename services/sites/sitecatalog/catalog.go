@@ -49,8 +49,14 @@ type Site struct {
 	HideStaleResources bool
 	// Commercial marks a site run commercially (screening: no non-commercial instruments).
 	Commercial bool
-	CreateTime time.Time
-	UpdateTime time.Time
+	// ReviewValidityMonths is how long an article review stays valid (0: the default, 12).
+	ReviewValidityMonths int
+	// PublishGates turns on the content service's clinical publish gates.
+	PublishGates bool
+	// ExampleContent marks the site's content as example content.
+	ExampleContent bool
+	CreateTime     time.Time
+	UpdateTime     time.Time
 	// DeleteTime is set while the site is soft-deleted.
 	DeleteTime time.Time
 	// Etag is the sites service's version of the site.
@@ -69,7 +75,8 @@ func sameSettings(a, b Site) bool {
 	return a.ID == b.ID && a.DisplayName == b.DisplayName && a.BaseURL == b.BaseURL &&
 		a.DefaultLocale == b.DefaultLocale && a.CrisisLineText == b.CrisisLineText && a.Public == b.Public &&
 		a.CacheMaxAgeSeconds == b.CacheMaxAgeSeconds && a.ResourceStaleAfterDays == b.ResourceStaleAfterDays &&
-		a.HideStaleResources == b.HideStaleResources && a.Commercial == b.Commercial && a.CreateTime.Equal(b.CreateTime) &&
+		a.HideStaleResources == b.HideStaleResources && a.Commercial == b.Commercial &&
+		a.ReviewValidityMonths == b.ReviewValidityMonths && a.PublishGates == b.PublishGates && a.ExampleContent == b.ExampleContent && a.CreateTime.Equal(b.CreateTime) &&
 		a.UpdateTime.Equal(b.UpdateTime) && a.DeleteTime.Equal(b.DeleteTime) && a.Etag == b.Etag
 }
 

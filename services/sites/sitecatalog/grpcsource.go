@@ -91,6 +91,9 @@ func fromProto(s *sitesv1.Site) (Site, error) {
 		ResourceStaleAfterDays: int(s.GetResourceStaleAfterDays()),
 		HideStaleResources:     s.GetHideStaleResources(),
 		Commercial:             s.GetCommercial(),
+		ReviewValidityMonths:   int(s.GetReviewValidityMonths()),
+		PublishGates:           s.GetPublishGates(),
+		ExampleContent:         s.GetExampleContent(),
 		Etag:                   s.GetEtag(),
 	}
 	if t := s.GetCreateTime(); t != nil {

@@ -79,6 +79,62 @@ func (ArticleView) EnumDescriptor() ([]byte, []int) {
 	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{0}
 }
 
+// What the reviewer checked.
+type Reviewer_Role int32
+
+const (
+	Reviewer_ROLE_UNSPECIFIED Reviewer_Role = 0
+	// Clinical or medical accuracy (physician, nurse practitioner, pharmacist, ...).
+	Reviewer_ROLE_CLINICAL Reviewer_Role = 1
+	// Editorial quality: clarity, plain language, structure.
+	Reviewer_ROLE_EDITORIAL Reviewer_Role = 2
+	// A person with lived experience of substance use or recovery.
+	Reviewer_ROLE_LIVED_EXPERIENCE Reviewer_Role = 3
+)
+
+// Enum value maps for Reviewer_Role.
+var (
+	Reviewer_Role_name = map[int32]string{
+		0: "ROLE_UNSPECIFIED",
+		1: "ROLE_CLINICAL",
+		2: "ROLE_EDITORIAL",
+		3: "ROLE_LIVED_EXPERIENCE",
+	}
+	Reviewer_Role_value = map[string]int32{
+		"ROLE_UNSPECIFIED":      0,
+		"ROLE_CLINICAL":         1,
+		"ROLE_EDITORIAL":        2,
+		"ROLE_LIVED_EXPERIENCE": 3,
+	}
+)
+
+func (x Reviewer_Role) Enum() *Reviewer_Role {
+	p := new(Reviewer_Role)
+	*p = x
+	return p
+}
+
+func (x Reviewer_Role) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Reviewer_Role) Descriptor() protoreflect.EnumDescriptor {
+	return file_beacon_content_v1_article_proto_enumTypes[1].Descriptor()
+}
+
+func (Reviewer_Role) Type() protoreflect.EnumType {
+	return &file_beacon_content_v1_article_proto_enumTypes[1]
+}
+
+func (x Reviewer_Role) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Reviewer_Role.Descriptor instead.
+func (Reviewer_Role) EnumDescriptor() ([]byte, []int) {
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{1, 0}
+}
+
 // Lifecycle state. It changes only through the custom methods.
 type Article_State int32
 
@@ -123,11 +179,11 @@ func (x Article_State) String() string {
 }
 
 func (Article_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_beacon_content_v1_article_proto_enumTypes[1].Descriptor()
+	return file_beacon_content_v1_article_proto_enumTypes[2].Descriptor()
 }
 
 func (Article_State) Type() protoreflect.EnumType {
-	return &file_beacon_content_v1_article_proto_enumTypes[1]
+	return &file_beacon_content_v1_article_proto_enumTypes[2]
 }
 
 func (x Article_State) Number() protoreflect.EnumNumber {
@@ -136,7 +192,7 @@ func (x Article_State) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Article_State.Descriptor instead.
 func (Article_State) EnumDescriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{5, 0}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{6, 0}
 }
 
 // Person is an author or a reviewer of an article.
@@ -146,7 +202,10 @@ type Person struct {
 	// Qualifications, e.g. "MD, FASAM".
 	Credentials string `protobuf:"bytes,2,opt,name=credentials,proto3" json:"credentials,omitempty"`
 	// Profile page, absolute http(s) URL.
-	Url           string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Url string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	// True for an example person who does not exist (demo content). A fictional person is never
+	// presented to readers or search engines as a real reviewer (no schema.org reviewedBy).
+	Fictional     bool `protobuf:"varint,4,opt,name=fictional,proto3" json:"fictional,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -202,6 +261,104 @@ func (x *Person) GetUrl() string {
 	return ""
 }
 
+func (x *Person) GetFictional() bool {
+	if x != nil {
+		return x.Fictional
+	}
+	return false
+}
+
+// Reviewer is someone who reviewed an article, in one role, on one date.
+type Reviewer struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DisplayName string                 `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Qualifications, e.g. "MD, addiction medicine". A clinical credential (MD, DO, NP, PA-C,
+	// PharmD, RN, ...) is what the publish gates look for.
+	Credentials string `protobuf:"bytes,2,opt,name=credentials,proto3" json:"credentials,omitempty"`
+	// Profile page, absolute http(s) URL.
+	Url  string        `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Role Reviewer_Role `protobuf:"varint,4,opt,name=role,proto3,enum=beacon.content.v1.Reviewer_Role" json:"role,omitempty"`
+	// When this reviewer last reviewed the article. Unset means the article's last_reviewed_date.
+	ReviewDate *date.Date `protobuf:"bytes,5,opt,name=review_date,json=reviewDate,proto3" json:"review_date,omitempty"`
+	// True for an example person who does not exist (demo content): never emitted as schema.org
+	// reviewedBy, and no publish gate counts them.
+	Fictional     bool `protobuf:"varint,6,opt,name=fictional,proto3" json:"fictional,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reviewer) Reset() {
+	*x = Reviewer{}
+	mi := &file_beacon_content_v1_article_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reviewer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reviewer) ProtoMessage() {}
+
+func (x *Reviewer) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_content_v1_article_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reviewer.ProtoReflect.Descriptor instead.
+func (*Reviewer) Descriptor() ([]byte, []int) {
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Reviewer) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Reviewer) GetCredentials() string {
+	if x != nil {
+		return x.Credentials
+	}
+	return ""
+}
+
+func (x *Reviewer) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Reviewer) GetRole() Reviewer_Role {
+	if x != nil {
+		return x.Role
+	}
+	return Reviewer_ROLE_UNSPECIFIED
+}
+
+func (x *Reviewer) GetReviewDate() *date.Date {
+	if x != nil {
+		return x.ReviewDate
+	}
+	return nil
+}
+
+func (x *Reviewer) GetFictional() bool {
+	if x != nil {
+		return x.Fictional
+	}
+	return false
+}
+
 // Citation is a source the article relies on.
 type Citation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -219,7 +376,7 @@ type Citation struct {
 
 func (x *Citation) Reset() {
 	*x = Citation{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[1]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -231,7 +388,7 @@ func (x *Citation) String() string {
 func (*Citation) ProtoMessage() {}
 
 func (x *Citation) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[1]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -244,7 +401,7 @@ func (x *Citation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Citation.ProtoReflect.Descriptor instead.
 func (*Citation) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{1}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Citation) GetTitle() string {
@@ -297,7 +454,7 @@ type Seo struct {
 
 func (x *Seo) Reset() {
 	*x = Seo{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[2]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +466,7 @@ func (x *Seo) String() string {
 func (*Seo) ProtoMessage() {}
 
 func (x *Seo) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[2]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +479,7 @@ func (x *Seo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Seo.ProtoReflect.Descriptor instead.
 func (*Seo) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{2}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Seo) GetMetaTitle() string {
@@ -367,7 +524,7 @@ type TocEntry struct {
 
 func (x *TocEntry) Reset() {
 	*x = TocEntry{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[3]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -379,7 +536,7 @@ func (x *TocEntry) String() string {
 func (*TocEntry) ProtoMessage() {}
 
 func (x *TocEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[3]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -392,7 +549,7 @@ func (x *TocEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TocEntry.ProtoReflect.Descriptor instead.
 func (*TocEntry) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{3}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TocEntry) GetLevel() int32 {
@@ -433,7 +590,7 @@ type Rendering struct {
 
 func (x *Rendering) Reset() {
 	*x = Rendering{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[4]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -445,7 +602,7 @@ func (x *Rendering) String() string {
 func (*Rendering) ProtoMessage() {}
 
 func (x *Rendering) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[4]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -458,7 +615,7 @@ func (x *Rendering) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rendering.ProtoReflect.Descriptor instead.
 func (*Rendering) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{4}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Rendering) GetHtml() string {
@@ -507,11 +664,18 @@ type Article struct {
 	Slug    string `protobuf:"bytes,3,opt,name=slug,proto3" json:"slug,omitempty"`
 	Summary string `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"`
 	// CommonMark with GFM tables and footnotes. Raw HTML is dropped on rendering.
-	Body             string      `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
-	Tags             []string    `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
-	Topics           []string    `protobuf:"bytes,7,rep,name=topics,proto3" json:"topics,omitempty"`
-	Authors          []*Person   `protobuf:"bytes,8,rep,name=authors,proto3" json:"authors,omitempty"`
-	MedicalReviewer  *Person     `protobuf:"bytes,9,opt,name=medical_reviewer,json=medicalReviewer,proto3" json:"medical_reviewer,omitempty"`
+	Body    string    `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	Tags    []string  `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	Topics  []string  `protobuf:"bytes,7,rep,name=topics,proto3" json:"topics,omitempty"`
+	Authors []*Person `protobuf:"bytes,8,rep,name=authors,proto3" json:"authors,omitempty"`
+	// Deprecated: use reviewers. Reads as the first reviewer with ROLE_CLINICAL. Writing it (alone,
+	// or under update_mask "medical_reviewer") replaces that reviewer, or adds one; when reviewers
+	// is also sent, it must equal that reviewer or be left out.
+	//
+	// Deprecated: Marked as deprecated in beacon/content/v1/article.proto.
+	MedicalReviewer *Person `protobuf:"bytes,9,opt,name=medical_reviewer,json=medicalReviewer,proto3" json:"medical_reviewer,omitempty"`
+	// The date of the article's last review as a whole; a reviewer without a review_date of its own
+	// reviewed on this date.
 	LastReviewedDate *date.Date  `protobuf:"bytes,10,opt,name=last_reviewed_date,json=lastReviewedDate,proto3" json:"last_reviewed_date,omitempty"`
 	Citations        []*Citation `protobuf:"bytes,11,rep,name=citations,proto3" json:"citations,omitempty"`
 	Seo              *Seo        `protobuf:"bytes,12,opt,name=seo,proto3" json:"seo,omitempty"`
@@ -545,13 +709,20 @@ type Article struct {
 	// publish (the etag names that version), and scheduled_publish_time and creator are unset. The
 	// key cannot change the article.
 	LiveSnapshotOnly bool `protobuf:"varint,26,opt,name=live_snapshot_only,json=liveSnapshotOnly,proto3" json:"live_snapshot_only,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Who reviewed the article, each in a role and on a date. At most 20.
+	Reviewers []*Reviewer `protobuf:"bytes,40,rep,name=reviewers,proto3" json:"reviewers,omitempty"`
+	// When the next review is due: the latest review date (of the reviewers and
+	// last_reviewed_date) plus the review validity of the draft's target sites (the shortest;
+	// Site.review_validity_months, default 12 months). Unset when the article was never reviewed.
+	// The list filter review_due = true matches articles whose review is due or overdue.
+	ReviewDueTime *timestamppb.Timestamp `protobuf:"bytes,41,opt,name=review_due_time,json=reviewDueTime,proto3" json:"review_due_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Article) Reset() {
 	*x = Article{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[5]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +734,7 @@ func (x *Article) String() string {
 func (*Article) ProtoMessage() {}
 
 func (x *Article) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[5]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +747,7 @@ func (x *Article) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Article.ProtoReflect.Descriptor instead.
 func (*Article) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{5}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Article) GetName() string {
@@ -635,6 +806,7 @@ func (x *Article) GetAuthors() []*Person {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in beacon/content/v1/article.proto.
 func (x *Article) GetMedicalReviewer() *Person {
 	if x != nil {
 		return x.MedicalReviewer
@@ -761,6 +933,20 @@ func (x *Article) GetLiveSnapshotOnly() bool {
 	return false
 }
 
+func (x *Article) GetReviewers() []*Reviewer {
+	if x != nil {
+		return x.Reviewers
+	}
+	return nil
+}
+
+func (x *Article) GetReviewDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReviewDueTime
+	}
+	return nil
+}
+
 // Revision is the draft of an article as one successful change left it.
 type Revision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -782,7 +968,7 @@ type Revision struct {
 
 func (x *Revision) Reset() {
 	*x = Revision{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[6]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +980,7 @@ func (x *Revision) String() string {
 func (*Revision) ProtoMessage() {}
 
 func (x *Revision) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[6]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +993,7 @@ func (x *Revision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Revision.ProtoReflect.Descriptor instead.
 func (*Revision) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{6}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Revision) GetName() string {
@@ -868,7 +1054,7 @@ type CreateArticleRequest struct {
 
 func (x *CreateArticleRequest) Reset() {
 	*x = CreateArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +1066,7 @@ func (x *CreateArticleRequest) String() string {
 func (*CreateArticleRequest) ProtoMessage() {}
 
 func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +1079,7 @@ func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleRequest.ProtoReflect.Descriptor instead.
 func (*CreateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{7}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateArticleRequest) GetArticle() *Article {
@@ -913,7 +1099,7 @@ type GetArticleRequest struct {
 
 func (x *GetArticleRequest) Reset() {
 	*x = GetArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +1111,7 @@ func (x *GetArticleRequest) String() string {
 func (*GetArticleRequest) ProtoMessage() {}
 
 func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1124,7 @@ func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{8}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetArticleRequest) GetName() string {
@@ -955,7 +1141,8 @@ type ListArticlesRequest struct {
 	// From a previous response. It only works with the same filter and order_by.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// AIP-160 subset joined by AND: state, tag, topic, site, author (=) and update_time, create_time,
-	// publish_time (= != < <= > >= with RFC 3339 times). Example:
+	// publish_time (= != < <= > >= with RFC 3339 times), and review_due (= true or false: whether
+	// review_due_time has come; never-reviewed articles are not due). Example:
 	// state = PUBLISHED AND tag = "kratom" AND update_time > "2026-01-01T00:00:00Z"
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	// One of update_time, create_time, publish_time, title, each optionally followed by " desc".
@@ -975,7 +1162,7 @@ type ListArticlesRequest struct {
 
 func (x *ListArticlesRequest) Reset() {
 	*x = ListArticlesRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1174,7 @@ func (x *ListArticlesRequest) String() string {
 func (*ListArticlesRequest) ProtoMessage() {}
 
 func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1187,7 @@ func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{9}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListArticlesRequest) GetPageSize() int32 {
@@ -1055,7 +1242,7 @@ type ListArticlesResponse struct {
 
 func (x *ListArticlesResponse) Reset() {
 	*x = ListArticlesResponse{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1254,7 @@ func (x *ListArticlesResponse) String() string {
 func (*ListArticlesResponse) ProtoMessage() {}
 
 func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1267,7 @@ func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{10}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListArticlesResponse) GetArticles() []*Article {
@@ -1109,7 +1296,7 @@ type UpdateArticleRequest struct {
 
 func (x *UpdateArticleRequest) Reset() {
 	*x = UpdateArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1308,7 @@ func (x *UpdateArticleRequest) String() string {
 func (*UpdateArticleRequest) ProtoMessage() {}
 
 func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1321,7 @@ func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{11}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateArticleRequest) GetArticle() *Article {
@@ -1162,7 +1349,7 @@ type DeleteArticleRequest struct {
 
 func (x *DeleteArticleRequest) Reset() {
 	*x = DeleteArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1361,7 @@ func (x *DeleteArticleRequest) String() string {
 func (*DeleteArticleRequest) ProtoMessage() {}
 
 func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1374,7 @@ func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{12}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteArticleRequest) GetName() string {
@@ -1213,7 +1400,7 @@ type UndeleteArticleRequest struct {
 
 func (x *UndeleteArticleRequest) Reset() {
 	*x = UndeleteArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1412,7 @@ func (x *UndeleteArticleRequest) String() string {
 func (*UndeleteArticleRequest) ProtoMessage() {}
 
 func (x *UndeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1425,7 @@ func (x *UndeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*UndeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{13}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UndeleteArticleRequest) GetName() string {
@@ -1259,7 +1446,7 @@ type PublishArticleRequest struct {
 
 func (x *PublishArticleRequest) Reset() {
 	*x = PublishArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1271,7 +1458,7 @@ func (x *PublishArticleRequest) String() string {
 func (*PublishArticleRequest) ProtoMessage() {}
 
 func (x *PublishArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1471,7 @@ func (x *PublishArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishArticleRequest.ProtoReflect.Descriptor instead.
 func (*PublishArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{14}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PublishArticleRequest) GetName() string {
@@ -1311,7 +1498,7 @@ type UnpublishArticleRequest struct {
 
 func (x *UnpublishArticleRequest) Reset() {
 	*x = UnpublishArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1510,7 @@ func (x *UnpublishArticleRequest) String() string {
 func (*UnpublishArticleRequest) ProtoMessage() {}
 
 func (x *UnpublishArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1523,7 @@ func (x *UnpublishArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpublishArticleRequest.ProtoReflect.Descriptor instead.
 func (*UnpublishArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{15}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UnpublishArticleRequest) GetName() string {
@@ -1365,7 +1552,7 @@ type ScheduleArticleRequest struct {
 
 func (x *ScheduleArticleRequest) Reset() {
 	*x = ScheduleArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1377,7 +1564,7 @@ func (x *ScheduleArticleRequest) String() string {
 func (*ScheduleArticleRequest) ProtoMessage() {}
 
 func (x *ScheduleArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1390,7 +1577,7 @@ func (x *ScheduleArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleArticleRequest.ProtoReflect.Descriptor instead.
 func (*ScheduleArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{16}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ScheduleArticleRequest) GetName() string {
@@ -1424,7 +1611,7 @@ type ArchiveArticleRequest struct {
 
 func (x *ArchiveArticleRequest) Reset() {
 	*x = ArchiveArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1623,7 @@ func (x *ArchiveArticleRequest) String() string {
 func (*ArchiveArticleRequest) ProtoMessage() {}
 
 func (x *ArchiveArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1636,7 @@ func (x *ArchiveArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveArticleRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{17}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ArchiveArticleRequest) GetName() string {
@@ -1478,7 +1665,7 @@ type ListArticleRevisionsRequest struct {
 
 func (x *ListArticleRevisionsRequest) Reset() {
 	*x = ListArticleRevisionsRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1677,7 @@ func (x *ListArticleRevisionsRequest) String() string {
 func (*ListArticleRevisionsRequest) ProtoMessage() {}
 
 func (x *ListArticleRevisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1690,7 @@ func (x *ListArticleRevisionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticleRevisionsRequest.ProtoReflect.Descriptor instead.
 func (*ListArticleRevisionsRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{18}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListArticleRevisionsRequest) GetName() string {
@@ -1537,7 +1724,7 @@ type ListArticleRevisionsResponse struct {
 
 func (x *ListArticleRevisionsResponse) Reset() {
 	*x = ListArticleRevisionsResponse{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1736,7 @@ func (x *ListArticleRevisionsResponse) String() string {
 func (*ListArticleRevisionsResponse) ProtoMessage() {}
 
 func (x *ListArticleRevisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1749,7 @@ func (x *ListArticleRevisionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticleRevisionsResponse.ProtoReflect.Descriptor instead.
 func (*ListArticleRevisionsResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{19}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListArticleRevisionsResponse) GetRevisions() []*Revision {
@@ -1591,7 +1778,7 @@ type RollbackArticleRequest struct {
 
 func (x *RollbackArticleRequest) Reset() {
 	*x = RollbackArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1790,7 @@ func (x *RollbackArticleRequest) String() string {
 func (*RollbackArticleRequest) ProtoMessage() {}
 
 func (x *RollbackArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1803,7 @@ func (x *RollbackArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackArticleRequest.ProtoReflect.Descriptor instead.
 func (*RollbackArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{20}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RollbackArticleRequest) GetName() string {
@@ -1644,11 +1831,25 @@ var File_beacon_content_v1_article_proto protoreflect.FileDescriptor
 
 const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\n" +
-	"\x1fbeacon/content/v1/article.proto\x12\x11beacon.content.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"d\n" +
+	"\x1fbeacon/content/v1/article.proto\x12\x11beacon.content.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\x82\x01\n" +
 	"\x06Person\x12&\n" +
 	"\fdisplay_name\x18\x01 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12 \n" +
 	"\vcredentials\x18\x02 \x01(\tR\vcredentials\x12\x10\n" +
-	"\x03url\x18\x03 \x01(\tR\x03url\"\x95\x01\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12\x1c\n" +
+	"\tfictional\x18\x04 \x01(\bR\tfictional\"\xd3\x02\n" +
+	"\bReviewer\x12&\n" +
+	"\fdisplay_name\x18\x01 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12 \n" +
+	"\vcredentials\x18\x02 \x01(\tR\vcredentials\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x129\n" +
+	"\x04role\x18\x04 \x01(\x0e2 .beacon.content.v1.Reviewer.RoleB\x03\xe0A\x02R\x04role\x122\n" +
+	"\vreview_date\x18\x05 \x01(\v2\x11.google.type.DateR\n" +
+	"reviewDate\x12\x1c\n" +
+	"\tfictional\x18\x06 \x01(\bR\tfictional\"^\n" +
+	"\x04Role\x12\x14\n" +
+	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rROLE_CLINICAL\x10\x01\x12\x12\n" +
+	"\x0eROLE_EDITORIAL\x10\x02\x12\x19\n" +
+	"\x15ROLE_LIVED_EXPERIENCE\x10\x03\"\x95\x01\n" +
 	"\bCitation\x12\x19\n" +
 	"\x05title\x18\x01 \x01(\tB\x03\xe0A\x02R\x05title\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x10\n" +
@@ -1671,8 +1872,7 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\n" +
 	"word_count\x18\x03 \x01(\x05R\twordCount\x120\n" +
 	"\x14reading_time_minutes\x18\x04 \x01(\x05R\x12readingTimeMinutes\x12.\n" +
-	"\x13flesch_reading_ease\x18\x05 \x01(\x01R\x11fleschReadingEase\"\xaa\n" +
-	"\n" +
+	"\x13flesch_reading_ease\x18\x05 \x01(\x01R\x11fleschReadingEase\"\xb2\v\n" +
 	"\aArticle\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12\x12\n" +
@@ -1681,8 +1881,8 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\x04body\x18\x05 \x01(\tR\x04body\x12\x12\n" +
 	"\x04tags\x18\x06 \x03(\tR\x04tags\x12\x16\n" +
 	"\x06topics\x18\a \x03(\tR\x06topics\x123\n" +
-	"\aauthors\x18\b \x03(\v2\x19.beacon.content.v1.PersonR\aauthors\x12D\n" +
-	"\x10medical_reviewer\x18\t \x01(\v2\x19.beacon.content.v1.PersonR\x0fmedicalReviewer\x12?\n" +
+	"\aauthors\x18\b \x03(\v2\x19.beacon.content.v1.PersonR\aauthors\x12H\n" +
+	"\x10medical_reviewer\x18\t \x01(\v2\x19.beacon.content.v1.PersonB\x02\x18\x01R\x0fmedicalReviewer\x12?\n" +
 	"\x12last_reviewed_date\x18\n" +
 	" \x01(\v2\x11.google.type.DateR\x10lastReviewedDate\x129\n" +
 	"\tcitations\x18\v \x03(\v2\x1b.beacon.content.v1.CitationR\tcitations\x12(\n" +
@@ -1704,7 +1904,9 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\x15published_revision_id\x18\x17 \x01(\x03B\x03\xe0A\x03R\x13publishedRevisionId\x12?\n" +
 	"\trendering\x18\x18 \x01(\v2\x1c.beacon.content.v1.RenderingB\x03\xe0A\x03R\trendering\x12\x1d\n" +
 	"\acreator\x18\x19 \x01(\tB\x03\xe0A\x03R\acreator\x121\n" +
-	"\x12live_snapshot_only\x18\x1a \x01(\bB\x03\xe0A\x03R\x10liveSnapshotOnly\"m\n" +
+	"\x12live_snapshot_only\x18\x1a \x01(\bB\x03\xe0A\x03R\x10liveSnapshotOnly\x129\n" +
+	"\treviewers\x18( \x03(\v2\x1b.beacon.content.v1.ReviewerR\treviewers\x12G\n" +
+	"\x0freview_due_time\x18) \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rreviewDueTime\"m\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSTATE_DRAFT\x10\x01\x12\x13\n" +
@@ -1802,89 +2004,95 @@ func file_beacon_content_v1_article_proto_rawDescGZIP() []byte {
 	return file_beacon_content_v1_article_proto_rawDescData
 }
 
-var file_beacon_content_v1_article_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_beacon_content_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_beacon_content_v1_article_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_beacon_content_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_beacon_content_v1_article_proto_goTypes = []any{
 	(ArticleView)(0),                     // 0: beacon.content.v1.ArticleView
-	(Article_State)(0),                   // 1: beacon.content.v1.Article.State
-	(*Person)(nil),                       // 2: beacon.content.v1.Person
-	(*Citation)(nil),                     // 3: beacon.content.v1.Citation
-	(*Seo)(nil),                          // 4: beacon.content.v1.Seo
-	(*TocEntry)(nil),                     // 5: beacon.content.v1.TocEntry
-	(*Rendering)(nil),                    // 6: beacon.content.v1.Rendering
-	(*Article)(nil),                      // 7: beacon.content.v1.Article
-	(*Revision)(nil),                     // 8: beacon.content.v1.Revision
-	(*CreateArticleRequest)(nil),         // 9: beacon.content.v1.CreateArticleRequest
-	(*GetArticleRequest)(nil),            // 10: beacon.content.v1.GetArticleRequest
-	(*ListArticlesRequest)(nil),          // 11: beacon.content.v1.ListArticlesRequest
-	(*ListArticlesResponse)(nil),         // 12: beacon.content.v1.ListArticlesResponse
-	(*UpdateArticleRequest)(nil),         // 13: beacon.content.v1.UpdateArticleRequest
-	(*DeleteArticleRequest)(nil),         // 14: beacon.content.v1.DeleteArticleRequest
-	(*UndeleteArticleRequest)(nil),       // 15: beacon.content.v1.UndeleteArticleRequest
-	(*PublishArticleRequest)(nil),        // 16: beacon.content.v1.PublishArticleRequest
-	(*UnpublishArticleRequest)(nil),      // 17: beacon.content.v1.UnpublishArticleRequest
-	(*ScheduleArticleRequest)(nil),       // 18: beacon.content.v1.ScheduleArticleRequest
-	(*ArchiveArticleRequest)(nil),        // 19: beacon.content.v1.ArchiveArticleRequest
-	(*ListArticleRevisionsRequest)(nil),  // 20: beacon.content.v1.ListArticleRevisionsRequest
-	(*ListArticleRevisionsResponse)(nil), // 21: beacon.content.v1.ListArticleRevisionsResponse
-	(*RollbackArticleRequest)(nil),       // 22: beacon.content.v1.RollbackArticleRequest
-	(*date.Date)(nil),                    // 23: google.type.Date
-	(*timestamppb.Timestamp)(nil),        // 24: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 25: google.protobuf.FieldMask
+	(Reviewer_Role)(0),                   // 1: beacon.content.v1.Reviewer.Role
+	(Article_State)(0),                   // 2: beacon.content.v1.Article.State
+	(*Person)(nil),                       // 3: beacon.content.v1.Person
+	(*Reviewer)(nil),                     // 4: beacon.content.v1.Reviewer
+	(*Citation)(nil),                     // 5: beacon.content.v1.Citation
+	(*Seo)(nil),                          // 6: beacon.content.v1.Seo
+	(*TocEntry)(nil),                     // 7: beacon.content.v1.TocEntry
+	(*Rendering)(nil),                    // 8: beacon.content.v1.Rendering
+	(*Article)(nil),                      // 9: beacon.content.v1.Article
+	(*Revision)(nil),                     // 10: beacon.content.v1.Revision
+	(*CreateArticleRequest)(nil),         // 11: beacon.content.v1.CreateArticleRequest
+	(*GetArticleRequest)(nil),            // 12: beacon.content.v1.GetArticleRequest
+	(*ListArticlesRequest)(nil),          // 13: beacon.content.v1.ListArticlesRequest
+	(*ListArticlesResponse)(nil),         // 14: beacon.content.v1.ListArticlesResponse
+	(*UpdateArticleRequest)(nil),         // 15: beacon.content.v1.UpdateArticleRequest
+	(*DeleteArticleRequest)(nil),         // 16: beacon.content.v1.DeleteArticleRequest
+	(*UndeleteArticleRequest)(nil),       // 17: beacon.content.v1.UndeleteArticleRequest
+	(*PublishArticleRequest)(nil),        // 18: beacon.content.v1.PublishArticleRequest
+	(*UnpublishArticleRequest)(nil),      // 19: beacon.content.v1.UnpublishArticleRequest
+	(*ScheduleArticleRequest)(nil),       // 20: beacon.content.v1.ScheduleArticleRequest
+	(*ArchiveArticleRequest)(nil),        // 21: beacon.content.v1.ArchiveArticleRequest
+	(*ListArticleRevisionsRequest)(nil),  // 22: beacon.content.v1.ListArticleRevisionsRequest
+	(*ListArticleRevisionsResponse)(nil), // 23: beacon.content.v1.ListArticleRevisionsResponse
+	(*RollbackArticleRequest)(nil),       // 24: beacon.content.v1.RollbackArticleRequest
+	(*date.Date)(nil),                    // 25: google.type.Date
+	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 27: google.protobuf.FieldMask
 }
 var file_beacon_content_v1_article_proto_depIdxs = []int32{
-	23, // 0: beacon.content.v1.Citation.accessed_date:type_name -> google.type.Date
-	5,  // 1: beacon.content.v1.Rendering.table_of_contents:type_name -> beacon.content.v1.TocEntry
-	2,  // 2: beacon.content.v1.Article.authors:type_name -> beacon.content.v1.Person
-	2,  // 3: beacon.content.v1.Article.medical_reviewer:type_name -> beacon.content.v1.Person
-	23, // 4: beacon.content.v1.Article.last_reviewed_date:type_name -> google.type.Date
-	3,  // 5: beacon.content.v1.Article.citations:type_name -> beacon.content.v1.Citation
-	4,  // 6: beacon.content.v1.Article.seo:type_name -> beacon.content.v1.Seo
-	1,  // 7: beacon.content.v1.Article.state:type_name -> beacon.content.v1.Article.State
-	24, // 8: beacon.content.v1.Article.create_time:type_name -> google.protobuf.Timestamp
-	24, // 9: beacon.content.v1.Article.update_time:type_name -> google.protobuf.Timestamp
-	24, // 10: beacon.content.v1.Article.publish_time:type_name -> google.protobuf.Timestamp
-	24, // 11: beacon.content.v1.Article.scheduled_publish_time:type_name -> google.protobuf.Timestamp
-	24, // 12: beacon.content.v1.Article.delete_time:type_name -> google.protobuf.Timestamp
-	6,  // 13: beacon.content.v1.Article.rendering:type_name -> beacon.content.v1.Rendering
-	24, // 14: beacon.content.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
-	7,  // 15: beacon.content.v1.Revision.snapshot:type_name -> beacon.content.v1.Article
-	7,  // 16: beacon.content.v1.CreateArticleRequest.article:type_name -> beacon.content.v1.Article
-	0,  // 17: beacon.content.v1.ListArticlesRequest.view:type_name -> beacon.content.v1.ArticleView
-	7,  // 18: beacon.content.v1.ListArticlesResponse.articles:type_name -> beacon.content.v1.Article
-	7,  // 19: beacon.content.v1.UpdateArticleRequest.article:type_name -> beacon.content.v1.Article
-	25, // 20: beacon.content.v1.UpdateArticleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	24, // 21: beacon.content.v1.ScheduleArticleRequest.publish_time:type_name -> google.protobuf.Timestamp
-	8,  // 22: beacon.content.v1.ListArticleRevisionsResponse.revisions:type_name -> beacon.content.v1.Revision
-	9,  // 23: beacon.content.v1.ArticleService.CreateArticle:input_type -> beacon.content.v1.CreateArticleRequest
-	10, // 24: beacon.content.v1.ArticleService.GetArticle:input_type -> beacon.content.v1.GetArticleRequest
-	11, // 25: beacon.content.v1.ArticleService.ListArticles:input_type -> beacon.content.v1.ListArticlesRequest
-	13, // 26: beacon.content.v1.ArticleService.UpdateArticle:input_type -> beacon.content.v1.UpdateArticleRequest
-	14, // 27: beacon.content.v1.ArticleService.DeleteArticle:input_type -> beacon.content.v1.DeleteArticleRequest
-	15, // 28: beacon.content.v1.ArticleService.UndeleteArticle:input_type -> beacon.content.v1.UndeleteArticleRequest
-	16, // 29: beacon.content.v1.ArticleService.PublishArticle:input_type -> beacon.content.v1.PublishArticleRequest
-	17, // 30: beacon.content.v1.ArticleService.UnpublishArticle:input_type -> beacon.content.v1.UnpublishArticleRequest
-	18, // 31: beacon.content.v1.ArticleService.ScheduleArticle:input_type -> beacon.content.v1.ScheduleArticleRequest
-	19, // 32: beacon.content.v1.ArticleService.ArchiveArticle:input_type -> beacon.content.v1.ArchiveArticleRequest
-	20, // 33: beacon.content.v1.ArticleService.ListArticleRevisions:input_type -> beacon.content.v1.ListArticleRevisionsRequest
-	22, // 34: beacon.content.v1.ArticleService.RollbackArticle:input_type -> beacon.content.v1.RollbackArticleRequest
-	7,  // 35: beacon.content.v1.ArticleService.CreateArticle:output_type -> beacon.content.v1.Article
-	7,  // 36: beacon.content.v1.ArticleService.GetArticle:output_type -> beacon.content.v1.Article
-	12, // 37: beacon.content.v1.ArticleService.ListArticles:output_type -> beacon.content.v1.ListArticlesResponse
-	7,  // 38: beacon.content.v1.ArticleService.UpdateArticle:output_type -> beacon.content.v1.Article
-	7,  // 39: beacon.content.v1.ArticleService.DeleteArticle:output_type -> beacon.content.v1.Article
-	7,  // 40: beacon.content.v1.ArticleService.UndeleteArticle:output_type -> beacon.content.v1.Article
-	7,  // 41: beacon.content.v1.ArticleService.PublishArticle:output_type -> beacon.content.v1.Article
-	7,  // 42: beacon.content.v1.ArticleService.UnpublishArticle:output_type -> beacon.content.v1.Article
-	7,  // 43: beacon.content.v1.ArticleService.ScheduleArticle:output_type -> beacon.content.v1.Article
-	7,  // 44: beacon.content.v1.ArticleService.ArchiveArticle:output_type -> beacon.content.v1.Article
-	21, // 45: beacon.content.v1.ArticleService.ListArticleRevisions:output_type -> beacon.content.v1.ListArticleRevisionsResponse
-	7,  // 46: beacon.content.v1.ArticleService.RollbackArticle:output_type -> beacon.content.v1.Article
-	35, // [35:47] is the sub-list for method output_type
-	23, // [23:35] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	1,  // 0: beacon.content.v1.Reviewer.role:type_name -> beacon.content.v1.Reviewer.Role
+	25, // 1: beacon.content.v1.Reviewer.review_date:type_name -> google.type.Date
+	25, // 2: beacon.content.v1.Citation.accessed_date:type_name -> google.type.Date
+	7,  // 3: beacon.content.v1.Rendering.table_of_contents:type_name -> beacon.content.v1.TocEntry
+	3,  // 4: beacon.content.v1.Article.authors:type_name -> beacon.content.v1.Person
+	3,  // 5: beacon.content.v1.Article.medical_reviewer:type_name -> beacon.content.v1.Person
+	25, // 6: beacon.content.v1.Article.last_reviewed_date:type_name -> google.type.Date
+	5,  // 7: beacon.content.v1.Article.citations:type_name -> beacon.content.v1.Citation
+	6,  // 8: beacon.content.v1.Article.seo:type_name -> beacon.content.v1.Seo
+	2,  // 9: beacon.content.v1.Article.state:type_name -> beacon.content.v1.Article.State
+	26, // 10: beacon.content.v1.Article.create_time:type_name -> google.protobuf.Timestamp
+	26, // 11: beacon.content.v1.Article.update_time:type_name -> google.protobuf.Timestamp
+	26, // 12: beacon.content.v1.Article.publish_time:type_name -> google.protobuf.Timestamp
+	26, // 13: beacon.content.v1.Article.scheduled_publish_time:type_name -> google.protobuf.Timestamp
+	26, // 14: beacon.content.v1.Article.delete_time:type_name -> google.protobuf.Timestamp
+	8,  // 15: beacon.content.v1.Article.rendering:type_name -> beacon.content.v1.Rendering
+	4,  // 16: beacon.content.v1.Article.reviewers:type_name -> beacon.content.v1.Reviewer
+	26, // 17: beacon.content.v1.Article.review_due_time:type_name -> google.protobuf.Timestamp
+	26, // 18: beacon.content.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
+	9,  // 19: beacon.content.v1.Revision.snapshot:type_name -> beacon.content.v1.Article
+	9,  // 20: beacon.content.v1.CreateArticleRequest.article:type_name -> beacon.content.v1.Article
+	0,  // 21: beacon.content.v1.ListArticlesRequest.view:type_name -> beacon.content.v1.ArticleView
+	9,  // 22: beacon.content.v1.ListArticlesResponse.articles:type_name -> beacon.content.v1.Article
+	9,  // 23: beacon.content.v1.UpdateArticleRequest.article:type_name -> beacon.content.v1.Article
+	27, // 24: beacon.content.v1.UpdateArticleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 25: beacon.content.v1.ScheduleArticleRequest.publish_time:type_name -> google.protobuf.Timestamp
+	10, // 26: beacon.content.v1.ListArticleRevisionsResponse.revisions:type_name -> beacon.content.v1.Revision
+	11, // 27: beacon.content.v1.ArticleService.CreateArticle:input_type -> beacon.content.v1.CreateArticleRequest
+	12, // 28: beacon.content.v1.ArticleService.GetArticle:input_type -> beacon.content.v1.GetArticleRequest
+	13, // 29: beacon.content.v1.ArticleService.ListArticles:input_type -> beacon.content.v1.ListArticlesRequest
+	15, // 30: beacon.content.v1.ArticleService.UpdateArticle:input_type -> beacon.content.v1.UpdateArticleRequest
+	16, // 31: beacon.content.v1.ArticleService.DeleteArticle:input_type -> beacon.content.v1.DeleteArticleRequest
+	17, // 32: beacon.content.v1.ArticleService.UndeleteArticle:input_type -> beacon.content.v1.UndeleteArticleRequest
+	18, // 33: beacon.content.v1.ArticleService.PublishArticle:input_type -> beacon.content.v1.PublishArticleRequest
+	19, // 34: beacon.content.v1.ArticleService.UnpublishArticle:input_type -> beacon.content.v1.UnpublishArticleRequest
+	20, // 35: beacon.content.v1.ArticleService.ScheduleArticle:input_type -> beacon.content.v1.ScheduleArticleRequest
+	21, // 36: beacon.content.v1.ArticleService.ArchiveArticle:input_type -> beacon.content.v1.ArchiveArticleRequest
+	22, // 37: beacon.content.v1.ArticleService.ListArticleRevisions:input_type -> beacon.content.v1.ListArticleRevisionsRequest
+	24, // 38: beacon.content.v1.ArticleService.RollbackArticle:input_type -> beacon.content.v1.RollbackArticleRequest
+	9,  // 39: beacon.content.v1.ArticleService.CreateArticle:output_type -> beacon.content.v1.Article
+	9,  // 40: beacon.content.v1.ArticleService.GetArticle:output_type -> beacon.content.v1.Article
+	14, // 41: beacon.content.v1.ArticleService.ListArticles:output_type -> beacon.content.v1.ListArticlesResponse
+	9,  // 42: beacon.content.v1.ArticleService.UpdateArticle:output_type -> beacon.content.v1.Article
+	9,  // 43: beacon.content.v1.ArticleService.DeleteArticle:output_type -> beacon.content.v1.Article
+	9,  // 44: beacon.content.v1.ArticleService.UndeleteArticle:output_type -> beacon.content.v1.Article
+	9,  // 45: beacon.content.v1.ArticleService.PublishArticle:output_type -> beacon.content.v1.Article
+	9,  // 46: beacon.content.v1.ArticleService.UnpublishArticle:output_type -> beacon.content.v1.Article
+	9,  // 47: beacon.content.v1.ArticleService.ScheduleArticle:output_type -> beacon.content.v1.Article
+	9,  // 48: beacon.content.v1.ArticleService.ArchiveArticle:output_type -> beacon.content.v1.Article
+	23, // 49: beacon.content.v1.ArticleService.ListArticleRevisions:output_type -> beacon.content.v1.ListArticleRevisionsResponse
+	9,  // 50: beacon.content.v1.ArticleService.RollbackArticle:output_type -> beacon.content.v1.Article
+	39, // [39:51] is the sub-list for method output_type
+	27, // [27:39] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_beacon_content_v1_article_proto_init() }
@@ -1897,8 +2105,8 @@ func file_beacon_content_v1_article_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_content_v1_article_proto_rawDesc), len(file_beacon_content_v1_article_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   21,
+			NumEnums:      3,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

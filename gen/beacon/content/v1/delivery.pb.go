@@ -204,6 +204,103 @@ func (x *PublishedPerson) GetUrl() string {
 	return ""
 }
 
+// PublishedReviewer is a reviewer as shown to readers.
+type PublishedReviewer struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DisplayName string                 `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Credentials string                 `protobuf:"bytes,2,opt,name=credentials,proto3" json:"credentials,omitempty"`
+	Url         string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Role        Reviewer_Role          `protobuf:"varint,4,opt,name=role,proto3,enum=beacon.content.v1.Reviewer_Role" json:"role,omitempty"`
+	// ISO 8601 date of this reviewer's review, e.g. "2026-11-20".
+	ReviewDate string `protobuf:"bytes,5,opt,name=review_date,json=reviewDate,proto3" json:"review_date,omitempty"`
+	// An example person who does not exist: show it as such, never as a real reviewer.
+	Fictional bool `protobuf:"varint,6,opt,name=fictional,proto3" json:"fictional,omitempty"`
+	// True while this review is within the site's review validity. The JSON-LD names only
+	// current reviews by real (not fictional) people.
+	Current       bool `protobuf:"varint,7,opt,name=current,proto3" json:"current,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishedReviewer) Reset() {
+	*x = PublishedReviewer{}
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishedReviewer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishedReviewer) ProtoMessage() {}
+
+func (x *PublishedReviewer) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishedReviewer.ProtoReflect.Descriptor instead.
+func (*PublishedReviewer) Descriptor() ([]byte, []int) {
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PublishedReviewer) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *PublishedReviewer) GetCredentials() string {
+	if x != nil {
+		return x.Credentials
+	}
+	return ""
+}
+
+func (x *PublishedReviewer) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *PublishedReviewer) GetRole() Reviewer_Role {
+	if x != nil {
+		return x.Role
+	}
+	return Reviewer_ROLE_UNSPECIFIED
+}
+
+func (x *PublishedReviewer) GetReviewDate() string {
+	if x != nil {
+		return x.ReviewDate
+	}
+	return ""
+}
+
+func (x *PublishedReviewer) GetFictional() bool {
+	if x != nil {
+		return x.Fictional
+	}
+	return false
+}
+
+func (x *PublishedReviewer) GetCurrent() bool {
+	if x != nil {
+		return x.Current
+	}
+	return false
+}
+
 // PublishedCitation is a source as shown to readers.
 type PublishedCitation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -219,7 +316,7 @@ type PublishedCitation struct {
 
 func (x *PublishedCitation) Reset() {
 	*x = PublishedCitation{}
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[2]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -231,7 +328,7 @@ func (x *PublishedCitation) String() string {
 func (*PublishedCitation) ProtoMessage() {}
 
 func (x *PublishedCitation) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[2]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -244,7 +341,7 @@ func (x *PublishedCitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishedCitation.ProtoReflect.Descriptor instead.
 func (*PublishedCitation) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{2}
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PublishedCitation) GetTitle() string {
@@ -296,7 +393,11 @@ type PublishedArticle struct {
 	Tags            []string           `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty"`
 	Topics          []string           `protobuf:"bytes,8,rep,name=topics,proto3" json:"topics,omitempty"`
 	Authors         []*PublishedPerson `protobuf:"bytes,9,rep,name=authors,proto3" json:"authors,omitempty"`
-	MedicalReviewer *PublishedPerson   `protobuf:"bytes,10,opt,name=medical_reviewer,json=medicalReviewer,proto3" json:"medical_reviewer,omitempty"`
+	// Deprecated: see reviewers. The first clinical reviewer, only when real (not fictional) and
+	// current (not overdue).
+	//
+	// Deprecated: Marked as deprecated in beacon/content/v1/delivery.proto.
+	MedicalReviewer *PublishedPerson `protobuf:"bytes,10,opt,name=medical_reviewer,json=medicalReviewer,proto3" json:"medical_reviewer,omitempty"`
 	// ISO 8601 date the content was last medically reviewed.
 	LastReviewedDate   string                 `protobuf:"bytes,11,opt,name=last_reviewed_date,json=lastReviewedDate,proto3" json:"last_reviewed_date,omitempty"`
 	Citations          []*PublishedCitation   `protobuf:"bytes,12,rep,name=citations,proto3" json:"citations,omitempty"`
@@ -314,13 +415,20 @@ type PublishedArticle struct {
 	RedirectSlug string `protobuf:"bytes,20,opt,name=redirect_slug,json=redirectSlug,proto3" json:"redirect_slug,omitempty"`
 	// The site's crisis-line text, shown beside health content.
 	CrisisLineText string `protobuf:"bytes,21,opt,name=crisis_line_text,json=crisisLineText,proto3" json:"crisis_line_text,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Every reviewer, fictional ones marked.
+	Reviewers []*PublishedReviewer `protobuf:"bytes,40,rep,name=reviewers,proto3" json:"reviewers,omitempty"`
+	// True when the site says its content is example content (Site.example_content): the people
+	// are fictional and the text is not to be relied on as medical advice. Show it.
+	ExampleContent bool `protobuf:"varint,41,opt,name=example_content,json=exampleContent,proto3" json:"example_content,omitempty"`
+	// When the next review is due on this site; unset when never reviewed.
+	ReviewDueTime *timestamppb.Timestamp `protobuf:"bytes,42,opt,name=review_due_time,json=reviewDueTime,proto3" json:"review_due_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PublishedArticle) Reset() {
 	*x = PublishedArticle{}
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[3]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -332,7 +440,7 @@ func (x *PublishedArticle) String() string {
 func (*PublishedArticle) ProtoMessage() {}
 
 func (x *PublishedArticle) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[3]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -345,7 +453,7 @@ func (x *PublishedArticle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishedArticle.ProtoReflect.Descriptor instead.
 func (*PublishedArticle) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{3}
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PublishedArticle) GetName() string {
@@ -411,6 +519,7 @@ func (x *PublishedArticle) GetAuthors() []*PublishedPerson {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in beacon/content/v1/delivery.proto.
 func (x *PublishedArticle) GetMedicalReviewer() *PublishedPerson {
 	if x != nil {
 		return x.MedicalReviewer
@@ -495,6 +604,27 @@ func (x *PublishedArticle) GetCrisisLineText() string {
 	return ""
 }
 
+func (x *PublishedArticle) GetReviewers() []*PublishedReviewer {
+	if x != nil {
+		return x.Reviewers
+	}
+	return nil
+}
+
+func (x *PublishedArticle) GetExampleContent() bool {
+	if x != nil {
+		return x.ExampleContent
+	}
+	return false
+}
+
+func (x *PublishedArticle) GetReviewDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReviewDueTime
+	}
+	return nil
+}
+
 type ListPublishedArticlesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "sites/{site}"
@@ -512,7 +642,7 @@ type ListPublishedArticlesRequest struct {
 
 func (x *ListPublishedArticlesRequest) Reset() {
 	*x = ListPublishedArticlesRequest{}
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[4]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +654,7 @@ func (x *ListPublishedArticlesRequest) String() string {
 func (*ListPublishedArticlesRequest) ProtoMessage() {}
 
 func (x *ListPublishedArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[4]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +667,7 @@ func (x *ListPublishedArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPublishedArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListPublishedArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{4}
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListPublishedArticlesRequest) GetSite() string {
@@ -585,7 +715,7 @@ type ListPublishedArticlesResponse struct {
 
 func (x *ListPublishedArticlesResponse) Reset() {
 	*x = ListPublishedArticlesResponse{}
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[5]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +727,7 @@ func (x *ListPublishedArticlesResponse) String() string {
 func (*ListPublishedArticlesResponse) ProtoMessage() {}
 
 func (x *ListPublishedArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[5]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +740,7 @@ func (x *ListPublishedArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPublishedArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListPublishedArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{5}
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListPublishedArticlesResponse) GetArticles() []*ArticleCard {
@@ -638,7 +768,7 @@ type GetPublishedArticleRequest struct {
 
 func (x *GetPublishedArticleRequest) Reset() {
 	*x = GetPublishedArticleRequest{}
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[6]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +780,7 @@ func (x *GetPublishedArticleRequest) String() string {
 func (*GetPublishedArticleRequest) ProtoMessage() {}
 
 func (x *GetPublishedArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[6]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +793,7 @@ func (x *GetPublishedArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPublishedArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetPublishedArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{6}
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetPublishedArticleRequest) GetSite() string {
@@ -695,7 +825,7 @@ type SearchPublishedArticlesRequest struct {
 
 func (x *SearchPublishedArticlesRequest) Reset() {
 	*x = SearchPublishedArticlesRequest{}
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[7]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +837,7 @@ func (x *SearchPublishedArticlesRequest) String() string {
 func (*SearchPublishedArticlesRequest) ProtoMessage() {}
 
 func (x *SearchPublishedArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[7]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +850,7 @@ func (x *SearchPublishedArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPublishedArticlesRequest.ProtoReflect.Descriptor instead.
 func (*SearchPublishedArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{7}
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SearchPublishedArticlesRequest) GetSite() string {
@@ -763,7 +893,7 @@ type SearchResult struct {
 
 func (x *SearchResult) Reset() {
 	*x = SearchResult{}
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[8]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +905,7 @@ func (x *SearchResult) String() string {
 func (*SearchResult) ProtoMessage() {}
 
 func (x *SearchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[8]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +918,7 @@ func (x *SearchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResult.ProtoReflect.Descriptor instead.
 func (*SearchResult) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{8}
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SearchResult) GetArticle() *ArticleCard {
@@ -817,7 +947,7 @@ type SearchPublishedArticlesResponse struct {
 
 func (x *SearchPublishedArticlesResponse) Reset() {
 	*x = SearchPublishedArticlesResponse{}
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[9]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +959,7 @@ func (x *SearchPublishedArticlesResponse) String() string {
 func (*SearchPublishedArticlesResponse) ProtoMessage() {}
 
 func (x *SearchPublishedArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[9]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +972,7 @@ func (x *SearchPublishedArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPublishedArticlesResponse.ProtoReflect.Descriptor instead.
 func (*SearchPublishedArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{9}
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SearchPublishedArticlesResponse) GetResults() []*SearchResult {
@@ -876,7 +1006,7 @@ type GetSitemapRequest struct {
 
 func (x *GetSitemapRequest) Reset() {
 	*x = GetSitemapRequest{}
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[10]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -888,7 +1018,7 @@ func (x *GetSitemapRequest) String() string {
 func (*GetSitemapRequest) ProtoMessage() {}
 
 func (x *GetSitemapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[10]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -901,7 +1031,7 @@ func (x *GetSitemapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSitemapRequest.ProtoReflect.Descriptor instead.
 func (*GetSitemapRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{10}
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetSitemapRequest) GetSite() string {
@@ -921,7 +1051,7 @@ type GetFeedRequest struct {
 
 func (x *GetFeedRequest) Reset() {
 	*x = GetFeedRequest{}
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[11]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +1063,7 @@ func (x *GetFeedRequest) String() string {
 func (*GetFeedRequest) ProtoMessage() {}
 
 func (x *GetFeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_delivery_proto_msgTypes[11]
+	mi := &file_beacon_content_v1_delivery_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +1076,7 @@ func (x *GetFeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFeedRequest.ProtoReflect.Descriptor instead.
 func (*GetFeedRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{11}
+	return file_beacon_content_v1_delivery_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetFeedRequest) GetSite() string {
@@ -977,13 +1107,22 @@ const file_beacon_content_v1_delivery_proto_rawDesc = "" +
 	"\x0fPublishedPerson\x12!\n" +
 	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12 \n" +
 	"\vcredentials\x18\x02 \x01(\tR\vcredentials\x12\x10\n" +
-	"\x03url\x18\x03 \x01(\tR\x03url\"\x86\x01\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\"\xf9\x01\n" +
+	"\x11PublishedReviewer\x12!\n" +
+	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12 \n" +
+	"\vcredentials\x18\x02 \x01(\tR\vcredentials\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x124\n" +
+	"\x04role\x18\x04 \x01(\x0e2 .beacon.content.v1.Reviewer.RoleR\x04role\x12\x1f\n" +
+	"\vreview_date\x18\x05 \x01(\tR\n" +
+	"reviewDate\x12\x1c\n" +
+	"\tfictional\x18\x06 \x01(\bR\tfictional\x12\x18\n" +
+	"\acurrent\x18\a \x01(\bR\acurrent\"\x86\x01\n" +
 	"\x11PublishedCitation\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x10\n" +
 	"\x03doi\x18\x03 \x01(\tR\x03doi\x12\x12\n" +
 	"\x04pmid\x18\x04 \x01(\tR\x04pmid\x12#\n" +
-	"\raccessed_date\x18\x05 \x01(\tR\faccessedDate\"\xe3\x06\n" +
+	"\raccessed_date\x18\x05 \x01(\tR\faccessedDate\"\x98\b\n" +
 	"\x10PublishedArticle\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x12\n" +
@@ -993,9 +1132,9 @@ const file_beacon_content_v1_delivery_proto_rawDesc = "" +
 	"\x11table_of_contents\x18\x06 \x03(\v2\x1b.beacon.content.v1.TocEntryR\x0ftableOfContents\x12\x12\n" +
 	"\x04tags\x18\a \x03(\tR\x04tags\x12\x16\n" +
 	"\x06topics\x18\b \x03(\tR\x06topics\x12<\n" +
-	"\aauthors\x18\t \x03(\v2\".beacon.content.v1.PublishedPersonR\aauthors\x12M\n" +
+	"\aauthors\x18\t \x03(\v2\".beacon.content.v1.PublishedPersonR\aauthors\x12Q\n" +
 	"\x10medical_reviewer\x18\n" +
-	" \x01(\v2\".beacon.content.v1.PublishedPersonR\x0fmedicalReviewer\x12,\n" +
+	" \x01(\v2\".beacon.content.v1.PublishedPersonB\x02\x18\x01R\x0fmedicalReviewer\x12,\n" +
 	"\x12last_reviewed_date\x18\v \x01(\tR\x10lastReviewedDate\x12B\n" +
 	"\tcitations\x18\f \x03(\v2$.beacon.content.v1.PublishedCitationR\tcitations\x12(\n" +
 	"\x03seo\x18\r \x01(\v2\x16.beacon.content.v1.SeoR\x03seo\x12=\n" +
@@ -1008,7 +1147,10 @@ const file_beacon_content_v1_delivery_proto_rawDesc = "" +
 	"\x03url\x18\x12 \x01(\tR\x03url\x12\x17\n" +
 	"\ajson_ld\x18\x13 \x01(\tR\x06jsonLd\x12#\n" +
 	"\rredirect_slug\x18\x14 \x01(\tR\fredirectSlug\x12(\n" +
-	"\x10crisis_line_text\x18\x15 \x01(\tR\x0ecrisisLineText\"\x9b\x01\n" +
+	"\x10crisis_line_text\x18\x15 \x01(\tR\x0ecrisisLineText\x12B\n" +
+	"\treviewers\x18( \x03(\v2$.beacon.content.v1.PublishedReviewerR\treviewers\x12'\n" +
+	"\x0fexample_content\x18) \x01(\bR\x0eexampleContent\x12B\n" +
+	"\x0freview_due_time\x18* \x01(\v2\x1a.google.protobuf.TimestampR\rreviewDueTime\"\x9b\x01\n" +
 	"\x1cListPublishedArticlesRequest\x12\x17\n" +
 	"\x04site\x18\x01 \x01(\tB\x03\xe0A\x02R\x04site\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -1060,53 +1202,58 @@ func file_beacon_content_v1_delivery_proto_rawDescGZIP() []byte {
 	return file_beacon_content_v1_delivery_proto_rawDescData
 }
 
-var file_beacon_content_v1_delivery_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_beacon_content_v1_delivery_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_beacon_content_v1_delivery_proto_goTypes = []any{
 	(*ArticleCard)(nil),                     // 0: beacon.content.v1.ArticleCard
 	(*PublishedPerson)(nil),                 // 1: beacon.content.v1.PublishedPerson
-	(*PublishedCitation)(nil),               // 2: beacon.content.v1.PublishedCitation
-	(*PublishedArticle)(nil),                // 3: beacon.content.v1.PublishedArticle
-	(*ListPublishedArticlesRequest)(nil),    // 4: beacon.content.v1.ListPublishedArticlesRequest
-	(*ListPublishedArticlesResponse)(nil),   // 5: beacon.content.v1.ListPublishedArticlesResponse
-	(*GetPublishedArticleRequest)(nil),      // 6: beacon.content.v1.GetPublishedArticleRequest
-	(*SearchPublishedArticlesRequest)(nil),  // 7: beacon.content.v1.SearchPublishedArticlesRequest
-	(*SearchResult)(nil),                    // 8: beacon.content.v1.SearchResult
-	(*SearchPublishedArticlesResponse)(nil), // 9: beacon.content.v1.SearchPublishedArticlesResponse
-	(*GetSitemapRequest)(nil),               // 10: beacon.content.v1.GetSitemapRequest
-	(*GetFeedRequest)(nil),                  // 11: beacon.content.v1.GetFeedRequest
-	(*timestamppb.Timestamp)(nil),           // 12: google.protobuf.Timestamp
-	(*TocEntry)(nil),                        // 13: beacon.content.v1.TocEntry
-	(*Seo)(nil),                             // 14: beacon.content.v1.Seo
-	(*httpbody.HttpBody)(nil),               // 15: google.api.HttpBody
+	(*PublishedReviewer)(nil),               // 2: beacon.content.v1.PublishedReviewer
+	(*PublishedCitation)(nil),               // 3: beacon.content.v1.PublishedCitation
+	(*PublishedArticle)(nil),                // 4: beacon.content.v1.PublishedArticle
+	(*ListPublishedArticlesRequest)(nil),    // 5: beacon.content.v1.ListPublishedArticlesRequest
+	(*ListPublishedArticlesResponse)(nil),   // 6: beacon.content.v1.ListPublishedArticlesResponse
+	(*GetPublishedArticleRequest)(nil),      // 7: beacon.content.v1.GetPublishedArticleRequest
+	(*SearchPublishedArticlesRequest)(nil),  // 8: beacon.content.v1.SearchPublishedArticlesRequest
+	(*SearchResult)(nil),                    // 9: beacon.content.v1.SearchResult
+	(*SearchPublishedArticlesResponse)(nil), // 10: beacon.content.v1.SearchPublishedArticlesResponse
+	(*GetSitemapRequest)(nil),               // 11: beacon.content.v1.GetSitemapRequest
+	(*GetFeedRequest)(nil),                  // 12: beacon.content.v1.GetFeedRequest
+	(*timestamppb.Timestamp)(nil),           // 13: google.protobuf.Timestamp
+	(Reviewer_Role)(0),                      // 14: beacon.content.v1.Reviewer.Role
+	(*TocEntry)(nil),                        // 15: beacon.content.v1.TocEntry
+	(*Seo)(nil),                             // 16: beacon.content.v1.Seo
+	(*httpbody.HttpBody)(nil),               // 17: google.api.HttpBody
 }
 var file_beacon_content_v1_delivery_proto_depIdxs = []int32{
-	12, // 0: beacon.content.v1.ArticleCard.publish_time:type_name -> google.protobuf.Timestamp
-	12, // 1: beacon.content.v1.ArticleCard.update_time:type_name -> google.protobuf.Timestamp
-	13, // 2: beacon.content.v1.PublishedArticle.table_of_contents:type_name -> beacon.content.v1.TocEntry
-	1,  // 3: beacon.content.v1.PublishedArticle.authors:type_name -> beacon.content.v1.PublishedPerson
-	1,  // 4: beacon.content.v1.PublishedArticle.medical_reviewer:type_name -> beacon.content.v1.PublishedPerson
-	2,  // 5: beacon.content.v1.PublishedArticle.citations:type_name -> beacon.content.v1.PublishedCitation
-	14, // 6: beacon.content.v1.PublishedArticle.seo:type_name -> beacon.content.v1.Seo
-	12, // 7: beacon.content.v1.PublishedArticle.publish_time:type_name -> google.protobuf.Timestamp
-	12, // 8: beacon.content.v1.PublishedArticle.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 9: beacon.content.v1.ListPublishedArticlesResponse.articles:type_name -> beacon.content.v1.ArticleCard
-	0,  // 10: beacon.content.v1.SearchResult.article:type_name -> beacon.content.v1.ArticleCard
-	8,  // 11: beacon.content.v1.SearchPublishedArticlesResponse.results:type_name -> beacon.content.v1.SearchResult
-	4,  // 12: beacon.content.v1.DeliveryService.ListPublishedArticles:input_type -> beacon.content.v1.ListPublishedArticlesRequest
-	6,  // 13: beacon.content.v1.DeliveryService.GetPublishedArticle:input_type -> beacon.content.v1.GetPublishedArticleRequest
-	7,  // 14: beacon.content.v1.DeliveryService.SearchPublishedArticles:input_type -> beacon.content.v1.SearchPublishedArticlesRequest
-	10, // 15: beacon.content.v1.DeliveryService.GetSitemap:input_type -> beacon.content.v1.GetSitemapRequest
-	11, // 16: beacon.content.v1.DeliveryService.GetFeed:input_type -> beacon.content.v1.GetFeedRequest
-	5,  // 17: beacon.content.v1.DeliveryService.ListPublishedArticles:output_type -> beacon.content.v1.ListPublishedArticlesResponse
-	3,  // 18: beacon.content.v1.DeliveryService.GetPublishedArticle:output_type -> beacon.content.v1.PublishedArticle
-	9,  // 19: beacon.content.v1.DeliveryService.SearchPublishedArticles:output_type -> beacon.content.v1.SearchPublishedArticlesResponse
-	15, // 20: beacon.content.v1.DeliveryService.GetSitemap:output_type -> google.api.HttpBody
-	15, // 21: beacon.content.v1.DeliveryService.GetFeed:output_type -> google.api.HttpBody
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	13, // 0: beacon.content.v1.ArticleCard.publish_time:type_name -> google.protobuf.Timestamp
+	13, // 1: beacon.content.v1.ArticleCard.update_time:type_name -> google.protobuf.Timestamp
+	14, // 2: beacon.content.v1.PublishedReviewer.role:type_name -> beacon.content.v1.Reviewer.Role
+	15, // 3: beacon.content.v1.PublishedArticle.table_of_contents:type_name -> beacon.content.v1.TocEntry
+	1,  // 4: beacon.content.v1.PublishedArticle.authors:type_name -> beacon.content.v1.PublishedPerson
+	1,  // 5: beacon.content.v1.PublishedArticle.medical_reviewer:type_name -> beacon.content.v1.PublishedPerson
+	3,  // 6: beacon.content.v1.PublishedArticle.citations:type_name -> beacon.content.v1.PublishedCitation
+	16, // 7: beacon.content.v1.PublishedArticle.seo:type_name -> beacon.content.v1.Seo
+	13, // 8: beacon.content.v1.PublishedArticle.publish_time:type_name -> google.protobuf.Timestamp
+	13, // 9: beacon.content.v1.PublishedArticle.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 10: beacon.content.v1.PublishedArticle.reviewers:type_name -> beacon.content.v1.PublishedReviewer
+	13, // 11: beacon.content.v1.PublishedArticle.review_due_time:type_name -> google.protobuf.Timestamp
+	0,  // 12: beacon.content.v1.ListPublishedArticlesResponse.articles:type_name -> beacon.content.v1.ArticleCard
+	0,  // 13: beacon.content.v1.SearchResult.article:type_name -> beacon.content.v1.ArticleCard
+	9,  // 14: beacon.content.v1.SearchPublishedArticlesResponse.results:type_name -> beacon.content.v1.SearchResult
+	5,  // 15: beacon.content.v1.DeliveryService.ListPublishedArticles:input_type -> beacon.content.v1.ListPublishedArticlesRequest
+	7,  // 16: beacon.content.v1.DeliveryService.GetPublishedArticle:input_type -> beacon.content.v1.GetPublishedArticleRequest
+	8,  // 17: beacon.content.v1.DeliveryService.SearchPublishedArticles:input_type -> beacon.content.v1.SearchPublishedArticlesRequest
+	11, // 18: beacon.content.v1.DeliveryService.GetSitemap:input_type -> beacon.content.v1.GetSitemapRequest
+	12, // 19: beacon.content.v1.DeliveryService.GetFeed:input_type -> beacon.content.v1.GetFeedRequest
+	6,  // 20: beacon.content.v1.DeliveryService.ListPublishedArticles:output_type -> beacon.content.v1.ListPublishedArticlesResponse
+	4,  // 21: beacon.content.v1.DeliveryService.GetPublishedArticle:output_type -> beacon.content.v1.PublishedArticle
+	10, // 22: beacon.content.v1.DeliveryService.SearchPublishedArticles:output_type -> beacon.content.v1.SearchPublishedArticlesResponse
+	17, // 23: beacon.content.v1.DeliveryService.GetSitemap:output_type -> google.api.HttpBody
+	17, // 24: beacon.content.v1.DeliveryService.GetFeed:output_type -> google.api.HttpBody
+	20, // [20:25] is the sub-list for method output_type
+	15, // [15:20] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_beacon_content_v1_delivery_proto_init() }
@@ -1121,7 +1268,7 @@ func file_beacon_content_v1_delivery_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_content_v1_delivery_proto_rawDesc), len(file_beacon_content_v1_delivery_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -56,9 +56,22 @@ type Site struct {
 	HideStaleResources bool `protobuf:"varint,13,opt,name=hide_stale_resources,json=hideStaleResources,proto3" json:"hide_stale_resources,omitempty"`
 	// When true the site is run commercially: questionnaires whose license forbids commercial use
 	// cannot target it (the screening service refuses them at save and at publish).
-	Commercial    bool `protobuf:"varint,14,opt,name=commercial,proto3" json:"commercial,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Commercial bool `protobuf:"varint,14,opt,name=commercial,proto3" json:"commercial,omitempty"`
+	// Months a review of an article stays valid (its next review is then due): 1 to 60. 0 means
+	// the default, 12. Overdue reviews leave the JSON-LD and fail the publish gates.
+	ReviewValidityMonths int32 `protobuf:"varint,20,opt,name=review_validity_months,json=reviewValidityMonths,proto3" json:"review_validity_months,omitempty"`
+	// Clinical publish gates: articles with a health topic (withdrawal, treatment, medication,
+	// overdose, pregnancy, among their topics or tags) publish or schedule only with a real
+	// clinically credentialed reviewer who is not the only author, a review within
+	// review_validity_months, and a DOI, PMID or .gov/.edu citation (else FAILED_PRECONDITION
+	// naming each unmet rule). Unset on create means true; sites made before this setting existed
+	// have it off until set.
+	PublishGates *bool `protobuf:"varint,21,opt,name=publish_gates,json=publishGates,proto3,oneof" json:"publish_gates,omitempty"`
+	// The site's content is example content (e.g. the demo site): delivery marks every article
+	// with example_content, so nobody mistakes it for reviewed medical advice.
+	ExampleContent bool `protobuf:"varint,22,opt,name=example_content,json=exampleContent,proto3" json:"example_content,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
@@ -185,6 +198,27 @@ func (x *Site) GetHideStaleResources() bool {
 func (x *Site) GetCommercial() bool {
 	if x != nil {
 		return x.Commercial
+	}
+	return false
+}
+
+func (x *Site) GetReviewValidityMonths() int32 {
+	if x != nil {
+		return x.ReviewValidityMonths
+	}
+	return 0
+}
+
+func (x *Site) GetPublishGates() bool {
+	if x != nil && x.PublishGates != nil {
+		return *x.PublishGates
+	}
+	return false
+}
+
+func (x *Site) GetExampleContent() bool {
+	if x != nil {
+		return x.ExampleContent
 	}
 	return false
 }
@@ -557,7 +591,7 @@ var File_beacon_sites_v1_site_proto protoreflect.FileDescriptor
 
 const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"\n" +
-	"\x1abeacon/sites/v1/site.proto\x12\x0fbeacon.sites.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xea\x04\n" +
+	"\x1abeacon/sites/v1/site.proto\x12\x0fbeacon.sites.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x06\n" +
 	"\x04Site\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12\x1e\n" +
@@ -578,7 +612,11 @@ const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"\x14hide_stale_resources\x18\r \x01(\bR\x12hideStaleResources\x12\x1e\n" +
 	"\n" +
 	"commercial\x18\x0e \x01(\bR\n" +
-	"commercial\"a\n" +
+	"commercial\x124\n" +
+	"\x16review_validity_months\x18\x14 \x01(\x05R\x14reviewValidityMonths\x12(\n" +
+	"\rpublish_gates\x18\x15 \x01(\bH\x00R\fpublishGates\x88\x01\x01\x12'\n" +
+	"\x0fexample_content\x18\x16 \x01(\bR\x0eexampleContentB\x10\n" +
+	"\x0e_publish_gates\"a\n" +
 	"\x11CreateSiteRequest\x12\x1c\n" +
 	"\asite_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06siteId\x12.\n" +
 	"\x04site\x18\x02 \x01(\v2\x15.beacon.sites.v1.SiteB\x03\xe0A\x02R\x04site\")\n" +
@@ -669,6 +707,7 @@ func file_beacon_sites_v1_site_proto_init() {
 	if File_beacon_sites_v1_site_proto != nil {
 		return
 	}
+	file_beacon_sites_v1_site_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -59,11 +59,37 @@ func toProtoPerson(p domain.Person) *contentv1.Person {
 	if p.IsZero() {
 		return nil
 	}
-	return &contentv1.Person{DisplayName: p.DisplayName, Credentials: p.Credentials, Url: p.URL}
+	return &contentv1.Person{DisplayName: p.DisplayName, Credentials: p.Credentials, Url: p.URL, Fictional: p.Fictional}
 }
 
 func fromProtoPerson(p *contentv1.Person) domain.Person {
-	return domain.Person{DisplayName: p.GetDisplayName(), Credentials: p.GetCredentials(), URL: p.GetUrl()}
+	return domain.Person{DisplayName: p.GetDisplayName(), Credentials: p.GetCredentials(), URL: p.GetUrl(), Fictional: p.GetFictional()}
+}
+
+var roleToProto = map[domain.ReviewerRole]contentv1.Reviewer_Role{
+	domain.RoleClinical:        contentv1.Reviewer_ROLE_CLINICAL,
+	domain.RoleEditorial:       contentv1.Reviewer_ROLE_EDITORIAL,
+	domain.RoleLivedExperience: contentv1.Reviewer_ROLE_LIVED_EXPERIENCE,
+}
+
+func toProtoReviewer(r domain.Reviewer) *contentv1.Reviewer {
+	return &contentv1.Reviewer{DisplayName: r.DisplayName, Credentials: r.Credentials, Url: r.URL, Fictional: r.Fictional,
+		Role: roleToProto[r.Role], ReviewDate: toProtoDate(r.ReviewDate)}
+}
+
+// fromProtoReviewer converts a reviewer; an unknown role becomes 0, which validation refuses
+// naming the field.
+func fromProtoReviewer(r *contentv1.Reviewer) domain.Reviewer {
+	out := domain.Reviewer{
+		Person:     domain.Person{DisplayName: r.GetDisplayName(), Credentials: r.GetCredentials(), URL: r.GetUrl(), Fictional: r.GetFictional()},
+		ReviewDate: fromProtoDate(r.GetReviewDate()),
+	}
+	for role, p := range roleToProto {
+		if p == r.GetRole() {
+			out.Role = role
+		}
+	}
+	return out
 }
 
 // toProtoContent fills the editable fields of an Article message from c.
@@ -75,12 +101,15 @@ func toProtoContent(c domain.Content) *contentv1.Article {
 		Body:             c.Body,
 		Tags:             c.Tags,
 		Topics:           c.Topics,
-		MedicalReviewer:  toProtoPerson(c.MedicalReviewer),
+		MedicalReviewer:  toProtoPerson(domain.MedicalReviewer(c.Reviewers)),
 		LastReviewedDate: toProtoDate(c.LastReviewedDate),
 		EditorNotes:      c.EditorNotes,
 	}
 	for _, a := range c.Authors {
 		out.Authors = append(out.Authors, toProtoPerson(a))
+	}
+	for _, r := range c.Reviewers {
+		out.Reviewers = append(out.Reviewers, toProtoReviewer(r))
 	}
 	for _, ct := range c.Citations {
 		out.Citations = append(out.Citations, &contentv1.Citation{Title: ct.Title, Url: ct.URL, Doi: ct.DOI, Pmid: ct.PMID, AccessedDate: toProtoDate(ct.AccessedDate)})
@@ -95,6 +124,8 @@ func toProtoContent(c domain.Content) *contentv1.Article {
 }
 
 // fromProtoContent reads the editable fields of an Article message. Target sites must be site names.
+// The deprecated medical_reviewer maps to the first clinical reviewer: alone, it becomes that
+// reviewer; beside reviewers, it must equal that reviewer (as an article read back carries it).
 func fromProtoContent(a *contentv1.Article) (domain.Content, error) {
 	c := domain.Content{
 		Title:            a.GetTitle(),
@@ -112,8 +143,18 @@ func fromProtoContent(a *contentv1.Article) (domain.Content, error) {
 			SocialImageURL:  a.GetSeo().GetSocialImageUrl(),
 		},
 	}
+	var v apperr.Violations
+	for _, r := range a.GetReviewers() {
+		c.Reviewers = append(c.Reviewers, fromProtoReviewer(r))
+	}
 	if a.GetMedicalReviewer() != nil {
-		c.MedicalReviewer = fromProtoPerson(a.GetMedicalReviewer())
+		mr := fromProtoPerson(a.GetMedicalReviewer())
+		switch {
+		case len(c.Reviewers) == 0:
+			c.Reviewers = domain.WithMedicalReviewer(nil, mr)
+		case domain.MedicalReviewer(c.Reviewers) != mr:
+			v.Add("article.medical_reviewer", "is deprecated and differs from the first ROLE_CLINICAL reviewer; set reviewers only")
+		}
 	}
 	for _, p := range a.GetAuthors() {
 		c.Authors = append(c.Authors, fromProtoPerson(p))
@@ -121,7 +162,6 @@ func fromProtoContent(a *contentv1.Article) (domain.Content, error) {
 	for _, ct := range a.GetCitations() {
 		c.Citations = append(c.Citations, domain.Citation{Title: ct.GetTitle(), URL: ct.GetUrl(), DOI: ct.GetDoi(), PMID: ct.GetPmid(), AccessedDate: fromProtoDate(ct.GetAccessedDate())})
 	}
-	var v apperr.Violations
 	for i, name := range a.GetTargetSites() {
 		id, ok := strings.CutPrefix(name, "sites/")
 		if !ok || !siteid.Valid(id) {
@@ -171,6 +211,7 @@ func toProtoArticle(a *domain.Article) *contentv1.Article {
 	out.Rendering = toProtoRendering(a.Rendering)
 	out.Creator = a.Creator
 	out.LiveSnapshotOnly = a.LiveSnapshotOnly
+	out.ReviewDueTime = timestampOrNil(a.ReviewDueTime)
 	return out
 }
 

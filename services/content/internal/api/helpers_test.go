@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
@@ -148,7 +149,8 @@ func (c catalogSites) DeletedSites() []string {
 
 func (c catalogSites) Site(ctx context.Context, id string) (domain.Site, bool, error) {
 	s, found, err := c.catalog.Lookup(ctx, id)
-	return domain.Site{ID: s.ID, DeleteTime: s.DeleteTime}, found, err
+	return domain.Site{ID: s.ID, BaseURL: s.BaseURL, DeleteTime: s.DeleteTime, PublishGates: s.PublishGates,
+		ReviewValidityMonths: s.ReviewValidityMonths, ExampleContent: s.ExampleContent}, found, err
 }
 
 // as returns a context carrying key as bearer token (none for keyNone).
@@ -159,11 +161,18 @@ func as(ctx context.Context, key string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
 }
 
+// createSite creates a site without the clinical publish gates (see createGatedSite).
 func (e *env) createSite(tb testing.TB, id string) *sitesv1.Site {
 	tb.Helper()
-	s, err := e.sites.CreateSite(as(context.Background(), keyAdmin), &sitesv1.CreateSiteRequest{
-		SiteId: id, Site: &sitesv1.Site{DisplayName: "Site " + id, BaseUrl: "https://" + id + ".example.org"},
-	})
+	return e.createSiteWith(tb, id, &sitesv1.Site{PublishGates: proto.Bool(false)})
+}
+
+// createSiteWith creates a site with the settings of s (display name and base URL derived
+// from id).
+func (e *env) createSiteWith(tb testing.TB, id string, s *sitesv1.Site) *sitesv1.Site {
+	tb.Helper()
+	s.DisplayName, s.BaseUrl = "Site "+id, "https://"+id+".example.org"
+	s, err := e.sites.CreateSite(as(context.Background(), keyAdmin), &sitesv1.CreateSiteRequest{SiteId: id, Site: s})
 	if err != nil {
 		tb.Fatalf("CreateSite(%s): %v", id, err)
 	}

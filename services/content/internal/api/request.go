@@ -20,7 +20,7 @@ func principal(ctx context.Context) (auth.Principal, error) {
 // ignore them in masks.
 var articleIgnoredPaths = map[string]bool{"name": true, "etag": true, "state": true, "create_time": true, "update_time": true,
 	"publish_time": true, "scheduled_publish_time": true, "delete_time": true, "revision_id": true,
-	"published_revision_id": true, "rendering": true, "creator": true}
+	"published_revision_id": true, "rendering": true, "creator": true, "live_snapshot_only": true, "review_due_time": true}
 
 // maskPaths drops ignored paths; "*" means every field (returned as nil). Paths may use proto
 // names (editor_notes) or, as REST clients write them, JSON names (editorNotes).

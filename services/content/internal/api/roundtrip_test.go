@@ -3,12 +3,14 @@ package api_test
 import (
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 )
@@ -16,13 +18,17 @@ import (
 // fullArticle sets every editable field, plus output-only fields the server must ignore.
 func fullArticle() *contentv1.Article {
 	return &contentv1.Article{
-		Title:            "  Kratom withdrawal: a timeline ",
-		Summary:          "What the first week\nusually looks like.",
-		Body:             "## Day one\n\nRestlessness.\n\n## Day two\n\nMore of it.",
-		Tags:             []string{"Kratom", "Withdrawal", "kratom"},
-		Topics:           []string{"Dependence"},
-		Authors:          []*contentv1.Person{{DisplayName: "Dr. A. Author", Credentials: "MD", Url: "https://example.org/a"}},
-		MedicalReviewer:  &contentv1.Person{DisplayName: "R. Reviewer", Credentials: "PharmD"},
+		Title:           "  Kratom withdrawal: a timeline ",
+		Summary:         "What the first week\nusually looks like.",
+		Body:            "## Day one\n\nRestlessness.\n\n## Day two\n\nMore of it.",
+		Tags:            []string{"Kratom", "Withdrawal", "kratom"},
+		Topics:          []string{"Dependence"},
+		Authors:         []*contentv1.Person{{DisplayName: "Dr. A. Author", Credentials: "MD", Url: "https://example.org/a"}},
+		MedicalReviewer: &contentv1.Person{DisplayName: "R. Reviewer", Credentials: "PharmD"}, // as read back: the first clinical reviewer
+		Reviewers: []*contentv1.Reviewer{
+			{DisplayName: "R. Reviewer", Credentials: "PharmD", Role: contentv1.Reviewer_ROLE_CLINICAL, ReviewDate: &date.Date{Year: 2025, Month: 2, Day: 20}},
+			{DisplayName: "Sam Peer", Role: contentv1.Reviewer_ROLE_LIVED_EXPERIENCE, Fictional: true},
+		},
 		LastReviewedDate: &date.Date{Year: 2025, Month: 2, Day: 28},
 		Citations: []*contentv1.Citation{{
 			Title: "A study", Url: "https://doi.org/10.1000/xyz", Doi: "10.1000/xyz", Pmid: "12345678",
@@ -57,6 +63,9 @@ func TestArticleRoundTrip(t *testing.T) {
 	want.State = contentv1.Article_STATE_DRAFT
 	want.RevisionId = 1
 	want.Creator = "apiKeys/admin"
+	// The latest review (last_reviewed_date, 2025-02-28, which Sam Peer's review defaults to)
+	// plus the default validity of 12 months.
+	want.ReviewDueTime = timestamppb.New(time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC))
 	ignoreOutput := protocmp.IgnoreFields(&contentv1.Article{}, "etag", "create_time", "update_time", "rendering")
 	if diff := cmp.Diff(want, created, protocmp.Transform(), ignoreOutput); diff != "" {
 		t.Errorf("created article (-want +got):\n%s", diff)
@@ -132,10 +141,10 @@ func TestArticleRoundTrip(t *testing.T) {
 	}
 	if n := len(revs.GetRevisions()); n == 4 {
 		first := revs.GetRevisions()[3]
-		if diff := cmp.Diff(want, first.GetSnapshot(), protocmp.Transform(), ignoreOutput, protocmp.IgnoreFields(&contentv1.Article{}, "creator")); diff != "" {
+		if diff := cmp.Diff(want, first.GetSnapshot(), protocmp.Transform(), ignoreOutput, protocmp.IgnoreFields(&contentv1.Article{}, "creator", "review_due_time")); diff != "" {
 			t.Errorf("revision 1 snapshot (-want +got):\n%s", diff)
 		}
-		wantFields := []string{"title", "slug", "summary", "body", "tags", "topics", "authors", "medical_reviewer", "last_reviewed_date", "citations", "seo", "target_sites", "editor_notes"}
+		wantFields := []string{"title", "slug", "summary", "body", "tags", "topics", "authors", "reviewers", "last_reviewed_date", "citations", "seo", "target_sites", "editor_notes"}
 		if diff := cmp.Diff(wantFields, first.GetChangedFields()); diff != "" {
 			t.Errorf("revision 1 changed fields (-want +got):\n%s", diff)
 		}

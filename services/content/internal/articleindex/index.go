@@ -46,6 +46,9 @@ type Entry struct {
 	PublishTime          time.Time // of the live snapshot; zero when there is none
 	DeleteTime           time.Time
 	ScheduledPublishTime time.Time
+	// LastReview is the draft's latest review date (domain.Content.LastReview), for the
+	// review_due filter.
+	LastReview domain.Date
 	// RevisionPending says the article's current revision is not recorded yet (the outbox flag).
 	RevisionPending bool
 	// Basic is the article's basic view (domain.Article.Basic), what basic lists return. It is
@@ -68,6 +71,7 @@ func EntryOf(a *domain.Article) Entry {
 		UpdateTime:           millis(a.UpdateTime),
 		DeleteTime:           millis(a.DeleteTime),
 		ScheduledPublishTime: millis(a.ScheduledPublishTime),
+		LastReview:           a.Draft.LastReview(),
 	}
 	for _, p := range a.Draft.Authors {
 		e.Authors = append(e.Authors, p.DisplayName)
@@ -373,6 +377,14 @@ func compile(q domain.ArticleQuery) (func(*Entry) bool, error) {
 		preds = append(preds, func(e *Entry) bool { return anyIn(e.Sites, sites) || anyIn(e.LiveSites, sites) })
 	}
 	for _, c := range q.Conditions {
+		if c.Field == "review_due" {
+			p, err := reviewDueCondition(c, q)
+			if err != nil {
+				return nil, err
+			}
+			preds = append(preds, p)
+			continue
+		}
 		p, err := compileCondition(c)
 		if err != nil {
 			return nil, err
@@ -441,6 +453,26 @@ func compileCondition(c listfilter.Condition) (func(*Entry) bool, error) {
 		return func(e *Entry) bool { return !slices.Contains(list(e), v) }, nil
 	}
 	return nil, unsupported(c)
+}
+
+// reviewDueCondition matches articles whose next review is due at q.Now (review_due = true) or
+// not (false; never-reviewed articles are never due), on their draft's target sites' validity.
+func reviewDueCondition(c listfilter.Condition, q domain.ArticleQuery) (func(*Entry) bool, error) {
+	if c.Value != "true" && c.Value != "false" {
+		return nil, apperr.InvalidField("filter", "invalid value %q for review_due: want true or false", c.Value)
+	}
+	if q.ReviewValidity == nil || q.Now.IsZero() {
+		return nil, fmt.Errorf("list articles: review_due needs the query's Now and ReviewValidity")
+	}
+	want := (c.Value == "true") == (c.Op == listfilter.Eq)
+	if c.Op != listfilter.Eq && c.Op != listfilter.Ne {
+		return nil, unsupported(c)
+	}
+	now, validity := q.Now, q.ReviewValidity
+	return func(e *Entry) bool {
+		due := domain.ReviewDueOn(e.LastReview, e.Sites, validity)
+		return (!due.IsZero() && !now.Before(due)) == want
+	}, nil
 }
 
 func timeCondition(c listfilter.Condition, field func(*Entry) time.Time, optional bool) (func(*Entry) bool, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
@@ -65,7 +66,7 @@ func (s *Server) GetPublishedArticle(ctx context.Context, req *contentv1.GetPubl
 	if err != nil {
 		return nil, err
 	}
-	return render.PublishedArticle(v.Site(), e.Live, html)
+	return render.PublishedArticle(v.Site(), e.Live, html, time.Now())
 }
 
 func (s *Server) ListPublishedArticles(ctx context.Context, req *contentv1.ListPublishedArticlesRequest) (*contentv1.ListPublishedArticlesResponse, error) {

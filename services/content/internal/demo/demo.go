@@ -42,8 +42,10 @@ func Articles() ([]domain.Content, error) {
 }
 
 // Parse reads one article: "key: value" header lines, a "---" line, then the Markdown body.
-// Keys: title, slug, summary, tags, topics (comma-separated), author (repeatable) and reviewer
-// ("Name | Credentials"), reviewed (YYYY-MM-DD), citation (repeatable:
+// Keys: title, slug, summary, tags, topics (comma-separated), author (repeatable:
+// "Name | Credentials [| fictional]"), reviewer (repeatable: "role | Name | Credentials |
+// YYYY-MM-DD [| fictional]", role one of clinical, editorial, lived-experience), reviewed
+// (YYYY-MM-DD, the last review as a whole), citation (repeatable:
 // "title | url | doi | pmid | accessed YYYY-MM-DD").
 func Parse(raw string) (domain.Content, error) {
 	header, body, ok := strings.Cut(raw, "\n---\n")
@@ -73,9 +75,17 @@ func Parse(raw string) (domain.Content, error) {
 		case "topics":
 			c.Topics = splitList(value, ",")
 		case "author":
-			c.Authors = append(c.Authors, person(value))
+			p, err := person(strings.Split(value, "|"))
+			if err != nil {
+				return domain.Content{}, fmt.Errorf("author %q: %w", value, err)
+			}
+			c.Authors = append(c.Authors, p)
 		case "reviewer":
-			c.MedicalReviewer = person(value)
+			r, err := reviewer(value)
+			if err != nil {
+				return domain.Content{}, fmt.Errorf("reviewer %q: %w", value, err)
+			}
+			c.Reviewers = append(c.Reviewers, r)
 		case "reviewed":
 			d, err := date(value)
 			if err != nil {
@@ -113,9 +123,46 @@ func splitList(s, sep string) []string {
 	return out
 }
 
-func person(s string) domain.Person {
-	name, creds, _ := strings.Cut(s, "|")
-	return domain.Person{DisplayName: strings.TrimSpace(name), Credentials: strings.TrimSpace(creds)}
+// person reads "Name | Credentials [| fictional]".
+func person(parts []string) (domain.Person, error) {
+	for len(parts) < 2 {
+		parts = append(parts, "")
+	}
+	p := domain.Person{DisplayName: strings.TrimSpace(parts[0]), Credentials: strings.TrimSpace(parts[1])}
+	for _, flag := range parts[2:] {
+		switch strings.TrimSpace(flag) {
+		case "fictional":
+			p.Fictional = true
+		default:
+			return domain.Person{}, fmt.Errorf("unknown flag %q (want fictional)", strings.TrimSpace(flag))
+		}
+	}
+	return p, nil
+}
+
+var roles = map[string]domain.ReviewerRole{
+	"clinical": domain.RoleClinical, "editorial": domain.RoleEditorial, "lived-experience": domain.RoleLivedExperience,
+}
+
+// reviewer reads "role | Name | Credentials | YYYY-MM-DD [| fictional]".
+func reviewer(s string) (domain.Reviewer, error) {
+	parts := strings.Split(s, "|")
+	if len(parts) < 4 {
+		return domain.Reviewer{}, fmt.Errorf("want role | name | credentials | review date [| fictional]")
+	}
+	role, ok := roles[strings.TrimSpace(parts[0])]
+	if !ok {
+		return domain.Reviewer{}, fmt.Errorf("unknown role %q (want clinical, editorial or lived-experience)", strings.TrimSpace(parts[0]))
+	}
+	d, err := date(strings.TrimSpace(parts[3]))
+	if err != nil {
+		return domain.Reviewer{}, err
+	}
+	p, err := person(append(parts[1:3:3], parts[4:]...))
+	if err != nil {
+		return domain.Reviewer{}, err
+	}
+	return domain.Reviewer{Person: p, Role: role, ReviewDate: d}, nil
 }
 
 func date(s string) (domain.Date, error) {

@@ -61,11 +61,14 @@ func (d Date) Valid() bool {
 	return t.Day() == d.Day
 }
 
-// Person is an author or a medical reviewer.
+// Person is an author or a reviewer.
 type Person struct {
 	DisplayName string
 	Credentials string
 	URL         string
+	// Fictional marks an example person who does not exist (demo content): never presented to
+	// readers or search engines as real (no schema.org reviewedBy).
+	Fictional bool
 }
 
 // IsZero reports whether no field is set.
@@ -90,14 +93,16 @@ type SEO struct {
 
 // Content is everything an editor writes. Drafts, revisions and published snapshots are Contents.
 type Content struct {
-	Title            string
-	Slug             string
-	Summary          string
-	Body             string // Markdown
-	Tags             []string
-	Topics           []string
-	Authors          []Person
-	MedicalReviewer  Person
+	Title     string
+	Slug      string
+	Summary   string
+	Body      string // Markdown
+	Tags      []string
+	Topics    []string
+	Authors   []Person
+	Reviewers []Reviewer
+	// LastReviewedDate is the date of the last review as a whole; a reviewer without a
+	// ReviewDate of its own reviewed on it.
 	LastReviewedDate Date
 	Citations        []Citation
 	SEO              SEO
@@ -146,6 +151,10 @@ type Article struct {
 	// LiveSnapshotOnly marks a view made for a key that may see only the live snapshot (see
 	// ViewFor); it is never stored, and a write never starts from such a view.
 	LiveSnapshotOnly bool
+	// ReviewDueTime is when the draft's next review is due on its target sites (see
+	// Service.ReviewDueTime); zero when never reviewed. It is derived for the caller on every
+	// article the service returns, never stored.
+	ReviewDueTime time.Time
 }
 
 // Name returns the resource name "articles/{id}".

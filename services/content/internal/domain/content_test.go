@@ -22,7 +22,7 @@ func validContent() domain.Content {
 		Tags:             []string{"kratom", "withdrawal"},
 		Topics:           []string{"dependence"},
 		Authors:          []domain.Person{{DisplayName: "Dr. A. Author", Credentials: "MD", URL: "https://example.org/a"}},
-		MedicalReviewer:  domain.Person{DisplayName: "R. Reviewer", Credentials: "PharmD"},
+		Reviewers:        []domain.Reviewer{{Person: domain.Person{DisplayName: "R. Reviewer", Credentials: "PharmD"}, Role: domain.RoleClinical, ReviewDate: domain.Date{Year: 2026, Month: 4, Day: 30}}},
 		LastReviewedDate: domain.Date{Year: 2025, Month: 2, Day: 28},
 		Citations: []domain.Citation{{
 			Title: "A study", URL: "https://doi.org/10.1000/xyz", DOI: "10.1000/xyz", PMID: "12345678",
@@ -100,9 +100,18 @@ func TestContentValidate(t *testing.T) {
 		{"author without name", func(c *domain.Content) { c.Authors = append(c.Authors, domain.Person{Credentials: "MD"}) }, []string{"article.authors[1].display_name"}},
 		{"author credentials too long", func(c *domain.Content) { c.Authors[0].Credentials = long(201) }, []string{"article.authors[0].credentials"}},
 		{"author bad URL", func(c *domain.Content) { c.Authors[0].URL = "javascript:alert(1)" }, []string{"article.authors[0].url"}},
-		{"reviewer without name", func(c *domain.Content) { c.MedicalReviewer.DisplayName = "" }, []string{"article.medical_reviewer.display_name"}},
-		{"reviewer relative URL", func(c *domain.Content) { c.MedicalReviewer.URL = "/people/r" }, []string{"article.medical_reviewer.url"}},
-		{"no reviewer", func(c *domain.Content) { c.MedicalReviewer = domain.Person{} }, nil},
+		{"reviewer without name", func(c *domain.Content) { c.Reviewers[0].DisplayName = "" }, []string{"article.reviewers[0].display_name"}},
+		{"reviewer relative URL", func(c *domain.Content) { c.Reviewers[0].URL = "/people/r" }, []string{"article.reviewers[0].url"}},
+		{"no reviewer", func(c *domain.Content) { c.Reviewers = nil }, nil},
+		{"reviewer without role", func(c *domain.Content) { c.Reviewers[0].Role = 0 }, []string{"article.reviewers[0].role"}},
+		{"reviewer role out of range", func(c *domain.Content) { c.Reviewers[0].Role = 9 }, []string{"article.reviewers[0].role"}},
+		{"reviewer review date Feb 30", func(c *domain.Content) { c.Reviewers[0].ReviewDate = domain.Date{Year: 2025, Month: 2, Day: 30} }, []string{"article.reviewers[0].review_date"}},
+		{"too many reviewers", func(c *domain.Content) {
+			c.Reviewers = make([]domain.Reviewer, 21)
+			for i := range c.Reviewers {
+				c.Reviewers[i] = domain.Reviewer{Person: domain.Person{DisplayName: "R"}, Role: domain.RoleEditorial}
+			}
+		}, []string{"article.reviewers"}},
 		{"reviewed on Feb 30", func(c *domain.Content) { c.LastReviewedDate = domain.Date{Year: 2025, Month: 2, Day: 30} }, []string{"article.last_reviewed_date"}},
 		{"reviewed in year 1800", func(c *domain.Content) { c.LastReviewedDate = domain.Date{Year: 1800, Month: 1, Day: 1} }, []string{"article.last_reviewed_date"}},
 		{"too many citations", func(c *domain.Content) {
@@ -119,7 +128,7 @@ func TestContentValidate(t *testing.T) {
 		{"citation URL with port 99999", func(c *domain.Content) { c.Citations[0].URL = "https://example.org:99999/" }, []string{"article.citations[0].url"}},
 		{"citation URL with query and fragment", func(c *domain.Content) { c.Citations[0].URL = "https://example.org/a?b=1&c=2#d" }, nil},
 		{"author URL with space", func(c *domain.Content) { c.Authors[0].URL = "https://example.org/dr smith" }, []string{"article.authors[0].url"}},
-		{"reviewer URL with braces", func(c *domain.Content) { c.MedicalReviewer.URL = "https://example.org/{x}" }, []string{"article.medical_reviewer.url"}},
+		{"reviewer URL with braces", func(c *domain.Content) { c.Reviewers[0].URL = "https://example.org/{x}" }, []string{"article.reviewers[0].url"}},
 		{"canonical URL with backslash", func(c *domain.Content) { c.SEO.CanonicalURL = `https://example.org\a` }, []string{"article.seo.canonical_url"}},
 		{"social image URL with pipe", func(c *domain.Content) { c.SEO.SocialImageURL = "https://example.org/a|b.png" }, []string{"article.seo.social_image_url"}},
 		{"citation bad DOI", func(c *domain.Content) { c.Citations[0].DOI = "11.1000/xyz" }, []string{"article.citations[0].doi"}},

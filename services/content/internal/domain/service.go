@@ -33,6 +33,7 @@ type Service struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	observer Observer
+	links    LinkTargets
 }
 
 // Observer learns, synchronously, of every write this service has just made successfully.
@@ -71,6 +72,7 @@ func ArticleFilterSchema() listfilter.Schema {
 		"update_time":  t,
 		"create_time":  t,
 		"publish_time": t,
+		"review_due":   {Kind: listfilter.Enum, Values: []string{"true", "false"}},
 	}
 }
 
@@ -101,7 +103,7 @@ func (s *Service) CreateArticle(ctx context.Context, p auth.Principal, c Content
 		return nil, err
 	}
 	s.notify(a)
-	return a, nil
+	return s.withReviewDue(ctx, a), nil
 }
 
 // checkTargetSites verifies that the caller's key covers every site and that each exists and
@@ -165,7 +167,7 @@ func (s *Service) GetArticle(ctx context.Context, p auth.Principal, id string) (
 	if v == nil {
 		return nil, articleNotFound(id)
 	}
-	return v, nil
+	return s.withReviewDue(ctx, v), nil
 }
 
 // ListArticles lists what the caller may see of the articles matching q (see ViewFor), in q's
@@ -173,9 +175,19 @@ func (s *Service) GetArticle(ctx context.Context, p auth.Principal, id string) (
 // what the key sees: an article it may see only as a live snapshot is matched and ordered by
 // that snapshot (listScoped).
 func (s *Service) ListArticles(ctx context.Context, p auth.Principal, q ArticleQuery) ([]*Article, error) {
+	list, err := s.listArticles(ctx, p, q)
+	for _, a := range list {
+		s.withReviewDue(ctx, a)
+	}
+	return list, err
+}
+
+func (s *Service) listArticles(ctx context.Context, p auth.Principal, q ArticleQuery) ([]*Article, error) {
 	if q.Limit <= 0 || q.Limit > 101 {
 		return nil, fmt.Errorf("list articles: limit %d out of range", q.Limit)
 	}
+	q.Now = s.now()
+	q.ReviewValidity = func(site string) int { return s.reviewValidity(ctx, site) }
 	// A deleted site's articles are hidden from every list until the undelete (unless the
 	// caller asks show_deleted): from its site-scoped lists, and from any other list when
 	// every site the article is on is deleted (the index leaves those out, from the catalog's
@@ -268,8 +280,11 @@ func applyField(dst *Content, src Content, field string) error {
 		dst.Topics = src.Topics
 	case "authors":
 		dst.Authors = src.Authors
+	case "reviewers":
+		dst.Reviewers = src.Reviewers
 	case "medical_reviewer":
-		dst.MedicalReviewer = src.MedicalReviewer
+		// Deprecated: the first clinical reviewer (the API puts it first in src.Reviewers).
+		dst.Reviewers = WithMedicalReviewer(dst.Reviewers, MedicalReviewer(src.Reviewers))
 	case "last_reviewed_date":
 		dst.LastReviewedDate = src.LastReviewedDate
 	case "citations":
@@ -339,6 +354,9 @@ func (s *Service) PublishArticle(ctx context.Context, p auth.Principal, id, etag
 		if err := s.checkDraftSites(ctx, a); err != nil {
 			return err
 		}
+		if err := s.CheckPublishable(ctx, a); err != nil {
+			return err
+		}
 		a.publish(s.now())
 		a.LastChange.Action = "publish"
 		return nil
@@ -388,6 +406,9 @@ func (s *Service) ScheduleArticle(ctx context.Context, p auth.Principal, id stri
 			return err
 		}
 		if err := s.checkDraftSites(ctx, a); err != nil {
+			return err
+		}
+		if err := s.CheckPublishable(ctx, a); err != nil {
 			return err
 		}
 		a.State = StateScheduled
@@ -542,7 +563,7 @@ func (s *Service) mutate(ctx context.Context, p auth.Principal, id, etag string,
 		return nil, err
 	}
 	s.notify(next)
-	return next, nil
+	return s.withReviewDue(ctx, next), nil
 }
 
 // deriveSearchText fills the search text of a's live snapshot when it lacks it.
@@ -590,6 +611,7 @@ func (c Content) clone() Content {
 	c.Tags = slices.Clone(c.Tags)
 	c.Topics = slices.Clone(c.Topics)
 	c.Authors = slices.Clone(c.Authors)
+	c.Reviewers = slices.Clone(c.Reviewers)
 	c.Citations = slices.Clone(c.Citations)
 	c.TargetSites = slices.Clone(c.TargetSites)
 	return c
@@ -614,7 +636,7 @@ func isEmpty(v reflect.Value) bool {
 
 // contentFieldNames are the proto names of Content's fields, in declaration order; they are also
 // the fields UpdateArticle can change.
-var contentFieldNames = []string{"title", "slug", "summary", "body", "tags", "topics", "authors", "medical_reviewer",
+var contentFieldNames = []string{"title", "slug", "summary", "body", "tags", "topics", "authors", "reviewers",
 	"last_reviewed_date", "citations", "seo", "target_sites", "editor_notes"}
 
 func newID() string {

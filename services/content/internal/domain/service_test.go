@@ -496,7 +496,7 @@ func TestUpdateArticle(t *testing.T) {
 				*c = draft("Entirely new", "site-a", "site-b")
 				c.Slug = "entirely-new"
 			},
-			wantChange: []string{"title", "slug", "summary", "body", "tags", "topics", "authors", "medical_reviewer", "last_reviewed_date", "citations", "seo", "target_sites", "editor_notes"},
+			wantChange: []string{"title", "slug", "summary", "body", "tags", "topics", "authors", "reviewers", "last_reviewed_date", "citations", "seo", "target_sites", "editor_notes"},
 		},
 		{
 			name: "body change renders again", patch: domain.Content{Body: "# Heading one\n\ntext"}, fields: []string{"body"},
@@ -903,14 +903,14 @@ func TestChangedFields(t *testing.T) {
 		{"author URL", func(c *domain.Content) {
 			c.Authors = []domain.Person{{DisplayName: "Dr. A. Author", Credentials: "MD"}}
 		}, []string{"authors"}},
-		{"reviewer", func(c *domain.Content) { c.MedicalReviewer.Credentials = "MD" }, []string{"medical_reviewer"}},
+		{"reviewer", func(c *domain.Content) { c.Reviewers[0].Credentials = "MD" }, []string{"reviewers"}},
 		{"reviewed date", func(c *domain.Content) { c.LastReviewedDate.Day = 1 }, []string{"last_reviewed_date"}},
 		{"citation", func(c *domain.Content) { c.Citations = append(slices.Clone(c.Citations), domain.Citation{Title: "B"}) }, []string{"citations"}},
 		{"seo", func(c *domain.Content) { c.SEO.SocialImageURL = "" }, []string{"seo"}},
 		{"target sites", func(c *domain.Content) { c.TargetSites = []string{"site-a"} }, []string{"target_sites"}},
 		{"editor notes", func(c *domain.Content) { c.EditorNotes = "" }, []string{"editor_notes"}},
 		{"everything", func(c *domain.Content) { *c = domain.Content{} }, []string{
-			"title", "slug", "summary", "body", "tags", "topics", "authors", "medical_reviewer",
+			"title", "slug", "summary", "body", "tags", "topics", "authors", "reviewers",
 			"last_reviewed_date", "citations", "seo", "target_sites", "editor_notes",
 		}},
 	}

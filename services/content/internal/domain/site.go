@@ -15,8 +15,17 @@ type Site struct {
 	CrisisLineText     string
 	Public             bool
 	CacheMaxAgeSeconds int
-	CreateTime         time.Time
-	UpdateTime         time.Time
+	// ReviewValidityMonths is how long a review stays valid on the site; 0 means
+	// DefaultReviewValidityMonths.
+	ReviewValidityMonths int
+	// PublishGates turns on the clinical publish gates (CheckPublishGates) for articles that
+	// target the site.
+	PublishGates bool
+	// ExampleContent marks the site's content as example content (the demo site): fictional
+	// reviewers count for its publish gates, and delivery labels its articles.
+	ExampleContent bool
+	CreateTime     time.Time
+	UpdateTime     time.Time
 	// DeleteTime is set while the site is soft-deleted: its articles are hidden from delivery
 	// and from site-scoped lists, and nothing new may be written toward it.
 	DeleteTime time.Time

@@ -57,6 +57,11 @@ type ArticleQuery struct {
 	// After continues a previous page: only articles strictly after this position in the order.
 	After *Cursor
 	Limit int
+	// Now and ReviewValidity (months of review validity per site id) answer the review_due
+	// condition: an article is due when its next review (ReviewDueOn its last review and its
+	// draft's target sites) is at or before Now.
+	Now            time.Time
+	ReviewValidity func(site string) int
 	// Basic asks for basic views (Article.Basic), which the store answers from memory, rather
 	// than whole articles read from the store.
 	Basic bool

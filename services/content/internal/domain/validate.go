@@ -148,8 +148,18 @@ func (c *Content) Validate(prefix string) error {
 	for i, a := range c.Authors {
 		v.person(fmt.Sprintf("%sauthors[%d]", prefix, i), a)
 	}
-	if !c.MedicalReviewer.IsZero() {
-		v.person(prefix+"medical_reviewer", c.MedicalReviewer)
+	if len(c.Reviewers) > maxPeople {
+		v.add(prefix+"reviewers", "must have at most %d entries", maxPeople)
+	}
+	for i, r := range c.Reviewers {
+		f := fmt.Sprintf("%sreviewers[%d]", prefix, i)
+		v.person(f, r.Person)
+		if !r.Role.Valid() {
+			v.add(f+".role", "is required: ROLE_CLINICAL, ROLE_EDITORIAL or ROLE_LIVED_EXPERIENCE")
+		}
+		if !r.ReviewDate.IsZero() && !r.ReviewDate.Valid() {
+			v.add(f+".review_date", "must be a real calendar date")
+		}
 	}
 	if !c.LastReviewedDate.IsZero() && !c.LastReviewedDate.Valid() {
 		v.add(prefix+"last_reviewed_date", "must be a real calendar date")

@@ -69,6 +69,9 @@ type Model struct {
 	// BuildSearch); searchBacklog holds the loaded live articles until then.
 	searchReady   chan struct{}
 	searchBacklog []searchDoc
+	// reviewRefresh is at or before the earliest Entry.ReviewRefresh of every site's entries
+	// (zero: none): when RefreshReviews has work to do.
+	reviewRefresh time.Time
 }
 
 // record is what the model keeps of one live article.
@@ -403,6 +406,7 @@ func (m *Model) renderLocked(st *siteState, ids []string) error {
 	}
 	var todo []job
 	var errs []error
+	now := m.now()
 	for _, id := range ids {
 		rec := m.records[id]
 		if rec == nil || !slices.Contains(rec.live.Content.TargetSites, st.site.ID) {
@@ -419,7 +423,7 @@ func (m *Model) renderLocked(st *siteState, ids []string) error {
 	entries := make([]*Entry, len(todo))
 	renderErrs := make([]error, len(todo))
 	renderOne := func(i int) {
-		entries[i], renderErrs[i] = render.NewEntry(st.site, todo[i].rec.live, todo[i].html)
+		entries[i], renderErrs[i] = render.NewEntry(st.site, todo[i].rec.live, todo[i].html, now)
 	}
 	if len(todo) < 8 { // a publish: render on the caller's goroutine
 		for i := range todo {
@@ -445,6 +449,9 @@ func (m *Model) renderLocked(st *siteState, ids []string) error {
 		}
 		done = append(done, e)
 		st.entries[e.ID] = e
+		if r := e.ReviewRefresh; !r.IsZero() && (m.reviewRefresh.IsZero() || r.Before(m.reviewRefresh)) {
+			m.reviewRefresh = r
+		}
 	}
 	render.Pack(done)
 	return errors.Join(append(errs, renderErrs...)...)
@@ -506,6 +513,47 @@ func (m *Model) publishLocked(changed map[string]bool) {
 		next[id] = st.view
 	}
 	m.views.Store(&next)
+}
+
+// RefreshReviews makes again, on every site, the entries whose review state changed with time
+// alone since they were made (Entry.ReviewRefresh has come: a review fell due, so its reviewer
+// leaves the JSON-LD), and swaps in those sites' views. It does nothing, under the lock only for
+// a comparison, until the earliest such time. Delivery calls it every poll.
+func (m *Model) RefreshReviews() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if m.reviewRefresh.IsZero() || now.Before(m.reviewRefresh) {
+		return
+	}
+	m.reviewRefresh = time.Time{}
+	changed := map[string]bool{}
+	for id, st := range m.sites {
+		c := &siteChange{old: map[string]*Entry{}, slugs: map[string]bool{}}
+		var ids []string
+		for eid, e := range st.entries {
+			if !e.ReviewRefresh.IsZero() && !now.Before(e.ReviewRefresh) {
+				c.old[eid] = e
+				c.slugs[e.Slug] = true
+				ids = append(ids, eid)
+			}
+		}
+		if len(ids) > 0 {
+			if err := m.renderLocked(st, ids); err != nil {
+				m.logger.Error("delivery: rendering articles again for their reviews failed", "site", id, "err", err)
+			}
+			if st.view != nil && !st.site.Deleted {
+				st.view = st.view.patched(m, st, c)
+				changed[id] = true
+			}
+		}
+		for _, e := range st.entries { // what is left to wait for
+			if r := e.ReviewRefresh; !r.IsZero() && (m.reviewRefresh.IsZero() || r.Before(m.reviewRefresh)) {
+				m.reviewRefresh = r
+			}
+		}
+	}
+	m.publishLocked(changed)
 }
 
 // entryOrder is the listing order: newest publish time first, then larger id first.

@@ -479,3 +479,65 @@ func TestIDIndexPatchedSharesUntouchedShards(t *testing.T) {
 		t.Errorf("%d shards shared, want %d", shared, idShards-len(touched))
 	}
 }
+
+// TestRefreshReviewsDropsOverdueReviewers checks that a reviewer leaves the served JSON-LD once
+// the review falls due, with time alone (no write), and that only then is anything re-rendered.
+func TestRefreshReviewsDropsOverdueReviewers(t *testing.T) {
+	var mu sync.Mutex
+	now := t0
+	c := newCatalog(testSite("s1"), testSite("s2"))
+	m := New(c, Options{PlainText: func(md string) string { return md }, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	m.SitesChanged()
+	due := time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC) // reviews fall due at midnight UTC
+	reviewed := due.AddDate(0, -domain.DefaultReviewValidityMonths, 0)
+	a := liveArticle("a1", 1, "one", nil, 0, nil, nil, "s1", "s2")
+	a.Published.Content.Reviewers = []domain.Reviewer{{Person: domain.Person{DisplayName: "Dr. Real", Credentials: "MD"}, Role: domain.RoleClinical,
+		ReviewDate: domain.Date{Year: reviewed.Year(), Month: int(reviewed.Month()), Day: reviewed.Day()}}}
+	b := liveArticle("b1", 1, "two", nil, 1, nil, nil, "s1") // no review: never re-rendered
+	m.ApplyArticles(a, b)
+	served := func(site, slug string) *Entry { return m.View(site).Article(slug) }
+	before := map[string]*Entry{"s1/one": served("s1", "one"), "s2/one": served("s2", "one"), "s1/two": served("s1", "two")}
+	for _, key := range []string{"s1/one", "s2/one"} {
+		if !bytes.Contains(entryJSON(t, before[key]), []byte(`reviewedBy`)) {
+			t.Fatalf("%s: no reviewedBy while the review is current", key)
+		}
+	}
+	mu.Lock()
+	now = due.Add(-time.Second)
+	mu.Unlock()
+	m.RefreshReviews()
+	if served("s1", "one") != before["s1/one"] {
+		t.Fatal("re-rendered before the review fell due")
+	}
+	mu.Lock()
+	now = due
+	mu.Unlock()
+	m.RefreshReviews()
+	for _, key := range []string{"s1/one", "s2/one"} {
+		site, slug, _ := bytes.Cut([]byte(key), []byte("/"))
+		e := served(string(site), string(slug))
+		if e == before[key] || bytes.Contains(entryJSON(t, e), []byte(`reviewedBy`)) || bytes.Contains(entryJSON(t, e), []byte(`lastReviewed`)) {
+			t.Errorf("%s after the review fell due: still %s", key, entryJSON(t, e))
+		}
+		if !bytes.Contains(entryJSON(t, e), []byte(`Dr. Real`)) {
+			t.Errorf("%s: the reviewer left the reviewers list too (it should stay, marked not current)", key)
+		}
+	}
+	if served("s1", "two") != before["s1/two"] {
+		t.Error("an article without reviews was re-rendered")
+	}
+	if m.reviewRefresh != (time.Time{}) {
+		t.Errorf("refresh still pending at %v", m.reviewRefresh)
+	}
+}
+
+// entryJSON returns e's PublishedArticle JSON, rendering it.
+func entryJSON(tb testing.TB, e *Entry) []byte {
+	tb.Helper()
+	b, err := e.Body()
+	if err != nil {
+		tb.Fatalf("render %s: %v", e.ID, err)
+	}
+	return b.Raw()
+}

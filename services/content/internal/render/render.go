@@ -33,8 +33,12 @@ type Site struct {
 	Public         bool
 	// CacheMaxAgeSeconds is the delivery cache lifetime (the site's default already applied).
 	CacheMaxAgeSeconds int
-	CreateTime         time.Time
-	UpdateTime         time.Time
+	// ReviewValidityMonths is how long a review stays valid (the site's default applied).
+	ReviewValidityMonths int
+	// ExampleContent marks the site's content as example content.
+	ExampleContent bool
+	CreateTime     time.Time
+	UpdateTime     time.Time
 	// Deleted marks a soft-deleted site: delivery answers 404 for it until it is undeleted.
 	Deleted bool
 }
@@ -99,7 +103,12 @@ type Entry struct {
 	Surrogate []string
 	CacheTag  []string
 
-	site Site // the settings it renders with
+	site Site      // the settings it renders with
+	at   time.Time // the time it renders as of: what it says of reviews is true then
+
+	// ReviewRefresh is when what the entry says of its reviews changes with time alone (a review
+	// falls due, or a review dated ahead begins): the entry must be made again then. Zero: never.
+	ReviewRefresh time.Time
 
 	mu   sync.Mutex                     // serializes the rendering
 	html string                         // the body until rendered, then "" (it is in body's JSON)
@@ -120,7 +129,7 @@ func (e *Entry) Body() (*httpcache.Body, error) {
 	if b := e.body.Load(); b != nil {
 		return b, nil
 	}
-	pa, err := PublishedArticle(&e.site, e.Live, e.html)
+	pa, err := PublishedArticle(&e.site, e.Live, e.html, e.at)
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +213,61 @@ func isoDate(d domain.Date) string {
 	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
 }
 
+var roleToProto = map[domain.ReviewerRole]contentv1.Reviewer_Role{
+	domain.RoleClinical:        contentv1.Reviewer_ROLE_CLINICAL,
+	domain.RoleEditorial:       contentv1.Reviewer_ROLE_EDITORIAL,
+	domain.RoleLivedExperience: contentv1.Reviewer_ROLE_LIVED_EXPERIENCE,
+}
+
+// reviewValidity is the site's review validity in months, the default applied.
+func reviewValidity(site *Site) int {
+	if site.ReviewValidityMonths > 0 {
+		return site.ReviewValidityMonths
+	}
+	return domain.DefaultReviewValidityMonths
+}
+
+// reviewState is what a site says of an article's reviews at one time.
+type reviewState struct {
+	// current are the reviewers whose review is valid now, in order.
+	current []bool
+	// trusted are the current reviewers who are real people: the only ones JSON-LD names.
+	trusted []domain.Reviewer
+	// lastReviewed is the latest review date of the trusted reviewers.
+	lastReviewed domain.Date
+	// refresh is the next time the state changes, zero if never.
+	refresh time.Time
+}
+
+// reviewsAt returns what site says at now of the reviews of c: a review is current from its
+// date until the site's validity has passed since it (domain.ReviewCurrent); only current
+// reviews by people who are not fictional count as review in the JSON-LD.
+func reviewsAt(site *Site, c *domain.Content, now time.Time) reviewState {
+	months := reviewValidity(site)
+	st := reviewState{current: make([]bool, len(c.Reviewers))}
+	later := func(t time.Time) {
+		if t.After(now) && (st.refresh.IsZero() || t.Before(st.refresh)) {
+			st.refresh = t
+		}
+	}
+	for i, r := range c.Reviewers {
+		d := c.ReviewedOn(r)
+		if d.IsZero() {
+			continue
+		}
+		later(d.Time())
+		later(domain.ReviewDue(d, months))
+		st.current[i] = domain.ReviewCurrent(d, months, now)
+		if st.current[i] && !r.Fictional {
+			st.trusted = append(st.trusted, r)
+			if d.After(st.lastReviewed) {
+				st.lastReviewed = d
+			}
+		}
+	}
+	return st
+}
+
 func publishedPerson(p domain.Person) *contentv1.PublishedPerson {
 	if p.IsZero() {
 		return nil
@@ -230,8 +294,17 @@ func Card(a *Article) *contentv1.ArticleCard {
 }
 
 // PublishedArticle returns a as site delivers it, with html as its body.
-func PublishedArticle(site *Site, a *Article, html string) (*contentv1.PublishedArticle, error) {
+func PublishedArticle(site *Site, a *Article, html string, now time.Time) (*contentv1.PublishedArticle, error) {
 	c := a.Content
+	reviews := reviewsAt(site, &c, now)
+	// The deprecated medical_reviewer: the first clinical reviewer, only when real and current.
+	var medical domain.Person
+	for _, r := range reviews.trusted {
+		if r.Role == domain.RoleClinical {
+			medical = r.Person
+			break
+		}
+	}
 	pageURL := ArticleURL(site, c.Slug)
 	publishTime := timestamppb.New(a.PublishTime)
 	pa := &contentv1.PublishedArticle{
@@ -242,7 +315,7 @@ func PublishedArticle(site *Site, a *Article, html string) (*contentv1.Published
 		Html:               html,
 		Tags:               c.Tags,
 		Topics:             c.Topics,
-		MedicalReviewer:    publishedPerson(c.MedicalReviewer),
+		MedicalReviewer:    publishedPerson(medical),
 		LastReviewedDate:   isoDate(c.LastReviewedDate),
 		PublishTime:        publishTime,
 		UpdateTime:         publishTime,
@@ -250,6 +323,14 @@ func PublishedArticle(site *Site, a *Article, html string) (*contentv1.Published
 		ReadingTimeMinutes: int32(a.ReadingTimeMinutes),
 		Url:                pageURL,
 		CrisisLineText:     site.CrisisLineText,
+		ExampleContent:     site.ExampleContent,
+	}
+	for i, r := range c.Reviewers {
+		pa.Reviewers = append(pa.Reviewers, &contentv1.PublishedReviewer{DisplayName: r.DisplayName, Credentials: r.Credentials,
+			Url: r.URL, Role: roleToProto[r.Role], ReviewDate: isoDate(c.ReviewedOn(r)), Fictional: r.Fictional, Current: reviews.current[i]})
+	}
+	if due := domain.ReviewDue(c.LastReview(), reviewValidity(site)); !due.IsZero() {
+		pa.ReviewDueTime = timestamppb.New(due)
 	}
 	for _, t := range a.TOC {
 		pa.TableOfContents = append(pa.TableOfContents, &contentv1.TocEntry{Level: int32(t.Level), Text: t.Text, Anchor: t.Anchor})
@@ -263,7 +344,7 @@ func PublishedArticle(site *Site, a *Article, html string) (*contentv1.Published
 	if c.SEO != (domain.SEO{}) {
 		pa.Seo = &contentv1.Seo{MetaTitle: c.SEO.MetaTitle, MetaDescription: c.SEO.MetaDescription, CanonicalUrl: c.SEO.CanonicalURL, SocialImageUrl: c.SEO.SocialImageURL}
 	}
-	ld, err := MedicalWebPage(site, a, pageURL)
+	ld, err := medicalWebPage(site, a, pageURL, reviews)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +358,8 @@ func PublishedArticle(site *Site, a *Article, html string) (*contentv1.Published
 var htmlKey = []byte(`"html":`)
 
 // NewEntry makes the entry of a on site, with html as its body; its JSON is rendered on demand.
-func NewEntry(site *Site, a *Article, html string) (*Entry, error) {
+// It renders as of now: see Entry.ReviewRefresh.
+func NewEntry(site *Site, a *Article, html string, now time.Time) (*Entry, error) {
 	card := Card(a)
 	cardJSON, err := jsonMarshal(card)
 	if err != nil {
@@ -290,22 +372,24 @@ func NewEntry(site *Site, a *Article, html string) (*Entry, error) {
 		authors = append(authors, p.DisplayName)
 	}
 	return &Entry{
-		Live:        a,
-		ID:          a.ID,
-		Slug:        c.Slug,
-		Title:       c.Title,
-		Summary:     c.Summary,
-		URL:         ArticleURL(site, c.Slug),
-		PublishTime: a.PublishTime,
-		Tags:        c.Tags,
-		Topics:      c.Topics,
-		Authors:     authors,
-		Card:        card,
-		CardJSON:    cardJSON,
-		Surrogate:   []string{strings.Join(keys, " ")},
-		CacheTag:    []string{strings.Join(keys, ",")},
-		site:        *site,
-		html:        html,
+		Live:          a,
+		ID:            a.ID,
+		Slug:          c.Slug,
+		Title:         c.Title,
+		Summary:       c.Summary,
+		URL:           ArticleURL(site, c.Slug),
+		PublishTime:   a.PublishTime,
+		Tags:          c.Tags,
+		Topics:        c.Topics,
+		Authors:       authors,
+		Card:          card,
+		CardJSON:      cardJSON,
+		Surrogate:     []string{strings.Join(keys, " ")},
+		CacheTag:      []string{strings.Join(keys, ",")},
+		site:          *site,
+		at:            now,
+		html:          html,
+		ReviewRefresh: reviewsAt(site, &c, now).refresh,
 	}, nil
 }
 
@@ -322,9 +406,17 @@ func jsonStringLen(b []byte) int {
 	return len(b)
 }
 
-// MedicalWebPage renders schema.org MedicalWebPage JSON-LD. encoding/json escapes <, > and &,
-// so the text is safe inside a <script> element.
-func MedicalWebPage(site *Site, a *Article, pageURL string) (string, error) {
+// MedicalWebPage renders schema.org MedicalWebPage JSON-LD as site shows a at now. encoding/json
+// escapes <, > and &, so the text is safe inside a <script> element.
+//
+// reviewedBy and lastReviewed are trust signals, so they say only what is true: they name the
+// reviewers whose review is current on the site at now (dated, not ahead, within the site's
+// review validity) and who are real people (not fictional), and are left out when there is none.
+func MedicalWebPage(site *Site, a *Article, pageURL string, now time.Time) (string, error) {
+	return medicalWebPage(site, a, pageURL, reviewsAt(site, &a.Content, now))
+}
+
+func medicalWebPage(site *Site, a *Article, pageURL string, reviews reviewState) (string, error) {
 	c := a.Content
 	type thing = map[string]any
 	doc := thing{
@@ -368,11 +460,13 @@ func MedicalWebPage(site *Site, a *Article, pageURL string) (string, error) {
 		}
 		doc["author"] = authors
 	}
-	if !c.MedicalReviewer.IsZero() {
-		doc["reviewedBy"] = person(c.MedicalReviewer)
-	}
-	if d := isoDate(c.LastReviewedDate); d != "" {
-		doc["lastReviewed"] = d
+	if len(reviews.trusted) > 0 {
+		reviewers := make([]thing, 0, len(reviews.trusted))
+		for _, r := range reviews.trusted {
+			reviewers = append(reviewers, person(r.Person))
+		}
+		doc["reviewedBy"] = reviewers
+		doc["lastReviewed"] = isoDate(reviews.lastReviewed)
 	}
 	if len(c.Citations) > 0 {
 		cites := make([]thing, 0, len(c.Citations))

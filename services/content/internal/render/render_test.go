@@ -2,6 +2,9 @@ package render
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +29,7 @@ func TestEntryHTMLReadsBackTheBody(t *testing.T) {
 		"<p>unicode é 中文 \u2028 line sep, <script>&amp;</script></p>",
 		strings.Repeat("<p>long body</p>", 2000),
 	} {
-		e, err := NewEntry(site, testArticle(), html)
+		e, err := NewEntry(site, testArticle(), html, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,4 +71,149 @@ func TestLiveArticleLeavesOutNotesAndBody(t *testing.T) {
 	if live, _ := LiveArticle(a); live != nil {
 		t.Fatal("an unpublished article has a live record")
 	}
+}
+
+// TestJSONLDReviewsAreTrue checks that reviewedBy and lastReviewed name only real reviewers whose
+// review is current on the site, and that PublishedArticle marks the rest.
+func TestJSONLDReviewsAreTrue(t *testing.T) {
+	now := time.Date(2027, 6, 1, 12, 0, 0, 0, time.UTC)
+	d := func(y, m, day int) domain.Date { return domain.Date{Year: y, Month: m, Day: day} }
+	real := func(name string, date domain.Date) domain.Reviewer {
+		return domain.Reviewer{Person: domain.Person{DisplayName: name, Credentials: "MD"}, Role: domain.RoleClinical, ReviewDate: date}
+	}
+	fictional := func(name string, date domain.Date) domain.Reviewer {
+		r := real(name, date)
+		r.Fictional = true
+		return r
+	}
+	tests := []struct {
+		name         string
+		months       int
+		reviewers    []domain.Reviewer
+		lastReviewed domain.Date
+		wantBy       []string
+		wantLast     string
+		wantRefresh  time.Time
+	}{
+		{"current real reviewer", 0, []domain.Reviewer{real("Ann", d(2027, 1, 10))}, domain.Date{}, []string{"Ann"}, "2027-01-10",
+			time.Date(2028, 1, 10, 0, 0, 0, 0, time.UTC)},
+		{"fictional reviewer", 0, []domain.Reviewer{fictional("Demo", d(2027, 1, 10))}, domain.Date{}, nil, "",
+			time.Date(2028, 1, 10, 0, 0, 0, 0, time.UTC)},
+		{"overdue reviewer", 0, []domain.Reviewer{real("Old", d(2026, 5, 31))}, domain.Date{}, nil, "", time.Time{}},
+		{"due exactly now-ish", 0, []domain.Reviewer{real("Edge", d(2026, 6, 1))}, domain.Date{}, nil, "", time.Time{}},
+		{"overdue on a 3-month site", 3, []domain.Reviewer{real("Ann", d(2027, 1, 10))}, domain.Date{}, nil, "", time.Time{}},
+		{"review dated ahead", 0, []domain.Reviewer{real("Soon", d(2027, 7, 1))}, domain.Date{}, nil, "",
+			time.Date(2027, 7, 1, 0, 0, 0, 0, time.UTC)},
+		{"undated reviewer takes the article's date", 0, []domain.Reviewer{real("Ann", domain.Date{})}, d(2027, 2, 1), []string{"Ann"}, "2027-02-01",
+			time.Date(2028, 2, 1, 0, 0, 0, 0, time.UTC)},
+		{"no date at all", 0, []domain.Reviewer{real("Ann", domain.Date{})}, domain.Date{}, nil, "", time.Time{}},
+		{"mixed", 0, []domain.Reviewer{fictional("Demo", d(2027, 5, 1)), real("Old", d(2025, 1, 1)), real("Ann", d(2027, 1, 10)), real("Bo", d(2026, 12, 24))},
+			domain.Date{}, []string{"Ann", "Bo"}, "2027-01-10", time.Date(2027, 12, 24, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			site := &Site{ID: "s1", BaseURL: "https://s1.example.org", DisplayName: "S1", DefaultLocale: "en", ReviewValidityMonths: tt.months}
+			a := testArticle()
+			a.Content.Reviewers, a.Content.LastReviewedDate = tt.reviewers, tt.lastReviewed
+			e, err := NewEntry(site, a, "<p>x</p>", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pa struct {
+				JSONLD     string                        `json:"jsonLd"`
+				MedicalRev *struct{ DisplayName string } `json:"medicalReviewer"`
+				Reviewers  []struct {
+					DisplayName        string
+					Fictional, Current bool
+				}
+				ExampleContent bool `json:"exampleContent"`
+			}
+			if err := json.Unmarshal(entryJSON(t, e), &pa); err != nil {
+				t.Fatal(err)
+			}
+			var ld struct {
+				ReviewedBy   []struct{ Name string } `json:"reviewedBy"`
+				LastReviewed string                  `json:"lastReviewed"`
+			}
+			if err := json.Unmarshal([]byte(pa.JSONLD), &ld); err != nil {
+				t.Fatal(err)
+			}
+			var by []string
+			for _, p := range ld.ReviewedBy {
+				by = append(by, p.Name)
+			}
+			if strings.Join(by, ",") != strings.Join(tt.wantBy, ",") || ld.LastReviewed != tt.wantLast {
+				t.Errorf("reviewedBy %v lastReviewed %q, want %v %q (JSON-LD %s)", by, ld.LastReviewed, tt.wantBy, tt.wantLast, pa.JSONLD)
+			}
+			if (pa.MedicalRev != nil) != (len(tt.wantBy) > 0) || (pa.MedicalRev != nil && pa.MedicalRev.DisplayName != tt.wantBy[0]) {
+				t.Errorf("medical_reviewer %+v, want the first of %v", pa.MedicalRev, tt.wantBy)
+			}
+			if len(pa.Reviewers) != len(tt.reviewers) {
+				t.Fatalf("%d published reviewers, want every one of %d", len(pa.Reviewers), len(tt.reviewers))
+			}
+			for i, r := range pa.Reviewers {
+				if r.Fictional != tt.reviewers[i].Fictional || (r.Current && r.Fictional == false && !slices.Contains(tt.wantBy, r.DisplayName)) {
+					t.Errorf("reviewer %d: %+v", i, r)
+				}
+			}
+			if !e.ReviewRefresh.Equal(tt.wantRefresh) {
+				t.Errorf("ReviewRefresh %v, want %v", e.ReviewRefresh, tt.wantRefresh)
+			}
+		})
+	}
+}
+
+// TestJSONLDNeverNamesFictionalOrOverdue renders random reviewer sets at random times and checks
+// the invariant: every name in reviewedBy is a real reviewer whose review is current.
+func TestJSONLDNeverNamesFictionalOrOverdue(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 11))
+	for i := range 500 {
+		now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(3*365*24)) * time.Hour)
+		months := r.IntN(4) * 6 // 0 (default 12), 6, 12, 18
+		site := &Site{ID: "s1", BaseURL: "https://s1.example.org", DisplayName: "S1", DefaultLocale: "en", ReviewValidityMonths: months}
+		if months == 0 {
+			months = 12
+		}
+		a := testArticle()
+		allowed := map[string]bool{}
+		for j := range r.IntN(5) {
+			rd := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.IntN(4*365))
+			rev := domain.Reviewer{Person: domain.Person{DisplayName: fmt.Sprintf("R%d", j), Fictional: r.IntN(2) == 0},
+				Role: domain.ReviewerRole(1 + r.IntN(3)), ReviewDate: domain.Date{Year: rd.Year(), Month: int(rd.Month()), Day: rd.Day()}}
+			a.Content.Reviewers = append(a.Content.Reviewers, rev)
+			if !rev.Fictional && !rd.After(now) && now.Before(rd.AddDate(0, months, 0)) {
+				allowed[rev.DisplayName] = true
+			}
+		}
+		ld, err := MedicalWebPage(site, a, "https://s1.example.org/articles/s", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			ReviewedBy []struct{ Name string } `json:"reviewedBy"`
+		}
+		if err := json.Unmarshal([]byte(ld), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.ReviewedBy) != len(allowed) {
+			t.Fatalf("case %d at %v: reviewedBy %v, want exactly %v", i, now, doc.ReviewedBy, allowed)
+		}
+		for _, p := range doc.ReviewedBy {
+			if !allowed[p.Name] {
+				t.Fatalf("case %d at %v: reviewedBy names %s, a fictional or not current reviewer (%+v)", i, now, p.Name, a.Content.Reviewers)
+			}
+		}
+	}
+}
+
+// entryJSON returns e's PublishedArticle JSON, rendering it.
+func entryJSON(tb testing.TB, e *Entry) []byte {
+	tb.Helper()
+	b, err := e.Body()
+	if err != nil {
+		tb.Fatalf("render %s: %v", e.ID, err)
+	}
+	return b.Raw()
 }

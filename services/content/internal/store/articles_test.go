@@ -30,7 +30,7 @@ func fullContent(title, slug string) domain.Content {
 			{DisplayName: "Dr. Ada Lovelace", Credentials: "MD", URL: "https://example.org/ada"},
 			{DisplayName: "Grace Hopper", Credentials: "PhD"},
 		},
-		MedicalReviewer:  domain.Person{DisplayName: "Dr. Rev", Credentials: "MD, MPH", URL: "https://example.org/rev"},
+		Reviewers:        []domain.Reviewer{{Person: domain.Person{DisplayName: "Dr. Rev", Credentials: "MD, MPH", URL: "https://example.org/rev", Fictional: true}, Role: domain.RoleClinical, ReviewDate: domain.Date{Year: 2026, Month: 3, Day: 1}}, {Person: domain.Person{DisplayName: "Lee Peer"}, Role: domain.RoleLivedExperience}},
 		LastReviewedDate: domain.Date{Year: 2025, Month: 2, Day: 28},
 		Citations: []domain.Citation{
 			{Title: "A study", URL: "https://doi.org/10.1000/xyz", DOI: "10.1000/xyz", PMID: "123456", AccessedDate: domain.Date{Year: 2024, Month: 12, Day: 31}},
@@ -141,6 +141,47 @@ func TestUnknownSchemaVersionIsAnError(t *testing.T) {
 	_, err := s.GetArticle(ctx, "a")
 	if err == nil || apperr.CodeOf(err) != "" || !strings.Contains(err.Error(), "schemaVersion 99") {
 		t.Fatalf("GetArticle of a document from the future: got %v, want an internal error naming schemaVersion 99", err)
+	}
+}
+
+// TestReadsMedicalReviewerOfOlderSchemas checks that a document written before reviewers
+// (article schema 2: one medicalReviewer) reads with that person as the clinical reviewer, and
+// that the next write stores schema 3 with reviewers and no medicalReviewer.
+func TestReadsMedicalReviewerOfOlderSchemas(t *testing.T) {
+	t.Parallel()
+	s, db := newStore(t)
+	ctx := context.Background()
+	a := newArticle("old", "old", "kratom-help")
+	a.Draft.Reviewers = nil
+	mustCreate(t, s, a)
+	if _, err := db.Collection("articles").UpdateOne(damage(ctx), bson.D{{Key: "_id", Value: "old"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "schemaVersion", Value: 2},
+			{Key: "draft.medicalReviewer", Value: bson.D{{Key: "displayName", Value: "Dr. Legacy"}, {Key: "credentials", Value: "MD"}, {Key: "url", Value: ""}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetArticle(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []domain.Reviewer{{Person: domain.Person{DisplayName: "Dr. Legacy", Credentials: "MD"}, Role: domain.RoleClinical}}
+	if diff := cmp.Diff(want, got.Draft.Reviewers); diff != "" {
+		t.Fatalf("reviewers read from schema 2 (-want +got):\n%s", diff)
+	}
+	next := *got
+	next.RevisionID++
+	next.LastChange = domain.Change{Actor: "t", Action: "update", Time: got.UpdateTime}
+	if err := s.UpdateArticle(ctx, got, &next); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := db.Collection("articles").FindOne(damage(ctx), bson.D{{Key: "_id", Value: "old"}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := raw.Lookup("schemaVersion").AsInt64()
+	_, legacy := raw.LookupErr("draft", "medicalReviewer")
+	name, _ := raw.Lookup("draft", "reviewers", "0", "displayName").StringValueOK()
+	if version != 3 || legacy == nil || name != "Dr. Legacy" {
+		t.Errorf("rewritten document: schemaVersion %d, medicalReviewer lookup %v, first reviewer %q; want 3, absent, Dr. Legacy", version, legacy, name)
 	}
 }
 

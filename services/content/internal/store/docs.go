@@ -21,8 +21,13 @@ import (
 const (
 	// articleSchemaVersion 2: a live snapshot identical to the draft is stored as sameAsDraft,
 	// without its content and rendering (1 always stored them). This release reads both.
-	articleSchemaVersion  = 2
-	revisionSchemaVersion = 1
+	//
+	// articleSchemaVersion 3 and revisionSchemaVersion 2: content holds reviewers (several, each
+	// with a role and a date) instead of one medicalReviewer. Older documents are read with their
+	// medicalReviewer as the one clinical reviewer (readContentDoc); older releases refuse the
+	// new versions rather than drop the reviewers on their next write.
+	articleSchemaVersion  = 3
+	revisionSchemaVersion = 2
 	claimSchemaVersion    = 1
 )
 
@@ -67,14 +72,17 @@ type articleDoc struct {
 
 // contentDoc is a domain.Content: a draft, a revision's content or a snapshot's content.
 type contentDoc struct {
-	Title            string        `bson:"title"`
-	Slug             string        `bson:"slug"`
-	Summary          string        `bson:"summary"`
-	Body             string        `bson:"body"`
-	Tags             []string      `bson:"tags"`
-	Topics           []string      `bson:"topics"`
-	Authors          []personDoc   `bson:"authors"`
-	MedicalReviewer  *personDoc    `bson:"medicalReviewer"`
+	Title     string        `bson:"title"`
+	Slug      string        `bson:"slug"`
+	Summary   string        `bson:"summary"`
+	Body      string        `bson:"body"`
+	Tags      []string      `bson:"tags"`
+	Topics    []string      `bson:"topics"`
+	Authors   []personDoc   `bson:"authors"`
+	Reviewers []reviewerDoc `bson:"reviewers,omitempty"`
+	// MedicalReviewer is read from documents of article schema 1 and 2 and revision schema 1
+	// only (it became the first clinical reviewer); never written.
+	MedicalReviewer  *personDoc    `bson:"medicalReviewer,omitempty"`
 	LastReviewedDate *dateDoc      `bson:"lastReviewedDate"`
 	Citations        []citationDoc `bson:"citations"`
 	SEO              seoDoc        `bson:"seo"`
@@ -86,6 +94,37 @@ type personDoc struct {
 	DisplayName string `bson:"displayName"`
 	Credentials string `bson:"credentials"`
 	URL         string `bson:"url"`
+	Fictional   bool   `bson:"fictional,omitempty"`
+}
+
+// reviewerDoc is a domain.Reviewer.
+type reviewerDoc struct {
+	Person     personDoc `bson:",inline"`
+	Role       string    `bson:"role"` // "clinical", "editorial", "lived_experience"
+	ReviewDate *dateDoc  `bson:"reviewDate"`
+}
+
+var reviewerRoles = map[domain.ReviewerRole]string{
+	domain.RoleClinical:        "clinical",
+	domain.RoleEditorial:       "editorial",
+	domain.RoleLivedExperience: "lived_experience",
+}
+
+func toReviewerDoc(r domain.Reviewer) reviewerDoc {
+	return reviewerDoc{Person: toPersonDoc(r.Person), Role: reviewerRoles[r.Role], ReviewDate: toDateDoc(r.ReviewDate)}
+}
+
+// fromReviewerDoc returns the reviewer; a role this release does not know (which a known
+// schema version never holds) comes back as 0, which validation refuses on the next write
+// rather than guessing a role.
+func fromReviewerDoc(d reviewerDoc) domain.Reviewer {
+	r := domain.Reviewer{Person: fromPersonDoc(d.Person), ReviewDate: fromDateDoc(d.ReviewDate)}
+	for role, name := range reviewerRoles {
+		if name == d.Role {
+			r.Role = role
+		}
+	}
+	return r
 }
 
 // dateDoc is a calendar date; null (a nil *dateDoc) when unset.
@@ -234,11 +273,11 @@ func (d *articleDoc) publishedSnapshot() *snapshotDoc {
 }
 
 // readableArticleSchema reports whether this release reads article documents of version v.
-func readableArticleSchema(v int) bool { return v == 1 || v == articleSchemaVersion }
+func readableArticleSchema(v int) bool { return v >= 1 && v <= articleSchemaVersion }
 
 func fromArticleDoc(d *articleDoc) (*domain.Article, error) {
 	if !readableArticleSchema(d.SchemaVersion) {
-		return nil, fmt.Errorf("article %s: unknown schemaVersion %d (this release reads 1 and %d)", d.ID, d.SchemaVersion, articleSchemaVersion)
+		return nil, fmt.Errorf("article %s: unknown schemaVersion %d (this release reads 1 to %d)", d.ID, d.SchemaVersion, articleSchemaVersion)
 	}
 	state, err := fromState(d.State)
 	if err != nil {
@@ -303,9 +342,8 @@ func toContentDoc(c domain.Content) contentDoc {
 	for _, p := range c.Authors {
 		d.Authors = append(d.Authors, toPersonDoc(p))
 	}
-	if !c.MedicalReviewer.IsZero() {
-		p := toPersonDoc(c.MedicalReviewer)
-		d.MedicalReviewer = &p
+	for _, r := range c.Reviewers {
+		d.Reviewers = append(d.Reviewers, toReviewerDoc(r))
 	}
 	for _, ct := range c.Citations {
 		d.Citations = append(d.Citations, citationDoc{
@@ -341,8 +379,12 @@ func fromContentDoc(d contentDoc) domain.Content {
 	for _, p := range d.Authors {
 		c.Authors = append(c.Authors, fromPersonDoc(p))
 	}
-	if d.MedicalReviewer != nil {
-		c.MedicalReviewer = fromPersonDoc(*d.MedicalReviewer)
+	for _, r := range d.Reviewers {
+		c.Reviewers = append(c.Reviewers, fromReviewerDoc(r))
+	}
+	if d.MedicalReviewer != nil && len(d.Reviewers) == 0 {
+		// Written before reviewers (article schema 1 and 2, revision schema 1).
+		c.Reviewers = []domain.Reviewer{{Person: fromPersonDoc(*d.MedicalReviewer), Role: domain.RoleClinical}}
 	}
 	for _, ct := range d.Citations {
 		c.Citations = append(c.Citations, domain.Citation{
@@ -357,11 +399,11 @@ func fromContentDoc(d contentDoc) domain.Content {
 }
 
 func toPersonDoc(p domain.Person) personDoc {
-	return personDoc{DisplayName: p.DisplayName, Credentials: p.Credentials, URL: p.URL}
+	return personDoc{DisplayName: p.DisplayName, Credentials: p.Credentials, URL: p.URL, Fictional: p.Fictional}
 }
 
 func fromPersonDoc(d personDoc) domain.Person {
-	return domain.Person{DisplayName: d.DisplayName, Credentials: d.Credentials, URL: d.URL}
+	return domain.Person{DisplayName: d.DisplayName, Credentials: d.Credentials, URL: d.URL, Fictional: d.Fictional}
 }
 
 func toDateDoc(d domain.Date) *dateDoc {
@@ -450,8 +492,8 @@ func revisionFromArticleDoc(d *articleDoc) revisionDoc {
 }
 
 func fromRevisionDoc(d *revisionDoc) (domain.Revision, error) {
-	if d.SchemaVersion != revisionSchemaVersion {
-		return domain.Revision{}, fmt.Errorf("revision %s: unknown schemaVersion %d (this release reads %d)", d.ID, d.SchemaVersion, revisionSchemaVersion)
+	if d.SchemaVersion < 1 || d.SchemaVersion > revisionSchemaVersion {
+		return domain.Revision{}, fmt.Errorf("revision %s: unknown schemaVersion %d (this release reads 1 to %d)", d.ID, d.SchemaVersion, revisionSchemaVersion)
 	}
 	state, err := fromState(d.State)
 	if err != nil {

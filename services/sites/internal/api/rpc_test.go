@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -226,6 +227,34 @@ func TestListSitesPaging(t *testing.T) {
 	}
 }
 
+// TestSitePublishGatesDefault checks that a new site has the clinical publish gates unless it
+// says otherwise, and that review_validity_months is checked.
+func TestSitePublishGatesDefault(t *testing.T) {
+	e := newEnv(t)
+	ctx := as(t.Context(), keyAdmin)
+	for _, tt := range []struct {
+		id    string
+		gates *bool
+		want  bool
+	}{{"unset", nil, true}, {"on", proto.Bool(true), true}, {"off", proto.Bool(false), false}} {
+		s, err := e.sites.CreateSite(ctx, &sitesv1.CreateSiteRequest{SiteId: tt.id, Site: &sitesv1.Site{
+			DisplayName: tt.id, BaseUrl: "https://" + tt.id + ".example.org", PublishGates: tt.gates}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.PublishGates == nil || s.GetPublishGates() != tt.want {
+			t.Errorf("site %s: publish_gates %v, want %v", tt.id, s.PublishGates, tt.want)
+		}
+	}
+	for _, months := range []int32{-1, 61} {
+		_, err := e.sites.CreateSite(ctx, &sitesv1.CreateSiteRequest{SiteId: "bad", Site: &sitesv1.Site{
+			DisplayName: "bad", BaseUrl: "https://bad.example.org", ReviewValidityMonths: months}})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "site.review_validity_months") {
+			t.Errorf("review_validity_months %d: %v, want INVALID_ARGUMENT naming site.review_validity_months", months, err)
+		}
+	}
+}
+
 func TestSiteRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	ctx := as(t.Context(), keyAdmin)
@@ -239,6 +268,7 @@ func TestSiteRoundTrip(t *testing.T) {
 	want := &sitesv1.Site{
 		Name: "sites/kratom-help", DisplayName: "Kratom Help", BaseUrl: "https://kratom-help.example.org", DefaultLocale: "en",
 		CrisisLineText: "Call 988", Public: true, CacheMaxAgeSeconds: 300, ResourceStaleAfterDays: 90,
+		PublishGates: proto.Bool(true), // on for a new site that does not say
 	}
 	ignoreOutput := protocmp.IgnoreFields(&sitesv1.Site{}, "etag", "create_time", "update_time")
 	if diff := cmp.Diff(want, created, protocmp.Transform(), ignoreOutput); diff != "" {
@@ -253,13 +283,16 @@ func TestSiteRoundTrip(t *testing.T) {
 	}
 	upd, err := e.sites.UpdateSite(ctx, &sitesv1.UpdateSiteRequest{
 		Site: &sitesv1.Site{Name: "sites/kratom-help", Etag: got.GetEtag(), Public: false, DisplayName: "ignored",
-			ResourceStaleAfterDays: 365, HideStaleResources: true, Commercial: true},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"public", "etag", "update_time", "resourceStaleAfterDays", "hide_stale_resources", "commercial"}},
+			ResourceStaleAfterDays: 365, HideStaleResources: true, Commercial: true,
+			ReviewValidityMonths: 6, PublishGates: proto.Bool(false), ExampleContent: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"public", "etag", "update_time", "resourceStaleAfterDays", "hide_stale_resources", "commercial",
+			"reviewValidityMonths", "publish_gates", "example_content"}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want.Public, want.ResourceStaleAfterDays, want.HideStaleResources, want.Commercial = false, 365, true, true
+	want.ReviewValidityMonths, want.PublishGates, want.ExampleContent = 6, proto.Bool(false), true
 	if diff := cmp.Diff(want, upd, protocmp.Transform(), ignoreOutput); diff != "" {
 		t.Errorf("updated site (-want +got):\n%s", diff)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
@@ -77,7 +78,11 @@ func (s *Server) CreateSite(ctx context.Context, req *sitesv1.CreateSiteRequest)
 	if req.GetSite() == nil {
 		return nil, apperr.InvalidField("site", "is required")
 	}
-	site, err := s.service.CreateSite(ctx, p, fromProtoSite(req.GetSiteId(), req.GetSite()))
+	in := fromProtoSite(req.GetSiteId(), req.GetSite())
+	if req.GetSite().PublishGates == nil {
+		in.PublishGates = true // the clinical publish gates are on unless a new site says otherwise
+	}
+	site, err := s.service.CreateSite(ctx, p, in)
 	if err != nil {
 		return nil, err
 	}
@@ -273,6 +278,9 @@ func toProtoSite(s *domain.Site) *sitesv1.Site {
 		ResourceStaleAfterDays: int32(s.ResourceStaleAfterDays),
 		HideStaleResources:     s.HideStaleResources,
 		Commercial:             s.Commercial,
+		ReviewValidityMonths:   int32(s.ReviewValidityMonths),
+		PublishGates:           proto.Bool(s.PublishGates),
+		ExampleContent:         s.ExampleContent,
 		CreateTime:             timestampOrNil(s.CreateTime),
 		UpdateTime:             timestampOrNil(s.UpdateTime),
 		DeleteTime:             timestampOrNil(s.DeleteTime),
@@ -293,5 +301,8 @@ func fromProtoSite(id string, s *sitesv1.Site) *domain.Site {
 		ResourceStaleAfterDays: int(s.GetResourceStaleAfterDays()),
 		HideStaleResources:     s.GetHideStaleResources(),
 		Commercial:             s.GetCommercial(),
+		ReviewValidityMonths:   int(s.GetReviewValidityMonths()),
+		PublishGates:           s.GetPublishGates(),
+		ExampleContent:         s.GetExampleContent(),
 	}
 }

@@ -112,7 +112,8 @@ func (s *Service) ListSites(ctx context.Context, p auth.Principal, afterID strin
 
 // Fields are the writable fields of a site, in proto names.
 var Fields = []string{"display_name", "base_url", "default_locale", "crisis_line_text", "public", "cache_max_age_seconds",
-	"resource_stale_after_days", "hide_stale_resources", "commercial"}
+	"resource_stale_after_days", "hide_stale_resources", "commercial",
+	"review_validity_months", "publish_gates", "example_content"}
 
 // UpdateSite copies the named fields (all writable ones when fields is nil) from patch. A
 // non-empty etag must match the stored site. A deleted site cannot be changed.
@@ -144,6 +145,12 @@ func (s *Service) UpdateSite(ctx context.Context, p auth.Principal, patch *Site,
 				next.HideStaleResources = patch.HideStaleResources
 			case "commercial":
 				next.Commercial = patch.Commercial
+			case "review_validity_months":
+				next.ReviewValidityMonths = patch.ReviewValidityMonths
+			case "publish_gates":
+				next.PublishGates = patch.PublishGates
+			case "example_content":
+				next.ExampleContent = patch.ExampleContent
 			default:
 				return apperr.InvalidField("update_mask", "field %q cannot be updated; writable fields: %s", f, strings.Join(Fields, ", "))
 			}

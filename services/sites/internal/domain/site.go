@@ -32,8 +32,15 @@ type Site struct {
 	// Commercial marks a site run commercially: the screening service keeps questionnaires
 	// whose license forbids commercial use off it.
 	Commercial bool
-	CreateTime time.Time
-	UpdateTime time.Time
+	// ReviewValidityMonths is how long an article's review stays valid on this site (its next
+	// review is then due). 0 means DefaultReviewValidityMonths.
+	ReviewValidityMonths int
+	// PublishGates turns on the content service's clinical publish gates for the site.
+	PublishGates bool
+	// ExampleContent marks the site's content as example content (the demo site).
+	ExampleContent bool
+	CreateTime     time.Time
+	UpdateTime     time.Time
 	// DeleteTime is set while the site is soft-deleted; zero otherwise.
 	DeleteTime time.Time
 	Revision   int64
@@ -60,6 +67,12 @@ const (
 	// maxResourceStaleAfterDays is ten years.
 	maxResourceStaleAfterDays = 3650
 )
+
+// DefaultReviewValidityMonths is the review validity of a site whose ReviewValidityMonths is 0.
+const DefaultReviewValidityMonths = 12
+
+// maxReviewValidityMonths is five years.
+const maxReviewValidityMonths = 60
 
 // DefaultResourceStaleAfterDays is the stale threshold of a site whose ResourceStaleAfterDays
 // is 0.
@@ -95,6 +108,10 @@ func (s *Site) validate(prefix string) error {
 	if s.ResourceStaleAfterDays < 0 || s.ResourceStaleAfterDays > maxResourceStaleAfterDays {
 		v.Add(prefix+"resource_stale_after_days", "must be between 1 and %d days (0 means the default, %d)",
 			maxResourceStaleAfterDays, DefaultResourceStaleAfterDays)
+	}
+	if s.ReviewValidityMonths < 0 || s.ReviewValidityMonths > maxReviewValidityMonths {
+		v.Add(prefix+"review_validity_months", "must be between 1 and %d months (0 means the default, %d)",
+			maxReviewValidityMonths, DefaultReviewValidityMonths)
 	}
 	return v.Err()
 }

@@ -40,13 +40,18 @@ type siteDoc struct {
 	CacheMaxAgeSeconds int    `bson:"cacheMaxAgeSeconds"`
 	// Added after version 1 without a version bump: absent reads as 0 (the default threshold)
 	// and false, which is what sites written before had.
-	ResourceStaleAfterDays int        `bson:"resourceStaleAfterDays,omitempty"`
-	HideStaleResources     bool       `bson:"hideStaleResources,omitempty"`
-	Commercial             bool       `bson:"commercial,omitempty"`
-	CreateTime             time.Time  `bson:"createTime"`
-	UpdateTime             time.Time  `bson:"updateTime"`
-	DeleteTime             *time.Time `bson:"deleteTime,omitempty"`
-	Revision               int64      `bson:"revision"`
+	ResourceStaleAfterDays int  `bson:"resourceStaleAfterDays,omitempty"`
+	HideStaleResources     bool `bson:"hideStaleResources,omitempty"`
+	Commercial             bool `bson:"commercial,omitempty"`
+	// Absent in sites written before these settings: 0 (the default validity), and publish
+	// gates and example content off.
+	ReviewValidityMonths int        `bson:"reviewValidityMonths,omitempty"`
+	PublishGates         bool       `bson:"publishGates,omitempty"`
+	ExampleContent       bool       `bson:"exampleContent,omitempty"`
+	CreateTime           time.Time  `bson:"createTime"`
+	UpdateTime           time.Time  `bson:"updateTime"`
+	DeleteTime           *time.Time `bson:"deleteTime,omitempty"`
+	Revision             int64      `bson:"revision"`
 }
 
 func toSiteDoc(s *domain.Site) siteDoc {
@@ -62,6 +67,9 @@ func toSiteDoc(s *domain.Site) siteDoc {
 		ResourceStaleAfterDays: s.ResourceStaleAfterDays,
 		HideStaleResources:     s.HideStaleResources,
 		Commercial:             s.Commercial,
+		ReviewValidityMonths:   s.ReviewValidityMonths,
+		PublishGates:           s.PublishGates,
+		ExampleContent:         s.ExampleContent,
 		CreateTime:             toTime(s.CreateTime),
 		UpdateTime:             toTime(s.UpdateTime),
 		Revision:               s.Revision,
@@ -88,6 +96,9 @@ func fromSiteDoc(d *siteDoc) (*domain.Site, error) {
 		ResourceStaleAfterDays: d.ResourceStaleAfterDays,
 		HideStaleResources:     d.HideStaleResources,
 		Commercial:             d.Commercial,
+		ReviewValidityMonths:   d.ReviewValidityMonths,
+		PublishGates:           d.PublishGates,
+		ExampleContent:         d.ExampleContent,
 		CreateTime:             d.CreateTime.UTC(),
 		UpdateTime:             d.UpdateTime.UTC(),
 		Revision:               d.Revision,
