@@ -234,8 +234,48 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("demo content is there", func(t *testing.T) {
 		r := in.call(t, admin, "GET", "/v1/articles?filter="+url.QueryEscape(`state = PUBLISHED`), nil).must(t, 200)
-		if n := len(r.body["articles"].([]any)); n < 3 {
-			t.Fatalf("demo site has %d published articles, want at least 3", n)
+		if n := len(r.body["articles"].([]any)); n != 4 {
+			t.Fatalf("demo site has %d published articles, want all 4 (under its publish gates and link checks)", n)
+		}
+	})
+
+	t.Run("demo content is labelled example content and claims no real review", func(t *testing.T) {
+		const selfCheck = "/v1/sites/kratom-help/screeners/kratom-self-check"
+		in.call(t, "", "GET", selfCheck, nil).must(t, 200)
+		list := in.call(t, "", "GET", "/v1/sites/kratom-help/articles", nil).must(t, 200)
+		for _, card := range list.body["articles"].([]any) {
+			slug := card.(map[string]any)["slug"].(string)
+			a := in.call(t, "", "GET", "/v1/sites/kratom-help/articles/"+slug, nil).must(t, 200)
+			if a.body["exampleContent"] != true {
+				t.Errorf("%s: exampleContent %v, want true", slug, a.body["exampleContent"])
+			}
+			if ld := a.body["jsonLd"].(string); strings.Contains(ld, "reviewedBy") || strings.Contains(ld, "lastReviewed") {
+				t.Errorf("%s: JSON-LD names a fictional reviewer: %s", slug, ld)
+			}
+			if a.body["medicalReviewer"] != nil {
+				t.Errorf("%s: medicalReviewer %v for a fictional reviewer", slug, a.body["medicalReviewer"])
+			}
+			reviewers, _ := a.body["reviewers"].([]any)
+			for _, rv := range reviewers {
+				if rv.(map[string]any)["fictional"] != true {
+					t.Errorf("%s: reviewer %v not marked fictional", slug, rv)
+				}
+			}
+			if len(reviewers) == 0 || !strings.Contains(a.body["html"].(string), `href="`+selfCheck+`"`) {
+				t.Errorf("%s: %d reviewers, self-check link %v", slug, len(reviewers), strings.Contains(a.body["html"].(string), selfCheck))
+			}
+		}
+	})
+
+	t.Run("a broken internal link is refused at publish, naming the link", func(t *testing.T) {
+		created := in.call(t, admin, "POST", "/v1/articles", map[string]any{
+			"title": "Broken link", "targetSites": []string{"sites/kratom-help"},
+			"body": "Try [the quiz](/v1/sites/kratom-help/screeners/no-such-quiz) or [the guide](/v1/sites/kratom-help/articles/kratom-withdrawal-what-to-expect).",
+		}).must(t, 200)
+		r := in.call(t, admin, "POST", "/v1/"+created.body["name"].(string)+":publish", map[string]any{}).must(t, 400)
+		if r.body["code"] != float64(9) || strings.Count(string(r.raw), `"type":"INTERNAL_LINK"`) != 1 ||
+			!strings.Contains(string(r.raw), "/v1/sites/kratom-help/screeners/no-such-quiz") {
+			t.Errorf("publish with a broken link: %s; want FAILED_PRECONDITION with an INTERNAL_LINK violation naming only the missing screener", r.raw)
 		}
 	})
 

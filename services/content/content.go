@@ -294,21 +294,38 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("load demo articles: %w", err)
 	}
+	pending := make([]*domain.Article, 0, len(articles))
 	for _, c := range articles {
 		a, err := s.domain.CreateArticle(ctx, system, c)
 		if err != nil {
 			return false, fmt.Errorf("create demo article %q: %w", c.Title, err)
 		}
-		_, err = s.domain.PublishArticle(ctx, system, a.ID, a.Etag())
-		if apperr.Is(err, apperr.FailedPrecondition) {
-			// The demo is held to its site's publish gates like any content: once its (fictional)
-			// review has lapsed, or a link it makes is missing, it stays a draft, and says why.
-			s.logger.WarnContext(ctx, "demo article left as a draft: it does not pass the publish checks", "title", c.Title, "err", err)
-			continue
+		pending = append(pending, a)
+	}
+	// The articles link to each other: publish in rounds until no round publishes more, so an
+	// article whose link target comes later in the files still publishes.
+	refusals := map[string]error{}
+	for len(pending) > 0 {
+		var next []*domain.Article
+		for _, a := range pending {
+			_, err := s.domain.PublishArticle(ctx, system, a.ID, a.Etag())
+			switch {
+			case apperr.Is(err, apperr.FailedPrecondition):
+				refusals[a.ID] = err
+				next = append(next, a)
+			case err != nil:
+				return false, fmt.Errorf("publish demo article %q: %w", a.Draft.Title, err)
+			}
 		}
-		if err != nil {
-			return false, fmt.Errorf("publish demo article %q: %w", c.Title, err)
+		if len(next) == len(pending) {
+			break
 		}
+		pending = next
+	}
+	for _, a := range pending {
+		// The demo is held to its site's publish gates like any content: once its (fictional)
+		// review has lapsed, or a link it makes is missing, it stays a draft, and says why.
+		s.logger.WarnContext(ctx, "demo article left as a draft: it does not pass the publish checks", "title", a.Draft.Title, "err", refusals[a.ID])
 	}
 	return true, nil
 }

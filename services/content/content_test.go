@@ -163,6 +163,7 @@ func TestSeedDemoOnce(t *testing.T) {
 		wantLive  int
 	}{
 		{"with the shipped self-check", screeners{"kratom-help/kratom-self-check": true}, 4},
+		{"without it", screeners{}, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newStack(t)
