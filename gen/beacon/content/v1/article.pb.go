@@ -281,7 +281,7 @@ type Reviewer struct {
 	// When this reviewer last reviewed the article. Unset means the article's last_reviewed_date.
 	ReviewDate *date.Date `protobuf:"bytes,5,opt,name=review_date,json=reviewDate,proto3" json:"review_date,omitempty"`
 	// True for an example person who does not exist (demo content): never emitted as schema.org
-	// reviewedBy, and no publish gate counts them.
+	// reviewedBy. The publish gates count them only on a site marked example_content.
 	Fictional     bool `protobuf:"varint,6,opt,name=fictional,proto3" json:"fictional,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -98,6 +98,35 @@ func BenchmarkList(b *testing.B) {
 	}
 }
 
+// BenchmarkListReviewDue lists the first page of 20 due reviews among 10,000 entries of which
+// one in 50 is due: the worst case for the filter, which computes each entry's due time.
+func BenchmarkListReviewDue(b *testing.B) {
+	ix := articleindex.New()
+	for i := range 10000 {
+		reviewed := t0.AddDate(0, -11, 0) // current on a 12-month site
+		if i%50 == 0 {
+			reviewed = t0.AddDate(-2, 0, 0)
+		}
+		ix.Put(articleindex.Entry{
+			ID: fmt.Sprintf("a%05d", i), Revision: 1, State: domain.StatePublished, Sites: []string{"kh"},
+			CreateTime: t0.Add(time.Duration(i) * time.Second), UpdateTime: t0.Add(time.Duration(i) * time.Second),
+			LastReview: domain.Date{Year: reviewed.Year(), Month: int(reviewed.Month()), Day: reviewed.Day()},
+		})
+	}
+	q := domain.ArticleQuery{
+		Conditions: []listfilter.Condition{{Field: "review_due", Op: listfilter.Eq, Value: "true"}},
+		OrderBy:    domain.OrderUpdateTime, Descending: true, Limit: 21,
+		Now: t0, ReviewValidity: func(string) int { return 12 },
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := ix.List(q)
+		if err != nil || len(got) != 21 {
+			b.Fatalf("List = %d entries, %v; want 21", len(got), err)
+		}
+	}
+}
+
 // TestListLeavesOutArticlesOfDeletedSites: unless ShowDeleted, an article is listed while at
 // least one site it is on, through its draft or its live snapshot, is not deleted.
 func TestListLeavesOutArticlesOfDeletedSites(t *testing.T) {
