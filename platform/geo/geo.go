@@ -4,9 +4,9 @@
 package geo
 
 import (
-	"cmp"
 	"math"
 	"slices"
+	"sync"
 )
 
 // EarthRadiusKm is the mean Earth radius (IUGG R1 = 6371.0088 km). Haversine distances on a sphere
@@ -51,10 +51,11 @@ const DefaultCellDegrees = 0.5
 type cell struct{ row, col int32 }
 
 type entry[K comparable] struct {
-	key   K
-	p     Point
-	seq   uint64
-	multi bool // the key has other points too (so Near may meet it more than once)
+	key     K
+	p       Point
+	x, y, z float64 // p on the unit sphere (see AppendNearest)
+	seq     uint64
+	multi   bool // the key has other points too (so a search may meet it more than once)
 }
 
 // Index maps keys to one or more points each, in cells of a fixed latitude/longitude grid. The
@@ -68,6 +69,8 @@ type Index[K comparable] struct {
 	cells   map[cell][]entry[K]
 	points  map[K][]Point
 	seq     uint64
+
+	searches sync.Pool // *search[K]: the scratch of AppendNearest
 }
 
 // NewIndex returns an empty index with cells of cellDegrees by cellDegrees (0 means
@@ -111,7 +114,8 @@ func (ix *Index[K]) Set(key K, points ...Point) {
 	for _, p := range kept {
 		ix.seq++
 		c := cell{ix.row(p.Lat), ix.col(p.Lng)}
-		ix.cells[c] = append(ix.cells[c], entry[K]{key: key, p: p, seq: ix.seq, multi: len(kept) > 1})
+		x, y, z := unitVector(p)
+		ix.cells[c] = append(ix.cells[c], entry[K]{key: key, p: p, x: x, y: y, z: z, seq: ix.seq, multi: len(kept) > 1})
 	}
 	if len(kept) > 0 {
 		ix.points[key] = kept
@@ -140,65 +144,10 @@ type Hit[K comparable] struct {
 
 // Near returns every key with a point within radiusKm of center (distance <= radiusKm), once each
 // with the distance to its nearest point, nearest first; equal distances keep the order in which
-// the points were set. keep, when not nil, is asked about each candidate key once before any
-// distance is computed, and only kept keys are returned.
+// the points were set. keep, when not nil, is asked about each key with a point within the
+// radius, once, and only kept keys are returned. (AppendNearest with no limit.)
 func (ix *Index[K]) Near(center Point, radiusKm float64, keep func(K) bool) []Hit[K] {
-	if radiusKm < 0 || !center.Valid() {
-		return nil
-	}
-	type candidate struct {
-		key K
-		d   float64
-		seq uint64
-	}
-	var cands []candidate
-	var decided map[K]bool // keep's answers about keys with several points (met more than once)
-	ix.visitCells(center, radiusKm, func(c cell) {
-		for _, e := range ix.cells[c] {
-			if keep != nil {
-				var ok bool
-				if !e.multi {
-					ok = keep(e.key)
-				} else {
-					var seen bool
-					if ok, seen = decided[e.key]; !seen {
-						ok = keep(e.key)
-						if decided == nil {
-							decided = make(map[K]bool)
-						}
-						decided[e.key] = ok
-					}
-				}
-				if !ok {
-					continue
-				}
-			}
-			if d := DistanceKm(center, e.p); d <= radiusKm {
-				cands = append(cands, candidate{e.key, d, e.seq})
-			}
-		}
-	})
-	slices.SortFunc(cands, func(a, b candidate) int {
-		if c := cmp.Compare(a.d, b.d); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.seq, b.seq)
-	})
-	hits := make([]Hit[K], 0, len(cands))
-	var seen map[K]bool // only keys with several points can appear twice
-	for _, c := range cands {
-		if len(ix.points[c.key]) > 1 {
-			if seen == nil {
-				seen = make(map[K]bool)
-			}
-			if seen[c.key] {
-				continue // a farther point of a key already found
-			}
-			seen[c.key] = true
-		}
-		hits = append(hits, Hit[K]{Key: c.key, DistanceKm: c.d})
-	}
-	return hits
+	return ix.AppendNearest(nil, center, radiusKm, -1, keep)
 }
 
 // visitCells calls visit for every cell that a circle of radiusKm around center can touch: the rows

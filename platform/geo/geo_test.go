@@ -147,6 +147,35 @@ func TestNearMatchesBruteForce(t *testing.T) {
 	}
 }
 
+// TestAppendNearestIsNearsPrefix: with a limit, the search returns the first limit hits of the
+// full search, with keep applied before the limit, and appends to what dst holds.
+func TestAppendNearestIsNearsPrefix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	ix := geo.NewIndex[int](0)
+	for k := range 5000 {
+		p := geo.Point{Lat: 40 + rng.NormFloat64()*0.5, Lng: -74 + rng.NormFloat64()*0.5}
+		if k%9 == 0 { // some keys with two points
+			ix.Set(k, p, geo.Destination(p, rng.Float64()*360, rng.Float64()*40))
+			continue
+		}
+		ix.Set(k, p)
+	}
+	odd := func(k int) bool { return k%2 == 1 }
+	for range 30 {
+		q := geo.Point{Lat: 40 + rng.NormFloat64()*0.5, Lng: -74 + rng.NormFloat64()*0.5}
+		for _, keep := range []func(int) bool{nil, odd} {
+			all := ix.Near(q, 50, keep)
+			for _, limit := range []int{1, 5, 21, len(all), len(all) + 3} {
+				got := ix.AppendNearest([]geo.Hit[int]{{Key: -1}}, q, 50, limit, keep)
+				want := append([]geo.Hit[int]{{Key: -1}}, all[:min(limit, len(all))]...)
+				if !slices.Equal(got, want) {
+					t.Fatalf("AppendNearest(%v, limit %d) = %v\nwant %v", q, limit, got, want)
+				}
+			}
+		}
+	}
+}
+
 // TestNearVisitsOnlyNearbyCells shows the index is not a scan: with 20,000 points spread over the
 // contiguous United States, a 50 km query considers a small share of them.
 func TestNearVisitsOnlyNearbyCells(t *testing.T) {
@@ -201,5 +230,20 @@ func BenchmarkNear50Km(b *testing.B) {
 	q := geo.Point{Lat: 39.7392, Lng: -104.9903}
 	for b.Loop() {
 		ix.Near(q, 50, nil)
+	}
+}
+
+// BenchmarkNearest50KmFirstPage is a first page of a near search: the 21 nearest of a 50 km circle.
+func BenchmarkNearest50KmFirstPage(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	ix := geo.NewIndex[int](0)
+	for k := range 20000 {
+		ix.Set(k, geo.Point{Lat: 39.7392 + rng.NormFloat64()*0.5, Lng: -104.9903 + rng.NormFloat64()*0.6})
+	}
+	q := geo.Point{Lat: 39.7392, Lng: -104.9903}
+	dst := make([]geo.Hit[int], 0, 21)
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = ix.AppendNearest(dst[:0], q, 50, 21, nil)
 	}
 }

@@ -81,9 +81,22 @@ func NewDynamic(raw []byte) *Body {
 	return b
 }
 
+// NewDynamicHashed is [NewDynamic] for a body whose hash the caller computes: hash must change
+// whenever raw does (with the odds of a good 64-bit hash or better) and hold only characters an
+// ETag may (letters, digits, '-', '_'). For bodies built per request, where SHA-256 over every
+// response costs more than a fast hash.
+func NewDynamicHashed(raw []byte, hash string) *Body {
+	b := bodyWithHash(raw, hash)
+	b.dynamic = true
+	return b
+}
+
 func newBody(raw []byte) *Body {
 	sum := sha256.Sum256(raw)
-	hash := hex.EncodeToString(sum[:12])
+	return bodyWithHash(raw, hex.EncodeToString(sum[:12]))
+}
+
+func bodyWithHash(raw []byte, hash string) *Body {
 	return &Body{raw: raw, hash: hash, etag: []string{`"` + hash + `"`}, etagGzip: []string{`"` + hash + `-gz"`},
 		rawLen: []string{strconv.Itoa(len(raw))}}
 }

@@ -179,6 +179,7 @@ func TestWrite(t *testing.T) {
 		body     []byte // after gunzip when encoding is gzip; nil for no body
 	}
 	longBody, shortBody, dynBody, lazyBody := New(long), New(short), NewDynamic(long), NewLazy(long)
+	hashedBody := NewDynamicHashed(long, "0123abcd")
 	tests := []struct {
 		name    string
 		b       *Body
@@ -192,6 +193,9 @@ func TestWrite(t *testing.T) {
 		{"short body never gzipped", shortBody, "GET", []string{"Accept-Encoding", "gzip"}, want{200, `"` + shortBody.Hash() + `"`, "", short}},
 		{"dynamic body gzipped on the fly", dynBody, "GET", []string{"Accept-Encoding", "gzip"}, want{200, `"` + dynBody.Hash() + `-gz"`, "gzip", long}},
 		{"dynamic body identity", dynBody, "GET", nil, want{200, `"` + dynBody.Hash() + `"`, "", long}},
+		{"dynamic body with the caller's hash", hashedBody, "GET", nil, want{200, `"0123abcd"`, "", long}},
+		{"dynamic body with the caller's hash, gzipped", hashedBody, "GET", []string{"Accept-Encoding", "gzip"}, want{200, `"0123abcd-gz"`, "gzip", long}},
+		{"dynamic body with the caller's hash: 304", hashedBody, "GET", []string{"If-None-Match", `"0123abcd"`}, want{304, `"0123abcd"`, "", nil}},
 		{"304 on the identity tag", longBody, "GET", []string{"If-None-Match", `"` + longBody.Hash() + `"`}, want{304, `"` + longBody.Hash() + `"`, "", nil}},
 		{"304 on the gzip tag from a gzip client", longBody, "GET", []string{"If-None-Match", `W/"` + longBody.Hash() + `-gz"`, "Accept-Encoding", "gzip"}, want{304, `"` + longBody.Hash() + `-gz"`, "", nil}},
 		{"other tag: 200", longBody, "GET", []string{"If-None-Match", `"0000"`}, want{200, `"` + longBody.Hash() + `"`, "", long}},

@@ -26,8 +26,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beaconcms/beacon/platform/apperr"
@@ -60,8 +63,9 @@ const errField = "page_token"
 
 // Codec signs page tokens with HMAC-SHA256. Safe for concurrent use.
 type Codec struct {
-	key []byte           // derived from the secret; never modified after NewCodec
-	now func() time.Time // never nil
+	key  []byte           // derived from the secret; never modified after NewCodec
+	now  func() time.Time // never nil
+	macs sync.Pool        // hash.Hash: HMAC-SHA256 keyed with key, reused (Reset) across calls
 }
 
 // Option configures a Codec.
@@ -120,7 +124,7 @@ func (c *Codec) Encode(scope string, payload any) (string, error) {
 	raw[0] = version
 	binary.BigEndian.PutUint64(raw[1:headerLen], uint64(c.now().Unix()))
 	raw = append(raw, body...)
-	raw = append(raw, c.mac(scope, raw)...)
+	raw = c.appendMAC(raw, scope, raw)
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	if len(token) > MaxTokenLength {
 		return "", fmt.Errorf("pagetoken: token would be %d bytes, more than %d; shrink the payload", len(token), MaxTokenLength)
@@ -172,7 +176,8 @@ func (c *Codec) verify(token, scope string) ([]byte, bool) {
 		return nil, false
 	}
 	signed, mac := raw[:len(raw)-macLen], raw[len(raw)-macLen:]
-	if !hmac.Equal(mac, c.mac(scope, signed)) || signed[0] != version {
+	var want [macLen]byte
+	if !hmac.Equal(mac, c.appendMAC(want[:0], scope, signed)) || signed[0] != version {
 		return nil, false
 	}
 	issued := time.Unix(int64(binary.BigEndian.Uint64(signed[1:headerLen])), 0)
@@ -183,15 +188,23 @@ func (c *Codec) verify(token, scope string) ([]byte, bool) {
 	return raw, true
 }
 
-// mac returns HMAC-SHA256 of the length-prefixed scope followed by signed.
-func (c *Codec) mac(scope string, signed []byte) []byte {
-	m := hmac.New(sha256.New, c.key)
+// appendMAC appends to dst the HMAC-SHA256 of the length-prefixed scope followed by signed
+// (which may be dst itself: it is read before anything is appended).
+func (c *Codec) appendMAC(dst []byte, scope string, signed []byte) []byte {
+	m, ok := c.macs.Get().(hash.Hash)
+	if ok {
+		m.Reset()
+	} else {
+		m = hmac.New(sha256.New, c.key)
+	}
 	var n [8]byte
 	binary.BigEndian.PutUint64(n[:], uint64(len(scope)))
 	m.Write(n[:])
-	m.Write([]byte(scope))
+	io.WriteString(m, scope)
 	m.Write(signed)
-	return m.Sum(nil)
+	dst = m.Sum(dst)
+	c.macs.Put(m)
+	return dst
 }
 
 func invalid() error {

@@ -420,11 +420,15 @@ type ListSiteResourcesRequest struct {
 	OpenNow  bool   `protobuf:"varint,7,opt,name=open_now,json=openNow,proto3" json:"open_now,omitempty"`
 	// Words that must all appear in the name, organization or description.
 	Q string `protobuf:"bytes,8,opt,name=q,proto3" json:"q,omitempty"`
-	// At most 100; 0 means 20.
-	PageSize      int32  `protobuf:"varint,9,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,10,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Local resources per page: at most 100; 0 means 20.
+	PageSize  int32  `protobuf:"varint,9,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,10,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// With near: remote resources per page, at most 100; 0 means 5. The first page carries the
+	// first remote_page_size remote resources by name, each next page the following ones, beside
+	// the local page.
+	RemotePageSize int32 `protobuf:"varint,11,opt,name=remote_page_size,json=remotePageSize,proto3" json:"remote_page_size,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ListSiteResourcesRequest) Reset() {
@@ -527,15 +531,24 @@ func (x *ListSiteResourcesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListSiteResourcesRequest) GetRemotePageSize() int32 {
+	if x != nil {
+		return x.RemotePageSize
+	}
+	return 0
+}
+
 type ListSiteResourcesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Local resources: sorted by distance with near, else by name.
 	Resources []*PublishedResource `protobuf:"bytes,1,rep,name=resources,proto3" json:"resources,omitempty"`
-	// With near: matching virtual and area-wide resources, by name (first page only).
+	// With near: matching virtual and area-wide resources, by name: the request's remote_page_size
+	// of them, from where the page token left off.
 	RemoteResources []*PublishedResource `protobuf:"bytes,2,rep,name=remote_resources,json=remoteResources,proto3" json:"remote_resources,omitempty"`
-	NextPageToken   string               `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Set while either list has more; empty on the last page of both.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListSiteResourcesResponse) Reset() {
@@ -959,7 +972,7 @@ const file_beacon_resources_v1_delivery_proto_rawDesc = "" +
 	"\x05stale\x18\x14 \x01(\bR\x05stale\x12\x19\n" +
 	"\bopen_now\x18\x15 \x01(\bR\aopenNow\x12\x1f\n" +
 	"\vdistance_km\x18\x16 \x01(\x01R\n" +
-	"distanceKm\"\xb0\x02\n" +
+	"distanceKm\"\xda\x02\n" +
 	"\x18ListSiteResourcesRequest\x12\x17\n" +
 	"\x04site\x18\x01 \x01(\tB\x03\xe0A\x02R\x04site\x12\x12\n" +
 	"\x04near\x18\x02 \x01(\tR\x04near\x12\x1b\n" +
@@ -972,7 +985,8 @@ const file_beacon_resources_v1_delivery_proto_rawDesc = "" +
 	"\tpage_size\x18\t \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\n" +
-	" \x01(\tR\tpageToken\"\xdc\x01\n" +
+	" \x01(\tR\tpageToken\x12(\n" +
+	"\x10remote_page_size\x18\v \x01(\x05R\x0eremotePageSize\"\xdc\x01\n" +
 	"\x19ListSiteResourcesResponse\x12D\n" +
 	"\tresources\x18\x01 \x03(\v2&.beacon.resources.v1.PublishedResourceR\tresources\x12Q\n" +
 	"\x10remote_resources\x18\x02 \x03(\v2&.beacon.resources.v1.PublishedResourceR\x0fremoteResources\x12&\n" +

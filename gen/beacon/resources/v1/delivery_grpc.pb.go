@@ -39,7 +39,8 @@ const (
 type DeliveryServiceClient interface {
 	// ListSiteResources lists the site's active resources. With near, local resources (those with a
 	// physical location within radius_km) come sorted by distance, and virtual or area-wide ones
-	// follow in remote_resources.
+	// follow in remote_resources, by name, remote_page_size of them per page. Both lists page
+	// together: next_page_token continues whichever of them has more.
 	ListSiteResources(ctx context.Context, in *ListSiteResourcesRequest, opts ...grpc.CallOption) (*ListSiteResourcesResponse, error)
 	// GetSiteResource returns one active resource of the site.
 	GetSiteResource(ctx context.Context, in *GetSiteResourceRequest, opts ...grpc.CallOption) (*PublishedResource, error)
@@ -113,7 +114,8 @@ func (c *deliveryServiceClient) ListCrisisLines(ctx context.Context, in *ListCri
 type DeliveryServiceServer interface {
 	// ListSiteResources lists the site's active resources. With near, local resources (those with a
 	// physical location within radius_km) come sorted by distance, and virtual or area-wide ones
-	// follow in remote_resources.
+	// follow in remote_resources, by name, remote_page_size of them per page. Both lists page
+	// together: next_page_token continues whichever of them has more.
 	ListSiteResources(context.Context, *ListSiteResourcesRequest) (*ListSiteResourcesResponse, error)
 	// GetSiteResource returns one active resource of the site.
 	GetSiteResource(context.Context, *GetSiteResourceRequest) (*PublishedResource, error)

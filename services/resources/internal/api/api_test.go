@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"google.golang.org/genproto/googleapis/type/dayofweek"
 	"google.golang.org/genproto/googleapis/type/latlng"
 	"google.golang.org/genproto/googleapis/type/timeofday"
@@ -421,8 +423,9 @@ func TestDeliveryOverGRPC(t *testing.T) {
 		t.Errorf("crisis lines: %v %v", lines, err)
 	}
 	for name, req := range map[string]*resourcesv1.ListSiteResourcesRequest{
-		"bad near":   {Site: "sites/site-a", Near: "91,0"},
-		"bad radius": {Site: "sites/site-a", Near: "30,-97", RadiusKm: 501},
+		"bad near":             {Site: "sites/site-a", Near: "91,0"},
+		"bad radius":           {Site: "sites/site-a", Near: "30,-97", RadiusKm: 501},
+		"bad remote page size": {Site: "sites/site-a", Near: "30,-97", RemotePageSize: 101},
 	} {
 		if _, err := d.ListSiteResources(as(keyAdmin), req); codeOf(err) != codes.InvalidArgument {
 			t.Errorf("%s: %v, want INVALID_ARGUMENT", name, err)
@@ -430,6 +433,62 @@ func TestDeliveryOverGRPC(t *testing.T) {
 	}
 	if _, err := d.ListSiteResources(as(keyEditorA), &resourcesv1.ListSiteResourcesRequest{Site: "sites/site-b"}); codeOf(err) != codes.NotFound {
 		t.Errorf("another site's delivery: %v, want NOT_FOUND", err)
+	}
+}
+
+// TestNearPagesBothListsWithOneToken: a near list pages its local list by page_size and its
+// remote list by remote_page_size (5 by default), and the page token continues both until both
+// are done.
+func TestNearPagesBothListsWithOneToken(t *testing.T) {
+	c, d := newClient(t)
+	for i := range 3 {
+		clinic := line("Clinic "+itoa(i), "sites/site-a")
+		clinic.Crisis, clinic.Kind = false, resourcesv1.Kind_KIND_TREATMENT_PROVIDER
+		clinic.Locations = []*resourcesv1.Location{{Type: resourcesv1.Location_TYPE_PHYSICAL, Address: &resourcesv1.Address{City: "Austin", Country: "US"},
+			Coordinates: &latlng.LatLng{Latitude: 30.27 + float64(i)/100, Longitude: -97.75}}}
+		if _, err := c.CreateResource(as(keyAdmin), &resourcesv1.CreateResourceRequest{Resource: clinic}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 7 {
+		if _, err := c.CreateResource(as(keyAdmin), &resourcesv1.CreateResourceRequest{Resource: line("Hotline "+itoa(i), "sites/site-a")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(rs []*resourcesv1.PublishedResource) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.GetDisplayName())
+		}
+		return out
+	}
+	first, err := d.ListSiteResources(as(keyEditorA), &resourcesv1.ListSiteResourcesRequest{Site: "sites/site-a", Near: "30.27,-97.75"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(first.GetRemoteResources()); len(got) != 5 || len(first.GetResources()) != 3 || first.GetNextPageToken() == "" {
+		t.Fatalf("default page: %d local, remote %v, token %q; want 3, the first 5 remote and a token", len(first.GetResources()), got, first.GetNextPageToken())
+	}
+	var local, remote [][]string
+	token := ""
+	for range 10 {
+		resp, err := d.ListSiteResources(as(keyEditorA), &resourcesv1.ListSiteResourcesRequest{Site: "sites/site-a", Near: "30.27,-97.75",
+			PageSize: 2, RemotePageSize: 3, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		local, remote = append(local, names(resp.GetResources())), append(remote, names(resp.GetRemoteResources()))
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	wantLocal := [][]string{{"Clinic 0", "Clinic 1"}, {"Clinic 2"}, nil}
+	wantRemote := [][]string{{"Hotline 0", "Hotline 1", "Hotline 2"}, {"Hotline 3", "Hotline 4", "Hotline 5"}, {"Hotline 6"}}
+	if diff := cmp.Diff(wantLocal, local); diff != "" {
+		t.Errorf("local pages (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantRemote, remote); diff != "" {
+		t.Errorf("remote pages (-want +got):\n%s", diff)
 	}
 }
 

@@ -20,25 +20,26 @@ import (
 // marshalled once per revision, and a response is those fragments with the per-request fields
 // appended. The JSON is the protojson form of the same messages (field order aside).
 
-// fragments caches the JSON of resources' per-revision part, for the revisions the read model
-// holds now: a newer revision or a delete drops an entry (forget), and fragment keeps what it
-// makes only while it is still current.
+// fragments caches the JSON of resources' per-revision part (by resource id, *fragment values),
+// for the revisions the read model holds now: a newer revision or a delete drops an entry
+// (forget), and fragment keeps what it makes only while it is still current. Reads take no lock
+// (sync.Map); mu serializes the writes.
 type fragments struct {
-	mu   sync.RWMutex
-	byID map[string]fragment
+	mu   sync.Mutex
+	byID sync.Map
 }
 
 func (f *fragments) forget(r *domain.Resource) {
 	f.mu.Lock()
-	delete(f.byID, r.ID)
+	f.byID.Delete(r.ID)
 	f.mu.Unlock()
 }
 
 // len returns the number of resources whose JSON is cached.
 func (f *fragments) len() int {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return len(f.byID)
+	n := 0
+	f.byID.Range(func(any, any) bool { n++; return true })
+	return n
 }
 
 type fragment struct {
@@ -48,11 +49,10 @@ type fragment struct {
 
 func (s *DeliveryServer) fragment(it delivery.Item) []byte {
 	r := it.Resource
-	s.frags.mu.RLock()
-	f, ok := s.frags.byID[r.ID]
-	s.frags.mu.RUnlock()
-	if ok && f.revision == r.RevisionID {
-		return f.json
+	if v, ok := s.frags.byID.Load(r.ID); ok {
+		if f := v.(*fragment); f.revision == r.RevisionID {
+			return f.json
+		}
 	}
 	base := it
 	base.Stale, base.OpenNow, base.DistanceKm = false, false, 0
@@ -62,7 +62,7 @@ func (s *DeliveryServer) fragment(it delivery.Item) []byte {
 	}
 	s.frags.mu.Lock()
 	if s.model.Current(r) { // not a revision forget has dropped (or will not see) already
-		s.frags.byID[r.ID] = fragment{revision: r.RevisionID, json: raw}
+		s.frags.byID.Store(r.ID, &fragment{revision: r.RevisionID, json: raw})
 	}
 	s.frags.mu.Unlock()
 	return raw
@@ -104,11 +104,14 @@ func (s *DeliveryServer) appendItemsJSON(dst []byte, name string, items []delive
 	return append(dst, ']')
 }
 
-// readJSON is a read-side response: its JSON and the resources it holds. A body from bodyPool
-// goes back to it once written (release).
+// readJSON is a read-side response: its JSON and what it holds, for its surrogate keys: the
+// resources (items, then remote) and other keys. A body from bodyPool goes back to it once
+// written (release).
 type readJSON struct {
 	body   []byte
 	items  []delivery.Item
+	remote []delivery.Item
+	keys   []string
 	pooled bool
 }
 
@@ -144,7 +147,7 @@ func (s *DeliveryServer) listJSON(ctx context.Context, req *resourcesv1.ListSite
 		b = append(b, quoted...)
 	}
 	b = append(b, '}')
-	return readJSON{body: b, items: append(page.Local, page.Remote...), pooled: true}, nil
+	return readJSON{body: b, items: page.Local, remote: page.Remote, pooled: true}, nil
 }
 
 // crisisLinesJSON answers ListCrisisLines as JSON.

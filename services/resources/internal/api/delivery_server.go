@@ -26,7 +26,7 @@ type DeliveryServer struct {
 
 // NewDeliveryServer returns the delivery API over model.
 func NewDeliveryServer(model *delivery.Model, tokens TokenCodec) *DeliveryServer {
-	s := &DeliveryServer{model: model, tokens: tokens, frags: fragments{byID: map[string]fragment{}}}
+	s := &DeliveryServer{model: model, tokens: tokens}
 	model.OnChange(s.frags.forget)
 	return s
 }
@@ -60,8 +60,11 @@ func ParseNear(s string) (geo.Point, error) {
 	return p, nil
 }
 
+// offsetToken is a list's page token: where the next page starts in the local list and (with
+// near) in the remote list.
 type offsetToken struct {
 	Offset int `json:"o"`
+	Remote int `json:"r,omitempty"`
 }
 
 func (s *DeliveryServer) ListSiteResources(ctx context.Context, req *resourcesv1.ListSiteResourcesRequest) (*resourcesv1.ListSiteResourcesResponse, error) {
@@ -105,6 +108,15 @@ func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteReso
 	if q.Kind != 0 && !q.Kind.Valid() {
 		return delivery.Page{}, "", apperr.InvalidField("kind", "is not a kind")
 	}
+	if n := req.GetRemotePageSize(); n < 0 || n > delivery.MaxRemotePageSize {
+		return delivery.Page{}, "", apperr.InvalidField("remote_page_size", "must be from 0 (the default, %d) to %d", delivery.DefaultRemotePageSize, delivery.MaxRemotePageSize)
+	}
+	if q.Near != nil {
+		q.RemoteLimit = int(req.GetRemotePageSize())
+		if q.RemoteLimit == 0 {
+			q.RemoteLimit = delivery.DefaultRemotePageSize
+		}
+	}
 	scope := pagetoken.Scope("ListSiteResources", site, req.GetNear(), strconv.FormatFloat(req.GetRadiusKm(), 'g', -1, 64),
 		req.GetKind().String(), req.GetTaxonomy(), req.GetLanguage(), strconv.FormatBool(req.GetOpenNow()), req.GetQ())
 	if req.GetPageToken() != "" {
@@ -112,15 +124,16 @@ func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteReso
 		if err := s.tokens.Decode(req.GetPageToken(), scope, &tok); err != nil {
 			return delivery.Page{}, "", err
 		}
-		q.Offset = tok.Offset
+		q.Offset, q.RemoteOffset = tok.Offset, tok.Remote
 	}
 	page, err := s.model.List(ctx, site, q)
 	if err != nil {
 		return delivery.Page{}, "", err
 	}
 	token := ""
-	if page.More {
-		if token, err = s.tokens.Encode(scope, offsetToken{Offset: q.Offset + len(page.Local)}); err != nil {
+	if page.More || page.MoreRemote {
+		next := offsetToken{Offset: q.Offset + len(page.Local), Remote: q.RemoteOffset + len(page.Remote)}
+		if token, err = s.tokens.Encode(scope, next); err != nil {
 			return delivery.Page{}, "", err
 		}
 	}

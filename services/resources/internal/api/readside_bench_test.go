@@ -23,7 +23,20 @@ import (
 func benchResources(n int) *index.Index {
 	ix := index.New(nil, time.Second, slog.New(slog.DiscardHandler))
 	rng := rand.New(rand.NewPCG(8, 1))
-	cities := []struct{ lat, lng float64 }{{40.7128, -74.0060}, {34.0522, -118.2437}, {41.8781, -87.6298}, {32.7767, -96.7970}}
+	// bench/delivery's cities, by weight (New York 19 of 123).
+	cities := []struct {
+		lat, lng float64
+		weight   int
+	}{
+		{40.7128, -74.0060, 19}, {34.0522, -118.2437, 13}, {41.8781, -87.6298, 9}, {32.7767, -96.7970, 8}, {29.7604, -95.3698, 7},
+		{38.9072, -77.0369, 6}, {39.9526, -75.1652, 6}, {25.7617, -80.1918, 6}, {33.7490, -84.3880, 6}, {42.3601, -71.0589, 5},
+		{33.4484, -112.0740, 5}, {37.7749, -122.4194, 5}, {47.6062, -122.3321, 4}, {44.9778, -93.2650, 4}, {39.7392, -104.9903, 3},
+		{30.2672, -97.7431, 3}, {38.6270, -90.1994, 3}, {36.1627, -86.7816, 2}, {39.0997, -94.5786, 2}, {40.7608, -111.8910, 1},
+	}
+	total := 0
+	for _, c := range cities {
+		total += c.weight
+	}
 	kinds := []domain.Kind{domain.KindSupportGroup, domain.KindTreatmentProvider, domain.KindPeerSupport, domain.KindCrisisLine,
 		domain.KindTextLine, domain.KindChat, domain.KindOnlineCommunity, domain.KindAppOrTool, domain.KindOther}
 	for i := range n {
@@ -43,8 +56,13 @@ func benchResources(n int) *index.Index {
 		}
 		lat, lng := 25+rng.Float64()*24, -124+rng.Float64()*57
 		if rng.IntN(10) < 7 {
-			c := cities[rng.IntN(len(cities))]
-			lat, lng = c.lat+rng.NormFloat64()*0.22, c.lng+rng.NormFloat64()*0.22/math.Cos(c.lat*math.Pi/180)
+			w := rng.IntN(total)
+			for _, c := range cities {
+				if w -= c.weight; w < 0 {
+					lat, lng = c.lat+rng.NormFloat64()*0.22, c.lng+rng.NormFloat64()*0.22/math.Cos(c.lat*math.Pi/180)
+					break
+				}
+			}
 		}
 		if i%100 == 0 {
 			r.Locations = []domain.Location{{Type: domain.LocationVirtual, URL: fmt.Sprintf("https://example.org/meet/%d", i)}}

@@ -27,6 +27,10 @@ const (
 	MaxRadiusKm     = 500
 	DefaultPageSize = 20
 	MaxPageSize     = 100
+	// DefaultRemotePageSize is how many remote resources a near search's page carries when the
+	// request does not say; MaxRemotePageSize is the most it may ask for.
+	DefaultRemotePageSize = 5
+	MaxRemotePageSize     = 100
 )
 
 // Model is the delivery read model over an index.
@@ -37,12 +41,14 @@ type Model struct {
 
 	render func(markdown string) string // description Markdown to sanitized HTML
 
-	// mu guards compiled and intros. Both hold only the revisions the index holds now: a newer
-	// revision or a delete drops an entry (forgetResource, forgetDirectory), and compile and
-	// introHTML keep what they make only while it is still current.
-	mu       sync.RWMutex
-	compiled map[string]*compiled // by resource id: what a live revision needs per request, made once
-	intros   map[string]*compiled // by directory id: the rendered intro (html) of a live revision
+	// compiled (by resource id: what a live revision needs per request, made once) and intros
+	// (by directory id: the rendered intro of a live revision) hold *compiled values and only
+	// the revisions the index holds now: a newer revision or a delete drops an entry
+	// (forgetResource, forgetDirectory), and compile and introHTML keep what they make only
+	// while it is still current. Reads take no lock (sync.Map); mu serializes the writes.
+	mu       sync.Mutex
+	compiled sync.Map
+	intros   sync.Map
 }
 
 // compiled is what delivery derives from one revision of a resource, made on first use and kept
@@ -62,7 +68,7 @@ func New(ix *index.Index, sites Sites, now func() time.Time, render func(markdow
 	if render == nil {
 		render = func(string) string { return "" }
 	}
-	m := &Model{index: ix, sites: sites, now: now, render: render, compiled: map[string]*compiled{}, intros: map[string]*compiled{}}
+	m := &Model{index: ix, sites: sites, now: now, render: render}
 	ix.OnResource(m.forgetResource)
 	ix.OnDirectory(m.forgetDirectory)
 	return m
@@ -82,13 +88,13 @@ func (m *Model) Current(r *domain.Resource) bool {
 
 func (m *Model) forgetResource(r *domain.Resource) {
 	m.mu.Lock()
-	delete(m.compiled, r.ID)
+	m.compiled.Delete(r.ID)
 	m.mu.Unlock()
 }
 
 func (m *Model) forgetDirectory(d *domain.Directory) {
 	m.mu.Lock()
-	delete(m.intros, d.ID)
+	m.intros.Delete(d.ID)
 	m.mu.Unlock()
 }
 
@@ -112,13 +118,17 @@ type Query struct {
 	Words    string
 	Offset   int // items of the local list to skip (the page token's position)
 	Limit    int
+	// With Near: items of the remote list to skip, and how many to return (0: none).
+	RemoteOffset int
+	RemoteLimit  int
 }
 
 // Page is one page of a list.
 type Page struct {
-	Local  []Item
-	Remote []Item // with Near: virtual and area-wide resources, on the first page only
-	More   bool   // there are local items after this page
+	Local      []Item
+	Remote     []Item // with Near: virtual and area-wide resources by name, RemoteLimit of them from RemoteOffset
+	More       bool   // there are local items after this page
+	MoreRemote bool   // there are remote items after this page
 }
 
 // site returns a live site's settings, NotFound for a missing or deleted site.
@@ -135,20 +145,19 @@ func (m *Model) site(ctx context.Context, id string) (domain.SiteSettings, error
 
 // compile returns what delivery needs of r's revision, making it on first use.
 func (m *Model) compile(r *domain.Resource) *compiled {
-	m.mu.RLock()
-	c, ok := m.compiled[r.ID]
-	m.mu.RUnlock()
-	if ok && c.revision == r.RevisionID {
-		return c
+	if v, ok := m.compiled.Load(r.ID); ok {
+		if c := v.(*compiled); c.revision == r.RevisionID {
+			return c
+		}
 	}
 	s, err := domain.CompileHours(r.Hours)
 	if err != nil {
 		s = nil // a zone this host's tz database lacks: report hours as unknown
 	}
-	c = &compiled{revision: r.RevisionID, schedule: s, html: m.render(r.Description)}
+	c := &compiled{revision: r.RevisionID, schedule: s, html: m.render(r.Description)}
 	m.mu.Lock()
 	if m.Current(r) { // not a revision forgetResource has dropped (or will not see) already
-		m.compiled[r.ID] = c
+		m.compiled.Store(r.ID, c)
 	}
 	m.mu.Unlock()
 	return c
@@ -240,23 +249,36 @@ func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) 
 	if radius == 0 {
 		radius = DefaultRadiusKm
 	}
-	hits := m.index.Near(*q.Near, radius, q.Kind, keep)
+	// The page's hits and one more, which says whether a next page exists.
+	need := q.Offset + q.Limit + 1
+	hits := m.index.Near(make([]geo.Hit[*domain.Resource], 0, min(need, 256)), *q.Near, radius, q.Kind, need, keep)
 	if q.Offset < len(hits) {
 		hits = hits[q.Offset:]
 		if len(hits) > q.Limit {
 			hits, page.More = hits[:q.Limit], true
 		}
+		page.Local = make([]Item, 0, len(hits))
 		for _, h := range hits {
 			it := m.item(site, h.Key, now)
 			it.DistanceKm = h.DistanceKm
 			page.Local = append(page.Local, it)
 		}
 	}
-	if q.Offset == 0 {
+	if q.RemoteLimit > 0 {
+		skipped := 0
 		for _, r := range m.index.SiteRemoteByName(site.ID) {
-			if keep(r) {
-				page.Remote = append(page.Remote, m.item(site, r, now))
+			if !keep(r) {
+				continue
 			}
+			if skipped < q.RemoteOffset {
+				skipped++
+				continue
+			}
+			if len(page.Remote) == q.RemoteLimit {
+				page.MoreRemote = true
+				break
+			}
+			page.Remote = append(page.Remote, m.item(site, r, now))
 		}
 	}
 	return page, nil
@@ -291,16 +313,15 @@ type DirectoryPage struct {
 
 // introHTML returns d's rendered intro, rendering it once per revision.
 func (m *Model) introHTML(d *domain.Directory) string {
-	m.mu.RLock()
-	c, ok := m.intros[d.ID]
-	m.mu.RUnlock()
-	if ok && c.revision == d.RevisionID {
-		return c.html
+	if v, ok := m.intros.Load(d.ID); ok {
+		if c := v.(*compiled); c.revision == d.RevisionID {
+			return c.html
+		}
 	}
-	c = &compiled{revision: d.RevisionID, html: m.render(d.Intro)}
+	c := &compiled{revision: d.RevisionID, html: m.render(d.Intro)}
 	m.mu.Lock()
 	if cur, ok := m.index.Directory(d.ID); ok && cur.RevisionID == d.RevisionID && !cur.Deleted() {
-		m.intros[d.ID] = c
+		m.intros.Store(d.ID, c)
 	}
 	m.mu.Unlock()
 	return c.html

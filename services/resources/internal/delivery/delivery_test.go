@@ -77,12 +77,23 @@ func TestNearSortsByDistanceAndListsRemoteSeparately(t *testing.T) {
 		r.Kind = domain.KindOnlineCommunity
 		r.Locations = []domain.Location{{Type: domain.LocationVirtual, URL: "https://forum.example.org/"}}
 	})
-	page, err := m.List(ctx, "s", delivery.Query{Near: &austin, RadiusKm: 50, Limit: 10})
+	page, err := m.List(ctx, "s", delivery.Query{Near: &austin, RadiusKm: 50, Limit: 10, RemoteLimit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names(page.Local) != "near,far" || names(page.Remote) != "forum,hotline" {
-		t.Errorf("local %s remote %s, want near,far and forum,hotline", names(page.Local), names(page.Remote))
+	if names(page.Local) != "near,far" || names(page.Remote) != "forum,hotline" || page.More || page.MoreRemote {
+		t.Errorf("local %s remote %s (more %v, %v), want near,far and forum,hotline and no more", names(page.Local), names(page.Remote), page.More, page.MoreRemote)
+	}
+	// The remote list pages on its own: RemoteLimit from RemoteOffset.
+	for _, tt := range []struct {
+		offset, limit int
+		want          string
+		more          bool
+	}{{0, 1, "forum", true}, {1, 1, "hotline", false}, {1, 5, "hotline", false}, {2, 5, "", false}, {0, 0, "", false}} {
+		page, _ := m.List(ctx, "s", delivery.Query{Near: &austin, RadiusKm: 50, Limit: 10, RemoteOffset: tt.offset, RemoteLimit: tt.limit})
+		if names(page.Remote) != tt.want || page.MoreRemote != tt.more || names(page.Local) != "near,far" {
+			t.Errorf("remote from %d, %d of them: %q (more %v), local %s; want %q (more %v)", tt.offset, tt.limit, names(page.Remote), page.MoreRemote, names(page.Local), tt.want, tt.more)
+		}
 	}
 	if d := page.Local[1].DistanceKm; math.Abs(d-49.9) > 0.01 {
 		t.Errorf("distance of far = %v, want 49.9", d)
@@ -225,7 +236,7 @@ func TestListByNamePagesAndFollowsEdits(t *testing.T) {
 	if got := list(); got != "charlie,delta,echo,alpha" {
 		t.Errorf("after a rename, a site change and a delete: %s, want charlie,delta,echo,alpha (alpha now named zulu)", got)
 	}
-	page, err := m.List(ctx, "s", delivery.Query{Near: &austin, Limit: 10})
+	page, err := m.List(ctx, "s", delivery.Query{Near: &austin, Limit: 10, RemoteLimit: 10})
 	if err != nil || len(page.Local) != 0 || names(page.Remote) != "charlie,delta,echo,alpha" {
 		t.Errorf("near: local %s remote %s (%v)", names(page.Local), names(page.Remote), err)
 	}

@@ -222,17 +222,18 @@ func (ix *Index) Len() int {
 }
 
 // Near returns the live resources with a physical location within radiusKm of p, nearest first,
-// of the given kind (0: any), that keep accepts (nil accepts all).
-func (ix *Index) Near(p geo.Point, radiusKm float64, kind domain.Kind, keep func(*domain.Resource) bool) []geo.Hit[*domain.Resource] {
+// of the given kind (0: any), that keep accepts (nil accepts all): the first limit of them
+// (limit < 0: all), appended to dst.
+func (ix *Index) Near(dst []geo.Hit[*domain.Resource], p geo.Point, radiusKm float64, kind domain.Kind, limit int, keep func(*domain.Resource) bool) []geo.Hit[*domain.Resource] {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	g := ix.geo
 	if kind != 0 {
 		if g = ix.geoKind[kind]; g == nil {
-			return nil
+			return dst
 		}
 	}
-	return g.Near(p, radiusKm, keep)
+	return g.AppendNearest(dst, p, radiusKm, limit, keep)
 }
 
 // ListResources implements domain.ResourceLister from memory.
