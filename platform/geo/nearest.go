@@ -23,9 +23,10 @@ func unitVector(p Point) (x, y, z float64) {
 // and, in the search's points, which key and point it is. It holds no pointer, so moving
 // candidates in the heap costs the garbage collector nothing.
 type candidate struct {
-	h   float64 // chord²/4 to the centre
-	seq uint64
-	at  int32 // index in search.points
+	h     float64 // chord²/4 to the centre
+	seq   uint64
+	at    int32 // index in search.points
+	multi bool  // its key has other points (which may be found too)
 }
 
 // closer orders candidates by h, then by the order in which their points were set.
@@ -40,12 +41,10 @@ type foundPoint[K comparable] struct {
 
 // search is the scratch of one AppendNearest call, pooled per Index.
 type search[K comparable] struct {
-	points  []foundPoint[K] // every point offered, by candidate.at
-	found   []candidate     // a max-heap by closer when the search has a limit
-	multi   []candidate     // the nearest point of each key with several points
-	multiAt map[K]int       // index in multi
-	decided map[K]bool      // keep's answers about keys with several points
-	hits    []exactHit[K]   // the result, with exact distances, before sorting
+	points []foundPoint[K] // every point within the radius, by candidate.at
+	found  []candidate     // a min-heap by closer
+	seen   map[K]bool      // keys with several points already taken from the heap
+	hits   []exactHit[K]   // the result, with exact distances, before the final sort
 }
 
 type exactHit[K comparable] struct {
@@ -58,84 +57,44 @@ func (ix *Index[K]) getSearch() *search[K] {
 	if s, ok := ix.searches.Get().(*search[K]); ok {
 		return s
 	}
-	return &search[K]{multiAt: map[K]int{}, decided: map[K]bool{}}
+	return &search[K]{seen: map[K]bool{}}
 }
 
 func (ix *Index[K]) putSearch(s *search[K]) {
-	if cap(s.points) > 4096 || cap(s.found) > 4096 {
+	if cap(s.points) > 1<<14 {
 		return // an unusually large search: let it go
 	}
 	clear(s.points[:cap(s.points)]) // drop keys for the collector
 	clear(s.hits[:cap(s.hits)])
-	s.points, s.found, s.multi, s.hits = s.points[:0], s.found[:0], s.multi[:0], s.hits[:0]
-	clear(s.multiAt)
-	clear(s.decided)
+	s.points, s.found, s.hits = s.points[:0], s.found[:0], s.hits[:0]
+	clear(s.seen)
 	ix.searches.Put(s)
 }
 
-// point records a found point and returns its index.
-func (s *search[K]) point(key K, p Point) int32 {
-	s.points = append(s.points, foundPoint[K]{key: key, p: p})
-	return int32(len(s.points) - 1)
-}
-
-// offer adds c to the found set: to the heap of the limit nearest when limit > 0 (dropping the
-// farthest), else simply to the list.
-func (s *search[K]) offer(c candidate, limit int) {
-	if limit < 0 {
-		s.found = append(s.found, c)
-		return
-	}
-	h := s.found
-	if len(h) == limit {
-		h[0] = c
-		siftDown(h, 0)
-		return
-	}
-	h = append(h, c)
-	for i := len(h) - 1; i > 0; { // sift up
-		parent := (i - 1) / 2
-		if !closer(&h[parent], &h[i]) {
-			break
-		}
-		h[parent], h[i] = h[i], h[parent]
-		i = parent
-	}
-	s.found = h
-}
-
-// full reports whether a candidate at h (seq) can no longer be among the limit nearest.
-func (s *search[K]) full(h float64, seq uint64, limit int) bool {
-	if limit < 0 || len(s.found) < limit {
-		return false
-	}
-	top := &s.found[0]
-	return !(h < top.h || (h == top.h && seq < top.seq))
-}
-
+// siftDown restores the min-heap property of h below i.
 func siftDown(h []candidate, i int) {
 	for {
-		l, largest := 2*i+1, i
-		if l < len(h) && closer(&h[largest], &h[l]) {
-			largest = l
+		l, least := 2*i+1, i
+		if l < len(h) && closer(&h[l], &h[least]) {
+			least = l
 		}
-		if r := l + 1; r < len(h) && closer(&h[largest], &h[r]) {
-			largest = r
+		if r := l + 1; r < len(h) && closer(&h[r], &h[least]) {
+			least = r
 		}
-		if largest == i {
+		if least == i {
 			return
 		}
-		h[i], h[largest] = h[largest], h[i]
-		i = largest
+		h[i], h[least] = h[least], h[i]
+		i = least
 	}
 }
 
 // AppendNearest appends to dst the keys with a point within radiusKm of center (distance <=
 // radiusKm), nearest first, at most limit of them (limit < 0: all), each once with the distance
 // to its nearest point; equal distances keep the order in which the points were set. keep, when
-// not nil, filters keys: it is asked only about keys with a point within the radius that could
-// still be among the limit nearest, at most once per key, and only kept keys count. Apart from
-// dst's growth it allocates nothing once warm (its scratch is pooled).
+// not nil, filters keys: it is asked about keys in order of distance, once each, until limit
+// keys were kept, so a first page asks about little more than a page. Apart from dst's growth it
+// allocates nothing once warm (its scratch is pooled).
 func (ix *Index[K]) AppendNearest(dst []Hit[K], center Point, radiusKm float64, limit int, keep func(K) bool) []Hit[K] {
 	if radiusKm < 0 || !center.Valid() || limit == 0 {
 		return dst
@@ -151,6 +110,7 @@ func (ix *Index[K]) AppendNearest(dst []Hit[K], center Point, radiusKm float64, 
 	cx, cy, cz := unitVector(center)
 	s := ix.getSearch()
 	defer ix.putSearch(s)
+	// Every point within the radius: cheap, and touches only the cells' entries.
 	ix.visitCells(center, radiusKm, func(c cell) {
 		es := ix.cells[c]
 		for i := range es {
@@ -160,43 +120,34 @@ func (ix *Index[K]) AppendNearest(dst []Hit[K], center Point, radiusKm float64, 
 			if h > hMax+margin || (h >= hMax-margin && DistanceKm(center, e.p) > radiusKm) {
 				continue
 			}
-			if !e.multi {
-				if s.full(h, e.seq, limit) || (keep != nil && !keep(e.key)) {
-					continue
-				}
-				s.offer(candidate{h: h, seq: e.seq, at: s.point(e.key, e.p)}, limit)
-				continue
-			}
-			if keep != nil {
-				ok, seen := s.decided[e.key]
-				if !seen {
-					ok = keep(e.key)
-					s.decided[e.key] = ok
-				}
-				if !ok {
-					continue
-				}
-			}
-			c := candidate{h: h, seq: e.seq, at: s.point(e.key, e.p)}
-			if j, ok := s.multiAt[e.key]; !ok {
-				s.multiAt[e.key] = len(s.multi)
-				s.multi = append(s.multi, c)
-			} else if closer(&c, &s.multi[j]) {
-				s.multi[j] = c
-			}
+			s.points = append(s.points, foundPoint[K]{key: e.key, p: e.p})
+			s.found = append(s.found, candidate{h: h, seq: e.seq, at: int32(len(s.points) - 1), multi: e.multi})
 		}
 	})
-	for _, c := range s.multi {
-		if !s.full(c.h, c.seq, limit) {
-			s.offer(c, limit)
-		}
+	// Then nearest first, asking keep as it goes, until limit keys are kept.
+	h := s.found
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		siftDown(h, i)
 	}
-	for i := range s.found {
-		c := &s.found[i]
+	for len(h) > 0 && (limit < 0 || len(s.hits) < limit) {
+		c := h[0]
+		h[0] = h[len(h)-1]
+		h = h[:len(h)-1]
+		siftDown(h, 0)
 		fp := &s.points[c.at]
+		if c.multi {
+			if s.seen[fp.key] {
+				continue // a farther point of a key already taken (or refused)
+			}
+			s.seen[fp.key] = true
+		}
+		if keep != nil && !keep(fp.key) {
+			continue
+		}
 		s.hits = append(s.hits, exactHit[K]{key: fp.key, d: DistanceKm(center, fp.p), seq: c.seq})
 	}
-	slices.SortFunc(s.hits, func(a, b exactHit[K]) int {
+	// Taken by h; ordered by the distance reported (the same order but for rounding).
+	slices.SortStableFunc(s.hits, func(a, b exactHit[K]) int {
 		if c := cmp.Compare(a.d, b.d); c != 0 {
 			return c
 		}

@@ -266,7 +266,7 @@ func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) 
 	}
 	if q.RemoteLimit > 0 {
 		skipped := 0
-		for _, r := range m.index.SiteRemoteByName(site.ID) {
+		for _, r := range m.index.SiteRemoteByName(site.ID, q.Kind) {
 			if !keep(r) {
 				continue
 			}

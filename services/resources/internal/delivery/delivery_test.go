@@ -84,6 +84,9 @@ func TestNearSortsByDistanceAndListsRemoteSeparately(t *testing.T) {
 	if names(page.Local) != "near,far" || names(page.Remote) != "forum,hotline" || page.More || page.MoreRemote {
 		t.Errorf("local %s remote %s (more %v, %v), want near,far and forum,hotline and no more", names(page.Local), names(page.Remote), page.More, page.MoreRemote)
 	}
+	if page, _ := m.List(ctx, "s", delivery.Query{Near: &austin, Kind: domain.KindOnlineCommunity, Limit: 10, RemoteLimit: 5}); names(page.Remote) != "forum" || len(page.Local) != 0 {
+		t.Errorf("online communities: local %s remote %s, want only the forum", names(page.Local), names(page.Remote))
+	}
 	// The remote list pages on its own: RemoteLimit from RemoteOffset.
 	for _, tt := range []struct {
 		offset, limit int

@@ -42,9 +42,9 @@ type Index struct {
 
 	mu   sync.RWMutex
 	byID map[string]*domain.Resource
-	geo  *geo.Index[*domain.Resource] // every live resource's physical locations
-	// geoKind holds the same points, one index per kind, so that a near search for one kind
-	// visits only that kind's points.
+	// geoKind holds every live resource's physical locations, one index per kind, so that a
+	// near search for one kind visits only that kind's points (a search for any kind merges
+	// them: one index of all kinds besides would double the memory the points take).
 	geoKind map[domain.Kind]*geo.Index[*domain.Resource]
 	// byName holds each site's live resources sorted by name (then id), built on first use
 	// after a change to the site: delivery lists page through it without sorting per request.
@@ -59,7 +59,7 @@ type Index struct {
 
 // New returns an empty index that follows src's change log every interval once Run starts.
 func New(src Source, interval time.Duration, logger *slog.Logger) *Index {
-	return &Index{src: src, interval: interval, logger: logger, byID: map[string]*domain.Resource{}, geo: geo.NewIndex[*domain.Resource](0),
+	return &Index{src: src, interval: interval, logger: logger, byID: map[string]*domain.Resource{},
 		geoKind: map[domain.Kind]*geo.Index[*domain.Resource]{},
 		byName:  map[string]siteLists{}, dirs: map[string]*domain.Directory{}, bySlug: map[string]string{}}
 }
@@ -148,7 +148,6 @@ func (ix *Index) Put(r *domain.Resource) {
 		for _, s := range have.TargetSites {
 			delete(ix.byName, s)
 		}
-		ix.geo.Remove(have)
 		if g := ix.geoKind[have.Kind]; g != nil {
 			g.Remove(have)
 		}
@@ -166,7 +165,6 @@ func (ix *Index) Put(r *domain.Resource) {
 		}
 	}
 	if len(points) > 0 {
-		ix.geo.Set(r, points...)
 		g := ix.geoKind[r.Kind]
 		if g == nil {
 			g = geo.NewIndex[*domain.Resource](0)
@@ -227,13 +225,25 @@ func (ix *Index) Len() int {
 func (ix *Index) Near(dst []geo.Hit[*domain.Resource], p geo.Point, radiusKm float64, kind domain.Kind, limit int, keep func(*domain.Resource) bool) []geo.Hit[*domain.Resource] {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	g := ix.geo
 	if kind != 0 {
-		if g = ix.geoKind[kind]; g == nil {
-			return dst
+		if g := ix.geoKind[kind]; g != nil {
+			dst = g.AppendNearest(dst, p, radiusKm, limit, keep)
+		}
+		return dst
+	}
+	// Any kind: the nearest of each kind, merged (kinds in order, so ties come out the same).
+	start := len(dst)
+	for k := domain.KindCrisisLine; k.Valid(); k++ {
+		if g := ix.geoKind[k]; g != nil {
+			dst = g.AppendNearest(dst, p, radiusKm, limit, keep)
 		}
 	}
-	return g.AppendNearest(dst, p, radiusKm, limit, keep)
+	slices.SortStableFunc(dst[start:], func(a, b geo.Hit[*domain.Resource]) int { return cmp.Compare(a.DistanceKm, b.DistanceKm) })
+	if limit >= 0 && len(dst)-start > limit {
+		clear(dst[start+limit:])
+		dst = dst[:start+limit]
+	}
+	return dst
 }
 
 // ListResources implements domain.ResourceLister from memory.
@@ -361,8 +371,11 @@ func (ix *Index) ListDirectories(ctx context.Context, q domain.DirectoryQuery) (
 }
 
 // siteLists are a site's live resources sorted by name: all of them, and those without a
-// physical location (the "remote" list of a near search).
-type siteLists struct{ all, remote []*domain.Resource }
+// physical location (the "remote" list of a near search), also by kind.
+type siteLists struct {
+	all, remote  []*domain.Resource
+	remoteByKind map[domain.Kind][]*domain.Resource
+}
 
 // SiteByName returns the live resources that target site, sorted by name (case-insensitive),
 // then id. The slice is shared: callers must not modify it. It is sorted once after each change
@@ -370,9 +383,13 @@ type siteLists struct{ all, remote []*domain.Resource }
 func (ix *Index) SiteByName(site string) []*domain.Resource { return ix.siteLists(site).all }
 
 // SiteRemoteByName returns the live resources of site without a physical location (virtual or
-// area-wide), in the order of SiteByName. Shared, like SiteByName's.
-func (ix *Index) SiteRemoteByName(site string) []*domain.Resource {
-	return ix.siteLists(site).remote
+// area-wide) of the given kind (0: any), in the order of SiteByName. Shared, like SiteByName's.
+func (ix *Index) SiteRemoteByName(site string, kind domain.Kind) []*domain.Resource {
+	lists := ix.siteLists(site)
+	if kind != 0 {
+		return lists.remoteByKind[kind]
+	}
+	return lists.remote
 }
 
 func (ix *Index) siteLists(site string) siteLists {
@@ -394,10 +411,11 @@ func (ix *Index) siteLists(site string) siteLists {
 		}
 	}
 	slices.SortFunc(all, ByName)
-	lists = siteLists{all: all, remote: []*domain.Resource{}}
+	lists = siteLists{all: all, remote: []*domain.Resource{}, remoteByKind: map[domain.Kind][]*domain.Resource{}}
 	for _, r := range all {
 		if !r.HasPhysicalLocation() {
 			lists.remote = append(lists.remote, r)
+			lists.remoteByKind[r.Kind] = append(lists.remoteByKind[r.Kind], r)
 		}
 	}
 	ix.byName[site] = lists
