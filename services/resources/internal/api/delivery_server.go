@@ -117,11 +117,13 @@ func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteReso
 			q.RemoteLimit = delivery.DefaultRemotePageSize
 		}
 	}
-	scope := pagetoken.Scope("ListSiteResources", site, req.GetNear(), strconv.FormatFloat(req.GetRadiusKm(), 'g', -1, 64),
-		req.GetKind().String(), req.GetTaxonomy(), req.GetLanguage(), strconv.FormatBool(req.GetOpenNow()), req.GetQ())
+	scope := func() string { // the query a page token is bound to (made only when one is read or written)
+		return pagetoken.Scope("ListSiteResources", site, req.GetNear(), strconv.FormatFloat(req.GetRadiusKm(), 'g', -1, 64),
+			req.GetKind().String(), req.GetTaxonomy(), req.GetLanguage(), strconv.FormatBool(req.GetOpenNow()), req.GetQ())
+	}
 	if req.GetPageToken() != "" {
 		var tok offsetToken
-		if err := s.tokens.Decode(req.GetPageToken(), scope, &tok); err != nil {
+		if err := s.tokens.Decode(req.GetPageToken(), scope(), &tok); err != nil {
 			return delivery.Page{}, "", err
 		}
 		q.Offset, q.RemoteOffset = tok.Offset, tok.Remote
@@ -133,7 +135,7 @@ func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteReso
 	token := ""
 	if page.More || page.MoreRemote {
 		next := offsetToken{Offset: q.Offset + len(page.Local), Remote: q.RemoteOffset + len(page.Remote)}
-		if token, err = s.tokens.Encode(scope, next); err != nil {
+		if token, err = s.tokens.Encode(scope(), next); err != nil {
 			return delivery.Page{}, "", err
 		}
 	}

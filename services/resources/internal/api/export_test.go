@@ -2,3 +2,8 @@ package api
 
 // CachedJSON returns how many resources the delivery server keeps the JSON of.
 func CachedJSON(s *DeliveryServer) int { return s.frags.len() }
+
+// ParseQuery and QueryGet expose the read side's query parsing.
+var ParseQuery = parseQuery
+
+func QueryGet(q queryParams, name string) string { return q.get(name) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,10 +186,10 @@ func directoryKeys(d *resourcesv1.PublishedDirectory) []string {
 
 // listRequest reads the query parameters of a list; both camelCase and snake_case names work.
 func listRequest(site string, r *http.Request) (*resourcesv1.ListSiteResourcesRequest, error) {
-	q := r.URL.Query()
+	q := parseQuery(r.URL.RawQuery)
 	get := func(names ...string) string {
 		for _, n := range names {
-			if v := q.Get(n); v != "" {
+			if v := q.get(n); v != "" {
 				return v
 			}
 		}
@@ -236,4 +237,48 @@ func listRequest(site string, r *http.Request) (*resourcesv1.ListSiteResourcesRe
 		req.Kind = resourcesv1.Kind(k)
 	}
 	return req, nil
+}
+
+// queryParams are a query string's parameters in order, read as url.ParseQuery reads them (a
+// pair with a semicolon or a bad escape is left out), without building its map: a list request
+// has a handful of them.
+type queryParams []queryParam
+
+type queryParam struct{ name, value string }
+
+func parseQuery(raw string) queryParams {
+	q := make(queryParams, 0, 12)
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		name, ok1 := unescapeQuery(name)
+		value, ok2 := unescapeQuery(value)
+		if ok1 && ok2 {
+			q = append(q, queryParam{name, value})
+		}
+	}
+	return q
+}
+
+// unescapeQuery is url.QueryUnescape, which it calls only when s has something to unescape.
+func unescapeQuery(s string) (string, bool) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, true
+	}
+	u, err := url.QueryUnescape(s)
+	return u, err == nil
+}
+
+// get returns the first value of name, "" when there is none (as url.Values.Get).
+func (q queryParams) get(name string) string {
+	for _, p := range q {
+		if p.name == name {
+			return p.value
+		}
+	}
+	return ""
 }

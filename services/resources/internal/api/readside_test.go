@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -181,6 +182,26 @@ func TestReadSideJSONIsTheProtoJSON(t *testing.T) {
 			}
 		} else if !strings.Contains(restOne.GetDescriptionHtml(), "<em>Mondays</em>") {
 			t.Errorf("after the edit the read side serves %q", restOne.GetDescriptionHtml())
+		}
+	}
+}
+
+// TestQueryParamsReadLikeURLValues: the read side's query parsing gives what url.Values.Get gives.
+func TestQueryParamsReadLikeURLValues(t *testing.T) {
+	for _, raw := range []string{
+		"near=40.7%2C-74&radiusKm=50&kind=support_group",
+		"q=kratom+help&q=second&near=1,2",
+		"a=1;b=2&near=3,4",
+		"near=%zz&near=5,6",
+		"&&near&=x&pageToken=abc%3D%3D",
+		"",
+	} {
+		want, _ := url.ParseQuery(raw)
+		got := api.ParseQuery(raw)
+		for _, name := range []string{"near", "q", "kind", "radiusKm", "pageToken", "a", "b", ""} {
+			if g, w := api.QueryGet(got, name), want.Get(name); g != w {
+				t.Errorf("%q: %s = %q, want %q", raw, name, g, w)
+			}
 		}
 	}
 }
