@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/listfilter"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
@@ -245,6 +246,50 @@ func TestReviewDueFilterMatchesBruteForce(t *testing.T) {
 			}
 		}
 		f.clock.Advance(time.Duration(r.IntN(200)+1) * 24 * time.Hour) // reviews fall due with time alone
+	}
+}
+
+// TestReviewDueForAKeyThatSeesOnlyTheLiveSnapshot checks review_due on a site key's list that
+// holds a live-snapshot-only view: it is matched by the snapshot the key sees, as the index
+// matches whole articles.
+func TestReviewDueForAKeyThatSeesOnlyTheLiveSnapshot(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	stale := draft("Stale review", "site-a")
+	stale.LastReviewedDate = day(t0.AddDate(-2, 0, 0))
+	a := f.publish(t, f.create(t, admin, stale))
+	// The draft moves to site-b and gets a fresh review; site-a keeps the stale snapshot.
+	moved := a.Draft
+	moved.TargetSites, moved.LastReviewedDate = []string{"site-b"}, day(t0.AddDate(0, -1, 0))
+	if _, err := f.svc.UpdateArticle(ctx, admin, a.ID, moved, []string{"target_sites", "last_reviewed_date"}, a.Etag()); err != nil {
+		t.Fatal(err)
+	}
+	current := f.create(t, admin, draft("Current review", "site-a"))
+	_ = current
+	for _, tt := range []struct {
+		p     auth.Principal
+		value string
+		want  []string // titles
+	}{
+		{editorA, "true", []string{"Stale review"}},
+		{editorA, "false", []string{"Current review"}},
+		{editorB, "true", nil},
+		{editorB, "false", []string{"Stale review"}},
+	} {
+		got, err := f.svc.ListArticles(ctx, tt.p, domain.ArticleQuery{
+			Conditions: []listfilter.Condition{{Field: "review_due", Op: listfilter.Eq, Value: tt.value}},
+			OrderBy:    domain.OrderTitle, Limit: 10})
+		if err != nil {
+			t.Fatalf("%s review_due = %s: %v", tt.p.KeyName, tt.value, err)
+		}
+		var titles []string
+		for _, a := range got {
+			titles = append(titles, a.Draft.Title)
+		}
+		if diff := cmp.Diff(tt.want, titles); diff != "" {
+			t.Errorf("%s review_due = %s (-want +got):\n%s", tt.p.KeyName, tt.value, diff)
+		}
 	}
 }
 

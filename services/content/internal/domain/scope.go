@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/beaconcms/beacon/platform/auth"
@@ -100,7 +101,7 @@ func (s *Service) listScoped(ctx context.Context, site string, q ArticleQuery) (
 	order := listOrder{field: q.OrderBy, desc: q.Descending}
 	var shown []*Article
 	for _, v := range views {
-		ok, err := matchesAll(v, q.Conditions)
+		ok, err := matchesAll(v, q)
 		if err != nil {
 			return nil, err
 		}
@@ -157,9 +158,9 @@ func (s *Service) liveOnlyViews(ctx context.Context, site string, showDeleted, b
 // matchesAll reports whether a meets every condition, with the store's semantics (see
 // store.ListArticles): array fields match = when an element equals the value and != when none
 // does; a publish_time condition never matches an article without a publish time.
-func matchesAll(a *Article, conds []listfilter.Condition) (bool, error) {
-	for _, c := range conds {
-		ok, err := matches(a, c)
+func matchesAll(a *Article, q ArticleQuery) (bool, error) {
+	for _, c := range q.Conditions {
+		ok, err := matches(a, c, q)
 		if err != nil || !ok {
 			return false, err
 		}
@@ -167,9 +168,13 @@ func matchesAll(a *Article, conds []listfilter.Condition) (bool, error) {
 	return true, nil
 }
 
-func matches(a *Article, c listfilter.Condition) (bool, error) {
+func matches(a *Article, c listfilter.Condition, q ArticleQuery) (bool, error) {
 	var values []string
 	switch c.Field {
+	case "review_due":
+		// As the index answers it (articleindex), from what the key sees.
+		due := ReviewDueOn(a.Draft.LastReview(), a.Draft.TargetSites, q.ReviewValidity)
+		values = []string{strconv.FormatBool(!due.IsZero() && !q.Now.Before(due))}
 	case "state":
 		values = []string{a.State.String()}
 	case "tag":
