@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/beaconcms/beacon/gateway"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/services/content"
 	"github.com/beaconcms/beacon/services/resources"
@@ -54,6 +56,9 @@ type Config struct {
 	// MemoryLimit, e.g. "280MiB", is Go's soft memory limit, applied once the delivery read
 	// model has loaded (loading decodes every stored article and needs more). Empty: none.
 	MemoryLimit string
+	// LintTuning names a YAML file of per-site adjustments of the clinical-claim lint rules
+	// (claimlint.Tuning); empty for none. It is read once here and handed to the services.
+	LintTuning string
 
 	GRPC    grpcserver.Config
 	Sites   sites.Config
@@ -164,6 +169,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	dur(&cfg.CatalogRefresh, "catalog-refresh", "how often the site catalog reloads every site")
 	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "how often scheduled articles are checked")
 	dur(&cfg.Content.DeliveryPollInterval, "delivery-poll-interval", "how often delivery read models poll the store for other replicas' changes")
+	str(&cfg.LintTuning, "lint-tuning", "YAML file of per-site clinical-claim lint adjustments (disable a rule, change its severity); empty for none")
 	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for none")
 	str(&cfg.DebugAddr, "debug-addr", "serve /debug/pprof on this address (off when empty; keep it on loopback)")
 	str(&cfg.LogLevel, "log-level", "debug|info|warn|error")
@@ -194,6 +200,13 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	}
 	// Sites lived in the content database before the sites service: its migration copies them.
 	cfg.Sites.LegacyDatabase = cfg.Content.Database
+	if cfg.LintTuning != "" {
+		tuning, err := readLintTuning(cfg.LintTuning)
+		if err != nil {
+			return cfg, fmt.Errorf("--lint-tuning: %w", err)
+		}
+		cfg.Content.LintTuning = tuning
+	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
@@ -246,6 +259,22 @@ func envName(flagName string) string {
 }
 
 // printConfig writes every setting, masking those tagged secret.
+// readLintTuning reads and checks a lint tuning file: every rule it names must exist.
+func readLintTuning(path string) (claimlint.Tuning, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return claimlint.Tuning{}, err
+	}
+	tuning, err := claimlint.ParseTuning(data)
+	if err != nil {
+		return claimlint.Tuning{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := claimlint.New(claimlint.Builtin(), tuning); err != nil {
+		return claimlint.Tuning{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return tuning, nil
+}
+
 func printConfig(w io.Writer, cfg Config) {
 	printStruct(w, "", reflect.ValueOf(cfg))
 }

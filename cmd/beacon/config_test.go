@@ -6,6 +6,9 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -344,5 +347,30 @@ func TestRunCommands(t *testing.T) {
 				t.Errorf("stderr %q does not contain %q", &stderr, tt.wantStderr)
 			}
 		})
+	}
+}
+
+func TestLintTuningFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("sites:\n  kratom-help:\n    disable: [stigma-soft-term]\n    severity: {number-needs-citation: error}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseConfig("dev", []string{"--lint-tuning", good}, envOf(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := cfg.Content.LintTuning.Sites["kratom-help"]
+	if !slices.Equal(st.Disable, []string{"stigma-soft-term"}) || st.Severity["number-needs-citation"] != "error" {
+		t.Errorf("content lint tuning %+v", cfg.Content.LintTuning)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("sites:\n  kratom-help:\n    disable: [no-such-rule]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--lint-tuning", bad}, {"--lint-tuning", filepath.Join(dir, "missing.yaml")}} {
+		if _, err := parseConfig("dev", args, envOf(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--lint-tuning") {
+			t.Errorf("%v: error %v, want one naming --lint-tuning", args, err)
+		}
 	}
 }

@@ -148,6 +148,26 @@ type Finding struct {
 	Suppressed string
 }
 
+// PreconditionType names the finding's rule as a google.rpc.PreconditionFailure violation type:
+// "LINT_" and the rule id in upper snake case (LINT_STIGMATISING_TERM).
+func (f Finding) PreconditionType() string {
+	return "LINT_" + strings.ToUpper(strings.ReplaceAll(f.RuleID, "-", "_"))
+}
+
+// Describe says what and where the finding is, for an error message: its rule and severity,
+// position, matched text and message.
+func (f Finding) Describe() string {
+	where := ""
+	if f.Line > 0 {
+		where = fmt.Sprintf(" at line %d, column %d", f.Line, f.Column)
+	}
+	match := ""
+	if f.Match != "" {
+		match = fmt.Sprintf(" %q", f.Match)
+	}
+	return fmt.Sprintf("%s (%s)%s%s: %s", f.RuleID, f.Severity, where, match, f.Message)
+}
+
 // Blocking returns the findings that block publishing: errors not suppressed.
 func Blocking(fs []Finding) []Finding {
 	return filter(fs, func(f Finding) bool { return f.Suppressed == "" && f.Severity == SeverityError })

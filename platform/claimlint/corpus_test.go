@@ -102,6 +102,7 @@ var corpus = []corpusCase{
 	nm("stigma-soft-term", "Withdrawal management programs, sometimes called detox, give care during the hardest days."),
 
 	tp("crisis-block-required", "Withdrawal can be hard. Talk to a clinician.", "Withdrawal"),
+	nm("crisis-block-required", "Read [more](/v1/sites/site-a/articles/withdrawal \"on withdrawal\").\n\nSee [the page][w].\n\n[w]: https://example.org/withdrawal"),
 	nm("crisis-block-required", "Withdrawal can be hard.\n\nCall or text 988 if you are in crisis.\n\nCall 911 if someone has a seizure or trouble breathing."),
 	nm("crisis-block-required", "Withdrawal can be hard.\n\nCall or text 988 if you are in crisis. Call 911 if:\n\n- someone has a seizure\n- someone cannot wake up"),
 

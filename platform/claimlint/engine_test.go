@@ -48,6 +48,16 @@ func TestFieldsAreLintedInOrderWithMetadataLast(t *testing.T) {
 	}
 }
 
+func TestDescribe(t *testing.T) {
+	f := ofRule(lintBody(builtin(t), "## A\n\nThey are addicts.", baseFacts()), "stigmatising-term")[0]
+	if got, want := f.PreconditionType(), "LINT_STIGMATISING_TERM"; got != want {
+		t.Errorf("PreconditionType %q, want %q", got, want)
+	}
+	if got := f.Describe(); !strings.HasPrefix(got, `stigmatising-term (error) at line 3, column 10 "addicts": Stigmatising term.`) {
+		t.Errorf("Describe: %q", got)
+	}
+}
+
 func TestSkipMetadata(t *testing.T) {
 	e := builtin(t)
 	facts := baseFacts()

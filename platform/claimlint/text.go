@@ -60,6 +60,10 @@ var (
 	commentRE = regexp.MustCompile(`(?s)<!--.*?-->`)
 	// markerRE reads a suppression marker: <!-- lint-ignore rule-a, rule-b: reason -->.
 	markerRE = regexp.MustCompile(`(?s)^<!--\s*lint-ignore\s+([A-Za-z0-9_,\s-]*?)\s*(?::\s*(.*?))?\s*-->$`)
+	// linkDestinationRE finds the destination (and title) of an inline link or image.
+	linkDestinationRE = regexp.MustCompile(`\]\((<[^>\n]*>|[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?\)`)
+	// referenceDefinitionRE finds a link reference definition's destination (not a footnote's).
+	referenceDefinitionRE = regexp.MustCompile(`(?m)^ {0,3}\[[^\]^\n][^\]\n]*\]:[ \t]*(\S+.*)$`)
 	// insteadHeaderRE recognises the header cell of a column of phrasings to avoid.
 	insteadHeaderRE = regexp.MustCompile(`(?i)\b(instead of|don'?t say|do not say|avoid saying|words to avoid|not this)\b`)
 )
@@ -84,6 +88,14 @@ func newText(field, src string) *text {
 		t.markers[i].covers = span{t.markers[i].marker.start, t.nextBlockEnd(t.markers[i].marker.end)}
 	}
 	masked := vis // vis is not used again: mask in place
+	// Link destinations are not shown to readers: "[more](/articles/withdrawal)" and reference
+	// definitions "[c]: /v1/sites/x/screeners/y" say nothing.
+	for _, m := range linkDestinationRE.FindAllStringSubmatchIndex(t.visible, -1) {
+		blank(masked, m[2], m[3])
+	}
+	for _, m := range referenceDefinitionRE.FindAllStringSubmatchIndex(t.visible, -1) {
+		blank(masked, m[2], m[3])
+	}
 	for _, b := range t.blocks {
 		maskBlockQuotes(masked, b)
 		maskQuotations(masked, b)

@@ -16,6 +16,7 @@ import (
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
@@ -48,6 +49,9 @@ type Config struct {
 	// Short, because on FerretDB v1 every poll decodes every entry.
 	ChangeLogRetention     time.Duration
 	ChangeLogPruneInterval time.Duration
+	// LintTuning is the sites' adjustments of the clinical-claim lint rules (disable a rule,
+	// change its severity), read from the file --lint-tuning names.
+	LintTuning claimlint.Tuning
 }
 
 // DefaultConfig returns the defaults.
@@ -168,7 +172,11 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 	st := store.New(deps.DB, deps.Locks, logger)
 	renderer := markdown.NewRenderer()
 	sites := catalogSites{deps.Sites}
-	svc := domain.NewService(st, sites, renderer, nil, logger)
+	linter, err := claimlint.New(claimlint.Builtin(), cfg.LintTuning)
+	if err != nil {
+		return nil, err
+	}
+	svc := domain.NewService(st, sites, renderer, linter, nil, logger)
 	// Startup reads, in parallel: the article index (small entries) and the delivery read model.
 	var d *Delivery
 	g, gctx := errgroup.WithContext(ctx)
@@ -337,7 +345,11 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 // the current one.
 func Seed(ctx context.Context, deps Deps, siteID string, n, bodyBytes int, seed uint64, logger *slog.Logger) error {
 	st := store.New(deps.DB, deps.Locks, logger)
-	svc := domain.NewService(st, catalogSites{deps.Sites}, markdown.NewRenderer(), nil, logger)
+	linter, err := claimlint.New(claimlint.Builtin(), claimlint.Tuning{})
+	if err != nil {
+		return err
+	}
+	svc := domain.NewService(st, catalogSites{deps.Sites}, markdown.NewRenderer(), linter, nil, logger)
 	system := auth.Principal{KeyName: "system:seed", Role: auth.RoleAdmin}
 	contents := demo.Synthetic(seed, n, bodyBytes, siteID)
 	const batch = 500

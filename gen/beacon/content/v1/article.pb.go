@@ -195,6 +195,62 @@ func (Article_State) EnumDescriptor() ([]byte, []int) {
 	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{6, 0}
 }
 
+// How much a finding matters.
+type LintFinding_Severity int32
+
+const (
+	LintFinding_SEVERITY_UNSPECIFIED LintFinding_Severity = 0
+	// Advice; blocks nothing.
+	LintFinding_SEVERITY_INFO LintFinding_Severity = 1
+	// Publishing needs a reviewer's acknowledgement (Article.acknowledgements).
+	LintFinding_SEVERITY_WARNING LintFinding_Severity = 2
+	// Blocks publishing.
+	LintFinding_SEVERITY_ERROR LintFinding_Severity = 3
+)
+
+// Enum value maps for LintFinding_Severity.
+var (
+	LintFinding_Severity_name = map[int32]string{
+		0: "SEVERITY_UNSPECIFIED",
+		1: "SEVERITY_INFO",
+		2: "SEVERITY_WARNING",
+		3: "SEVERITY_ERROR",
+	}
+	LintFinding_Severity_value = map[string]int32{
+		"SEVERITY_UNSPECIFIED": 0,
+		"SEVERITY_INFO":        1,
+		"SEVERITY_WARNING":     2,
+		"SEVERITY_ERROR":       3,
+	}
+)
+
+func (x LintFinding_Severity) Enum() *LintFinding_Severity {
+	p := new(LintFinding_Severity)
+	*p = x
+	return p
+}
+
+func (x LintFinding_Severity) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LintFinding_Severity) Descriptor() protoreflect.EnumDescriptor {
+	return file_beacon_content_v1_article_proto_enumTypes[3].Descriptor()
+}
+
+func (LintFinding_Severity) Type() protoreflect.EnumType {
+	return &file_beacon_content_v1_article_proto_enumTypes[3]
+}
+
+func (x LintFinding_Severity) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LintFinding_Severity.Descriptor instead.
+func (LintFinding_Severity) EnumDescriptor() ([]byte, []int) {
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{7, 0}
+}
+
 // Person is an author or a reviewer of an article.
 type Person struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -716,6 +772,15 @@ type Article struct {
 	// Site.review_validity_months, default 12 months). Unset when the article was never reviewed.
 	// The list filter review_due = true matches articles whose review is due or overdue.
 	ReviewDueTime *timestamppb.Timestamp `protobuf:"bytes,41,opt,name=review_due_time,json=reviewDueTime,proto3" json:"review_due_time,omitempty"`
+	// Reviewers' acknowledgements of lint warnings about the draft. Publishing needs one for every
+	// warning (see lint_findings). They belong to the draft: every revision keeps them, and update
+	// writes them (update_mask "acknowledgements"). At most 100.
+	Acknowledgements []*LintAcknowledgement `protobuf:"bytes,50,rep,name=acknowledgements,proto3" json:"acknowledgements,omitempty"`
+	// What the clinical-claim lint finds in the draft's title, summary and body, computed on every
+	// read and write (the review metadata is checked by the sites' publish gates). An unsuppressed
+	// error blocks publishing and scheduling (FAILED_PRECONDITION naming each finding), and so does
+	// a warning no reviewer acknowledged. Empty when live_snapshot_only.
+	LintFindings  []*LintFinding `protobuf:"bytes,51,rep,name=lint_findings,json=lintFindings,proto3" json:"lint_findings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -947,6 +1012,228 @@ func (x *Article) GetReviewDueTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Article) GetAcknowledgements() []*LintAcknowledgement {
+	if x != nil {
+		return x.Acknowledgements
+	}
+	return nil
+}
+
+func (x *Article) GetLintFindings() []*LintFinding {
+	if x != nil {
+		return x.LintFindings
+	}
+	return nil
+}
+
+// LintFinding is one finding of the clinical-claim lint (the rules are in
+// platform/claimlint/rules/clinical.yaml).
+type LintFinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rule, e.g. "stigmatising-term".
+	RuleId   string               `protobuf:"bytes,1,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	Severity LintFinding_Severity `protobuf:"varint,2,opt,name=severity,proto3,enum=beacon.content.v1.LintFinding_Severity" json:"severity,omitempty"`
+	// The field the finding is in: "title", "summary" or "body".
+	Field string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	// 1-based line and column (in characters) of the match in the field's Markdown.
+	Line   int32 `protobuf:"varint,4,opt,name=line,proto3" json:"line,omitempty"`
+	Column int32 `protobuf:"varint,5,opt,name=column,proto3" json:"column,omitempty"`
+	// 0-based byte offset of the match in the field's Markdown.
+	Offset int32 `protobuf:"varint,6,opt,name=offset,proto3" json:"offset,omitempty"`
+	// The matched text.
+	Match   string `protobuf:"bytes,7,opt,name=match,proto3" json:"match,omitempty"`
+	Message string `protobuf:"bytes,8,opt,name=message,proto3" json:"message,omitempty"`
+	// A suggested rewrite, where one exists.
+	Suggestion string `protobuf:"bytes,9,opt,name=suggestion,proto3" json:"suggestion,omitempty"`
+	// Set when a lint-ignore marker covers the finding (<!-- lint-ignore RULE-ID: reason -->): the
+	// marker's reason. A suppressed finding blocks nothing.
+	SuppressedReason string `protobuf:"bytes,10,opt,name=suppressed_reason,json=suppressedReason,proto3" json:"suppressed_reason,omitempty"`
+	// True for a warning that one of Article.acknowledgements covers.
+	Acknowledged  bool `protobuf:"varint,11,opt,name=acknowledged,proto3" json:"acknowledged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LintFinding) Reset() {
+	*x = LintFinding{}
+	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LintFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LintFinding) ProtoMessage() {}
+
+func (x *LintFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LintFinding.ProtoReflect.Descriptor instead.
+func (*LintFinding) Descriptor() ([]byte, []int) {
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LintFinding) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSeverity() LintFinding_Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return LintFinding_SEVERITY_UNSPECIFIED
+}
+
+func (x *LintFinding) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *LintFinding) GetLine() int32 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *LintFinding) GetColumn() int32 {
+	if x != nil {
+		return x.Column
+	}
+	return 0
+}
+
+func (x *LintFinding) GetOffset() int32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *LintFinding) GetMatch() string {
+	if x != nil {
+		return x.Match
+	}
+	return ""
+}
+
+func (x *LintFinding) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSuggestion() string {
+	if x != nil {
+		return x.Suggestion
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSuppressedReason() string {
+	if x != nil {
+		return x.SuppressedReason
+	}
+	return ""
+}
+
+func (x *LintFinding) GetAcknowledged() bool {
+	if x != nil {
+		return x.Acknowledged
+	}
+	return false
+}
+
+// LintAcknowledgement is a reviewer's acknowledgement of lint warnings.
+type LintAcknowledgement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rule of the warnings acknowledged.
+	RuleId string `protobuf:"bytes,1,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	// The matched text of the warning acknowledged; empty acknowledges every warning of the rule.
+	Match string `protobuf:"bytes,2,opt,name=match,proto3" json:"match,omitempty"`
+	// The reviewer who acknowledges: the display name of one of the article's reviewers.
+	Reviewer string `protobuf:"bytes,3,opt,name=reviewer,proto3" json:"reviewer,omitempty"`
+	// Why the warning does not need a change.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LintAcknowledgement) Reset() {
+	*x = LintAcknowledgement{}
+	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LintAcknowledgement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LintAcknowledgement) ProtoMessage() {}
+
+func (x *LintAcknowledgement) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LintAcknowledgement.ProtoReflect.Descriptor instead.
+func (*LintAcknowledgement) Descriptor() ([]byte, []int) {
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LintAcknowledgement) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *LintAcknowledgement) GetMatch() string {
+	if x != nil {
+		return x.Match
+	}
+	return ""
+}
+
+func (x *LintAcknowledgement) GetReviewer() string {
+	if x != nil {
+		return x.Reviewer
+	}
+	return ""
+}
+
+func (x *LintAcknowledgement) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Revision is the draft of an article as one successful change left it.
 type Revision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -968,7 +1255,7 @@ type Revision struct {
 
 func (x *Revision) Reset() {
 	*x = Revision{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -980,7 +1267,7 @@ func (x *Revision) String() string {
 func (*Revision) ProtoMessage() {}
 
 func (x *Revision) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -993,7 +1280,7 @@ func (x *Revision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Revision.ProtoReflect.Descriptor instead.
 func (*Revision) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{7}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Revision) GetName() string {
@@ -1054,7 +1341,7 @@ type CreateArticleRequest struct {
 
 func (x *CreateArticleRequest) Reset() {
 	*x = CreateArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1353,7 @@ func (x *CreateArticleRequest) String() string {
 func (*CreateArticleRequest) ProtoMessage() {}
 
 func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1366,7 @@ func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleRequest.ProtoReflect.Descriptor instead.
 func (*CreateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{8}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateArticleRequest) GetArticle() *Article {
@@ -1099,7 +1386,7 @@ type GetArticleRequest struct {
 
 func (x *GetArticleRequest) Reset() {
 	*x = GetArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1398,7 @@ func (x *GetArticleRequest) String() string {
 func (*GetArticleRequest) ProtoMessage() {}
 
 func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1411,7 @@ func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{9}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetArticleRequest) GetName() string {
@@ -1162,7 +1449,7 @@ type ListArticlesRequest struct {
 
 func (x *ListArticlesRequest) Reset() {
 	*x = ListArticlesRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1461,7 @@ func (x *ListArticlesRequest) String() string {
 func (*ListArticlesRequest) ProtoMessage() {}
 
 func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1474,7 @@ func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{10}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListArticlesRequest) GetPageSize() int32 {
@@ -1242,7 +1529,7 @@ type ListArticlesResponse struct {
 
 func (x *ListArticlesResponse) Reset() {
 	*x = ListArticlesResponse{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1541,7 @@ func (x *ListArticlesResponse) String() string {
 func (*ListArticlesResponse) ProtoMessage() {}
 
 func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1554,7 @@ func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{11}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListArticlesResponse) GetArticles() []*Article {
@@ -1296,7 +1583,7 @@ type UpdateArticleRequest struct {
 
 func (x *UpdateArticleRequest) Reset() {
 	*x = UpdateArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1308,7 +1595,7 @@ func (x *UpdateArticleRequest) String() string {
 func (*UpdateArticleRequest) ProtoMessage() {}
 
 func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1321,7 +1608,7 @@ func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{12}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateArticleRequest) GetArticle() *Article {
@@ -1349,7 +1636,7 @@ type DeleteArticleRequest struct {
 
 func (x *DeleteArticleRequest) Reset() {
 	*x = DeleteArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1648,7 @@ func (x *DeleteArticleRequest) String() string {
 func (*DeleteArticleRequest) ProtoMessage() {}
 
 func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1661,7 @@ func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{13}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteArticleRequest) GetName() string {
@@ -1400,7 +1687,7 @@ type UndeleteArticleRequest struct {
 
 func (x *UndeleteArticleRequest) Reset() {
 	*x = UndeleteArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1699,7 @@ func (x *UndeleteArticleRequest) String() string {
 func (*UndeleteArticleRequest) ProtoMessage() {}
 
 func (x *UndeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1712,7 @@ func (x *UndeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*UndeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{14}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UndeleteArticleRequest) GetName() string {
@@ -1446,7 +1733,7 @@ type PublishArticleRequest struct {
 
 func (x *PublishArticleRequest) Reset() {
 	*x = PublishArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1745,7 @@ func (x *PublishArticleRequest) String() string {
 func (*PublishArticleRequest) ProtoMessage() {}
 
 func (x *PublishArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1758,7 @@ func (x *PublishArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishArticleRequest.ProtoReflect.Descriptor instead.
 func (*PublishArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{15}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PublishArticleRequest) GetName() string {
@@ -1498,7 +1785,7 @@ type UnpublishArticleRequest struct {
 
 func (x *UnpublishArticleRequest) Reset() {
 	*x = UnpublishArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1510,7 +1797,7 @@ func (x *UnpublishArticleRequest) String() string {
 func (*UnpublishArticleRequest) ProtoMessage() {}
 
 func (x *UnpublishArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1810,7 @@ func (x *UnpublishArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpublishArticleRequest.ProtoReflect.Descriptor instead.
 func (*UnpublishArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{16}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UnpublishArticleRequest) GetName() string {
@@ -1552,7 +1839,7 @@ type ScheduleArticleRequest struct {
 
 func (x *ScheduleArticleRequest) Reset() {
 	*x = ScheduleArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1564,7 +1851,7 @@ func (x *ScheduleArticleRequest) String() string {
 func (*ScheduleArticleRequest) ProtoMessage() {}
 
 func (x *ScheduleArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1577,7 +1864,7 @@ func (x *ScheduleArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleArticleRequest.ProtoReflect.Descriptor instead.
 func (*ScheduleArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{17}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ScheduleArticleRequest) GetName() string {
@@ -1611,7 +1898,7 @@ type ArchiveArticleRequest struct {
 
 func (x *ArchiveArticleRequest) Reset() {
 	*x = ArchiveArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +1910,7 @@ func (x *ArchiveArticleRequest) String() string {
 func (*ArchiveArticleRequest) ProtoMessage() {}
 
 func (x *ArchiveArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +1923,7 @@ func (x *ArchiveArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveArticleRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{18}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ArchiveArticleRequest) GetName() string {
@@ -1665,7 +1952,7 @@ type ListArticleRevisionsRequest struct {
 
 func (x *ListArticleRevisionsRequest) Reset() {
 	*x = ListArticleRevisionsRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1964,7 @@ func (x *ListArticleRevisionsRequest) String() string {
 func (*ListArticleRevisionsRequest) ProtoMessage() {}
 
 func (x *ListArticleRevisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1977,7 @@ func (x *ListArticleRevisionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticleRevisionsRequest.ProtoReflect.Descriptor instead.
 func (*ListArticleRevisionsRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{19}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListArticleRevisionsRequest) GetName() string {
@@ -1724,7 +2011,7 @@ type ListArticleRevisionsResponse struct {
 
 func (x *ListArticleRevisionsResponse) Reset() {
 	*x = ListArticleRevisionsResponse{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1736,7 +2023,7 @@ func (x *ListArticleRevisionsResponse) String() string {
 func (*ListArticleRevisionsResponse) ProtoMessage() {}
 
 func (x *ListArticleRevisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1749,7 +2036,7 @@ func (x *ListArticleRevisionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticleRevisionsResponse.ProtoReflect.Descriptor instead.
 func (*ListArticleRevisionsResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{20}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListArticleRevisionsResponse) GetRevisions() []*Revision {
@@ -1778,7 +2065,7 @@ type RollbackArticleRequest struct {
 
 func (x *RollbackArticleRequest) Reset() {
 	*x = RollbackArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[21]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +2077,7 @@ func (x *RollbackArticleRequest) String() string {
 func (*RollbackArticleRequest) ProtoMessage() {}
 
 func (x *RollbackArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[21]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +2090,7 @@ func (x *RollbackArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackArticleRequest.ProtoReflect.Descriptor instead.
 func (*RollbackArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{21}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RollbackArticleRequest) GetName() string {
@@ -1872,7 +2159,7 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\n" +
 	"word_count\x18\x03 \x01(\x05R\twordCount\x120\n" +
 	"\x14reading_time_minutes\x18\x04 \x01(\x05R\x12readingTimeMinutes\x12.\n" +
-	"\x13flesch_reading_ease\x18\x05 \x01(\x01R\x11fleschReadingEase\"\xb2\v\n" +
+	"\x13flesch_reading_ease\x18\x05 \x01(\x01R\x11fleschReadingEase\"\xd0\f\n" +
 	"\aArticle\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12\x12\n" +
@@ -1906,13 +2193,40 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\acreator\x18\x19 \x01(\tB\x03\xe0A\x03R\acreator\x121\n" +
 	"\x12live_snapshot_only\x18\x1a \x01(\bB\x03\xe0A\x03R\x10liveSnapshotOnly\x129\n" +
 	"\treviewers\x18( \x03(\v2\x1b.beacon.content.v1.ReviewerR\treviewers\x12G\n" +
-	"\x0freview_due_time\x18) \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rreviewDueTime\"m\n" +
+	"\x0freview_due_time\x18) \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rreviewDueTime\x12R\n" +
+	"\x10acknowledgements\x182 \x03(\v2&.beacon.content.v1.LintAcknowledgementR\x10acknowledgements\x12H\n" +
+	"\rlint_findings\x183 \x03(\v2\x1e.beacon.content.v1.LintFindingB\x03\xe0A\x03R\flintFindings\"m\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSTATE_DRAFT\x10\x01\x12\x13\n" +
 	"\x0fSTATE_SCHEDULED\x10\x02\x12\x13\n" +
 	"\x0fSTATE_PUBLISHED\x10\x03\x12\x12\n" +
-	"\x0eSTATE_ARCHIVED\x10\x04\"\x8e\x02\n" +
+	"\x0eSTATE_ARCHIVED\x10\x04\"\xc9\x03\n" +
+	"\vLintFinding\x12\x17\n" +
+	"\arule_id\x18\x01 \x01(\tR\x06ruleId\x12C\n" +
+	"\bseverity\x18\x02 \x01(\x0e2'.beacon.content.v1.LintFinding.SeverityR\bseverity\x12\x14\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\x12\x12\n" +
+	"\x04line\x18\x04 \x01(\x05R\x04line\x12\x16\n" +
+	"\x06column\x18\x05 \x01(\x05R\x06column\x12\x16\n" +
+	"\x06offset\x18\x06 \x01(\x05R\x06offset\x12\x14\n" +
+	"\x05match\x18\a \x01(\tR\x05match\x12\x18\n" +
+	"\amessage\x18\b \x01(\tR\amessage\x12\x1e\n" +
+	"\n" +
+	"suggestion\x18\t \x01(\tR\n" +
+	"suggestion\x12+\n" +
+	"\x11suppressed_reason\x18\n" +
+	" \x01(\tR\x10suppressedReason\x12\"\n" +
+	"\facknowledged\x18\v \x01(\bR\facknowledged\"a\n" +
+	"\bSeverity\x12\x18\n" +
+	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rSEVERITY_INFO\x10\x01\x12\x14\n" +
+	"\x10SEVERITY_WARNING\x10\x02\x12\x12\n" +
+	"\x0eSEVERITY_ERROR\x10\x03\"\x87\x01\n" +
+	"\x13LintAcknowledgement\x12\x1c\n" +
+	"\arule_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06ruleId\x12\x14\n" +
+	"\x05match\x18\x02 \x01(\tR\x05match\x12\x1f\n" +
+	"\breviewer\x18\x03 \x01(\tB\x03\xe0A\x02R\breviewer\x12\x1b\n" +
+	"\x06reason\x18\x04 \x01(\tB\x03\xe0A\x02R\x06reason\"\x8e\x02\n" +
 	"\bRevision\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x1f\n" +
 	"\vrevision_id\x18\x02 \x01(\x03R\n" +
@@ -2004,95 +2318,101 @@ func file_beacon_content_v1_article_proto_rawDescGZIP() []byte {
 	return file_beacon_content_v1_article_proto_rawDescData
 }
 
-var file_beacon_content_v1_article_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_beacon_content_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_beacon_content_v1_article_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_beacon_content_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_beacon_content_v1_article_proto_goTypes = []any{
 	(ArticleView)(0),                     // 0: beacon.content.v1.ArticleView
 	(Reviewer_Role)(0),                   // 1: beacon.content.v1.Reviewer.Role
 	(Article_State)(0),                   // 2: beacon.content.v1.Article.State
-	(*Person)(nil),                       // 3: beacon.content.v1.Person
-	(*Reviewer)(nil),                     // 4: beacon.content.v1.Reviewer
-	(*Citation)(nil),                     // 5: beacon.content.v1.Citation
-	(*Seo)(nil),                          // 6: beacon.content.v1.Seo
-	(*TocEntry)(nil),                     // 7: beacon.content.v1.TocEntry
-	(*Rendering)(nil),                    // 8: beacon.content.v1.Rendering
-	(*Article)(nil),                      // 9: beacon.content.v1.Article
-	(*Revision)(nil),                     // 10: beacon.content.v1.Revision
-	(*CreateArticleRequest)(nil),         // 11: beacon.content.v1.CreateArticleRequest
-	(*GetArticleRequest)(nil),            // 12: beacon.content.v1.GetArticleRequest
-	(*ListArticlesRequest)(nil),          // 13: beacon.content.v1.ListArticlesRequest
-	(*ListArticlesResponse)(nil),         // 14: beacon.content.v1.ListArticlesResponse
-	(*UpdateArticleRequest)(nil),         // 15: beacon.content.v1.UpdateArticleRequest
-	(*DeleteArticleRequest)(nil),         // 16: beacon.content.v1.DeleteArticleRequest
-	(*UndeleteArticleRequest)(nil),       // 17: beacon.content.v1.UndeleteArticleRequest
-	(*PublishArticleRequest)(nil),        // 18: beacon.content.v1.PublishArticleRequest
-	(*UnpublishArticleRequest)(nil),      // 19: beacon.content.v1.UnpublishArticleRequest
-	(*ScheduleArticleRequest)(nil),       // 20: beacon.content.v1.ScheduleArticleRequest
-	(*ArchiveArticleRequest)(nil),        // 21: beacon.content.v1.ArchiveArticleRequest
-	(*ListArticleRevisionsRequest)(nil),  // 22: beacon.content.v1.ListArticleRevisionsRequest
-	(*ListArticleRevisionsResponse)(nil), // 23: beacon.content.v1.ListArticleRevisionsResponse
-	(*RollbackArticleRequest)(nil),       // 24: beacon.content.v1.RollbackArticleRequest
-	(*date.Date)(nil),                    // 25: google.type.Date
-	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 27: google.protobuf.FieldMask
+	(LintFinding_Severity)(0),            // 3: beacon.content.v1.LintFinding.Severity
+	(*Person)(nil),                       // 4: beacon.content.v1.Person
+	(*Reviewer)(nil),                     // 5: beacon.content.v1.Reviewer
+	(*Citation)(nil),                     // 6: beacon.content.v1.Citation
+	(*Seo)(nil),                          // 7: beacon.content.v1.Seo
+	(*TocEntry)(nil),                     // 8: beacon.content.v1.TocEntry
+	(*Rendering)(nil),                    // 9: beacon.content.v1.Rendering
+	(*Article)(nil),                      // 10: beacon.content.v1.Article
+	(*LintFinding)(nil),                  // 11: beacon.content.v1.LintFinding
+	(*LintAcknowledgement)(nil),          // 12: beacon.content.v1.LintAcknowledgement
+	(*Revision)(nil),                     // 13: beacon.content.v1.Revision
+	(*CreateArticleRequest)(nil),         // 14: beacon.content.v1.CreateArticleRequest
+	(*GetArticleRequest)(nil),            // 15: beacon.content.v1.GetArticleRequest
+	(*ListArticlesRequest)(nil),          // 16: beacon.content.v1.ListArticlesRequest
+	(*ListArticlesResponse)(nil),         // 17: beacon.content.v1.ListArticlesResponse
+	(*UpdateArticleRequest)(nil),         // 18: beacon.content.v1.UpdateArticleRequest
+	(*DeleteArticleRequest)(nil),         // 19: beacon.content.v1.DeleteArticleRequest
+	(*UndeleteArticleRequest)(nil),       // 20: beacon.content.v1.UndeleteArticleRequest
+	(*PublishArticleRequest)(nil),        // 21: beacon.content.v1.PublishArticleRequest
+	(*UnpublishArticleRequest)(nil),      // 22: beacon.content.v1.UnpublishArticleRequest
+	(*ScheduleArticleRequest)(nil),       // 23: beacon.content.v1.ScheduleArticleRequest
+	(*ArchiveArticleRequest)(nil),        // 24: beacon.content.v1.ArchiveArticleRequest
+	(*ListArticleRevisionsRequest)(nil),  // 25: beacon.content.v1.ListArticleRevisionsRequest
+	(*ListArticleRevisionsResponse)(nil), // 26: beacon.content.v1.ListArticleRevisionsResponse
+	(*RollbackArticleRequest)(nil),       // 27: beacon.content.v1.RollbackArticleRequest
+	(*date.Date)(nil),                    // 28: google.type.Date
+	(*timestamppb.Timestamp)(nil),        // 29: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 30: google.protobuf.FieldMask
 }
 var file_beacon_content_v1_article_proto_depIdxs = []int32{
 	1,  // 0: beacon.content.v1.Reviewer.role:type_name -> beacon.content.v1.Reviewer.Role
-	25, // 1: beacon.content.v1.Reviewer.review_date:type_name -> google.type.Date
-	25, // 2: beacon.content.v1.Citation.accessed_date:type_name -> google.type.Date
-	7,  // 3: beacon.content.v1.Rendering.table_of_contents:type_name -> beacon.content.v1.TocEntry
-	3,  // 4: beacon.content.v1.Article.authors:type_name -> beacon.content.v1.Person
-	3,  // 5: beacon.content.v1.Article.medical_reviewer:type_name -> beacon.content.v1.Person
-	25, // 6: beacon.content.v1.Article.last_reviewed_date:type_name -> google.type.Date
-	5,  // 7: beacon.content.v1.Article.citations:type_name -> beacon.content.v1.Citation
-	6,  // 8: beacon.content.v1.Article.seo:type_name -> beacon.content.v1.Seo
+	28, // 1: beacon.content.v1.Reviewer.review_date:type_name -> google.type.Date
+	28, // 2: beacon.content.v1.Citation.accessed_date:type_name -> google.type.Date
+	8,  // 3: beacon.content.v1.Rendering.table_of_contents:type_name -> beacon.content.v1.TocEntry
+	4,  // 4: beacon.content.v1.Article.authors:type_name -> beacon.content.v1.Person
+	4,  // 5: beacon.content.v1.Article.medical_reviewer:type_name -> beacon.content.v1.Person
+	28, // 6: beacon.content.v1.Article.last_reviewed_date:type_name -> google.type.Date
+	6,  // 7: beacon.content.v1.Article.citations:type_name -> beacon.content.v1.Citation
+	7,  // 8: beacon.content.v1.Article.seo:type_name -> beacon.content.v1.Seo
 	2,  // 9: beacon.content.v1.Article.state:type_name -> beacon.content.v1.Article.State
-	26, // 10: beacon.content.v1.Article.create_time:type_name -> google.protobuf.Timestamp
-	26, // 11: beacon.content.v1.Article.update_time:type_name -> google.protobuf.Timestamp
-	26, // 12: beacon.content.v1.Article.publish_time:type_name -> google.protobuf.Timestamp
-	26, // 13: beacon.content.v1.Article.scheduled_publish_time:type_name -> google.protobuf.Timestamp
-	26, // 14: beacon.content.v1.Article.delete_time:type_name -> google.protobuf.Timestamp
-	8,  // 15: beacon.content.v1.Article.rendering:type_name -> beacon.content.v1.Rendering
-	4,  // 16: beacon.content.v1.Article.reviewers:type_name -> beacon.content.v1.Reviewer
-	26, // 17: beacon.content.v1.Article.review_due_time:type_name -> google.protobuf.Timestamp
-	26, // 18: beacon.content.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 19: beacon.content.v1.Revision.snapshot:type_name -> beacon.content.v1.Article
-	9,  // 20: beacon.content.v1.CreateArticleRequest.article:type_name -> beacon.content.v1.Article
-	0,  // 21: beacon.content.v1.ListArticlesRequest.view:type_name -> beacon.content.v1.ArticleView
-	9,  // 22: beacon.content.v1.ListArticlesResponse.articles:type_name -> beacon.content.v1.Article
-	9,  // 23: beacon.content.v1.UpdateArticleRequest.article:type_name -> beacon.content.v1.Article
-	27, // 24: beacon.content.v1.UpdateArticleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	26, // 25: beacon.content.v1.ScheduleArticleRequest.publish_time:type_name -> google.protobuf.Timestamp
-	10, // 26: beacon.content.v1.ListArticleRevisionsResponse.revisions:type_name -> beacon.content.v1.Revision
-	11, // 27: beacon.content.v1.ArticleService.CreateArticle:input_type -> beacon.content.v1.CreateArticleRequest
-	12, // 28: beacon.content.v1.ArticleService.GetArticle:input_type -> beacon.content.v1.GetArticleRequest
-	13, // 29: beacon.content.v1.ArticleService.ListArticles:input_type -> beacon.content.v1.ListArticlesRequest
-	15, // 30: beacon.content.v1.ArticleService.UpdateArticle:input_type -> beacon.content.v1.UpdateArticleRequest
-	16, // 31: beacon.content.v1.ArticleService.DeleteArticle:input_type -> beacon.content.v1.DeleteArticleRequest
-	17, // 32: beacon.content.v1.ArticleService.UndeleteArticle:input_type -> beacon.content.v1.UndeleteArticleRequest
-	18, // 33: beacon.content.v1.ArticleService.PublishArticle:input_type -> beacon.content.v1.PublishArticleRequest
-	19, // 34: beacon.content.v1.ArticleService.UnpublishArticle:input_type -> beacon.content.v1.UnpublishArticleRequest
-	20, // 35: beacon.content.v1.ArticleService.ScheduleArticle:input_type -> beacon.content.v1.ScheduleArticleRequest
-	21, // 36: beacon.content.v1.ArticleService.ArchiveArticle:input_type -> beacon.content.v1.ArchiveArticleRequest
-	22, // 37: beacon.content.v1.ArticleService.ListArticleRevisions:input_type -> beacon.content.v1.ListArticleRevisionsRequest
-	24, // 38: beacon.content.v1.ArticleService.RollbackArticle:input_type -> beacon.content.v1.RollbackArticleRequest
-	9,  // 39: beacon.content.v1.ArticleService.CreateArticle:output_type -> beacon.content.v1.Article
-	9,  // 40: beacon.content.v1.ArticleService.GetArticle:output_type -> beacon.content.v1.Article
-	14, // 41: beacon.content.v1.ArticleService.ListArticles:output_type -> beacon.content.v1.ListArticlesResponse
-	9,  // 42: beacon.content.v1.ArticleService.UpdateArticle:output_type -> beacon.content.v1.Article
-	9,  // 43: beacon.content.v1.ArticleService.DeleteArticle:output_type -> beacon.content.v1.Article
-	9,  // 44: beacon.content.v1.ArticleService.UndeleteArticle:output_type -> beacon.content.v1.Article
-	9,  // 45: beacon.content.v1.ArticleService.PublishArticle:output_type -> beacon.content.v1.Article
-	9,  // 46: beacon.content.v1.ArticleService.UnpublishArticle:output_type -> beacon.content.v1.Article
-	9,  // 47: beacon.content.v1.ArticleService.ScheduleArticle:output_type -> beacon.content.v1.Article
-	9,  // 48: beacon.content.v1.ArticleService.ArchiveArticle:output_type -> beacon.content.v1.Article
-	23, // 49: beacon.content.v1.ArticleService.ListArticleRevisions:output_type -> beacon.content.v1.ListArticleRevisionsResponse
-	9,  // 50: beacon.content.v1.ArticleService.RollbackArticle:output_type -> beacon.content.v1.Article
-	39, // [39:51] is the sub-list for method output_type
-	27, // [27:39] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	29, // 10: beacon.content.v1.Article.create_time:type_name -> google.protobuf.Timestamp
+	29, // 11: beacon.content.v1.Article.update_time:type_name -> google.protobuf.Timestamp
+	29, // 12: beacon.content.v1.Article.publish_time:type_name -> google.protobuf.Timestamp
+	29, // 13: beacon.content.v1.Article.scheduled_publish_time:type_name -> google.protobuf.Timestamp
+	29, // 14: beacon.content.v1.Article.delete_time:type_name -> google.protobuf.Timestamp
+	9,  // 15: beacon.content.v1.Article.rendering:type_name -> beacon.content.v1.Rendering
+	5,  // 16: beacon.content.v1.Article.reviewers:type_name -> beacon.content.v1.Reviewer
+	29, // 17: beacon.content.v1.Article.review_due_time:type_name -> google.protobuf.Timestamp
+	12, // 18: beacon.content.v1.Article.acknowledgements:type_name -> beacon.content.v1.LintAcknowledgement
+	11, // 19: beacon.content.v1.Article.lint_findings:type_name -> beacon.content.v1.LintFinding
+	3,  // 20: beacon.content.v1.LintFinding.severity:type_name -> beacon.content.v1.LintFinding.Severity
+	29, // 21: beacon.content.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
+	10, // 22: beacon.content.v1.Revision.snapshot:type_name -> beacon.content.v1.Article
+	10, // 23: beacon.content.v1.CreateArticleRequest.article:type_name -> beacon.content.v1.Article
+	0,  // 24: beacon.content.v1.ListArticlesRequest.view:type_name -> beacon.content.v1.ArticleView
+	10, // 25: beacon.content.v1.ListArticlesResponse.articles:type_name -> beacon.content.v1.Article
+	10, // 26: beacon.content.v1.UpdateArticleRequest.article:type_name -> beacon.content.v1.Article
+	30, // 27: beacon.content.v1.UpdateArticleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	29, // 28: beacon.content.v1.ScheduleArticleRequest.publish_time:type_name -> google.protobuf.Timestamp
+	13, // 29: beacon.content.v1.ListArticleRevisionsResponse.revisions:type_name -> beacon.content.v1.Revision
+	14, // 30: beacon.content.v1.ArticleService.CreateArticle:input_type -> beacon.content.v1.CreateArticleRequest
+	15, // 31: beacon.content.v1.ArticleService.GetArticle:input_type -> beacon.content.v1.GetArticleRequest
+	16, // 32: beacon.content.v1.ArticleService.ListArticles:input_type -> beacon.content.v1.ListArticlesRequest
+	18, // 33: beacon.content.v1.ArticleService.UpdateArticle:input_type -> beacon.content.v1.UpdateArticleRequest
+	19, // 34: beacon.content.v1.ArticleService.DeleteArticle:input_type -> beacon.content.v1.DeleteArticleRequest
+	20, // 35: beacon.content.v1.ArticleService.UndeleteArticle:input_type -> beacon.content.v1.UndeleteArticleRequest
+	21, // 36: beacon.content.v1.ArticleService.PublishArticle:input_type -> beacon.content.v1.PublishArticleRequest
+	22, // 37: beacon.content.v1.ArticleService.UnpublishArticle:input_type -> beacon.content.v1.UnpublishArticleRequest
+	23, // 38: beacon.content.v1.ArticleService.ScheduleArticle:input_type -> beacon.content.v1.ScheduleArticleRequest
+	24, // 39: beacon.content.v1.ArticleService.ArchiveArticle:input_type -> beacon.content.v1.ArchiveArticleRequest
+	25, // 40: beacon.content.v1.ArticleService.ListArticleRevisions:input_type -> beacon.content.v1.ListArticleRevisionsRequest
+	27, // 41: beacon.content.v1.ArticleService.RollbackArticle:input_type -> beacon.content.v1.RollbackArticleRequest
+	10, // 42: beacon.content.v1.ArticleService.CreateArticle:output_type -> beacon.content.v1.Article
+	10, // 43: beacon.content.v1.ArticleService.GetArticle:output_type -> beacon.content.v1.Article
+	17, // 44: beacon.content.v1.ArticleService.ListArticles:output_type -> beacon.content.v1.ListArticlesResponse
+	10, // 45: beacon.content.v1.ArticleService.UpdateArticle:output_type -> beacon.content.v1.Article
+	10, // 46: beacon.content.v1.ArticleService.DeleteArticle:output_type -> beacon.content.v1.Article
+	10, // 47: beacon.content.v1.ArticleService.UndeleteArticle:output_type -> beacon.content.v1.Article
+	10, // 48: beacon.content.v1.ArticleService.PublishArticle:output_type -> beacon.content.v1.Article
+	10, // 49: beacon.content.v1.ArticleService.UnpublishArticle:output_type -> beacon.content.v1.Article
+	10, // 50: beacon.content.v1.ArticleService.ScheduleArticle:output_type -> beacon.content.v1.Article
+	10, // 51: beacon.content.v1.ArticleService.ArchiveArticle:output_type -> beacon.content.v1.Article
+	26, // 52: beacon.content.v1.ArticleService.ListArticleRevisions:output_type -> beacon.content.v1.ListArticleRevisionsResponse
+	10, // 53: beacon.content.v1.ArticleService.RollbackArticle:output_type -> beacon.content.v1.Article
+	42, // [42:54] is the sub-list for method output_type
+	30, // [30:42] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_beacon_content_v1_article_proto_init() }
@@ -2105,8 +2425,8 @@ func file_beacon_content_v1_article_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_content_v1_article_proto_rawDesc), len(file_beacon_content_v1_article_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   22,
+			NumEnums:      4,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -104,6 +104,7 @@ func toProtoContent(c domain.Content) *contentv1.Article {
 		MedicalReviewer:  toProtoPerson(domain.MedicalReviewer(c.Reviewers)),
 		LastReviewedDate: toProtoDate(c.LastReviewedDate),
 		EditorNotes:      c.EditorNotes,
+		Acknowledgements: toProtoAcknowledgements(c.Acknowledgements),
 	}
 	for _, a := range c.Authors {
 		out.Authors = append(out.Authors, toProtoPerson(a))
@@ -136,6 +137,7 @@ func fromProtoContent(a *contentv1.Article) (domain.Content, error) {
 		Topics:           a.GetTopics(),
 		LastReviewedDate: fromProtoDate(a.GetLastReviewedDate()),
 		EditorNotes:      a.GetEditorNotes(),
+		Acknowledgements: fromProtoAcknowledgements(a.GetAcknowledgements()),
 		SEO: domain.SEO{
 			MetaTitle:       a.GetSeo().GetMetaTitle(),
 			MetaDescription: a.GetSeo().GetMetaDescription(),
@@ -212,6 +214,7 @@ func toProtoArticle(a *domain.Article) *contentv1.Article {
 	out.Creator = a.Creator
 	out.LiveSnapshotOnly = a.LiveSnapshotOnly
 	out.ReviewDueTime = timestampOrNil(a.ReviewDueTime)
+	out.LintFindings = toProtoLintFindings(a.LintFindings)
 	return out
 }
 

@@ -21,6 +21,7 @@ import (
 	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
@@ -94,7 +95,11 @@ func newEnv(tb testing.TB) *env {
 	if err := st.LoadIndex(context.Background()); err != nil {
 		tb.Fatalf("loading the article index: %v", err)
 	}
-	svc := domain.NewService(st, catalogSites{catalog}, markdown.NewRenderer(), nil, logger)
+	linter, err := claimlint.New(claimlint.Builtin(), claimlint.Tuning{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc := domain.NewService(st, catalogSites{catalog}, markdown.NewRenderer(), linter, nil, logger)
 	policy, err := auth.Merge(api.Rules(), sites.Rules(), auth.HealthAndReflectionRules())
 	if err != nil {
 		tb.Fatal(err)

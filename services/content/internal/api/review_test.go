@@ -38,7 +38,8 @@ func TestPublishGatesOverTheWire(t *testing.T) {
 	ctx := as(t.Context(), keyAdmin)
 	e.createSiteWith(t, "gated", &sitesv1.Site{}) // gates on: a new site's default
 	a, err := e.articles.CreateArticle(ctx, &contentv1.CreateArticleRequest{Article: &contentv1.Article{
-		Title: "Withdrawal", Body: "Body.", Topics: []string{"Withdrawal"}, TargetSites: []string{"sites/gated"},
+		Title: "Withdrawal", Body: "Call 911 if someone has a seizure or trouble breathing. Call or text 988 in a crisis.",
+		Topics: []string{"Withdrawal"}, TargetSites: []string{"sites/gated"},
 		Reviewers: []*contentv1.Reviewer{{DisplayName: "Dr. Demo", Credentials: "MD", Role: contentv1.Reviewer_ROLE_CLINICAL, Fictional: true}},
 		Citations: []*contentv1.Citation{{Title: "A blog", Url: "https://blog.example.com/x"}},
 	}})

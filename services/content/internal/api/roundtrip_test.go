@@ -20,7 +20,7 @@ func fullArticle() *contentv1.Article {
 	return &contentv1.Article{
 		Title:           "  Kratom withdrawal: a timeline ",
 		Summary:         "What the first week\nusually looks like.",
-		Body:            "## Day one\n\nRestlessness.\n\n## Day two\n\nMore of it.",
+		Body:            "## Day one\n\nRestlessness.\n\n## Day two\n\nMore of it. Call 911 if you have a seizure or trouble breathing; call or text 988 in a crisis.",
 		Tags:            []string{"Kratom", "Withdrawal", "kratom"},
 		Topics:          []string{"Dependence"},
 		Authors:         []*contentv1.Person{{DisplayName: "Dr. A. Author", Credentials: "MD", Url: "https://example.org/a"}},
@@ -43,6 +43,12 @@ func fullArticle() *contentv1.Article {
 		RevisionId: 42,
 		Creator:    "apiKeys/someone-else",
 	}
+}
+
+// recentDate is a month ago.
+func recentDate() *date.Date {
+	d := time.Now().AddDate(0, -1, 0)
+	return &date.Date{Year: int32(d.Year()), Month: int32(d.Month()), Day: int32(d.Day())}
 }
 
 var articleName = regexp.MustCompile(`^articles/[a-z2-7]{16}$`)

@@ -108,6 +108,8 @@ type Content struct {
 	SEO              SEO
 	TargetSites      []string // site ids
 	EditorNotes      string   // never delivered
+	// Acknowledgements are reviewers' acknowledgements of lint warnings about this content.
+	Acknowledgements []Acknowledgement
 }
 
 // Snapshot is the frozen published form of an article, the only thing delivery ever reads.
@@ -155,6 +157,9 @@ type Article struct {
 	// Service.ReviewDueTime); zero when never reviewed. It is derived for the caller on every
 	// article the service returns, never stored.
 	ReviewDueTime time.Time
+	// LintFindings is what the clinical-claim lint finds in the draft, computed by the service
+	// for the articles it returns (none for a basic or live-snapshot-only view); never stored.
+	LintFindings []LintFinding
 }
 
 // Name returns the resource name "articles/{id}".
@@ -191,6 +196,7 @@ func (a *Article) Etag() string { return etag("article", a.ID, a.RevisionID) }
 func (a *Article) Basic() *Article {
 	b := *a
 	b.Draft = a.Draft.basic()
+	b.LintFindings = nil
 	b.Rendering = markdown.Rendering{}
 	if a.Published != nil {
 		p := *a.Published

@@ -13,6 +13,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
@@ -58,6 +59,7 @@ type fixture struct {
 	logger *slog.Logger
 	locks  *mongodb.DocLocks // the process's one set, shared by every Store of the fixture
 	sites  *fakeSites
+	linter *claimlint.Engine
 }
 
 // fakeSites is an in-memory domain.SiteCatalog.
@@ -112,6 +114,11 @@ func newFixture(tb testing.TB) *fixture {
 		tb.Fatalf("migrating: %v", err)
 	}
 	f := &fixture{db: db, clock: &clock{now: t0}, logger: logger, locks: mongodb.NewDocLocks(), sites: &fakeSites{sites: map[string]domain.Site{}}}
+	linter, err := claimlint.New(claimlint.Builtin(), claimlint.Tuning{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.linter = linter
 	f.store = store.New(db, f.locks, logger)
 	if err := f.store.LoadIndex(context.Background()); err != nil {
 		tb.Fatalf("loading the article index: %v", err)
@@ -124,7 +131,7 @@ func newFixture(tb testing.TB) *fixture {
 
 // serviceOn returns another Service, on st, sharing the fixture's clock.
 func (f *fixture) serviceOn(st domain.ArticleStore) *domain.Service {
-	return domain.NewService(st, f.sites, markdown.NewRenderer(), f.clock.Now, f.logger)
+	return domain.NewService(st, f.sites, markdown.NewRenderer(), f.linter, f.clock.Now, f.logger)
 }
 
 // draft returns minimal valid content.

@@ -268,7 +268,7 @@ func checkPublishGates(unmet *apperr.Preconditions, c *Content, site *Site, now 
 
 // CheckPublishable returns a FailedPrecondition error naming every rule a's draft fails for
 // being published (or scheduled) now: the clinical publish gates of each target site that has
-// them on. It is the one check the publish and schedule paths call; every rule that blocks
+// them on, internal links, and the clinical-claim lint (addLintViolations). It is the one check the publish and schedule paths call; every rule that blocks
 // publishing belongs here.
 func (s *Service) CheckPublishable(ctx context.Context, a *Article) error {
 	var unmet apperr.Preconditions
@@ -285,5 +285,6 @@ func (s *Service) CheckPublishable(ctx context.Context, a *Article) error {
 	if err := s.checkInternalLinks(ctx, &unmet, a); err != nil {
 		return err
 	}
+	s.addLintViolations(ctx, &unmet, a.Draft)
 	return unmet.Err(fmt.Sprintf("%s cannot be published", a.Name()))
 }

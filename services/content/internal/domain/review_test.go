@@ -39,6 +39,8 @@ func day(t time.Time) domain.Date {
 // healthContent passes every publish gate on a site with the default validity at t0.
 func healthContent(sites ...string) domain.Content {
 	c := draft("Kratom withdrawal", sites...)
+	// The crisis block the clinical-claim lint asks of a withdrawal article.
+	c.Body = "## Kratom withdrawal\n\nCall 911 if someone has a seizure or trouble breathing. Call or text 988 in a crisis."
 	c.Topics = []string{"withdrawal"}
 	c.Authors = []domain.Person{{DisplayName: "Ann Author", Credentials: "LCSW"}}
 	c.Reviewers = []domain.Reviewer{{Person: domain.Person{DisplayName: "Dr. Rev", Credentials: "MD, addiction medicine"},
@@ -317,7 +319,7 @@ func TestInternalLinksResolveAtPublish(t *testing.T) {
 		{"no links", "Plain.", []string{"site-a"}, ""},
 		{"external link", "[NIDA](https://nida.nih.gov/)", []string{"site-a"}, ""},
 		{"fragment", "[below](#below)", []string{"site-a"}, ""},
-		{"screener delivery path", "Take [our self-check](/v1/sites/site-a/screeners/kratom-self-check).", []string{"site-a"}, ""},
+		{"screener delivery path", "Take [our self-check](/v1/sites/site-a/screeners/kratom-self-check). It is not a diagnosis.", []string{"site-a"}, ""},
 		{"missing screener", "[check](/v1/sites/site-a/screeners/gone)", []string{"site-a"}, "/v1/sites/site-a/screeners/gone"},
 		{"screener of another site", "[check](/v1/sites/site-b/screeners/kratom-self-check)", []string{"site-a"}, "/v1/sites/site-b/screeners/kratom-self-check"},
 		{"article delivery path", "[more](/v1/sites/site-a/articles/withdrawal)", []string{"site-a"}, ""},
@@ -330,9 +332,11 @@ func TestInternalLinksResolveAtPublish(t *testing.T) {
 		{"the article itself", "[top](/articles/self-link)", []string{"site-a"}, ""},
 		{"reference link", "See [the check][c].\n\n[c]: /v1/sites/site-a/screeners/missing", []string{"site-a"}, "/v1/sites/site-a/screeners/missing"},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := draft(tt.name, tt.sites...)
+			// A neutral title: the case names mention screeners, which the lint would ask to
+			// call "not a diagnosis".
+			c := draft(fmt.Sprintf("Link case %d", i), tt.sites...)
 			c.Body = tt.body
 			if tt.name == "the article itself" {
 				c.Slug = "self-link"

@@ -34,6 +34,7 @@ type Service struct {
 	logger   *slog.Logger
 	observer Observer
 	links    LinkTargets
+	linter   Linter
 }
 
 // Observer learns, synchronously, of every write this service has just made successfully.
@@ -51,12 +52,13 @@ func (s *Service) notify(a *Article) {
 	}
 }
 
-// NewService returns a Service. now may be nil for time.Now.
-func NewService(articles ArticleStore, sites SiteCatalog, renderer *markdown.Renderer, now func() time.Time, logger *slog.Logger) *Service {
+// NewService returns a Service. now may be nil for time.Now. linter checks drafts against the
+// clinical-claim rules: on every write and read it reports findings, and it gates publishing.
+func NewService(articles ArticleStore, sites SiteCatalog, renderer *markdown.Renderer, linter Linter, now func() time.Time, logger *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{articles: articles, sites: sites, renderer: renderer, now: func() time.Time { return now().UTC().Truncate(time.Millisecond) }, logger: logger}
+	return &Service{articles: articles, sites: sites, renderer: renderer, linter: linter, now: func() time.Time { return now().UTC().Truncate(time.Millisecond) }, logger: logger}
 }
 
 // ArticleFilterSchema is the allowlist of fields ListArticles filters accept.
@@ -84,6 +86,9 @@ func (s *Service) CreateArticle(ctx context.Context, p auth.Principal, c Content
 	if err := c.Validate("article."); err != nil {
 		return nil, err
 	}
+	if err := s.checkAcknowledgements(c); err != nil {
+		return nil, err
+	}
 	if err := s.checkTargetSites(ctx, p, c.TargetSites); err != nil {
 		return nil, err
 	}
@@ -103,7 +108,7 @@ func (s *Service) CreateArticle(ctx context.Context, p auth.Principal, c Content
 		return nil, err
 	}
 	s.notify(a)
-	return s.withReviewDue(ctx, a), nil
+	return s.withLint(ctx, s.withReviewDue(ctx, a)), nil
 }
 
 // checkTargetSites verifies that the caller's key covers every site and that each exists and
@@ -167,7 +172,7 @@ func (s *Service) GetArticle(ctx context.Context, p auth.Principal, id string) (
 	if v == nil {
 		return nil, articleNotFound(id)
 	}
-	return s.withReviewDue(ctx, v), nil
+	return s.withLint(ctx, s.withReviewDue(ctx, v)), nil
 }
 
 // ListArticles lists what the caller may see of the articles matching q (see ViewFor), in q's
@@ -199,7 +204,7 @@ func (s *Service) listArticles(ctx context.Context, p auth.Principal, q ArticleQ
 		if live, err := s.siteLive(ctx, p.Site); err != nil || !live {
 			return nil, err
 		}
-		return s.listScoped(ctx, p.Site, q)
+		return s.lintList(ctx, q, func(ctx context.Context, q ArticleQuery) ([]*Article, error) { return s.listScoped(ctx, p.Site, q) })
 	}
 	if q.Sites != nil && !q.ShowDeleted {
 		live := make([]string, 0, len(q.Sites))
@@ -221,7 +226,19 @@ func (s *Service) listArticles(ctx context.Context, p auth.Principal, q ArticleQ
 			}
 		}
 	}
-	return s.articles.ListArticles(ctx, q)
+	return s.lintList(ctx, q, s.articles.ListArticles)
+}
+
+// lintList runs list and, for full views, adds each article's lint findings.
+func (s *Service) lintList(ctx context.Context, q ArticleQuery, list func(context.Context, ArticleQuery) ([]*Article, error)) ([]*Article, error) {
+	as, err := list(ctx, q)
+	if err != nil || q.Basic {
+		return as, err
+	}
+	for i, a := range as {
+		as[i] = s.withLint(ctx, a)
+	}
+	return as, nil
 }
 
 // UpdateArticle copies the named draft fields (all when fields is nil) from patch into the
@@ -246,6 +263,9 @@ func (s *Service) UpdateArticle(ctx context.Context, p auth.Principal, id string
 		}
 		next.Normalize()
 		if err := next.Validate("article."); err != nil {
+			return err
+		}
+		if err := s.checkAcknowledgements(next); err != nil {
 			return err
 		}
 		if err := s.checkTargetSites(ctx, p, next.TargetSites); err != nil {
@@ -303,6 +323,8 @@ func applyField(dst *Content, src Content, field string) error {
 		dst.TargetSites = src.TargetSites
 	case "editor_notes":
 		dst.EditorNotes = src.EditorNotes
+	case "acknowledgements":
+		dst.Acknowledgements = src.Acknowledgements
 	default:
 		return apperr.InvalidField("update_mask", "field %q cannot be updated; writable fields: %s", field, strings.Join(contentFieldNames, ", "))
 	}
@@ -563,7 +585,7 @@ func (s *Service) mutate(ctx context.Context, p auth.Principal, id, etag string,
 		return nil, err
 	}
 	s.notify(next)
-	return s.withReviewDue(ctx, next), nil
+	return s.withLint(ctx, s.withReviewDue(ctx, next)), nil
 }
 
 // deriveSearchText fills the search text of a's live snapshot when it lacks it.
@@ -637,7 +659,7 @@ func isEmpty(v reflect.Value) bool {
 // contentFieldNames are the proto names of Content's fields, in declaration order; they are also
 // the fields UpdateArticle can change.
 var contentFieldNames = []string{"title", "slug", "summary", "body", "tags", "topics", "authors", "reviewers",
-	"last_reviewed_date", "citations", "seo", "target_sites", "editor_notes"}
+	"last_reviewed_date", "citations", "seo", "target_sites", "editor_notes", "acknowledgements"}
 
 func newID() string {
 	var b [10]byte

@@ -88,6 +88,15 @@ type contentDoc struct {
 	SEO              seoDoc        `bson:"seo"`
 	TargetSites      []string      `bson:"targetSites"`
 	EditorNotes      string        `bson:"editorNotes"`
+	// Acknowledgements of lint warnings; absent in documents written before they existed.
+	Acknowledgements []acknowledgementDoc `bson:"acknowledgements,omitempty"`
+}
+
+type acknowledgementDoc struct {
+	RuleID   string `bson:"ruleId"`
+	Match    string `bson:"match"`
+	Reviewer string `bson:"reviewer"`
+	Reason   string `bson:"reason"`
 }
 
 type personDoc struct {
@@ -345,6 +354,9 @@ func toContentDoc(c domain.Content) contentDoc {
 	for _, r := range c.Reviewers {
 		d.Reviewers = append(d.Reviewers, toReviewerDoc(r))
 	}
+	for _, a := range c.Acknowledgements {
+		d.Acknowledgements = append(d.Acknowledgements, acknowledgementDoc{RuleID: a.RuleID, Match: a.Match, Reviewer: a.Reviewer, Reason: a.Reason})
+	}
 	for _, ct := range c.Citations {
 		d.Citations = append(d.Citations, citationDoc{
 			Title:        ct.Title,
@@ -385,6 +397,9 @@ func fromContentDoc(d contentDoc) domain.Content {
 	if d.MedicalReviewer != nil && len(d.Reviewers) == 0 {
 		// Written before reviewers (article schema 1 and 2, revision schema 1).
 		c.Reviewers = []domain.Reviewer{{Person: fromPersonDoc(*d.MedicalReviewer), Role: domain.RoleClinical}}
+	}
+	for _, a := range d.Acknowledgements {
+		c.Acknowledgements = append(c.Acknowledgements, domain.Acknowledgement{RuleID: a.RuleID, Match: a.Match, Reviewer: a.Reviewer, Reason: a.Reason})
 	}
 	for _, ct := range d.Citations {
 		c.Citations = append(c.Citations, domain.Citation{
