@@ -205,7 +205,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 		if err != nil {
 			return cfg, fmt.Errorf("--lint-tuning: %w", err)
 		}
-		cfg.Content.LintTuning = tuning
+		cfg.Content.LintTuning, cfg.Resources.LintTuning, cfg.Screening.LintTuning = tuning, tuning, tuning
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))

@@ -116,6 +116,9 @@ type Facts struct {
 	Citations  []Citation
 	// PublicSite is true when any of the sites is readable without a key.
 	PublicSite bool
+	// ProperNouns are names the text may use as they are (an organization's own name, such as
+	// "Council on Alcohol and Drug Abuse"): they join the allowlist of every rule that has one.
+	ProperNouns []string
 	// Now is the time dated rules compare with; zero means time.Now().
 	Now time.Time
 }
@@ -356,6 +359,8 @@ type document struct {
 	anywhere   map[*matcher]bool
 	known      []string // the engine's rule ids
 	keywords   *keywordIndex
+	// properNouns are Facts.ProperNouns, ASCII-lowercased.
+	properNouns []string
 }
 
 func newDocument(e *Engine, in Input) *document {
@@ -367,6 +372,11 @@ func newDocument(e *Engine, in Input) *document {
 		d.texts = append(d.texts, newText(f.Name, f.Markdown))
 	}
 	d.hidden = newText("", strings.Join(in.Facts.Topics, "\n\n"))
+	for _, n := range in.Facts.ProperNouns {
+		if n = strings.TrimSpace(n); n != "" {
+			d.properNouns = append(d.properNouns, asciiLower(n))
+		}
+	}
 	d.localeName, d.locale = e.locale(in.Facts.Locale)
 	return d
 }
@@ -510,9 +520,14 @@ func (d *document) matchWindow(r *rule, p pattern, t *text, w span, out []span) 
 	return out
 }
 
-// allowed reports whether the match lies inside an allowlisted phrase (a proper noun).
+// allowed reports whether the match lies inside an allowlisted phrase (a proper noun): the rule's,
+// or, for a rule with an allowlist, one of the text's own proper nouns.
 func (d *document) allowed(r *rule, t *text, s span) bool {
-	for _, a := range r.allow {
+	allow := r.allow
+	if len(allow) > 0 {
+		allow = append(slices.Clip(allow), d.properNouns...)
+	}
+	for _, a := range allow {
 		from := max(0, s.end-len(a))
 		to := min(len(t.lowerVisible), s.start+len(a))
 		for off := from; off < to; {

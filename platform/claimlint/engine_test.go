@@ -48,6 +48,20 @@ func TestFieldsAreLintedInOrderWithMetadataLast(t *testing.T) {
 	}
 }
 
+func TestProperNouns(t *testing.T) {
+	e := builtin(t)
+	in := claimlint.Input{Context: claimlint.ContextResource, Fields: []claimlint.Field{
+		{Name: "description", Markdown: "The Council on Alcohol and Drug Abuse runs groups. We do not judge drug abuse."}}}
+	if got := ofRule(e.Lint(in), "stigmatising-term"); len(got) != 2 {
+		t.Fatalf("without proper nouns: %+v", got)
+	}
+	in.Facts.ProperNouns = []string{"Council on Alcohol and Drug Abuse"}
+	got := ofRule(e.Lint(in), "stigmatising-term")
+	if len(got) != 1 || got[0].Offset != strings.LastIndex(in.Fields[0].Markdown, "drug abuse") {
+		t.Errorf("with the organization's name allowed: %+v, want only the second", got)
+	}
+}
+
 func TestDescribe(t *testing.T) {
 	f := ofRule(lintBody(builtin(t), "## A\n\nThey are addicts.", baseFacts()), "stigmatising-term")[0]
 	if got, want := f.PreconditionType(), "LINT_STIGMATISING_TERM"; got != want {

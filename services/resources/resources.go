@@ -20,6 +20,7 @@ import (
 	"github.com/beaconcms/beacon/gateway"
 	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
@@ -42,6 +43,9 @@ type Config struct {
 	PollInterval time.Duration
 	// PruneInterval is how often change-log entries older than store.ChangeRetention are deleted.
 	PruneInterval time.Duration
+	// LintTuning is the sites' adjustments of the clinical-claim lint rules, read from the file
+	// --lint-tuning names.
+	LintTuning claimlint.Tuning
 }
 
 // DefaultConfig returns the defaults.
@@ -96,7 +100,11 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		return nil, fmt.Errorf("resources: loading the read model: %w", err)
 	}
 	sites := catalogAdapter{deps.Sites}
-	svc := domain.NewService(st, ix, sites, nil, nil, logger)
+	linter, err := claimlint.New(claimlint.Builtin(), cfg.LintTuning)
+	if err != nil {
+		return nil, fmt.Errorf("resources: %w", err)
+	}
+	svc := domain.NewService(st, ix, sites, linter, nil, nil, logger)
 	dirs := domain.NewDirectoryService(st, ix, ix, sites, nil, nil, logger)
 	return &Service{
 		cfg: cfg, domain: svc, dirsRule: dirs, store: st, index: ix, sites: sites, logger: logger,

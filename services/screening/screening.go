@@ -25,6 +25,7 @@ import (
 	screeningv1 "github.com/beaconcms/beacon/gen/beacon/screening/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
@@ -50,6 +51,9 @@ type Config struct {
 	// RecommendCacheTTL is how long recommendations that do not depend on the reader are reused
 	// (negative: never).
 	RecommendCacheTTL time.Duration
+	// LintTuning is the sites' adjustments of the clinical-claim lint rules, read from the file
+	// --lint-tuning names.
+	LintTuning claimlint.Tuning
 	// FinalFlushGrace bounds the last counter flush at shutdown.
 	FinalFlushGrace time.Duration
 }
@@ -117,7 +121,11 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		settings.RecommendBudget = cfg.RecommendBudget
 	}
 	delivery := domain.NewDelivery(sites, rec, rec, tally, settings, logger)
-	svc := domain.NewService(store.NewQuestionnaires(deps.DB, deps.Locks, logger), sites, nil, nil, logger)
+	linter, err := claimlint.New(claimlint.Builtin(), cfg.LintTuning)
+	if err != nil {
+		return nil, fmt.Errorf("screening: %w", err)
+	}
+	svc := domain.NewService(store.NewQuestionnaires(deps.DB, deps.Locks, logger), sites, linter, nil, nil, logger)
 	if err := svc.Load(mongodb.WithScan(ctx, "screening: load questionnaires"), delivery); err != nil {
 		return nil, fmt.Errorf("screening: loading questionnaires: %w", err)
 	}

@@ -28,6 +28,7 @@ import (
 	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
@@ -101,7 +102,11 @@ func newEnv(tb testing.TB, now func() time.Time, sites catalog) *env {
 	if err := ix.Load(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	svc := domain.NewService(st, ix, sites, now, nil, logger)
+	linter, err := claimlint.New(claimlint.Builtin(), claimlint.Tuning{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc := domain.NewService(st, ix, sites, linter, now, nil, logger)
 	tokens, err := pagetoken.NewCodec([]byte("test-page-token-secret-0123456789abcdef"))
 	if err != nil {
 		tb.Fatal(err)

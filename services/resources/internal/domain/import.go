@@ -151,6 +151,9 @@ func (s *Service) importRow(ctx context.Context, p auth.Principal, req ImportReq
 	if err := f.Validate(""); err != nil {
 		return skipped(res, ReasonInvalid, err), nil, nil
 	}
+	if err := s.checkLint(f, ""); err != nil {
+		return skipped(res, ReasonInvalid, err), nil, nil
+	}
 
 	existing, err := s.matchImport(ctx, f.ExternalIDs, rec.OriginID)
 	if apperr.Is(err, apperr.Conflict) {

@@ -91,20 +91,22 @@ type Service struct {
 	lister   ResourceLister
 	sites    SiteCatalog
 	renderer *markdown.Renderer
+	linter   Linter // the clinical-claim lint: a write whose texts have an error is refused
 	now      func() time.Time
 	newID    func() string
 	logger   *slog.Logger
 }
 
-// NewService returns a Service. now and newID default to time.Now and random ids.
-func NewService(store ResourceStore, lister ResourceLister, sites SiteCatalog, now func() time.Time, newID func() string, logger *slog.Logger) *Service {
+// NewService returns a Service. now and newID default to time.Now and random ids. linter checks
+// every resource written, created, updated or imported (see checkLint).
+func NewService(store ResourceStore, lister ResourceLister, sites SiteCatalog, linter Linter, now func() time.Time, newID func() string, logger *slog.Logger) *Service {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) } // as stored
 	}
 	if newID == nil {
 		newID = RandomID
 	}
-	return &Service{store: store, lister: lister, sites: sites, renderer: markdown.NewRenderer(), now: now, newID: newID, logger: logger}
+	return &Service{store: store, lister: lister, sites: sites, renderer: markdown.NewRenderer(), linter: linter, now: now, newID: newID, logger: logger}
 }
 
 // RenderDescription renders a resource description like an article body: sanitized HTML.
@@ -213,6 +215,9 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, f Fields) (*Reso
 	if err := f.Validate("resource."); err != nil {
 		return nil, err
 	}
+	if err := s.checkLint(f, "resource."); err != nil {
+		return nil, err
+	}
 	if err := canWrite(p, f.TargetSites); err != nil {
 		return nil, err
 	}
@@ -261,6 +266,9 @@ func (s *Service) Update(ctx context.Context, p auth.Principal, id, etag string,
 	}
 	next.Normalize()
 	if err := next.Validate("resource."); err != nil {
+		return nil, err
+	}
+	if err := s.checkLint(next.Fields, "resource."); err != nil {
 		return nil, err
 	}
 	if err := canWrite(p, prev.TargetSites, next.TargetSites); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
 	"github.com/beaconcms/beacon/services/resources/internal/csvfile"
@@ -73,7 +74,11 @@ func newFixture(tb testing.TB) *fixture {
 	if err := ix.Load(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	f.svc = domain.NewService(f.store, ix, f.sites, func() time.Time { return *f.clock }, nil, slog.New(slog.DiscardHandler))
+	linter, err := claimlint.New(claimlint.Builtin(), claimlint.Tuning{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.svc = domain.NewService(f.store, ix, f.sites, linter, func() time.Time { return *f.clock }, nil, slog.New(slog.DiscardHandler))
 	return f
 }
 
@@ -407,5 +412,45 @@ func TestIndexFollowsTheChangeLog(t *testing.T) {
 			t.Fatal("the replica's index did not see the directory writes within 5 s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServiceLintsResourceTexts: a description that uses a stigmatising label is refused on
+// create and update, naming the field, and skipped on import with the finding as the row's
+// violation; the organization's own name passes.
+func TestServiceLintsResourceTexts(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	fields := crisisLine()
+	fields.Description = "We help addicts day and night."
+	_, err := f.svc.Create(ctx, kratom, fields)
+	e, ok := apperr.As(err)
+	if !ok || e.Code != apperr.FailedPrecondition || len(e.Fields) != 1 ||
+		e.Fields[0].Rule != "LINT_STIGMATISING_TERM" || e.Fields[0].Field != "resource.description" || !strings.Contains(e.Fields[0].Description, `"addicts"`) {
+		t.Fatalf("create: %v, want FAILED_PRECONDITION naming resource.description", err)
+	}
+
+	fields = crisisLine()
+	fields.OrganizationName = "Council on Alcohol and Drug Abuse"
+	fields.Description = "Run by the Council on Alcohol and Drug Abuse. Confidential, free, day and night."
+	r, err := f.svc.Create(ctx, kratom, fields)
+	if err != nil {
+		t.Fatalf("create naming the organization: %v", err)
+	}
+	_, err = f.svc.Update(ctx, kratom, r.ID, r.Etag(), domain.Fields{Eligibility: "No junkies."}, []string{"eligibility"})
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.FailedPrecondition || e.Fields[0].Field != "resource.eligibility" {
+		t.Fatalf("update: %v, want FAILED_PRECONDITION naming resource.eligibility", err)
+	}
+
+	recs, err := csvfile.Read(strings.NewReader("external_id,name,kind,crisis,phones,hours,description\nline-9,Line Nine,CRISIS_LINE,true,1-800-555-0199,24/7,For addicts and their families.\n"), "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, results, err := f.svc.Import(ctx, kratom, domain.ImportRequest{Site: "kratom-help", Records: recs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Skipped != 1 || results[0].Reason != domain.ReasonInvalid || !strings.HasPrefix(strings.Join(results[0].Violations, ";"), "description: stigmatising-term") {
+		t.Errorf("import: %+v %+v", sum, results)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	screeningv1 "github.com/beaconcms/beacon/gen/beacon/screening/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
 	"github.com/beaconcms/beacon/platform/pagetoken"
@@ -100,7 +101,11 @@ func newEnv(tb testing.TB) *env {
 	counters := store.NewCounters(db, locks)
 	tally := domain.NewTally(counters, nil, logger)
 	delivery := domain.NewDelivery(sitesFixture, src, src, tally, domain.DefaultDeliverySettings(), logger)
-	svc := domain.NewService(store.NewQuestionnaires(db, locks, logger), sitesFixture, nil, nil, logger)
+	linter, err := claimlint.New(claimlint.Builtin(), claimlint.Tuning{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc := domain.NewService(store.NewQuestionnaires(db, locks, logger), sitesFixture, linter, nil, nil, logger)
 	if err := svc.Load(context.Background(), delivery); err != nil {
 		tb.Fatal(err)
 	}

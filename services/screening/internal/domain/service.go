@@ -31,6 +31,7 @@ import (
 type Service struct {
 	store  QuestionnaireStore
 	sites  SiteCatalog
+	linter Linter // the clinical-claim lint: a write whose texts have an error is refused
 	now    func() time.Time
 	newID  func() string
 	logger *slog.Logger
@@ -47,8 +48,9 @@ type Servable interface {
 	Put(q *Questionnaire, versions []*Version) error
 }
 
-// NewService returns a Service. now and newID may be nil for time.Now and random ids.
-func NewService(store QuestionnaireStore, sites SiteCatalog, now func() time.Time, newID func() string, logger *slog.Logger) *Service {
+// NewService returns a Service. now and newID may be nil for time.Now and random ids. linter
+// checks every questionnaire written (see checkLint).
+func NewService(store QuestionnaireStore, sites SiteCatalog, linter Linter, now func() time.Time, newID func() string, logger *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -58,7 +60,7 @@ func NewService(store QuestionnaireStore, sites SiteCatalog, now func() time.Tim
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, sites: sites, now: func() time.Time { return now().UTC().Truncate(time.Millisecond) }, newID: newID, logger: logger,
+	return &Service{store: store, sites: sites, linter: linter, now: func() time.Time { return now().UTC().Truncate(time.Millisecond) }, newID: newID, logger: logger,
 		all: map[string]*Questionnaire{}}
 }
 
@@ -263,6 +265,9 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, c Content) (*Que
 	if err := c.Validate(ctx, s.sites, "questionnaire."); err != nil {
 		return nil, err
 	}
+	if err := s.checkLint(c, "questionnaire."); err != nil {
+		return nil, err
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if err := s.checkSlug(c, ""); err != nil {
@@ -327,6 +332,9 @@ func (s *Service) Update(ctx context.Context, p auth.Principal, id, etag string,
 		return nil, err
 	}
 	if err := c.Validate(ctx, s.sites, "questionnaire."); err != nil {
+		return nil, err
+	}
+	if err := s.checkLint(c, "questionnaire."); err != nil {
 		return nil, err
 	}
 	if err := s.checkSlug(c, id); err != nil {

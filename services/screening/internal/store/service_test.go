@@ -2,14 +2,17 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/mongodb/mongodbtest"
 	"github.com/beaconcms/beacon/services/screening/internal/domain"
@@ -32,7 +35,11 @@ func newService(t testing.TB) (*domain.Service, *store.Questionnaires) {
 	st := store.NewQuestionnaires(mongodbtest.NewDatabase(t), mongodb.NewDocLocks(), nil)
 	clock := t0
 	now := func() time.Time { clock = clock.Add(time.Second); return clock }
-	svc := domain.NewService(st, sites{"kratom-help": {Exists: true}, "other": {Exists: true}, "shop": {Exists: true, Commercial: true}}, now, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	linter, err := claimlint.New(claimlint.Builtin(), claimlint.Tuning{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := domain.NewService(st, sites{"kratom-help": {Exists: true}, "other": {Exists: true}, "shop": {Exists: true, Commercial: true}}, linter, now, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return svc, st
 }
 
@@ -146,5 +153,50 @@ func TestServiceRefusals(t *testing.T) {
 	c.TargetSites = []string{"nowhere"}
 	if _, err := svc.Create(ctx, admin, c); apperr.CodeOf(err) != apperr.FailedPrecondition {
 		t.Fatalf("missing site: %v", err)
+	}
+}
+
+// TestServiceLintsQuestionnaireTexts: a result band that diagnoses the reader, or an item that
+// uses a stigmatising label, is refused on create and on update, naming the text; a lint-ignore
+// marker with a reason lets a passage through; the shipped instruments pass.
+func TestServiceLintsQuestionnaireTexts(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t)
+	c := kratomCheck(t)
+	last := len(c.Bands) - 1
+	c.Bands[last].ResultText = "If you want to stop but don't because of withdrawal, then you have a kratom addiction."
+	c.Items[0].Text = "Have you ever felt like an addict?"
+	_, err := svc.Create(ctx, admin, c)
+	e, ok := apperr.As(err)
+	if !ok || e.Code != apperr.FailedPrecondition {
+		t.Fatalf("create: %v, want FAILED_PRECONDITION", err)
+	}
+	var got []string
+	for _, f := range e.Fields {
+		got = append(got, f.Rule+" "+f.Field)
+	}
+	want := []string{"LINT_STIGMATISING_TERM questionnaire.items[0].text", fmt.Sprintf("LINT_DIAGNOSIS_BY_SELF_CHECK questionnaire.bands[%d].result_text", last)}
+	if !slices.Equal(got, want) {
+		t.Errorf("violations %q, want %q", got, want)
+	}
+
+	ok1 := kratomCheck(t)
+	q, err := svc.Create(ctx, admin, ok1)
+	if err != nil {
+		t.Fatalf("the shipped self-check: %v", err)
+	}
+	next := q.Draft.Clone()
+	next.Bands[last].ResultText = c.Bands[last].ResultText
+	if _, err := svc.Update(ctx, admin, q.ID, q.Etag(), next, []string{"bands"}); apperr.CodeOf(err) != apperr.FailedPrecondition {
+		t.Fatalf("update with a diagnosing band: %v", err)
+	}
+	// Without the marker the same words are refused.
+	next.Bands[last].ResultText = "Some sites say that if you cannot stop, then you have a kratom addiction."
+	if _, err := svc.Update(ctx, admin, q.ID, q.Etag(), next, []string{"bands"}); apperr.CodeOf(err) != apperr.FailedPrecondition {
+		t.Fatalf("update quoting a diagnosis without a marker: %v", err)
+	}
+	next.Bands[last].ResultText = "<!-- lint-ignore diagnosis-by-self-check: we quote the wording to warn against it -->\nSome sites say that if you cannot stop, then you have a kratom addiction. This check cannot tell you that."
+	if _, err := svc.Update(ctx, admin, q.ID, q.Etag(), next, []string{"bands"}); err != nil {
+		t.Fatalf("update with the passage suppressed: %v", err)
 	}
 }
