@@ -14,6 +14,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/listfilter"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
@@ -397,7 +398,11 @@ func TestWithMedicalReviewer(t *testing.T) {
 func BenchmarkCheckPublishable(b *testing.B) {
 	sites := &fakeSites{sites: map[string]domain.Site{}}
 	sites.set(domain.Site{ID: "gated", BaseURL: "https://gated.example.org", PublishGates: true})
-	svc := domain.NewService(nil, sites, markdown.NewRenderer(), func() time.Time { return t0 }, nil)
+	linter, err := claimlint.New(claimlint.Builtin(), claimlint.Tuning{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := domain.NewService(nil, sites, markdown.NewRenderer(), linter, func() time.Time { return t0 }, nil)
 	links := fakeLinks{articles: map[string]bool{}, screeners: map[string]bool{"gated/check": true}}
 	var body strings.Builder
 	for i := range 40 {
@@ -407,7 +412,8 @@ func BenchmarkCheckPublishable(b *testing.B) {
 	}
 	svc.ResolveLinksWith(links)
 	c := healthContent("gated")
-	c.Body = body.String()
+	// The crisis block the clinical-claim lint asks of a withdrawal article.
+	c.Body = body.String() + "Call 911 if someone has a seizure or trouble breathing. Call or text 988 in a crisis.\n"
 	a := &domain.Article{ID: "x", Draft: c}
 	b.ReportAllocs()
 	for b.Loop() {
