@@ -409,7 +409,8 @@ func (d *document) blockHits(t *text, masked bool, m *matcher) []bool {
 // any match containing it (see prefilter) plus one byte on each side, so that \b sees the same
 // neighbours as in the whole block; overlapping windows are merged. An anchored pattern runs on
 // the whole block.
-func windows(t *text, b span, pf prefilter) []span {
+func windows(t *text, block int, m *matcher, x *keywordIndex) []span {
+	b, pf := t.blocks[block], m.pf
 	reach := pf.maxLen
 	switch {
 	case reach == -2 || len(pf.clauses) == 0:
@@ -417,10 +418,11 @@ func windows(t *text, b span, pf prefilter) []span {
 	case reach == -1:
 		reach = maxReach
 	}
+	present := t.keywordSets(x, true)[block]
 	var best []span
 	bestCover := -1
-	for _, clause := range pf.clauses {
-		ws := clauseWindows(t, b, clause, reach)
+	for c, clause := range pf.clauses {
+		ws := clauseWindows(t, b, clause, m.clauseIDs[c], present, reach)
 		cover := 0
 		for _, w := range ws {
 			cover += w.end - w.start
@@ -432,16 +434,21 @@ func windows(t *text, b span, pf prefilter) []span {
 	return best
 }
 
-func clauseWindows(t *text, b span, clause []string, reach int) []span {
+// clauseWindows returns the merged windows around the clause's keywords in block b (only those
+// the block has: present, by id).
+func clauseWindows(t *text, b span, clause []string, ids []int, present bitset, reach int) []span {
 	var ws []span
-	for _, k := range clause {
+	for k, kw := range clause {
+		if !present.has(ids[k]) {
+			continue
+		}
 		for from := b.start; from < b.end; {
-			i := strings.Index(t.lower[from:b.end], k)
+			i := strings.Index(t.lower[from:b.end], kw)
 			if i < 0 {
 				break
 			}
 			i += from
-			ws = append(ws, span{max(b.start, i-reach-1), min(b.end, i+len(k)+reach+1)})
+			ws = append(ws, span{max(b.start, i-reach-1), min(b.end, i+len(kw)+reach+1)})
 			from = i + 1
 		}
 	}
@@ -486,7 +493,7 @@ func (d *document) candidates(r *rule, p pattern, t *text, limit int) []span {
 		if !ok || (r.outsideFootnotes && t.isFootnote(t.blocks[i])) {
 			continue
 		}
-		for _, w := range windows(t, t.blocks[i], p.m.pf) {
+		for _, w := range windows(t, i, p.m, d.keywords) {
 			out = d.matchWindow(r, p, t, w, out)
 			if limit > 0 && len(out) >= limit {
 				return out[:limit]

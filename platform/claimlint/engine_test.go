@@ -283,6 +283,26 @@ func BenchmarkLint6000Words(b *testing.B) {
 	}
 }
 
+// BenchmarkLint6000WordsDemo lints a 6,000-word article of demo prose only (few findings).
+func BenchmarkLint6000WordsDemo(b *testing.B) {
+	clean, err := os.ReadFile("testdata/withdrawal-article.md")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var body strings.Builder
+	for len(strings.Fields(body.String())) < 6000 {
+		body.Write(clean)
+		body.WriteString("\n\n")
+	}
+	e := builtin(b)
+	in := claimlint.Input{Context: claimlint.ContextArticle, Facts: baseFacts(), Fields: []claimlint.Field{{Name: "body", Markdown: body.String()}}}
+	b.SetBytes(int64(body.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Lint(in)
+	}
+}
+
 func TestLintTimeBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing")

@@ -7,6 +7,9 @@ import (
 	"unicode/utf8"
 )
 
+// maxLinkLen bounds how far a link destination is looked for after "](".
+const maxLinkLen = 4096
+
 // span is a byte range [start, end) of a field's text.
 type span struct{ start, end int }
 
@@ -61,9 +64,9 @@ var (
 	// markerRE reads a suppression marker: <!-- lint-ignore rule-a, rule-b: reason -->.
 	markerRE = regexp.MustCompile(`(?s)^<!--\s*lint-ignore\s+([A-Za-z0-9_,\s-]*?)\s*(?::\s*(.*?))?\s*-->$`)
 	// linkDestinationRE finds the destination (and title) of an inline link or image.
-	linkDestinationRE = regexp.MustCompile(`\]\((<[^>\n]*>|[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?\)`)
+	linkDestinationRE = regexp.MustCompile(`^\]\((<[^>\n]*>|[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?\)`)
 	// referenceDefinitionRE finds a link reference definition's destination (not a footnote's).
-	referenceDefinitionRE = regexp.MustCompile(`(?m)^ {0,3}\[[^\]^\n][^\]\n]*\]:[ \t]*(\S+.*)$`)
+	referenceDefinitionRE = regexp.MustCompile(`^ {0,3}\[[^\]^\n][^\]\n]*\]:[ \t]*(\S+.*)$`)
 	// insteadHeaderRE recognises the header cell of a column of phrasings to avoid.
 	insteadHeaderRE = regexp.MustCompile(`(?i)\b(instead of|don'?t say|do not say|avoid saying|words to avoid|not this)\b`)
 )
@@ -90,11 +93,28 @@ func newText(field, src string) *text {
 	masked := vis // vis is not used again: mask in place
 	// Link destinations are not shown to readers: "[more](/articles/withdrawal)" and reference
 	// definitions "[c]: /v1/sites/x/screeners/y" say nothing.
-	for _, m := range linkDestinationRE.FindAllStringSubmatchIndex(t.visible, -1) {
-		blank(masked, m[2], m[3])
+	// The expressions run anchored where a link can start, not over the whole text.
+	for i := 0; ; {
+		j := strings.Index(t.visible[i:], "](")
+		if j < 0 {
+			break
+		}
+		j += i
+		if m := linkDestinationRE.FindStringSubmatchIndex(t.visible[j:min(len(t.visible), j+maxLinkLen)]); m != nil {
+			blank(masked, j+m[2], j+m[3])
+		}
+		i = j + 2
 	}
-	for _, m := range referenceDefinitionRE.FindAllStringSubmatchIndex(t.visible, -1) {
-		blank(masked, m[2], m[3])
+	for _, ls := range t.lineStarts {
+		if ls < len(t.visible) && strings.HasPrefix(strings.TrimLeft(t.visible[ls:min(len(t.visible), ls+4)], " "), "[") {
+			end := strings.IndexByte(t.visible[ls:], '\n')
+			if end < 0 {
+				end = len(t.visible) - ls
+			}
+			if m := referenceDefinitionRE.FindStringSubmatchIndex(t.visible[ls : ls+end]); m != nil {
+				blank(masked, ls+m[2], ls+m[3])
+			}
+		}
 	}
 	for _, b := range t.blocks {
 		maskBlockQuotes(masked, b)
