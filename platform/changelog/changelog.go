@@ -48,7 +48,17 @@ type Follower[E any] struct {
 	// including to, was made by writes of this process that Apply's reader has been given
 	// already (in process): Run then does not read the log for them.
 	Own func(from, to int64) bool
+	// IdleBackoff, with Head, spaces the head reads of an idle log: after each read that finds
+	// it unmoved, Run waits one more Interval before the next, up to IdleBackoff intervals; any
+	// move brings it back to every Interval. So other writers' changes arrive within
+	// IdleBackoff × Interval (plus one read). 0 or 1: every Interval.
+	IdleBackoff int
 }
+
+// IdleBackoff is the Follower.IdleBackoff of Beacon's followers: at their 1 s interval an idle
+// process reads each head every 3 s, and other replicas' writes still arrive within the 5 s the
+// services promise.
+const IdleBackoff = 3
 
 // Position is where a follower starts: the since-time, and the log's head as it was before the
 // reader loaded its state.
@@ -85,7 +95,12 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 	}
 	failing := false
 	since, head, headKnown := from.Since, from.head, from.headKnown
+	idleReads, skip := 0, 0 // head reads in a row that found the log unmoved; ticks left to skip
 	return loop.Every(ctx, f.Interval, func(ctx context.Context) {
+		if skip > 0 {
+			skip--
+			return
+		}
 		var h int64
 		var headErr error = errNoHead
 		if f.Head != nil {
@@ -93,12 +108,19 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 			if headErr == nil && headKnown && (h == head || (f.Own != nil && f.Own(head, h))) {
 				// Nothing was added since the last read, which covered everything up to it, but
 				// what this process wrote (and applied) itself.
+				if h == head {
+					idleReads++
+					skip = min(idleReads, max(f.IdleBackoff, 1)) - 1
+				} else {
+					idleReads = 0
+				}
 				head = h
 				if floor := f.now().Add(-f.Overlap); floor.After(since) {
 					since = floor
 				}
 				return
 			}
+			idleReads = 0
 		}
 		next, full, err := f.poll(ctx, since)
 		if err == nil {

@@ -3,8 +3,10 @@ package changelog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -352,4 +354,59 @@ func TestRunWithoutAStartHeadReadsOnce(t *testing.T) {
 	if len(log.reads) != 1 {
 		t.Fatalf("%d reads, want 1 (the first tick; the head did not move after it)", len(log.reads))
 	}
+}
+
+// TestIdleBackoffSpacesHeadReads runs two followers of one idle log side by side, one reading
+// the head every interval and one with IdleBackoff 4: the second reads it about a quarter as
+// often. A move of the head is then applied by both.
+func TestIdleBackoffSpacesHeadReads(t *testing.T) {
+	log := &fakeLog{}
+	var head, everyTick, backedOff atomic.Int64
+	applied := make(chan string, 10)
+	follower := func(backoff int, reads *atomic.Int64) *Follower[entry] {
+		return &Follower[entry]{
+			List:   log.list,
+			TimeOf: func(e entry) time.Time { return e.at },
+			Apply: func(_ context.Context, es []entry) error {
+				for range es {
+					applied <- fmt.Sprint(backoff)
+				}
+				return nil
+			},
+			Head: func(context.Context) (int64, error) {
+				reads.Add(1)
+				return head.Load(), nil
+			},
+			Interval:    2 * time.Millisecond,
+			Overlap:     time.Hour,
+			IdleBackoff: backoff,
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, f := range []*Follower[entry]{follower(1, &everyTick), follower(4, &backedOff)} {
+		wg.Go(func() { _ = f.Run(ctx, f.Start(ctx)) })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for everyTick.Load() < 81 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	a, b := everyTick.Load(), backedOff.Load()
+	if a < 81 || b > a/2 {
+		t.Errorf("head reads of an idle log: %d every interval, %d with IdleBackoff 4; want about a quarter", a, b)
+	}
+	log.add("x", time.Now())
+	head.Add(1)
+	got := map[string]bool{}
+	for len(got) < 2 {
+		select {
+		case k := <-applied:
+			got[k] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("after a move, applied by %v; want both followers", got)
+		}
+	}
+	cancel()
+	wg.Wait()
 }

@@ -52,15 +52,16 @@ func (ix *Index) follower(src Source, interval time.Duration, now func() time.Ti
 		logger = logger.With("model", "article index")
 	}
 	return &changelog.Follower[domain.ArticleChange]{
-		List:     src.ListArticleChanges,
-		Head:     src.ArticleChangesHead,
-		Own:      src.OwnArticleChanges,
-		TimeOf:   func(c domain.ArticleChange) time.Time { return c.Time },
-		Apply:    func(ctx context.Context, changes []domain.ArticleChange) error { return ix.apply(ctx, src, changes) },
-		Interval: interval,
-		Overlap:  changeOverlap,
-		Now:      now,
-		Logger:   logger,
+		List:        src.ListArticleChanges,
+		Head:        src.ArticleChangesHead,
+		Own:         src.OwnArticleChanges,
+		TimeOf:      func(c domain.ArticleChange) time.Time { return c.Time },
+		Apply:       func(ctx context.Context, changes []domain.ArticleChange) error { return ix.apply(ctx, src, changes) },
+		Interval:    interval,
+		IdleBackoff: changelog.IdleBackoff,
+		Overlap:     changeOverlap,
+		Now:         now,
+		Logger:      logger,
 	}
 }
 

@@ -170,11 +170,12 @@ func (m *Model) follower(src Source, interval time.Duration) *changelog.Follower
 		Apply: func(ctx context.Context, changes []domain.ArticleChange) error {
 			return m.applyChanges(ctx, src, changes)
 		},
-		Interval: interval,
-		Overlap:  changeOverlap,
-		Batch:    changeBatch,
-		Now:      m.now,
-		Logger:   m.logger.With("follows", "article change log"),
+		Interval:    interval,
+		IdleBackoff: changelog.IdleBackoff,
+		Overlap:     changeOverlap,
+		Batch:       changeBatch,
+		Now:         m.now,
+		Logger:      m.logger.With("follows", "article change log"),
 	}
 }
 

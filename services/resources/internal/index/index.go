@@ -66,14 +66,15 @@ func New(src Source, interval time.Duration, logger *slog.Logger) *Index {
 
 func (ix *Index) follower() *changelog.Follower[store.Change] {
 	return &changelog.Follower[store.Change]{
-		List:     ix.src.ListChanges,
-		Head:     ix.src.ChangesHead,
-		Own:      ix.src.OwnChanges,
-		TimeOf:   func(c store.Change) time.Time { return c.Time },
-		Apply:    ix.apply,
-		Interval: ix.interval,
-		Overlap:  2 * time.Second,
-		Logger:   ix.logger,
+		List:        ix.src.ListChanges,
+		Head:        ix.src.ChangesHead,
+		Own:         ix.src.OwnChanges,
+		TimeOf:      func(c store.Change) time.Time { return c.Time },
+		Apply:       ix.apply,
+		Interval:    ix.interval,
+		IdleBackoff: changelog.IdleBackoff,
+		Overlap:     2 * time.Second,
+		Logger:      ix.logger,
 	}
 }
 
