@@ -77,8 +77,10 @@ const (
 	ContextQuestionnaire = "questionnaire"
 )
 
-// Contexts lists the contexts a rule may name.
-var Contexts = []string{ContextArticle, ContextResource, ContextQuestionnaire}
+// knownContext reports whether c is a context a rule may name.
+func knownContext(c string) bool {
+	return c == ContextArticle || c == ContextResource || c == ContextQuestionnaire
+}
 
 // Field is one text to lint: its name as the caller's API spells it ("body", "title",
 // "questions[2].text") and its Markdown (plain text is Markdown too).

@@ -240,6 +240,8 @@ func TestRulesFileErrors(t *testing.T) {
 		"unknown kind":  strings.Replace(good, "kind: phone", "kind: telephone", 1),
 		"unknown check": strings.Replace(good, "check: review-current", "check: review-fresh", 1),
 		"no revision":   strings.Replace(good, "revision: ", "# revision: ", 1),
+		"bad context":   strings.Replace(good, "contexts: [article]", "contexts: [articles]", 1),
+		"uppercase":     strings.Replace(good, `'\b(self-?check`, `'\b(Self-?check`, 1),
 	} {
 		if file == good {
 			t.Fatalf("%s: the replacement did not apply", name)

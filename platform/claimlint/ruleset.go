@@ -407,7 +407,7 @@ func compileRule(e ruleEntry) (*rule, error) {
 		r.kind = kindMatch
 	}
 	for _, c := range e.Contexts {
-		if !slices.Contains(Contexts, c) {
+		if !knownContext(c) {
 			return nil, fmt.Errorf("unknown context %q", c)
 		}
 	}
