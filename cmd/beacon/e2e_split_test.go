@@ -3,7 +3,9 @@ package main_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,14 +45,26 @@ func TestSplitDeployment(t *testing.T) {
 	lines = strings.Split(strings.TrimSpace(string(out)), "\n")
 	screeningKey := lines[len(lines)-1]
 
+	// Content checks its articles' links to screeners with the screening service, which starts
+	// after it: screening gets an address reserved now.
+	reserve, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	screeningAddr := reserve.Addr().String()
+	_ = reserve.Close()
+
 	services := map[string]*instance{}
 	services["sites"] = startUntil(t, "gRPC  ", append([]string{"serve", "--target=sites", "--grpc-addr", "127.0.0.1:0"}, shared...)...)
 	readSites := []string{"--sites-addr", services["sites"].grpcAddr, "--service-key", serviceKey, "--catalog-refresh", "200ms"}
 	for _, name := range []string{"content", "access", "resources"} {
 		args := append([]string{"serve", "--target=" + name, "--grpc-addr", "127.0.0.1:0", "--scheduler-interval", "200ms"}, shared...)
+		if name == "content" {
+			args = append(args, "--screening-addr", screeningAddr)
+		}
 		services[name] = startUntil(t, "gRPC  ", append(args, readSites...)...)
 	}
-	services["screening"] = startUntil(t, "gRPC  ", append(append([]string{"serve", "--target=screening", "--grpc-addr", "127.0.0.1:0",
+	services["screening"] = startUntil(t, "gRPC  ", append(append([]string{"serve", "--target=screening", "--grpc-addr", screeningAddr,
 		"--content-addr", services["content"].grpcAddr, "--resources-addr", services["resources"].grpcAddr, "--screening-key", screeningKey}, shared...), readSites...)...)
 	gw := start(t, append(append([]string{"serve", "--target=gateway", "--http-addr", "127.0.0.1:0",
 		"--content-addr", services["content"].grpcAddr, "--access-addr", services["access"].grpcAddr,
@@ -131,6 +145,20 @@ func TestSplitDeployment(t *testing.T) {
 	// it, and it recommends from content and resources over gRPC with its own key.
 	questionnaire := publishKratomCheck(t, gw, admin, "split")
 	screener := gw.call(t, "", "GET", "/v1/sites/split/screeners/kratom-self-check", nil).must(t, 200)
+	// The content process checks links to screeners with the screening process.
+	for _, link := range []struct {
+		slug   string
+		status int
+	}{{"kratom-self-check", 200}, {"no-such-check", 400}} {
+		linking := gw.call(t, admin, "POST", "/v1/articles", map[string]any{
+			"title": "Screener link " + strconv.Itoa(link.status), "targetSites": []string{"sites/split"},
+			"body": "Take [the self-check](/v1/sites/split/screeners/" + link.slug + "). It is not a diagnosis.",
+		}).must(t, 200)
+		r := gw.call(t, admin, "POST", "/v1/"+linking.str("name")+":publish", map[string]any{}).must(t, link.status)
+		if link.status == 400 && !strings.Contains(string(r.raw), `"type":"INTERNAL_LINK"`) {
+			t.Errorf("publish with a link to a missing screener: %s", r.raw)
+		}
+	}
 	if screener.header.Get("ETag") == "" || !strings.HasPrefix(screener.header.Get("Cache-Control"), "public") || screener.header.Get("Surrogate-Key") == "" {
 		t.Errorf("screener headers %v", screener.header)
 	}

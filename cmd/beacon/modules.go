@@ -95,7 +95,20 @@ var serviceModules = []serviceModule{
 			return grpcService{}, err
 		}
 		a.content = svc
-		return grpcService{register: svc.Register, rules: content.Rules(), names: content.ServiceNames(), run: svc.Run}, nil
+		run := svc.Run
+		if addr := a.cfg.ServiceAddrs["screening"]; !a.running["screening"] && addr != "" && a.cfg.ServiceKey != "" {
+			// Articles' links to screeners are checked with the screening service elsewhere.
+			conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				return grpcService{}, fmt.Errorf("dial screening at %s: %w", addr, err)
+			}
+			svc.ResolveScreenersWith(screening.NewRemoteScreeners(conn, a.cfg.ServiceKey))
+			run = func(ctx context.Context) error {
+				defer conn.Close()
+				return svc.Run(ctx)
+			}
+		}
+		return grpcService{register: svc.Register, rules: content.Rules(), names: content.ServiceNames(), run: run}, nil
 	}, gateway: content.RegisterGateway,
 		readSide: func(ctx context.Context, a *app, _ *grpc.ClientConn) (gateway.ReadSide, func(context.Context) error, error) {
 			if a.content != nil {

@@ -20,6 +20,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/beaconcms/beacon/gateway"
 	screeningv1 "github.com/beaconcms/beacon/gen/beacon/screening/v1"
@@ -229,6 +232,37 @@ func (s *Service) ScreenerPublished(ctx context.Context, site, slug string) (boo
 		return false, err
 	}
 	return true, nil
+}
+
+// RemoteScreeners tells whether a site serves a published screener by asking the screening
+// service over gRPC (GetScreener) with a key that covers every site (a process's --service-key):
+// for a content service that runs apart from screening, to check its articles' links.
+type RemoteScreeners struct {
+	client screeningv1.ScreenerServiceClient
+	key    string
+}
+
+// NewRemoteScreeners returns a RemoteScreeners calling the screening service over conn with key.
+func NewRemoteScreeners(conn grpc.ClientConnInterface, key string) *RemoteScreeners {
+	return &RemoteScreeners{client: screeningv1.NewScreenerServiceClient(conn), key: key}
+}
+
+// remoteScreenerTimeout bounds one question to the screening service (a publish waits for it).
+const remoteScreenerTimeout = 5 * time.Second
+
+// ScreenerPublished reports whether site serves a published screener at slug: NOT_FOUND from
+// the service means no; any other error is returned (the link cannot be checked).
+func (r *RemoteScreeners) ScreenerPublished(ctx context.Context, site, slug string) (bool, error) {
+	ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+r.key), remoteScreenerTimeout)
+	defer cancel()
+	_, err := r.client.GetScreener(ctx, &screeningv1.GetScreenerRequest{Site: "sites/" + site, Slug: slug})
+	switch status.Code(err) {
+	case codes.OK:
+		return true, nil
+	case codes.NotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("ask the screening service for screener %q of sites/%s: %w", slug, site, err)
 }
 
 // SeedDemo loads the shipped instruments (TAPS-1, CAGE-AID, the kratom self-check) for site,
