@@ -234,8 +234,14 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("demo content is there", func(t *testing.T) {
 		r := in.call(t, admin, "GET", "/v1/articles?filter="+url.QueryEscape(`state = PUBLISHED`), nil).must(t, 200)
-		if n := len(r.body["articles"].([]any)); n != 4 {
-			t.Fatalf("demo site has %d published articles, want all 4 (under its publish gates and link checks)", n)
+		// The demo's fictional reviews fall due on 2027-12-01 (demo.ReviewsLapse, whose test pins
+		// the date); from then on the site's gates rightly keep the articles as drafts.
+		want := 4
+		if !time.Now().Before(time.Date(2027, 12, 1, 0, 0, 0, 0, time.UTC)) {
+			want = 0
+		}
+		if n := len(r.body["articles"].([]any)); n != want {
+			t.Fatalf("demo site has %d published articles, want %d (under its publish gates and link checks)", n, want)
 		}
 	})
 

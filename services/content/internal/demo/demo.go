@@ -41,6 +41,29 @@ func Articles() ([]domain.Content, error) {
 	return out, nil
 }
 
+// ReviewsLapse returns when the first demo article's (fictional) clinical review falls due at
+// the default review validity: from then on the demo site's publish gates refuse that article,
+// and SeedDemo leaves it as a draft, until its review dates are renewed here.
+func ReviewsLapse() (time.Time, error) {
+	articles, err := Articles()
+	if err != nil {
+		return time.Time{}, err
+	}
+	var first time.Time
+	for _, c := range articles {
+		var latest domain.Date
+		for _, r := range c.Reviewers {
+			if d := c.ReviewedOn(r); r.Role == domain.RoleClinical && domain.ClinicalCredential(r.Credentials) && d.After(latest) {
+				latest = d
+			}
+		}
+		if due := domain.ReviewDue(latest, domain.DefaultReviewValidityMonths); first.IsZero() || due.Before(first) {
+			first = due
+		}
+	}
+	return first, nil
+}
+
 // Parse reads one article: "key: value" header lines, a "---" line, then the Markdown body.
 // Keys: title, slug, summary, tags, topics (comma-separated), author (repeatable:
 // "Name | Credentials [| fictional]"), reviewer (repeatable: "role | Name | Credentials |

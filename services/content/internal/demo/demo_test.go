@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
@@ -99,5 +100,14 @@ func TestDemoArticlesAreHonestExamples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReviewsLapse checks the date the demo's fictional reviews fall due: a year after the
+// review of 2026-12-01 (the earliest of the articles' latest clinical reviews).
+func TestReviewsLapse(t *testing.T) {
+	got, err := ReviewsLapse()
+	if err != nil || !got.Equal(time.Date(2027, 12, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("ReviewsLapse = %v, %v; want 2027-12-01", got, err)
 	}
 }
