@@ -137,12 +137,14 @@ func (s *Service) ReviewDueTime(ctx context.Context, c *Content) time.Time {
 	return ReviewDueOn(c.LastReview(), c.TargetSites, func(site string) int { return s.reviewValidity(ctx, site) })
 }
 
-// withReviewDue sets a.ReviewDueTime for the caller and returns a.
+// withReviewDue returns a copy of a with ReviewDueTime set, for the caller.
 func (s *Service) withReviewDue(ctx context.Context, a *Article) *Article {
-	if a != nil {
-		a.ReviewDueTime = s.ReviewDueTime(ctx, &a.Draft)
+	if a == nil {
+		return nil
 	}
-	return a
+	out := *a // a copy: a may have been handed to observers already
+	out.ReviewDueTime = s.ReviewDueTime(ctx, &a.Draft)
+	return &out
 }
 
 // MedicalReviewer returns the first clinical reviewer as a Person (the deprecated

@@ -181,8 +181,8 @@ func (s *Service) GetArticle(ctx context.Context, p auth.Principal, id string) (
 // that snapshot (listScoped).
 func (s *Service) ListArticles(ctx context.Context, p auth.Principal, q ArticleQuery) ([]*Article, error) {
 	list, err := s.listArticles(ctx, p, q)
-	for _, a := range list {
-		s.withReviewDue(ctx, a)
+	for i, a := range list {
+		list[i] = s.withReviewDue(ctx, a) // a copy: the index's own entries are shared
 	}
 	return list, err
 }
