@@ -150,10 +150,10 @@ func (ix *Index[K]) Near(center Point, radiusKm float64, keep func(K) bool) []Hi
 	return ix.AppendNearest(nil, center, radiusKm, -1, keep)
 }
 
-// visitCells calls visit for every cell that a circle of radiusKm around center can touch: the rows
-// of its latitude band and, in each, the columns of its longitude span (all columns when the circle
-// reaches a pole), wrapping across the antimeridian.
-func (ix *Index[K]) visitCells(center Point, radiusKm float64, visit func(cell)) {
+// visitCells calls visit with the entries of every non-empty cell that a circle of radiusKm
+// around center can touch: the rows of its latitude band and, in each, the columns of its
+// longitude span (all columns when the circle reaches a pole), wrapping across the antimeridian.
+func (ix *Index[K]) visitCells(center Point, radiusKm float64, visit func([]entry[K])) {
 	δ := radiusKm / EarthRadiusKm
 	dLat := degrees(δ)
 	latMin, latMax := center.Lat-dLat, center.Lat+dLat
@@ -172,8 +172,8 @@ func (ix *Index[K]) visitCells(center Point, radiusKm float64, visit func(cell))
 	if allCols || 2*dLng >= 360-ix.cellDeg {
 		for r := rowMin; r <= rowMax; r++ {
 			for c := int32(0); c < ix.cols; c++ {
-				if _, ok := ix.cells[cell{r, c}]; ok {
-					visit(cell{r, c})
+				if es := ix.cells[cell{r, c}]; len(es) > 0 {
+					visit(es)
 				}
 			}
 		}
@@ -184,8 +184,8 @@ func (ix *Index[K]) visitCells(center Point, radiusKm float64, visit func(cell))
 	for r := rowMin; r <= rowMax; r++ {
 		for c := colFirst; c <= colLast; c++ {
 			w := ((c % ix.cols) + ix.cols) % ix.cols
-			if _, ok := ix.cells[cell{r, w}]; ok {
-				visit(cell{r, w})
+			if es := ix.cells[cell{r, w}]; len(es) > 0 {
+				visit(es)
 			}
 		}
 	}

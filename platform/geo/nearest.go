@@ -20,12 +20,13 @@ func unitVector(p Point) (x, y, z float64) {
 }
 
 // candidate is a point found within the radius during a search: where it ranks (h, then seq)
-// and, in the search's points, which key and point it is. It holds no pointer, so moving
-// candidates in the heap costs the garbage collector nothing.
+// and which entry it is (of the search's cells). It holds no pointer, so collecting and moving
+// candidates costs the garbage collector nothing.
 type candidate struct {
 	h     float64 // chord²/4 to the centre
 	seq   uint64
-	at    int32 // index in search.points
+	cell  int32 // index in search.cells
+	entry int32 // index in that cell's entries
 	multi bool  // its key has other points (which may be found too)
 }
 
@@ -34,17 +35,12 @@ func closer(a, b *candidate) bool {
 	return a.h < b.h || (a.h == b.h && a.seq < b.seq)
 }
 
-type foundPoint[K comparable] struct {
-	key K
-	p   Point
-}
-
 // search is the scratch of one AppendNearest call, pooled per Index.
 type search[K comparable] struct {
-	points []foundPoint[K] // every point within the radius, by candidate.at
-	found  []candidate     // a min-heap by closer
-	seen   map[K]bool      // keys with several points already taken from the heap
-	hits   []exactHit[K]   // the result, with exact distances, before the final sort
+	cells [][]entry[K]  // the entries of each cell visited, by candidate.cell
+	found []candidate   // every point within the radius; then a min-heap by closer
+	seen  map[K]bool    // keys with several points already taken from the heap
+	hits  []exactHit[K] // the result, with exact distances, before the final sort
 }
 
 type exactHit[K comparable] struct {
@@ -61,12 +57,12 @@ func (ix *Index[K]) getSearch() *search[K] {
 }
 
 func (ix *Index[K]) putSearch(s *search[K]) {
-	if cap(s.points) > 1<<14 {
+	if cap(s.found) > 1<<14 {
 		return // an unusually large search: let it go
 	}
-	clear(s.points[:cap(s.points)]) // drop keys for the collector
+	clear(s.cells[:cap(s.cells)]) // drop references for the collector
 	clear(s.hits[:cap(s.hits)])
-	s.points, s.found, s.hits = s.points[:0], s.found[:0], s.hits[:0]
+	s.cells, s.found, s.hits = s.cells[:0], s.found[:0], s.hits[:0]
 	clear(s.seen)
 	ix.searches.Put(s)
 }
@@ -111,8 +107,9 @@ func (ix *Index[K]) AppendNearest(dst []Hit[K], center Point, radiusKm float64, 
 	s := ix.getSearch()
 	defer ix.putSearch(s)
 	// Every point within the radius: cheap, and touches only the cells' entries.
-	ix.visitCells(center, radiusKm, func(c cell) {
-		es := ix.cells[c]
+	ix.visitCells(center, radiusKm, func(es []entry[K]) {
+		cellNo := int32(len(s.cells))
+		s.cells = append(s.cells, es)
 		for i := range es {
 			e := &es[i]
 			dx, dy, dz := e.x-cx, e.y-cy, e.z-cz
@@ -120,8 +117,7 @@ func (ix *Index[K]) AppendNearest(dst []Hit[K], center Point, radiusKm float64, 
 			if h > hMax+margin || (h >= hMax-margin && DistanceKm(center, e.p) > radiusKm) {
 				continue
 			}
-			s.points = append(s.points, foundPoint[K]{key: e.key, p: e.p})
-			s.found = append(s.found, candidate{h: h, seq: e.seq, at: int32(len(s.points) - 1), multi: e.multi})
+			s.found = append(s.found, candidate{h: h, seq: e.seq, cell: cellNo, entry: int32(i), multi: e.multi})
 		}
 	})
 	// Then nearest first, asking keep as it goes, until limit keys are kept.
@@ -134,17 +130,17 @@ func (ix *Index[K]) AppendNearest(dst []Hit[K], center Point, radiusKm float64, 
 		h[0] = h[len(h)-1]
 		h = h[:len(h)-1]
 		siftDown(h, 0)
-		fp := &s.points[c.at]
+		e := &s.cells[c.cell][c.entry]
 		if c.multi {
-			if s.seen[fp.key] {
+			if s.seen[e.key] {
 				continue // a farther point of a key already taken (or refused)
 			}
-			s.seen[fp.key] = true
+			s.seen[e.key] = true
 		}
-		if keep != nil && !keep(fp.key) {
+		if keep != nil && !keep(e.key) {
 			continue
 		}
-		s.hits = append(s.hits, exactHit[K]{key: fp.key, d: DistanceKm(center, fp.p), seq: c.seq})
+		s.hits = append(s.hits, exactHit[K]{key: e.key, d: DistanceKm(center, e.p), seq: c.seq})
 	}
 	// Taken by h; ordered by the distance reported (the same order but for rounding).
 	slices.SortStableFunc(s.hits, func(a, b exactHit[K]) int {

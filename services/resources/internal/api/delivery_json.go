@@ -113,6 +113,7 @@ type readJSON struct {
 	remote []delivery.Item
 	keys   []string
 	pooled bool
+	page   *delivery.Page // from pagePool, going back with the body
 }
 
 // bodyPool recycles response buffers: a near query's JSON is tens of kilobytes, and allocating
@@ -121,18 +122,28 @@ var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return 
 
 func pooledBody() []byte { return (*bodyPool.Get().(*[]byte))[:0] }
 
-// release returns a pooled body; the response must not be used after.
+// pagePool recycles the pages lists are answered in (their item slices and search scratch).
+var pagePool = sync.Pool{New: func() any { return new(delivery.Page) }}
+
+// release returns a pooled body and page; the response must not be used after.
 func (r readJSON) release() {
 	if r.pooled && cap(r.body) <= 1<<20 {
 		b := r.body[:0]
 		bodyPool.Put(&b)
 	}
+	if r.page != nil {
+		r.page.Reset()
+		pagePool.Put(r.page)
+	}
 }
 
 // listJSON answers ListSiteResources as JSON.
 func (s *DeliveryServer) listJSON(ctx context.Context, req *resourcesv1.ListSiteResourcesRequest) (readJSON, error) {
-	page, token, err := s.list(ctx, req)
+	page := pagePool.Get().(*delivery.Page)
+	token, err := s.list(ctx, req, page)
 	if err != nil {
+		page.Reset()
+		pagePool.Put(page)
 		return readJSON{}, err
 	}
 	b := append(pooledBody(), '{')
@@ -147,7 +158,7 @@ func (s *DeliveryServer) listJSON(ctx context.Context, req *resourcesv1.ListSite
 		b = append(b, quoted...)
 	}
 	b = append(b, '}')
-	return readJSON{body: b, items: page.Local, remote: page.Remote, pooled: true}, nil
+	return readJSON{body: b, items: page.Local, remote: page.Remote, pooled: true, page: page}, nil
 }
 
 // crisisLinesJSON answers ListCrisisLines as JSON.

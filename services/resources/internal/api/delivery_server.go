@@ -68,7 +68,8 @@ type offsetToken struct {
 }
 
 func (s *DeliveryServer) ListSiteResources(ctx context.Context, req *resourcesv1.ListSiteResourcesRequest) (*resourcesv1.ListSiteResourcesResponse, error) {
-	page, token, err := s.list(ctx, req)
+	var page delivery.Page
+	token, err := s.list(ctx, req, &page)
 	if err != nil {
 		return nil, err
 	}
@@ -82,34 +83,34 @@ func (s *DeliveryServer) ListSiteResources(ctx context.Context, req *resourcesv1
 	return resp, nil
 }
 
-// list checks a list request and answers it from the read model: the page and its next-page
-// token ("" on the last page).
-func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteResourcesRequest) (delivery.Page, string, error) {
+// list checks a list request and answers it from the read model into page: it returns the
+// next-page token ("" on the last page).
+func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteResourcesRequest, page *delivery.Page) (string, error) {
 	site, err := readableSite(ctx, "site", req.GetSite())
 	if err != nil {
-		return delivery.Page{}, "", err
+		return "", err
 	}
 	size, err := pagetoken.Size(req.GetPageSize())
 	if err != nil {
-		return delivery.Page{}, "", err
+		return "", err
 	}
 	q := delivery.Query{Kind: domain.Kind(req.GetKind()), Taxonomy: req.GetTaxonomy(), Language: req.GetLanguage(),
 		OpenNow: req.GetOpenNow(), Words: req.GetQ(), Limit: size, RadiusKm: req.GetRadiusKm()}
 	if req.GetNear() != "" {
 		p, err := ParseNear(req.GetNear())
 		if err != nil {
-			return delivery.Page{}, "", err
+			return "", err
 		}
 		q.Near = &p
 	}
 	if r := req.GetRadiusKm(); math.IsNaN(r) || r < 0 || r > delivery.MaxRadiusKm {
-		return delivery.Page{}, "", apperr.InvalidField("radius_km", "must be from 0 (the default, %d km) to %d", delivery.DefaultRadiusKm, delivery.MaxRadiusKm)
+		return "", apperr.InvalidField("radius_km", "must be from 0 (the default, %d km) to %d", delivery.DefaultRadiusKm, delivery.MaxRadiusKm)
 	}
 	if q.Kind != 0 && !q.Kind.Valid() {
-		return delivery.Page{}, "", apperr.InvalidField("kind", "is not a kind")
+		return "", apperr.InvalidField("kind", "is not a kind")
 	}
 	if n := req.GetRemotePageSize(); n < 0 || n > delivery.MaxRemotePageSize {
-		return delivery.Page{}, "", apperr.InvalidField("remote_page_size", "must be from 0 (the default, %d) to %d", delivery.DefaultRemotePageSize, delivery.MaxRemotePageSize)
+		return "", apperr.InvalidField("remote_page_size", "must be from 0 (the default, %d) to %d", delivery.DefaultRemotePageSize, delivery.MaxRemotePageSize)
 	}
 	if q.Near != nil {
 		q.RemoteLimit = int(req.GetRemotePageSize())
@@ -124,22 +125,21 @@ func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteReso
 	if req.GetPageToken() != "" {
 		var tok offsetToken
 		if err := s.tokens.Decode(req.GetPageToken(), scope(), &tok); err != nil {
-			return delivery.Page{}, "", err
+			return "", err
 		}
 		q.Offset, q.RemoteOffset = tok.Offset, tok.Remote
 	}
-	page, err := s.model.List(ctx, site, q)
-	if err != nil {
-		return delivery.Page{}, "", err
+	if err := s.model.ListInto(ctx, site, q, page); err != nil {
+		return "", err
 	}
 	token := ""
 	if page.More || page.MoreRemote {
 		next := offsetToken{Offset: q.Offset + len(page.Local), Remote: q.RemoteOffset + len(page.Remote)}
 		if token, err = s.tokens.Encode(scope(), next); err != nil {
-			return delivery.Page{}, "", err
+			return "", err
 		}
 	}
-	return page, token, nil
+	return token, nil
 }
 
 func (s *DeliveryServer) GetSiteResource(ctx context.Context, req *resourcesv1.GetSiteResourceRequest) (*resourcesv1.PublishedResource, error) {

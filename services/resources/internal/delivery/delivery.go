@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/geo"
@@ -129,6 +130,16 @@ type Page struct {
 	Remote     []Item // with Near: virtual and area-wide resources by name, RemoteLimit of them from RemoteOffset
 	More       bool   // there are local items after this page
 	MoreRemote bool   // there are remote items after this page
+
+	hits []geo.Hit[*domain.Resource] // ListInto's scratch, kept with a reused page
+}
+
+// Reset empties p for reuse, keeping its slices' capacity and dropping what they referenced.
+func (p *Page) Reset() {
+	clear(p.Local)
+	clear(p.Remote)
+	clear(p.hits)
+	*p = Page{Local: p.Local[:0], Remote: p.Remote[:0], hits: p.hits[:0]}
 }
 
 // site returns a live site's settings, NotFound for a missing or deleted site.
@@ -220,13 +231,22 @@ func byName(a, b Item) int { return index.ByName(a.Resource, b.Resource) }
 // List returns a page of the site's active resources matching q. Without Near it walks the
 // index's per-site list, already sorted by name, and stops after the page.
 func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) {
+	var page Page
+	err := m.ListInto(ctx, siteID, q, &page)
+	return page, err
+}
+
+// ListInto is List into page, which it resets first and whose slices it reuses: for callers
+// that pool pages (Reset drops what a page references).
+func (m *Model) ListInto(ctx context.Context, siteID string, q Query, page *Page) error {
+	page.Reset()
 	site, err := m.site(ctx, siteID)
 	if err != nil {
-		return Page{}, err
+		return err
 	}
+	site.ID = unique.Make(site.ID).Value() // as the resources' site ids are (store): equal strings compare at once
 	now := m.now()
 	keep := func(r *domain.Resource) bool { return q.matches(m, r, now) && m.delivered(site, r, now) }
-	page := Page{}
 	if q.Near == nil {
 		skipped := 0
 		for _, r := range m.index.SiteByName(site.ID) {
@@ -243,7 +263,7 @@ func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) 
 			}
 			page.Local = append(page.Local, m.item(site, r, now))
 		}
-		return page, nil
+		return nil
 	}
 	radius := q.RadiusKm
 	if radius == 0 {
@@ -251,13 +271,12 @@ func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) 
 	}
 	// The page's hits and one more, which says whether a next page exists.
 	need := q.Offset + q.Limit + 1
-	hits := m.index.Near(make([]geo.Hit[*domain.Resource], 0, min(need, 256)), *q.Near, radius, q.Kind, need, keep)
-	if q.Offset < len(hits) {
+	page.hits = m.index.Near(page.hits, *q.Near, radius, q.Kind, need, keep)
+	if hits := page.hits; q.Offset < len(hits) {
 		hits = hits[q.Offset:]
 		if len(hits) > q.Limit {
 			hits, page.More = hits[:q.Limit], true
 		}
-		page.Local = make([]Item, 0, len(hits))
 		for _, h := range hits {
 			it := m.item(site, h.Key, now)
 			it.DistanceKm = h.DistanceKm
@@ -281,7 +300,7 @@ func (m *Model) List(ctx context.Context, siteID string, q Query) (Page, error) 
 			page.Remote = append(page.Remote, m.item(site, r, now))
 		}
 	}
-	return page, nil
+	return nil
 }
 
 // Get returns one resource of the site as its readers see it (any listed status).

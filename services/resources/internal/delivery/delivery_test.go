@@ -341,3 +341,30 @@ func TestDeletedResourcesLeaveTheCaches(t *testing.T) {
 		t.Errorf("after deleting the directory: %d directories cached, want 0", dirs)
 	}
 }
+
+// TestListIntoReusesAPage: a page used again holds only the new answer.
+func TestListIntoReusesAPage(t *testing.T) {
+	ix, m, _ := setup(t)
+	ctx := context.Background()
+	put(ix, "near", at(30.27, -97.75))
+	put(ix, "far", at(30.6, -97.75))
+	put(ix, "forum", func(r *domain.Resource) {
+		r.Locations = []domain.Location{{Type: domain.LocationVirtual, URL: "https://forum.example.org/"}}
+	})
+	var page delivery.Page
+	if err := m.ListInto(ctx, "s", delivery.Query{Near: &austin, RadiusKm: 100, Limit: 1, RemoteLimit: 5}, &page); err != nil {
+		t.Fatal(err)
+	}
+	if names(page.Local) != "near" || !page.More || names(page.Remote) != "forum" {
+		t.Fatalf("first: local %s (more %v) remote %s", names(page.Local), page.More, names(page.Remote))
+	}
+	if err := m.ListInto(ctx, "s", delivery.Query{Near: &austin, RadiusKm: 10, Limit: 5}, &page); err != nil {
+		t.Fatal(err)
+	}
+	if names(page.Local) != "near" || page.More || len(page.Remote) != 0 {
+		t.Errorf("reused: local %s (more %v) remote %s; want near alone", names(page.Local), page.More, names(page.Remote))
+	}
+	if err := m.ListInto(ctx, "gone", delivery.Query{Near: &austin, Limit: 5}, &page); err == nil || len(page.Local) != 0 {
+		t.Errorf("a deleted site: %v, local %s; want an error and an empty page", err, names(page.Local))
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"time"
+	"unique"
 
 	"github.com/beaconcms/beacon/services/resources/internal/domain"
 )
@@ -243,13 +244,26 @@ func fromResourceDoc(d resourceDoc) (*domain.Resource, error) {
 	return r, nil
 }
 
+// intern returns the canonical copy of s, and interned makes ss's elements canonical: fields
+// that take a few distinct values (site ids, languages, taxonomy terms, time zones, countries)
+// are then shared by every resource the read model holds instead of copied into each, and
+// comparing them (a site id with the request's) finds the same bytes at once.
+func intern(s string) string { return unique.Make(s).Value() }
+
+func interned(ss []string) []string {
+	for i, s := range ss {
+		ss[i] = intern(s)
+	}
+	return ss
+}
+
 func fromFieldsDoc(d fieldsDoc) (domain.Fields, error) {
 	f := domain.Fields{
-		DisplayName: d.DisplayName, OrganizationName: d.OrganizationName, TaxonomyTerms: d.TaxonomyTerms,
-		Description: d.Description, Website: d.Website, Email: d.Email, Languages: d.Languages,
+		DisplayName: d.DisplayName, OrganizationName: d.OrganizationName, TaxonomyTerms: interned(d.TaxonomyTerms),
+		Description: d.Description, Website: d.Website, Email: d.Email, Languages: interned(d.Languages),
 		CostDescription: d.CostDescription, Eligibility: d.Eligibility, Crisis: d.Crisis,
-		TargetSites: d.TargetSites, EditorNotes: d.EditorNotes,
-		Hours: domain.Hours{TimeZone: d.Hours.TimeZone, AlwaysOpen: d.Hours.AlwaysOpen},
+		TargetSites: interned(d.TargetSites), EditorNotes: d.EditorNotes,
+		Hours: domain.Hours{TimeZone: intern(d.Hours.TimeZone), AlwaysOpen: d.Hours.AlwaysOpen},
 	}
 	var ok bool
 	if f.Kind, ok = domain.ParseKind(d.Kind); !ok {
@@ -263,7 +277,7 @@ func fromFieldsDoc(d fieldsDoc) (domain.Fields, error) {
 		if !ok {
 			return f, fmt.Errorf("unknown phone type %q", p.Type)
 		}
-		f.Phones = append(f.Phones, domain.Phone{Number: p.Number, Extension: p.Extension, Type: t, Description: p.Description, Languages: p.Languages})
+		f.Phones = append(f.Phones, domain.Phone{Number: p.Number, Extension: p.Extension, Type: t, Description: p.Description, Languages: interned(p.Languages)})
 	}
 	for _, l := range d.Locations {
 		t, ok := domain.ParseLocationType(l.Type)
@@ -271,7 +285,7 @@ func fromFieldsDoc(d fieldsDoc) (domain.Fields, error) {
 			return f, fmt.Errorf("unknown location type %q", l.Type)
 		}
 		loc := domain.Location{Type: t, Name: l.Name, URL: l.URL, Address: domain.Address{
-			Address1: l.Address1, Address2: l.Address2, City: l.City, Region: l.Region, PostalCode: l.PostalCode, Country: l.Country}}
+			Address1: l.Address1, Address2: l.Address2, City: intern(l.City), Region: intern(l.Region), PostalCode: l.PostalCode, Country: intern(l.Country)}}
 		if l.Lat != nil && l.Lng != nil {
 			loc.Coordinates = &domain.LatLng{Lat: *l.Lat, Lng: *l.Lng}
 		}
