@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unique"
 
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/language"
@@ -119,11 +120,11 @@ func (f *Fields) Normalize() {
 	f.DisplayName = strings.TrimSpace(f.DisplayName)
 	f.OrganizationName = strings.TrimSpace(f.OrganizationName)
 	f.TaxonomyTerms = dedupe(f.TaxonomyTerms, func(s string) string {
-		return strings.ToLower(strings.Join(strings.Fields(s), " "))
+		return canonical(strings.ToLower(strings.Join(strings.Fields(s), " ")))
 	})
 	f.Website = strings.TrimSpace(f.Website)
 	f.Email = strings.TrimSpace(f.Email)
-	f.Languages = dedupe(f.Languages, canonicalLanguage)
+	f.Languages = dedupe(f.Languages, func(s string) string { return canonical(canonicalLanguage(s)) })
 	f.Costs = dedupe(f.Costs, func(c Cost) Cost { return c })
 	f.CostDescription = strings.TrimSpace(f.CostDescription)
 	f.Eligibility = strings.TrimSpace(f.Eligibility)
@@ -140,7 +141,7 @@ func (f *Fields) Normalize() {
 		l := &f.Locations[i]
 		l.Name = strings.TrimSpace(l.Name)
 		l.URL = strings.TrimSpace(l.URL)
-		l.Address.Country = strings.ToUpper(strings.TrimSpace(l.Address.Country))
+		l.Address.Country = canonical(strings.ToUpper(strings.TrimSpace(l.Address.Country)))
 		l.Address.Region = strings.TrimSpace(l.Address.Region)
 		l.Address.PostalCode = strings.TrimSpace(l.Address.PostalCode)
 	}
@@ -153,7 +154,7 @@ func (f *Fields) Normalize() {
 		p.Number = NormalizePhone(p.Number, region)
 		p.Extension = strings.TrimSpace(p.Extension)
 		p.Description = strings.TrimSpace(p.Description)
-		p.Languages = dedupe(p.Languages, canonicalLanguage)
+		p.Languages = dedupe(p.Languages, func(s string) string { return canonical(canonicalLanguage(s)) })
 	}
 	if allDayEveryDay(f.Hours.Periods) {
 		f.Hours.AlwaysOpen, f.Hours.Periods = true, nil
@@ -172,7 +173,8 @@ func (f *Fields) Normalize() {
 		f.ExternalIDs[i].Source = strings.ToLower(strings.TrimSpace(f.ExternalIDs[i].Source))
 		f.ExternalIDs[i].ID = strings.TrimSpace(f.ExternalIDs[i].ID)
 	}
-	f.TargetSites = dedupe(f.TargetSites, strings.TrimSpace)
+	f.TargetSites = dedupe(f.TargetSites, func(s string) string { return canonical(strings.TrimSpace(s)) })
+	f.Hours.TimeZone = canonical(f.Hours.TimeZone)
 	f.Phones = nilIfEmpty(f.Phones)
 	f.Locations = nilIfEmpty(f.Locations)
 	f.ServiceAreas = nilIfEmpty(f.ServiceAreas)
@@ -180,6 +182,10 @@ func (f *Fields) Normalize() {
 	f.Hours.Periods = nilIfEmpty(f.Hours.Periods)
 	f.Hours.Closures = nilIfEmpty(f.Hours.Closures)
 }
+
+// canonical returns the one shared copy of s: the few distinct values of site ids, languages,
+// taxonomy terms, time zones and countries are then held once by all the resources in memory.
+func canonical(s string) string { return unique.Make(s).Value() }
 
 func nilIfEmpty[T any](xs []T) []T {
 	if len(xs) == 0 {
