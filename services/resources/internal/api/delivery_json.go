@@ -78,11 +78,29 @@ func (s *DeliveryServer) appendItemJSON(dst []byte, it delivery.Item) []byte {
 	if it.OpenNow {
 		dst = append(dst, `,"openNow":true`...)
 	}
-	if d := math.Round(it.DistanceKm*100) / 100; d != 0 {
+	if cents := math.Round(it.DistanceKm * 100); cents != 0 {
 		dst = append(dst, `,"distanceKm":`...)
-		dst = strconv.AppendFloat(dst, d, 'g', -1, 64)
+		dst = appendHundredths(dst, cents)
 	}
 	return append(dst, '}')
+}
+
+// appendHundredths appends cents/100 as protojson writes that double (strconv's shortest 'g'
+// form), without float formatting: the integer part, then up to two decimals, trailing zeros
+// dropped. Past what an int64 holds exactly it falls back to strconv.
+func appendHundredths(dst []byte, cents float64) []byte {
+	if cents < 0 || cents >= 1<<53 {
+		return strconv.AppendFloat(dst, cents/100, 'g', -1, 64)
+	}
+	c := int64(cents)
+	dst = strconv.AppendInt(dst, c/100, 10)
+	if frac := c % 100; frac != 0 {
+		dst = append(dst, '.', byte('0'+frac/10))
+		if frac%10 != 0 {
+			dst = append(dst, byte('0'+frac%10))
+		}
+	}
+	return dst
 }
 
 func (s *DeliveryServer) appendItemsJSON(dst []byte, name string, items []delivery.Item) []byte {

@@ -7,3 +7,6 @@ func CachedJSON(s *DeliveryServer) int { return s.frags.len() }
 var ParseQuery = parseQuery
 
 func QueryGet(q queryParams, name string) string { return q.get(name) }
+
+// AppendHundredths exposes the JSON writer's distance formatting.
+var AppendHundredths = appendHundredths

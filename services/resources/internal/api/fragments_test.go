@@ -2,8 +2,11 @@ package api_test
 
 import (
 	"log/slog"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +62,25 @@ func TestCachedJSONFollowsDeletesAndEdits(t *testing.T) {
 	ix.Put(edited)
 	if body := list(); !strings.Contains(body, "Beta line renamed") || api.CachedJSON(ds) != 1 {
 		t.Errorf("after editing b: %d cached, body %s", api.CachedJSON(ds), body)
+	}
+}
+
+// TestDistancesAreWrittenAsProtojsonWritesThem: the hand-written distance equals strconv's
+// shortest form of the rounded double (what protojson writes) for distances from 0 to 20,000 km.
+func TestDistancesAreWrittenAsProtojsonWritesThem(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range 200000 {
+		d := rng.Float64() * 500
+		if i%4 == 0 {
+			d = rng.Float64() * 20000
+		}
+		if i%10 == 0 {
+			d = float64(rng.IntN(2000000)) / 100 // exact hundredths
+		}
+		cents := math.Round(d * 100)
+		want := strconv.FormatFloat(cents/100, 'g', -1, 64)
+		if got := string(api.AppendHundredths(nil, cents)); got != want {
+			t.Fatalf("distance %v: wrote %s, want %s", d, got, want)
+		}
 	}
 }

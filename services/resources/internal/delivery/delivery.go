@@ -154,6 +154,17 @@ func (m *Model) site(ctx context.Context, id string) (domain.SiteSettings, error
 	return s, nil
 }
 
+// instant is the time a request is answered at, with its UTC date, made once per request.
+type instant struct {
+	time.Time
+	today domain.Date
+}
+
+func (m *Model) instant() instant {
+	t := m.now()
+	return instant{Time: t, today: domain.DateOf(t.UTC())}
+}
+
 // compile returns what delivery needs of r's revision, making it on first use.
 func (m *Model) compile(r *domain.Resource) *compiled {
 	if v, ok := m.compiled.Load(r.ID); ok {
@@ -176,25 +187,25 @@ func (m *Model) compile(r *domain.Resource) *compiled {
 
 func (m *Model) schedule(r *domain.Resource) *domain.Schedule { return m.compile(r).schedule }
 
-func (m *Model) item(site domain.SiteSettings, r *domain.Resource, now time.Time) Item {
+func (m *Model) item(site domain.SiteSettings, r *domain.Resource, now instant) Item {
 	c := m.compile(r)
-	it := Item{Resource: r, DescriptionHTML: c.html, Stale: domain.StaleAt(r.Verified.Date, domain.DateOf(now.UTC()), site.StaleAfterDays)}
+	it := Item{Resource: r, DescriptionHTML: c.html, Stale: domain.StaleAt(r.Verified.Date, now.today, site.StaleAfterDays)}
 	if c.schedule != nil {
-		it.OpenNow = c.schedule.OpenAt(now)
+		it.OpenNow = c.schedule.OpenAt(now.Time)
 	}
 	return it
 }
 
 // delivered reports whether a site's readers see r at all: it targets the site, is live and
 // listed (not inactive or defunct), and is not hidden as stale.
-func (m *Model) delivered(site domain.SiteSettings, r *domain.Resource, now time.Time) bool {
+func (m *Model) delivered(site domain.SiteSettings, r *domain.Resource, now instant) bool {
 	if r.Deleted() || !r.Status.Listed() || !slices.Contains(r.TargetSites, site.ID) {
 		return false
 	}
-	return !site.HideStale || !domain.StaleAt(r.Verified.Date, domain.DateOf(now.UTC()), site.StaleAfterDays)
+	return !site.HideStale || !domain.StaleAt(r.Verified.Date, now.today, site.StaleAfterDays)
 }
 
-func (q Query) matches(m *Model, r *domain.Resource, now time.Time) bool {
+func (q Query) matches(m *Model, r *domain.Resource, now instant) bool {
 	if q.Kind != 0 && r.Kind != q.Kind {
 		return false
 	}
@@ -219,7 +230,7 @@ func (q Query) matches(m *Model, r *domain.Resource, now time.Time) bool {
 	}
 	if q.OpenNow {
 		s := m.schedule(r)
-		if s == nil || !s.OpenAt(now) {
+		if s == nil || !s.OpenAt(now.Time) {
 			return false
 		}
 	}
@@ -245,7 +256,7 @@ func (m *Model) ListInto(ctx context.Context, siteID string, q Query, page *Page
 		return err
 	}
 	site.ID = unique.Make(site.ID).Value() // as the resources' site ids are (store): equal strings compare at once
-	now := m.now()
+	now := m.instant()
 	keep := func(r *domain.Resource) bool { return q.matches(m, r, now) && m.delivered(site, r, now) }
 	if q.Near == nil {
 		skipped := 0
@@ -309,7 +320,7 @@ func (m *Model) Get(ctx context.Context, siteID, id string) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
-	now := m.now()
+	now := m.instant()
 	r, ok := m.index.Get(id)
 	if !ok || !m.delivered(site, r, now) {
 		return Item{}, apperr.New(apperr.NotFound, "resource %q not found on site %q", "resources/"+id, "sites/"+siteID)
@@ -359,10 +370,10 @@ func (m *Model) Directory(ctx context.Context, siteID, slug string) (DirectoryPa
 	if !ok {
 		return DirectoryPage{}, apperr.New(apperr.NotFound, "directory %q not found on site %q", slug, "sites/"+siteID)
 	}
-	return DirectoryPage{Directory: d, IntroHTML: m.introHTML(d), Entries: m.resolve(site, d, m.now())}, nil
+	return DirectoryPage{Directory: d, IntroHTML: m.introHTML(d), Entries: m.resolve(site, d, m.instant())}, nil
 }
 
-func (m *Model) resolve(site domain.SiteSettings, d *domain.Directory, now time.Time) []DirectoryItem {
+func (m *Model) resolve(site domain.SiteSettings, d *domain.Directory, now instant) []DirectoryItem {
 	var out []DirectoryItem
 	listed := make(map[string]bool, len(d.Entries))
 	for _, e := range d.Entries {
@@ -395,7 +406,7 @@ func (m *Model) CrisisLines(ctx context.Context, siteID string) ([]Item, error) 
 	if err != nil {
 		return nil, err
 	}
-	now := m.now()
+	now := m.instant()
 	var out []Item
 	listed := map[string]bool{}
 	if d, ok := m.index.DirectoryBySlug(site.ID, CrisisLinesSlug); ok {
