@@ -26,9 +26,17 @@ func degrees(rad float64) float64 { return rad * 180 / math.Pi }
 
 // DistanceKm returns the great-circle distance between a and b in kilometres (haversine formula).
 func DistanceKm(a, b Point) float64 {
-	φ1, φ2 := radians(a.Lat), radians(b.Lat)
+	φ1 := radians(a.Lat)
+	return distanceFrom(a, φ1, math.Cos(φ1), b)
+}
+
+// distanceFrom is DistanceKm(a, b) given a's latitude in radians and its cosine, which a search
+// computes once for all its points.
+func distanceFrom(a Point, φ1, cosφ1 float64, b Point) float64 {
+	φ2 := radians(b.Lat)
 	dφ, dλ := φ2-φ1, radians(b.Lng-a.Lng)
-	h := math.Sin(dφ/2)*math.Sin(dφ/2) + math.Cos(φ1)*math.Cos(φ2)*math.Sin(dλ/2)*math.Sin(dλ/2)
+	sφ, sλ := math.Sin(dφ/2), math.Sin(dλ/2)
+	h := sφ*sφ + cosφ1*math.Cos(φ2)*sλ*sλ
 	return 2 * EarthRadiusKm * math.Asin(math.Sqrt(min(1, h)))
 }
 

@@ -104,6 +104,8 @@ func (ix *Index[K]) AppendNearest(dst []Hit[K], center Point, radiusKm float64, 
 	// Points whose h is this close to hMax are decided by DistanceKm (rounding differs).
 	margin := 1e-9*hMax + 1e-18
 	cx, cy, cz := unitVector(center)
+	φ1 := radians(center.Lat)
+	cosφ1 := math.Cos(φ1)
 	s := ix.getSearch()
 	defer ix.putSearch(s)
 	// Every point within the radius: cheap, and touches only the cells' entries.
@@ -114,7 +116,7 @@ func (ix *Index[K]) AppendNearest(dst []Hit[K], center Point, radiusKm float64, 
 			e := &es[i]
 			dx, dy, dz := e.x-cx, e.y-cy, e.z-cz
 			h := (dx*dx + dy*dy + dz*dz) / 4
-			if h > hMax+margin || (h >= hMax-margin && DistanceKm(center, e.p) > radiusKm) {
+			if h > hMax+margin || (h >= hMax-margin && distanceFrom(center, φ1, cosφ1, e.p) > radiusKm) {
 				continue
 			}
 			s.found = append(s.found, candidate{h: h, seq: e.seq, cell: cellNo, entry: int32(i), multi: e.multi})
@@ -140,7 +142,7 @@ func (ix *Index[K]) AppendNearest(dst []Hit[K], center Point, radiusKm float64, 
 		if keep != nil && !keep(e.key) {
 			continue
 		}
-		s.hits = append(s.hits, exactHit[K]{key: e.key, d: DistanceKm(center, e.p), seq: c.seq})
+		s.hits = append(s.hits, exactHit[K]{key: e.key, d: distanceFrom(center, φ1, cosφ1, e.p), seq: c.seq})
 	}
 	// Taken by h; ordered by the distance reported (the same order but for rounding).
 	slices.SortStableFunc(s.hits, func(a, b exactHit[K]) int {
