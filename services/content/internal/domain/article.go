@@ -123,6 +123,11 @@ type Snapshot struct {
 	// back from the store may lack it (only delivery's copy keeps it), and readers then derive
 	// it again.
 	SearchText string
+	// CompressedBody, when set, is Rendering.HTML and SearchText joined by a NUL byte and
+	// compressed with zstd, and those two fields are empty: the store hands delivery live
+	// snapshots this way, and delivery keeps the body compressed until it needs it (the search
+	// text once, after start; the HTML when the article is first asked for).
+	CompressedBody []byte
 }
 
 // Change describes the write that produced a revision.

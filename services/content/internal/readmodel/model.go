@@ -80,7 +80,7 @@ type record struct {
 	// html is the article's rendered body until it is rendered for every known site it
 	// targets; then it is dropped (the entries' JSON holds it, see Entry.HTML) to halve the
 	// model's memory.
-	html string
+	html render.HTML
 }
 
 // siteState is a site's writer-side state: the source of its views. Guarded by Model.mu.
@@ -301,10 +301,17 @@ func (m *Model) searchTerms(a *domain.Article) *textsearch.Tokenized {
 	return m.tokenize(searchDocOf(a))
 }
 
-// tokenize splits d's title, summary and text (derived from its Markdown when it has none)
-// into search terms.
+// tokenize splits d's title, summary and text (unpacked from its compressed body, or derived
+// from its Markdown when it has none) into search terms.
 func (m *Model) tokenize(d searchDoc) *textsearch.Tokenized {
 	body := d.text
+	if body == "" {
+		text, err := d.packed.SearchText()
+		if err != nil {
+			m.logger.Error("delivery: reading an article's search text failed; indexing its title and summary", "article", d.id, "err", err)
+		}
+		body = text
+	}
 	if body == "" {
 		body = m.plainText(d.markdown)
 	}
@@ -402,7 +409,7 @@ func (m *Model) renderLocked(st *siteState, ids []string) error {
 	}
 	type job struct {
 		rec  *record
-		html string
+		html render.HTML
 	}
 	var todo []job
 	var errs []error
@@ -459,18 +466,18 @@ func (m *Model) renderLocked(st *siteState, ids []string) error {
 
 // htmlLocked returns a record's HTML body: kept in the record until rendered everywhere, then
 // read back from one of its entries.
-func (m *Model) htmlLocked(rec *record) (string, error) {
-	if rec.html != "" {
+func (m *Model) htmlLocked(rec *record) (render.HTML, error) {
+	if !rec.html.IsZero() {
 		return rec.html, nil
 	}
 	for _, site := range rec.live.Content.TargetSites {
 		if st := m.sites[site]; st != nil {
 			if e := st.entries[rec.live.ID]; e != nil {
-				return e.HTML()
+				return e.Source()
 			}
 		}
 	}
-	return "", nil // never rendered anywhere: it had no body
+	return render.HTML{}, nil // never rendered anywhere: it had no body
 }
 
 // dropRenderedHTMLLocked drops the HTML of the changed records rendered on all their sites.
@@ -486,7 +493,7 @@ func (m *Model) dropRenderedHTMLLocked(changed map[string]*siteChange) {
 // catalog knows (and on at least one).
 func (m *Model) dropHTMLLocked(id string) {
 	rec := m.records[id]
-	if rec == nil || rec.html == "" {
+	if rec == nil || rec.html.IsZero() {
 		return
 	}
 	for _, site := range rec.live.Content.TargetSites {
@@ -494,7 +501,7 @@ func (m *Model) dropHTMLLocked(id string) {
 			return
 		}
 	}
-	rec.html = ""
+	rec.html = render.HTML{}
 }
 
 // publishLocked swaps in the views of the changed sites.

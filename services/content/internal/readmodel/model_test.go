@@ -288,12 +288,12 @@ func TestHTMLKeptUntilRenderedEverywhere(t *testing.T) {
 	m := newTestModel(cat)
 	a := liveArticle("a1", 1, "one", nil, 1, nil, nil, "s1", "s2") // s2 is not known yet
 	m.ApplyArticles(a)
-	if m.records["a1"].html == "" {
+	if m.records["a1"].html.IsZero() {
 		t.Fatal("html dropped before the article was rendered on all its sites")
 	}
 	cat.put(testSite("s2"))
 	m.SitesChanged()
-	if m.records["a1"].html != "" {
+	if !m.records["a1"].html.IsZero() {
 		t.Error("html kept after the article was rendered on all its sites")
 	}
 	if html, err := m.View("s2").Article("one").HTML(); err != nil || html != a.Published.Rendering.HTML {
@@ -306,7 +306,7 @@ func TestSettingsChangeRerendersFromTheEntries(t *testing.T) {
 	m := newTestModel(cat)
 	a := liveArticle("a1", 1, "one", nil, 1, nil, nil, "s1")
 	m.ApplyArticles(a)
-	if m.records["a1"].html != "" {
+	if !m.records["a1"].html.IsZero() {
 		t.Fatal("html kept after rendering the article on its only site")
 	}
 	s := testSite("s1")

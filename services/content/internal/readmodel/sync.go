@@ -12,6 +12,7 @@ import (
 	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/textsearch"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"github.com/beaconcms/beacon/services/content/internal/render"
 )
 
 // Source is where the model reads published articles: the content store. The model only
@@ -142,15 +143,16 @@ type searchDoc struct {
 	revision int64
 	title    string
 	summary  string
-	text     string // the snapshot's search text, if it was stored
-	markdown string // else its Markdown body
+	text     string      // the snapshot's search text, if it was stored
+	packed   render.HTML // else its body, which may hold it compressed
+	markdown string      // else its Markdown body
 }
 
 func searchDocOf(a *domain.Article) searchDoc {
 	c := a.Published.Content
 	d := searchDoc{id: a.ID, revision: a.RevisionID, title: c.Title, summary: c.Summary, text: a.Published.SearchText}
 	if d.text == "" {
-		d.markdown = c.Body
+		d.packed, d.markdown = render.SnapshotHTML(a.Published), c.Body
 	}
 	return d
 }

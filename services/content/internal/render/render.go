@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	"github.com/beaconcms/beacon/platform/httpcache"
 	"github.com/beaconcms/beacon/platform/markdown"
@@ -61,11 +63,67 @@ type Article struct {
 // Name returns the resource name "articles/{id}".
 func (a *Article) Name() string { return "articles/" + a.ID }
 
+// HTML is an article's rendered body as the read model keeps it: plain, or compressed with its
+// search text as the store handed it (see domain.Snapshot.CompressedBody). The zero HTML is an
+// empty body.
+type HTML struct {
+	text string
+	zstd []byte // zstd of the HTML, a NUL byte and the search text
+}
+
+// PlainHTML is the body s.
+func PlainHTML(s string) HTML { return HTML{text: s} }
+
+// SnapshotHTML is the body of a live snapshot, compressed when the store handed it so.
+func SnapshotHTML(s *domain.Snapshot) HTML {
+	return HTML{text: s.Rendering.HTML, zstd: s.CompressedBody}
+}
+
+// IsZero reports whether h is the empty body.
+func (h HTML) IsZero() bool { return h.text == "" && len(h.zstd) == 0 }
+
+// String returns the body, decompressing it when it is compressed.
+func (h HTML) String() (string, error) {
+	if len(h.zstd) == 0 {
+		return h.text, nil
+	}
+	html, _, err := h.unpack()
+	return html, err
+}
+
+// SearchText returns the search text compressed with the body, "" for a plain body.
+func (h HTML) SearchText() (string, error) {
+	if len(h.zstd) == 0 {
+		return "", nil
+	}
+	_, text, err := h.unpack()
+	return text, err
+}
+
+func (h HTML) unpack() (html, text string, err error) {
+	dec, err := htmlDecoder()
+	if err != nil {
+		return "", "", err
+	}
+	raw, err := dec.DecodeAll(h.zstd, nil)
+	if err != nil {
+		return "", "", fmt.Errorf("decompressing an article's body: %w", err)
+	}
+	html, text, _ = strings.Cut(string(raw), "\x00")
+	return html, text, nil
+}
+
+// htmlDecoder is the one zstd decoder of compressed bodies, made on first use; DecodeAll is safe
+// for concurrent use.
+var htmlDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
+})
+
 // LiveArticle returns the live record of a and its published HTML body, or nil when a is not
 // live (never published, unpublished, archived or deleted).
-func LiveArticle(a *domain.Article) (*Article, string) {
+func LiveArticle(a *domain.Article) (*Article, HTML) {
 	if !a.Live() {
-		return nil, ""
+		return nil, HTML{}
 	}
 	snap := a.Published
 	c := snap.Content
@@ -79,7 +137,7 @@ func LiveArticle(a *domain.Article) (*Article, string) {
 		ReadingTimeMinutes: snap.Rendering.ReadingTimeMinutes,
 		TOC:                snap.Rendering.TOC,
 		PublishedSlugs:     a.PublishedSlugs,
-	}, snap.Rendering.HTML
+	}, SnapshotHTML(snap)
 }
 
 // Entry is one live article as one site delivers it. Its PublishedArticle JSON is rendered on
@@ -111,7 +169,7 @@ type Entry struct {
 	ReviewRefresh time.Time
 
 	mu   sync.Mutex                     // serializes the rendering
-	html string                         // the body until rendered, then "" (it is in body's JSON)
+	html HTML                           // the body until rendered, then zero (it is in body's JSON)
 	body atomic.Pointer[httpcache.Body] // the PublishedArticle JSON once rendered
 	// htmlStart and htmlEnd delimit the JSON string of the html field in body's bytes; set
 	// before body is stored.
@@ -129,7 +187,11 @@ func (e *Entry) Body() (*httpcache.Body, error) {
 	if b := e.body.Load(); b != nil {
 		return b, nil
 	}
-	pa, err := PublishedArticle(&e.site, e.Live, e.html, e.at)
+	html, err := e.html.String()
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", e.Live.Name(), err)
+	}
+	pa, err := PublishedArticle(&e.site, e.Live, html, e.at)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +199,7 @@ func (e *Entry) Body() (*httpcache.Body, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", e.Live.Name(), err)
 	}
-	if e.html != "" {
+	if html != "" {
 		i := bytes.Index(raw, htmlKey)
 		if i < 0 {
 			return nil, fmt.Errorf("render %s: no html field in its JSON", e.Live.Name())
@@ -147,13 +209,23 @@ func (e *Entry) Body() (*httpcache.Body, error) {
 	}
 	b := httpcache.NewLazy(raw)
 	e.body.Store(b)
-	e.html = ""
+	e.html = HTML{}
 	return b, nil
 }
 
-// HTML returns the entry's article body (for a re-render after the site's settings changed, or
-// for the gRPC API), without rendering the entry: read back from its JSON once it is rendered.
+// HTML returns the entry's article body (for the gRPC API), without rendering the entry: read
+// back from its JSON once it is rendered.
 func (e *Entry) HTML() (string, error) {
+	h, err := e.Source()
+	if err != nil {
+		return "", err
+	}
+	return h.String()
+}
+
+// Source returns the entry's article body as kept (for a re-render after the site's settings
+// changed: a compressed body stays compressed), without rendering the entry.
+func (e *Entry) Source() (HTML, error) {
 	b := e.body.Load()
 	if b == nil {
 		e.mu.Lock()
@@ -165,13 +237,13 @@ func (e *Entry) HTML() (string, error) {
 		}
 	}
 	if e.htmlEnd == 0 {
-		return "", nil
+		return HTML{}, nil
 	}
 	var html string
 	if err := json.Unmarshal(b.Raw()[e.htmlStart:e.htmlEnd], &html); err != nil {
-		return "", fmt.Errorf("read back the html of articles/%s: %w", e.ID, err)
+		return HTML{}, fmt.Errorf("read back the html of articles/%s: %w", e.ID, err)
 	}
-	return html, nil
+	return PlainHTML(html), nil
 }
 
 // Pack copies the entries' cards into a shared slab (see httpcache.Slab), to keep the heap of
@@ -359,7 +431,7 @@ var htmlKey = []byte(`"html":`)
 
 // NewEntry makes the entry of a on site, with html as its body; its JSON is rendered on demand.
 // It renders as of now: see Entry.ReviewRefresh.
-func NewEntry(site *Site, a *Article, html string, now time.Time) (*Entry, error) {
+func NewEntry(site *Site, a *Article, html HTML, now time.Time) (*Entry, error) {
 	card := Card(a)
 	cardJSON, err := jsonMarshal(card)
 	if err != nil {

@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/klauspost/compress/zstd"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -29,7 +30,7 @@ func TestEntryHTMLReadsBackTheBody(t *testing.T) {
 		"<p>unicode é 中文 \u2028 line sep, <script>&amp;</script></p>",
 		strings.Repeat("<p>long body</p>", 2000),
 	} {
-		e, err := NewEntry(site, testArticle(), html, time.Now())
+		e, err := NewEntry(site, testArticle(), PlainHTML(html), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,9 +64,24 @@ func TestLiveArticleLeavesOutNotesAndBody(t *testing.T) {
 		Published: &domain.Snapshot{Content: domain.Content{Title: "Live", Body: "MARKDOWN", EditorNotes: "NOTES"},
 			PublishTime: time.Now()}}
 	a.Published.Rendering.HTML = "<p>x</p>"
-	live, html := LiveArticle(a)
-	if live == nil || html != "<p>x</p>" || live.Content.Title != "Live" || live.Content.Body != "" || live.Content.EditorNotes != "" {
-		t.Fatalf("LiveArticle = %+v, %q", live, html)
+	live, h := LiveArticle(a)
+	html, err := h.String()
+	if err != nil || live == nil || html != "<p>x</p>" || live.Content.Title != "Live" || live.Content.Body != "" || live.Content.EditorNotes != "" {
+		t.Fatalf("LiveArticle = %+v, %q, %v", live, html, err)
+	}
+	// A body the store hands compressed comes out the same.
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Published.CompressedBody = enc.EncodeAll([]byte("<p>packed</p>\x00packed text"), nil)
+	a.Published.Rendering.HTML = ""
+	if _, h := LiveArticle(a); h.IsZero() {
+		t.Error("a compressed body is the zero HTML")
+	} else if got, err := h.String(); err != nil || got != "<p>packed</p>" {
+		t.Errorf("compressed body = %q, %v", got, err)
+	} else if text, err := h.SearchText(); err != nil || text != "packed text" {
+		t.Errorf("compressed search text = %q, %v", text, err)
 	}
 	a.Published = nil
 	if live, _ := LiveArticle(a); live != nil {
@@ -115,7 +131,7 @@ func TestJSONLDReviewsAreTrue(t *testing.T) {
 			site := &Site{ID: "s1", BaseURL: "https://s1.example.org", DisplayName: "S1", DefaultLocale: "en", ReviewValidityMonths: tt.months}
 			a := testArticle()
 			a.Content.Reviewers, a.Content.LastReviewedDate = tt.reviewers, tt.lastReviewed
-			e, err := NewEntry(site, a, "<p>x</p>", now)
+			e, err := NewEntry(site, a, PlainHTML("<p>x</p>"), now)
 			if err != nil {
 				t.Fatal(err)
 			}
