@@ -19,9 +19,9 @@ import (
 // reads it; the content service writes the change log and prunes it (see content.Service.Run).
 type Source interface {
 	// ForEachLiveArticle calls fn with every article that has a live snapshot (published and
-	// not deleted), in no particular order, with Draft and Rendering left empty, and the
-	// snapshot's Markdown body left out when its search text is given. It stops at fn's first
-	// error and returns it.
+	// not deleted), in no particular order, with Draft and Rendering left empty. The snapshot
+	// may come with its HTML and search text compressed (domain.Snapshot.CompressedBody), and
+	// then without its Markdown body. It stops at fn's first error and returns it.
 	ForEachLiveArticle(ctx context.Context, fn func(*domain.Article) error) error
 	// GetArticlesForDelivery returns the current state of the articles with these ids, live
 	// or not (deleted ones included, so the model sees them leave), in any order, with Draft
