@@ -422,3 +422,29 @@ func BenchmarkCheckPublishable(b *testing.B) {
 		}
 	}
 }
+
+// recordingObserver keeps the articles a service hands its observers.
+type recordingObserver struct{ written []*domain.Article }
+
+func (o *recordingObserver) ArticleWritten(a *domain.Article) { o.written = append(o.written, a) }
+
+// The review due time is the caller's view: the article handed to observers (the read model and
+// the index keep it) is never written after, and the caller's copy carries the due time.
+func TestReviewDueIsSetOnTheCallersCopy(t *testing.T) {
+	f := newFixture(t)
+	obs := &recordingObserver{}
+	f.svc.Observe(obs)
+	created, err := f.svc.CreateArticle(context.Background(), admin, healthContent("site-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.ReviewDueTime.IsZero() {
+		t.Fatal("the created article has no review due time; want the clinical review's")
+	}
+	if len(obs.written) != 1 {
+		t.Fatalf("observers were handed %d articles, want 1", len(obs.written))
+	}
+	if handed := obs.written[0]; handed == created || !handed.ReviewDueTime.IsZero() {
+		t.Errorf("the article handed to observers was written after (same: %t, due %v)", handed == created, handed.ReviewDueTime)
+	}
+}
