@@ -280,7 +280,8 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 }
 
 // SeedDemo creates and publishes the demo articles in the demo site (which the sites service
-// creates) when no article targets that site yet. It reports whether it seeded anything. An
+// creates) when no article targets that site yet, their fictional reviews dated the day it seeds
+// (demo.Articles). It reports whether it seeded anything. An
 // article that fails the publish checks (CheckPublishable: the site's gates, its internal links)
 // is left as a draft and logged. The articles link to the shipped self-check screener: publish
 // the screeners first, and resolve them (ResolveScreenersWith).
@@ -298,7 +299,8 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 	if len(existing) > 0 {
 		return false, nil
 	}
-	articles, err := demo.Articles()
+	// The (fictional) reviews are dated today: a demo seeded at any time passes its site's gates.
+	articles, err := demo.Articles(time.Now())
 	if err != nil {
 		return false, fmt.Errorf("load demo articles: %w", err)
 	}

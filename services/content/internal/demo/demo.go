@@ -19,7 +19,10 @@ var articleFiles embed.FS
 const SiteID = "kratom-help"
 
 // Articles parses the embedded demo articles, in file-name order, targeting the demo site.
-func Articles() ([]domain.Content, error) {
+// seeded is when `beacon dev` seeds them: the articles' (fictional) reviews are dated that day
+// (the files say "seeded"), so the demo never falls due at a fixed calendar date and the site's
+// publish gates, which want a review within its validity, pass for a demo seeded at any time.
+func Articles(seeded time.Time) ([]domain.Content, error) {
 	names, err := fs.Glob(articleFiles, "articles/*.md")
 	if err != nil {
 		return nil, err
@@ -31,7 +34,7 @@ func Articles() ([]domain.Content, error) {
 		if err != nil {
 			return nil, err
 		}
-		c, err := Parse(string(raw))
+		c, err := Parse(string(raw), seeded)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -41,36 +44,13 @@ func Articles() ([]domain.Content, error) {
 	return out, nil
 }
 
-// ReviewsLapse returns when the first demo article's (fictional) clinical review falls due at
-// the default review validity: from then on the demo site's publish gates refuse that article,
-// and SeedDemo leaves it as a draft, until its review dates are renewed here.
-func ReviewsLapse() (time.Time, error) {
-	articles, err := Articles()
-	if err != nil {
-		return time.Time{}, err
-	}
-	var first time.Time
-	for _, c := range articles {
-		var latest domain.Date
-		for _, r := range c.Reviewers {
-			if d := c.ReviewedOn(r); r.Role == domain.RoleClinical && domain.ClinicalCredential(r.Credentials) && d.After(latest) {
-				latest = d
-			}
-		}
-		if due := domain.ReviewDue(latest, domain.DefaultReviewValidityMonths); first.IsZero() || due.Before(first) {
-			first = due
-		}
-	}
-	return first, nil
-}
-
 // Parse reads one article: "key: value" header lines, a "---" line, then the Markdown body.
 // Keys: title, slug, summary, tags, topics (comma-separated), author (repeatable:
 // "Name | Credentials [| fictional]"), reviewer (repeatable: "role | Name | Credentials |
-// YYYY-MM-DD [| fictional]", role one of clinical, editorial, lived-experience), reviewed
-// (YYYY-MM-DD, the last review as a whole), citation (repeatable:
-// "title | url | doi | pmid | accessed YYYY-MM-DD").
-func Parse(raw string) (domain.Content, error) {
+// DATE [| fictional]", role one of clinical, editorial, lived-experience), reviewed (DATE, the
+// last review as a whole), citation (repeatable: "title | url | doi | pmid | accessed
+// YYYY-MM-DD"). A review DATE is YYYY-MM-DD, or "seeded" for the day of seeded (in UTC).
+func Parse(raw string, seeded time.Time) (domain.Content, error) {
 	header, body, ok := strings.Cut(raw, "\n---\n")
 	if !ok {
 		return domain.Content{}, fmt.Errorf("no --- line between header and body")
@@ -104,13 +84,13 @@ func Parse(raw string) (domain.Content, error) {
 			}
 			c.Authors = append(c.Authors, p)
 		case "reviewer":
-			r, err := reviewer(value)
+			r, err := reviewer(value, seeded)
 			if err != nil {
 				return domain.Content{}, fmt.Errorf("reviewer %q: %w", value, err)
 			}
 			c.Reviewers = append(c.Reviewers, r)
 		case "reviewed":
-			d, err := date(value)
+			d, err := reviewDate(value, seeded)
 			if err != nil {
 				return domain.Content{}, fmt.Errorf("reviewed: %w", err)
 			}
@@ -167,8 +147,8 @@ var roles = map[string]domain.ReviewerRole{
 	"clinical": domain.RoleClinical, "editorial": domain.RoleEditorial, "lived-experience": domain.RoleLivedExperience,
 }
 
-// reviewer reads "role | Name | Credentials | YYYY-MM-DD [| fictional]".
-func reviewer(s string) (domain.Reviewer, error) {
+// reviewer reads "role | Name | Credentials | DATE [| fictional]" (see reviewDate).
+func reviewer(s string, seeded time.Time) (domain.Reviewer, error) {
 	parts := strings.Split(s, "|")
 	if len(parts) < 4 {
 		return domain.Reviewer{}, fmt.Errorf("want role | name | credentials | review date [| fictional]")
@@ -177,7 +157,7 @@ func reviewer(s string) (domain.Reviewer, error) {
 	if !ok {
 		return domain.Reviewer{}, fmt.Errorf("unknown role %q (want clinical, editorial or lived-experience)", strings.TrimSpace(parts[0]))
 	}
-	d, err := date(strings.TrimSpace(parts[3]))
+	d, err := reviewDate(strings.TrimSpace(parts[3]), seeded)
 	if err != nil {
 		return domain.Reviewer{}, err
 	}
@@ -186,6 +166,18 @@ func reviewer(s string) (domain.Reviewer, error) {
 		return domain.Reviewer{}, err
 	}
 	return domain.Reviewer{Person: p, Role: role, ReviewDate: d}, nil
+}
+
+// reviewDate reads a review date: YYYY-MM-DD, or "seeded" for the UTC day of seeded.
+func reviewDate(s string, seeded time.Time) (domain.Date, error) {
+	if s == "seeded" {
+		if seeded.IsZero() {
+			return domain.Date{}, fmt.Errorf(`a "seeded" review date needs the seeding time`)
+		}
+		t := seeded.UTC()
+		return domain.Date{Year: t.Year(), Month: int(t.Month()), Day: t.Day()}, nil
+	}
+	return date(s)
 }
 
 func date(s string) (domain.Date, error) {

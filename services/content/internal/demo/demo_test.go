@@ -26,7 +26,7 @@ var (
 // in its own block, and every article is a health-topic article with a clinical reviewer and a
 // quality citation, so the demo site's publish gates apply to it.
 func TestDemoArticlesAreHonestExamples(t *testing.T) {
-	articles, err := Articles()
+	articles, err := Articles(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,11 +103,37 @@ func TestDemoArticlesAreHonestExamples(t *testing.T) {
 	}
 }
 
-// TestReviewsLapse checks the date the demo's fictional reviews fall due: a year after the
-// review of 2026-12-01 (the earliest of the articles' latest clinical reviews).
-func TestReviewsLapse(t *testing.T) {
-	got, err := ReviewsLapse()
-	if err != nil || !got.Equal(time.Date(2027, 12, 1, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("ReviewsLapse = %v, %v; want 2027-12-01", got, err)
+// TestReviewsDatedWhenSeeded checks that the demo's fictional reviews are dated the day the
+// demo is seeded, whenever that is, so they are current (within the default validity) at
+// seeding and never fall due at a fixed calendar date; and that a "seeded" date needs a
+// seeding time.
+func TestReviewsDatedWhenSeeded(t *testing.T) {
+	for _, seeded := range []time.Time{
+		time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
+		time.Date(2027, 12, 2, 23, 59, 0, 0, time.UTC), // after the fixed dates of old would have lapsed
+		time.Date(2041, 2, 28, 0, 30, 0, 0, time.FixedZone("UTC+1", 3600)), // the UTC day is 27 February
+	} {
+		articles, err := Articles(seeded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		day := seeded.UTC()
+		want := domain.Date{Year: day.Year(), Month: int(day.Month()), Day: day.Day()}
+		for _, c := range articles {
+			if c.LastReviewedDate != want {
+				t.Errorf("seeded %v: %s last reviewed %v, want %v", seeded, c.Slug, c.LastReviewedDate, want)
+			}
+			for _, r := range c.Reviewers {
+				if r.ReviewDate != want {
+					t.Errorf("seeded %v: %s reviewer %s dated %v, want %v", seeded, c.Slug, r.DisplayName, r.ReviewDate, want)
+				}
+			}
+			if !domain.ReviewCurrent(c.LastReview(), domain.DefaultReviewValidityMonths, seeded) {
+				t.Errorf("seeded %v: %s review is not current at seeding", seeded, c.Slug)
+			}
+		}
+	}
+	if _, err := Articles(time.Time{}); err == nil {
+		t.Error("Articles with no seeding time: no error")
 	}
 }

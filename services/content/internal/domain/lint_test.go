@@ -206,7 +206,7 @@ func TestDemoArticlesLintClean(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.sites.add(demo.SiteID)
-	articles, err := demo.Articles()
+	articles, err := demo.Articles(f.clock.now)
 	if err != nil {
 		t.Fatal(err)
 	}
