@@ -133,6 +133,11 @@ type Input struct {
 	// SkipMetadata leaves out the metadata rules, for a caller that enforces review metadata
 	// itself (the content service's per-site publish gates).
 	SkipMetadata bool
+	// SiteTunings are the sites' own tunings (each site's lint_tuning setting), by site id. For
+	// each rule a site's own tuning names, it wins over the engine's tuning (the operator's
+	// --lint-tuning file) on that site; the engine's tuning decides the rules it does not name.
+	// Only the sites in Facts.Sites count.
+	SiteTunings map[string]SiteTuning
 }
 
 // Finding is one problem found. Line and Column are 1-based (the column counts characters),
@@ -296,7 +301,7 @@ func (e *Engine) Lint(in Input) []Finding {
 	d := newDocument(e, in)
 	var out []Finding
 	for _, r := range e.rules {
-		sev, on := e.tuning.severity(r, in.Facts.Sites)
+		sev, on := e.tuning.severity(r, in.Facts.Sites, in.SiteTunings)
 		if !on || !r.appliesTo(in.Context) || (in.SkipMetadata && r.kind == kindMetadata) {
 			continue
 		}

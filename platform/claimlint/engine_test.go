@@ -184,6 +184,84 @@ sites:
 	}
 }
 
+// TestSiteTuningsLayerOverTheFile checks Input.SiteTunings (the sites' lint_tuning setting): for
+// a rule a site's own tuning names, it wins over the operator's file on that site (even turning
+// back on a rule the file turned off); the file decides the rules it does not name; a severity the
+// engine cannot read is ignored; and several sites still get the strictest treatment.
+func TestSiteTuningsLayerOverTheFile(t *testing.T) {
+	file, err := claimlint.ParseTuning([]byte(`
+sites:
+  a:
+    disable: [stigmatising-term]
+    severity:
+      number-needs-citation: info
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := claimlint.New(claimlint.Builtin(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "They are addicts. It eases over about a week."
+	for _, c := range []struct {
+		name   string
+		sites  []string
+		own    map[string]claimlint.SiteTuning
+		stigma claimlint.Severity // 0: off
+		number claimlint.Severity
+	}{
+		{"the file alone", []string{"a"}, nil, 0, claimlint.SeverityInfo},
+		{"own names another rule: the file decides these", []string{"a"},
+			map[string]claimlint.SiteTuning{"a": {Severity: map[string]string{"absolute-safety-claim": "error"}}}, 0, claimlint.SeverityInfo},
+		{"own severity wins over the file's", []string{"a"},
+			map[string]claimlint.SiteTuning{"a": {Severity: map[string]string{"number-needs-citation": "error", "stigmatising-term": "warning"}}},
+			claimlint.SeverityWarning, claimlint.SeverityError},
+		{"own disable", []string{"b"},
+			map[string]claimlint.SiteTuning{"b": {Disable: []string{"number-needs-citation"}}}, claimlint.SeverityError, 0},
+		{"an unreadable own severity is ignored", []string{"b"},
+			map[string]claimlint.SiteTuning{"b": {Severity: map[string]string{"number-needs-citation": "fatal"}}}, claimlint.SeverityError, claimlint.SeverityWarning},
+		{"another site's own tuning does not apply", []string{"b"},
+			map[string]claimlint.SiteTuning{"a": {Disable: []string{"number-needs-citation"}}}, claimlint.SeverityError, claimlint.SeverityWarning},
+		{"several sites: strictest", []string{"a", "b"},
+			map[string]claimlint.SiteTuning{"b": {Disable: []string{"stigmatising-term"}, Severity: map[string]string{"number-needs-citation": "info"}}},
+			0, claimlint.SeverityInfo},
+	} {
+		facts := baseFacts()
+		facts.Sites = c.sites
+		fs := e.Lint(claimlint.Input{Context: claimlint.ContextArticle, Fields: []claimlint.Field{{Name: "body", Markdown: body}}, Facts: facts, SiteTunings: c.own})
+		for _, w := range []struct {
+			rule string
+			want claimlint.Severity
+		}{{"stigmatising-term", c.stigma}, {"number-needs-citation", c.number}} {
+			got := ofRule(fs, w.rule)
+			switch {
+			case w.want == 0 && len(got) > 0:
+				t.Errorf("%s: %s reported %+v, want it off", c.name, w.rule, got)
+			case w.want != 0 && (len(got) == 0 || got[0].Severity != w.want):
+				t.Errorf("%s: %s %+v, want severity %s", c.name, w.rule, got, w.want)
+			}
+		}
+	}
+}
+
+func TestRuleIDs(t *testing.T) {
+	ids, err := claimlint.RuleIDs(claimlint.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := claimlint.New(claimlint.Builtin(), claimlint.Tuning{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids, e.RuleIDs()) {
+		t.Errorf("RuleIDs = %v, want the engine's %v", ids, e.RuleIDs())
+	}
+	if _, err := claimlint.RuleIDs([]byte("format: 1\nrules: [")); err == nil {
+		t.Error("RuleIDs of a broken file: no error")
+	}
+}
+
 func TestPhoneLocales(t *testing.T) {
 	e := builtin(t)
 	body := "Call 1-800-273-8255 or call 1 (800) 662-4357. Poison Help: call 1.800.222.1222."

@@ -126,6 +126,7 @@ func (c catalogSites) Site(ctx context.Context, id string) (domain.Site, bool, e
 		ReviewValidityMonths: s.ReviewValidityMonths,
 		PublishGates:         s.PublishGates,
 		ExampleContent:       s.ExampleContent,
+		LintTuning:           s.LintTuning,
 		CreateTime:           s.CreateTime,
 		UpdateTime:           s.UpdateTime,
 		DeleteTime:           s.DeleteTime,

@@ -2,9 +2,11 @@ package resources
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/services/resources/internal/domain"
 	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 )
@@ -20,8 +22,9 @@ func (c fixedCatalog) Lookup(_ context.Context, id string) (sitecatalog.Site, bo
 // catalog as set on the site.
 func TestCatalogAdapterCarriesTheResourceSettings(t *testing.T) {
 	a := catalogAdapter{fixedCatalog{
-		"strict": {ID: "strict", ResourceStaleAfterDays: 30, HideStaleResources: true, Public: true},
-		"gone":   {ID: "gone", DeleteTime: time.Unix(1, 0)},
+		"strict": {ID: "strict", ResourceStaleAfterDays: 30, HideStaleResources: true, Public: true,
+			LintTuning: claimlint.SiteTuning{Disable: []string{"stigma-soft-term"}}},
+		"gone": {ID: "gone", DeleteTime: time.Unix(1, 0)},
 	}}
 	tests := []struct {
 		id     string
@@ -29,13 +32,14 @@ func TestCatalogAdapterCarriesTheResourceSettings(t *testing.T) {
 		wantOK bool
 		public bool
 	}{
-		{id: "strict", want: domain.SiteSettings{ID: "strict", StaleAfterDays: 30, HideStale: true}, wantOK: true, public: true},
+		{id: "strict", want: domain.SiteSettings{ID: "strict", StaleAfterDays: 30, HideStale: true,
+			LintTuning: claimlint.SiteTuning{Disable: []string{"stigma-soft-term"}}}, wantOK: true, public: true},
 		{id: "gone", want: domain.SiteSettings{ID: "gone", Deleted: true}, wantOK: true},
 		{id: "missing", want: domain.SiteSettings{ID: "missing"}},
 	}
 	for _, tt := range tests {
 		got, ok, err := a.Site(t.Context(), tt.id)
-		if err != nil || ok != tt.wantOK || got != tt.want {
+		if err != nil || ok != tt.wantOK || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Site(%s) = %+v, %v, %v; want %+v, %v", tt.id, got, ok, err, tt.want, tt.wantOK)
 		}
 		if p := a.Public(t.Context(), tt.id); p != tt.public {

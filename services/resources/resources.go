@@ -105,7 +105,7 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		return nil, fmt.Errorf("resources: %w", err)
 	}
 	svc := domain.NewService(st, ix, sites, linter, nil, nil, logger)
-	dirs := domain.NewDirectoryService(st, ix, ix, sites, nil, nil, logger)
+	dirs := domain.NewDirectoryService(st, ix, ix, sites, linter, nil, nil, logger)
 	return &Service{
 		cfg: cfg, domain: svc, dirsRule: dirs, store: st, index: ix, sites: sites, logger: logger,
 		manage:   api.NewResourceServer(svc, deps.Tokens),
@@ -120,7 +120,7 @@ type catalogAdapter struct{ c SiteCatalog }
 
 func (a catalogAdapter) Site(ctx context.Context, id string) (domain.SiteSettings, bool, error) {
 	s, ok, err := a.c.Lookup(ctx, id)
-	return domain.SiteSettings{ID: id, Deleted: s.Deleted(), StaleAfterDays: s.ResourceStaleAfterDays, HideStale: s.HideStaleResources}, ok, err
+	return domain.SiteSettings{ID: id, Deleted: s.Deleted(), StaleAfterDays: s.ResourceStaleAfterDays, HideStale: s.HideStaleResources, LintTuning: s.LintTuning}, ok, err
 }
 
 func (a catalogAdapter) Public(ctx context.Context, id string) bool {

@@ -148,7 +148,7 @@ func (a catalogAdapter) Site(ctx context.Context, id string) (domain.SiteSetting
 	if err != nil {
 		return domain.SiteSettings{}, err
 	}
-	return domain.SiteSettings{Exists: ok, Deleted: s.Deleted(), Commercial: s.Commercial, CrisisLineText: s.CrisisLineText}, nil
+	return domain.SiteSettings{Exists: ok, Deleted: s.Deleted(), Commercial: s.Commercial, CrisisLineText: s.CrisisLineText, LintTuning: s.LintTuning}, nil
 }
 
 func (a catalogAdapter) Public(ctx context.Context, id string) bool {

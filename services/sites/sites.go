@@ -163,6 +163,7 @@ func toCatalogSite(s domain.Site) sitecatalog.Site {
 		ReviewValidityMonths:   s.ReviewValidityMonths,
 		PublishGates:           s.PublishGates,
 		ExampleContent:         s.ExampleContent,
+		LintTuning:             s.LintTuning,
 		CreateTime:             s.CreateTime,
 		UpdateTime:             s.UpdateTime,
 		DeleteTime:             s.DeleteTime,

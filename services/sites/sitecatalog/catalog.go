@@ -30,6 +30,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/loop"
 )
 
@@ -55,8 +56,11 @@ type Site struct {
 	PublishGates bool
 	// ExampleContent marks the site's content as example content.
 	ExampleContent bool
-	CreateTime     time.Time
-	UpdateTime     time.Time
+	// LintTuning is the site's own tuning of the clinical-claim lint (its lint_tuning setting),
+	// which content, resources and screening layer over the operator's file.
+	LintTuning claimlint.SiteTuning
+	CreateTime time.Time
+	UpdateTime time.Time
 	// DeleteTime is set while the site is soft-deleted.
 	DeleteTime time.Time
 	// Etag is the sites service's version of the site.
@@ -69,6 +73,11 @@ type Site struct {
 // Deleted reports whether the site is soft-deleted.
 func (s Site) Deleted() bool { return !s.DeleteTime.IsZero() }
 
+// sameLintTuning reports whether a and b tune the lint alike.
+func sameLintTuning(a, b claimlint.SiteTuning) bool {
+	return slices.Equal(a.Disable, b.Disable) && maps.Equal(a.Severity, b.Severity)
+}
+
 // sameSettings reports whether a and b hold the same settings, ignoring Version.
 func sameSettings(a, b Site) bool {
 	a.Version, b.Version = 0, 0
@@ -76,7 +85,7 @@ func sameSettings(a, b Site) bool {
 		a.DefaultLocale == b.DefaultLocale && a.CrisisLineText == b.CrisisLineText && a.Public == b.Public &&
 		a.CacheMaxAgeSeconds == b.CacheMaxAgeSeconds && a.ResourceStaleAfterDays == b.ResourceStaleAfterDays &&
 		a.HideStaleResources == b.HideStaleResources && a.Commercial == b.Commercial &&
-		a.ReviewValidityMonths == b.ReviewValidityMonths && a.PublishGates == b.PublishGates && a.ExampleContent == b.ExampleContent && a.CreateTime.Equal(b.CreateTime) &&
+		a.ReviewValidityMonths == b.ReviewValidityMonths && a.PublishGates == b.PublishGates && a.ExampleContent == b.ExampleContent && sameLintTuning(a.LintTuning, b.LintTuning) && a.CreateTime.Equal(b.CreateTime) &&
 		a.UpdateTime.Equal(b.UpdateTime) && a.DeleteTime.Equal(b.DeleteTime) && a.Etag == b.Etag
 }
 

@@ -3,6 +3,7 @@ package sitecatalog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
+	"github.com/beaconcms/beacon/platform/claimlint"
 )
 
 // GRPCSource reads sites from a sites service over gRPC (beacon.sites.v1.SiteService), for a
@@ -94,6 +96,7 @@ func fromProto(s *sitesv1.Site) (Site, error) {
 		ReviewValidityMonths:   int(s.GetReviewValidityMonths()),
 		PublishGates:           s.GetPublishGates(),
 		ExampleContent:         s.GetExampleContent(),
+		LintTuning:             lintTuningFromProto(s.GetLintTuning()),
 		Etag:                   s.GetEtag(),
 	}
 	if t := s.GetCreateTime(); t != nil {
@@ -106,4 +109,26 @@ func fromProto(s *sitesv1.Site) (Site, error) {
 		site.DeleteTime = t.AsTime()
 	}
 	return site, nil
+}
+
+// lintTuningFromProto takes a site's lint tuning from the wire, its severities as the rules file
+// spells them. A severity this release does not know becomes "", which the lint ignores.
+func lintTuningFromProto(t *sitesv1.LintTuning) claimlint.SiteTuning {
+	out := claimlint.SiteTuning{Disable: slices.Clone(t.GetDisabledRules())}
+	for id, sev := range t.GetRuleSeverities() {
+		if out.Severity == nil {
+			out.Severity = make(map[string]string, len(t.GetRuleSeverities()))
+		}
+		switch sev {
+		case sitesv1.LintTuning_SEVERITY_ERROR:
+			out.Severity[id] = "error"
+		case sitesv1.LintTuning_SEVERITY_WARNING:
+			out.Severity[id] = "warning"
+		case sitesv1.LintTuning_SEVERITY_INFO:
+			out.Severity[id] = "info"
+		default:
+			out.Severity[id] = ""
+		}
+	}
+	return out
 }

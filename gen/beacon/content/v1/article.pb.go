@@ -248,7 +248,7 @@ func (x LintFinding_Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LintFinding_Severity.Descriptor instead.
 func (LintFinding_Severity) EnumDescriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{7, 0}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{9, 0}
 }
 
 // Person is an author or a reviewer of an article.
@@ -780,9 +780,15 @@ type Article struct {
 	// read and write (the review metadata is checked by the sites' publish gates). An unsuppressed
 	// error blocks publishing and scheduling (FAILED_PRECONDITION naming each finding), and so does
 	// a warning no reviewer acknowledged. Empty when live_snapshot_only.
-	LintFindings  []*LintFinding `protobuf:"bytes,51,rep,name=lint_findings,json=lintFindings,proto3" json:"lint_findings,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LintFindings []*LintFinding `protobuf:"bytes,51,rep,name=lint_findings,json=lintFindings,proto3" json:"lint_findings,omitempty"`
+	// Set when a schedule was dropped because the draft no longer passed the publish checks when
+	// its time came (the scheduler, or an undelete of an overdue schedule, runs them again: the
+	// sites' gates, internal links and the lint, with the sites' current settings). The article
+	// then keeps what was live before (state STATE_PUBLISHED) or returns to STATE_DRAFT, and is
+	// not retried; fix the draft and schedule or publish it again, which clears this.
+	ScheduleFailure *ScheduleFailure `protobuf:"bytes,52,opt,name=schedule_failure,json=scheduleFailure,proto3" json:"schedule_failure,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Article) Reset() {
@@ -1026,6 +1032,139 @@ func (x *Article) GetLintFindings() []*LintFinding {
 	return nil
 }
 
+func (x *Article) GetScheduleFailure() *ScheduleFailure {
+	if x != nil {
+		return x.ScheduleFailure
+	}
+	return nil
+}
+
+// ScheduleFailure is why a scheduled publish did not happen.
+type ScheduleFailure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the publish was refused.
+	FailTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=fail_time,json=failTime,proto3" json:"fail_time,omitempty"`
+	// The publish time the schedule had.
+	ScheduledPublishTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=scheduled_publish_time,json=scheduledPublishTime,proto3" json:"scheduled_publish_time,omitempty"`
+	// Each unmet rule, as the publish call would report it: type (e.g. REVIEW_CURRENT,
+	// LINT_STIGMATISING_TERM), subject (the field) and description.
+	UnmetRules    []*UnmetRule `protobuf:"bytes,3,rep,name=unmet_rules,json=unmetRules,proto3" json:"unmet_rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleFailure) Reset() {
+	*x = ScheduleFailure{}
+	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleFailure) ProtoMessage() {}
+
+func (x *ScheduleFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleFailure.ProtoReflect.Descriptor instead.
+func (*ScheduleFailure) Descriptor() ([]byte, []int) {
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ScheduleFailure) GetFailTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FailTime
+	}
+	return nil
+}
+
+func (x *ScheduleFailure) GetScheduledPublishTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScheduledPublishTime
+	}
+	return nil
+}
+
+func (x *ScheduleFailure) GetUnmetRules() []*UnmetRule {
+	if x != nil {
+		return x.UnmetRules
+	}
+	return nil
+}
+
+// UnmetRule is one publish check a draft failed.
+type UnmetRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Subject       string                 `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnmetRule) Reset() {
+	*x = UnmetRule{}
+	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnmetRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnmetRule) ProtoMessage() {}
+
+func (x *UnmetRule) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnmetRule.ProtoReflect.Descriptor instead.
+func (*UnmetRule) Descriptor() ([]byte, []int) {
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UnmetRule) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *UnmetRule) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *UnmetRule) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
 // LintFinding is one finding of the clinical-claim lint (the rules are in
 // platform/claimlint/rules/clinical.yaml).
 type LintFinding struct {
@@ -1056,7 +1195,7 @@ type LintFinding struct {
 
 func (x *LintFinding) Reset() {
 	*x = LintFinding{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1207,7 @@ func (x *LintFinding) String() string {
 func (*LintFinding) ProtoMessage() {}
 
 func (x *LintFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[7]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1220,7 @@ func (x *LintFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LintFinding.ProtoReflect.Descriptor instead.
 func (*LintFinding) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{7}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LintFinding) GetRuleId() string {
@@ -1178,7 +1317,7 @@ type LintAcknowledgement struct {
 
 func (x *LintAcknowledgement) Reset() {
 	*x = LintAcknowledgement{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1329,7 @@ func (x *LintAcknowledgement) String() string {
 func (*LintAcknowledgement) ProtoMessage() {}
 
 func (x *LintAcknowledgement) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[8]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1342,7 @@ func (x *LintAcknowledgement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LintAcknowledgement.ProtoReflect.Descriptor instead.
 func (*LintAcknowledgement) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{8}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LintAcknowledgement) GetRuleId() string {
@@ -1255,7 +1394,7 @@ type Revision struct {
 
 func (x *Revision) Reset() {
 	*x = Revision{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1406,7 @@ func (x *Revision) String() string {
 func (*Revision) ProtoMessage() {}
 
 func (x *Revision) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[9]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1419,7 @@ func (x *Revision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Revision.ProtoReflect.Descriptor instead.
 func (*Revision) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{9}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Revision) GetName() string {
@@ -1341,7 +1480,7 @@ type CreateArticleRequest struct {
 
 func (x *CreateArticleRequest) Reset() {
 	*x = CreateArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1492,7 @@ func (x *CreateArticleRequest) String() string {
 func (*CreateArticleRequest) ProtoMessage() {}
 
 func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[10]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1505,7 @@ func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleRequest.ProtoReflect.Descriptor instead.
 func (*CreateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{10}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateArticleRequest) GetArticle() *Article {
@@ -1386,7 +1525,7 @@ type GetArticleRequest struct {
 
 func (x *GetArticleRequest) Reset() {
 	*x = GetArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1398,7 +1537,7 @@ func (x *GetArticleRequest) String() string {
 func (*GetArticleRequest) ProtoMessage() {}
 
 func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[11]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1411,7 +1550,7 @@ func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{11}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetArticleRequest) GetName() string {
@@ -1449,7 +1588,7 @@ type ListArticlesRequest struct {
 
 func (x *ListArticlesRequest) Reset() {
 	*x = ListArticlesRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1600,7 @@ func (x *ListArticlesRequest) String() string {
 func (*ListArticlesRequest) ProtoMessage() {}
 
 func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[12]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1613,7 @@ func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{12}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListArticlesRequest) GetPageSize() int32 {
@@ -1529,7 +1668,7 @@ type ListArticlesResponse struct {
 
 func (x *ListArticlesResponse) Reset() {
 	*x = ListArticlesResponse{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1541,7 +1680,7 @@ func (x *ListArticlesResponse) String() string {
 func (*ListArticlesResponse) ProtoMessage() {}
 
 func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[13]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1554,7 +1693,7 @@ func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{13}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListArticlesResponse) GetArticles() []*Article {
@@ -1583,7 +1722,7 @@ type UpdateArticleRequest struct {
 
 func (x *UpdateArticleRequest) Reset() {
 	*x = UpdateArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1595,7 +1734,7 @@ func (x *UpdateArticleRequest) String() string {
 func (*UpdateArticleRequest) ProtoMessage() {}
 
 func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[14]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1608,7 +1747,7 @@ func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{14}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateArticleRequest) GetArticle() *Article {
@@ -1636,7 +1775,7 @@ type DeleteArticleRequest struct {
 
 func (x *DeleteArticleRequest) Reset() {
 	*x = DeleteArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1648,7 +1787,7 @@ func (x *DeleteArticleRequest) String() string {
 func (*DeleteArticleRequest) ProtoMessage() {}
 
 func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[15]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1661,7 +1800,7 @@ func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{15}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteArticleRequest) GetName() string {
@@ -1687,7 +1826,7 @@ type UndeleteArticleRequest struct {
 
 func (x *UndeleteArticleRequest) Reset() {
 	*x = UndeleteArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1838,7 @@ func (x *UndeleteArticleRequest) String() string {
 func (*UndeleteArticleRequest) ProtoMessage() {}
 
 func (x *UndeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[16]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1851,7 @@ func (x *UndeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*UndeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{16}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UndeleteArticleRequest) GetName() string {
@@ -1733,7 +1872,7 @@ type PublishArticleRequest struct {
 
 func (x *PublishArticleRequest) Reset() {
 	*x = PublishArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1745,7 +1884,7 @@ func (x *PublishArticleRequest) String() string {
 func (*PublishArticleRequest) ProtoMessage() {}
 
 func (x *PublishArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[17]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1758,7 +1897,7 @@ func (x *PublishArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishArticleRequest.ProtoReflect.Descriptor instead.
 func (*PublishArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{17}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PublishArticleRequest) GetName() string {
@@ -1785,7 +1924,7 @@ type UnpublishArticleRequest struct {
 
 func (x *UnpublishArticleRequest) Reset() {
 	*x = UnpublishArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1797,7 +1936,7 @@ func (x *UnpublishArticleRequest) String() string {
 func (*UnpublishArticleRequest) ProtoMessage() {}
 
 func (x *UnpublishArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[18]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1810,7 +1949,7 @@ func (x *UnpublishArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpublishArticleRequest.ProtoReflect.Descriptor instead.
 func (*UnpublishArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{18}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UnpublishArticleRequest) GetName() string {
@@ -1839,7 +1978,7 @@ type ScheduleArticleRequest struct {
 
 func (x *ScheduleArticleRequest) Reset() {
 	*x = ScheduleArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +1990,7 @@ func (x *ScheduleArticleRequest) String() string {
 func (*ScheduleArticleRequest) ProtoMessage() {}
 
 func (x *ScheduleArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[19]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +2003,7 @@ func (x *ScheduleArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleArticleRequest.ProtoReflect.Descriptor instead.
 func (*ScheduleArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{19}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ScheduleArticleRequest) GetName() string {
@@ -1898,7 +2037,7 @@ type ArchiveArticleRequest struct {
 
 func (x *ArchiveArticleRequest) Reset() {
 	*x = ArchiveArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +2049,7 @@ func (x *ArchiveArticleRequest) String() string {
 func (*ArchiveArticleRequest) ProtoMessage() {}
 
 func (x *ArchiveArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[20]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +2062,7 @@ func (x *ArchiveArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveArticleRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{20}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ArchiveArticleRequest) GetName() string {
@@ -1952,7 +2091,7 @@ type ListArticleRevisionsRequest struct {
 
 func (x *ListArticleRevisionsRequest) Reset() {
 	*x = ListArticleRevisionsRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[21]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1964,7 +2103,7 @@ func (x *ListArticleRevisionsRequest) String() string {
 func (*ListArticleRevisionsRequest) ProtoMessage() {}
 
 func (x *ListArticleRevisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[21]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1977,7 +2116,7 @@ func (x *ListArticleRevisionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticleRevisionsRequest.ProtoReflect.Descriptor instead.
 func (*ListArticleRevisionsRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{21}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListArticleRevisionsRequest) GetName() string {
@@ -2011,7 +2150,7 @@ type ListArticleRevisionsResponse struct {
 
 func (x *ListArticleRevisionsResponse) Reset() {
 	*x = ListArticleRevisionsResponse{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[22]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2162,7 @@ func (x *ListArticleRevisionsResponse) String() string {
 func (*ListArticleRevisionsResponse) ProtoMessage() {}
 
 func (x *ListArticleRevisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[22]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2175,7 @@ func (x *ListArticleRevisionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticleRevisionsResponse.ProtoReflect.Descriptor instead.
 func (*ListArticleRevisionsResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{22}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListArticleRevisionsResponse) GetRevisions() []*Revision {
@@ -2065,7 +2204,7 @@ type RollbackArticleRequest struct {
 
 func (x *RollbackArticleRequest) Reset() {
 	*x = RollbackArticleRequest{}
-	mi := &file_beacon_content_v1_article_proto_msgTypes[23]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2077,7 +2216,7 @@ func (x *RollbackArticleRequest) String() string {
 func (*RollbackArticleRequest) ProtoMessage() {}
 
 func (x *RollbackArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_content_v1_article_proto_msgTypes[23]
+	mi := &file_beacon_content_v1_article_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2090,7 +2229,7 @@ func (x *RollbackArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackArticleRequest.ProtoReflect.Descriptor instead.
 func (*RollbackArticleRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{23}
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RollbackArticleRequest) GetName() string {
@@ -2159,7 +2298,7 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\n" +
 	"word_count\x18\x03 \x01(\x05R\twordCount\x120\n" +
 	"\x14reading_time_minutes\x18\x04 \x01(\x05R\x12readingTimeMinutes\x12.\n" +
-	"\x13flesch_reading_ease\x18\x05 \x01(\x01R\x11fleschReadingEase\"\xd0\f\n" +
+	"\x13flesch_reading_ease\x18\x05 \x01(\x01R\x11fleschReadingEase\"\xa4\r\n" +
 	"\aArticle\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12\x12\n" +
@@ -2195,13 +2334,23 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\treviewers\x18( \x03(\v2\x1b.beacon.content.v1.ReviewerR\treviewers\x12G\n" +
 	"\x0freview_due_time\x18) \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rreviewDueTime\x12R\n" +
 	"\x10acknowledgements\x182 \x03(\v2&.beacon.content.v1.LintAcknowledgementR\x10acknowledgements\x12H\n" +
-	"\rlint_findings\x183 \x03(\v2\x1e.beacon.content.v1.LintFindingB\x03\xe0A\x03R\flintFindings\"m\n" +
+	"\rlint_findings\x183 \x03(\v2\x1e.beacon.content.v1.LintFindingB\x03\xe0A\x03R\flintFindings\x12R\n" +
+	"\x10schedule_failure\x184 \x01(\v2\".beacon.content.v1.ScheduleFailureB\x03\xe0A\x03R\x0fscheduleFailure\"m\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSTATE_DRAFT\x10\x01\x12\x13\n" +
 	"\x0fSTATE_SCHEDULED\x10\x02\x12\x13\n" +
 	"\x0fSTATE_PUBLISHED\x10\x03\x12\x12\n" +
-	"\x0eSTATE_ARCHIVED\x10\x04\"\xc9\x03\n" +
+	"\x0eSTATE_ARCHIVED\x10\x04\"\xdb\x01\n" +
+	"\x0fScheduleFailure\x127\n" +
+	"\tfail_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bfailTime\x12P\n" +
+	"\x16scheduled_publish_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x14scheduledPublishTime\x12=\n" +
+	"\vunmet_rules\x18\x03 \x03(\v2\x1c.beacon.content.v1.UnmetRuleR\n" +
+	"unmetRules\"[\n" +
+	"\tUnmetRule\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"\xc9\x03\n" +
 	"\vLintFinding\x12\x17\n" +
 	"\arule_id\x18\x01 \x01(\tR\x06ruleId\x12C\n" +
 	"\bseverity\x18\x02 \x01(\x0e2'.beacon.content.v1.LintFinding.SeverityR\bseverity\x12\x14\n" +
@@ -2319,7 +2468,7 @@ func file_beacon_content_v1_article_proto_rawDescGZIP() []byte {
 }
 
 var file_beacon_content_v1_article_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_beacon_content_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_beacon_content_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_beacon_content_v1_article_proto_goTypes = []any{
 	(ArticleView)(0),                     // 0: beacon.content.v1.ArticleView
 	(Reviewer_Role)(0),                   // 1: beacon.content.v1.Reviewer.Role
@@ -2332,87 +2481,93 @@ var file_beacon_content_v1_article_proto_goTypes = []any{
 	(*TocEntry)(nil),                     // 8: beacon.content.v1.TocEntry
 	(*Rendering)(nil),                    // 9: beacon.content.v1.Rendering
 	(*Article)(nil),                      // 10: beacon.content.v1.Article
-	(*LintFinding)(nil),                  // 11: beacon.content.v1.LintFinding
-	(*LintAcknowledgement)(nil),          // 12: beacon.content.v1.LintAcknowledgement
-	(*Revision)(nil),                     // 13: beacon.content.v1.Revision
-	(*CreateArticleRequest)(nil),         // 14: beacon.content.v1.CreateArticleRequest
-	(*GetArticleRequest)(nil),            // 15: beacon.content.v1.GetArticleRequest
-	(*ListArticlesRequest)(nil),          // 16: beacon.content.v1.ListArticlesRequest
-	(*ListArticlesResponse)(nil),         // 17: beacon.content.v1.ListArticlesResponse
-	(*UpdateArticleRequest)(nil),         // 18: beacon.content.v1.UpdateArticleRequest
-	(*DeleteArticleRequest)(nil),         // 19: beacon.content.v1.DeleteArticleRequest
-	(*UndeleteArticleRequest)(nil),       // 20: beacon.content.v1.UndeleteArticleRequest
-	(*PublishArticleRequest)(nil),        // 21: beacon.content.v1.PublishArticleRequest
-	(*UnpublishArticleRequest)(nil),      // 22: beacon.content.v1.UnpublishArticleRequest
-	(*ScheduleArticleRequest)(nil),       // 23: beacon.content.v1.ScheduleArticleRequest
-	(*ArchiveArticleRequest)(nil),        // 24: beacon.content.v1.ArchiveArticleRequest
-	(*ListArticleRevisionsRequest)(nil),  // 25: beacon.content.v1.ListArticleRevisionsRequest
-	(*ListArticleRevisionsResponse)(nil), // 26: beacon.content.v1.ListArticleRevisionsResponse
-	(*RollbackArticleRequest)(nil),       // 27: beacon.content.v1.RollbackArticleRequest
-	(*date.Date)(nil),                    // 28: google.type.Date
-	(*timestamppb.Timestamp)(nil),        // 29: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 30: google.protobuf.FieldMask
+	(*ScheduleFailure)(nil),              // 11: beacon.content.v1.ScheduleFailure
+	(*UnmetRule)(nil),                    // 12: beacon.content.v1.UnmetRule
+	(*LintFinding)(nil),                  // 13: beacon.content.v1.LintFinding
+	(*LintAcknowledgement)(nil),          // 14: beacon.content.v1.LintAcknowledgement
+	(*Revision)(nil),                     // 15: beacon.content.v1.Revision
+	(*CreateArticleRequest)(nil),         // 16: beacon.content.v1.CreateArticleRequest
+	(*GetArticleRequest)(nil),            // 17: beacon.content.v1.GetArticleRequest
+	(*ListArticlesRequest)(nil),          // 18: beacon.content.v1.ListArticlesRequest
+	(*ListArticlesResponse)(nil),         // 19: beacon.content.v1.ListArticlesResponse
+	(*UpdateArticleRequest)(nil),         // 20: beacon.content.v1.UpdateArticleRequest
+	(*DeleteArticleRequest)(nil),         // 21: beacon.content.v1.DeleteArticleRequest
+	(*UndeleteArticleRequest)(nil),       // 22: beacon.content.v1.UndeleteArticleRequest
+	(*PublishArticleRequest)(nil),        // 23: beacon.content.v1.PublishArticleRequest
+	(*UnpublishArticleRequest)(nil),      // 24: beacon.content.v1.UnpublishArticleRequest
+	(*ScheduleArticleRequest)(nil),       // 25: beacon.content.v1.ScheduleArticleRequest
+	(*ArchiveArticleRequest)(nil),        // 26: beacon.content.v1.ArchiveArticleRequest
+	(*ListArticleRevisionsRequest)(nil),  // 27: beacon.content.v1.ListArticleRevisionsRequest
+	(*ListArticleRevisionsResponse)(nil), // 28: beacon.content.v1.ListArticleRevisionsResponse
+	(*RollbackArticleRequest)(nil),       // 29: beacon.content.v1.RollbackArticleRequest
+	(*date.Date)(nil),                    // 30: google.type.Date
+	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 32: google.protobuf.FieldMask
 }
 var file_beacon_content_v1_article_proto_depIdxs = []int32{
 	1,  // 0: beacon.content.v1.Reviewer.role:type_name -> beacon.content.v1.Reviewer.Role
-	28, // 1: beacon.content.v1.Reviewer.review_date:type_name -> google.type.Date
-	28, // 2: beacon.content.v1.Citation.accessed_date:type_name -> google.type.Date
+	30, // 1: beacon.content.v1.Reviewer.review_date:type_name -> google.type.Date
+	30, // 2: beacon.content.v1.Citation.accessed_date:type_name -> google.type.Date
 	8,  // 3: beacon.content.v1.Rendering.table_of_contents:type_name -> beacon.content.v1.TocEntry
 	4,  // 4: beacon.content.v1.Article.authors:type_name -> beacon.content.v1.Person
 	4,  // 5: beacon.content.v1.Article.medical_reviewer:type_name -> beacon.content.v1.Person
-	28, // 6: beacon.content.v1.Article.last_reviewed_date:type_name -> google.type.Date
+	30, // 6: beacon.content.v1.Article.last_reviewed_date:type_name -> google.type.Date
 	6,  // 7: beacon.content.v1.Article.citations:type_name -> beacon.content.v1.Citation
 	7,  // 8: beacon.content.v1.Article.seo:type_name -> beacon.content.v1.Seo
 	2,  // 9: beacon.content.v1.Article.state:type_name -> beacon.content.v1.Article.State
-	29, // 10: beacon.content.v1.Article.create_time:type_name -> google.protobuf.Timestamp
-	29, // 11: beacon.content.v1.Article.update_time:type_name -> google.protobuf.Timestamp
-	29, // 12: beacon.content.v1.Article.publish_time:type_name -> google.protobuf.Timestamp
-	29, // 13: beacon.content.v1.Article.scheduled_publish_time:type_name -> google.protobuf.Timestamp
-	29, // 14: beacon.content.v1.Article.delete_time:type_name -> google.protobuf.Timestamp
+	31, // 10: beacon.content.v1.Article.create_time:type_name -> google.protobuf.Timestamp
+	31, // 11: beacon.content.v1.Article.update_time:type_name -> google.protobuf.Timestamp
+	31, // 12: beacon.content.v1.Article.publish_time:type_name -> google.protobuf.Timestamp
+	31, // 13: beacon.content.v1.Article.scheduled_publish_time:type_name -> google.protobuf.Timestamp
+	31, // 14: beacon.content.v1.Article.delete_time:type_name -> google.protobuf.Timestamp
 	9,  // 15: beacon.content.v1.Article.rendering:type_name -> beacon.content.v1.Rendering
 	5,  // 16: beacon.content.v1.Article.reviewers:type_name -> beacon.content.v1.Reviewer
-	29, // 17: beacon.content.v1.Article.review_due_time:type_name -> google.protobuf.Timestamp
-	12, // 18: beacon.content.v1.Article.acknowledgements:type_name -> beacon.content.v1.LintAcknowledgement
-	11, // 19: beacon.content.v1.Article.lint_findings:type_name -> beacon.content.v1.LintFinding
-	3,  // 20: beacon.content.v1.LintFinding.severity:type_name -> beacon.content.v1.LintFinding.Severity
-	29, // 21: beacon.content.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
-	10, // 22: beacon.content.v1.Revision.snapshot:type_name -> beacon.content.v1.Article
-	10, // 23: beacon.content.v1.CreateArticleRequest.article:type_name -> beacon.content.v1.Article
-	0,  // 24: beacon.content.v1.ListArticlesRequest.view:type_name -> beacon.content.v1.ArticleView
-	10, // 25: beacon.content.v1.ListArticlesResponse.articles:type_name -> beacon.content.v1.Article
-	10, // 26: beacon.content.v1.UpdateArticleRequest.article:type_name -> beacon.content.v1.Article
-	30, // 27: beacon.content.v1.UpdateArticleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	29, // 28: beacon.content.v1.ScheduleArticleRequest.publish_time:type_name -> google.protobuf.Timestamp
-	13, // 29: beacon.content.v1.ListArticleRevisionsResponse.revisions:type_name -> beacon.content.v1.Revision
-	14, // 30: beacon.content.v1.ArticleService.CreateArticle:input_type -> beacon.content.v1.CreateArticleRequest
-	15, // 31: beacon.content.v1.ArticleService.GetArticle:input_type -> beacon.content.v1.GetArticleRequest
-	16, // 32: beacon.content.v1.ArticleService.ListArticles:input_type -> beacon.content.v1.ListArticlesRequest
-	18, // 33: beacon.content.v1.ArticleService.UpdateArticle:input_type -> beacon.content.v1.UpdateArticleRequest
-	19, // 34: beacon.content.v1.ArticleService.DeleteArticle:input_type -> beacon.content.v1.DeleteArticleRequest
-	20, // 35: beacon.content.v1.ArticleService.UndeleteArticle:input_type -> beacon.content.v1.UndeleteArticleRequest
-	21, // 36: beacon.content.v1.ArticleService.PublishArticle:input_type -> beacon.content.v1.PublishArticleRequest
-	22, // 37: beacon.content.v1.ArticleService.UnpublishArticle:input_type -> beacon.content.v1.UnpublishArticleRequest
-	23, // 38: beacon.content.v1.ArticleService.ScheduleArticle:input_type -> beacon.content.v1.ScheduleArticleRequest
-	24, // 39: beacon.content.v1.ArticleService.ArchiveArticle:input_type -> beacon.content.v1.ArchiveArticleRequest
-	25, // 40: beacon.content.v1.ArticleService.ListArticleRevisions:input_type -> beacon.content.v1.ListArticleRevisionsRequest
-	27, // 41: beacon.content.v1.ArticleService.RollbackArticle:input_type -> beacon.content.v1.RollbackArticleRequest
-	10, // 42: beacon.content.v1.ArticleService.CreateArticle:output_type -> beacon.content.v1.Article
-	10, // 43: beacon.content.v1.ArticleService.GetArticle:output_type -> beacon.content.v1.Article
-	17, // 44: beacon.content.v1.ArticleService.ListArticles:output_type -> beacon.content.v1.ListArticlesResponse
-	10, // 45: beacon.content.v1.ArticleService.UpdateArticle:output_type -> beacon.content.v1.Article
-	10, // 46: beacon.content.v1.ArticleService.DeleteArticle:output_type -> beacon.content.v1.Article
-	10, // 47: beacon.content.v1.ArticleService.UndeleteArticle:output_type -> beacon.content.v1.Article
-	10, // 48: beacon.content.v1.ArticleService.PublishArticle:output_type -> beacon.content.v1.Article
-	10, // 49: beacon.content.v1.ArticleService.UnpublishArticle:output_type -> beacon.content.v1.Article
-	10, // 50: beacon.content.v1.ArticleService.ScheduleArticle:output_type -> beacon.content.v1.Article
-	10, // 51: beacon.content.v1.ArticleService.ArchiveArticle:output_type -> beacon.content.v1.Article
-	26, // 52: beacon.content.v1.ArticleService.ListArticleRevisions:output_type -> beacon.content.v1.ListArticleRevisionsResponse
-	10, // 53: beacon.content.v1.ArticleService.RollbackArticle:output_type -> beacon.content.v1.Article
-	42, // [42:54] is the sub-list for method output_type
-	30, // [30:42] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	31, // 17: beacon.content.v1.Article.review_due_time:type_name -> google.protobuf.Timestamp
+	14, // 18: beacon.content.v1.Article.acknowledgements:type_name -> beacon.content.v1.LintAcknowledgement
+	13, // 19: beacon.content.v1.Article.lint_findings:type_name -> beacon.content.v1.LintFinding
+	11, // 20: beacon.content.v1.Article.schedule_failure:type_name -> beacon.content.v1.ScheduleFailure
+	31, // 21: beacon.content.v1.ScheduleFailure.fail_time:type_name -> google.protobuf.Timestamp
+	31, // 22: beacon.content.v1.ScheduleFailure.scheduled_publish_time:type_name -> google.protobuf.Timestamp
+	12, // 23: beacon.content.v1.ScheduleFailure.unmet_rules:type_name -> beacon.content.v1.UnmetRule
+	3,  // 24: beacon.content.v1.LintFinding.severity:type_name -> beacon.content.v1.LintFinding.Severity
+	31, // 25: beacon.content.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
+	10, // 26: beacon.content.v1.Revision.snapshot:type_name -> beacon.content.v1.Article
+	10, // 27: beacon.content.v1.CreateArticleRequest.article:type_name -> beacon.content.v1.Article
+	0,  // 28: beacon.content.v1.ListArticlesRequest.view:type_name -> beacon.content.v1.ArticleView
+	10, // 29: beacon.content.v1.ListArticlesResponse.articles:type_name -> beacon.content.v1.Article
+	10, // 30: beacon.content.v1.UpdateArticleRequest.article:type_name -> beacon.content.v1.Article
+	32, // 31: beacon.content.v1.UpdateArticleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	31, // 32: beacon.content.v1.ScheduleArticleRequest.publish_time:type_name -> google.protobuf.Timestamp
+	15, // 33: beacon.content.v1.ListArticleRevisionsResponse.revisions:type_name -> beacon.content.v1.Revision
+	16, // 34: beacon.content.v1.ArticleService.CreateArticle:input_type -> beacon.content.v1.CreateArticleRequest
+	17, // 35: beacon.content.v1.ArticleService.GetArticle:input_type -> beacon.content.v1.GetArticleRequest
+	18, // 36: beacon.content.v1.ArticleService.ListArticles:input_type -> beacon.content.v1.ListArticlesRequest
+	20, // 37: beacon.content.v1.ArticleService.UpdateArticle:input_type -> beacon.content.v1.UpdateArticleRequest
+	21, // 38: beacon.content.v1.ArticleService.DeleteArticle:input_type -> beacon.content.v1.DeleteArticleRequest
+	22, // 39: beacon.content.v1.ArticleService.UndeleteArticle:input_type -> beacon.content.v1.UndeleteArticleRequest
+	23, // 40: beacon.content.v1.ArticleService.PublishArticle:input_type -> beacon.content.v1.PublishArticleRequest
+	24, // 41: beacon.content.v1.ArticleService.UnpublishArticle:input_type -> beacon.content.v1.UnpublishArticleRequest
+	25, // 42: beacon.content.v1.ArticleService.ScheduleArticle:input_type -> beacon.content.v1.ScheduleArticleRequest
+	26, // 43: beacon.content.v1.ArticleService.ArchiveArticle:input_type -> beacon.content.v1.ArchiveArticleRequest
+	27, // 44: beacon.content.v1.ArticleService.ListArticleRevisions:input_type -> beacon.content.v1.ListArticleRevisionsRequest
+	29, // 45: beacon.content.v1.ArticleService.RollbackArticle:input_type -> beacon.content.v1.RollbackArticleRequest
+	10, // 46: beacon.content.v1.ArticleService.CreateArticle:output_type -> beacon.content.v1.Article
+	10, // 47: beacon.content.v1.ArticleService.GetArticle:output_type -> beacon.content.v1.Article
+	19, // 48: beacon.content.v1.ArticleService.ListArticles:output_type -> beacon.content.v1.ListArticlesResponse
+	10, // 49: beacon.content.v1.ArticleService.UpdateArticle:output_type -> beacon.content.v1.Article
+	10, // 50: beacon.content.v1.ArticleService.DeleteArticle:output_type -> beacon.content.v1.Article
+	10, // 51: beacon.content.v1.ArticleService.UndeleteArticle:output_type -> beacon.content.v1.Article
+	10, // 52: beacon.content.v1.ArticleService.PublishArticle:output_type -> beacon.content.v1.Article
+	10, // 53: beacon.content.v1.ArticleService.UnpublishArticle:output_type -> beacon.content.v1.Article
+	10, // 54: beacon.content.v1.ArticleService.ScheduleArticle:output_type -> beacon.content.v1.Article
+	10, // 55: beacon.content.v1.ArticleService.ArchiveArticle:output_type -> beacon.content.v1.Article
+	28, // 56: beacon.content.v1.ArticleService.ListArticleRevisions:output_type -> beacon.content.v1.ListArticleRevisionsResponse
+	10, // 57: beacon.content.v1.ArticleService.RollbackArticle:output_type -> beacon.content.v1.Article
+	46, // [46:58] is the sub-list for method output_type
+	34, // [34:46] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_beacon_content_v1_article_proto_init() }
@@ -2426,7 +2581,7 @@ func file_beacon_content_v1_article_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_content_v1_article_proto_rawDesc), len(file_beacon_content_v1_article_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

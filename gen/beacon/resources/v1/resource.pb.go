@@ -438,6 +438,62 @@ func (ImportRowResult_Outcome) EnumDescriptor() ([]byte, []int) {
 	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{21, 0}
 }
 
+// How much a finding matters.
+type LintFinding_Severity int32
+
+const (
+	LintFinding_SEVERITY_UNSPECIFIED LintFinding_Severity = 0
+	// Advice; blocks nothing.
+	LintFinding_SEVERITY_INFO LintFinding_Severity = 1
+	// Returned for an editor to consider; resources have no acknowledgement: a warning blocks nothing.
+	LintFinding_SEVERITY_WARNING LintFinding_Severity = 2
+	// Refuses the write (FAILED_PRECONDITION naming the field).
+	LintFinding_SEVERITY_ERROR LintFinding_Severity = 3
+)
+
+// Enum value maps for LintFinding_Severity.
+var (
+	LintFinding_Severity_name = map[int32]string{
+		0: "SEVERITY_UNSPECIFIED",
+		1: "SEVERITY_INFO",
+		2: "SEVERITY_WARNING",
+		3: "SEVERITY_ERROR",
+	}
+	LintFinding_Severity_value = map[string]int32{
+		"SEVERITY_UNSPECIFIED": 0,
+		"SEVERITY_INFO":        1,
+		"SEVERITY_WARNING":     2,
+		"SEVERITY_ERROR":       3,
+	}
+)
+
+func (x LintFinding_Severity) Enum() *LintFinding_Severity {
+	p := new(LintFinding_Severity)
+	*p = x
+	return p
+}
+
+func (x LintFinding_Severity) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LintFinding_Severity) Descriptor() protoreflect.EnumDescriptor {
+	return file_beacon_resources_v1_resource_proto_enumTypes[7].Descriptor()
+}
+
+func (LintFinding_Severity) Type() protoreflect.EnumType {
+	return &file_beacon_resources_v1_resource_proto_enumTypes[7]
+}
+
+func (x LintFinding_Severity) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LintFinding_Severity.Descriptor instead.
+func (LintFinding_Severity) EnumDescriptor() ([]byte, []int) {
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{27, 0}
+}
+
 // Phone is a number to call or text (HSDS phone).
 type Phone struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1053,7 +1109,11 @@ type Resource struct {
 	// Set while the resource is soft-deleted.
 	DeleteTime *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
 	// Who created the resource (API key name).
-	Creator       string `protobuf:"bytes,31,opt,name=creator,proto3" json:"creator,omitempty"`
+	Creator string `protobuf:"bytes,31,opt,name=creator,proto3" json:"creator,omitempty"`
+	// What the clinical-claim lint finds in description, eligibility and cost_description,
+	// computed on every read and write with the rules and tunings of the target sites. An
+	// unsuppressed error refuses the write; warnings and info are returned here.
+	LintFindings  []*LintFinding `protobuf:"bytes,32,rep,name=lint_findings,json=lintFindings,proto3" json:"lint_findings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1303,6 +1363,13 @@ func (x *Resource) GetCreator() string {
 		return x.Creator
 	}
 	return ""
+}
+
+func (x *Resource) GetLintFindings() []*LintFinding {
+	if x != nil {
+		return x.LintFindings
+	}
+	return nil
 }
 
 // ResourceRevision is a resource as one successful change left it.
@@ -2392,12 +2459,16 @@ type Directory struct {
 	// needs entries, a rule, or both.
 	Rule *DirectoryRule `protobuf:"bytes,7,opt,name=rule,proto3" json:"rule,omitempty"`
 	// Sanitized HTML of the intro.
-	IntroHtml     string                 `protobuf:"bytes,8,opt,name=intro_html,json=introHtml,proto3" json:"intro_html,omitempty"`
-	Etag          string                 `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
-	RevisionId    int64                  `protobuf:"varint,10,opt,name=revision_id,json=revisionId,proto3" json:"revision_id,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	DeleteTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	IntroHtml  string                 `protobuf:"bytes,8,opt,name=intro_html,json=introHtml,proto3" json:"intro_html,omitempty"`
+	Etag       string                 `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
+	RevisionId int64                  `protobuf:"varint,10,opt,name=revision_id,json=revisionId,proto3" json:"revision_id,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	DeleteTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	// What the clinical-claim lint finds in title and intro, computed on every read and write with
+	// the site's rules and tuning. An unsuppressed error refuses the write; warnings and info are
+	// returned here.
+	LintFindings  []*LintFinding `protobuf:"bytes,14,rep,name=lint_findings,json=lintFindings,proto3" json:"lint_findings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2523,6 +2594,139 @@ func (x *Directory) GetDeleteTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Directory) GetLintFindings() []*LintFinding {
+	if x != nil {
+		return x.LintFindings
+	}
+	return nil
+}
+
+// LintFinding is one finding of the clinical-claim lint (the rules are in
+// platform/claimlint/rules/clinical.yaml), in the same shape as beacon.content.v1.LintFinding.
+type LintFinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rule, e.g. "stigmatising-term".
+	RuleId   string               `protobuf:"bytes,1,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	Severity LintFinding_Severity `protobuf:"varint,2,opt,name=severity,proto3,enum=beacon.resources.v1.LintFinding_Severity" json:"severity,omitempty"`
+	// The field the finding is in, as a path in the resource or directory ("description", "intro").
+	Field string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	// 1-based line and column (in characters) of the match in the field's text.
+	Line   int32 `protobuf:"varint,4,opt,name=line,proto3" json:"line,omitempty"`
+	Column int32 `protobuf:"varint,5,opt,name=column,proto3" json:"column,omitempty"`
+	// 0-based byte offset of the match in the field's text.
+	Offset int32 `protobuf:"varint,6,opt,name=offset,proto3" json:"offset,omitempty"`
+	// The matched text.
+	Match   string `protobuf:"bytes,7,opt,name=match,proto3" json:"match,omitempty"`
+	Message string `protobuf:"bytes,8,opt,name=message,proto3" json:"message,omitempty"`
+	// A suggested rewrite, where one exists.
+	Suggestion string `protobuf:"bytes,9,opt,name=suggestion,proto3" json:"suggestion,omitempty"`
+	// Set when a lint-ignore marker covers the finding (<!-- lint-ignore RULE-ID: reason -->): the
+	// marker's reason. A suppressed finding blocks nothing.
+	SuppressedReason string `protobuf:"bytes,10,opt,name=suppressed_reason,json=suppressedReason,proto3" json:"suppressed_reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *LintFinding) Reset() {
+	*x = LintFinding{}
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LintFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LintFinding) ProtoMessage() {}
+
+func (x *LintFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LintFinding.ProtoReflect.Descriptor instead.
+func (*LintFinding) Descriptor() ([]byte, []int) {
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *LintFinding) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSeverity() LintFinding_Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return LintFinding_SEVERITY_UNSPECIFIED
+}
+
+func (x *LintFinding) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *LintFinding) GetLine() int32 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *LintFinding) GetColumn() int32 {
+	if x != nil {
+		return x.Column
+	}
+	return 0
+}
+
+func (x *LintFinding) GetOffset() int32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *LintFinding) GetMatch() string {
+	if x != nil {
+		return x.Match
+	}
+	return ""
+}
+
+func (x *LintFinding) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSuggestion() string {
+	if x != nil {
+		return x.Suggestion
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSuppressedReason() string {
+	if x != nil {
+		return x.SuppressedReason
+	}
+	return ""
+}
+
 // DirectoryRevision is a directory as one successful change left it.
 type DirectoryRevision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2540,7 +2744,7 @@ type DirectoryRevision struct {
 
 func (x *DirectoryRevision) Reset() {
 	*x = DirectoryRevision{}
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[27]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2756,7 @@ func (x *DirectoryRevision) String() string {
 func (*DirectoryRevision) ProtoMessage() {}
 
 func (x *DirectoryRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[27]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2769,7 @@ func (x *DirectoryRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryRevision.ProtoReflect.Descriptor instead.
 func (*DirectoryRevision) Descriptor() ([]byte, []int) {
-	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{27}
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DirectoryRevision) GetName() string {
@@ -2626,7 +2830,7 @@ type CreateDirectoryRequest struct {
 
 func (x *CreateDirectoryRequest) Reset() {
 	*x = CreateDirectoryRequest{}
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[28]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2638,7 +2842,7 @@ func (x *CreateDirectoryRequest) String() string {
 func (*CreateDirectoryRequest) ProtoMessage() {}
 
 func (x *CreateDirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[28]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2651,7 +2855,7 @@ func (x *CreateDirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDirectoryRequest.ProtoReflect.Descriptor instead.
 func (*CreateDirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{28}
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateDirectoryRequest) GetDirectory() *Directory {
@@ -2671,7 +2875,7 @@ type GetDirectoryRequest struct {
 
 func (x *GetDirectoryRequest) Reset() {
 	*x = GetDirectoryRequest{}
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[29]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2683,7 +2887,7 @@ func (x *GetDirectoryRequest) String() string {
 func (*GetDirectoryRequest) ProtoMessage() {}
 
 func (x *GetDirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[29]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2696,7 +2900,7 @@ func (x *GetDirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDirectoryRequest.ProtoReflect.Descriptor instead.
 func (*GetDirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{29}
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetDirectoryRequest) GetName() string {
@@ -2721,7 +2925,7 @@ type ListDirectoriesRequest struct {
 
 func (x *ListDirectoriesRequest) Reset() {
 	*x = ListDirectoriesRequest{}
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[30]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2733,7 +2937,7 @@ func (x *ListDirectoriesRequest) String() string {
 func (*ListDirectoriesRequest) ProtoMessage() {}
 
 func (x *ListDirectoriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[30]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2746,7 +2950,7 @@ func (x *ListDirectoriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDirectoriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDirectoriesRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{30}
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListDirectoriesRequest) GetPageSize() int32 {
@@ -2794,7 +2998,7 @@ type ListDirectoriesResponse struct {
 
 func (x *ListDirectoriesResponse) Reset() {
 	*x = ListDirectoriesResponse{}
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[31]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2806,7 +3010,7 @@ func (x *ListDirectoriesResponse) String() string {
 func (*ListDirectoriesResponse) ProtoMessage() {}
 
 func (x *ListDirectoriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[31]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2819,7 +3023,7 @@ func (x *ListDirectoriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDirectoriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDirectoriesResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{31}
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListDirectoriesResponse) GetDirectories() []*Directory {
@@ -2846,7 +3050,7 @@ type UpdateDirectoryRequest struct {
 
 func (x *UpdateDirectoryRequest) Reset() {
 	*x = UpdateDirectoryRequest{}
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[32]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2858,7 +3062,7 @@ func (x *UpdateDirectoryRequest) String() string {
 func (*UpdateDirectoryRequest) ProtoMessage() {}
 
 func (x *UpdateDirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[32]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2871,7 +3075,7 @@ func (x *UpdateDirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDirectoryRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{32}
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateDirectoryRequest) GetDirectory() *Directory {
@@ -2898,7 +3102,7 @@ type DeleteDirectoryRequest struct {
 
 func (x *DeleteDirectoryRequest) Reset() {
 	*x = DeleteDirectoryRequest{}
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[33]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2910,7 +3114,7 @@ func (x *DeleteDirectoryRequest) String() string {
 func (*DeleteDirectoryRequest) ProtoMessage() {}
 
 func (x *DeleteDirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[33]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2923,7 +3127,7 @@ func (x *DeleteDirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDirectoryRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{33}
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeleteDirectoryRequest) GetName() string {
@@ -2949,7 +3153,7 @@ type UndeleteDirectoryRequest struct {
 
 func (x *UndeleteDirectoryRequest) Reset() {
 	*x = UndeleteDirectoryRequest{}
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[34]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2961,7 +3165,7 @@ func (x *UndeleteDirectoryRequest) String() string {
 func (*UndeleteDirectoryRequest) ProtoMessage() {}
 
 func (x *UndeleteDirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[34]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2974,7 +3178,7 @@ func (x *UndeleteDirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteDirectoryRequest.ProtoReflect.Descriptor instead.
 func (*UndeleteDirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{34}
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *UndeleteDirectoryRequest) GetName() string {
@@ -2995,7 +3199,7 @@ type ListDirectoryRevisionsRequest struct {
 
 func (x *ListDirectoryRevisionsRequest) Reset() {
 	*x = ListDirectoryRevisionsRequest{}
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[35]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3007,7 +3211,7 @@ func (x *ListDirectoryRevisionsRequest) String() string {
 func (*ListDirectoryRevisionsRequest) ProtoMessage() {}
 
 func (x *ListDirectoryRevisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[35]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3224,7 @@ func (x *ListDirectoryRevisionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDirectoryRevisionsRequest.ProtoReflect.Descriptor instead.
 func (*ListDirectoryRevisionsRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{35}
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListDirectoryRevisionsRequest) GetName() string {
@@ -3054,7 +3258,7 @@ type ListDirectoryRevisionsResponse struct {
 
 func (x *ListDirectoryRevisionsResponse) Reset() {
 	*x = ListDirectoryRevisionsResponse{}
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[36]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3066,7 +3270,7 @@ func (x *ListDirectoryRevisionsResponse) String() string {
 func (*ListDirectoryRevisionsResponse) ProtoMessage() {}
 
 func (x *ListDirectoryRevisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_resources_v1_resource_proto_msgTypes[36]
+	mi := &file_beacon_resources_v1_resource_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3079,7 +3283,7 @@ func (x *ListDirectoryRevisionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDirectoryRevisionsResponse.ProtoReflect.Descriptor instead.
 func (*ListDirectoryRevisionsResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{36}
+	return file_beacon_resources_v1_resource_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListDirectoryRevisionsResponse) GetRevisions() []*DirectoryRevision {
@@ -3152,8 +3356,7 @@ const file_beacon_resources_v1_resource_proto_rawDesc = "" +
 	"\n" +
 	"ExternalId\x12\x1b\n" +
 	"\x06source\x18\x01 \x01(\tB\x03\xe0A\x02R\x06source\x12\x13\n" +
-	"\x02id\x18\x02 \x01(\tB\x03\xe0A\x02R\x02id\"\xd8\n" +
-	"\n" +
+	"\x02id\x18\x02 \x01(\tB\x03\xe0A\x02R\x02id\"\xa4\v\n" +
 	"\bResource\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12+\n" +
@@ -3190,7 +3393,8 @@ const file_beacon_resources_v1_resource_proto_rawDesc = "" +
 	"updateTime\x12@\n" +
 	"\vdelete_time\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"deleteTime\x12\x1d\n" +
-	"\acreator\x18\x1f \x01(\tB\x03\xe0A\x03R\acreator\"\x99\x02\n" +
+	"\acreator\x18\x1f \x01(\tB\x03\xe0A\x03R\acreator\x12J\n" +
+	"\rlint_findings\x18  \x03(\v2 .beacon.resources.v1.LintFindingB\x03\xe0A\x03R\flintFindings\"\x99\x02\n" +
 	"\x10ResourceRevision\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x1f\n" +
 	"\vrevision_id\x18\x02 \x01(\x03R\n" +
@@ -3271,7 +3475,7 @@ const file_beacon_resources_v1_resource_proto_rawDesc = "" +
 	"\rDirectoryRule\x12/\n" +
 	"\x05kinds\x18\x01 \x03(\x0e2\x19.beacon.resources.v1.KindR\x05kinds\x12%\n" +
 	"\x0etaxonomy_terms\x18\x02 \x03(\tR\rtaxonomyTerms\x128\n" +
-	"\x06region\x18\x03 \x01(\v2 .beacon.resources.v1.ServiceAreaR\x06region\"\x9d\x04\n" +
+	"\x06region\x18\x03 \x01(\v2 .beacon.resources.v1.ServiceAreaR\x06region\"\xe9\x04\n" +
 	"\tDirectory\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12\x12\n" +
@@ -3291,7 +3495,27 @@ const file_beacon_resources_v1_resource_proto_rawDesc = "" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12@\n" +
 	"\vdelete_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"deleteTime\"\x9b\x02\n" +
+	"deleteTime\x12J\n" +
+	"\rlint_findings\x18\x0e \x03(\v2 .beacon.resources.v1.LintFindingB\x03\xe0A\x03R\flintFindings\"\xa7\x03\n" +
+	"\vLintFinding\x12\x17\n" +
+	"\arule_id\x18\x01 \x01(\tR\x06ruleId\x12E\n" +
+	"\bseverity\x18\x02 \x01(\x0e2).beacon.resources.v1.LintFinding.SeverityR\bseverity\x12\x14\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\x12\x12\n" +
+	"\x04line\x18\x04 \x01(\x05R\x04line\x12\x16\n" +
+	"\x06column\x18\x05 \x01(\x05R\x06column\x12\x16\n" +
+	"\x06offset\x18\x06 \x01(\x05R\x06offset\x12\x14\n" +
+	"\x05match\x18\a \x01(\tR\x05match\x12\x18\n" +
+	"\amessage\x18\b \x01(\tR\amessage\x12\x1e\n" +
+	"\n" +
+	"suggestion\x18\t \x01(\tR\n" +
+	"suggestion\x12+\n" +
+	"\x11suppressed_reason\x18\n" +
+	" \x01(\tR\x10suppressedReason\"a\n" +
+	"\bSeverity\x12\x18\n" +
+	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rSEVERITY_INFO\x10\x01\x12\x14\n" +
+	"\x10SEVERITY_WARNING\x10\x02\x12\x12\n" +
+	"\x0eSEVERITY_ERROR\x10\x03\"\x9b\x02\n" +
 	"\x11DirectoryRevision\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x1f\n" +
 	"\vrevision_id\x18\x02 \x01(\x03R\n" +
@@ -3394,8 +3618,8 @@ func file_beacon_resources_v1_resource_proto_rawDescGZIP() []byte {
 	return file_beacon_resources_v1_resource_proto_rawDescData
 }
 
-var file_beacon_resources_v1_resource_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_beacon_resources_v1_resource_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_beacon_resources_v1_resource_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_beacon_resources_v1_resource_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_beacon_resources_v1_resource_proto_goTypes = []any{
 	(Kind)(0),                              // 0: beacon.resources.v1.Kind
 	(Status)(0),                            // 1: beacon.resources.v1.Status
@@ -3404,137 +3628,142 @@ var file_beacon_resources_v1_resource_proto_goTypes = []any{
 	(Phone_Type)(0),                        // 4: beacon.resources.v1.Phone.Type
 	(Location_Type)(0),                     // 5: beacon.resources.v1.Location.Type
 	(ImportRowResult_Outcome)(0),           // 6: beacon.resources.v1.ImportRowResult.Outcome
-	(*Phone)(nil),                          // 7: beacon.resources.v1.Phone
-	(*Address)(nil),                        // 8: beacon.resources.v1.Address
-	(*Location)(nil),                       // 9: beacon.resources.v1.Location
-	(*WeeklyPeriod)(nil),                   // 10: beacon.resources.v1.WeeklyPeriod
-	(*Closure)(nil),                        // 11: beacon.resources.v1.Closure
-	(*Hours)(nil),                          // 12: beacon.resources.v1.Hours
-	(*ServiceArea)(nil),                    // 13: beacon.resources.v1.ServiceArea
-	(*ExternalId)(nil),                     // 14: beacon.resources.v1.ExternalId
-	(*Resource)(nil),                       // 15: beacon.resources.v1.Resource
-	(*ResourceRevision)(nil),               // 16: beacon.resources.v1.ResourceRevision
-	(*CreateResourceRequest)(nil),          // 17: beacon.resources.v1.CreateResourceRequest
-	(*GetResourceRequest)(nil),             // 18: beacon.resources.v1.GetResourceRequest
-	(*ListResourcesRequest)(nil),           // 19: beacon.resources.v1.ListResourcesRequest
-	(*ListResourcesResponse)(nil),          // 20: beacon.resources.v1.ListResourcesResponse
-	(*UpdateResourceRequest)(nil),          // 21: beacon.resources.v1.UpdateResourceRequest
-	(*DeleteResourceRequest)(nil),          // 22: beacon.resources.v1.DeleteResourceRequest
-	(*UndeleteResourceRequest)(nil),        // 23: beacon.resources.v1.UndeleteResourceRequest
-	(*VerifyResourceRequest)(nil),          // 24: beacon.resources.v1.VerifyResourceRequest
-	(*ListResourceRevisionsRequest)(nil),   // 25: beacon.resources.v1.ListResourceRevisionsRequest
-	(*ListResourceRevisionsResponse)(nil),  // 26: beacon.resources.v1.ListResourceRevisionsResponse
-	(*ImportResourcesRequest)(nil),         // 27: beacon.resources.v1.ImportResourcesRequest
-	(*ImportRowResult)(nil),                // 28: beacon.resources.v1.ImportRowResult
-	(*ImportResourcesResponse)(nil),        // 29: beacon.resources.v1.ImportResourcesResponse
-	(*ExportResourcesRequest)(nil),         // 30: beacon.resources.v1.ExportResourcesRequest
-	(*DirectoryEntry)(nil),                 // 31: beacon.resources.v1.DirectoryEntry
-	(*DirectoryRule)(nil),                  // 32: beacon.resources.v1.DirectoryRule
-	(*Directory)(nil),                      // 33: beacon.resources.v1.Directory
-	(*DirectoryRevision)(nil),              // 34: beacon.resources.v1.DirectoryRevision
-	(*CreateDirectoryRequest)(nil),         // 35: beacon.resources.v1.CreateDirectoryRequest
-	(*GetDirectoryRequest)(nil),            // 36: beacon.resources.v1.GetDirectoryRequest
-	(*ListDirectoriesRequest)(nil),         // 37: beacon.resources.v1.ListDirectoriesRequest
-	(*ListDirectoriesResponse)(nil),        // 38: beacon.resources.v1.ListDirectoriesResponse
-	(*UpdateDirectoryRequest)(nil),         // 39: beacon.resources.v1.UpdateDirectoryRequest
-	(*DeleteDirectoryRequest)(nil),         // 40: beacon.resources.v1.DeleteDirectoryRequest
-	(*UndeleteDirectoryRequest)(nil),       // 41: beacon.resources.v1.UndeleteDirectoryRequest
-	(*ListDirectoryRevisionsRequest)(nil),  // 42: beacon.resources.v1.ListDirectoryRevisionsRequest
-	(*ListDirectoryRevisionsResponse)(nil), // 43: beacon.resources.v1.ListDirectoryRevisionsResponse
-	(*latlng.LatLng)(nil),                  // 44: google.type.LatLng
-	(dayofweek.DayOfWeek)(0),               // 45: google.type.DayOfWeek
-	(*timeofday.TimeOfDay)(nil),            // 46: google.type.TimeOfDay
-	(*date.Date)(nil),                      // 47: google.type.Date
-	(*timestamppb.Timestamp)(nil),          // 48: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),          // 49: google.protobuf.FieldMask
-	(*httpbody.HttpBody)(nil),              // 50: google.api.HttpBody
+	(LintFinding_Severity)(0),              // 7: beacon.resources.v1.LintFinding.Severity
+	(*Phone)(nil),                          // 8: beacon.resources.v1.Phone
+	(*Address)(nil),                        // 9: beacon.resources.v1.Address
+	(*Location)(nil),                       // 10: beacon.resources.v1.Location
+	(*WeeklyPeriod)(nil),                   // 11: beacon.resources.v1.WeeklyPeriod
+	(*Closure)(nil),                        // 12: beacon.resources.v1.Closure
+	(*Hours)(nil),                          // 13: beacon.resources.v1.Hours
+	(*ServiceArea)(nil),                    // 14: beacon.resources.v1.ServiceArea
+	(*ExternalId)(nil),                     // 15: beacon.resources.v1.ExternalId
+	(*Resource)(nil),                       // 16: beacon.resources.v1.Resource
+	(*ResourceRevision)(nil),               // 17: beacon.resources.v1.ResourceRevision
+	(*CreateResourceRequest)(nil),          // 18: beacon.resources.v1.CreateResourceRequest
+	(*GetResourceRequest)(nil),             // 19: beacon.resources.v1.GetResourceRequest
+	(*ListResourcesRequest)(nil),           // 20: beacon.resources.v1.ListResourcesRequest
+	(*ListResourcesResponse)(nil),          // 21: beacon.resources.v1.ListResourcesResponse
+	(*UpdateResourceRequest)(nil),          // 22: beacon.resources.v1.UpdateResourceRequest
+	(*DeleteResourceRequest)(nil),          // 23: beacon.resources.v1.DeleteResourceRequest
+	(*UndeleteResourceRequest)(nil),        // 24: beacon.resources.v1.UndeleteResourceRequest
+	(*VerifyResourceRequest)(nil),          // 25: beacon.resources.v1.VerifyResourceRequest
+	(*ListResourceRevisionsRequest)(nil),   // 26: beacon.resources.v1.ListResourceRevisionsRequest
+	(*ListResourceRevisionsResponse)(nil),  // 27: beacon.resources.v1.ListResourceRevisionsResponse
+	(*ImportResourcesRequest)(nil),         // 28: beacon.resources.v1.ImportResourcesRequest
+	(*ImportRowResult)(nil),                // 29: beacon.resources.v1.ImportRowResult
+	(*ImportResourcesResponse)(nil),        // 30: beacon.resources.v1.ImportResourcesResponse
+	(*ExportResourcesRequest)(nil),         // 31: beacon.resources.v1.ExportResourcesRequest
+	(*DirectoryEntry)(nil),                 // 32: beacon.resources.v1.DirectoryEntry
+	(*DirectoryRule)(nil),                  // 33: beacon.resources.v1.DirectoryRule
+	(*Directory)(nil),                      // 34: beacon.resources.v1.Directory
+	(*LintFinding)(nil),                    // 35: beacon.resources.v1.LintFinding
+	(*DirectoryRevision)(nil),              // 36: beacon.resources.v1.DirectoryRevision
+	(*CreateDirectoryRequest)(nil),         // 37: beacon.resources.v1.CreateDirectoryRequest
+	(*GetDirectoryRequest)(nil),            // 38: beacon.resources.v1.GetDirectoryRequest
+	(*ListDirectoriesRequest)(nil),         // 39: beacon.resources.v1.ListDirectoriesRequest
+	(*ListDirectoriesResponse)(nil),        // 40: beacon.resources.v1.ListDirectoriesResponse
+	(*UpdateDirectoryRequest)(nil),         // 41: beacon.resources.v1.UpdateDirectoryRequest
+	(*DeleteDirectoryRequest)(nil),         // 42: beacon.resources.v1.DeleteDirectoryRequest
+	(*UndeleteDirectoryRequest)(nil),       // 43: beacon.resources.v1.UndeleteDirectoryRequest
+	(*ListDirectoryRevisionsRequest)(nil),  // 44: beacon.resources.v1.ListDirectoryRevisionsRequest
+	(*ListDirectoryRevisionsResponse)(nil), // 45: beacon.resources.v1.ListDirectoryRevisionsResponse
+	(*latlng.LatLng)(nil),                  // 46: google.type.LatLng
+	(dayofweek.DayOfWeek)(0),               // 47: google.type.DayOfWeek
+	(*timeofday.TimeOfDay)(nil),            // 48: google.type.TimeOfDay
+	(*date.Date)(nil),                      // 49: google.type.Date
+	(*timestamppb.Timestamp)(nil),          // 50: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),          // 51: google.protobuf.FieldMask
+	(*httpbody.HttpBody)(nil),              // 52: google.api.HttpBody
 }
 var file_beacon_resources_v1_resource_proto_depIdxs = []int32{
 	4,  // 0: beacon.resources.v1.Phone.type:type_name -> beacon.resources.v1.Phone.Type
 	5,  // 1: beacon.resources.v1.Location.type:type_name -> beacon.resources.v1.Location.Type
-	8,  // 2: beacon.resources.v1.Location.address:type_name -> beacon.resources.v1.Address
-	44, // 3: beacon.resources.v1.Location.coordinates:type_name -> google.type.LatLng
-	45, // 4: beacon.resources.v1.WeeklyPeriod.day:type_name -> google.type.DayOfWeek
-	46, // 5: beacon.resources.v1.WeeklyPeriod.opens:type_name -> google.type.TimeOfDay
-	46, // 6: beacon.resources.v1.WeeklyPeriod.closes:type_name -> google.type.TimeOfDay
-	47, // 7: beacon.resources.v1.Closure.date:type_name -> google.type.Date
-	10, // 8: beacon.resources.v1.Hours.periods:type_name -> beacon.resources.v1.WeeklyPeriod
-	11, // 9: beacon.resources.v1.Hours.closures:type_name -> beacon.resources.v1.Closure
+	9,  // 2: beacon.resources.v1.Location.address:type_name -> beacon.resources.v1.Address
+	46, // 3: beacon.resources.v1.Location.coordinates:type_name -> google.type.LatLng
+	47, // 4: beacon.resources.v1.WeeklyPeriod.day:type_name -> google.type.DayOfWeek
+	48, // 5: beacon.resources.v1.WeeklyPeriod.opens:type_name -> google.type.TimeOfDay
+	48, // 6: beacon.resources.v1.WeeklyPeriod.closes:type_name -> google.type.TimeOfDay
+	49, // 7: beacon.resources.v1.Closure.date:type_name -> google.type.Date
+	11, // 8: beacon.resources.v1.Hours.periods:type_name -> beacon.resources.v1.WeeklyPeriod
+	12, // 9: beacon.resources.v1.Hours.closures:type_name -> beacon.resources.v1.Closure
 	0,  // 10: beacon.resources.v1.Resource.kind:type_name -> beacon.resources.v1.Kind
-	7,  // 11: beacon.resources.v1.Resource.phones:type_name -> beacon.resources.v1.Phone
-	9,  // 12: beacon.resources.v1.Resource.locations:type_name -> beacon.resources.v1.Location
-	12, // 13: beacon.resources.v1.Resource.hours:type_name -> beacon.resources.v1.Hours
+	8,  // 11: beacon.resources.v1.Resource.phones:type_name -> beacon.resources.v1.Phone
+	10, // 12: beacon.resources.v1.Resource.locations:type_name -> beacon.resources.v1.Location
+	13, // 13: beacon.resources.v1.Resource.hours:type_name -> beacon.resources.v1.Hours
 	2,  // 14: beacon.resources.v1.Resource.costs:type_name -> beacon.resources.v1.Cost
-	13, // 15: beacon.resources.v1.Resource.service_areas:type_name -> beacon.resources.v1.ServiceArea
+	14, // 15: beacon.resources.v1.Resource.service_areas:type_name -> beacon.resources.v1.ServiceArea
 	1,  // 16: beacon.resources.v1.Resource.status:type_name -> beacon.resources.v1.Status
-	47, // 17: beacon.resources.v1.Resource.last_verified_date:type_name -> google.type.Date
-	14, // 18: beacon.resources.v1.Resource.external_ids:type_name -> beacon.resources.v1.ExternalId
-	48, // 19: beacon.resources.v1.Resource.create_time:type_name -> google.protobuf.Timestamp
-	48, // 20: beacon.resources.v1.Resource.update_time:type_name -> google.protobuf.Timestamp
-	48, // 21: beacon.resources.v1.Resource.delete_time:type_name -> google.protobuf.Timestamp
-	48, // 22: beacon.resources.v1.ResourceRevision.create_time:type_name -> google.protobuf.Timestamp
-	15, // 23: beacon.resources.v1.ResourceRevision.snapshot:type_name -> beacon.resources.v1.Resource
-	15, // 24: beacon.resources.v1.CreateResourceRequest.resource:type_name -> beacon.resources.v1.Resource
-	15, // 25: beacon.resources.v1.ListResourcesResponse.resources:type_name -> beacon.resources.v1.Resource
-	15, // 26: beacon.resources.v1.UpdateResourceRequest.resource:type_name -> beacon.resources.v1.Resource
-	49, // 27: beacon.resources.v1.UpdateResourceRequest.update_mask:type_name -> google.protobuf.FieldMask
-	16, // 28: beacon.resources.v1.ListResourceRevisionsResponse.revisions:type_name -> beacon.resources.v1.ResourceRevision
-	3,  // 29: beacon.resources.v1.ImportResourcesRequest.format:type_name -> beacon.resources.v1.ImportFormat
-	6,  // 30: beacon.resources.v1.ImportRowResult.outcome:type_name -> beacon.resources.v1.ImportRowResult.Outcome
-	28, // 31: beacon.resources.v1.ImportResourcesResponse.results:type_name -> beacon.resources.v1.ImportRowResult
-	0,  // 32: beacon.resources.v1.DirectoryRule.kinds:type_name -> beacon.resources.v1.Kind
-	13, // 33: beacon.resources.v1.DirectoryRule.region:type_name -> beacon.resources.v1.ServiceArea
-	31, // 34: beacon.resources.v1.Directory.entries:type_name -> beacon.resources.v1.DirectoryEntry
-	32, // 35: beacon.resources.v1.Directory.rule:type_name -> beacon.resources.v1.DirectoryRule
-	48, // 36: beacon.resources.v1.Directory.create_time:type_name -> google.protobuf.Timestamp
-	48, // 37: beacon.resources.v1.Directory.update_time:type_name -> google.protobuf.Timestamp
-	48, // 38: beacon.resources.v1.Directory.delete_time:type_name -> google.protobuf.Timestamp
-	48, // 39: beacon.resources.v1.DirectoryRevision.create_time:type_name -> google.protobuf.Timestamp
-	33, // 40: beacon.resources.v1.DirectoryRevision.snapshot:type_name -> beacon.resources.v1.Directory
-	33, // 41: beacon.resources.v1.CreateDirectoryRequest.directory:type_name -> beacon.resources.v1.Directory
-	33, // 42: beacon.resources.v1.ListDirectoriesResponse.directories:type_name -> beacon.resources.v1.Directory
-	33, // 43: beacon.resources.v1.UpdateDirectoryRequest.directory:type_name -> beacon.resources.v1.Directory
-	49, // 44: beacon.resources.v1.UpdateDirectoryRequest.update_mask:type_name -> google.protobuf.FieldMask
-	34, // 45: beacon.resources.v1.ListDirectoryRevisionsResponse.revisions:type_name -> beacon.resources.v1.DirectoryRevision
-	17, // 46: beacon.resources.v1.ResourceService.CreateResource:input_type -> beacon.resources.v1.CreateResourceRequest
-	18, // 47: beacon.resources.v1.ResourceService.GetResource:input_type -> beacon.resources.v1.GetResourceRequest
-	19, // 48: beacon.resources.v1.ResourceService.ListResources:input_type -> beacon.resources.v1.ListResourcesRequest
-	21, // 49: beacon.resources.v1.ResourceService.UpdateResource:input_type -> beacon.resources.v1.UpdateResourceRequest
-	22, // 50: beacon.resources.v1.ResourceService.DeleteResource:input_type -> beacon.resources.v1.DeleteResourceRequest
-	23, // 51: beacon.resources.v1.ResourceService.UndeleteResource:input_type -> beacon.resources.v1.UndeleteResourceRequest
-	24, // 52: beacon.resources.v1.ResourceService.VerifyResource:input_type -> beacon.resources.v1.VerifyResourceRequest
-	25, // 53: beacon.resources.v1.ResourceService.ListResourceRevisions:input_type -> beacon.resources.v1.ListResourceRevisionsRequest
-	27, // 54: beacon.resources.v1.ResourceService.ImportResources:input_type -> beacon.resources.v1.ImportResourcesRequest
-	30, // 55: beacon.resources.v1.ResourceService.ExportResources:input_type -> beacon.resources.v1.ExportResourcesRequest
-	35, // 56: beacon.resources.v1.DirectoryService.CreateDirectory:input_type -> beacon.resources.v1.CreateDirectoryRequest
-	36, // 57: beacon.resources.v1.DirectoryService.GetDirectory:input_type -> beacon.resources.v1.GetDirectoryRequest
-	37, // 58: beacon.resources.v1.DirectoryService.ListDirectories:input_type -> beacon.resources.v1.ListDirectoriesRequest
-	39, // 59: beacon.resources.v1.DirectoryService.UpdateDirectory:input_type -> beacon.resources.v1.UpdateDirectoryRequest
-	40, // 60: beacon.resources.v1.DirectoryService.DeleteDirectory:input_type -> beacon.resources.v1.DeleteDirectoryRequest
-	41, // 61: beacon.resources.v1.DirectoryService.UndeleteDirectory:input_type -> beacon.resources.v1.UndeleteDirectoryRequest
-	42, // 62: beacon.resources.v1.DirectoryService.ListDirectoryRevisions:input_type -> beacon.resources.v1.ListDirectoryRevisionsRequest
-	15, // 63: beacon.resources.v1.ResourceService.CreateResource:output_type -> beacon.resources.v1.Resource
-	15, // 64: beacon.resources.v1.ResourceService.GetResource:output_type -> beacon.resources.v1.Resource
-	20, // 65: beacon.resources.v1.ResourceService.ListResources:output_type -> beacon.resources.v1.ListResourcesResponse
-	15, // 66: beacon.resources.v1.ResourceService.UpdateResource:output_type -> beacon.resources.v1.Resource
-	15, // 67: beacon.resources.v1.ResourceService.DeleteResource:output_type -> beacon.resources.v1.Resource
-	15, // 68: beacon.resources.v1.ResourceService.UndeleteResource:output_type -> beacon.resources.v1.Resource
-	15, // 69: beacon.resources.v1.ResourceService.VerifyResource:output_type -> beacon.resources.v1.Resource
-	26, // 70: beacon.resources.v1.ResourceService.ListResourceRevisions:output_type -> beacon.resources.v1.ListResourceRevisionsResponse
-	29, // 71: beacon.resources.v1.ResourceService.ImportResources:output_type -> beacon.resources.v1.ImportResourcesResponse
-	50, // 72: beacon.resources.v1.ResourceService.ExportResources:output_type -> google.api.HttpBody
-	33, // 73: beacon.resources.v1.DirectoryService.CreateDirectory:output_type -> beacon.resources.v1.Directory
-	33, // 74: beacon.resources.v1.DirectoryService.GetDirectory:output_type -> beacon.resources.v1.Directory
-	38, // 75: beacon.resources.v1.DirectoryService.ListDirectories:output_type -> beacon.resources.v1.ListDirectoriesResponse
-	33, // 76: beacon.resources.v1.DirectoryService.UpdateDirectory:output_type -> beacon.resources.v1.Directory
-	33, // 77: beacon.resources.v1.DirectoryService.DeleteDirectory:output_type -> beacon.resources.v1.Directory
-	33, // 78: beacon.resources.v1.DirectoryService.UndeleteDirectory:output_type -> beacon.resources.v1.Directory
-	43, // 79: beacon.resources.v1.DirectoryService.ListDirectoryRevisions:output_type -> beacon.resources.v1.ListDirectoryRevisionsResponse
-	63, // [63:80] is the sub-list for method output_type
-	46, // [46:63] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	49, // 17: beacon.resources.v1.Resource.last_verified_date:type_name -> google.type.Date
+	15, // 18: beacon.resources.v1.Resource.external_ids:type_name -> beacon.resources.v1.ExternalId
+	50, // 19: beacon.resources.v1.Resource.create_time:type_name -> google.protobuf.Timestamp
+	50, // 20: beacon.resources.v1.Resource.update_time:type_name -> google.protobuf.Timestamp
+	50, // 21: beacon.resources.v1.Resource.delete_time:type_name -> google.protobuf.Timestamp
+	35, // 22: beacon.resources.v1.Resource.lint_findings:type_name -> beacon.resources.v1.LintFinding
+	50, // 23: beacon.resources.v1.ResourceRevision.create_time:type_name -> google.protobuf.Timestamp
+	16, // 24: beacon.resources.v1.ResourceRevision.snapshot:type_name -> beacon.resources.v1.Resource
+	16, // 25: beacon.resources.v1.CreateResourceRequest.resource:type_name -> beacon.resources.v1.Resource
+	16, // 26: beacon.resources.v1.ListResourcesResponse.resources:type_name -> beacon.resources.v1.Resource
+	16, // 27: beacon.resources.v1.UpdateResourceRequest.resource:type_name -> beacon.resources.v1.Resource
+	51, // 28: beacon.resources.v1.UpdateResourceRequest.update_mask:type_name -> google.protobuf.FieldMask
+	17, // 29: beacon.resources.v1.ListResourceRevisionsResponse.revisions:type_name -> beacon.resources.v1.ResourceRevision
+	3,  // 30: beacon.resources.v1.ImportResourcesRequest.format:type_name -> beacon.resources.v1.ImportFormat
+	6,  // 31: beacon.resources.v1.ImportRowResult.outcome:type_name -> beacon.resources.v1.ImportRowResult.Outcome
+	29, // 32: beacon.resources.v1.ImportResourcesResponse.results:type_name -> beacon.resources.v1.ImportRowResult
+	0,  // 33: beacon.resources.v1.DirectoryRule.kinds:type_name -> beacon.resources.v1.Kind
+	14, // 34: beacon.resources.v1.DirectoryRule.region:type_name -> beacon.resources.v1.ServiceArea
+	32, // 35: beacon.resources.v1.Directory.entries:type_name -> beacon.resources.v1.DirectoryEntry
+	33, // 36: beacon.resources.v1.Directory.rule:type_name -> beacon.resources.v1.DirectoryRule
+	50, // 37: beacon.resources.v1.Directory.create_time:type_name -> google.protobuf.Timestamp
+	50, // 38: beacon.resources.v1.Directory.update_time:type_name -> google.protobuf.Timestamp
+	50, // 39: beacon.resources.v1.Directory.delete_time:type_name -> google.protobuf.Timestamp
+	35, // 40: beacon.resources.v1.Directory.lint_findings:type_name -> beacon.resources.v1.LintFinding
+	7,  // 41: beacon.resources.v1.LintFinding.severity:type_name -> beacon.resources.v1.LintFinding.Severity
+	50, // 42: beacon.resources.v1.DirectoryRevision.create_time:type_name -> google.protobuf.Timestamp
+	34, // 43: beacon.resources.v1.DirectoryRevision.snapshot:type_name -> beacon.resources.v1.Directory
+	34, // 44: beacon.resources.v1.CreateDirectoryRequest.directory:type_name -> beacon.resources.v1.Directory
+	34, // 45: beacon.resources.v1.ListDirectoriesResponse.directories:type_name -> beacon.resources.v1.Directory
+	34, // 46: beacon.resources.v1.UpdateDirectoryRequest.directory:type_name -> beacon.resources.v1.Directory
+	51, // 47: beacon.resources.v1.UpdateDirectoryRequest.update_mask:type_name -> google.protobuf.FieldMask
+	36, // 48: beacon.resources.v1.ListDirectoryRevisionsResponse.revisions:type_name -> beacon.resources.v1.DirectoryRevision
+	18, // 49: beacon.resources.v1.ResourceService.CreateResource:input_type -> beacon.resources.v1.CreateResourceRequest
+	19, // 50: beacon.resources.v1.ResourceService.GetResource:input_type -> beacon.resources.v1.GetResourceRequest
+	20, // 51: beacon.resources.v1.ResourceService.ListResources:input_type -> beacon.resources.v1.ListResourcesRequest
+	22, // 52: beacon.resources.v1.ResourceService.UpdateResource:input_type -> beacon.resources.v1.UpdateResourceRequest
+	23, // 53: beacon.resources.v1.ResourceService.DeleteResource:input_type -> beacon.resources.v1.DeleteResourceRequest
+	24, // 54: beacon.resources.v1.ResourceService.UndeleteResource:input_type -> beacon.resources.v1.UndeleteResourceRequest
+	25, // 55: beacon.resources.v1.ResourceService.VerifyResource:input_type -> beacon.resources.v1.VerifyResourceRequest
+	26, // 56: beacon.resources.v1.ResourceService.ListResourceRevisions:input_type -> beacon.resources.v1.ListResourceRevisionsRequest
+	28, // 57: beacon.resources.v1.ResourceService.ImportResources:input_type -> beacon.resources.v1.ImportResourcesRequest
+	31, // 58: beacon.resources.v1.ResourceService.ExportResources:input_type -> beacon.resources.v1.ExportResourcesRequest
+	37, // 59: beacon.resources.v1.DirectoryService.CreateDirectory:input_type -> beacon.resources.v1.CreateDirectoryRequest
+	38, // 60: beacon.resources.v1.DirectoryService.GetDirectory:input_type -> beacon.resources.v1.GetDirectoryRequest
+	39, // 61: beacon.resources.v1.DirectoryService.ListDirectories:input_type -> beacon.resources.v1.ListDirectoriesRequest
+	41, // 62: beacon.resources.v1.DirectoryService.UpdateDirectory:input_type -> beacon.resources.v1.UpdateDirectoryRequest
+	42, // 63: beacon.resources.v1.DirectoryService.DeleteDirectory:input_type -> beacon.resources.v1.DeleteDirectoryRequest
+	43, // 64: beacon.resources.v1.DirectoryService.UndeleteDirectory:input_type -> beacon.resources.v1.UndeleteDirectoryRequest
+	44, // 65: beacon.resources.v1.DirectoryService.ListDirectoryRevisions:input_type -> beacon.resources.v1.ListDirectoryRevisionsRequest
+	16, // 66: beacon.resources.v1.ResourceService.CreateResource:output_type -> beacon.resources.v1.Resource
+	16, // 67: beacon.resources.v1.ResourceService.GetResource:output_type -> beacon.resources.v1.Resource
+	21, // 68: beacon.resources.v1.ResourceService.ListResources:output_type -> beacon.resources.v1.ListResourcesResponse
+	16, // 69: beacon.resources.v1.ResourceService.UpdateResource:output_type -> beacon.resources.v1.Resource
+	16, // 70: beacon.resources.v1.ResourceService.DeleteResource:output_type -> beacon.resources.v1.Resource
+	16, // 71: beacon.resources.v1.ResourceService.UndeleteResource:output_type -> beacon.resources.v1.Resource
+	16, // 72: beacon.resources.v1.ResourceService.VerifyResource:output_type -> beacon.resources.v1.Resource
+	27, // 73: beacon.resources.v1.ResourceService.ListResourceRevisions:output_type -> beacon.resources.v1.ListResourceRevisionsResponse
+	30, // 74: beacon.resources.v1.ResourceService.ImportResources:output_type -> beacon.resources.v1.ImportResourcesResponse
+	52, // 75: beacon.resources.v1.ResourceService.ExportResources:output_type -> google.api.HttpBody
+	34, // 76: beacon.resources.v1.DirectoryService.CreateDirectory:output_type -> beacon.resources.v1.Directory
+	34, // 77: beacon.resources.v1.DirectoryService.GetDirectory:output_type -> beacon.resources.v1.Directory
+	40, // 78: beacon.resources.v1.DirectoryService.ListDirectories:output_type -> beacon.resources.v1.ListDirectoriesResponse
+	34, // 79: beacon.resources.v1.DirectoryService.UpdateDirectory:output_type -> beacon.resources.v1.Directory
+	34, // 80: beacon.resources.v1.DirectoryService.DeleteDirectory:output_type -> beacon.resources.v1.Directory
+	34, // 81: beacon.resources.v1.DirectoryService.UndeleteDirectory:output_type -> beacon.resources.v1.Directory
+	45, // 82: beacon.resources.v1.DirectoryService.ListDirectoryRevisions:output_type -> beacon.resources.v1.ListDirectoryRevisionsResponse
+	66, // [66:83] is the sub-list for method output_type
+	49, // [49:66] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_beacon_resources_v1_resource_proto_init() }
@@ -3547,8 +3776,8 @@ func file_beacon_resources_v1_resource_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_resources_v1_resource_proto_rawDesc), len(file_beacon_resources_v1_resource_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   37,
+			NumEnums:      8,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

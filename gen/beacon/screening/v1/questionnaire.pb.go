@@ -368,6 +368,62 @@ func (Questionnaire_State) EnumDescriptor() ([]byte, []int) {
 	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{7, 0}
 }
 
+// How much a finding matters.
+type LintFinding_Severity int32
+
+const (
+	LintFinding_SEVERITY_UNSPECIFIED LintFinding_Severity = 0
+	// Advice; blocks nothing.
+	LintFinding_SEVERITY_INFO LintFinding_Severity = 1
+	// Returned for an editor to consider; publishing is not refused for it (see PublishQuestionnaire).
+	LintFinding_SEVERITY_WARNING LintFinding_Severity = 2
+	// Refuses the write (FAILED_PRECONDITION naming the field).
+	LintFinding_SEVERITY_ERROR LintFinding_Severity = 3
+)
+
+// Enum value maps for LintFinding_Severity.
+var (
+	LintFinding_Severity_name = map[int32]string{
+		0: "SEVERITY_UNSPECIFIED",
+		1: "SEVERITY_INFO",
+		2: "SEVERITY_WARNING",
+		3: "SEVERITY_ERROR",
+	}
+	LintFinding_Severity_value = map[string]int32{
+		"SEVERITY_UNSPECIFIED": 0,
+		"SEVERITY_INFO":        1,
+		"SEVERITY_WARNING":     2,
+		"SEVERITY_ERROR":       3,
+	}
+)
+
+func (x LintFinding_Severity) Enum() *LintFinding_Severity {
+	p := new(LintFinding_Severity)
+	*p = x
+	return p
+}
+
+func (x LintFinding_Severity) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LintFinding_Severity) Descriptor() protoreflect.EnumDescriptor {
+	return file_beacon_screening_v1_questionnaire_proto_enumTypes[6].Descriptor()
+}
+
+func (LintFinding_Severity) Type() protoreflect.EnumType {
+	return &file_beacon_screening_v1_questionnaire_proto_enumTypes[6]
+}
+
+func (x LintFinding_Severity) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LintFinding_Severity.Descriptor instead.
+func (LintFinding_Severity) EnumDescriptor() ([]byte, []int) {
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{8, 0}
+}
+
 // AnswerOption is one allowed answer of a question and what it scores.
 type AnswerOption struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -945,7 +1001,12 @@ type Questionnaire struct {
 	// When published_version was published.
 	PublishTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=publish_time,json=publishTime,proto3" json:"publish_time,omitempty"`
 	// Set while the questionnaire is soft-deleted.
-	DeleteTime    *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	DeleteTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
+	// What the clinical-claim lint finds in the draft's reader-facing texts (title, description,
+	// instructions, disclaimer, item texts and option labels, band titles and result texts),
+	// computed on every read and write with the rules and tunings of the target sites. An
+	// unsuppressed error refuses the write; warnings and info are returned here.
+	LintFindings  []*LintFinding `protobuf:"bytes,21,rep,name=lint_findings,json=lintFindings,proto3" json:"lint_findings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1120,6 +1181,139 @@ func (x *Questionnaire) GetDeleteTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Questionnaire) GetLintFindings() []*LintFinding {
+	if x != nil {
+		return x.LintFindings
+	}
+	return nil
+}
+
+// LintFinding is one finding of the clinical-claim lint (the rules are in
+// platform/claimlint/rules/clinical.yaml), in the same shape as beacon.content.v1.LintFinding.
+type LintFinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rule, e.g. "stigmatising-term".
+	RuleId   string               `protobuf:"bytes,1,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	Severity LintFinding_Severity `protobuf:"varint,2,opt,name=severity,proto3,enum=beacon.screening.v1.LintFinding_Severity" json:"severity,omitempty"`
+	// The field the finding is in, as a path in the questionnaire ("items[2].text", "bands[0].result_text").
+	Field string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	// 1-based line and column (in characters) of the match in the field's text.
+	Line   int32 `protobuf:"varint,4,opt,name=line,proto3" json:"line,omitempty"`
+	Column int32 `protobuf:"varint,5,opt,name=column,proto3" json:"column,omitempty"`
+	// 0-based byte offset of the match in the field's text.
+	Offset int32 `protobuf:"varint,6,opt,name=offset,proto3" json:"offset,omitempty"`
+	// The matched text.
+	Match   string `protobuf:"bytes,7,opt,name=match,proto3" json:"match,omitempty"`
+	Message string `protobuf:"bytes,8,opt,name=message,proto3" json:"message,omitempty"`
+	// A suggested rewrite, where one exists.
+	Suggestion string `protobuf:"bytes,9,opt,name=suggestion,proto3" json:"suggestion,omitempty"`
+	// Set when a lint-ignore marker covers the finding (<!-- lint-ignore RULE-ID: reason -->): the
+	// marker's reason. A suppressed finding blocks nothing.
+	SuppressedReason string `protobuf:"bytes,10,opt,name=suppressed_reason,json=suppressedReason,proto3" json:"suppressed_reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *LintFinding) Reset() {
+	*x = LintFinding{}
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LintFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LintFinding) ProtoMessage() {}
+
+func (x *LintFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LintFinding.ProtoReflect.Descriptor instead.
+func (*LintFinding) Descriptor() ([]byte, []int) {
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LintFinding) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSeverity() LintFinding_Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return LintFinding_SEVERITY_UNSPECIFIED
+}
+
+func (x *LintFinding) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *LintFinding) GetLine() int32 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *LintFinding) GetColumn() int32 {
+	if x != nil {
+		return x.Column
+	}
+	return 0
+}
+
+func (x *LintFinding) GetOffset() int32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *LintFinding) GetMatch() string {
+	if x != nil {
+		return x.Match
+	}
+	return ""
+}
+
+func (x *LintFinding) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSuggestion() string {
+	if x != nil {
+		return x.Suggestion
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSuppressedReason() string {
+	if x != nil {
+		return x.SuppressedReason
+	}
+	return ""
+}
+
 // QuestionnaireRevision is the draft of a questionnaire as one successful change left it.
 type QuestionnaireRevision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1141,7 +1335,7 @@ type QuestionnaireRevision struct {
 
 func (x *QuestionnaireRevision) Reset() {
 	*x = QuestionnaireRevision{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[8]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1347,7 @@ func (x *QuestionnaireRevision) String() string {
 func (*QuestionnaireRevision) ProtoMessage() {}
 
 func (x *QuestionnaireRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[8]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1360,7 @@ func (x *QuestionnaireRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuestionnaireRevision.ProtoReflect.Descriptor instead.
 func (*QuestionnaireRevision) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{8}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *QuestionnaireRevision) GetName() string {
@@ -1227,7 +1421,7 @@ type CreateQuestionnaireRequest struct {
 
 func (x *CreateQuestionnaireRequest) Reset() {
 	*x = CreateQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[9]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1433,7 @@ func (x *CreateQuestionnaireRequest) String() string {
 func (*CreateQuestionnaireRequest) ProtoMessage() {}
 
 func (x *CreateQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[9]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1446,7 @@ func (x *CreateQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*CreateQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{9}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateQuestionnaireRequest) GetQuestionnaire() *Questionnaire {
@@ -1272,7 +1466,7 @@ type GetQuestionnaireRequest struct {
 
 func (x *GetQuestionnaireRequest) Reset() {
 	*x = GetQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[10]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1284,7 +1478,7 @@ func (x *GetQuestionnaireRequest) String() string {
 func (*GetQuestionnaireRequest) ProtoMessage() {}
 
 func (x *GetQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[10]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1297,7 +1491,7 @@ func (x *GetQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*GetQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{10}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetQuestionnaireRequest) GetName() string {
@@ -1328,7 +1522,7 @@ type ListQuestionnairesRequest struct {
 
 func (x *ListQuestionnairesRequest) Reset() {
 	*x = ListQuestionnairesRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[11]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1340,7 +1534,7 @@ func (x *ListQuestionnairesRequest) String() string {
 func (*ListQuestionnairesRequest) ProtoMessage() {}
 
 func (x *ListQuestionnairesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[11]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1353,7 +1547,7 @@ func (x *ListQuestionnairesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuestionnairesRequest.ProtoReflect.Descriptor instead.
 func (*ListQuestionnairesRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{11}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListQuestionnairesRequest) GetPageSize() int32 {
@@ -1401,7 +1595,7 @@ type ListQuestionnairesResponse struct {
 
 func (x *ListQuestionnairesResponse) Reset() {
 	*x = ListQuestionnairesResponse{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[12]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1413,7 +1607,7 @@ func (x *ListQuestionnairesResponse) String() string {
 func (*ListQuestionnairesResponse) ProtoMessage() {}
 
 func (x *ListQuestionnairesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[12]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1426,7 +1620,7 @@ func (x *ListQuestionnairesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuestionnairesResponse.ProtoReflect.Descriptor instead.
 func (*ListQuestionnairesResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{12}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListQuestionnairesResponse) GetQuestionnaires() []*Questionnaire {
@@ -1455,7 +1649,7 @@ type UpdateQuestionnaireRequest struct {
 
 func (x *UpdateQuestionnaireRequest) Reset() {
 	*x = UpdateQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[13]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1467,7 +1661,7 @@ func (x *UpdateQuestionnaireRequest) String() string {
 func (*UpdateQuestionnaireRequest) ProtoMessage() {}
 
 func (x *UpdateQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[13]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1480,7 +1674,7 @@ func (x *UpdateQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*UpdateQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{13}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateQuestionnaireRequest) GetQuestionnaire() *Questionnaire {
@@ -1508,7 +1702,7 @@ type DeleteQuestionnaireRequest struct {
 
 func (x *DeleteQuestionnaireRequest) Reset() {
 	*x = DeleteQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[14]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1520,7 +1714,7 @@ func (x *DeleteQuestionnaireRequest) String() string {
 func (*DeleteQuestionnaireRequest) ProtoMessage() {}
 
 func (x *DeleteQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[14]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1533,7 +1727,7 @@ func (x *DeleteQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*DeleteQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{14}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteQuestionnaireRequest) GetName() string {
@@ -1559,7 +1753,7 @@ type UndeleteQuestionnaireRequest struct {
 
 func (x *UndeleteQuestionnaireRequest) Reset() {
 	*x = UndeleteQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[15]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +1765,7 @@ func (x *UndeleteQuestionnaireRequest) String() string {
 func (*UndeleteQuestionnaireRequest) ProtoMessage() {}
 
 func (x *UndeleteQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[15]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +1778,7 @@ func (x *UndeleteQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*UndeleteQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{15}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UndeleteQuestionnaireRequest) GetName() string {
@@ -1605,7 +1799,7 @@ type PublishQuestionnaireRequest struct {
 
 func (x *PublishQuestionnaireRequest) Reset() {
 	*x = PublishQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[16]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1811,7 @@ func (x *PublishQuestionnaireRequest) String() string {
 func (*PublishQuestionnaireRequest) ProtoMessage() {}
 
 func (x *PublishQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[16]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1824,7 @@ func (x *PublishQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*PublishQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{16}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PublishQuestionnaireRequest) GetName() string {
@@ -1659,7 +1853,7 @@ type ListQuestionnaireRevisionsRequest struct {
 
 func (x *ListQuestionnaireRevisionsRequest) Reset() {
 	*x = ListQuestionnaireRevisionsRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[17]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1865,7 @@ func (x *ListQuestionnaireRevisionsRequest) String() string {
 func (*ListQuestionnaireRevisionsRequest) ProtoMessage() {}
 
 func (x *ListQuestionnaireRevisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[17]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1878,7 @@ func (x *ListQuestionnaireRevisionsRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ListQuestionnaireRevisionsRequest.ProtoReflect.Descriptor instead.
 func (*ListQuestionnaireRevisionsRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{17}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListQuestionnaireRevisionsRequest) GetName() string {
@@ -1718,7 +1912,7 @@ type ListQuestionnaireRevisionsResponse struct {
 
 func (x *ListQuestionnaireRevisionsResponse) Reset() {
 	*x = ListQuestionnaireRevisionsResponse{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[18]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1924,7 @@ func (x *ListQuestionnaireRevisionsResponse) String() string {
 func (*ListQuestionnaireRevisionsResponse) ProtoMessage() {}
 
 func (x *ListQuestionnaireRevisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[18]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +1937,7 @@ func (x *ListQuestionnaireRevisionsResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ListQuestionnaireRevisionsResponse.ProtoReflect.Descriptor instead.
 func (*ListQuestionnaireRevisionsResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{18}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListQuestionnaireRevisionsResponse) GetRevisions() []*QuestionnaireRevision {
@@ -1772,7 +1966,7 @@ type ExportQuestionnaireFhirRequest struct {
 
 func (x *ExportQuestionnaireFhirRequest) Reset() {
 	*x = ExportQuestionnaireFhirRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[19]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1784,7 +1978,7 @@ func (x *ExportQuestionnaireFhirRequest) String() string {
 func (*ExportQuestionnaireFhirRequest) ProtoMessage() {}
 
 func (x *ExportQuestionnaireFhirRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[19]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1797,7 +1991,7 @@ func (x *ExportQuestionnaireFhirRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportQuestionnaireFhirRequest.ProtoReflect.Descriptor instead.
 func (*ExportQuestionnaireFhirRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{19}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ExportQuestionnaireFhirRequest) GetName() string {
@@ -1828,7 +2022,7 @@ type GetQuestionnaireStatsRequest struct {
 
 func (x *GetQuestionnaireStatsRequest) Reset() {
 	*x = GetQuestionnaireStatsRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[20]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +2034,7 @@ func (x *GetQuestionnaireStatsRequest) String() string {
 func (*GetQuestionnaireStatsRequest) ProtoMessage() {}
 
 func (x *GetQuestionnaireStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[20]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1853,7 +2047,7 @@ func (x *GetQuestionnaireStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQuestionnaireStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetQuestionnaireStatsRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{20}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetQuestionnaireStatsRequest) GetName() string {
@@ -1892,7 +2086,7 @@ type Count struct {
 
 func (x *Count) Reset() {
 	*x = Count{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[21]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1904,7 +2098,7 @@ func (x *Count) String() string {
 func (*Count) ProtoMessage() {}
 
 func (x *Count) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[21]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1917,7 +2111,7 @@ func (x *Count) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Count.ProtoReflect.Descriptor instead.
 func (*Count) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{21}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Count) GetDisplay() string {
@@ -1957,7 +2151,7 @@ type StatsCell struct {
 
 func (x *StatsCell) Reset() {
 	*x = StatsCell{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[22]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1969,7 +2163,7 @@ func (x *StatsCell) String() string {
 func (*StatsCell) ProtoMessage() {}
 
 func (x *StatsCell) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[22]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1982,7 +2176,7 @@ func (x *StatsCell) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsCell.ProtoReflect.Descriptor instead.
 func (*StatsCell) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{22}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StatsCell) GetVersion() int64 {
@@ -2032,7 +2226,7 @@ type StatsTotal struct {
 
 func (x *StatsTotal) Reset() {
 	*x = StatsTotal{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[23]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2044,7 +2238,7 @@ func (x *StatsTotal) String() string {
 func (*StatsTotal) ProtoMessage() {}
 
 func (x *StatsTotal) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[23]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2057,7 +2251,7 @@ func (x *StatsTotal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsTotal.ProtoReflect.Descriptor instead.
 func (*StatsTotal) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{23}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StatsTotal) GetKey() string {
@@ -2095,7 +2289,7 @@ type QuestionnaireStats struct {
 
 func (x *QuestionnaireStats) Reset() {
 	*x = QuestionnaireStats{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[24]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2107,7 +2301,7 @@ func (x *QuestionnaireStats) String() string {
 func (*QuestionnaireStats) ProtoMessage() {}
 
 func (x *QuestionnaireStats) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[24]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2120,7 +2314,7 @@ func (x *QuestionnaireStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuestionnaireStats.ProtoReflect.Descriptor instead.
 func (*QuestionnaireStats) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{24}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *QuestionnaireStats) GetName() string {
@@ -2259,7 +2453,7 @@ const file_beacon_screening_v1_questionnaire_proto_rawDesc = "" +
 	"\bcitation\x18\x01 \x01(\tB\x03\xe0A\x02R\bcitation\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12&\n" +
 	"\flicense_name\x18\x03 \x01(\tB\x03\xe0A\x02R\vlicenseName\x124\n" +
-	"\x16commercial_use_allowed\x18\x04 \x01(\bR\x14commercialUseAllowed\"\xe8\a\n" +
+	"\x16commercial_use_allowed\x18\x04 \x01(\bR\x14commercialUseAllowed\"\xb4\b\n" +
 	"\rQuestionnaire\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12\x12\n" +
@@ -2287,11 +2481,31 @@ const file_beacon_screening_v1_questionnaire_proto_rawDesc = "" +
 	"updateTime\x12B\n" +
 	"\fpublish_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vpublishTime\x12@\n" +
 	"\vdelete_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"deleteTime\"D\n" +
+	"deleteTime\x12J\n" +
+	"\rlint_findings\x18\x15 \x03(\v2 .beacon.screening.v1.LintFindingB\x03\xe0A\x03R\flintFindings\"D\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSTATE_DRAFT\x10\x01\x12\x13\n" +
-	"\x0fSTATE_PUBLISHED\x10\x02\"\xa3\x02\n" +
+	"\x0fSTATE_PUBLISHED\x10\x02\"\xa7\x03\n" +
+	"\vLintFinding\x12\x17\n" +
+	"\arule_id\x18\x01 \x01(\tR\x06ruleId\x12E\n" +
+	"\bseverity\x18\x02 \x01(\x0e2).beacon.screening.v1.LintFinding.SeverityR\bseverity\x12\x14\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\x12\x12\n" +
+	"\x04line\x18\x04 \x01(\x05R\x04line\x12\x16\n" +
+	"\x06column\x18\x05 \x01(\x05R\x06column\x12\x16\n" +
+	"\x06offset\x18\x06 \x01(\x05R\x06offset\x12\x14\n" +
+	"\x05match\x18\a \x01(\tR\x05match\x12\x18\n" +
+	"\amessage\x18\b \x01(\tR\amessage\x12\x1e\n" +
+	"\n" +
+	"suggestion\x18\t \x01(\tR\n" +
+	"suggestion\x12+\n" +
+	"\x11suppressed_reason\x18\n" +
+	" \x01(\tR\x10suppressedReason\"a\n" +
+	"\bSeverity\x12\x18\n" +
+	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rSEVERITY_INFO\x10\x01\x12\x14\n" +
+	"\x10SEVERITY_WARNING\x10\x02\x12\x12\n" +
+	"\x0eSEVERITY_ERROR\x10\x03\"\xa3\x02\n" +
 	"\x15QuestionnaireRevision\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x1f\n" +
 	"\vrevision_id\x18\x02 \x01(\x03R\n" +
@@ -2401,8 +2615,8 @@ func file_beacon_screening_v1_questionnaire_proto_rawDescGZIP() []byte {
 	return file_beacon_screening_v1_questionnaire_proto_rawDescData
 }
 
-var file_beacon_screening_v1_questionnaire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_beacon_screening_v1_questionnaire_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_beacon_screening_v1_questionnaire_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_beacon_screening_v1_questionnaire_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_beacon_screening_v1_questionnaire_proto_goTypes = []any{
 	(Severity)(0),                              // 0: beacon.screening.v1.Severity
 	(EnableWhen_Operator)(0),                   // 1: beacon.screening.v1.EnableWhen.Operator
@@ -2410,94 +2624,98 @@ var file_beacon_screening_v1_questionnaire_proto_goTypes = []any{
 	(Item_EnableBehavior)(0),                   // 3: beacon.screening.v1.Item.EnableBehavior
 	(Scoring_Method)(0),                        // 4: beacon.screening.v1.Scoring.Method
 	(Questionnaire_State)(0),                   // 5: beacon.screening.v1.Questionnaire.State
-	(*AnswerOption)(nil),                       // 6: beacon.screening.v1.AnswerOption
-	(*EnableWhen)(nil),                         // 7: beacon.screening.v1.EnableWhen
-	(*Item)(nil),                               // 8: beacon.screening.v1.Item
-	(*Recommendations)(nil),                    // 9: beacon.screening.v1.Recommendations
-	(*Band)(nil),                               // 10: beacon.screening.v1.Band
-	(*Scoring)(nil),                            // 11: beacon.screening.v1.Scoring
-	(*Source)(nil),                             // 12: beacon.screening.v1.Source
-	(*Questionnaire)(nil),                      // 13: beacon.screening.v1.Questionnaire
-	(*QuestionnaireRevision)(nil),              // 14: beacon.screening.v1.QuestionnaireRevision
-	(*CreateQuestionnaireRequest)(nil),         // 15: beacon.screening.v1.CreateQuestionnaireRequest
-	(*GetQuestionnaireRequest)(nil),            // 16: beacon.screening.v1.GetQuestionnaireRequest
-	(*ListQuestionnairesRequest)(nil),          // 17: beacon.screening.v1.ListQuestionnairesRequest
-	(*ListQuestionnairesResponse)(nil),         // 18: beacon.screening.v1.ListQuestionnairesResponse
-	(*UpdateQuestionnaireRequest)(nil),         // 19: beacon.screening.v1.UpdateQuestionnaireRequest
-	(*DeleteQuestionnaireRequest)(nil),         // 20: beacon.screening.v1.DeleteQuestionnaireRequest
-	(*UndeleteQuestionnaireRequest)(nil),       // 21: beacon.screening.v1.UndeleteQuestionnaireRequest
-	(*PublishQuestionnaireRequest)(nil),        // 22: beacon.screening.v1.PublishQuestionnaireRequest
-	(*ListQuestionnaireRevisionsRequest)(nil),  // 23: beacon.screening.v1.ListQuestionnaireRevisionsRequest
-	(*ListQuestionnaireRevisionsResponse)(nil), // 24: beacon.screening.v1.ListQuestionnaireRevisionsResponse
-	(*ExportQuestionnaireFhirRequest)(nil),     // 25: beacon.screening.v1.ExportQuestionnaireFhirRequest
-	(*GetQuestionnaireStatsRequest)(nil),       // 26: beacon.screening.v1.GetQuestionnaireStatsRequest
-	(*Count)(nil),                              // 27: beacon.screening.v1.Count
-	(*StatsCell)(nil),                          // 28: beacon.screening.v1.StatsCell
-	(*StatsTotal)(nil),                         // 29: beacon.screening.v1.StatsTotal
-	(*QuestionnaireStats)(nil),                 // 30: beacon.screening.v1.QuestionnaireStats
-	(*timestamppb.Timestamp)(nil),              // 31: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),              // 32: google.protobuf.FieldMask
-	(*httpbody.HttpBody)(nil),                  // 33: google.api.HttpBody
+	(LintFinding_Severity)(0),                  // 6: beacon.screening.v1.LintFinding.Severity
+	(*AnswerOption)(nil),                       // 7: beacon.screening.v1.AnswerOption
+	(*EnableWhen)(nil),                         // 8: beacon.screening.v1.EnableWhen
+	(*Item)(nil),                               // 9: beacon.screening.v1.Item
+	(*Recommendations)(nil),                    // 10: beacon.screening.v1.Recommendations
+	(*Band)(nil),                               // 11: beacon.screening.v1.Band
+	(*Scoring)(nil),                            // 12: beacon.screening.v1.Scoring
+	(*Source)(nil),                             // 13: beacon.screening.v1.Source
+	(*Questionnaire)(nil),                      // 14: beacon.screening.v1.Questionnaire
+	(*LintFinding)(nil),                        // 15: beacon.screening.v1.LintFinding
+	(*QuestionnaireRevision)(nil),              // 16: beacon.screening.v1.QuestionnaireRevision
+	(*CreateQuestionnaireRequest)(nil),         // 17: beacon.screening.v1.CreateQuestionnaireRequest
+	(*GetQuestionnaireRequest)(nil),            // 18: beacon.screening.v1.GetQuestionnaireRequest
+	(*ListQuestionnairesRequest)(nil),          // 19: beacon.screening.v1.ListQuestionnairesRequest
+	(*ListQuestionnairesResponse)(nil),         // 20: beacon.screening.v1.ListQuestionnairesResponse
+	(*UpdateQuestionnaireRequest)(nil),         // 21: beacon.screening.v1.UpdateQuestionnaireRequest
+	(*DeleteQuestionnaireRequest)(nil),         // 22: beacon.screening.v1.DeleteQuestionnaireRequest
+	(*UndeleteQuestionnaireRequest)(nil),       // 23: beacon.screening.v1.UndeleteQuestionnaireRequest
+	(*PublishQuestionnaireRequest)(nil),        // 24: beacon.screening.v1.PublishQuestionnaireRequest
+	(*ListQuestionnaireRevisionsRequest)(nil),  // 25: beacon.screening.v1.ListQuestionnaireRevisionsRequest
+	(*ListQuestionnaireRevisionsResponse)(nil), // 26: beacon.screening.v1.ListQuestionnaireRevisionsResponse
+	(*ExportQuestionnaireFhirRequest)(nil),     // 27: beacon.screening.v1.ExportQuestionnaireFhirRequest
+	(*GetQuestionnaireStatsRequest)(nil),       // 28: beacon.screening.v1.GetQuestionnaireStatsRequest
+	(*Count)(nil),                              // 29: beacon.screening.v1.Count
+	(*StatsCell)(nil),                          // 30: beacon.screening.v1.StatsCell
+	(*StatsTotal)(nil),                         // 31: beacon.screening.v1.StatsTotal
+	(*QuestionnaireStats)(nil),                 // 32: beacon.screening.v1.QuestionnaireStats
+	(*timestamppb.Timestamp)(nil),              // 33: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),              // 34: google.protobuf.FieldMask
+	(*httpbody.HttpBody)(nil),                  // 35: google.api.HttpBody
 }
 var file_beacon_screening_v1_questionnaire_proto_depIdxs = []int32{
 	1,  // 0: beacon.screening.v1.EnableWhen.operator:type_name -> beacon.screening.v1.EnableWhen.Operator
 	2,  // 1: beacon.screening.v1.Item.type:type_name -> beacon.screening.v1.Item.Type
-	6,  // 2: beacon.screening.v1.Item.answer_options:type_name -> beacon.screening.v1.AnswerOption
-	7,  // 3: beacon.screening.v1.Item.enable_when:type_name -> beacon.screening.v1.EnableWhen
+	7,  // 2: beacon.screening.v1.Item.answer_options:type_name -> beacon.screening.v1.AnswerOption
+	8,  // 3: beacon.screening.v1.Item.enable_when:type_name -> beacon.screening.v1.EnableWhen
 	3,  // 4: beacon.screening.v1.Item.enable_behavior:type_name -> beacon.screening.v1.Item.EnableBehavior
-	8,  // 5: beacon.screening.v1.Item.items:type_name -> beacon.screening.v1.Item
+	9,  // 5: beacon.screening.v1.Item.items:type_name -> beacon.screening.v1.Item
 	0,  // 6: beacon.screening.v1.Band.severity:type_name -> beacon.screening.v1.Severity
-	9,  // 7: beacon.screening.v1.Band.recommendations:type_name -> beacon.screening.v1.Recommendations
+	10, // 7: beacon.screening.v1.Band.recommendations:type_name -> beacon.screening.v1.Recommendations
 	4,  // 8: beacon.screening.v1.Scoring.method:type_name -> beacon.screening.v1.Scoring.Method
-	8,  // 9: beacon.screening.v1.Questionnaire.items:type_name -> beacon.screening.v1.Item
-	11, // 10: beacon.screening.v1.Questionnaire.scoring:type_name -> beacon.screening.v1.Scoring
-	10, // 11: beacon.screening.v1.Questionnaire.bands:type_name -> beacon.screening.v1.Band
-	12, // 12: beacon.screening.v1.Questionnaire.source:type_name -> beacon.screening.v1.Source
+	9,  // 9: beacon.screening.v1.Questionnaire.items:type_name -> beacon.screening.v1.Item
+	12, // 10: beacon.screening.v1.Questionnaire.scoring:type_name -> beacon.screening.v1.Scoring
+	11, // 11: beacon.screening.v1.Questionnaire.bands:type_name -> beacon.screening.v1.Band
+	13, // 12: beacon.screening.v1.Questionnaire.source:type_name -> beacon.screening.v1.Source
 	5,  // 13: beacon.screening.v1.Questionnaire.state:type_name -> beacon.screening.v1.Questionnaire.State
-	31, // 14: beacon.screening.v1.Questionnaire.create_time:type_name -> google.protobuf.Timestamp
-	31, // 15: beacon.screening.v1.Questionnaire.update_time:type_name -> google.protobuf.Timestamp
-	31, // 16: beacon.screening.v1.Questionnaire.publish_time:type_name -> google.protobuf.Timestamp
-	31, // 17: beacon.screening.v1.Questionnaire.delete_time:type_name -> google.protobuf.Timestamp
-	31, // 18: beacon.screening.v1.QuestionnaireRevision.create_time:type_name -> google.protobuf.Timestamp
-	13, // 19: beacon.screening.v1.QuestionnaireRevision.snapshot:type_name -> beacon.screening.v1.Questionnaire
-	13, // 20: beacon.screening.v1.CreateQuestionnaireRequest.questionnaire:type_name -> beacon.screening.v1.Questionnaire
-	13, // 21: beacon.screening.v1.ListQuestionnairesResponse.questionnaires:type_name -> beacon.screening.v1.Questionnaire
-	13, // 22: beacon.screening.v1.UpdateQuestionnaireRequest.questionnaire:type_name -> beacon.screening.v1.Questionnaire
-	32, // 23: beacon.screening.v1.UpdateQuestionnaireRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14, // 24: beacon.screening.v1.ListQuestionnaireRevisionsResponse.revisions:type_name -> beacon.screening.v1.QuestionnaireRevision
-	27, // 25: beacon.screening.v1.StatsCell.count:type_name -> beacon.screening.v1.Count
-	27, // 26: beacon.screening.v1.StatsTotal.count:type_name -> beacon.screening.v1.Count
-	28, // 27: beacon.screening.v1.QuestionnaireStats.cells:type_name -> beacon.screening.v1.StatsCell
-	29, // 28: beacon.screening.v1.QuestionnaireStats.version_totals:type_name -> beacon.screening.v1.StatsTotal
-	29, // 29: beacon.screening.v1.QuestionnaireStats.site_totals:type_name -> beacon.screening.v1.StatsTotal
-	29, // 30: beacon.screening.v1.QuestionnaireStats.band_totals:type_name -> beacon.screening.v1.StatsTotal
-	29, // 31: beacon.screening.v1.QuestionnaireStats.day_totals:type_name -> beacon.screening.v1.StatsTotal
-	27, // 32: beacon.screening.v1.QuestionnaireStats.total:type_name -> beacon.screening.v1.Count
-	15, // 33: beacon.screening.v1.QuestionnaireService.CreateQuestionnaire:input_type -> beacon.screening.v1.CreateQuestionnaireRequest
-	16, // 34: beacon.screening.v1.QuestionnaireService.GetQuestionnaire:input_type -> beacon.screening.v1.GetQuestionnaireRequest
-	17, // 35: beacon.screening.v1.QuestionnaireService.ListQuestionnaires:input_type -> beacon.screening.v1.ListQuestionnairesRequest
-	19, // 36: beacon.screening.v1.QuestionnaireService.UpdateQuestionnaire:input_type -> beacon.screening.v1.UpdateQuestionnaireRequest
-	20, // 37: beacon.screening.v1.QuestionnaireService.DeleteQuestionnaire:input_type -> beacon.screening.v1.DeleteQuestionnaireRequest
-	21, // 38: beacon.screening.v1.QuestionnaireService.UndeleteQuestionnaire:input_type -> beacon.screening.v1.UndeleteQuestionnaireRequest
-	22, // 39: beacon.screening.v1.QuestionnaireService.PublishQuestionnaire:input_type -> beacon.screening.v1.PublishQuestionnaireRequest
-	23, // 40: beacon.screening.v1.QuestionnaireService.ListQuestionnaireRevisions:input_type -> beacon.screening.v1.ListQuestionnaireRevisionsRequest
-	25, // 41: beacon.screening.v1.QuestionnaireService.ExportQuestionnaireFhir:input_type -> beacon.screening.v1.ExportQuestionnaireFhirRequest
-	26, // 42: beacon.screening.v1.QuestionnaireService.GetQuestionnaireStats:input_type -> beacon.screening.v1.GetQuestionnaireStatsRequest
-	13, // 43: beacon.screening.v1.QuestionnaireService.CreateQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	13, // 44: beacon.screening.v1.QuestionnaireService.GetQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	18, // 45: beacon.screening.v1.QuestionnaireService.ListQuestionnaires:output_type -> beacon.screening.v1.ListQuestionnairesResponse
-	13, // 46: beacon.screening.v1.QuestionnaireService.UpdateQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	13, // 47: beacon.screening.v1.QuestionnaireService.DeleteQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	13, // 48: beacon.screening.v1.QuestionnaireService.UndeleteQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	13, // 49: beacon.screening.v1.QuestionnaireService.PublishQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	24, // 50: beacon.screening.v1.QuestionnaireService.ListQuestionnaireRevisions:output_type -> beacon.screening.v1.ListQuestionnaireRevisionsResponse
-	33, // 51: beacon.screening.v1.QuestionnaireService.ExportQuestionnaireFhir:output_type -> google.api.HttpBody
-	30, // 52: beacon.screening.v1.QuestionnaireService.GetQuestionnaireStats:output_type -> beacon.screening.v1.QuestionnaireStats
-	43, // [43:53] is the sub-list for method output_type
-	33, // [33:43] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	33, // 14: beacon.screening.v1.Questionnaire.create_time:type_name -> google.protobuf.Timestamp
+	33, // 15: beacon.screening.v1.Questionnaire.update_time:type_name -> google.protobuf.Timestamp
+	33, // 16: beacon.screening.v1.Questionnaire.publish_time:type_name -> google.protobuf.Timestamp
+	33, // 17: beacon.screening.v1.Questionnaire.delete_time:type_name -> google.protobuf.Timestamp
+	15, // 18: beacon.screening.v1.Questionnaire.lint_findings:type_name -> beacon.screening.v1.LintFinding
+	6,  // 19: beacon.screening.v1.LintFinding.severity:type_name -> beacon.screening.v1.LintFinding.Severity
+	33, // 20: beacon.screening.v1.QuestionnaireRevision.create_time:type_name -> google.protobuf.Timestamp
+	14, // 21: beacon.screening.v1.QuestionnaireRevision.snapshot:type_name -> beacon.screening.v1.Questionnaire
+	14, // 22: beacon.screening.v1.CreateQuestionnaireRequest.questionnaire:type_name -> beacon.screening.v1.Questionnaire
+	14, // 23: beacon.screening.v1.ListQuestionnairesResponse.questionnaires:type_name -> beacon.screening.v1.Questionnaire
+	14, // 24: beacon.screening.v1.UpdateQuestionnaireRequest.questionnaire:type_name -> beacon.screening.v1.Questionnaire
+	34, // 25: beacon.screening.v1.UpdateQuestionnaireRequest.update_mask:type_name -> google.protobuf.FieldMask
+	16, // 26: beacon.screening.v1.ListQuestionnaireRevisionsResponse.revisions:type_name -> beacon.screening.v1.QuestionnaireRevision
+	29, // 27: beacon.screening.v1.StatsCell.count:type_name -> beacon.screening.v1.Count
+	29, // 28: beacon.screening.v1.StatsTotal.count:type_name -> beacon.screening.v1.Count
+	30, // 29: beacon.screening.v1.QuestionnaireStats.cells:type_name -> beacon.screening.v1.StatsCell
+	31, // 30: beacon.screening.v1.QuestionnaireStats.version_totals:type_name -> beacon.screening.v1.StatsTotal
+	31, // 31: beacon.screening.v1.QuestionnaireStats.site_totals:type_name -> beacon.screening.v1.StatsTotal
+	31, // 32: beacon.screening.v1.QuestionnaireStats.band_totals:type_name -> beacon.screening.v1.StatsTotal
+	31, // 33: beacon.screening.v1.QuestionnaireStats.day_totals:type_name -> beacon.screening.v1.StatsTotal
+	29, // 34: beacon.screening.v1.QuestionnaireStats.total:type_name -> beacon.screening.v1.Count
+	17, // 35: beacon.screening.v1.QuestionnaireService.CreateQuestionnaire:input_type -> beacon.screening.v1.CreateQuestionnaireRequest
+	18, // 36: beacon.screening.v1.QuestionnaireService.GetQuestionnaire:input_type -> beacon.screening.v1.GetQuestionnaireRequest
+	19, // 37: beacon.screening.v1.QuestionnaireService.ListQuestionnaires:input_type -> beacon.screening.v1.ListQuestionnairesRequest
+	21, // 38: beacon.screening.v1.QuestionnaireService.UpdateQuestionnaire:input_type -> beacon.screening.v1.UpdateQuestionnaireRequest
+	22, // 39: beacon.screening.v1.QuestionnaireService.DeleteQuestionnaire:input_type -> beacon.screening.v1.DeleteQuestionnaireRequest
+	23, // 40: beacon.screening.v1.QuestionnaireService.UndeleteQuestionnaire:input_type -> beacon.screening.v1.UndeleteQuestionnaireRequest
+	24, // 41: beacon.screening.v1.QuestionnaireService.PublishQuestionnaire:input_type -> beacon.screening.v1.PublishQuestionnaireRequest
+	25, // 42: beacon.screening.v1.QuestionnaireService.ListQuestionnaireRevisions:input_type -> beacon.screening.v1.ListQuestionnaireRevisionsRequest
+	27, // 43: beacon.screening.v1.QuestionnaireService.ExportQuestionnaireFhir:input_type -> beacon.screening.v1.ExportQuestionnaireFhirRequest
+	28, // 44: beacon.screening.v1.QuestionnaireService.GetQuestionnaireStats:input_type -> beacon.screening.v1.GetQuestionnaireStatsRequest
+	14, // 45: beacon.screening.v1.QuestionnaireService.CreateQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	14, // 46: beacon.screening.v1.QuestionnaireService.GetQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	20, // 47: beacon.screening.v1.QuestionnaireService.ListQuestionnaires:output_type -> beacon.screening.v1.ListQuestionnairesResponse
+	14, // 48: beacon.screening.v1.QuestionnaireService.UpdateQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	14, // 49: beacon.screening.v1.QuestionnaireService.DeleteQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	14, // 50: beacon.screening.v1.QuestionnaireService.UndeleteQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	14, // 51: beacon.screening.v1.QuestionnaireService.PublishQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	26, // 52: beacon.screening.v1.QuestionnaireService.ListQuestionnaireRevisions:output_type -> beacon.screening.v1.ListQuestionnaireRevisionsResponse
+	35, // 53: beacon.screening.v1.QuestionnaireService.ExportQuestionnaireFhir:output_type -> google.api.HttpBody
+	32, // 54: beacon.screening.v1.QuestionnaireService.GetQuestionnaireStats:output_type -> beacon.screening.v1.QuestionnaireStats
+	45, // [45:55] is the sub-list for method output_type
+	35, // [35:45] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_beacon_screening_v1_questionnaire_proto_init() }
@@ -2511,8 +2729,8 @@ func file_beacon_screening_v1_questionnaire_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_screening_v1_questionnaire_proto_rawDesc), len(file_beacon_screening_v1_questionnaire_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   25,
+			NumEnums:      7,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

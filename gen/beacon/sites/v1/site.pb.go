@@ -24,6 +24,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// How much a finding of a rule matters.
+type LintTuning_Severity int32
+
+const (
+	LintTuning_SEVERITY_UNSPECIFIED LintTuning_Severity = 0
+	// Advice; blocks nothing.
+	LintTuning_SEVERITY_INFO LintTuning_Severity = 1
+	// Needs a reviewer's acknowledgement to publish an article.
+	LintTuning_SEVERITY_WARNING LintTuning_Severity = 2
+	// Blocks publishing (articles) or refuses the write (resources, questionnaires).
+	LintTuning_SEVERITY_ERROR LintTuning_Severity = 3
+)
+
+// Enum value maps for LintTuning_Severity.
+var (
+	LintTuning_Severity_name = map[int32]string{
+		0: "SEVERITY_UNSPECIFIED",
+		1: "SEVERITY_INFO",
+		2: "SEVERITY_WARNING",
+		3: "SEVERITY_ERROR",
+	}
+	LintTuning_Severity_value = map[string]int32{
+		"SEVERITY_UNSPECIFIED": 0,
+		"SEVERITY_INFO":        1,
+		"SEVERITY_WARNING":     2,
+		"SEVERITY_ERROR":       3,
+	}
+)
+
+func (x LintTuning_Severity) Enum() *LintTuning_Severity {
+	p := new(LintTuning_Severity)
+	*p = x
+	return p
+}
+
+func (x LintTuning_Severity) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LintTuning_Severity) Descriptor() protoreflect.EnumDescriptor {
+	return file_beacon_sites_v1_site_proto_enumTypes[0].Descriptor()
+}
+
+func (LintTuning_Severity) Type() protoreflect.EnumType {
+	return &file_beacon_sites_v1_site_proto_enumTypes[0]
+}
+
+func (x LintTuning_Severity) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LintTuning_Severity.Descriptor instead.
+func (LintTuning_Severity) EnumDescriptor() ([]byte, []int) {
+	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{1, 0}
+}
+
 // Site is one branded site that reads published content.
 type Site struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -70,8 +126,15 @@ type Site struct {
 	// The site's content is example content (e.g. the demo site): delivery marks every article
 	// with example_content, so nobody mistakes it for reviewed medical advice.
 	ExampleContent bool `protobuf:"varint,22,opt,name=example_content,json=exampleContent,proto3" json:"example_content,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// How the clinical-claim lint is tuned for this site's texts (articles, resources, directories,
+	// questionnaires): rules turned off and rules given another severity. Each rule id must be one
+	// of the embedded rules file's (platform/claimlint/rules/clinical.yaml), else INVALID_ARGUMENT
+	// naming the entry. It is layered over the operator's --lint-tuning file: for each rule this
+	// site names, its setting wins; the file decides for the others. A text on several sites gets
+	// the strictest treatment among them. Written as a whole (update_mask "lint_tuning").
+	LintTuning    *LintTuning `protobuf:"bytes,23,opt,name=lint_tuning,json=lintTuning,proto3" json:"lint_tuning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
@@ -223,6 +286,70 @@ func (x *Site) GetExampleContent() bool {
 	return false
 }
 
+func (x *Site) GetLintTuning() *LintTuning {
+	if x != nil {
+		return x.LintTuning
+	}
+	return nil
+}
+
+// LintTuning adjusts the clinical-claim lint rules for one site.
+type LintTuning struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rule ids turned off on this site, e.g. "stigma-soft-term". At most one entry per rule.
+	DisabledRules []string `protobuf:"bytes,1,rep,name=disabled_rules,json=disabledRules,proto3" json:"disabled_rules,omitempty"`
+	// Rules given another severity on this site, by rule id, e.g.
+	// {"number-needs-citation": "SEVERITY_ERROR"}. A rule cannot be both disabled and given a
+	// severity.
+	RuleSeverities map[string]LintTuning_Severity `protobuf:"bytes,2,rep,name=rule_severities,json=ruleSeverities,proto3" json:"rule_severities,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value,enum=beacon.sites.v1.LintTuning_Severity"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *LintTuning) Reset() {
+	*x = LintTuning{}
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LintTuning) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LintTuning) ProtoMessage() {}
+
+func (x *LintTuning) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LintTuning.ProtoReflect.Descriptor instead.
+func (*LintTuning) Descriptor() ([]byte, []int) {
+	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LintTuning) GetDisabledRules() []string {
+	if x != nil {
+		return x.DisabledRules
+	}
+	return nil
+}
+
+func (x *LintTuning) GetRuleSeverities() map[string]LintTuning_Severity {
+	if x != nil {
+		return x.RuleSeverities
+	}
+	return nil
+}
+
 type CreateSiteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The id of the new site, becoming "sites/{site_id}".
@@ -234,7 +361,7 @@ type CreateSiteRequest struct {
 
 func (x *CreateSiteRequest) Reset() {
 	*x = CreateSiteRequest{}
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[1]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +373,7 @@ func (x *CreateSiteRequest) String() string {
 func (*CreateSiteRequest) ProtoMessage() {}
 
 func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[1]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +386,7 @@ func (x *CreateSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSiteRequest.ProtoReflect.Descriptor instead.
 func (*CreateSiteRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{1}
+	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateSiteRequest) GetSiteId() string {
@@ -286,7 +413,7 @@ type GetSiteRequest struct {
 
 func (x *GetSiteRequest) Reset() {
 	*x = GetSiteRequest{}
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[2]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -298,7 +425,7 @@ func (x *GetSiteRequest) String() string {
 func (*GetSiteRequest) ProtoMessage() {}
 
 func (x *GetSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[2]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -311,7 +438,7 @@ func (x *GetSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSiteRequest.ProtoReflect.Descriptor instead.
 func (*GetSiteRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{2}
+	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetSiteRequest) GetName() string {
@@ -334,7 +461,7 @@ type ListSitesRequest struct {
 
 func (x *ListSitesRequest) Reset() {
 	*x = ListSitesRequest{}
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[3]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -346,7 +473,7 @@ func (x *ListSitesRequest) String() string {
 func (*ListSitesRequest) ProtoMessage() {}
 
 func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[3]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -359,7 +486,7 @@ func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
 func (*ListSitesRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{3}
+	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListSitesRequest) GetPageSize() int32 {
@@ -393,7 +520,7 @@ type ListSitesResponse struct {
 
 func (x *ListSitesResponse) Reset() {
 	*x = ListSitesResponse{}
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[4]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -405,7 +532,7 @@ func (x *ListSitesResponse) String() string {
 func (*ListSitesResponse) ProtoMessage() {}
 
 func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[4]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -418,7 +545,7 @@ func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
 func (*ListSitesResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{4}
+	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListSitesResponse) GetSites() []*Site {
@@ -446,7 +573,7 @@ type UpdateSiteRequest struct {
 
 func (x *UpdateSiteRequest) Reset() {
 	*x = UpdateSiteRequest{}
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[5]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -458,7 +585,7 @@ func (x *UpdateSiteRequest) String() string {
 func (*UpdateSiteRequest) ProtoMessage() {}
 
 func (x *UpdateSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[5]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -471,7 +598,7 @@ func (x *UpdateSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSiteRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSiteRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{5}
+	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateSiteRequest) GetSite() *Site {
@@ -500,7 +627,7 @@ type DeleteSiteRequest struct {
 
 func (x *DeleteSiteRequest) Reset() {
 	*x = DeleteSiteRequest{}
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[6]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +639,7 @@ func (x *DeleteSiteRequest) String() string {
 func (*DeleteSiteRequest) ProtoMessage() {}
 
 func (x *DeleteSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[6]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +652,7 @@ func (x *DeleteSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSiteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSiteRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{6}
+	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeleteSiteRequest) GetName() string {
@@ -552,7 +679,7 @@ type UndeleteSiteRequest struct {
 
 func (x *UndeleteSiteRequest) Reset() {
 	*x = UndeleteSiteRequest{}
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[7]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +691,7 @@ func (x *UndeleteSiteRequest) String() string {
 func (*UndeleteSiteRequest) ProtoMessage() {}
 
 func (x *UndeleteSiteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_sites_v1_site_proto_msgTypes[7]
+	mi := &file_beacon_sites_v1_site_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +704,7 @@ func (x *UndeleteSiteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteSiteRequest.ProtoReflect.Descriptor instead.
 func (*UndeleteSiteRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{7}
+	return file_beacon_sites_v1_site_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UndeleteSiteRequest) GetName() string {
@@ -591,7 +718,7 @@ var File_beacon_sites_v1_site_proto protoreflect.FileDescriptor
 
 const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"\n" +
-	"\x1abeacon/sites/v1/site.proto\x12\x0fbeacon.sites.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x06\n" +
+	"\x1abeacon/sites/v1/site.proto\x12\x0fbeacon.sites.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x06\n" +
 	"\x04Site\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12\x1e\n" +
@@ -615,8 +742,22 @@ const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"commercial\x124\n" +
 	"\x16review_validity_months\x18\x14 \x01(\x05R\x14reviewValidityMonths\x12(\n" +
 	"\rpublish_gates\x18\x15 \x01(\bH\x00R\fpublishGates\x88\x01\x01\x12'\n" +
-	"\x0fexample_content\x18\x16 \x01(\bR\x0eexampleContentB\x10\n" +
-	"\x0e_publish_gates\"a\n" +
+	"\x0fexample_content\x18\x16 \x01(\bR\x0eexampleContent\x12<\n" +
+	"\vlint_tuning\x18\x17 \x01(\v2\x1b.beacon.sites.v1.LintTuningR\n" +
+	"lintTuningB\x10\n" +
+	"\x0e_publish_gates\"\xd9\x02\n" +
+	"\n" +
+	"LintTuning\x12%\n" +
+	"\x0edisabled_rules\x18\x01 \x03(\tR\rdisabledRules\x12X\n" +
+	"\x0frule_severities\x18\x02 \x03(\v2/.beacon.sites.v1.LintTuning.RuleSeveritiesEntryR\x0eruleSeverities\x1ag\n" +
+	"\x13RuleSeveritiesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12:\n" +
+	"\x05value\x18\x02 \x01(\x0e2$.beacon.sites.v1.LintTuning.SeverityR\x05value:\x028\x01\"a\n" +
+	"\bSeverity\x12\x18\n" +
+	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rSEVERITY_INFO\x10\x01\x12\x14\n" +
+	"\x10SEVERITY_WARNING\x10\x02\x12\x12\n" +
+	"\x0eSEVERITY_ERROR\x10\x03\"a\n" +
 	"\x11CreateSiteRequest\x12\x1c\n" +
 	"\asite_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06siteId\x12.\n" +
 	"\x04site\x18\x02 \x01(\v2\x15.beacon.sites.v1.SiteB\x03\xe0A\x02R\x04site\")\n" +
@@ -662,44 +803,51 @@ func file_beacon_sites_v1_site_proto_rawDescGZIP() []byte {
 	return file_beacon_sites_v1_site_proto_rawDescData
 }
 
-var file_beacon_sites_v1_site_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_beacon_sites_v1_site_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_beacon_sites_v1_site_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_beacon_sites_v1_site_proto_goTypes = []any{
-	(*Site)(nil),                  // 0: beacon.sites.v1.Site
-	(*CreateSiteRequest)(nil),     // 1: beacon.sites.v1.CreateSiteRequest
-	(*GetSiteRequest)(nil),        // 2: beacon.sites.v1.GetSiteRequest
-	(*ListSitesRequest)(nil),      // 3: beacon.sites.v1.ListSitesRequest
-	(*ListSitesResponse)(nil),     // 4: beacon.sites.v1.ListSitesResponse
-	(*UpdateSiteRequest)(nil),     // 5: beacon.sites.v1.UpdateSiteRequest
-	(*DeleteSiteRequest)(nil),     // 6: beacon.sites.v1.DeleteSiteRequest
-	(*UndeleteSiteRequest)(nil),   // 7: beacon.sites.v1.UndeleteSiteRequest
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 9: google.protobuf.FieldMask
+	(LintTuning_Severity)(0),      // 0: beacon.sites.v1.LintTuning.Severity
+	(*Site)(nil),                  // 1: beacon.sites.v1.Site
+	(*LintTuning)(nil),            // 2: beacon.sites.v1.LintTuning
+	(*CreateSiteRequest)(nil),     // 3: beacon.sites.v1.CreateSiteRequest
+	(*GetSiteRequest)(nil),        // 4: beacon.sites.v1.GetSiteRequest
+	(*ListSitesRequest)(nil),      // 5: beacon.sites.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),     // 6: beacon.sites.v1.ListSitesResponse
+	(*UpdateSiteRequest)(nil),     // 7: beacon.sites.v1.UpdateSiteRequest
+	(*DeleteSiteRequest)(nil),     // 8: beacon.sites.v1.DeleteSiteRequest
+	(*UndeleteSiteRequest)(nil),   // 9: beacon.sites.v1.UndeleteSiteRequest
+	nil,                           // 10: beacon.sites.v1.LintTuning.RuleSeveritiesEntry
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 12: google.protobuf.FieldMask
 }
 var file_beacon_sites_v1_site_proto_depIdxs = []int32{
-	8,  // 0: beacon.sites.v1.Site.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 1: beacon.sites.v1.Site.update_time:type_name -> google.protobuf.Timestamp
-	8,  // 2: beacon.sites.v1.Site.delete_time:type_name -> google.protobuf.Timestamp
-	0,  // 3: beacon.sites.v1.CreateSiteRequest.site:type_name -> beacon.sites.v1.Site
-	0,  // 4: beacon.sites.v1.ListSitesResponse.sites:type_name -> beacon.sites.v1.Site
-	0,  // 5: beacon.sites.v1.UpdateSiteRequest.site:type_name -> beacon.sites.v1.Site
-	9,  // 6: beacon.sites.v1.UpdateSiteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 7: beacon.sites.v1.SiteService.CreateSite:input_type -> beacon.sites.v1.CreateSiteRequest
-	2,  // 8: beacon.sites.v1.SiteService.GetSite:input_type -> beacon.sites.v1.GetSiteRequest
-	3,  // 9: beacon.sites.v1.SiteService.ListSites:input_type -> beacon.sites.v1.ListSitesRequest
-	5,  // 10: beacon.sites.v1.SiteService.UpdateSite:input_type -> beacon.sites.v1.UpdateSiteRequest
-	6,  // 11: beacon.sites.v1.SiteService.DeleteSite:input_type -> beacon.sites.v1.DeleteSiteRequest
-	7,  // 12: beacon.sites.v1.SiteService.UndeleteSite:input_type -> beacon.sites.v1.UndeleteSiteRequest
-	0,  // 13: beacon.sites.v1.SiteService.CreateSite:output_type -> beacon.sites.v1.Site
-	0,  // 14: beacon.sites.v1.SiteService.GetSite:output_type -> beacon.sites.v1.Site
-	4,  // 15: beacon.sites.v1.SiteService.ListSites:output_type -> beacon.sites.v1.ListSitesResponse
-	0,  // 16: beacon.sites.v1.SiteService.UpdateSite:output_type -> beacon.sites.v1.Site
-	0,  // 17: beacon.sites.v1.SiteService.DeleteSite:output_type -> beacon.sites.v1.Site
-	0,  // 18: beacon.sites.v1.SiteService.UndeleteSite:output_type -> beacon.sites.v1.Site
-	13, // [13:19] is the sub-list for method output_type
-	7,  // [7:13] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	11, // 0: beacon.sites.v1.Site.create_time:type_name -> google.protobuf.Timestamp
+	11, // 1: beacon.sites.v1.Site.update_time:type_name -> google.protobuf.Timestamp
+	11, // 2: beacon.sites.v1.Site.delete_time:type_name -> google.protobuf.Timestamp
+	2,  // 3: beacon.sites.v1.Site.lint_tuning:type_name -> beacon.sites.v1.LintTuning
+	10, // 4: beacon.sites.v1.LintTuning.rule_severities:type_name -> beacon.sites.v1.LintTuning.RuleSeveritiesEntry
+	1,  // 5: beacon.sites.v1.CreateSiteRequest.site:type_name -> beacon.sites.v1.Site
+	1,  // 6: beacon.sites.v1.ListSitesResponse.sites:type_name -> beacon.sites.v1.Site
+	1,  // 7: beacon.sites.v1.UpdateSiteRequest.site:type_name -> beacon.sites.v1.Site
+	12, // 8: beacon.sites.v1.UpdateSiteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 9: beacon.sites.v1.LintTuning.RuleSeveritiesEntry.value:type_name -> beacon.sites.v1.LintTuning.Severity
+	3,  // 10: beacon.sites.v1.SiteService.CreateSite:input_type -> beacon.sites.v1.CreateSiteRequest
+	4,  // 11: beacon.sites.v1.SiteService.GetSite:input_type -> beacon.sites.v1.GetSiteRequest
+	5,  // 12: beacon.sites.v1.SiteService.ListSites:input_type -> beacon.sites.v1.ListSitesRequest
+	7,  // 13: beacon.sites.v1.SiteService.UpdateSite:input_type -> beacon.sites.v1.UpdateSiteRequest
+	8,  // 14: beacon.sites.v1.SiteService.DeleteSite:input_type -> beacon.sites.v1.DeleteSiteRequest
+	9,  // 15: beacon.sites.v1.SiteService.UndeleteSite:input_type -> beacon.sites.v1.UndeleteSiteRequest
+	1,  // 16: beacon.sites.v1.SiteService.CreateSite:output_type -> beacon.sites.v1.Site
+	1,  // 17: beacon.sites.v1.SiteService.GetSite:output_type -> beacon.sites.v1.Site
+	6,  // 18: beacon.sites.v1.SiteService.ListSites:output_type -> beacon.sites.v1.ListSitesResponse
+	1,  // 19: beacon.sites.v1.SiteService.UpdateSite:output_type -> beacon.sites.v1.Site
+	1,  // 20: beacon.sites.v1.SiteService.DeleteSite:output_type -> beacon.sites.v1.Site
+	1,  // 21: beacon.sites.v1.SiteService.UndeleteSite:output_type -> beacon.sites.v1.Site
+	16, // [16:22] is the sub-list for method output_type
+	10, // [10:16] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_beacon_sites_v1_site_proto_init() }
@@ -713,13 +861,14 @@ func file_beacon_sites_v1_site_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_sites_v1_site_proto_rawDesc), len(file_beacon_sites_v1_site_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   8,
+			NumEnums:      1,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_beacon_sites_v1_site_proto_goTypes,
 		DependencyIndexes: file_beacon_sites_v1_site_proto_depIdxs,
+		EnumInfos:         file_beacon_sites_v1_site_proto_enumTypes,
 		MessageInfos:      file_beacon_sites_v1_site_proto_msgTypes,
 	}.Build()
 	File_beacon_sites_v1_site_proto = out.File

@@ -110,7 +110,7 @@ func TestDemoArticlesAreHonestExamples(t *testing.T) {
 func TestReviewsDatedWhenSeeded(t *testing.T) {
 	for _, seeded := range []time.Time{
 		time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
-		time.Date(2027, 12, 2, 23, 59, 0, 0, time.UTC), // after the fixed dates of old would have lapsed
+		time.Date(2027, 12, 2, 23, 59, 0, 0, time.UTC),                     // after the fixed dates of old would have lapsed
 		time.Date(2041, 2, 28, 0, 30, 0, 0, time.FixedZone("UTC+1", 3600)), // the UTC day is 27 February
 	} {
 		articles, err := Articles(seeded)

@@ -86,7 +86,7 @@ func (c Content) reviewerNames() []string {
 
 // lintInput is what the linter reads of a draft: its title, summary and body, and the facts its
 // rules need (locale, reviewers' credentials). sites are the draft's target sites as the catalog
-// knows them. The review-metadata rules are left out: the sites' publish gates
+// knows them: their lint tunings apply. The review-metadata rules are left out: the sites' publish gates
 // (CheckPublishable) enforce them, per site.
 func lintInput(c Content, sites []Site, now time.Time) claimlint.Input {
 	in := claimlint.Input{
@@ -108,6 +108,12 @@ func lintInput(c Content, sites []Site, now time.Time) claimlint.Input {
 			in.Facts.Locale = s.DefaultLocale
 		}
 		in.Facts.PublicSite = in.Facts.PublicSite || s.Public
+		if len(s.LintTuning.Disable) > 0 || len(s.LintTuning.Severity) > 0 {
+			if in.SiteTunings == nil {
+				in.SiteTunings = map[string]claimlint.SiteTuning{}
+			}
+			in.SiteTunings[s.ID] = s.LintTuning
+		}
 	}
 	for _, p := range c.Authors {
 		in.Facts.Authors = append(in.Facts.Authors, claimlint.Person{Name: p.DisplayName, Credentials: p.Credentials, Fictional: p.Fictional})

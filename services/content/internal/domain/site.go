@@ -3,6 +3,8 @@ package domain
 import (
 	"context"
 	"time"
+
+	"github.com/beaconcms/beacon/platform/claimlint"
 )
 
 // Site is what the content service knows of a site: its settings, as the site catalog holds
@@ -24,8 +26,11 @@ type Site struct {
 	// ExampleContent marks the site's content as example content (the demo site): fictional
 	// reviewers count for its publish gates, and delivery labels its articles.
 	ExampleContent bool
-	CreateTime     time.Time
-	UpdateTime     time.Time
+	// LintTuning is the site's own tuning of the clinical-claim lint (its lint_tuning setting),
+	// layered over the operator's --lint-tuning file.
+	LintTuning claimlint.SiteTuning
+	CreateTime time.Time
+	UpdateTime time.Time
 	// DeleteTime is set while the site is soft-deleted: its articles are hidden from delivery
 	// and from site-scoped lists, and nothing new may be written toward it.
 	DeleteTime time.Time

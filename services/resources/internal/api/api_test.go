@@ -122,7 +122,7 @@ func newEnv(tb testing.TB, now func() time.Time, sites catalog) *env {
 	}
 	srv := grpcserver.New(grpcserver.Config{}, auth.NewInterceptor(policy, verifier, logger), logger)
 	resourcesv1.RegisterResourceServiceServer(srv, api.NewResourceServer(svc, tokens))
-	resourcesv1.RegisterDirectoryServiceServer(srv, api.NewDirectoryServer(domain.NewDirectoryService(st, ix, ix, sites, now, nil, logger), tokens))
+	resourcesv1.RegisterDirectoryServiceServer(srv, api.NewDirectoryServer(domain.NewDirectoryService(st, ix, ix, sites, linter, now, nil, logger), tokens))
 	deliveryServer := api.NewDeliveryServer(delivery.New(ix, sites, now, svc.RenderDescription), tokens)
 	resourcesv1.RegisterDeliveryServiceServer(srv, deliveryServer)
 	if missing := policy.MissingRules(srv); len(missing) > 0 {

@@ -16,6 +16,7 @@ import (
 	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/services/resources/internal/domain"
 )
 
@@ -202,6 +203,7 @@ func toProtoCosts(cs []domain.Cost) []resourcesv1.Cost {
 type resourceView struct {
 	html  string
 	stale bool
+	lint  []claimlint.Finding
 }
 
 func toProtoResource(r *domain.Resource, view resourceView) *resourcesv1.Resource {
@@ -214,7 +216,7 @@ func toProtoResource(r *domain.Resource, view resourceView) *resourcesv1.Resourc
 		Crisis: r.Crisis, LastVerifiedDate: toProtoDate(r.Verified.Date), Verifier: r.Verified.Verifier,
 		Stale: view.stale, EditorNotes: r.EditorNotes, DescriptionHtml: view.html, Etag: r.Etag(),
 		RevisionId: r.RevisionID, CreateTime: toProtoTime(r.CreateTime), UpdateTime: toProtoTime(r.UpdateTime),
-		DeleteTime: toProtoTime(r.DeleteTime), Creator: r.Creator,
+		DeleteTime: toProtoTime(r.DeleteTime), Creator: r.Creator, LintFindings: toProtoLintFindings(view.lint),
 	}
 	for _, l := range r.Locations {
 		pl := &resourcesv1.Location{Type: resourcesv1.Location_Type(l.Type), Name: l.Name, Address: toProtoAddress(l.Address), Url: l.URL}

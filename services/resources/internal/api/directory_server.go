@@ -39,8 +39,10 @@ func directoryID(field, name string) (string, error) {
 	return id, nil
 }
 
-func (s *DirectoryServer) view(d *domain.Directory) *resourcesv1.Directory {
-	return toProtoDirectory(d, s.service.RenderIntro(d.Intro))
+func (s *DirectoryServer) view(ctx context.Context, d *domain.Directory) *resourcesv1.Directory {
+	out := toProtoDirectory(d, s.service.RenderIntro(d.Intro))
+	out.LintFindings = toProtoLintFindings(s.service.LintFindings(ctx, d))
+	return out
 }
 
 func (s *DirectoryServer) CreateDirectory(ctx context.Context, req *resourcesv1.CreateDirectoryRequest) (*resourcesv1.Directory, error) {
@@ -59,7 +61,7 @@ func (s *DirectoryServer) CreateDirectory(ctx context.Context, req *resourcesv1.
 	if err != nil {
 		return nil, err
 	}
-	return s.view(d), nil
+	return s.view(ctx, d), nil
 }
 
 func (s *DirectoryServer) GetDirectory(ctx context.Context, req *resourcesv1.GetDirectoryRequest) (*resourcesv1.Directory, error) {
@@ -75,7 +77,7 @@ func (s *DirectoryServer) GetDirectory(ctx context.Context, req *resourcesv1.Get
 	if err != nil {
 		return nil, err
 	}
-	return s.view(d), nil
+	return s.view(ctx, d), nil
 }
 
 // directoryMask turns update-mask paths (proto or JSON names) into proto names, dropping identifier
@@ -136,7 +138,7 @@ func (s *DirectoryServer) UpdateDirectory(ctx context.Context, req *resourcesv1.
 	if err != nil {
 		return nil, err
 	}
-	return s.view(d), nil
+	return s.view(ctx, d), nil
 }
 
 func (s *DirectoryServer) DeleteDirectory(ctx context.Context, req *resourcesv1.DeleteDirectoryRequest) (*resourcesv1.Directory, error) {
@@ -152,7 +154,7 @@ func (s *DirectoryServer) DeleteDirectory(ctx context.Context, req *resourcesv1.
 	if err != nil {
 		return nil, err
 	}
-	return s.view(d), nil
+	return s.view(ctx, d), nil
 }
 
 func (s *DirectoryServer) UndeleteDirectory(ctx context.Context, req *resourcesv1.UndeleteDirectoryRequest) (*resourcesv1.Directory, error) {
@@ -168,7 +170,7 @@ func (s *DirectoryServer) UndeleteDirectory(ctx context.Context, req *resourcesv
 	if err != nil {
 		return nil, err
 	}
-	return s.view(d), nil
+	return s.view(ctx, d), nil
 }
 
 func (s *DirectoryServer) ListDirectoryRevisions(ctx context.Context, req *resourcesv1.ListDirectoryRevisionsRequest) (*resourcesv1.ListDirectoryRevisionsResponse, error) {
@@ -300,7 +302,7 @@ func (s *DirectoryServer) ListDirectories(ctx context.Context, req *resourcesv1.
 		}
 	}
 	for _, d := range list {
-		resp.Directories = append(resp.Directories, s.view(d))
+		resp.Directories = append(resp.Directories, s.view(ctx, d))
 	}
 	return resp, nil
 }

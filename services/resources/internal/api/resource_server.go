@@ -58,7 +58,7 @@ func NewResourceServer(service *domain.Service, tokens TokenCodec) *ResourceServ
 }
 
 func (s *ResourceServer) view(ctx context.Context, r *domain.Resource) *resourcesv1.Resource {
-	return toProtoResource(r, resourceView{html: s.service.RenderDescription(r.Description), stale: s.service.Stale(ctx, r)})
+	return toProtoResource(r, resourceView{html: s.service.RenderDescription(r.Description), stale: s.service.Stale(ctx, r), lint: s.service.LintFindings(ctx, r)})
 }
 
 func (s *ResourceServer) CreateResource(ctx context.Context, req *resourcesv1.CreateResourceRequest) (*resourcesv1.Resource, error) {

@@ -69,14 +69,15 @@ type DirectoryService struct {
 	resources ResourceLookup
 	sites     SiteCatalog
 	renderer  *markdown.Renderer
+	linter    Linter // the clinical-claim lint: a write whose title or intro has an error is refused
 	now       func() time.Time
 	newID     func() string
 	logger    *slog.Logger
 }
 
 // NewDirectoryService returns a DirectoryService. now and newID default to time.Now (to the
-// millisecond, as stored) and random ids.
-func NewDirectoryService(store DirectoryStore, lister DirectoryLister, resources ResourceLookup, sites SiteCatalog, now func() time.Time, newID func() string, logger *slog.Logger) *DirectoryService {
+// millisecond, as stored) and random ids. linter checks every directory created or updated.
+func NewDirectoryService(store DirectoryStore, lister DirectoryLister, resources ResourceLookup, sites SiteCatalog, linter Linter, now func() time.Time, newID func() string, logger *slog.Logger) *DirectoryService {
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 	}
@@ -87,7 +88,7 @@ func NewDirectoryService(store DirectoryStore, lister DirectoryLister, resources
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &DirectoryService{store: store, lister: lister, resources: resources, sites: sites,
-		renderer: markdown.NewRenderer(), now: now, newID: newID, logger: logger}
+		renderer: markdown.NewRenderer(), linter: linter, now: now, newID: newID, logger: logger}
 }
 
 // RenderIntro renders a directory intro like an article body: sanitized HTML.
@@ -150,6 +151,9 @@ func (s *DirectoryService) Create(ctx context.Context, p auth.Principal, f Direc
 		return nil, apperr.New(apperr.PermissionDenied, "the key is for site %q, not %q", "sites/"+p.Site, "sites/"+f.Site)
 	}
 	if err := s.checkDirectoryTargets(ctx, &f, true, func(DirectoryEntry) bool { return true }); err != nil {
+		return nil, err
+	}
+	if err := s.checkLint(ctx, f); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -220,6 +224,9 @@ func (s *DirectoryService) Update(ctx context.Context, p auth.Principal, id, eta
 	changed := changedDirectoryFields(prev.DirectoryFields, next.DirectoryFields)
 	if len(changed) == 0 {
 		return prev, nil
+	}
+	if err := s.checkLint(ctx, next.DirectoryFields); err != nil {
+		return nil, err
 	}
 	return s.write(ctx, prev, next, Change{Actor: p.KeyName, Action: "update", Fields: changed})
 }

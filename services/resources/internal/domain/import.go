@@ -151,7 +151,7 @@ func (s *Service) importRow(ctx context.Context, p auth.Principal, req ImportReq
 	if err := f.Validate(""); err != nil {
 		return skipped(res, ReasonInvalid, err), nil, nil
 	}
-	if err := s.checkLint(f, ""); err != nil {
+	if err := s.checkLint(ctx, f, ""); err != nil {
 		return skipped(res, ReasonInvalid, err), nil, nil
 	}
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/markdown"
 )
 
@@ -76,6 +77,8 @@ type SiteSettings struct {
 	Deleted        bool
 	StaleAfterDays int  // 0 means DefaultStaleAfterDays
 	HideStale      bool // leave stale resources out of delivery
+	// LintTuning is the site's own tuning of the clinical-claim lint (its lint_tuning setting).
+	LintTuning claimlint.SiteTuning
 }
 
 // SiteCatalog answers questions about sites from memory (the sites service's catalog).
@@ -215,7 +218,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, f Fields) (*Reso
 	if err := f.Validate("resource."); err != nil {
 		return nil, err
 	}
-	if err := s.checkLint(f, "resource."); err != nil {
+	if err := s.checkLint(ctx, f, "resource."); err != nil {
 		return nil, err
 	}
 	if err := canWrite(p, f.TargetSites); err != nil {
@@ -268,7 +271,7 @@ func (s *Service) Update(ctx context.Context, p auth.Principal, id, etag string,
 	if err := next.Validate("resource."); err != nil {
 		return nil, err
 	}
-	if err := s.checkLint(next.Fields, "resource."); err != nil {
+	if err := s.checkLint(ctx, next.Fields, "resource."); err != nil {
 		return nil, err
 	}
 	if err := canWrite(p, prev.TargetSites, next.TargetSites); err != nil {

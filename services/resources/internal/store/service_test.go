@@ -39,12 +39,13 @@ func (s *sites) Site(_ context.Context, id string) (domain.SiteSettings, bool, e
 }
 
 type fixture struct {
-	db    *mongo.Database
-	svc   *domain.Service
-	store *store.Store
-	index *index.Index
-	sites *sites
-	clock *time.Time
+	db     *mongo.Database
+	svc    *domain.Service
+	store  *store.Store
+	index  *index.Index
+	sites  *sites
+	clock  *time.Time
+	linter *claimlint.Engine
 }
 
 var (
@@ -78,6 +79,7 @@ func newFixture(tb testing.TB) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	f.linter = linter
 	f.svc = domain.NewService(f.store, ix, f.sites, linter, func() time.Time { return *f.clock }, nil, slog.New(slog.DiscardHandler))
 	return f
 }
@@ -394,7 +396,7 @@ func TestIndexFollowsTheChangeLog(t *testing.T) {
 	}
 
 	// Directories follow the same log: a slug change moves the replica's slug lookup.
-	dirs := domain.NewDirectoryService(f.store, f.index, f.index, f.sites, func() time.Time { return *f.clock }, nil, slog.New(slog.DiscardHandler))
+	dirs := domain.NewDirectoryService(f.store, f.index, f.index, f.sites, f.linter, func() time.Time { return *f.clock }, nil, slog.New(slog.DiscardHandler))
 	d, err := dirs.Create(context.Background(), kratom, domain.DirectoryFields{Title: "Lines", Site: "kratom-help", Entries: []domain.DirectoryEntry{{ResourceID: r.ID}}})
 	if err != nil {
 		t.Fatal(err)

@@ -90,6 +90,12 @@ type env struct {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
+	return newEnvWith(tb, sitesFixture)
+}
+
+// newEnvWith is newEnv with the site catalog sites.
+func newEnvWith(tb testing.TB, sitesFixture testSites) *env {
+	tb.Helper()
 	db := mongodbtest.NewDatabase(tb)
 	locks := mongodb.NewDocLocks()
 	tokens, err := pagetoken.NewCodec([]byte("test-page-token-secret-0123456789abcdef"))

@@ -105,6 +105,14 @@ func view(q *domain.Questionnaire) *screeningv1.Questionnaire {
 	return QuestionnaireToProto(q, lo, hi)
 }
 
+// viewWithLint is view plus what the clinical-claim lint finds in the draft now: every
+// questionnaire the API returns carries its findings (revision snapshots do not).
+func (s *QuestionnaireServer) viewWithLint(ctx context.Context, q *domain.Questionnaire) *screeningv1.Questionnaire {
+	out := view(q)
+	out.LintFindings = LintFindingsToProto(s.service.LintFindings(ctx, q))
+	return out
+}
+
 func (s *QuestionnaireServer) CreateQuestionnaire(ctx context.Context, req *screeningv1.CreateQuestionnaireRequest) (*screeningv1.Questionnaire, error) {
 	p, err := principal(ctx)
 	if err != nil {
@@ -121,7 +129,7 @@ func (s *QuestionnaireServer) CreateQuestionnaire(ctx context.Context, req *scre
 	if err != nil {
 		return nil, err
 	}
-	return view(q), nil
+	return s.viewWithLint(ctx, q), nil
 }
 
 func (s *QuestionnaireServer) GetQuestionnaire(ctx context.Context, req *screeningv1.GetQuestionnaireRequest) (*screeningv1.Questionnaire, error) {
@@ -137,7 +145,7 @@ func (s *QuestionnaireServer) GetQuestionnaire(ctx context.Context, req *screeni
 	if err != nil {
 		return nil, err
 	}
-	return view(q), nil
+	return s.viewWithLint(ctx, q), nil
 }
 
 // editableFields are the update_mask paths UpdateQuestionnaire accepts, and how each one takes
@@ -222,7 +230,7 @@ func (s *QuestionnaireServer) UpdateQuestionnaire(ctx context.Context, req *scre
 	if err != nil {
 		return nil, err
 	}
-	return view(q), nil
+	return s.viewWithLint(ctx, q), nil
 }
 
 func (s *QuestionnaireServer) DeleteQuestionnaire(ctx context.Context, req *screeningv1.DeleteQuestionnaireRequest) (*screeningv1.Questionnaire, error) {
@@ -238,7 +246,7 @@ func (s *QuestionnaireServer) DeleteQuestionnaire(ctx context.Context, req *scre
 	if err != nil {
 		return nil, err
 	}
-	return view(q), nil
+	return s.viewWithLint(ctx, q), nil
 }
 
 func (s *QuestionnaireServer) UndeleteQuestionnaire(ctx context.Context, req *screeningv1.UndeleteQuestionnaireRequest) (*screeningv1.Questionnaire, error) {
@@ -254,7 +262,7 @@ func (s *QuestionnaireServer) UndeleteQuestionnaire(ctx context.Context, req *sc
 	if err != nil {
 		return nil, err
 	}
-	return view(q), nil
+	return s.viewWithLint(ctx, q), nil
 }
 
 func (s *QuestionnaireServer) PublishQuestionnaire(ctx context.Context, req *screeningv1.PublishQuestionnaireRequest) (*screeningv1.Questionnaire, error) {
@@ -270,7 +278,7 @@ func (s *QuestionnaireServer) PublishQuestionnaire(ctx context.Context, req *scr
 	if err != nil {
 		return nil, err
 	}
-	return view(q), nil
+	return s.viewWithLint(ctx, q), nil
 }
 
 func (s *QuestionnaireServer) ListQuestionnaireRevisions(ctx context.Context, req *screeningv1.ListQuestionnaireRevisionsRequest) (*screeningv1.ListQuestionnaireRevisionsResponse, error) {
@@ -400,7 +408,7 @@ func (s *QuestionnaireServer) ListQuestionnaires(ctx context.Context, req *scree
 		}
 	}
 	for _, x := range list {
-		resp.Questionnaires = append(resp.Questionnaires, view(x))
+		resp.Questionnaires = append(resp.Questionnaires, s.viewWithLint(ctx, x))
 	}
 	return resp, nil
 }

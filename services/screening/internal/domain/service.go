@@ -265,7 +265,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, c Content) (*Que
 	if err := c.Validate(ctx, s.sites, "questionnaire."); err != nil {
 		return nil, err
 	}
-	if err := s.checkLint(c, "questionnaire."); err != nil {
+	if err := s.checkLint(ctx, c, "questionnaire."); err != nil {
 		return nil, err
 	}
 	s.writeMu.Lock()
@@ -334,7 +334,7 @@ func (s *Service) Update(ctx context.Context, p auth.Principal, id, etag string,
 	if err := c.Validate(ctx, s.sites, "questionnaire."); err != nil {
 		return nil, err
 	}
-	if err := s.checkLint(c, "questionnaire."); err != nil {
+	if err := s.checkLint(ctx, c, "questionnaire."); err != nil {
 		return nil, err
 	}
 	if err := s.checkSlug(c, id); err != nil {
@@ -377,6 +377,10 @@ func (s *Service) Publish(ctx context.Context, p auth.Principal, id, etag string
 		return nil, err
 	}
 	if err := prev.Draft.Validate(ctx, s.sites, "questionnaire."); err != nil {
+		return nil, err
+	}
+	// The lint too: a site's tuning (or the rules) may have made an error of a saved text.
+	if err := s.checkLint(ctx, prev.Draft, "questionnaire."); err != nil {
 		return nil, err
 	}
 	q := prev

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/slug"
 	"github.com/beaconcms/beacon/platform/weburl"
 )
@@ -23,6 +24,8 @@ type SiteSettings struct {
 	// CrisisLineText is the site's own crisis-line text: shown with every result whose band
 	// shows crisis lines, and the floor when no crisis line can be fetched.
 	CrisisLineText string
+	// LintTuning is the site's own tuning of the clinical-claim lint (its lint_tuning setting).
+	LintTuning claimlint.SiteTuning
 }
 
 // SiteCatalog answers questions about sites, from the site catalog. Declared here, by its

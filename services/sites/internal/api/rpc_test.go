@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -298,5 +299,69 @@ func TestSiteRoundTrip(t *testing.T) {
 	}
 	if upd.GetEtag() == got.GetEtag() {
 		t.Errorf("etag unchanged by an update")
+	}
+}
+
+// TestSiteLintTuning: lint_tuning is written with update_mask "lint_tuning", read back as
+// written (and kept by the store), and refused with INVALID_ARGUMENT naming the entry when it
+// names a rule the embedded rules file lacks, repeats a rule, gives no valid severity, or both
+// disables a rule and gives it a severity.
+func TestSiteLintTuning(t *testing.T) {
+	e := newEnv(t)
+	ctx := as(t.Context(), keyAdmin)
+	site := e.createSite(t, "tuned")
+	tuning := &sitesv1.LintTuning{
+		DisabledRules:  []string{"stigma-soft-term"},
+		RuleSeverities: map[string]sitesv1.LintTuning_Severity{"number-needs-citation": sitesv1.LintTuning_SEVERITY_ERROR, "stigmatising-term": sitesv1.LintTuning_SEVERITY_WARNING},
+	}
+	upd, err := e.sites.UpdateSite(ctx, &sitesv1.UpdateSiteRequest{
+		Site:       &sitesv1.Site{Name: site.GetName(), Etag: site.GetEtag(), LintTuning: tuning},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"lintTuning"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tuning, upd.GetLintTuning(), protocmp.Transform()); diff != "" {
+		t.Errorf("lint_tuning after update (-want +got):\n%s", diff)
+	}
+	got, err := e.sites.GetSite(ctx, &sitesv1.GetSiteRequest{Name: site.GetName()})
+	if err != nil || !cmp.Equal(tuning, got.GetLintTuning(), protocmp.Transform()) {
+		t.Errorf("GetSite lint_tuning = %v, %v; want %v", got.GetLintTuning(), err, tuning)
+	}
+
+	for _, tt := range []struct {
+		name   string
+		tuning *sitesv1.LintTuning
+		field  string
+	}{
+		{"unknown disabled rule", &sitesv1.LintTuning{DisabledRules: []string{"stigma-soft-term", "no-such-rule"}}, "site.lint_tuning.disabled_rules[1]"},
+		{"a rule twice", &sitesv1.LintTuning{DisabledRules: []string{"stigma-soft-term", "stigma-soft-term"}}, "site.lint_tuning.disabled_rules[1]"},
+		{"unknown rule given a severity", &sitesv1.LintTuning{RuleSeverities: map[string]sitesv1.LintTuning_Severity{"no-such-rule": sitesv1.LintTuning_SEVERITY_ERROR}}, `site.lint_tuning.rule_severities["no-such-rule"]`},
+		{"unspecified severity", &sitesv1.LintTuning{RuleSeverities: map[string]sitesv1.LintTuning_Severity{"stigmatising-term": sitesv1.LintTuning_SEVERITY_UNSPECIFIED}}, `site.lint_tuning.rule_severities["stigmatising-term"]`},
+		{"undefined severity", &sitesv1.LintTuning{RuleSeverities: map[string]sitesv1.LintTuning_Severity{"stigmatising-term": 9}}, `site.lint_tuning.rule_severities["stigmatising-term"]`},
+		{"disabled and given a severity", &sitesv1.LintTuning{DisabledRules: []string{"stigmatising-term"},
+			RuleSeverities: map[string]sitesv1.LintTuning_Severity{"stigmatising-term": sitesv1.LintTuning_SEVERITY_INFO}}, `site.lint_tuning.rule_severities["stigmatising-term"]`},
+	} {
+		_, err := e.sites.UpdateSite(ctx, &sitesv1.UpdateSiteRequest{
+			Site:       &sitesv1.Site{Name: site.GetName(), LintTuning: tt.tuning},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"lint_tuning"}},
+		})
+		if status.Code(err) != codes.InvalidArgument || !slices.Equal(badRequestFields(err), []string{tt.field}) {
+			t.Errorf("%s: %v (fields %v), want INVALID_ARGUMENT naming %s", tt.name, err, badRequestFields(err), tt.field)
+		}
+		_, err = e.sites.CreateSite(ctx, &sitesv1.CreateSiteRequest{SiteId: "bad-tuning", Site: &sitesv1.Site{
+			DisplayName: "Bad", BaseUrl: "https://bad.example.org", LintTuning: tt.tuning}})
+		if status.Code(err) != codes.InvalidArgument || !slices.Equal(badRequestFields(err), []string{tt.field}) {
+			t.Errorf("create, %s: %v (fields %v), want INVALID_ARGUMENT naming %s", tt.name, err, badRequestFields(err), tt.field)
+		}
+	}
+	if after, _ := e.sites.GetSite(ctx, &sitesv1.GetSiteRequest{Name: site.GetName()}); !cmp.Equal(tuning, after.GetLintTuning(), protocmp.Transform()) {
+		t.Errorf("a refused update changed lint_tuning to %v", after.GetLintTuning())
+	}
+	cleared, err := e.sites.UpdateSite(ctx, &sitesv1.UpdateSiteRequest{
+		Site: &sitesv1.Site{Name: site.GetName()}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"lint_tuning"}},
+	})
+	if err != nil || cleared.GetLintTuning() != nil {
+		t.Errorf("clearing lint_tuning: %v, %v; want it unset", cleared.GetLintTuning(), err)
 	}
 }

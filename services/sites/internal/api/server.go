@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/platform/siteid"
 	"github.com/beaconcms/beacon/services/sites/internal/domain"
@@ -281,6 +283,7 @@ func toProtoSite(s *domain.Site) *sitesv1.Site {
 		ReviewValidityMonths:   int32(s.ReviewValidityMonths),
 		PublishGates:           proto.Bool(s.PublishGates),
 		ExampleContent:         s.ExampleContent,
+		LintTuning:             toProtoLintTuning(s.LintTuning),
 		CreateTime:             timestampOrNil(s.CreateTime),
 		UpdateTime:             timestampOrNil(s.UpdateTime),
 		DeleteTime:             timestampOrNil(s.DeleteTime),
@@ -304,5 +307,49 @@ func fromProtoSite(id string, s *sitesv1.Site) *domain.Site {
 		ReviewValidityMonths:   int(s.GetReviewValidityMonths()),
 		PublishGates:           s.GetPublishGates(),
 		ExampleContent:         s.GetExampleContent(),
+		LintTuning:             fromProtoLintTuning(s.GetLintTuning()),
 	}
+}
+
+// lintSeverityToProto and lintSeverityFromProto map the lint tuning's severities, which the
+// domain keeps as the rules file spells them ("error", "warning", "info"). A severity the map
+// lacks (unspecified, or a number no release defines) becomes "", which the domain refuses,
+// naming the entry.
+var lintSeverityToProto = map[string]sitesv1.LintTuning_Severity{
+	"info":    sitesv1.LintTuning_SEVERITY_INFO,
+	"warning": sitesv1.LintTuning_SEVERITY_WARNING,
+	"error":   sitesv1.LintTuning_SEVERITY_ERROR,
+}
+
+var lintSeverityFromProto = map[sitesv1.LintTuning_Severity]string{
+	sitesv1.LintTuning_SEVERITY_INFO:    "info",
+	sitesv1.LintTuning_SEVERITY_WARNING: "warning",
+	sitesv1.LintTuning_SEVERITY_ERROR:   "error",
+}
+
+// toProtoLintTuning converts a site's lint tuning; nil when it tunes nothing.
+func toProtoLintTuning(t claimlint.SiteTuning) *sitesv1.LintTuning {
+	if len(t.Disable) == 0 && len(t.Severity) == 0 {
+		return nil
+	}
+	out := &sitesv1.LintTuning{DisabledRules: slices.Clone(t.Disable)}
+	if len(t.Severity) > 0 {
+		out.RuleSeverities = make(map[string]sitesv1.LintTuning_Severity, len(t.Severity))
+		for id, sev := range t.Severity {
+			out.RuleSeverities[id] = lintSeverityToProto[sev]
+		}
+	}
+	return out
+}
+
+// fromProtoLintTuning takes a lint tuning from the wire.
+func fromProtoLintTuning(t *sitesv1.LintTuning) claimlint.SiteTuning {
+	out := claimlint.SiteTuning{Disable: slices.Clone(t.GetDisabledRules())}
+	if len(t.GetRuleSeverities()) > 0 {
+		out.Severity = make(map[string]string, len(t.GetRuleSeverities()))
+		for id, sev := range t.GetRuleSeverities() {
+			out.Severity[id] = lintSeverityFromProto[sev]
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/siteid"
 )
 
@@ -19,6 +21,9 @@ type Service struct {
 	store  Store
 	now    func() time.Time
 	logger *slog.Logger
+	// lintRules are the rule ids of the embedded clinical-claim rules file: a site's lint tuning
+	// may name only these.
+	lintRules []string
 
 	mu       sync.Mutex
 	watchers []func(Site)
@@ -32,7 +37,12 @@ func NewService(store Store, now func() time.Time, logger *slog.Logger) *Service
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, now: func() time.Time { return now().UTC().Truncate(time.Millisecond) }, logger: logger}
+	// The embedded rules file is the binary's own (its tests parse it): it cannot fail here.
+	lintRules, err := claimlint.RuleIDs(claimlint.Builtin())
+	if err != nil {
+		panic(fmt.Sprintf("sites: the embedded lint rules: %v", err))
+	}
+	return &Service{store: store, now: func() time.Time { return now().UTC().Truncate(time.Millisecond) }, logger: logger, lintRules: lintRules}
 }
 
 // Watch registers fn, which is called synchronously, after every successful write of this
@@ -63,7 +73,7 @@ func (s *Service) CreateSite(ctx context.Context, p auth.Principal, site *Site) 
 		return nil, apperr.New(apperr.PermissionDenied, "only keys for all sites can create sites")
 	}
 	site.normalize()
-	if err := site.validate("site."); err != nil {
+	if err := site.validate("site.", s.lintRules); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -113,7 +123,7 @@ func (s *Service) ListSites(ctx context.Context, p auth.Principal, afterID strin
 // Fields are the writable fields of a site, in proto names.
 var Fields = []string{"display_name", "base_url", "default_locale", "crisis_line_text", "public", "cache_max_age_seconds",
 	"resource_stale_after_days", "hide_stale_resources", "commercial",
-	"review_validity_months", "publish_gates", "example_content"}
+	"review_validity_months", "publish_gates", "example_content", "lint_tuning"}
 
 // UpdateSite copies the named fields (all writable ones when fields is nil) from patch. A
 // non-empty etag must match the stored site. A deleted site cannot be changed.
@@ -151,12 +161,14 @@ func (s *Service) UpdateSite(ctx context.Context, p auth.Principal, patch *Site,
 				next.PublishGates = patch.PublishGates
 			case "example_content":
 				next.ExampleContent = patch.ExampleContent
+			case "lint_tuning":
+				next.LintTuning = patch.LintTuning
 			default:
 				return apperr.InvalidField("update_mask", "field %q cannot be updated; writable fields: %s", f, strings.Join(Fields, ", "))
 			}
 		}
 		next.normalize()
-		return next.validate("site.")
+		return next.validate("site.", s.lintRules)
 	})
 }
 

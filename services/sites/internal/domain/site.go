@@ -5,13 +5,17 @@ package domain
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/weburl"
 )
 
@@ -39,8 +43,12 @@ type Site struct {
 	PublishGates bool
 	// ExampleContent marks the site's content as example content (the demo site).
 	ExampleContent bool
-	CreateTime     time.Time
-	UpdateTime     time.Time
+	// LintTuning tunes the clinical-claim lint for the site's texts: rule ids turned off, and
+	// severities ("error", "warning", "info") by rule id. The services layer it over the
+	// operator's --lint-tuning file (claimlint.Input.SiteTunings).
+	LintTuning claimlint.SiteTuning
+	CreateTime time.Time
+	UpdateTime time.Time
 	// DeleteTime is set while the site is soft-deleted; zero otherwise.
 	DeleteTime time.Time
 	Revision   int64
@@ -89,8 +97,9 @@ func (s *Site) normalize() {
 	}
 }
 
-// validate checks the writable fields, naming each bad one with prefix (e.g. "site.").
-func (s *Site) validate(prefix string) error {
+// validate checks the writable fields, naming each bad one with prefix (e.g. "site."). lintRules
+// are the rule ids a lint tuning may name.
+func (s *Site) validate(prefix string, lintRules []string) error {
 	var v apperr.Violations
 	text(&v, prefix+"display_name", s.DisplayName, 1, maxDisplayName)
 	// The one URL rule (platform/weburl), which the sitemap and feed renderers also apply.
@@ -113,7 +122,39 @@ func (s *Site) validate(prefix string) error {
 		v.Add(prefix+"review_validity_months", "must be between 1 and %d months (0 means the default, %d)",
 			maxReviewValidityMonths, DefaultReviewValidityMonths)
 	}
+	validateLintTuning(&v, prefix+"lint_tuning.", s.LintTuning, lintRules)
 	return v.Err()
+}
+
+// validateLintTuning checks a site's lint tuning against the rule ids of the rules file: each
+// disabled rule and each rule given a severity must exist, be named once, and not be both
+// disabled and given a severity; a severity is "error", "warning" or "info".
+func validateLintTuning(v *apperr.Violations, prefix string, t claimlint.SiteTuning, rules []string) {
+	known := func(field, id string) bool {
+		if !slices.Contains(rules, id) {
+			v.Add(field, "unknown lint rule %q (the rules are those of platform/claimlint/rules/clinical.yaml)", id)
+			return false
+		}
+		return true
+	}
+	for i, id := range t.Disable {
+		field := fmt.Sprintf("%sdisabled_rules[%d]", prefix, i)
+		if known(field, id) && slices.Index(t.Disable, id) < i {
+			v.Add(field, "rule %q is named twice", id)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(t.Severity)) {
+		field := fmt.Sprintf("%srule_severities[%q]", prefix, id)
+		if !known(field, id) {
+			continue
+		}
+		if _, err := claimlint.ParseSeverity(t.Severity[id]); err != nil {
+			v.Add(field, "must be SEVERITY_ERROR, SEVERITY_WARNING or SEVERITY_INFO")
+		}
+		if slices.Contains(t.Disable, id) {
+			v.Add(field, "rule %q is also disabled: give it a severity or disable it", id)
+		}
+	}
 }
 
 // text checks that s is valid UTF-8 without control characters and between min and max

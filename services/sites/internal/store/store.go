@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -16,6 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/sites/internal/domain"
 )
@@ -45,13 +48,52 @@ type siteDoc struct {
 	Commercial             bool `bson:"commercial,omitempty"`
 	// Absent in sites written before these settings: 0 (the default validity), and publish
 	// gates and example content off.
-	ReviewValidityMonths int        `bson:"reviewValidityMonths,omitempty"`
-	PublishGates         bool       `bson:"publishGates,omitempty"`
-	ExampleContent       bool       `bson:"exampleContent,omitempty"`
-	CreateTime           time.Time  `bson:"createTime"`
-	UpdateTime           time.Time  `bson:"updateTime"`
-	DeleteTime           *time.Time `bson:"deleteTime,omitempty"`
-	Revision             int64      `bson:"revision"`
+	ReviewValidityMonths int  `bson:"reviewValidityMonths,omitempty"`
+	PublishGates         bool `bson:"publishGates,omitempty"`
+	ExampleContent       bool `bson:"exampleContent,omitempty"`
+	// Absent in sites written before the setting, and when the site tunes nothing.
+	LintTuning *lintTuningDoc `bson:"lintTuning,omitempty"`
+	CreateTime time.Time      `bson:"createTime"`
+	UpdateTime time.Time      `bson:"updateTime"`
+	DeleteTime *time.Time     `bson:"deleteTime,omitempty"`
+	Revision   int64          `bson:"revision"`
+}
+
+// lintTuningDoc is a site's claimlint.SiteTuning as stored; severities are a list, so rule ids
+// never become field names.
+type lintTuningDoc struct {
+	Disable    []string          `bson:"disable,omitempty"`
+	Severities []ruleSeverityDoc `bson:"severities,omitempty"`
+}
+
+type ruleSeverityDoc struct {
+	Rule     string `bson:"rule"`
+	Severity string `bson:"severity"`
+}
+
+func toLintTuningDoc(t claimlint.SiteTuning) *lintTuningDoc {
+	if len(t.Disable) == 0 && len(t.Severity) == 0 {
+		return nil
+	}
+	d := &lintTuningDoc{Disable: t.Disable}
+	for _, rule := range slices.Sorted(maps.Keys(t.Severity)) {
+		d.Severities = append(d.Severities, ruleSeverityDoc{Rule: rule, Severity: t.Severity[rule]})
+	}
+	return d
+}
+
+func fromLintTuningDoc(d *lintTuningDoc) claimlint.SiteTuning {
+	if d == nil {
+		return claimlint.SiteTuning{}
+	}
+	t := claimlint.SiteTuning{Disable: d.Disable}
+	for _, rs := range d.Severities {
+		if t.Severity == nil {
+			t.Severity = map[string]string{}
+		}
+		t.Severity[rs.Rule] = rs.Severity
+	}
+	return t
 }
 
 func toSiteDoc(s *domain.Site) siteDoc {
@@ -70,6 +112,7 @@ func toSiteDoc(s *domain.Site) siteDoc {
 		ReviewValidityMonths:   s.ReviewValidityMonths,
 		PublishGates:           s.PublishGates,
 		ExampleContent:         s.ExampleContent,
+		LintTuning:             toLintTuningDoc(s.LintTuning),
 		CreateTime:             toTime(s.CreateTime),
 		UpdateTime:             toTime(s.UpdateTime),
 		Revision:               s.Revision,
@@ -99,6 +142,7 @@ func fromSiteDoc(d *siteDoc) (*domain.Site, error) {
 		ReviewValidityMonths:   d.ReviewValidityMonths,
 		PublishGates:           d.PublishGates,
 		ExampleContent:         d.ExampleContent,
+		LintTuning:             fromLintTuningDoc(d.LintTuning),
 		CreateTime:             d.CreateTime.UTC(),
 		UpdateTime:             d.UpdateTime.UTC(),
 		Revision:               d.Revision,
