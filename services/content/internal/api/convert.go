@@ -215,6 +215,19 @@ func toProtoArticle(a *domain.Article) *contentv1.Article {
 	out.LiveSnapshotOnly = a.LiveSnapshotOnly
 	out.ReviewDueTime = timestampOrNil(a.ReviewDueTime)
 	out.LintFindings = toProtoLintFindings(a.LintFindings)
+	out.ScheduleFailure = toProtoScheduleFailure(a.ScheduleFailure)
+	return out
+}
+
+// toProtoScheduleFailure converts why a schedule was dropped; nil when it was not.
+func toProtoScheduleFailure(f *domain.ScheduleFailure) *contentv1.ScheduleFailure {
+	if f == nil {
+		return nil
+	}
+	out := &contentv1.ScheduleFailure{FailTime: timestampOrNil(f.FailTime), ScheduledPublishTime: timestampOrNil(f.ScheduledPublishTime)}
+	for _, u := range f.Unmet {
+		out.UnmetRules = append(out.UnmetRules, &contentv1.UnmetRule{Type: u.Rule, Subject: u.Field, Description: u.Description})
+	}
 	return out
 }
 

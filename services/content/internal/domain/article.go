@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/markdown"
 )
 
@@ -165,6 +166,20 @@ type Article struct {
 	// LintFindings is what the clinical-claim lint finds in the draft, computed by the service
 	// for the articles it returns (none for a basic or live-snapshot-only view); never stored.
 	LintFindings []LintFinding
+	// ScheduleFailure is set when a schedule was dropped because the draft failed the publish
+	// checks when its time came (see Service.PublishDue); cleared by the next schedule or publish.
+	ScheduleFailure *ScheduleFailure
+}
+
+// ScheduleFailure records why a scheduled publish did not happen.
+type ScheduleFailure struct {
+	// FailTime is when the publish was refused.
+	FailTime time.Time
+	// ScheduledPublishTime is the publish time the schedule had.
+	ScheduledPublishTime time.Time
+	// Unmet are the rules the draft failed, as CheckPublishable names them: Rule is the type
+	// (REVIEW_CURRENT, LINT_STIGMATISING_TERM, ...), Field the subject.
+	Unmet []apperr.FieldViolation
 }
 
 // Name returns the resource name "articles/{id}".

@@ -346,7 +346,9 @@ func (s *Service) DeleteArticle(ctx context.Context, p auth.Principal, id, etag 
 // UndeleteArticle restores a soft-deleted article as it was, reclaiming its slugs. A scheduled
 // article whose publish time passed while it was deleted is published by the undelete itself
 // (revision action "undelete", publish_time the undelete time): it is overdue, as it would be
-// after a scheduler outage, and overdue schedules publish as soon as they can.
+// after a scheduler outage, and overdue schedules publish as soon as they can. Like the
+// scheduler, the undelete runs the publish checks first; a draft that fails them is restored
+// with its schedule dropped and the failure recorded (see failSchedule), not published.
 func (s *Service) UndeleteArticle(ctx context.Context, p auth.Principal, id string) (*Article, error) {
 	return s.mutate(ctx, p, id, "", func(a *Article) error {
 		if !a.Deleted() {
@@ -360,7 +362,16 @@ func (s *Service) UndeleteArticle(ctx context.Context, p auth.Principal, id stri
 		a.LastChange.Action = "undelete"
 		if now := s.now(); a.State == StateScheduled && !a.ScheduledPublishTime.After(now) {
 			// Its time came while it was deleted: publish it now, as the scheduler would have
-			// done at once had it not been deleted. (A schedule still ahead stays as it is.)
+			// done at once had it not been deleted, and on the same checks. (A schedule still
+			// ahead stays as it is.)
+			unmet, err := s.unmetPublishChecks(ctx, a)
+			if err != nil {
+				return err
+			}
+			if len(unmet) > 0 {
+				s.failSchedule(ctx, a, now, unmet)
+				return nil
+			}
 			a.publish(now)
 		}
 		return nil
@@ -385,12 +396,14 @@ func (s *Service) PublishArticle(ctx context.Context, p auth.Principal, id, etag
 	})
 }
 
-// publish freezes the draft; editor notes never enter the snapshot.
+// publish freezes the draft; editor notes never enter the snapshot. A schedule failure recorded
+// before is cleared.
 func (a *Article) publish(now time.Time) {
 	snap := a.Draft
 	snap.EditorNotes = ""
 	a.State = StatePublished
 	a.ScheduledPublishTime = time.Time{}
+	a.ScheduleFailure = nil
 	a.Published = &Snapshot{Content: snap, Rendering: a.Rendering, RevisionID: a.RevisionID + 1, PublishTime: now}
 	if !slices.Contains(a.PublishedSlugs, snap.Slug) {
 		a.PublishedSlugs = append(a.PublishedSlugs, snap.Slug)
@@ -435,6 +448,7 @@ func (s *Service) ScheduleArticle(ctx context.Context, p auth.Principal, id stri
 		}
 		a.State = StateScheduled
 		a.ScheduledPublishTime = publishTime.UTC().Truncate(time.Millisecond)
+		a.ScheduleFailure = nil
 		a.LastChange.Action = "schedule"
 		return nil
 	})
@@ -521,6 +535,13 @@ func (s *Service) RollbackArticle(ctx context.Context, p auth.Principal, id stri
 
 // PublishDue publishes every scheduled article whose time has come and returns how many it
 // published. Replicas may run it at once: the conditional write lets exactly one of them win.
+//
+// Each article is held to the publish checks again at its time (CheckPublishable: the sites'
+// gates and settings, its internal links and the lint, as they are now: a review may have
+// fallen due, a site may have tuned the lint, a link target may be gone). One that fails them
+// is not published: its schedule is dropped and the failure recorded on it (revision action
+// "schedule_failed", see failSchedule), so it is never retried. One whose checks cannot run now
+// (a site lookup or a remote link check failing) stays due and is tried again at the next call.
 func (s *Service) PublishDue(ctx context.Context) (int, error) {
 	now := s.now()
 	due, err := s.articles.ListDueScheduled(ctx, now, 100)
@@ -530,18 +551,35 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 	system := auth.Principal{KeyName: SchedulerActor, Role: auth.RoleAdmin}
 	published := 0
 	for _, a := range due {
+		unmet, err := s.unmetPublishChecks(ctx, a)
+		if err != nil {
+			if ctx.Err() != nil {
+				return published, ctx.Err()
+			}
+			s.logger.WarnContext(ctx, "scheduled article not published yet: its publish checks could not run; trying again at the next round",
+				"article", a.Name(), "err", err)
+			continue
+		}
 		next := a.clone()
-		next.publish(now)
+		action := "publish"
+		if len(unmet) > 0 {
+			s.failSchedule(ctx, next, now, unmet)
+			action = "schedule_failed"
+		} else {
+			next.publish(now)
+		}
 		next.RevisionID = a.RevisionID + 1
 		next.UpdateTime = now
-		next.LastChange = Change{Actor: system.KeyName, Action: "publish", Time: now}
+		next.LastChange = Change{Actor: system.KeyName, Action: action, Time: now}
 		s.deriveSearchText(next)
-		err := s.articles.UpdateArticle(ctx, a, next)
+		err = s.articles.UpdateArticle(ctx, a, next)
 		switch {
-		case err == nil:
+		case err == nil && action == "publish":
 			published++
 			s.notify(next)
 			s.logger.InfoContext(ctx, "scheduled article published", "article", a.Name(), "revision", next.RevisionID)
+		case err == nil:
+			s.notify(next)
 		case apperr.Is(err, apperr.Conflict):
 			// Another replica, or an editor, changed it first.
 		default:
@@ -549,6 +587,41 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 		}
 	}
 	return published, nil
+}
+
+// unmetPublishChecks runs CheckPublishable on a and returns the rules it fails (none when it
+// may be published now). An error means the checks could not run.
+func (s *Service) unmetPublishChecks(ctx context.Context, a *Article) ([]apperr.FieldViolation, error) {
+	err := s.CheckPublishable(ctx, a)
+	if err == nil {
+		return nil, nil
+	}
+	if e, ok := apperr.As(err); ok && e.Code == apperr.FailedPrecondition {
+		if len(e.Fields) == 0 { // every refusal names its rules; keep one that did not visible
+			return []apperr.FieldViolation{{Rule: "PUBLISH_CHECKS", Field: "article", Description: e.Message}}, nil
+		}
+		return e.Fields, nil
+	}
+	return nil, err
+}
+
+// failSchedule drops a's due schedule because the draft fails the publish checks (unmet): the
+// failure is recorded on the article, what was live stays live (state PUBLISHED) or the article
+// returns to DRAFT, and nothing retries it. The log names the article and the rules it failed,
+// never its text (a finding's description quotes the draft).
+func (s *Service) failSchedule(ctx context.Context, a *Article, now time.Time, unmet []apperr.FieldViolation) {
+	a.ScheduleFailure = &ScheduleFailure{FailTime: now, ScheduledPublishTime: a.ScheduledPublishTime, Unmet: slices.Clone(unmet)}
+	a.ScheduledPublishTime = time.Time{}
+	a.State = StateDraft
+	if a.Published != nil {
+		a.State = StatePublished
+	}
+	rules := make([]string, 0, len(unmet))
+	for _, u := range unmet {
+		rules = append(rules, u.Rule+" "+u.Field)
+	}
+	s.logger.WarnContext(ctx, "scheduled publish refused: the draft no longer passes the publish checks; schedule dropped",
+		"article", a.Name(), "scheduled_publish_time", a.ScheduleFailure.ScheduledPublishTime, "unmet", rules)
 }
 
 // RunScheduler calls PublishDue every interval until ctx ends. It returns once ctx has ended and

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
@@ -49,6 +50,9 @@ type articleDoc struct {
 	Creator              string       `bson:"creator"`
 	LastChange           changeDoc    `bson:"lastChange"`
 	PublishedSlugs       []string     `bson:"publishedSlugs"`
+	// ScheduleFailure is set when the scheduler dropped a schedule whose draft failed the
+	// publish checks; absent otherwise (and in articles written before it existed).
+	ScheduleFailure *scheduleFailureDoc `bson:"scheduleFailure,omitempty"`
 
 	// Derived fields, written only for queries and never read back into the domain.
 
@@ -68,6 +72,42 @@ type articleDoc struct {
 	// liveSearchText is the live snapshot's search text, carried from the domain to the live
 	// entry (toLiveDoc); never stored in the article. Empty in a document read back.
 	liveSearchText string `bson:"-"`
+}
+
+// scheduleFailureDoc is a domain.ScheduleFailure.
+type scheduleFailureDoc struct {
+	FailTime             time.Time      `bson:"failTime"`
+	ScheduledPublishTime time.Time      `bson:"scheduledPublishTime"`
+	Unmet                []unmetRuleDoc `bson:"unmet"`
+}
+
+// unmetRuleDoc is one rule a draft failed: its type, subject (the field) and description.
+type unmetRuleDoc struct {
+	Rule        string `bson:"rule"`
+	Field       string `bson:"field"`
+	Description string `bson:"description"`
+}
+
+func toScheduleFailureDoc(f *domain.ScheduleFailure) *scheduleFailureDoc {
+	if f == nil {
+		return nil
+	}
+	d := &scheduleFailureDoc{FailTime: toTime(f.FailTime), ScheduledPublishTime: toTime(f.ScheduledPublishTime), Unmet: []unmetRuleDoc{}}
+	for _, u := range f.Unmet {
+		d.Unmet = append(d.Unmet, unmetRuleDoc{Rule: u.Rule, Field: u.Field, Description: u.Description})
+	}
+	return d
+}
+
+func fromScheduleFailureDoc(d *scheduleFailureDoc) *domain.ScheduleFailure {
+	if d == nil {
+		return nil
+	}
+	f := &domain.ScheduleFailure{FailTime: fromTime(d.FailTime), ScheduledPublishTime: fromTime(d.ScheduledPublishTime)}
+	for _, u := range d.Unmet {
+		f.Unmet = append(f.Unmet, apperr.FieldViolation{Rule: u.Rule, Field: u.Field, Description: u.Description})
+	}
+	return f
 }
 
 // contentDoc is a domain.Content: a draft, a revision's content or a snapshot's content.
@@ -241,6 +281,7 @@ func toArticleDoc(a *domain.Article) (articleDoc, error) {
 		Creator:              a.Creator,
 		LastChange:           toChangeDoc(a.LastChange),
 		PublishedSlugs:       nonNil(a.PublishedSlugs),
+		ScheduleFailure:      toScheduleFailureDoc(a.ScheduleFailure),
 		AuthorNames:          make([]string, 0, len(a.Draft.Authors)),
 	}
 	if a.Published != nil {
@@ -305,6 +346,7 @@ func fromArticleDoc(d *articleDoc) (*domain.Article, error) {
 		Creator:              d.Creator,
 		LastChange:           fromChangeDoc(d.LastChange),
 		PublishedSlugs:       nilIfEmpty(d.PublishedSlugs),
+		ScheduleFailure:      fromScheduleFailureDoc(d.ScheduleFailure),
 	}
 	if p := d.publishedSnapshot(); p != nil {
 		snap := fromSnapshotDoc(*p)
