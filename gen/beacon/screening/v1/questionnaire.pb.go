@@ -375,7 +375,8 @@ const (
 	LintFinding_SEVERITY_UNSPECIFIED LintFinding_Severity = 0
 	// Advice; blocks nothing.
 	LintFinding_SEVERITY_INFO LintFinding_Severity = 1
-	// Returned for an editor to consider; publishing is not refused for it (see PublishQuestionnaire).
+	// Returned for an editor to consider; it blocks nothing (a questionnaire has no reviewers to
+	// acknowledge it, unlike an article).
 	LintFinding_SEVERITY_WARNING LintFinding_Severity = 2
 	// Refuses the write (FAILED_PRECONDITION naming the field).
 	LintFinding_SEVERITY_ERROR LintFinding_Severity = 3

@@ -69,6 +69,8 @@ type QuestionnaireServiceClient interface {
 	UndeleteQuestionnaire(ctx context.Context, in *UndeleteQuestionnaireRequest, opts ...grpc.CallOption) (*Questionnaire, error)
 	// PublishQuestionnaire freezes the draft as a numbered version that sites serve and score.
 	// Earlier published versions stay scoreable, so a reader who loaded a version is never refused.
+	// The draft is validated and linted again (with the sites' current lint tuning): an
+	// unsuppressed lint error is FAILED_PRECONDITION naming the field.
 	PublishQuestionnaire(ctx context.Context, in *PublishQuestionnaireRequest, opts ...grpc.CallOption) (*Questionnaire, error)
 	// ListQuestionnaireRevisions lists the recorded revisions of a questionnaire, newest first.
 	ListQuestionnaireRevisions(ctx context.Context, in *ListQuestionnaireRevisionsRequest, opts ...grpc.CallOption) (*ListQuestionnaireRevisionsResponse, error)
@@ -225,6 +227,8 @@ type QuestionnaireServiceServer interface {
 	UndeleteQuestionnaire(context.Context, *UndeleteQuestionnaireRequest) (*Questionnaire, error)
 	// PublishQuestionnaire freezes the draft as a numbered version that sites serve and score.
 	// Earlier published versions stay scoreable, so a reader who loaded a version is never refused.
+	// The draft is validated and linted again (with the sites' current lint tuning): an
+	// unsuppressed lint error is FAILED_PRECONDITION naming the field.
 	PublishQuestionnaire(context.Context, *PublishQuestionnaireRequest) (*Questionnaire, error)
 	// ListQuestionnaireRevisions lists the recorded revisions of a questionnaire, newest first.
 	ListQuestionnaireRevisions(context.Context, *ListQuestionnaireRevisionsRequest) (*ListQuestionnaireRevisionsResponse, error)
