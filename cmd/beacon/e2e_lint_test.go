@@ -110,6 +110,19 @@ func TestLintOverREST(t *testing.T) {
 			t.Errorf("questionnaire publish under the site's tuning: %s", r.raw)
 		}
 		tune(t, map[string]any{}).must(t, 200)
+
+		// Back to a warning: publishing needs an acknowledgement.
+		r = in.call(t, admin, "POST", "/v1/"+questionnaireName+":publish", map[string]any{}).must(t, 400)
+		if !strings.Contains(compactJSON(r.raw), `"type":"LINT_STIGMATISING_CLEAN_DIRTY","subject":"questionnaire.disclaimer","description":"not acknowledged`) {
+			t.Errorf("publish with an unacknowledged warning: %s", r.raw)
+		}
+		cur := in.call(t, admin, "GET", "/v1/"+questionnaireName, nil).must(t, 200)
+		acked := in.call(t, admin, "PATCH", "/v1/"+questionnaireName+"?updateMask=acknowledgements", map[string]any{"etag": cur.str("etag"),
+			"acknowledgements": []map[string]any{{"ruleId": "stigmatising-clean-dirty", "reviewer": "Dr. Rev", "reason": "the readers' own words"}}}).must(t, 200)
+		if fs, _ := acked.body["lintFindings"].([]any); len(fs) != 1 || fs[0].(map[string]any)["acknowledged"] != true {
+			t.Errorf("after the acknowledgement: %s", acked.raw)
+		}
+		in.call(t, admin, "POST", "/v1/"+questionnaireName+":publish", map[string]any{"etag": acked.str("etag")}).must(t, 200)
 	})
 
 	t.Run("the scheduler re-checks the lint at publish time", func(t *testing.T) {

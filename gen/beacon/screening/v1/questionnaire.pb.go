@@ -375,8 +375,7 @@ const (
 	LintFinding_SEVERITY_UNSPECIFIED LintFinding_Severity = 0
 	// Advice; blocks nothing.
 	LintFinding_SEVERITY_INFO LintFinding_Severity = 1
-	// Returned for an editor to consider; it blocks nothing (a questionnaire has no reviewers to
-	// acknowledge it, unlike an article).
+	// Publishing needs an acknowledgement (Questionnaire.acknowledgements).
 	LintFinding_SEVERITY_WARNING LintFinding_Severity = 2
 	// Refuses the write (FAILED_PRECONDITION naming the field).
 	LintFinding_SEVERITY_ERROR LintFinding_Severity = 3
@@ -422,7 +421,7 @@ func (x LintFinding_Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LintFinding_Severity.Descriptor instead.
 func (LintFinding_Severity) EnumDescriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{8, 0}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{9, 0}
 }
 
 // AnswerOption is one allowed answer of a question and what it scores.
@@ -1006,10 +1005,16 @@ type Questionnaire struct {
 	// What the clinical-claim lint finds in the draft's reader-facing texts (title, description,
 	// instructions, disclaimer, item texts and option labels, band titles and result texts),
 	// computed on every read and write with the rules and tunings of the target sites. An
-	// unsuppressed error refuses the write; warnings and info are returned here.
-	LintFindings  []*LintFinding `protobuf:"bytes,21,rep,name=lint_findings,json=lintFindings,proto3" json:"lint_findings,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// unsuppressed error refuses the write; a warning blocks publishing until acknowledged (see
+	// acknowledgements); info is advice.
+	LintFindings []*LintFinding `protobuf:"bytes,21,rep,name=lint_findings,json=lintFindings,proto3" json:"lint_findings,omitempty"`
+	// Acknowledgements of lint warnings about the draft: publishing needs one for every warning
+	// (a validated instrument's wording, for one, may have to stay as it is). They belong to the
+	// draft: every revision and published version keeps them, and update writes them (update_mask
+	// "acknowledgements"). At most 100.
+	Acknowledgements []*LintAcknowledgement `protobuf:"bytes,22,rep,name=acknowledgements,proto3" json:"acknowledgements,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Questionnaire) Reset() {
@@ -1189,6 +1194,87 @@ func (x *Questionnaire) GetLintFindings() []*LintFinding {
 	return nil
 }
 
+func (x *Questionnaire) GetAcknowledgements() []*LintAcknowledgement {
+	if x != nil {
+		return x.Acknowledgements
+	}
+	return nil
+}
+
+// LintAcknowledgement is someone's acknowledgement of lint warnings about a questionnaire.
+type LintAcknowledgement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rule of the warnings acknowledged.
+	RuleId string `protobuf:"bytes,1,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	// The matched text of the warning acknowledged; empty acknowledges every warning of the rule.
+	Match string `protobuf:"bytes,2,opt,name=match,proto3" json:"match,omitempty"`
+	// Who acknowledges, by name (a questionnaire has no reviewer list to choose from; the
+	// revision also records the API key that wrote it).
+	Reviewer string `protobuf:"bytes,3,opt,name=reviewer,proto3" json:"reviewer,omitempty"`
+	// Why the warning may stand.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LintAcknowledgement) Reset() {
+	*x = LintAcknowledgement{}
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LintAcknowledgement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LintAcknowledgement) ProtoMessage() {}
+
+func (x *LintAcknowledgement) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LintAcknowledgement.ProtoReflect.Descriptor instead.
+func (*LintAcknowledgement) Descriptor() ([]byte, []int) {
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LintAcknowledgement) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *LintAcknowledgement) GetMatch() string {
+	if x != nil {
+		return x.Match
+	}
+	return ""
+}
+
+func (x *LintAcknowledgement) GetReviewer() string {
+	if x != nil {
+		return x.Reviewer
+	}
+	return ""
+}
+
+func (x *LintAcknowledgement) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // LintFinding is one finding of the clinical-claim lint (the rules are in
 // platform/claimlint/rules/clinical.yaml), in the same shape as beacon.content.v1.LintFinding.
 type LintFinding struct {
@@ -1211,13 +1297,15 @@ type LintFinding struct {
 	// Set when a lint-ignore marker covers the finding (<!-- lint-ignore RULE-ID: reason -->): the
 	// marker's reason. A suppressed finding blocks nothing.
 	SuppressedReason string `protobuf:"bytes,10,opt,name=suppressed_reason,json=suppressedReason,proto3" json:"suppressed_reason,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// True for a warning that one of Questionnaire.acknowledgements covers.
+	Acknowledged  bool `protobuf:"varint,11,opt,name=acknowledged,proto3" json:"acknowledged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LintFinding) Reset() {
 	*x = LintFinding{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[8]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1229,7 +1317,7 @@ func (x *LintFinding) String() string {
 func (*LintFinding) ProtoMessage() {}
 
 func (x *LintFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[8]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1242,7 +1330,7 @@ func (x *LintFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LintFinding.ProtoReflect.Descriptor instead.
 func (*LintFinding) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{8}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LintFinding) GetRuleId() string {
@@ -1315,6 +1403,13 @@ func (x *LintFinding) GetSuppressedReason() string {
 	return ""
 }
 
+func (x *LintFinding) GetAcknowledged() bool {
+	if x != nil {
+		return x.Acknowledged
+	}
+	return false
+}
+
 // QuestionnaireRevision is the draft of a questionnaire as one successful change left it.
 type QuestionnaireRevision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1336,7 +1431,7 @@ type QuestionnaireRevision struct {
 
 func (x *QuestionnaireRevision) Reset() {
 	*x = QuestionnaireRevision{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[9]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1443,7 @@ func (x *QuestionnaireRevision) String() string {
 func (*QuestionnaireRevision) ProtoMessage() {}
 
 func (x *QuestionnaireRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[9]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1456,7 @@ func (x *QuestionnaireRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuestionnaireRevision.ProtoReflect.Descriptor instead.
 func (*QuestionnaireRevision) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{9}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *QuestionnaireRevision) GetName() string {
@@ -1422,7 +1517,7 @@ type CreateQuestionnaireRequest struct {
 
 func (x *CreateQuestionnaireRequest) Reset() {
 	*x = CreateQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[10]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1529,7 @@ func (x *CreateQuestionnaireRequest) String() string {
 func (*CreateQuestionnaireRequest) ProtoMessage() {}
 
 func (x *CreateQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[10]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1542,7 @@ func (x *CreateQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*CreateQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{10}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateQuestionnaireRequest) GetQuestionnaire() *Questionnaire {
@@ -1467,7 +1562,7 @@ type GetQuestionnaireRequest struct {
 
 func (x *GetQuestionnaireRequest) Reset() {
 	*x = GetQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[11]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1574,7 @@ func (x *GetQuestionnaireRequest) String() string {
 func (*GetQuestionnaireRequest) ProtoMessage() {}
 
 func (x *GetQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[11]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1587,7 @@ func (x *GetQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*GetQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{11}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetQuestionnaireRequest) GetName() string {
@@ -1523,7 +1618,7 @@ type ListQuestionnairesRequest struct {
 
 func (x *ListQuestionnairesRequest) Reset() {
 	*x = ListQuestionnairesRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[12]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1630,7 @@ func (x *ListQuestionnairesRequest) String() string {
 func (*ListQuestionnairesRequest) ProtoMessage() {}
 
 func (x *ListQuestionnairesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[12]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1643,7 @@ func (x *ListQuestionnairesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuestionnairesRequest.ProtoReflect.Descriptor instead.
 func (*ListQuestionnairesRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{12}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListQuestionnairesRequest) GetPageSize() int32 {
@@ -1596,7 +1691,7 @@ type ListQuestionnairesResponse struct {
 
 func (x *ListQuestionnairesResponse) Reset() {
 	*x = ListQuestionnairesResponse{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[13]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1608,7 +1703,7 @@ func (x *ListQuestionnairesResponse) String() string {
 func (*ListQuestionnairesResponse) ProtoMessage() {}
 
 func (x *ListQuestionnairesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[13]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1621,7 +1716,7 @@ func (x *ListQuestionnairesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuestionnairesResponse.ProtoReflect.Descriptor instead.
 func (*ListQuestionnairesResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{13}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListQuestionnairesResponse) GetQuestionnaires() []*Questionnaire {
@@ -1650,7 +1745,7 @@ type UpdateQuestionnaireRequest struct {
 
 func (x *UpdateQuestionnaireRequest) Reset() {
 	*x = UpdateQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[14]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1757,7 @@ func (x *UpdateQuestionnaireRequest) String() string {
 func (*UpdateQuestionnaireRequest) ProtoMessage() {}
 
 func (x *UpdateQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[14]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1770,7 @@ func (x *UpdateQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*UpdateQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{14}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateQuestionnaireRequest) GetQuestionnaire() *Questionnaire {
@@ -1703,7 +1798,7 @@ type DeleteQuestionnaireRequest struct {
 
 func (x *DeleteQuestionnaireRequest) Reset() {
 	*x = DeleteQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[15]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +1810,7 @@ func (x *DeleteQuestionnaireRequest) String() string {
 func (*DeleteQuestionnaireRequest) ProtoMessage() {}
 
 func (x *DeleteQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[15]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +1823,7 @@ func (x *DeleteQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*DeleteQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{15}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteQuestionnaireRequest) GetName() string {
@@ -1754,7 +1849,7 @@ type UndeleteQuestionnaireRequest struct {
 
 func (x *UndeleteQuestionnaireRequest) Reset() {
 	*x = UndeleteQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[16]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1861,7 @@ func (x *UndeleteQuestionnaireRequest) String() string {
 func (*UndeleteQuestionnaireRequest) ProtoMessage() {}
 
 func (x *UndeleteQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[16]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +1874,7 @@ func (x *UndeleteQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*UndeleteQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{16}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UndeleteQuestionnaireRequest) GetName() string {
@@ -1800,7 +1895,7 @@ type PublishQuestionnaireRequest struct {
 
 func (x *PublishQuestionnaireRequest) Reset() {
 	*x = PublishQuestionnaireRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[17]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +1907,7 @@ func (x *PublishQuestionnaireRequest) String() string {
 func (*PublishQuestionnaireRequest) ProtoMessage() {}
 
 func (x *PublishQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[17]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +1920,7 @@ func (x *PublishQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*PublishQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{17}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PublishQuestionnaireRequest) GetName() string {
@@ -1854,7 +1949,7 @@ type ListQuestionnaireRevisionsRequest struct {
 
 func (x *ListQuestionnaireRevisionsRequest) Reset() {
 	*x = ListQuestionnaireRevisionsRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[18]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1961,7 @@ func (x *ListQuestionnaireRevisionsRequest) String() string {
 func (*ListQuestionnaireRevisionsRequest) ProtoMessage() {}
 
 func (x *ListQuestionnaireRevisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[18]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +1974,7 @@ func (x *ListQuestionnaireRevisionsRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ListQuestionnaireRevisionsRequest.ProtoReflect.Descriptor instead.
 func (*ListQuestionnaireRevisionsRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{18}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListQuestionnaireRevisionsRequest) GetName() string {
@@ -1913,7 +2008,7 @@ type ListQuestionnaireRevisionsResponse struct {
 
 func (x *ListQuestionnaireRevisionsResponse) Reset() {
 	*x = ListQuestionnaireRevisionsResponse{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[19]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +2020,7 @@ func (x *ListQuestionnaireRevisionsResponse) String() string {
 func (*ListQuestionnaireRevisionsResponse) ProtoMessage() {}
 
 func (x *ListQuestionnaireRevisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[19]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2033,7 @@ func (x *ListQuestionnaireRevisionsResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ListQuestionnaireRevisionsResponse.ProtoReflect.Descriptor instead.
 func (*ListQuestionnaireRevisionsResponse) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{19}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListQuestionnaireRevisionsResponse) GetRevisions() []*QuestionnaireRevision {
@@ -1967,7 +2062,7 @@ type ExportQuestionnaireFhirRequest struct {
 
 func (x *ExportQuestionnaireFhirRequest) Reset() {
 	*x = ExportQuestionnaireFhirRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[20]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1979,7 +2074,7 @@ func (x *ExportQuestionnaireFhirRequest) String() string {
 func (*ExportQuestionnaireFhirRequest) ProtoMessage() {}
 
 func (x *ExportQuestionnaireFhirRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[20]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1992,7 +2087,7 @@ func (x *ExportQuestionnaireFhirRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportQuestionnaireFhirRequest.ProtoReflect.Descriptor instead.
 func (*ExportQuestionnaireFhirRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{20}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExportQuestionnaireFhirRequest) GetName() string {
@@ -2023,7 +2118,7 @@ type GetQuestionnaireStatsRequest struct {
 
 func (x *GetQuestionnaireStatsRequest) Reset() {
 	*x = GetQuestionnaireStatsRequest{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[21]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2035,7 +2130,7 @@ func (x *GetQuestionnaireStatsRequest) String() string {
 func (*GetQuestionnaireStatsRequest) ProtoMessage() {}
 
 func (x *GetQuestionnaireStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[21]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2048,7 +2143,7 @@ func (x *GetQuestionnaireStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQuestionnaireStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetQuestionnaireStatsRequest) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{21}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetQuestionnaireStatsRequest) GetName() string {
@@ -2087,7 +2182,7 @@ type Count struct {
 
 func (x *Count) Reset() {
 	*x = Count{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[22]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2099,7 +2194,7 @@ func (x *Count) String() string {
 func (*Count) ProtoMessage() {}
 
 func (x *Count) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[22]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2112,7 +2207,7 @@ func (x *Count) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Count.ProtoReflect.Descriptor instead.
 func (*Count) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{22}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Count) GetDisplay() string {
@@ -2152,7 +2247,7 @@ type StatsCell struct {
 
 func (x *StatsCell) Reset() {
 	*x = StatsCell{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[23]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2164,7 +2259,7 @@ func (x *StatsCell) String() string {
 func (*StatsCell) ProtoMessage() {}
 
 func (x *StatsCell) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[23]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2177,7 +2272,7 @@ func (x *StatsCell) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsCell.ProtoReflect.Descriptor instead.
 func (*StatsCell) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{23}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StatsCell) GetVersion() int64 {
@@ -2227,7 +2322,7 @@ type StatsTotal struct {
 
 func (x *StatsTotal) Reset() {
 	*x = StatsTotal{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[24]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2239,7 +2334,7 @@ func (x *StatsTotal) String() string {
 func (*StatsTotal) ProtoMessage() {}
 
 func (x *StatsTotal) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[24]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2252,7 +2347,7 @@ func (x *StatsTotal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsTotal.ProtoReflect.Descriptor instead.
 func (*StatsTotal) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{24}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StatsTotal) GetKey() string {
@@ -2290,7 +2385,7 @@ type QuestionnaireStats struct {
 
 func (x *QuestionnaireStats) Reset() {
 	*x = QuestionnaireStats{}
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[25]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2302,7 +2397,7 @@ func (x *QuestionnaireStats) String() string {
 func (*QuestionnaireStats) ProtoMessage() {}
 
 func (x *QuestionnaireStats) ProtoReflect() protoreflect.Message {
-	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[25]
+	mi := &file_beacon_screening_v1_questionnaire_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2315,7 +2410,7 @@ func (x *QuestionnaireStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuestionnaireStats.ProtoReflect.Descriptor instead.
 func (*QuestionnaireStats) Descriptor() ([]byte, []int) {
-	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{25}
+	return file_beacon_screening_v1_questionnaire_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *QuestionnaireStats) GetName() string {
@@ -2454,7 +2549,7 @@ const file_beacon_screening_v1_questionnaire_proto_rawDesc = "" +
 	"\bcitation\x18\x01 \x01(\tB\x03\xe0A\x02R\bcitation\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12&\n" +
 	"\flicense_name\x18\x03 \x01(\tB\x03\xe0A\x02R\vlicenseName\x124\n" +
-	"\x16commercial_use_allowed\x18\x04 \x01(\bR\x14commercialUseAllowed\"\xb4\b\n" +
+	"\x16commercial_use_allowed\x18\x04 \x01(\bR\x14commercialUseAllowed\"\x8a\t\n" +
 	"\rQuestionnaire\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12\x12\n" +
@@ -2483,11 +2578,17 @@ const file_beacon_screening_v1_questionnaire_proto_rawDesc = "" +
 	"\fpublish_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vpublishTime\x12@\n" +
 	"\vdelete_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"deleteTime\x12J\n" +
-	"\rlint_findings\x18\x15 \x03(\v2 .beacon.screening.v1.LintFindingB\x03\xe0A\x03R\flintFindings\"D\n" +
+	"\rlint_findings\x18\x15 \x03(\v2 .beacon.screening.v1.LintFindingB\x03\xe0A\x03R\flintFindings\x12T\n" +
+	"\x10acknowledgements\x18\x16 \x03(\v2(.beacon.screening.v1.LintAcknowledgementR\x10acknowledgements\"D\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSTATE_DRAFT\x10\x01\x12\x13\n" +
-	"\x0fSTATE_PUBLISHED\x10\x02\"\xa7\x03\n" +
+	"\x0fSTATE_PUBLISHED\x10\x02\"\x87\x01\n" +
+	"\x13LintAcknowledgement\x12\x1c\n" +
+	"\arule_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06ruleId\x12\x14\n" +
+	"\x05match\x18\x02 \x01(\tR\x05match\x12\x1f\n" +
+	"\breviewer\x18\x03 \x01(\tB\x03\xe0A\x02R\breviewer\x12\x1b\n" +
+	"\x06reason\x18\x04 \x01(\tB\x03\xe0A\x02R\x06reason\"\xcb\x03\n" +
 	"\vLintFinding\x12\x17\n" +
 	"\arule_id\x18\x01 \x01(\tR\x06ruleId\x12E\n" +
 	"\bseverity\x18\x02 \x01(\x0e2).beacon.screening.v1.LintFinding.SeverityR\bseverity\x12\x14\n" +
@@ -2501,7 +2602,8 @@ const file_beacon_screening_v1_questionnaire_proto_rawDesc = "" +
 	"suggestion\x18\t \x01(\tR\n" +
 	"suggestion\x12+\n" +
 	"\x11suppressed_reason\x18\n" +
-	" \x01(\tR\x10suppressedReason\"a\n" +
+	" \x01(\tR\x10suppressedReason\x12\"\n" +
+	"\facknowledged\x18\v \x01(\bR\facknowledged\"a\n" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSEVERITY_INFO\x10\x01\x12\x14\n" +
@@ -2617,7 +2719,7 @@ func file_beacon_screening_v1_questionnaire_proto_rawDescGZIP() []byte {
 }
 
 var file_beacon_screening_v1_questionnaire_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_beacon_screening_v1_questionnaire_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_beacon_screening_v1_questionnaire_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_beacon_screening_v1_questionnaire_proto_goTypes = []any{
 	(Severity)(0),                              // 0: beacon.screening.v1.Severity
 	(EnableWhen_Operator)(0),                   // 1: beacon.screening.v1.EnableWhen.Operator
@@ -2634,27 +2736,28 @@ var file_beacon_screening_v1_questionnaire_proto_goTypes = []any{
 	(*Scoring)(nil),                            // 12: beacon.screening.v1.Scoring
 	(*Source)(nil),                             // 13: beacon.screening.v1.Source
 	(*Questionnaire)(nil),                      // 14: beacon.screening.v1.Questionnaire
-	(*LintFinding)(nil),                        // 15: beacon.screening.v1.LintFinding
-	(*QuestionnaireRevision)(nil),              // 16: beacon.screening.v1.QuestionnaireRevision
-	(*CreateQuestionnaireRequest)(nil),         // 17: beacon.screening.v1.CreateQuestionnaireRequest
-	(*GetQuestionnaireRequest)(nil),            // 18: beacon.screening.v1.GetQuestionnaireRequest
-	(*ListQuestionnairesRequest)(nil),          // 19: beacon.screening.v1.ListQuestionnairesRequest
-	(*ListQuestionnairesResponse)(nil),         // 20: beacon.screening.v1.ListQuestionnairesResponse
-	(*UpdateQuestionnaireRequest)(nil),         // 21: beacon.screening.v1.UpdateQuestionnaireRequest
-	(*DeleteQuestionnaireRequest)(nil),         // 22: beacon.screening.v1.DeleteQuestionnaireRequest
-	(*UndeleteQuestionnaireRequest)(nil),       // 23: beacon.screening.v1.UndeleteQuestionnaireRequest
-	(*PublishQuestionnaireRequest)(nil),        // 24: beacon.screening.v1.PublishQuestionnaireRequest
-	(*ListQuestionnaireRevisionsRequest)(nil),  // 25: beacon.screening.v1.ListQuestionnaireRevisionsRequest
-	(*ListQuestionnaireRevisionsResponse)(nil), // 26: beacon.screening.v1.ListQuestionnaireRevisionsResponse
-	(*ExportQuestionnaireFhirRequest)(nil),     // 27: beacon.screening.v1.ExportQuestionnaireFhirRequest
-	(*GetQuestionnaireStatsRequest)(nil),       // 28: beacon.screening.v1.GetQuestionnaireStatsRequest
-	(*Count)(nil),                              // 29: beacon.screening.v1.Count
-	(*StatsCell)(nil),                          // 30: beacon.screening.v1.StatsCell
-	(*StatsTotal)(nil),                         // 31: beacon.screening.v1.StatsTotal
-	(*QuestionnaireStats)(nil),                 // 32: beacon.screening.v1.QuestionnaireStats
-	(*timestamppb.Timestamp)(nil),              // 33: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),              // 34: google.protobuf.FieldMask
-	(*httpbody.HttpBody)(nil),                  // 35: google.api.HttpBody
+	(*LintAcknowledgement)(nil),                // 15: beacon.screening.v1.LintAcknowledgement
+	(*LintFinding)(nil),                        // 16: beacon.screening.v1.LintFinding
+	(*QuestionnaireRevision)(nil),              // 17: beacon.screening.v1.QuestionnaireRevision
+	(*CreateQuestionnaireRequest)(nil),         // 18: beacon.screening.v1.CreateQuestionnaireRequest
+	(*GetQuestionnaireRequest)(nil),            // 19: beacon.screening.v1.GetQuestionnaireRequest
+	(*ListQuestionnairesRequest)(nil),          // 20: beacon.screening.v1.ListQuestionnairesRequest
+	(*ListQuestionnairesResponse)(nil),         // 21: beacon.screening.v1.ListQuestionnairesResponse
+	(*UpdateQuestionnaireRequest)(nil),         // 22: beacon.screening.v1.UpdateQuestionnaireRequest
+	(*DeleteQuestionnaireRequest)(nil),         // 23: beacon.screening.v1.DeleteQuestionnaireRequest
+	(*UndeleteQuestionnaireRequest)(nil),       // 24: beacon.screening.v1.UndeleteQuestionnaireRequest
+	(*PublishQuestionnaireRequest)(nil),        // 25: beacon.screening.v1.PublishQuestionnaireRequest
+	(*ListQuestionnaireRevisionsRequest)(nil),  // 26: beacon.screening.v1.ListQuestionnaireRevisionsRequest
+	(*ListQuestionnaireRevisionsResponse)(nil), // 27: beacon.screening.v1.ListQuestionnaireRevisionsResponse
+	(*ExportQuestionnaireFhirRequest)(nil),     // 28: beacon.screening.v1.ExportQuestionnaireFhirRequest
+	(*GetQuestionnaireStatsRequest)(nil),       // 29: beacon.screening.v1.GetQuestionnaireStatsRequest
+	(*Count)(nil),                              // 30: beacon.screening.v1.Count
+	(*StatsCell)(nil),                          // 31: beacon.screening.v1.StatsCell
+	(*StatsTotal)(nil),                         // 32: beacon.screening.v1.StatsTotal
+	(*QuestionnaireStats)(nil),                 // 33: beacon.screening.v1.QuestionnaireStats
+	(*timestamppb.Timestamp)(nil),              // 34: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),              // 35: google.protobuf.FieldMask
+	(*httpbody.HttpBody)(nil),                  // 36: google.api.HttpBody
 }
 var file_beacon_screening_v1_questionnaire_proto_depIdxs = []int32{
 	1,  // 0: beacon.screening.v1.EnableWhen.operator:type_name -> beacon.screening.v1.EnableWhen.Operator
@@ -2671,52 +2774,53 @@ var file_beacon_screening_v1_questionnaire_proto_depIdxs = []int32{
 	11, // 11: beacon.screening.v1.Questionnaire.bands:type_name -> beacon.screening.v1.Band
 	13, // 12: beacon.screening.v1.Questionnaire.source:type_name -> beacon.screening.v1.Source
 	5,  // 13: beacon.screening.v1.Questionnaire.state:type_name -> beacon.screening.v1.Questionnaire.State
-	33, // 14: beacon.screening.v1.Questionnaire.create_time:type_name -> google.protobuf.Timestamp
-	33, // 15: beacon.screening.v1.Questionnaire.update_time:type_name -> google.protobuf.Timestamp
-	33, // 16: beacon.screening.v1.Questionnaire.publish_time:type_name -> google.protobuf.Timestamp
-	33, // 17: beacon.screening.v1.Questionnaire.delete_time:type_name -> google.protobuf.Timestamp
-	15, // 18: beacon.screening.v1.Questionnaire.lint_findings:type_name -> beacon.screening.v1.LintFinding
-	6,  // 19: beacon.screening.v1.LintFinding.severity:type_name -> beacon.screening.v1.LintFinding.Severity
-	33, // 20: beacon.screening.v1.QuestionnaireRevision.create_time:type_name -> google.protobuf.Timestamp
-	14, // 21: beacon.screening.v1.QuestionnaireRevision.snapshot:type_name -> beacon.screening.v1.Questionnaire
-	14, // 22: beacon.screening.v1.CreateQuestionnaireRequest.questionnaire:type_name -> beacon.screening.v1.Questionnaire
-	14, // 23: beacon.screening.v1.ListQuestionnairesResponse.questionnaires:type_name -> beacon.screening.v1.Questionnaire
-	14, // 24: beacon.screening.v1.UpdateQuestionnaireRequest.questionnaire:type_name -> beacon.screening.v1.Questionnaire
-	34, // 25: beacon.screening.v1.UpdateQuestionnaireRequest.update_mask:type_name -> google.protobuf.FieldMask
-	16, // 26: beacon.screening.v1.ListQuestionnaireRevisionsResponse.revisions:type_name -> beacon.screening.v1.QuestionnaireRevision
-	29, // 27: beacon.screening.v1.StatsCell.count:type_name -> beacon.screening.v1.Count
-	29, // 28: beacon.screening.v1.StatsTotal.count:type_name -> beacon.screening.v1.Count
-	30, // 29: beacon.screening.v1.QuestionnaireStats.cells:type_name -> beacon.screening.v1.StatsCell
-	31, // 30: beacon.screening.v1.QuestionnaireStats.version_totals:type_name -> beacon.screening.v1.StatsTotal
-	31, // 31: beacon.screening.v1.QuestionnaireStats.site_totals:type_name -> beacon.screening.v1.StatsTotal
-	31, // 32: beacon.screening.v1.QuestionnaireStats.band_totals:type_name -> beacon.screening.v1.StatsTotal
-	31, // 33: beacon.screening.v1.QuestionnaireStats.day_totals:type_name -> beacon.screening.v1.StatsTotal
-	29, // 34: beacon.screening.v1.QuestionnaireStats.total:type_name -> beacon.screening.v1.Count
-	17, // 35: beacon.screening.v1.QuestionnaireService.CreateQuestionnaire:input_type -> beacon.screening.v1.CreateQuestionnaireRequest
-	18, // 36: beacon.screening.v1.QuestionnaireService.GetQuestionnaire:input_type -> beacon.screening.v1.GetQuestionnaireRequest
-	19, // 37: beacon.screening.v1.QuestionnaireService.ListQuestionnaires:input_type -> beacon.screening.v1.ListQuestionnairesRequest
-	21, // 38: beacon.screening.v1.QuestionnaireService.UpdateQuestionnaire:input_type -> beacon.screening.v1.UpdateQuestionnaireRequest
-	22, // 39: beacon.screening.v1.QuestionnaireService.DeleteQuestionnaire:input_type -> beacon.screening.v1.DeleteQuestionnaireRequest
-	23, // 40: beacon.screening.v1.QuestionnaireService.UndeleteQuestionnaire:input_type -> beacon.screening.v1.UndeleteQuestionnaireRequest
-	24, // 41: beacon.screening.v1.QuestionnaireService.PublishQuestionnaire:input_type -> beacon.screening.v1.PublishQuestionnaireRequest
-	25, // 42: beacon.screening.v1.QuestionnaireService.ListQuestionnaireRevisions:input_type -> beacon.screening.v1.ListQuestionnaireRevisionsRequest
-	27, // 43: beacon.screening.v1.QuestionnaireService.ExportQuestionnaireFhir:input_type -> beacon.screening.v1.ExportQuestionnaireFhirRequest
-	28, // 44: beacon.screening.v1.QuestionnaireService.GetQuestionnaireStats:input_type -> beacon.screening.v1.GetQuestionnaireStatsRequest
-	14, // 45: beacon.screening.v1.QuestionnaireService.CreateQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	14, // 46: beacon.screening.v1.QuestionnaireService.GetQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	20, // 47: beacon.screening.v1.QuestionnaireService.ListQuestionnaires:output_type -> beacon.screening.v1.ListQuestionnairesResponse
-	14, // 48: beacon.screening.v1.QuestionnaireService.UpdateQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	14, // 49: beacon.screening.v1.QuestionnaireService.DeleteQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	14, // 50: beacon.screening.v1.QuestionnaireService.UndeleteQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	14, // 51: beacon.screening.v1.QuestionnaireService.PublishQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
-	26, // 52: beacon.screening.v1.QuestionnaireService.ListQuestionnaireRevisions:output_type -> beacon.screening.v1.ListQuestionnaireRevisionsResponse
-	35, // 53: beacon.screening.v1.QuestionnaireService.ExportQuestionnaireFhir:output_type -> google.api.HttpBody
-	32, // 54: beacon.screening.v1.QuestionnaireService.GetQuestionnaireStats:output_type -> beacon.screening.v1.QuestionnaireStats
-	45, // [45:55] is the sub-list for method output_type
-	35, // [35:45] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	34, // 14: beacon.screening.v1.Questionnaire.create_time:type_name -> google.protobuf.Timestamp
+	34, // 15: beacon.screening.v1.Questionnaire.update_time:type_name -> google.protobuf.Timestamp
+	34, // 16: beacon.screening.v1.Questionnaire.publish_time:type_name -> google.protobuf.Timestamp
+	34, // 17: beacon.screening.v1.Questionnaire.delete_time:type_name -> google.protobuf.Timestamp
+	16, // 18: beacon.screening.v1.Questionnaire.lint_findings:type_name -> beacon.screening.v1.LintFinding
+	15, // 19: beacon.screening.v1.Questionnaire.acknowledgements:type_name -> beacon.screening.v1.LintAcknowledgement
+	6,  // 20: beacon.screening.v1.LintFinding.severity:type_name -> beacon.screening.v1.LintFinding.Severity
+	34, // 21: beacon.screening.v1.QuestionnaireRevision.create_time:type_name -> google.protobuf.Timestamp
+	14, // 22: beacon.screening.v1.QuestionnaireRevision.snapshot:type_name -> beacon.screening.v1.Questionnaire
+	14, // 23: beacon.screening.v1.CreateQuestionnaireRequest.questionnaire:type_name -> beacon.screening.v1.Questionnaire
+	14, // 24: beacon.screening.v1.ListQuestionnairesResponse.questionnaires:type_name -> beacon.screening.v1.Questionnaire
+	14, // 25: beacon.screening.v1.UpdateQuestionnaireRequest.questionnaire:type_name -> beacon.screening.v1.Questionnaire
+	35, // 26: beacon.screening.v1.UpdateQuestionnaireRequest.update_mask:type_name -> google.protobuf.FieldMask
+	17, // 27: beacon.screening.v1.ListQuestionnaireRevisionsResponse.revisions:type_name -> beacon.screening.v1.QuestionnaireRevision
+	30, // 28: beacon.screening.v1.StatsCell.count:type_name -> beacon.screening.v1.Count
+	30, // 29: beacon.screening.v1.StatsTotal.count:type_name -> beacon.screening.v1.Count
+	31, // 30: beacon.screening.v1.QuestionnaireStats.cells:type_name -> beacon.screening.v1.StatsCell
+	32, // 31: beacon.screening.v1.QuestionnaireStats.version_totals:type_name -> beacon.screening.v1.StatsTotal
+	32, // 32: beacon.screening.v1.QuestionnaireStats.site_totals:type_name -> beacon.screening.v1.StatsTotal
+	32, // 33: beacon.screening.v1.QuestionnaireStats.band_totals:type_name -> beacon.screening.v1.StatsTotal
+	32, // 34: beacon.screening.v1.QuestionnaireStats.day_totals:type_name -> beacon.screening.v1.StatsTotal
+	30, // 35: beacon.screening.v1.QuestionnaireStats.total:type_name -> beacon.screening.v1.Count
+	18, // 36: beacon.screening.v1.QuestionnaireService.CreateQuestionnaire:input_type -> beacon.screening.v1.CreateQuestionnaireRequest
+	19, // 37: beacon.screening.v1.QuestionnaireService.GetQuestionnaire:input_type -> beacon.screening.v1.GetQuestionnaireRequest
+	20, // 38: beacon.screening.v1.QuestionnaireService.ListQuestionnaires:input_type -> beacon.screening.v1.ListQuestionnairesRequest
+	22, // 39: beacon.screening.v1.QuestionnaireService.UpdateQuestionnaire:input_type -> beacon.screening.v1.UpdateQuestionnaireRequest
+	23, // 40: beacon.screening.v1.QuestionnaireService.DeleteQuestionnaire:input_type -> beacon.screening.v1.DeleteQuestionnaireRequest
+	24, // 41: beacon.screening.v1.QuestionnaireService.UndeleteQuestionnaire:input_type -> beacon.screening.v1.UndeleteQuestionnaireRequest
+	25, // 42: beacon.screening.v1.QuestionnaireService.PublishQuestionnaire:input_type -> beacon.screening.v1.PublishQuestionnaireRequest
+	26, // 43: beacon.screening.v1.QuestionnaireService.ListQuestionnaireRevisions:input_type -> beacon.screening.v1.ListQuestionnaireRevisionsRequest
+	28, // 44: beacon.screening.v1.QuestionnaireService.ExportQuestionnaireFhir:input_type -> beacon.screening.v1.ExportQuestionnaireFhirRequest
+	29, // 45: beacon.screening.v1.QuestionnaireService.GetQuestionnaireStats:input_type -> beacon.screening.v1.GetQuestionnaireStatsRequest
+	14, // 46: beacon.screening.v1.QuestionnaireService.CreateQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	14, // 47: beacon.screening.v1.QuestionnaireService.GetQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	21, // 48: beacon.screening.v1.QuestionnaireService.ListQuestionnaires:output_type -> beacon.screening.v1.ListQuestionnairesResponse
+	14, // 49: beacon.screening.v1.QuestionnaireService.UpdateQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	14, // 50: beacon.screening.v1.QuestionnaireService.DeleteQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	14, // 51: beacon.screening.v1.QuestionnaireService.UndeleteQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	14, // 52: beacon.screening.v1.QuestionnaireService.PublishQuestionnaire:output_type -> beacon.screening.v1.Questionnaire
+	27, // 53: beacon.screening.v1.QuestionnaireService.ListQuestionnaireRevisions:output_type -> beacon.screening.v1.ListQuestionnaireRevisionsResponse
+	36, // 54: beacon.screening.v1.QuestionnaireService.ExportQuestionnaireFhir:output_type -> google.api.HttpBody
+	33, // 55: beacon.screening.v1.QuestionnaireService.GetQuestionnaireStats:output_type -> beacon.screening.v1.QuestionnaireStats
+	46, // [46:56] is the sub-list for method output_type
+	36, // [36:46] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_beacon_screening_v1_questionnaire_proto_init() }
@@ -2731,7 +2835,7 @@ func file_beacon_screening_v1_questionnaire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_screening_v1_questionnaire_proto_rawDesc), len(file_beacon_screening_v1_questionnaire_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

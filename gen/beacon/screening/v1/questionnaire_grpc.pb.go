@@ -70,7 +70,8 @@ type QuestionnaireServiceClient interface {
 	// PublishQuestionnaire freezes the draft as a numbered version that sites serve and score.
 	// Earlier published versions stay scoreable, so a reader who loaded a version is never refused.
 	// The draft is validated and linted again (with the sites' current lint tuning): an
-	// unsuppressed lint error is FAILED_PRECONDITION naming the field.
+	// unsuppressed lint error, or a warning no acknowledgement covers, is FAILED_PRECONDITION with
+	// a LINT_<RULE_ID> violation naming the field.
 	PublishQuestionnaire(ctx context.Context, in *PublishQuestionnaireRequest, opts ...grpc.CallOption) (*Questionnaire, error)
 	// ListQuestionnaireRevisions lists the recorded revisions of a questionnaire, newest first.
 	ListQuestionnaireRevisions(ctx context.Context, in *ListQuestionnaireRevisionsRequest, opts ...grpc.CallOption) (*ListQuestionnaireRevisionsResponse, error)
@@ -228,7 +229,8 @@ type QuestionnaireServiceServer interface {
 	// PublishQuestionnaire freezes the draft as a numbered version that sites serve and score.
 	// Earlier published versions stay scoreable, so a reader who loaded a version is never refused.
 	// The draft is validated and linted again (with the sites' current lint tuning): an
-	// unsuppressed lint error is FAILED_PRECONDITION naming the field.
+	// unsuppressed lint error, or a warning no acknowledgement covers, is FAILED_PRECONDITION with
+	// a LINT_<RULE_ID> violation naming the field.
 	PublishQuestionnaire(context.Context, *PublishQuestionnaireRequest) (*Questionnaire, error)
 	// ListQuestionnaireRevisions lists the recorded revisions of a questionnaire, newest first.
 	ListQuestionnaireRevisions(context.Context, *ListQuestionnaireRevisionsRequest) (*ListQuestionnaireRevisionsResponse, error)

@@ -61,12 +61,13 @@ var (
 // the scoring method must be unset or SUM. Fields in errors are named below prefix.
 func ContentFromProto(q *screeningv1.Questionnaire, prefix string) (domain.Content, error) {
 	c := domain.Content{
-		Title:        q.GetTitle(),
-		Slug:         q.GetSlug(),
-		Description:  q.GetDescription(),
-		Instructions: q.GetInstructions(),
-		Items:        itemsFromProto(q.GetItems()),
-		Disclaimer:   q.GetDisclaimer(),
+		Title:            q.GetTitle(),
+		Slug:             q.GetSlug(),
+		Description:      q.GetDescription(),
+		Instructions:     q.GetInstructions(),
+		Items:            itemsFromProto(q.GetItems()),
+		Disclaimer:       q.GetDisclaimer(),
+		Acknowledgements: acknowledgementsFromProto(q.GetAcknowledgements()),
 		Source: domain.Source{
 			Citation:             q.GetSource().GetCitation(),
 			URL:                  q.GetSource().GetUrl(),
@@ -129,13 +130,14 @@ func itemsFromProto(items []*screeningv1.Item) []domain.Item {
 // reachable range in scoring when reach is known.
 func ContentToProto(c domain.Content, lowest, highest int) *screeningv1.Questionnaire {
 	q := &screeningv1.Questionnaire{
-		Title:        c.Title,
-		Slug:         c.Slug,
-		Description:  c.Description,
-		Instructions: c.Instructions,
-		Items:        itemsToProto(c.Items),
-		Scoring:      &screeningv1.Scoring{Method: screeningv1.Scoring_METHOD_SUM, MinScore: int32(lowest), MaxScore: int32(highest)},
-		Disclaimer:   c.Disclaimer,
+		Title:            c.Title,
+		Slug:             c.Slug,
+		Description:      c.Description,
+		Instructions:     c.Instructions,
+		Items:            itemsToProto(c.Items),
+		Scoring:          &screeningv1.Scoring{Method: screeningv1.Scoring_METHOD_SUM, MinScore: int32(lowest), MaxScore: int32(highest)},
+		Disclaimer:       c.Disclaimer,
+		Acknowledgements: acknowledgementsToProto(c.Acknowledgements),
 		Source: &screeningv1.Source{
 			Citation: c.Source.Citation, Url: c.Source.URL, LicenseName: c.Source.LicenseName,
 			CommercialUseAllowed: c.Source.CommercialUseAllowed,

@@ -5,6 +5,7 @@ import (
 
 	screeningv1 "github.com/beaconcms/beacon/gen/beacon/screening/v1"
 	"github.com/beaconcms/beacon/platform/claimlint"
+	"github.com/beaconcms/beacon/services/screening/internal/domain"
 )
 
 var lintSeverityToProto = map[claimlint.Severity]screeningv1.LintFinding_Severity{
@@ -14,7 +15,7 @@ var lintSeverityToProto = map[claimlint.Severity]screeningv1.LintFinding_Severit
 }
 
 // LintFindingsToProto converts lint findings about a questionnaire.
-func LintFindingsToProto(fs []claimlint.Finding) []*screeningv1.LintFinding {
+func LintFindingsToProto(fs []domain.LintFinding) []*screeningv1.LintFinding {
 	var out []*screeningv1.LintFinding
 	for _, f := range fs {
 		out = append(out, &screeningv1.LintFinding{
@@ -28,7 +29,24 @@ func LintFindingsToProto(fs []claimlint.Finding) []*screeningv1.LintFinding {
 			Message:          f.Message,
 			Suggestion:       f.Suggestion,
 			SuppressedReason: f.Suppressed,
+			Acknowledged:     f.Acknowledged,
 		})
+	}
+	return out
+}
+
+func acknowledgementsToProto(acks []domain.Acknowledgement) []*screeningv1.LintAcknowledgement {
+	var out []*screeningv1.LintAcknowledgement
+	for _, a := range acks {
+		out = append(out, &screeningv1.LintAcknowledgement{RuleId: a.RuleID, Match: a.Match, Reviewer: a.Reviewer, Reason: a.Reason})
+	}
+	return out
+}
+
+func acknowledgementsFromProto(acks []*screeningv1.LintAcknowledgement) []domain.Acknowledgement {
+	var out []domain.Acknowledgement
+	for _, a := range acks {
+		out = append(out, domain.Acknowledgement{RuleID: a.GetRuleId(), Match: a.GetMatch(), Reviewer: a.GetReviewer(), Reason: a.GetReason()})
 	}
 	return out
 }

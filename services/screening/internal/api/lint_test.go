@@ -32,7 +32,8 @@ var cmpProto = protocmp.Transform()
 
 // TestLintFindingsReturned: every questionnaire the API returns carries the lint findings about
 // its draft (warnings and info pass the write), an error refuses create, update and publish with
-// a violation naming the field path, and the sites' lint tunings apply.
+// a violation naming the field path, a warning refuses publish until acknowledged (the
+// acknowledgement validated and kept in the revision), and the sites' lint tunings apply.
 func TestLintFindingsReturned(t *testing.T) {
 	sites := testSites{
 		"kratom-help": sitesFixture["kratom-help"],
@@ -81,9 +82,44 @@ func TestLintFindingsReturned(t *testing.T) {
 		t.Errorf("publish after the site made the warning an error: %v (violations %v)", err, preconditions(err))
 	}
 	sites["kratom-help"] = plain
-	pub, err := e.manage.PublishQuestionnaire(ctx, &screeningv1.PublishQuestionnaireRequest{Name: created.GetName()})
-	if err != nil || len(pub.GetLintFindings()) != 1 {
-		t.Errorf("publish with a warning: %v, findings %v", err, pub.GetLintFindings())
+
+	// A warning needs an acknowledgement to publish.
+	_, err = e.manage.PublishQuestionnaire(ctx, &screeningv1.PublishQuestionnaireRequest{Name: created.GetName()})
+	if !apperr.Is(err, apperr.FailedPrecondition) || !cmp.Equal([]string{"LINT_STIGMATISING_CLEAN_DIRTY questionnaire.bands[0].result_text"}, preconditions(err)) ||
+		!strings.Contains(err.Error(), "not acknowledged") {
+		t.Errorf("publish with an unacknowledged warning: %v (violations %v)", err, preconditions(err))
+	}
+	for _, bad := range []struct {
+		ack   *screeningv1.LintAcknowledgement
+		field string
+	}{
+		{&screeningv1.LintAcknowledgement{RuleId: "no-such-rule", Reviewer: "Dr. Rev", Reason: "fine"}, "questionnaire.acknowledgements[0].rule_id"},
+		{&screeningv1.LintAcknowledgement{RuleId: "stigmatising-clean-dirty", Reviewer: " ", Reason: "fine"}, "questionnaire.acknowledgements[0].reviewer"},
+		{&screeningv1.LintAcknowledgement{RuleId: "stigmatising-clean-dirty", Reviewer: "Dr. Rev"}, "questionnaire.acknowledgements[0].reason"},
+	} {
+		_, err := e.manage.UpdateQuestionnaire(ctx, &screeningv1.UpdateQuestionnaireRequest{
+			Questionnaire: &screeningv1.Questionnaire{Name: created.GetName(), Etag: created.GetEtag(), Acknowledgements: []*screeningv1.LintAcknowledgement{bad.ack}},
+			UpdateMask:    &fieldmaskpb.FieldMask{Paths: []string{"acknowledgements"}},
+		})
+		if e, _ := apperr.As(err); !apperr.Is(err, apperr.Invalid) || len(e.Fields) != 1 || e.Fields[0].Field != bad.field {
+			t.Errorf("acknowledgement %v: %v, want INVALID_ARGUMENT naming %s", bad.ack, err, bad.field)
+		}
+	}
+	acked, err := e.manage.UpdateQuestionnaire(ctx, &screeningv1.UpdateQuestionnaireRequest{
+		Questionnaire: &screeningv1.Questionnaire{Name: created.GetName(), Etag: created.GetEtag(), Acknowledgements: []*screeningv1.LintAcknowledgement{
+			{RuleId: "stigmatising-clean-dirty", Match: "clean", Reviewer: "Dr. Rev", Reason: "quotes how readers say it"}}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"acknowledgements"}},
+	})
+	if err != nil || len(acked.GetLintFindings()) != 1 || !acked.GetLintFindings()[0].GetAcknowledged() {
+		t.Fatalf("acknowledged: %v, findings %v", err, acked.GetLintFindings())
+	}
+	pub, err := e.manage.PublishQuestionnaire(ctx, &screeningv1.PublishQuestionnaireRequest{Name: created.GetName(), Etag: acked.GetEtag()})
+	if err != nil || len(pub.GetLintFindings()) != 1 || len(pub.GetAcknowledgements()) != 1 || pub.GetAcknowledgements()[0].GetReviewer() != "Dr. Rev" {
+		t.Fatalf("publish with the warning acknowledged: %v, findings %v, acknowledgements %v", err, pub.GetLintFindings(), pub.GetAcknowledgements())
+	}
+	revs, err := e.manage.ListQuestionnaireRevisions(ctx, &screeningv1.ListQuestionnaireRevisionsRequest{Name: pub.GetName()})
+	if err != nil || len(revs.GetRevisions()) == 0 || len(revs.GetRevisions()[0].GetSnapshot().GetAcknowledgements()) != 1 {
+		t.Errorf("the newest revision does not keep the acknowledgement: %v, %v", revs, err)
 	}
 
 	// An error in an item text refuses the update, naming the path.

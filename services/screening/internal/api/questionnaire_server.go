@@ -160,10 +160,13 @@ var editableFields = map[string]func(dst *domain.Content, src domain.Content){
 	"disclaimer":   func(d *domain.Content, s domain.Content) { d.Disclaimer = s.Disclaimer },
 	"source":       func(d *domain.Content, s domain.Content) { d.Source = s.Source },
 	"target_sites": func(d *domain.Content, s domain.Content) { d.TargetSites = s.TargetSites },
+	"acknowledgements": func(d *domain.Content, s domain.Content) {
+		d.Acknowledgements = s.Acknowledgements
+	},
 }
 
 // editableOrder lists editableFields in proto order, for an empty mask.
-var editableOrder = []string{"title", "slug", "description", "instructions", "items", "bands", "disclaimer", "source", "target_sites"}
+var editableOrder = []string{"title", "slug", "description", "instructions", "items", "bands", "disclaimer", "source", "target_sites", "acknowledgements"}
 
 // maskPaths checks update_mask and returns its paths in proto names (camelCase paths are
 // accepted too); an empty mask is every editable field.

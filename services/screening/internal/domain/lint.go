@@ -3,6 +3,8 @@ package domain
 import (
 	"context"
 	"fmt"
+	"slices"
+	"unicode/utf8"
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/claimlint"
@@ -11,6 +13,73 @@ import (
 // Linter checks what readers see against the clinical-claim rules (platform/claimlint's Engine).
 type Linter interface {
 	Lint(in claimlint.Input) []claimlint.Finding
+	RuleIDs() []string
+}
+
+// Acknowledgement is someone's acknowledgement of lint warnings about a questionnaire: publishing
+// needs one for every warning. It is part of the content, so every revision and published
+// version keeps the acknowledgements made.
+type Acknowledgement struct {
+	RuleID string
+	// Match is the finding's matched text; empty acknowledges every finding of the rule.
+	Match string
+	// Reviewer names who acknowledges (a questionnaire has no reviewer list to check it against).
+	Reviewer string
+	Reason   string
+}
+
+// LintFinding is one lint finding about a questionnaire's content, and whether an
+// acknowledgement covers it (warnings only).
+type LintFinding struct {
+	claimlint.Finding
+	Acknowledged bool
+}
+
+// Limits on acknowledgements.
+const (
+	maxAcknowledgements = 100
+	maxAckReviewerLen   = 200
+	maxAckReasonLen     = 1000
+)
+
+// checkAcknowledgements refuses acknowledgements that name no rule the linter has, nobody, or no
+// reason (INVALID_ARGUMENT naming each field under prefix).
+func (s *Service) checkAcknowledgements(c Content, prefix string) error {
+	var v apperr.Violations
+	if len(c.Acknowledgements) > maxAcknowledgements {
+		v.Add(prefix+"acknowledgements", "at most %d", maxAcknowledgements)
+		return v.Err()
+	}
+	rules := s.linter.RuleIDs()
+	for i, a := range c.Acknowledgements {
+		f := fmt.Sprintf("%sacknowledgements[%d].", prefix, i)
+		switch {
+		case a.RuleID == "":
+			v.Add(f+"rule_id", "is required")
+		case !slices.Contains(rules, a.RuleID):
+			v.Add(f+"rule_id", "unknown lint rule %q", a.RuleID)
+		}
+		switch {
+		case a.Reviewer == "":
+			v.Add(f+"reviewer", "is required: who acknowledges the warning")
+		case utf8.RuneCountInString(a.Reviewer) > maxAckReviewerLen:
+			v.Add(f+"reviewer", "at most %d characters", maxAckReviewerLen)
+		}
+		switch {
+		case a.Reason == "":
+			v.Add(f+"reason", "is required")
+		case len(a.Reason) > maxAckReasonLen:
+			v.Add(f+"reason", "at most %d bytes", maxAckReasonLen)
+		}
+	}
+	return v.Err()
+}
+
+// acknowledged reports whether an acknowledgement covers warning f.
+func acknowledged(acks []Acknowledgement, f claimlint.Finding) bool {
+	return slices.ContainsFunc(acks, func(a Acknowledgement) bool {
+		return a.RuleID == f.RuleID && (a.Match == "" || a.Match == f.Match)
+	})
 }
 
 // lintFields lists the texts of c a reader sees, named by their proto paths: title,
@@ -58,9 +127,13 @@ func (s *Service) lintContent(ctx context.Context, c Content) []claimlint.Findin
 
 // LintFindings returns what the clinical-claim lint finds in q's draft now, for the API to
 // return with every questionnaire: errors (which a write never lets through unless the rules or
-// a site's tuning changed since), warnings and info.
-func (s *Service) LintFindings(ctx context.Context, q *Questionnaire) []claimlint.Finding {
-	return s.lintContent(ctx, q.Draft)
+// a site's tuning changed since), warnings (each marked when acknowledged) and info.
+func (s *Service) LintFindings(ctx context.Context, q *Questionnaire) []LintFinding {
+	var out []LintFinding
+	for _, f := range s.lintContent(ctx, q.Draft) {
+		out = append(out, LintFinding{Finding: f, Acknowledged: f.Severity == claimlint.SeverityWarning && acknowledged(q.Draft.Acknowledgements, f)})
+	}
+	return out
 }
 
 // checkLint refuses content whose reader-facing texts have a clinical-claim lint error that no
@@ -72,6 +145,23 @@ func (s *Service) checkLint(ctx context.Context, c Content, prefix string) error
 	var unmet apperr.Preconditions
 	for _, f := range claimlint.Blocking(s.lintContent(ctx, c)) {
 		unmet.Add(f.PreconditionType(), prefix+f.Field, "%s", f.Describe())
+	}
+	return unmet.Err("the questionnaire's texts fail the clinical-claim lint")
+}
+
+// checkPublishLint refuses to publish content with an unsuppressed lint error or a warning no
+// acknowledgement covers: FAILED_PRECONDITION, a LINT_<RULE_ID> violation per finding whose
+// subject is the field under prefix.
+func (s *Service) checkPublishLint(ctx context.Context, c Content, prefix string) error {
+	var unmet apperr.Preconditions
+	for _, f := range s.lintContent(ctx, c) {
+		switch {
+		case f.Suppressed != "":
+		case f.Severity == claimlint.SeverityError:
+			unmet.Add(f.PreconditionType(), prefix+f.Field, "%s", f.Describe())
+		case f.Severity == claimlint.SeverityWarning && !acknowledged(c.Acknowledgements, f):
+			unmet.Add(f.PreconditionType(), prefix+f.Field, "not acknowledged: %s", f.Describe())
+		}
 	}
 	return unmet.Err("the questionnaire's texts fail the clinical-claim lint")
 }

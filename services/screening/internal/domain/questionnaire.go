@@ -154,6 +154,8 @@ type Content struct {
 	Disclaimer   string
 	Source       Source
 	TargetSites  []string // site ids, without the "sites/" prefix
+	// Acknowledgements of lint warnings: publishing needs one for every warning.
+	Acknowledgements []Acknowledgement
 }
 
 // Clone returns a deep copy, so a frozen version never shares slices with a draft.
@@ -165,6 +167,7 @@ func (c Content) Clone() Content {
 		r.ArticleTags, r.ArticleTopics, r.ResourceKinds = slices.Clone(r.ArticleTags), slices.Clone(r.ArticleTopics), slices.Clone(r.ResourceKinds)
 	}
 	c.TargetSites = slices.Clone(c.TargetSites)
+	c.Acknowledgements = slices.Clone(c.Acknowledgements)
 	return c
 }
 

@@ -265,6 +265,9 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, c Content) (*Que
 	if err := c.Validate(ctx, s.sites, "questionnaire."); err != nil {
 		return nil, err
 	}
+	if err := s.checkAcknowledgements(c, "questionnaire."); err != nil {
+		return nil, err
+	}
 	if err := s.checkLint(ctx, c, "questionnaire."); err != nil {
 		return nil, err
 	}
@@ -334,6 +337,9 @@ func (s *Service) Update(ctx context.Context, p auth.Principal, id, etag string,
 	if err := c.Validate(ctx, s.sites, "questionnaire."); err != nil {
 		return nil, err
 	}
+	if err := s.checkAcknowledgements(c, "questionnaire."); err != nil {
+		return nil, err
+	}
 	if err := s.checkLint(ctx, c, "questionnaire."); err != nil {
 		return nil, err
 	}
@@ -379,8 +385,9 @@ func (s *Service) Publish(ctx context.Context, p auth.Principal, id, etag string
 	if err := prev.Draft.Validate(ctx, s.sites, "questionnaire."); err != nil {
 		return nil, err
 	}
-	// The lint too: a site's tuning (or the rules) may have made an error of a saved text.
-	if err := s.checkLint(ctx, prev.Draft, "questionnaire."); err != nil {
+	// The lint too: a site's tuning (or the rules) may have made an error of a saved text, and
+	// every warning needs an acknowledgement.
+	if err := s.checkPublishLint(ctx, prev.Draft, "questionnaire."); err != nil {
 		return nil, err
 	}
 	q := prev

@@ -81,6 +81,10 @@ func (c *Content) Normalize() {
 	c.Source.Citation = strings.TrimSpace(c.Source.Citation)
 	c.Source.LicenseName = strings.TrimSpace(c.Source.LicenseName)
 	c.Source.URL = strings.TrimSpace(c.Source.URL)
+	for i := range c.Acknowledgements {
+		a := &c.Acknowledgements[i]
+		a.RuleID, a.Reviewer, a.Reason = strings.TrimSpace(a.RuleID), strings.TrimSpace(a.Reviewer), strings.TrimSpace(a.Reason)
+	}
 	types := map[string]ItemType{}
 	var walk func(items []Item)
 	walk = func(items []Item) {

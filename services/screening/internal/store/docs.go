@@ -75,6 +75,16 @@ type contentDoc struct {
 	Disclaimer   string    `bson:"disclaimer"`
 	Source       sourceDoc `bson:"source"`
 	TargetSites  []string  `bson:"targetSites"`
+	// Absent in content written before acknowledgements existed, and when there are none.
+	Acknowledgements []acknowledgementDoc `bson:"acknowledgements,omitempty"`
+}
+
+// acknowledgementDoc is a domain.Acknowledgement.
+type acknowledgementDoc struct {
+	RuleID   string `bson:"ruleId"`
+	Match    string `bson:"match,omitempty"`
+	Reviewer string `bson:"reviewer"`
+	Reason   string `bson:"reason"`
 }
 
 type itemDoc struct {
@@ -148,6 +158,9 @@ func toContentDoc(c domain.Content) contentDoc {
 		Items: toItemDocs(c.Items), Disclaimer: c.Disclaimer, TargetSites: c.TargetSites,
 		Source: sourceDoc{Citation: c.Source.Citation, URL: c.Source.URL, LicenseName: c.Source.LicenseName, CommercialUseAllowed: c.Source.CommercialUseAllowed},
 	}
+	for _, a := range c.Acknowledgements {
+		d.Acknowledgements = append(d.Acknowledgements, acknowledgementDoc(a))
+	}
 	for _, b := range c.Bands {
 		bd := bandDoc{Min: b.Min, Code: b.Code, Title: b.Title, ResultText: b.ResultText, Severity: int(b.Severity), ShowCrisisLines: b.ShowCrisisLines,
 			ArticleTags: b.Recommend.ArticleTags, ArticleTopics: b.Recommend.ArticleTopics, ResourceKinds: b.Recommend.ResourceKinds}
@@ -183,6 +196,9 @@ func fromContentDoc(d contentDoc) domain.Content {
 		Title: d.Title, Slug: d.Slug, Description: d.Description, Instructions: d.Instructions,
 		Items: fromItemDocs(d.Items), Disclaimer: d.Disclaimer, TargetSites: d.TargetSites,
 		Source: domain.Source{Citation: d.Source.Citation, URL: d.Source.URL, LicenseName: d.Source.LicenseName, CommercialUseAllowed: d.Source.CommercialUseAllowed},
+	}
+	for _, a := range d.Acknowledgements {
+		c.Acknowledgements = append(c.Acknowledgements, domain.Acknowledgement(a))
 	}
 	for _, bd := range d.Bands {
 		b := domain.Band{Min: bd.Min, Code: bd.Code, Title: bd.Title, ResultText: bd.ResultText, Severity: domain.Severity(bd.Severity), ShowCrisisLines: bd.ShowCrisisLines,
