@@ -169,7 +169,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	dur(&cfg.CatalogRefresh, "catalog-refresh", "how often the site catalog reloads every site")
 	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "how often scheduled articles are checked")
 	dur(&cfg.Content.DeliveryPollInterval, "delivery-poll-interval", "how often delivery read models poll the store for other replicas' changes")
-	str(&cfg.LintTuning, "lint-tuning", "YAML file of per-site clinical-claim lint adjustments (disable a rule, change its severity); empty for none")
+	str(&cfg.LintTuning, "lint-tuning", "YAML file of per-site clinical-claim lint adjustments (disable a rule, change its severity), the default beneath each site's lint_tuning setting; empty for none")
 	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for none")
 	str(&cfg.DebugAddr, "debug-addr", "serve /debug/pprof on this address (off when empty; keep it on loopback)")
 	str(&cfg.LogLevel, "log-level", "debug|info|warn|error")
