@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -313,21 +314,22 @@ func resourcesMarkdown(run *resRun, o options, m machine, started time.Time) str
 		p("\n")
 	}
 	if run.Near != nil {
-		p("| case | req/s | × ceiling | p50 | p99 | errors | body | server RSS | target | result |\n")
-		p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
+		p("| case | req/s | × ceiling | p50 | p99 | errors | body | server RSS | server CPU per request | target | result |\n")
+		p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
 		c := run.Ceiling
-		p("| %s | %s | 1.00 | %s | %s | %s | %s | %s | reference | — |\n", c.Name, fmtRate(c.Result.ReqPerSec), fmtDur(c.Result.P50),
-			fmtDur(c.Result.P99), fmtErrors(c.Result), fmtBytes(int64(c.BodyBytes)), fmtBytes(c.RSS))
+		p("| %s | %s | 1.00 | %s | %s | %s | %s | %s | %s | reference | — |\n", c.Name, fmtRate(c.Result.ReqPerSec), fmtDur(c.Result.P50),
+			fmtDur(c.Result.P99), fmtErrors(c.Result), fmtBytes(int64(c.BodyBytes)), fmtBytes(c.RSS), cpuPerRequest(c))
 		n := run.Near
 		result := "**FAIL**"
 		if n.Pass {
 			result = "pass"
 		}
-		p("| %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s |\n\n", n.Name, fmtRate(n.Result.ReqPerSec), n.Ratio, fmtDur(n.Result.P50),
-			fmtDur(n.Result.P99), fmtErrors(n.Result), fmtBytes(int64(n.BodyBytes)), fmtBytes(n.RSS), n.Target, result)
+		p("| %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s |\n\n", n.Name, fmtRate(n.Result.ReqPerSec), n.Ratio, fmtDur(n.Result.P50),
+			fmtDur(n.Result.P99), fmtErrors(n.Result), fmtBytes(int64(n.BodyBytes)), fmtBytes(n.RSS), cpuPerRequest(n), n.Target, result)
 		p("- Request: `GET %s` → 200 (%d local resources on the first page, sorted by distance, and %d remote ones)\n", pathOf(run.NearURL), run.Local, run.Remote)
-		p("- CPU during the measured runs (%% of all cores): ceiling server %.0f %%, wrk %.0f %%, other %.0f %%; beacon server %.0f %%, wrk %.0f %%, other %.0f %%\n",
-			run.Ceiling.CPU.Server, run.Ceiling.CPU.Wrk, run.Ceiling.CPU.Other, n.CPU.Server, n.CPU.Wrk, n.CPU.Other)
+		p("- CPU during the measured runs (%% of all cores): ceiling server %.0f %%, wrk %.0f %%, other %.0f %%; beacon server %.0f %%, wrk %.0f %%, other %.0f %%. "+
+			"The server's CPU time per request (its share of the %d cores over the run, per request served) grows little when other processes share the cores; latency does.\n",
+			run.Ceiling.CPU.Server, run.Ceiling.CPU.Wrk, run.Ceiling.CPU.Other, n.CPU.Server, n.CPU.Wrk, n.CPU.Other, runtime.NumCPU())
 		if n.CPU.Other > busyOther || run.Ceiling.CPU.Other > busyOther {
 			p("- **The machine was shared:** other processes used more than %.0f %% of the CPU during a measured run even after %d retries; the absolute figures are low, the ratio to the ceiling is the comparable one.\n", busyOther, o.retries)
 		}
@@ -344,6 +346,14 @@ func resourcesMarkdown(run *resRun, o options, m machine, started time.Time) str
 	p("- Method as for the delivery cases above: wrk `%s`, %s warm-up, the ceiling a minimal net/http server answering the exact bytes of the measured response.\n\n",
 		strings.Join(wrkArgs(o.threads, o.connections, o.duration, nil, "URL"), " "), o.warmup)
 	return b.String()
+}
+
+// cpuPerRequest is the server's CPU time per request served during c's measured run.
+func cpuPerRequest(c *benchCase) string {
+	if c.Result.ReqPerSec <= 0 {
+		return "—"
+	}
+	return fmtDur(time.Duration(c.CPU.Server / 100 * float64(runtime.NumCPU()) / c.Result.ReqPerSec * float64(time.Second)))
 }
 
 func rssOf(c *benchCase) int64 {

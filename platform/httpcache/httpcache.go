@@ -91,6 +91,15 @@ func NewDynamicHashed(raw []byte, hash string) *Body {
 	return b
 }
 
+// NewLazyHashed is [NewLazy] for a body whose hash the caller computes (with the same contract
+// as [NewDynamicHashed]): for bodies cached for a while, which must carry the ETag the same body
+// gets when it is served uncached with NewDynamicHashed.
+func NewLazyHashed(raw []byte, hash string) *Body {
+	b := bodyWithHash(raw, hash)
+	b.lazy = len(raw) >= minGzipSize
+	return b
+}
+
 func newBody(raw []byte) *Body {
 	sum := sha256.Sum256(raw)
 	return bodyWithHash(raw, hex.EncodeToString(sum[:12]))

@@ -180,6 +180,7 @@ func TestWrite(t *testing.T) {
 	}
 	longBody, shortBody, dynBody, lazyBody := New(long), New(short), NewDynamic(long), NewLazy(long)
 	hashedBody := NewDynamicHashed(long, "0123abcd")
+	lazyHashed := NewLazyHashed(long, "4567cdef")
 	tests := []struct {
 		name    string
 		b       *Body
@@ -203,6 +204,9 @@ func TestWrite(t *testing.T) {
 		{"lazy body gzipped on first demand", lazyBody, "GET", []string{"Accept-Encoding", "gzip"}, want{200, `"` + lazyBody.Hash() + `-gz"`, "gzip", long}},
 		{"lazy body gzipped again", lazyBody, "GET", []string{"Accept-Encoding", "gzip"}, want{200, `"` + lazyBody.Hash() + `-gz"`, "gzip", long}},
 		{"lazy body 304 on the gzip tag", lazyBody, "GET", []string{"If-None-Match", `"` + lazyBody.Hash() + `-gz"`, "Accept-Encoding", "gzip"}, want{304, `"` + lazyBody.Hash() + `-gz"`, "", nil}},
+		{"lazy body with the caller's hash", lazyHashed, "GET", nil, want{200, `"4567cdef"`, "", long}},
+		{"lazy body with the caller's hash, gzipped", lazyHashed, "GET", []string{"Accept-Encoding", "gzip"}, want{200, `"4567cdef-gz"`, "gzip", long}},
+		{"lazy body with the caller's hash: 304", lazyHashed, "GET", []string{"If-None-Match", `"4567cdef-gz"`}, want{304, `"4567cdef"`, "", nil}},
 		{"HEAD has headers only", longBody, "HEAD", []string{"Accept-Encoding", "gzip"}, want{200, `"` + longBody.Hash() + `-gz"`, "gzip", nil}},
 	}
 	for _, tt := range tests {

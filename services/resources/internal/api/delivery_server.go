@@ -19,15 +19,17 @@ import (
 // DeliveryServer implements resourcesv1.DeliveryServiceServer over the delivery read model.
 type DeliveryServer struct {
 	resourcesv1.UnimplementedDeliveryServiceServer
-	model  *delivery.Model
-	tokens TokenCodec
-	frags  fragments // the REST read side's JSON of each resource revision (delivery_json.go)
+	model   *delivery.Model
+	tokens  TokenCodec
+	frags   fragments    // the REST read side's JSON of each resource revision (delivery_json.go)
+	answers *listAnswers // the REST read side's list responses (list_answers.go)
 }
 
 // NewDeliveryServer returns the delivery API over model.
 func NewDeliveryServer(model *delivery.Model, tokens TokenCodec) *DeliveryServer {
-	s := &DeliveryServer{model: model, tokens: tokens}
+	s := &DeliveryServer{model: model, tokens: tokens, answers: newListAnswers()}
 	model.OnChange(s.frags.forget)
+	model.OnChange(s.answers.drop)
 	return s
 }
 
@@ -118,13 +120,10 @@ func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteReso
 			q.RemoteLimit = delivery.DefaultRemotePageSize
 		}
 	}
-	scope := func() string { // the query a page token is bound to (made only when one is read or written)
-		return pagetoken.Scope("ListSiteResources", site, req.GetNear(), strconv.FormatFloat(req.GetRadiusKm(), 'g', -1, 64),
-			req.GetKind().String(), req.GetTaxonomy(), req.GetLanguage(), strconv.FormatBool(req.GetOpenNow()), req.GetQ())
-	}
+	scope := func() string { return listScope(site, req) } // made only when a token is read or written
 	if req.GetPageToken() != "" {
-		var tok offsetToken
-		if err := s.tokens.Decode(req.GetPageToken(), scope(), &tok); err != nil {
+		tok, err := s.listToken(site, req)
+		if err != nil {
 			return "", err
 		}
 		q.Offset, q.RemoteOffset = tok.Offset, tok.Remote
@@ -140,6 +139,20 @@ func (s *DeliveryServer) list(ctx context.Context, req *resourcesv1.ListSiteReso
 		}
 	}
 	return token, nil
+}
+
+// listScope is the query a list's page token is bound to.
+func listScope(site string, req *resourcesv1.ListSiteResourcesRequest) string {
+	return pagetoken.Scope("ListSiteResources", site, req.GetNear(), strconv.FormatFloat(req.GetRadiusKm(), 'g', -1, 64),
+		req.GetKind().String(), req.GetTaxonomy(), req.GetLanguage(), strconv.FormatBool(req.GetOpenNow()), req.GetQ())
+}
+
+// listToken reads a list request's page token: InvalidArgument when it is not one of this
+// query's, or has expired.
+func (s *DeliveryServer) listToken(site string, req *resourcesv1.ListSiteResourcesRequest) (offsetToken, error) {
+	var tok offsetToken
+	err := s.tokens.Decode(req.GetPageToken(), listScope(site, req), &tok)
+	return tok, err
 }
 
 func (s *DeliveryServer) GetSiteResource(ctx context.Context, req *resourcesv1.GetSiteResourceRequest) (*resourcesv1.PublishedResource, error) {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cespare/xxhash/v2"
-
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/beaconcms/beacon/gateway"
@@ -106,22 +104,29 @@ func (rs *ReadSide) ServeRead(w http.ResponseWriter, r *http.Request, req gatewa
 	out.release() // httpcache.Write has sent the body and keeps no reference to it
 }
 
-// write sends a read-side response with its caching headers. The ETag hashes the body with
-// xxHash (64 bits): SHA-256 over every response cost a fifth of a near query's CPU.
+// write sends a read-side response with its caching headers. The ETag hashes the body
+// (bodyHash); a kept answer carries its hash and surrogate keys.
 func (rs *ReadSide) write(w http.ResponseWriter, r *http.Request, site string, public bool, out readJSON) {
 	hdr := w.Header()
 	if public {
 		hdr["Cache-Control"] = publicCacheControl[min(max(rs.sites.CacheMaxAge(r.Context(), site), 0), MaxResourceCacheAge)]
 		hdr["Vary"] = varyPublic
-		surrogate, tags := out.surrogateKeys(site)
-		hdr["Surrogate-Key"] = []string{surrogate}
-		hdr["Cache-Tag"] = []string{tags}
+		if a := out.answer; a != nil {
+			hdr["Surrogate-Key"], hdr["Cache-Tag"] = a.surrogate, a.cacheTag // shared, never modified
+		} else {
+			surrogate, tags := out.surrogateKeys(site)
+			hdr["Surrogate-Key"] = []string{surrogate}
+			hdr["Cache-Tag"] = []string{tags}
+		}
 	} else {
 		hdr["Cache-Control"] = cachePrivate // open-now changes with time
 		hdr["Vary"] = varyPrivate
 	}
-	hash := strconv.FormatUint(xxhash.Sum64(out.body), 16)
-	httpcache.Write(w, r, httpcache.NewDynamicHashed(out.body, hash), jsonContentType)
+	if out.answer != nil {
+		httpcache.Write(w, r, out.answer.body, jsonContentType)
+		return
+	}
+	httpcache.Write(w, r, httpcache.NewDynamicHashed(out.body, bodyHash(out.body)), jsonContentType)
 }
 
 // publicCacheControl is the Cache-Control value of a public response by max-age (0 to
@@ -186,7 +191,8 @@ func directoryKeys(d *resourcesv1.PublishedDirectory) []string {
 
 // listRequest reads the query parameters of a list; both camelCase and snake_case names work.
 func listRequest(site string, r *http.Request) (*resourcesv1.ListSiteResourcesRequest, error) {
-	q := parseQuery(r.URL.RawQuery)
+	var buf [12]queryParam // on the stack: a list request has a handful of parameters
+	q := parseQuery(buf[:0], r.URL.RawQuery)
 	get := func(names ...string) string {
 		for _, n := range names {
 			if v := q.get(n); v != "" {
@@ -246,8 +252,8 @@ type queryParams []queryParam
 
 type queryParam struct{ name, value string }
 
-func parseQuery(raw string) queryParams {
-	q := make(queryParams, 0, 12)
+// parseQuery appends raw's parameters to q (which may have room for them).
+func parseQuery(q queryParams, raw string) queryParams {
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")

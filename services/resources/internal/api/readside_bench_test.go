@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,6 +102,36 @@ func BenchmarkReadSideNear(b *testing.B) {
 		for pb.Next() {
 			clear(w.h)
 			rs.ServeRead(w, req, read)
+		}
+	})
+}
+
+// BenchmarkReadSideNearUncached is BenchmarkReadSideNear with a different centre on every
+// request (4,096 points around New York, more than the read side keeps answers for): every
+// request searches the read model and writes its JSON.
+func BenchmarkReadSideNearUncached(b *testing.B) {
+	ix := benchResources(20000)
+	st := catalog{"s": {ID: "s"}}
+	tokens, err := pagetoken.NewCodec([]byte("bench-page-token-secret-0123456789abcdef"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rs := api.NewReadSide(api.NewDeliveryServer(delivery.New(ix, st, nil, func(md string) string { return "<p>" + md + "</p>" }), tokens),
+		policies{"s": 0}, slog.New(slog.DiscardHandler))
+	reqs := make([]*http.Request, 4096)
+	for i := range reqs {
+		reqs[i] = httptest.NewRequest(http.MethodGet, fmt.Sprintf("/v1/sites/s/resources?near=%.4f,%.4f&radiusKm=50&kind=support_group",
+			40.7128+float64(i%64-32)/200, -74.0060+float64(i/64-32)/200), nil)
+	}
+	read := gateway.ReadRequest{Site: "s", Segment: "resources"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			clear(w.h)
+			rs.ServeRead(w, reqs[next.Add(1)%int64(len(reqs))], read)
 		}
 	})
 }

@@ -130,6 +130,12 @@ type Page struct {
 	Remote     []Item // with Near: virtual and area-wide resources by name, RemoteLimit of them from RemoteOffset
 	More       bool   // there are local items after this page
 	MoreRemote bool   // there are remote items after this page
+	// ValidUntil is when the page may stop being the answer with the clock alone (the read model
+	// and the site's settings unchanged): the first instant after which an item's open-now may
+	// change (with Query.OpenNow, that of every resource the search weighed), or the next UTC
+	// midnight (staleness, counted in UTC days). A cache of the page may keep it until then.
+	ValidUntil time.Time
+	Site       SiteRules // the settings of the site the page was made with
 
 	hits []geo.Hit[*domain.Resource] // ListInto's scratch, kept with a reused page
 }
@@ -163,6 +169,43 @@ type instant struct {
 func (m *Model) instant() instant {
 	t := m.now()
 	return instant{Time: t, today: domain.DateOf(t.UTC())}
+}
+
+// Now returns the read model's clock: the time requests are answered at (for caches of pages,
+// whose ValidUntil is on that clock).
+func (m *Model) Now() time.Time { return m.now() }
+
+// SiteRules are the settings of a live site that delivery's answers depend on. They compare
+// with ==: a cache of pages compares them with those a page was made with (Page.Site).
+type SiteRules struct {
+	ID             string
+	StaleAfterDays int
+	HideStale      bool
+}
+
+func rulesOf(s domain.SiteSettings) SiteRules {
+	return SiteRules{ID: s.ID, StaleAfterDays: s.StaleAfterDays, HideStale: s.HideStale}
+}
+
+// SiteRules returns a live site's delivery settings, NotFound for a missing or deleted site.
+func (m *Model) SiteRules(ctx context.Context, id string) (SiteRules, error) {
+	s, err := m.site(ctx, id)
+	return rulesOf(s), err
+}
+
+// nextUTCMidnight is the first instant of the UTC day after now's.
+func (now instant) nextUTCMidnight() time.Time {
+	return time.Date(now.today.Year, time.Month(now.today.Month), now.today.Day+1, 0, 0, 0, 0, time.UTC)
+}
+
+// boundBy lowers *until to the first instant after now at which s's open-now may change.
+func boundBy(until *time.Time, s *domain.Schedule, now instant) {
+	if s == nil {
+		return
+	}
+	if next, ok := s.NextChange(now.Time); ok && next.Before(*until) {
+		*until = next
+	}
 }
 
 // compile returns what delivery needs of r's revision, making it on first use.
@@ -205,7 +248,9 @@ func (m *Model) delivered(site domain.SiteSettings, r *domain.Resource, now inst
 	return !site.HideStale || !domain.StaleAt(r.Verified.Date, now.today, site.StaleAfterDays)
 }
 
-func (q Query) matches(m *Model, r *domain.Resource, now instant) bool {
+// matches reports whether r passes q's filters at now. With q.OpenNow and a non-nil until, it
+// lowers *until to when r's open-now may change.
+func (q Query) matches(m *Model, r *domain.Resource, now instant, until *time.Time) bool {
 	if q.Kind != 0 && r.Kind != q.Kind {
 		return false
 	}
@@ -230,6 +275,9 @@ func (q Query) matches(m *Model, r *domain.Resource, now instant) bool {
 	}
 	if q.OpenNow {
 		s := m.schedule(r)
+		if until != nil {
+			boundBy(until, s, now)
+		}
 		if s == nil || !s.OpenAt(now.Time) {
 			return false
 		}
@@ -256,8 +304,19 @@ func (m *Model) ListInto(ctx context.Context, siteID string, q Query, page *Page
 		return err
 	}
 	site.ID = unique.Make(site.ID).Value() // as the resources' site ids are (store): equal strings compare at once
+	page.Site = rulesOf(site)
 	now := m.instant()
-	keep := func(r *domain.Resource) bool { return q.matches(m, r, now) && m.delivered(site, r, now) }
+	page.ValidUntil = now.nextUTCMidnight()
+	defer func() { // the page's items' open-now (with q.OpenNow, keep has bounded it by every resource it weighed)
+		for _, list := range [2][]Item{page.Local, page.Remote} {
+			for i := range list {
+				boundBy(&page.ValidUntil, m.schedule(list[i].Resource), now)
+			}
+		}
+	}()
+	keep := func(r *domain.Resource) bool {
+		return q.matches(m, r, now, &page.ValidUntil) && m.delivered(site, r, now)
+	}
 	if q.Near == nil {
 		skipped := 0
 		for _, r := range m.index.SiteByName(site.ID) {

@@ -170,6 +170,39 @@ func (s *Schedule) OpenAt(t time.Time) bool {
 	return false
 }
 
+// NextChange returns the first instant after t at which OpenAt may answer differently than at t:
+// OpenAt is the same at every instant from t up to (not including) the instant returned. It may
+// return an instant at which nothing changes (midnight between two periods that meet there, a
+// daylight-saving change); never one after a real change. ok is false when OpenAt never changes
+// after t (unknown hours; 24/7 without closures).
+//
+// Within one UTC offset of the zone and one local day, the wall clock moves with t, so the next
+// change is the next opening or closing minute of the day or the local midnight; a change of
+// offset (daylight saving), when the wall clock jumps or repeats, is a change point of its own.
+func (s *Schedule) NextChange(t time.Time) (next time.Time, ok bool) {
+	if !s.known || (s.always && len(s.closures) == 0) {
+		return time.Time{}, false
+	}
+	local := t.In(s.loc)
+	m := Minute(local.Hour()*60 + local.Minute())
+	boundary := MinutesPerDay // local midnight: the weekday and the closures change
+	if !s.always {
+		for _, p := range s.week[local.Weekday()] {
+			for _, b := range [2]Minute{p.Opens, p.Closes} {
+				if b > m && b < boundary {
+					boundary = b
+				}
+			}
+		}
+	}
+	minuteStart := t.Add(-time.Duration(local.Second())*time.Second - time.Duration(local.Nanosecond()))
+	next = minuteStart.Add(time.Duration(boundary-m) * time.Minute)
+	if _, zoneEnd := local.ZoneBounds(); !zoneEnd.IsZero() && zoneEnd.Before(next) {
+		next = zoneEnd
+	}
+	return next, true
+}
+
 // hours checks hours and names bad fields under prefix ("resource.hours.").
 func (v *violations) hours(prefix string, h Hours) {
 	zoneNeeded := len(h.Periods) > 0 || len(h.Closures) > 0
