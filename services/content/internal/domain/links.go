@@ -28,6 +28,12 @@ func (s *Service) ResolveLinksWith(t LinkTargets) { s.links = t }
 // RuleInternalLink is the publish rule that every internal link resolves.
 const RuleInternalLink = "INTERNAL_LINK"
 
+// RuleInternalLinkUnchecked is the publish rule that every internal link can be checked now: it
+// names a link to a screener the screening service could not answer for (unreachable, timed
+// out). Unlike INTERNAL_LINK it may pass on a later try, so the scheduler tries again later
+// rather than dropping a schedule for it alone.
+const RuleInternalLinkUnchecked = "INTERNAL_LINK_UNCHECKED"
+
 // internalLink is a link into content Beacon delivers: an article or a screener of a site.
 type internalLink struct {
 	site string // "" for a site-relative path: it must resolve on every target site
@@ -105,26 +111,31 @@ func (s *Service) checkInternalLinks(ctx context.Context, unmet *apperr.Precondi
 			continue
 		}
 		seen[dest] = true
-		problem, err := s.resolveLink(ctx, a, link)
+		rule, problem, err := s.resolveLink(ctx, a, link)
 		if err != nil {
 			return err
 		}
-		if problem != "" {
-			unmet.Add(RuleInternalLink, "article.body", "internal link %q does not resolve: %s", dest, problem)
+		switch {
+		case problem == "":
+		case rule == RuleInternalLinkUnchecked:
+			unmet.Add(rule, "article.body", "internal link %q cannot be checked now: %s", dest, problem)
+		default:
+			unmet.Add(rule, "article.body", "internal link %q does not resolve: %s", dest, problem)
 		}
 	}
 	return nil
 }
 
-// resolveLink returns why link does not resolve for a, or "".
-func (s *Service) resolveLink(ctx context.Context, a *Article, link internalLink) (string, error) {
+// resolveLink returns why link does not resolve for a, or "", and the rule that says so:
+// RuleInternalLink, or RuleInternalLinkUnchecked when the screening service could not answer.
+func (s *Service) resolveLink(ctx context.Context, a *Article, link internalLink) (rule, problem string, err error) {
 	if link.kind == "" {
-		return "Beacon serves only /v1/sites/{site}/articles/{slug} and /v1/sites/{site}/screeners/{slug} to sites", nil
+		return RuleInternalLink, "Beacon serves only /v1/sites/{site}/articles/{slug} and /v1/sites/{site}/screeners/{slug} to sites", nil
 	}
 	sites := a.Draft.TargetSites
 	if link.site != "" {
 		if !slices.Contains(sites, link.site) {
-			return fmt.Sprintf("it points to sites/%s, which this article does not target", link.site), nil
+			return RuleInternalLink, fmt.Sprintf("it points to sites/%s, which this article does not target", link.site), nil
 		}
 		sites = []string{link.site}
 	}
@@ -133,7 +144,7 @@ func (s *Service) resolveLink(ctx context.Context, a *Article, link internalLink
 			continue // the article itself, published by this very write
 		}
 		if s.links == nil {
-			return "internal links cannot be checked in this process", nil
+			return RuleInternalLink, "internal links cannot be checked in this process", nil
 		}
 		var found bool
 		switch link.kind {
@@ -142,12 +153,12 @@ func (s *Service) resolveLink(ctx context.Context, a *Article, link internalLink
 		default:
 			var err error
 			if found, err = s.links.ScreenerPublished(ctx, site, link.slug); err != nil {
-				return fmt.Sprintf("the screeners of sites/%s cannot be checked: %v", site, err), nil
+				return RuleInternalLinkUnchecked, fmt.Sprintf("the screeners of sites/%s cannot be checked: %v", site, err), nil
 			}
 		}
 		if !found {
-			return fmt.Sprintf("nothing is published at %s/%s on sites/%s", link.kind, link.slug, site), nil
+			return RuleInternalLink, fmt.Sprintf("nothing is published at %s/%s on sites/%s", link.kind, link.slug, site), nil
 		}
 	}
-	return "", nil
+	return "", "", nil
 }

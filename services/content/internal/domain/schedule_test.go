@@ -2,6 +2,8 @@ package domain_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -200,5 +202,77 @@ func TestUndeleteRechecksAnOverdueSchedule(t *testing.T) {
 	}
 	if got := f.get(t, a.ID); got.ScheduleFailure == nil || got.State != domain.StateDraft {
 		t.Errorf("as stored: state %v, failure %+v", got.State, got.ScheduleFailure)
+	}
+}
+
+// flakyLinks is a LinkTargets whose screening service is down until up is set; it counts the
+// screener checks asked of it.
+type flakyLinks struct {
+	mu     sync.Mutex
+	up     bool
+	checks int
+}
+
+func (l *flakyLinks) ArticlePublished(string, string) bool { return false }
+func (l *flakyLinks) ScreenerPublished(context.Context, string, string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.checks++
+	if !l.up {
+		return false, errors.New("screening unavailable")
+	}
+	return true, nil
+}
+
+func (l *flakyLinks) state() (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.up, l.checks
+}
+
+// TestSchedulerWaitsOutAnUncheckableLink: a due article whose screener link cannot be checked now
+// (the screening service is down) is neither published nor failed: it stays scheduled and
+// untouched, the scheduler leaves it alone for a while instead of asking every round, and it
+// publishes once the link can be checked.
+func TestSchedulerWaitsOutAnUncheckableLink(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := t.Context()
+	links := &flakyLinks{}
+	f.svc.ResolveLinksWith(links)
+	c := draft("Take the check", "site-a")
+	c.Body = "## Take the check\n\nTry [the questions](/v1/sites/site-a/screeners/kratom-self-check)."
+	a := f.create(t, admin, c)
+	links.mu.Lock()
+	links.up = true
+	links.mu.Unlock()
+	a, err := f.svc.ScheduleArticle(ctx, admin, a.ID, f.clock.Now().Add(time.Minute), a.Etag())
+	wantCode(t, err, "")
+	links.mu.Lock()
+	links.up, links.checks = false, 0
+	links.mu.Unlock()
+
+	f.clock.Advance(2 * time.Minute)
+	for range 5 { // rounds a second apart, all within the wait
+		if n, err := f.svc.PublishDue(ctx); err != nil || n != 0 {
+			t.Fatalf("PublishDue with screening down = %d, %v; want 0", n, err)
+		}
+		f.clock.Advance(time.Second)
+	}
+	if _, checks := links.state(); checks != 1 {
+		t.Errorf("screening asked %d times in five rounds, want once (then the scheduler waits)", checks)
+	}
+	if got := f.get(t, a.ID); got.State != domain.StateScheduled || got.ScheduleFailure != nil || got.RevisionID != a.RevisionID {
+		t.Fatalf("while the link cannot be checked: state %v, failure %+v, revision %d; want it scheduled and untouched", got.State, got.ScheduleFailure, got.RevisionID)
+	}
+	links.mu.Lock()
+	links.up = true
+	links.mu.Unlock()
+	f.clock.Advance(time.Minute)
+	if n, err := f.svc.PublishDue(ctx); err != nil || n != 1 {
+		t.Fatalf("PublishDue once screening is back = %d, %v; want 1", n, err)
+	}
+	if got := f.get(t, a.ID); got.State != domain.StatePublished || got.ScheduleFailure != nil {
+		t.Errorf("after: state %v, failure %+v; want PUBLISHED", got.State, got.ScheduleFailure)
 	}
 }

@@ -35,7 +35,16 @@ type Service struct {
 	observer Observer
 	links    LinkTargets
 	linter   Linter
+
+	// deferred holds, by article id, when the scheduler may next try a due article whose
+	// publish checks could not run (see PublishDue).
+	deferredMu sync.Mutex
+	deferred   map[string]time.Time
 }
+
+// recheckDelay is how long the scheduler waits before it tries again a due article whose
+// publish checks could not run (a site lookup failed, a screener link could not be checked).
+const recheckDelay = time.Minute
 
 // Observer learns, synchronously, of every write this service has just made successfully.
 // Delivery read models use it to show changes at once. It must not modify what it is given.
@@ -365,14 +374,16 @@ func (s *Service) UndeleteArticle(ctx context.Context, p auth.Principal, id stri
 			// done at once had it not been deleted, and on the same checks. (A schedule still
 			// ahead stays as it is.)
 			unmet, err := s.unmetPublishChecks(ctx, a)
-			if err != nil {
+			switch {
+			case err != nil:
 				return err
-			}
-			if len(unmet) > 0 {
+			case onlyUnchecked(unmet):
+				// The checks cannot run now: it stays scheduled, and the scheduler tries again.
+			case len(unmet) > 0:
 				s.failSchedule(ctx, a, now, unmet)
-				return nil
+			default:
+				a.publish(now)
 			}
-			a.publish(now)
 		}
 		return nil
 	})
@@ -541,7 +552,8 @@ func (s *Service) RollbackArticle(ctx context.Context, p auth.Principal, id stri
 // fallen due, a site may have tuned the lint, a link target may be gone). One that fails them
 // is not published: its schedule is dropped and the failure recorded on it (revision action
 // "schedule_failed", see failSchedule), so it is never retried. One whose checks cannot run now
-// (a site lookup or a remote link check failing) stays due and is tried again at the next call.
+// (a site lookup failing, or only screener links the screening service could not answer for:
+// INTERNAL_LINK_UNCHECKED) stays due and untouched, and is tried again recheckDelay later.
 func (s *Service) PublishDue(ctx context.Context) (int, error) {
 	now := s.now()
 	due, err := s.articles.ListDueScheduled(ctx, now, 100)
@@ -551,13 +563,20 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 	system := auth.Principal{KeyName: SchedulerActor, Role: auth.RoleAdmin}
 	published := 0
 	for _, a := range due {
+		if s.deferredUntil(a.ID, now) {
+			continue
+		}
 		unmet, err := s.unmetPublishChecks(ctx, a)
+		if err == nil && onlyUnchecked(unmet) {
+			err = fmt.Errorf("its screener links cannot be checked now (%s)", RuleInternalLinkUnchecked)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return published, ctx.Err()
 			}
-			s.logger.WarnContext(ctx, "scheduled article not published yet: its publish checks could not run; trying again at the next round",
-				"article", a.Name(), "err", err)
+			s.deferCheck(a.ID, now.Add(recheckDelay))
+			s.logger.WarnContext(ctx, "scheduled article not published yet: its publish checks could not run; trying again later",
+				"article", a.Name(), "retry_after", recheckDelay, "err", err)
 			continue
 		}
 		next := a.clone()
@@ -587,6 +606,35 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 		}
 	}
 	return published, nil
+}
+
+// deferredUntil reports whether the scheduler should leave article id alone at now (its checks
+// could not run a moment ago); it forgets deferrals whose time has come.
+func (s *Service) deferredUntil(id string, now time.Time) bool {
+	s.deferredMu.Lock()
+	defer s.deferredMu.Unlock()
+	until, ok := s.deferred[id]
+	if ok && !now.Before(until) {
+		delete(s.deferred, id)
+		return false
+	}
+	return ok
+}
+
+// deferCheck makes the scheduler leave article id alone until until.
+func (s *Service) deferCheck(id string, until time.Time) {
+	s.deferredMu.Lock()
+	defer s.deferredMu.Unlock()
+	if s.deferred == nil {
+		s.deferred = map[string]time.Time{}
+	}
+	s.deferred[id] = until
+}
+
+// onlyUnchecked reports whether every unmet rule (at least one) is a screener link that could not
+// be checked now: the checks did not fail, they could not run.
+func onlyUnchecked(unmet []apperr.FieldViolation) bool {
+	return len(unmet) > 0 && !slices.ContainsFunc(unmet, func(v apperr.FieldViolation) bool { return v.Rule != RuleInternalLinkUnchecked })
 }
 
 // unmetPublishChecks runs CheckPublishable on a and returns the rules it fails (none when it
