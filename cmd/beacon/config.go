@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beaconcms/beacon/console"
 	"github.com/beaconcms/beacon/gateway"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/claimlint"
@@ -72,12 +73,16 @@ type Config struct {
 	// service makes one (kept in DataDir as screening.key when there is a data dir).
 	ScreeningKey string `secret:"true"`
 	Gateway      gateway.Config
+	Console      console.Config
 	Seed         SeedConfig
 	// KeyName, KeyRole and KeySite describe the key `beacon admin-key` creates: its display
 	// name, role (admin, editor, viewer, delivery) and site (empty for all sites).
 	KeyName string
 	KeyRole string
 	KeySite string
+	// UserEmail and UserDisplayName describe the admin user `beacon admin-user` creates.
+	UserEmail       string
+	UserDisplayName string
 }
 
 // SeedConfig is what `beacon seed` generates.
@@ -141,6 +146,11 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 		fs.StringVar(&cfg.KeyRole, "role", cfg.KeyRole, "role of the new key: admin|editor|viewer|delivery (a --service-key is a viewer key for all sites)")
 		fs.StringVar(&cfg.KeySite, "site", cfg.KeySite, "limit the key to this site id; empty for all sites")
 	}
+	if command == "admin-user" {
+		cfg.UserDisplayName = "Admin"
+		fs.StringVar(&cfg.UserEmail, "email", cfg.UserEmail, "sign-in email of the new admin user (required)")
+		fs.StringVar(&cfg.UserDisplayName, "display-name", cfg.UserDisplayName, "name of the new admin user shown in the console")
+	}
 	if command == "seed" {
 		str(&cfg.Seed.Site, "site", "site to create (if missing) and fill")
 		str(&cfg.Seed.BaseURL, "base-url", "base URL of the site when it is created")
@@ -158,7 +168,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.MongoURI, "mongodb-uri", "MongoDB URI; empty uses the embedded store in --data-dir")
 	str(&cfg.DataDir, "data-dir", "directory of the embedded store")
 	str(&cfg.PageTokenSecret, "page-token-secret", "secret (>= 32 bytes) signing page tokens; same on every replica")
-	str(&cfg.AccessDatabase, "access-database", "database holding API keys")
+	str(&cfg.AccessDatabase, "access-database", "database holding API keys, console users and sessions")
 	str(&cfg.Content.Database, "content-database", "database of the content service")
 	str(&cfg.Resources.Database, "resources-database", "database of the resources service")
 	str(&cfg.Screening.Database, "screening-database", "database of the screening service")
@@ -177,6 +187,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	dur(&cfg.ShutdownGrace, "shutdown-grace", "how long in-flight calls may finish on SIGTERM")
 	dur(&cfg.GRPC.MaxCallDuration, "max-call-duration", "deadline cap of every gRPC call")
 	dur(&cfg.Gateway.CallTimeout, "gateway-call-timeout", "deadline of every REST call")
+	fs.BoolVar(&cfg.Console.SecureCookie, "console-secure-cookie", cfg.Console.SecureCookie, "mark the console's session cookie Secure on every response, for HTTPS served by a proxy in front of Beacon (without it: only requests that came over TLS) (env BEACON_CONSOLE_SECURE_COOKIE)")
 	fs.BoolVar(&cfg.GRPC.Reflection, "grpc-reflection", cfg.GRPC.Reflection, "serve gRPC reflection (admin keys only) (env BEACON_GRPC_REFLECTION)")
 	fs.BoolVar(&cfg.PrintConfig, "print-config", false, "print the configuration with secrets masked, then exit")
 
@@ -235,6 +246,9 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	}
 	if cfg.Screening.FlushInterval <= 0 || cfg.Screening.FlushInterval > domainMaxFlushInterval {
 		return cfg, fmt.Errorf("--screening-flush-interval must be positive and at most %s", domainMaxFlushInterval)
+	}
+	if command == "admin-user" && strings.TrimSpace(cfg.UserEmail) == "" {
+		return cfg, fmt.Errorf("--email is required: the new admin user's sign-in email")
 	}
 	if command == "admin-key" {
 		if _, err := auth.ParseRole(cfg.KeyRole); err != nil {

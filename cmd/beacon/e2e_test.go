@@ -49,11 +49,14 @@ type instance struct {
 	restURL  string
 	grpcAddr string
 	adminKey string
-	dataDir  string
-	storeURI string
-	socket   string // printed by beacon store
-	cmd      *exec.Cmd
-	stderr   *bytes.Buffer
+	// adminEmail and adminPassword sign the console's bootstrap admin user in (beacon dev).
+	adminEmail    string
+	adminPassword string
+	dataDir       string
+	storeURI      string
+	socket        string // printed by beacon store
+	cmd           *exec.Cmd
+	stderr        *bytes.Buffer
 }
 
 // startDev runs `beacon dev` on random ports in dataDir and waits until it is ready.
@@ -109,6 +112,10 @@ func startUntil(tb testing.TB, ready string, args ...string) *instance {
 				inst.grpcAddr = strings.TrimPrefix(line, "gRPC  ")
 			case strings.HasPrefix(line, "admin key (shown once"):
 				keyNext = true
+			case strings.HasPrefix(line, "  email    "):
+				inst.adminEmail = strings.TrimPrefix(line, "  email    ")
+			case strings.HasPrefix(line, "  password "):
+				inst.adminPassword = strings.TrimPrefix(line, "  password ")
 			case strings.HasPrefix(line, "REST  "):
 				inst.restURL = strings.TrimPrefix(line, "REST  ")
 			case strings.HasPrefix(line, "socket "):

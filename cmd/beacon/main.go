@@ -25,6 +25,8 @@ Commands:
             (a split deployment on one machine); prints the socket's --mongodb-uri
   migrate   apply database migrations and exit
   admin-key create an admin key for all sites and print it once (--key-name NAME)
+  admin-user create an admin user for all sites (--email EMAIL) and print its generated password once;
+            it signs in to the editor console at /console/
   seed      add generated published articles to a site (for benchmarks; stop other beacons on the same data dir first)
   import    import resources --site=ID FILE: a CSV or HSDS JSON file into a site over gRPC
             (--resources-addr, key in BEACON_API_KEY), with a progress bar and a per-row report
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return 0
 	case "import":
 		return runImport(ctx, rest, env, stdout, stderr)
-	case "dev", "serve", "store", "migrate", "seed", "admin-key":
+	case "dev", "serve", "store", "migrate", "seed", "admin-key", "admin-user":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		err = seed(ctx, cfg, logger)
 	case "admin-key":
 		err = createAdminKey(ctx, cfg, logger, stdout)
+	case "admin-user":
+		err = createAdminUser(ctx, cfg, logger, stdout)
 	case "store":
 		err = serveStore(ctx, cfg, logger, stdout)
 	default:

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/beaconcms/beacon/console"
 	"github.com/beaconcms/beacon/gateway"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
@@ -42,6 +43,7 @@ const (
 	moduleGRPC     = "grpc-server"
 	moduleGateway  = "gateway"
 	moduleDevSetup = "dev-setup"
+	moduleConsole  = "console"
 	moduleAll      = "all"
 )
 
@@ -87,7 +89,7 @@ var serviceModules = []serviceModule{
 		return grpcService{register: a.sites.Register, rules: sites.Rules(), names: sites.ServiceNames()}, nil
 	}, gateway: sites.RegisterGateway},
 	{name: "access", deps: []string{moduleVerifier}, start: func(_ context.Context, a *app) (grpcService, error) {
-		return grpcService{register: a.keys.Register, rules: access.Rules(), names: access.ServiceNames()}, nil
+		return grpcService{register: a.keys.Register, rules: access.Rules(), names: access.ServiceNames(), run: a.keys.Run}, nil
 	}, gateway: access.RegisterGateway},
 	{name: "content", deps: []string{moduleCatalog}, start: func(ctx context.Context, a *app) (grpcService, error) {
 		svc, err := newContent(ctx, a.cfg, a.store, a.catalog, a.logger)
@@ -185,8 +187,9 @@ type app struct {
 	content   *content.Service
 	resources *resources.Service
 	screening *screening.Service
-	running   map[string]bool // the modules this process runs
-	restAddr  string          // moduleGateway
+	console   *console.Console // moduleConsole; the gateway serves it
+	running   map[string]bool  // the modules this process runs
+	restAddr  string           // moduleGateway
 }
 
 // newGraph returns Beacon's module graph; the Inits act on a.
@@ -219,11 +222,14 @@ func newGraph(a *app) (*modules.Graph, error) {
 	}
 	mods = append(mods,
 		modules.Module{Name: moduleDevSetup, Deps: []string{"sites", "content", "access", "resources", "screening"}, Init: a.initDevSetup},
+		// The console is served on the gateway's listener and calls the services over gRPC like
+		// the gateway's management routes: it needs neither the store nor the key verifier.
+		modules.Module{Name: moduleConsole, Target: true, After: serviceNames(), Init: a.initConsole},
 		modules.Module{Name: moduleGateway, Deps: gatewayDeps, Target: true,
 			// With services in the same process, the gateway calls them through the local gRPC
 			// server: it starts after them and stops before them.
-			After: append(serviceNames(), moduleDevSetup), Init: a.initGateway},
-		modules.Module{Name: moduleAll, Deps: append(serviceNames(), moduleGateway), Target: true},
+			After: append(serviceNames(), moduleDevSetup, moduleConsole), Init: a.initGateway},
+		modules.Module{Name: moduleAll, Deps: append(serviceNames(), moduleGateway, moduleConsole), Target: true},
 	)
 	return modules.New(mods...)
 }
@@ -428,6 +434,70 @@ func (a *app) initDevSetup(ctx context.Context) (modules.Service, error) {
 	return idle(), nil
 }
 
+// serviceConn dials the named service: this process's own gRPC port when it runs there, else
+// --<name>-addr.
+func (a *app) serviceConn(name, user string) (*grpc.ClientConn, error) {
+	addr := a.cfg.ServiceAddrs[name]
+	if a.running[name] {
+		addr = a.grpc.lis.Addr().String()
+	}
+	if addr == "" {
+		return nil, fmt.Errorf("the %s needs --%s-addr (%s): %s does not run in this process", user, name, envName(name+"-addr"), name)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("dial %s at %s: %w", name, addr, err)
+	}
+	return conn, nil
+}
+
+// initConsole builds the editor console, which the gateway of this process serves at /console/.
+func (a *app) initConsole(context.Context) (modules.Service, error) {
+	if !a.running[moduleGateway] {
+		return nil, fmt.Errorf("the console is served by the gateway's HTTP listener: run it with --target=gateway,console")
+	}
+	conns := map[string]*grpc.ClientConn{}
+	closeConns := func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}
+	for _, name := range []string{"access", "content", "sites"} {
+		conn, err := a.serviceConn(name, "console")
+		if err != nil {
+			closeConns()
+			return nil, err
+		}
+		conns[name] = conn
+	}
+	c, err := console.New(a.cfg.Console, console.Upstreams{Access: conns["access"], Content: conns["content"], Sites: conns["sites"]}, a.logger)
+	if err != nil {
+		closeConns()
+		return nil, err
+	}
+	a.console = c
+	return modules.RunFunc(func(ctx context.Context) error {
+		<-ctx.Done() // the gateway, which serves the console, has stopped
+		closeConns()
+		return nil
+	}), nil
+}
+
+// withConsole hands the console's paths to c and everything else to edge (c nil: edge alone).
+// A prefix test, so the edge's read routes pay no pattern matching.
+func withConsole(edge http.Handler, c *console.Console) http.Handler {
+	if c == nil {
+		return edge
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if console.Owns(r.URL.Path) {
+			c.ServeHTTP(w, r)
+			return
+		}
+		edge.ServeHTTP(w, r)
+	})
+}
+
 func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 	var conns []*grpc.ClientConn
 	closeConns := func() {
@@ -439,18 +509,10 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 	routes := map[string]gateway.RegisterFunc{}
 	for _, s := range serviceModules {
 		routes[s.name] = s.gateway
-		addr := a.cfg.ServiceAddrs[s.name]
-		if a.running[s.name] {
-			addr = a.grpc.lis.Addr().String()
-		}
-		if addr == "" {
-			closeConns()
-			return nil, fmt.Errorf("the gateway needs --%s-addr (%s): %s does not run in this process", s.name, envName(s.name+"-addr"), s.name)
-		}
-		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := a.serviceConn(s.name, "gateway")
 		if err != nil {
 			closeConns()
-			return nil, fmt.Errorf("dial %s at %s: %w", s.name, addr, err)
+			return nil, err
 		}
 		conns = append(conns, conn)
 		upstream[s.name] = conn
@@ -509,7 +571,7 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 	}
 	a.restAddr = lis.Addr().String()
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           withConsole(handler, a.console),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -331,6 +331,58 @@ func prepareDev(ctx context.Context, cfg Config, sitesSvc *sites.Service, conten
 	} else {
 		fmt.Fprintf(stdout, "an admin key exists but %s does not; make a new one with 'beacon admin-key'\n", keyPath)
 	}
+	return bootstrapAdminUser(ctx, cfg, keys, stdout)
+}
+
+// devAdminEmail is the sign-in email of the admin user `beacon dev` creates (.test is a
+// reserved top-level domain: it never reaches anyone).
+const devAdminEmail = "admin@beacon.test"
+
+// bootstrapAdminUser creates the console's first admin user when there is no active one, and
+// prints its email and generated password once, also writing them to
+// <data-dir>/admin-user.txt (0600), as the admin key is kept.
+func bootstrapAdminUser(ctx context.Context, cfg Config, keys *access.Service, stdout io.Writer) error {
+	path := filepath.Join(cfg.DataDir, "admin-user.txt")
+	password, created, err := keys.BootstrapAdminUser(ctx, devAdminEmail, "Admin (beacon dev)")
+	if err != nil {
+		return err
+	}
+	if !created {
+		if _, err := os.Stat(path); err == nil {
+			fmt.Fprintf(stdout, "admin user in %s\n", path)
+		}
+		return nil
+	}
+	fmt.Fprintf(stdout, "admin user for the console (shown once, also in %s):\n  email    %s\n  password %s\n", path, devAdminEmail, password)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", cfg.DataDir, err)
+	}
+	if err := os.WriteFile(path, []byte("email "+devAdminEmail+"\npassword "+password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s (the user above still signs in): %w", path, err)
+	}
+	return nil
+}
+
+// createAdminUser makes a new all-sites admin user with a generated password and prints it once.
+func createAdminUser(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+	st, closeStore, err := openStored(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	sitesSvc, err := newSites(ctx, cfg, st, logger)
+	if err != nil {
+		return err
+	}
+	keys, err := newAccess(ctx, cfg, st, sitecatalog.New(sitesSvc, sitecatalog.Config{}, logger), logger)
+	if err != nil {
+		return err
+	}
+	name, password, err := keys.CreateAdminUser(ctx, cfg.UserEmail, cfg.UserDisplayName)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s (%s, role admin, all sites); sign in at /console/ with this password, shown once:\n%s\n", name, cfg.UserDisplayName, password)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Code classifies an application error. Each code maps to exactly one gRPC code.
@@ -24,6 +25,7 @@ const (
 	Unauthenticated    Code = "unauthenticated"     // no or unknown credentials
 	PermissionDenied   Code = "permission_denied"   // credentials valid, action not allowed
 	Unavailable        Code = "unavailable"         // a dependency is down; retry later
+	ResourceExhausted  Code = "resource_exhausted"  // too many attempts; retry after Error.RetryAfter
 )
 
 // FieldViolation names one bad field of a request and what is wrong with it.
@@ -40,6 +42,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  []FieldViolation
+	// RetryAfter, when positive, is how long the caller should wait before trying again
+	// (ResourceExhausted); it reaches gRPC callers as a google.rpc.RetryInfo detail.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -59,6 +64,11 @@ func (e *Error) Error() string {
 // New returns an *Error with a formatted message.
 func New(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// TooManyAttempts returns a ResourceExhausted error telling the caller to wait retryAfter.
+func TooManyAttempts(retryAfter time.Duration, format string, args ...any) *Error {
+	return &Error{Code: ResourceExhausted, Message: fmt.Sprintf(format, args...), RetryAfter: retryAfter}
 }
 
 // InvalidField returns an Invalid error about one field.

@@ -231,6 +231,7 @@ func TestStatusCodes(t *testing.T) {
 		{"unauthenticated", apperr.New(apperr.Unauthenticated, "no key"), false, codes.Unauthenticated, "no key"},
 		{"permission denied", apperr.New(apperr.PermissionDenied, "no"), false, codes.PermissionDenied, "no"},
 		{"unavailable", apperr.New(apperr.Unavailable, "retry later"), false, codes.Unavailable, "retry later"},
+		{"resource exhausted", apperr.TooManyAttempts(time.Minute, "too many attempts"), false, codes.ResourceExhausted, "too many attempts"},
 		{"wrapped application error keeps only its own message", fmt.Errorf("querying %s: %w", secret, apperr.New(apperr.NotFound, "gone")), false, codes.NotFound, "gone"},
 		{"unknown application code", apperr.New(apperr.Code("teapot"), "%s", secret), false, codes.Internal, ""},
 		{"plain error", errors.New(secret), false, codes.Internal, ""},
@@ -268,6 +269,21 @@ func TestStatusCodes(t *testing.T) {
 				t.Errorf("request log = %v, want one line with method %s and code %v", rpcs, methodDo, tt.wantCode)
 			}
 		})
+	}
+}
+
+func TestResourceExhaustedCarriesRetryInfo(t *testing.T) {
+	ts := startServer(t, grpcserver.Config{})
+	ts.failWith(apperr.TooManyAttempts(90*time.Second, "too many sign-in attempts"))
+	_, st := ts.do(t.Context(), "")
+	var got *errdetails.RetryInfo
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			got = ri
+		}
+	}
+	if st.Code() != codes.ResourceExhausted || got == nil || got.GetRetryDelay().AsDuration() != 90*time.Second {
+		t.Fatalf("status = %v %q, RetryInfo %v; want RESOURCE_EXHAUSTED with a 90s retry delay", st.Code(), st.Message(), got)
 	}
 }
 

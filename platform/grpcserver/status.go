@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // codeOf is the one table from application error codes to gRPC codes. The gateway turns gRPC codes
@@ -27,6 +28,7 @@ var codeOf = map[apperr.Code]codes.Code{
 	apperr.Unauthenticated:    codes.Unauthenticated,
 	apperr.PermissionDenied:   codes.PermissionDenied,
 	apperr.Unavailable:        codes.Unavailable,
+	apperr.ResourceExhausted:  codes.ResourceExhausted,
 }
 
 // Status converts err into the status the caller sees.
@@ -47,6 +49,11 @@ func Status(ctx context.Context, logger *slog.Logger, method string, err error) 
 		code, known := codeOf[e.Code]
 		if known {
 			st := status.New(code, e.Error())
+			if e.RetryAfter > 0 {
+				if withRetry, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)}); derr == nil {
+					st = withRetry
+				}
+			}
 			if len(e.Fields) > 0 {
 				br := &errdetails.BadRequest{}
 				for _, f := range e.Fields {

@@ -47,6 +47,7 @@ var smallCollections = map[string]SmallCollection{
 	"pending_revisions":  {Bound: "one marker per article write in flight or whose revision record failed; removed once recorded"},
 	"sites":              {Bound: "one document per branded site, created by operators: tens, at most a few thousand"},
 	"api_keys":           {Bound: "one document per API key, created by operators: at most a few thousand"},
+	"users":              {Bound: "one document per console user (editors, reviewers, admins), created by admins: at most a few thousand"},
 }
 
 type scanKey struct{}

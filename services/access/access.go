@@ -1,10 +1,12 @@
 // Package access is the access service: it issues, verifies and revokes the API keys every
-// Beacon service accepts, and serves beacon.access.v1.ApiKeyService. It is the exported facade
+// Beacon service accepts, manages the users of the editor console and their sessions, and serves
+// beacon.access.v1.ApiKeyService, UserService and SessionService. It is the exported facade
 // the beacon binary wires; everything else is internal:
 //
-//   - internal/domain: keys, validation, the verifying cache ([Service.Verify]);
-//   - internal/store: the "api_keys" collection and its migrations;
-//   - internal/api: the gRPC server and its access rules.
+//   - internal/domain: keys, users and sessions, validation, the verifying caches
+//     ([Service.Verify]);
+//   - internal/store: the "api_keys", "users" and "sessions" collections and their migrations;
+//   - internal/api: the gRPC servers and their access rules.
 //
 // Keys are bearer tokens "bk_<16 hex id>_<52 base32 characters of 32 random bytes>". Only the
 // SHA-256 of a token is stored (a slow password hash buys nothing for 256 random bits), and
@@ -12,6 +14,15 @@
 // at most 30 seconds, so a revoked key is refused by every process within 30 seconds (by the
 // process that revoked it at once). A key limited to a site works only while the site exists and
 // is not deleted, as the process's site catalog says.
+//
+// Users sign in with an email and a password (argon2id, OWASP parameters) and get a session: a
+// bearer token "bs_<52 base32 characters>" (only its SHA-256 is stored) that the auth
+// interceptor accepts like a key and resolves to the user's Principal: KeyName "users/{email}",
+// and the user's role for the site the credential names ("bs_...~<site>"), else its all-sites
+// role, else its first. Roles per site are those of keys and pass the same policy. A session
+// ends 12 hours after its last activity, 7 days after sign-in, at sign-out, and, with every other
+// session of the user, at a password change, "sign out everywhere" and when the user is
+// disabled (a per-user epoch, so one write revokes them all).
 //
 // Verification is a read-only, by-_id, cached read of the access database from every process
 // that serves gRPC (a documented exception to "each service reads only its own database"); only
@@ -22,6 +33,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -38,7 +50,7 @@ import (
 
 // Config is the access service's configuration.
 type Config struct {
-	// Database is the MongoDB database holding only API keys.
+	// Database is the MongoDB database holding API keys, console users and sessions.
 	Database string
 }
 
@@ -72,8 +84,13 @@ func Migrate(ctx context.Context, db *mongo.Database, logger *slog.Logger) error
 // Service is a ready-to-register access service. It is the [auth.Verifier] of the auth
 // interceptor. Safe for concurrent use.
 type Service struct {
-	keys   *domain.Service
-	server *api.Server
+	keys     *domain.Service
+	users    *domain.Users
+	userDB   *store.Users
+	server   *api.Server
+	userAPI  *api.UserServer
+	sessions *api.SessionServer
+	logger   *slog.Logger
 }
 
 var _ auth.Verifier = (*Service)(nil)
@@ -85,8 +102,12 @@ func New(deps Deps, logger *slog.Logger) *Service {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("service", "access")
-	keys := domain.NewService(store.New(deps.DB, deps.Locks), siteStates{deps.Sites}, logger, domain.Config{})
-	return &Service{keys: keys, server: api.NewServer(keys, logger)}
+	sites := siteStates{deps.Sites}
+	keys := domain.NewService(store.New(deps.DB, deps.Locks), sites, logger, domain.Config{})
+	userDB := store.NewUsers(deps.DB, deps.Locks)
+	users := domain.NewUsers(userDB, sites, logger, domain.UsersConfig{})
+	return &Service{keys: keys, users: users, userDB: userDB, server: api.NewServer(keys, logger),
+		userAPI: api.NewUserServer(users, logger), sessions: api.NewSessionServer(users, logger), logger: logger}
 }
 
 // siteStates adapts the site catalog to the domain's SiteCatalog.
@@ -105,34 +126,78 @@ func (c siteStates) SiteState(ctx context.Context, id string) (domain.SiteState,
 	return domain.SiteLive, nil
 }
 
-// Register adds ApiKeyService to srv. Its methods need the rules of [Rules] in the policy.
+// Register adds ApiKeyService, UserService and SessionService to srv. Their methods need the
+// rules of [Rules] in the policy.
 func (s *Service) Register(srv grpc.ServiceRegistrar) {
 	accessv1.RegisterApiKeyServiceServer(srv, s.server)
+	accessv1.RegisterUserServiceServer(srv, s.userAPI)
+	accessv1.RegisterSessionServiceServer(srv, s.sessions)
 }
 
-// Rules is the access policy of ApiKeyService: every method needs RoleAdmin (site-limited admins
-// are confined to their site's keys by the service itself).
-func Rules() auth.Policy { return api.Rules() }
+// Rules is the access policy of the access service: ApiKeyService and UserService need
+// RoleAdmin (site-limited admins are confined to their site's keys and users by the service
+// itself); SessionService's CreateSession (sign-in) is public, its other methods need a session.
+func Rules() auth.Policy {
+	policy, err := auth.Merge(api.Rules(), api.UserRules())
+	if err != nil {
+		panic(err) // two fixed policies of this package; a test merges them
+	}
+	return policy
+}
 
-// RegisterGateway adds ApiKeyService's REST routes to mux; calls go through conn.
+// RegisterGateway adds the REST routes of ApiKeyService and UserService to mux; calls go
+// through conn. SessionService has none: the console is its web face.
 func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return accessv1.RegisterApiKeyServiceHandler(ctx, mux, conn)
+	if err := accessv1.RegisterApiKeyServiceHandler(ctx, mux, conn); err != nil {
+		return err
+	}
+	return accessv1.RegisterUserServiceHandler(ctx, mux, conn)
 }
 
 // ServiceNames are the gRPC service names Register adds, for health checks.
-func ServiceNames() []string { return []string{accessv1.ApiKeyService_ServiceDesc.ServiceName} }
+func ServiceNames() []string {
+	return []string{accessv1.ApiKeyService_ServiceDesc.ServiceName, accessv1.UserService_ServiceDesc.ServiceName,
+		accessv1.SessionService_ServiceDesc.ServiceName}
+}
 
-// Run does the service's background work until ctx ends. It has none: it returns when ctx ends.
+// Run does the service's background work until ctx ends: once, at start, it deletes the
+// sessions that have ended (a scan of the sessions collection, which nothing else scans).
 func (s *Service) Run(ctx context.Context) error {
+	if n, err := s.userDB.PruneSessions(ctx, time.Now()); err != nil {
+		s.logger.WarnContext(ctx, "pruning ended sessions failed; they stay refused", "err", err)
+	} else if n > 0 {
+		s.logger.InfoContext(ctx, "pruned ended sessions", "count", n)
+	}
 	<-ctx.Done()
 	return nil
 }
 
-// Verify implements [auth.Verifier]: the Principal of an active key whose token this is. A
-// malformed, unknown or revoked token, or a key of a missing or deleted site, is apperr
-// Unauthenticated; other errors mean the store or the site catalog could not answer.
+// Verify implements [auth.Verifier]: the Principal of an active key whose token this is, or of
+// the user of an open session ("bs_..." credentials). A malformed, unknown or revoked token, a
+// key of a missing or deleted site, or an ended session is apperr Unauthenticated; other errors
+// mean the store or the site catalog could not answer.
 func (s *Service) Verify(ctx context.Context, token string) (auth.Principal, error) {
+	if domain.IsSessionCredential(token) {
+		return s.users.Verify(ctx, token)
+	}
 	return s.keys.Verify(ctx, token)
+}
+
+// BootstrapAdminUser creates an all-sites admin user with this email and display name and a
+// generated password when no active admin user exists, and returns the password (created
+// true); "", false when one exists. Meant for one process at startup (`beacon dev`).
+func (s *Service) BootstrapAdminUser(ctx context.Context, email, displayName string) (password string, created bool, err error) {
+	return s.users.BootstrapAdmin(ctx, email, displayName)
+}
+
+// CreateAdminUser creates an all-sites admin user with a generated password and returns its
+// name ("users/{email}") and the password, shown only here. For operators (`beacon admin-user`).
+func (s *Service) CreateAdminUser(ctx context.Context, email, displayName string) (name, password string, err error) {
+	u, password, err := s.users.CreateUser(ctx, email, displayName, []domain.RoleBinding{{Role: auth.RoleAdmin}}, "")
+	if err != nil {
+		return "", "", err
+	}
+	return u.Name(), password, nil
 }
 
 // Bootstrap creates an all-sites admin key named displayName when no active one exists and

@@ -5,60 +5,63 @@ import (
 	"time"
 )
 
-// lookupCache remembers, per key id, what the store said: the key (found) or that there is no
-// such key (not found). Entries live for ttl. Found and not-found entries are bounded
+// lookupCache remembers, per id, what the store said: the value (found) or that there is none
+// (not found). Entries live for ttl. Found and not-found entries are bounded
 // separately, so that a flood of made-up ids cannot push real keys out.
 //
 // Every delete starts a new generation; a put made for a lookup that began in an older
 // generation is dropped, so that a store read racing with a revocation cannot bring the
 // pre-revocation key back into the cache.
-type lookupCache struct {
+//
+// V is what is cached per id: a Key, a User or a Session.
+type lookupCache[V any] struct {
 	mu       sync.Mutex
 	gen      uint64
 	ttl      time.Duration
-	found    boundedTTLMap[Key]
+	found    boundedTTLMap[V]
 	notFound boundedTTLMap[struct{}]
 }
 
-func newLookupCache(ttl time.Duration, size int) *lookupCache {
-	return &lookupCache{
+func newLookupCache[V any](ttl time.Duration, size int) *lookupCache[V] {
+	return &lookupCache[V]{
 		ttl:      ttl,
-		found:    boundedTTLMap[Key]{max: size, m: map[string]ttlEntry[Key]{}},
+		found:    boundedTTLMap[V]{max: size, m: map[string]ttlEntry[V]{}},
 		notFound: boundedTTLMap[struct{}]{max: size, m: map[string]ttlEntry[struct{}]{}},
 	}
 }
 
 // get returns the cached answer for id at time now; hit is false when there is none.
-func (c *lookupCache) get(id string, now time.Time) (k Key, found, hit bool) {
+func (c *lookupCache[V]) get(id string, now time.Time) (v V, found, hit bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if k, ok := c.found.get(id, now); ok {
-		return k, true, true
+	if v, ok := c.found.get(id, now); ok {
+		return v, true, true
 	}
+	var zero V
 	if _, ok := c.notFound.get(id, now); ok {
-		return Key{}, false, true
+		return zero, false, true
 	}
-	return Key{}, false, false
+	return zero, false, false
 }
 
 // generation returns the current generation, to pass to putFound and putNotFound.
-func (c *lookupCache) generation() uint64 {
+func (c *lookupCache[V]) generation() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gen
 }
 
-func (c *lookupCache) putFound(gen uint64, k Key, now time.Time) {
+func (c *lookupCache[V]) putFound(gen uint64, id string, v V, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
 	}
-	c.notFound.delete(k.ID)
-	c.found.put(k.ID, k, now.Add(c.ttl), now)
+	c.notFound.delete(id)
+	c.found.put(id, v, now.Add(c.ttl), now)
 }
 
-func (c *lookupCache) putNotFound(gen uint64, id string, now time.Time) {
+func (c *lookupCache[V]) putNotFound(gen uint64, id string, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -68,7 +71,7 @@ func (c *lookupCache) putNotFound(gen uint64, id string, now time.Time) {
 	c.notFound.put(id, struct{}{}, now.Add(c.ttl), now)
 }
 
-func (c *lookupCache) delete(id string) {
+func (c *lookupCache[V]) delete(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -77,7 +80,7 @@ func (c *lookupCache) delete(id string) {
 }
 
 // len returns the number of entries, expired or not (for tests through export_test.go).
-func (c *lookupCache) len() (found, notFound int) {
+func (c *lookupCache[V]) len() (found, notFound int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.found.m), len(c.notFound.m)

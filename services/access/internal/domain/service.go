@@ -111,7 +111,7 @@ type Service struct {
 	sites  SiteCatalog
 	logger *slog.Logger
 	now    func() time.Time
-	cache  *lookupCache // nil when caching is disabled
+	cache  *lookupCache[Key] // nil when caching is disabled
 	group  singleflight.Group
 }
 
@@ -136,7 +136,7 @@ func NewService(store Store, sites SiteCatalog, logger *slog.Logger, cfg Config)
 		size = DefaultCacheSize
 	}
 	if ttl > 0 {
-		s.cache = newLookupCache(ttl, size)
+		s.cache = newLookupCache[Key](ttl, size)
 	}
 	return s
 }
@@ -303,7 +303,7 @@ func (s *Service) lookup(ctx context.Context, id string) (Key, bool, error) {
 			return nil, fmt.Errorf("looking up API key %s: %w", keyNamePrefix+id, err)
 		}
 		if s.cache != nil {
-			s.cache.putFound(gen, k, s.now())
+			s.cache.putFound(gen, k.ID, k, s.now())
 		}
 		return lookupResult{key: k, found: true}, nil
 	})
