@@ -95,10 +95,9 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 	}
 	failing := false
 	since, head, headKnown := from.Since, from.head, from.headKnown
-	idleReads, skip := 0, 0 // head reads in a row that found the log unmoved; ticks left to skip
+	backoff := loop.IdleBackoff{Max: f.IdleBackoff}
 	return loop.Every(ctx, f.Interval, func(ctx context.Context) {
-		if skip > 0 {
-			skip--
+		if backoff.Skip() {
 			return
 		}
 		var h int64
@@ -109,10 +108,9 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 				// Nothing was added since the last read, which covered everything up to it, but
 				// what this process wrote (and applied) itself.
 				if h == head {
-					idleReads++
-					skip = min(idleReads, max(f.IdleBackoff, 1)) - 1
+					backoff.Idle()
 				} else {
-					idleReads = 0
+					backoff.Busy()
 				}
 				head = h
 				if floor := f.now().Add(-f.Overlap); floor.After(since) {
@@ -120,7 +118,7 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 				}
 				return
 			}
-			idleReads = 0
+			backoff.Busy()
 		}
 		next, full, err := f.poll(ctx, since)
 		if err == nil {

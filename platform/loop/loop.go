@@ -36,3 +36,32 @@ func Every(ctx context.Context, interval time.Duration, fn func(context.Context)
 		fn(ctx)
 	}
 }
+
+// IdleBackoff spaces the calls of a polling loop while what it polls stays unchanged: after each
+// call that found nothing new (Idle), the loop skips one more tick before the next, up to Max-1
+// skipped ticks (a call every Max intervals); a call that found something (Busy) brings it back
+// to every tick. So a change made elsewhere is seen within Max intervals plus one call. Max 0 or 1
+// never skips. The zero value never skips. It is not safe for concurrent use: one loop owns it.
+type IdleBackoff struct {
+	Max  int
+	idle int // calls in a row that found nothing new
+	skip int // ticks left to skip
+}
+
+// Skip reports whether this tick is to be skipped; the loop calls it first on every tick.
+func (b *IdleBackoff) Skip() bool {
+	if b.skip > 0 {
+		b.skip--
+		return true
+	}
+	return false
+}
+
+// Idle records a call that found nothing new.
+func (b *IdleBackoff) Idle() {
+	b.idle++
+	b.skip = min(b.idle, max(b.Max, 1)) - 1
+}
+
+// Busy records a call that found a change (or failed, and must be retried at the next tick).
+func (b *IdleBackoff) Busy() { b.idle, b.skip = 0, 0 }

@@ -132,3 +132,40 @@ func TestEveryReturnsAtOnceForAnEndedContext(t *testing.T) {
 		t.Fatal("fn called although ctx had ended before Every started")
 	}
 }
+
+// TestIdleBackoffSpacing drives an IdleBackoff tick by tick: which ticks call, for a poll that
+// finds nothing new except where the table says.
+func TestIdleBackoffSpacing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		max   int
+		busy  map[int]bool // ticks whose call finds a change
+		ticks int
+		want  string // one letter per tick: c = called, s = skipped
+	}{
+		{name: "zero value never skips", max: 0, ticks: 6, want: "cccccc"},
+		{name: "max 1 never skips", max: 1, ticks: 6, want: "cccccc"},
+		{name: "max 3 spaces up to every third tick", max: 3, ticks: 12, want: "ccscsscsscss"},
+		{name: "a change brings it back to every tick", max: 3, busy: map[int]bool{6: true}, ticks: 12, want: "ccscsscccscs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := loop.IdleBackoff{Max: tc.max}
+			got := ""
+			for tick := range tc.ticks {
+				if b.Skip() {
+					got += "s"
+					continue
+				}
+				got += "c"
+				if tc.busy[tick] {
+					b.Busy()
+				} else {
+					b.Idle()
+				}
+			}
+			if got != tc.want {
+				t.Errorf("ticks = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+
+	"github.com/beaconcms/beacon/platform/loop"
 )
 
 // Embedded is an in-process FerretDB v1 server with the SQLite handler, storing under a data directory
@@ -42,8 +44,13 @@ type Embedded struct {
 }
 
 // idLookupInterval is how often the embedded store looks for new collections to give an _id
-// lookup index (see idlookup.go). A look at an unchanged database costs one PRAGMA query.
-const idLookupInterval = time.Second
+// lookup index (see idlookup.go) while databases change; looks that find nothing new space out
+// to one every idLookupIdleLooks intervals. A look at an unchanged database costs one PRAGMA
+// query per database file. Migrations create most collections, and IndexIDLookups runs after them.
+const (
+	idLookupInterval  = time.Second
+	idLookupIdleLooks = 5
+)
 
 // ferretNewMu serializes ferretdb.New, which writes FerretDB's package-level version info and would
 // otherwise race when two servers start at once (parallel tests).
@@ -141,7 +148,7 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 	}
 
 	e.lookups = newIDLookupIndexer(dir, logger)
-	if err := e.lookups.sync(ctx); err != nil {
+	if _, err := e.lookups.sync(ctx); err != nil {
 		_ = e.Close()
 		return nil, fmt.Errorf("starting embedded FerretDB: indexing _id lookups: %w", err)
 	}
@@ -154,19 +161,21 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 	return e, nil
 }
 
-// indexLookups gives new collections their _id lookup index every idLookupInterval until ctx
-// ends. A failure is logged once until a look succeeds again.
+// indexLookups gives new collections their _id lookup index, looking every idLookupInterval (spaced
+// out while nothing changes) until ctx ends. A failure is logged once until a look succeeds again.
 func (e *Embedded) indexLookups(ctx context.Context, logger *slog.Logger) {
-	t := time.NewTicker(idLookupInterval)
-	defer t.Stop()
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
+	backoff := loop.IdleBackoff{Max: idLookupIdleLooks}
+	_ = loop.Every(ctx, idLookupInterval, func(ctx context.Context) {
+		if backoff.Skip() {
 			return
-		case <-t.C:
 		}
-		err := e.lookups.sync(ctx)
+		changed, err := e.lookups.sync(ctx)
+		if changed || err != nil {
+			backoff.Busy()
+		} else {
+			backoff.Idle()
+		}
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			logger.WarnContext(ctx, "embedded store: indexing _id lookups failed; point reads of new collections stay slow until it works", slog.Any("err", err))
@@ -174,13 +183,13 @@ func (e *Embedded) indexLookups(ctx context.Context, logger *slog.Logger) {
 		case err == nil:
 			failing = false
 		}
-	}
+	})
 }
 
 // IndexIDLookups gives every collection created so far its _id lookup index now, rather than
-// within a second. Call it after migrations, before serving.
+// within a few seconds. Call it after migrations, before serving.
 func (e *Embedded) IndexIDLookups(ctx context.Context) error {
-	if err := e.lookups.sync(ctx); err != nil {
+	if _, err := e.lookups.sync(ctx); err != nil {
 		return fmt.Errorf("embedded store: indexing _id lookups: %w", err)
 	}
 	return nil

@@ -57,10 +57,10 @@ func newIDLookupIndexer(dir string, logger *slog.Logger) *idLookupIndexer {
 // sync creates the missing lookup indexes of every database file of the directory whose schema
 // changed since the last call (a new database, a new collection). An unchanged file costs one
 // PRAGMA query.
-func (x *idLookupIndexer) sync(ctx context.Context) error {
+func (x *idLookupIndexer) sync(ctx context.Context) (changed bool, err error) {
 	files, err := filepath.Glob(filepath.Join(x.dir, "*.sqlite"))
 	if err != nil {
-		return err
+		return false, err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -73,6 +73,7 @@ func (x *idLookupIndexer) sync(ctx context.Context) error {
 			_ = db.Close()
 			delete(x.dbs, name)
 			delete(x.schemas, name)
+			changed = true
 		}
 	}
 	var errs []error
@@ -97,6 +98,7 @@ func (x *idLookupIndexer) sync(ctx context.Context) error {
 		if x.schemas[name] == version {
 			continue
 		}
+		changed = true
 		created, err := indexTables(ctx, db)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
@@ -112,7 +114,7 @@ func (x *idLookupIndexer) sync(ctx context.Context) error {
 		}
 		x.schemas[name] = version
 	}
-	return errors.Join(errs...)
+	return changed, errors.Join(errs...)
 }
 
 // open returns the handle of one database file, opening it on first use. The caller holds mu.

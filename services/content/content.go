@@ -16,6 +16,7 @@ import (
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
@@ -258,14 +259,13 @@ func (s *Service) Run(ctx context.Context) error {
 		s.flushPendingRevisions(ctx)
 		return loop.Every(ctx, flushInterval, s.flushPendingRevisions)
 	})
-	g.Go(func() error { return loop.Every(ctx, s.cfg.ChangeLogPruneInterval, s.pruneChangeLog) })
-	return g.Wait()
-}
-
-func (s *Service) pruneChangeLog(ctx context.Context) {
-	if err := s.store.PruneArticleChanges(ctx, time.Now().Add(-s.cfg.ChangeLogRetention)); err != nil && ctx.Err() == nil {
-		s.logger.WarnContext(ctx, "pruning the article change log failed", "err", err)
+	pruner := &changelog.Pruner{
+		Head: s.store.ArticleChangesHead, Prune: s.store.PruneArticleChanges,
+		Retention: s.cfg.ChangeLogRetention, Interval: s.cfg.ChangeLogPruneInterval,
+		Logger: s.logger.With("log", "article_changes"),
 	}
+	g.Go(func() error { return pruner.Run(ctx) })
+	return g.Wait()
 }
 
 func (s *Service) flushPendingRevisions(ctx context.Context) {

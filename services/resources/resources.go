@@ -20,8 +20,8 @@ import (
 	"github.com/beaconcms/beacon/gateway"
 	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/claimlint"
-	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
@@ -178,13 +178,12 @@ func (s *Service) ReadSide() gateway.ReadSide {
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.index.Run(ctx) })
-	g.Go(func() error {
-		return loop.Every(ctx, s.cfg.PruneInterval, func(ctx context.Context) {
-			if err := s.store.PruneChanges(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				s.logger.Warn("pruning the change log failed", "err", err)
-			}
-		})
-	})
+	pruner := &changelog.Pruner{
+		Head: s.store.ChangesHead, Prune: s.store.PruneChanges,
+		Retention: store.ChangeRetention, Interval: s.cfg.PruneInterval,
+		Logger: s.logger.With("log", "resource_changes"),
+	}
+	g.Go(func() error { return pruner.Run(ctx) })
 	return g.Wait()
 }
 

@@ -107,7 +107,9 @@ type Notifier interface {
 
 // Config tunes a Catalog.
 type Config struct {
-	// Refresh is how often Run reloads every site from the source. 0 means DefaultRefresh.
+	// Refresh is how often Run reloads every site from the source while sites change. 0 means
+	// DefaultRefresh. Reloads that find nothing changed space out, up to one every
+	// IdleRefreshes × Refresh (see loop.IdleBackoff).
 	Refresh time.Duration
 	// MissTTL is how long a read-through that found no site is remembered. 0 means
 	// DefaultMissTTL; a negative value disables the memory of misses.
@@ -118,6 +120,11 @@ type Config struct {
 
 // DefaultRefresh is the refresh interval when Config.Refresh is 0.
 const DefaultRefresh = time.Second
+
+// IdleRefreshes bounds the spacing of reloads that find nothing changed: at DefaultRefresh, an
+// idle catalog reloads every 3 s, so another replica's site change arrives within the 5 s the
+// services promise. Changes written through this process arrive at once (notifications).
+const IdleRefreshes = 3
 
 // Defaults of the memory of misses (see Config.MissTTL, Config.MaxMisses).
 const (
@@ -349,12 +356,18 @@ func (c *Catalog) setLocked(s Site, touch bool) bool {
 // longer has are removed). A copy written by a notification or a read-through after the reload
 // started is kept, being newer. On error the copy is left as it was.
 func (c *Catalog) Refresh(ctx context.Context) error {
+	_, err := c.reload(ctx)
+	return err
+}
+
+// reload is Refresh; it also reports whether the copy changed.
+func (c *Catalog) reload(ctx context.Context) (bool, error) {
 	c.mu.RLock()
 	start := c.version
 	c.mu.RUnlock()
 	sites, err := c.src.ListSites(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	c.mu.Lock()
 	changed := false
@@ -385,18 +398,28 @@ func (c *Catalog) Refresh(ctx context.Context) error {
 	if changed {
 		c.notify()
 	}
-	return nil
+	return changed, nil
 }
 
-// Run refreshes the catalog at once and then every Config.Refresh until ctx ends, and returns
+// Run refreshes the catalog at once and then every Config.Refresh (spaced out while nothing
+// changes, see IdleRefreshes) until ctx ends, and returns
 // nil then. While the source fails it keeps the last good copy, logging the failure once (and
 // once more when the source answers again).
 func (c *Catalog) Run(ctx context.Context) error {
 	failing := false
+	backoff := loop.IdleBackoff{Max: IdleRefreshes}
 	refresh := func(ctx context.Context) {
+		if backoff.Skip() {
+			return
+		}
 		refreshCtx, cancel := context.WithTimeout(ctx, refreshTimeout)
-		err := c.Refresh(refreshCtx)
+		changed, err := c.reload(refreshCtx)
 		cancel()
+		if changed || err != nil {
+			backoff.Busy()
+		} else {
+			backoff.Idle()
+		}
 		switch {
 		case ctx.Err() != nil:
 		case err != nil && !failing:

@@ -108,10 +108,18 @@ type Index struct {
 	byID map[string]*Entry
 	// orders holds every entry once per order, sorted ascending by (order key, id).
 	orders [numOrders][]*Entry
+	// scheduled holds the entries that wait for the scheduler (see scheduledEntry), so that
+	// Due and NextDue, which the scheduler calls every second, never walk the whole index.
+	scheduled map[string]*Entry
 }
 
 // New returns an empty index.
-func New() *Index { return &Index{byID: map[string]*Entry{}} }
+func New() *Index { return &Index{byID: map[string]*Entry{}, scheduled: map[string]*Entry{}} }
+
+// waitsForScheduler reports whether the scheduler will publish e: scheduled, undeleted, with a time.
+func (e *Entry) waitsForScheduler() bool {
+	return e.State == domain.StateScheduled && !e.Deleted() && !e.ScheduledPublishTime.IsZero()
+}
 
 // Put adds or replaces the entry of e.ID. An entry at a lower revision than the one held is
 // ignored (a late read must not undo a newer write); at the same revision it replaces (the pending
@@ -130,6 +138,11 @@ func (ix *Index) Put(e Entry) bool {
 	}
 	n := &e
 	ix.byID[e.ID] = n
+	if n.waitsForScheduler() {
+		ix.scheduled[e.ID] = n
+	} else {
+		delete(ix.scheduled, e.ID)
+	}
 	for o := range ix.orders {
 		i := position(ix.orders[o], o, n)
 		ix.orders[o] = slices.Insert(ix.orders[o], i, n)
@@ -189,8 +202,8 @@ func (ix *Index) Entries() []Entry {
 func (ix *Index) Due(now time.Time, limit int) []Entry {
 	ix.mu.RLock()
 	var out []Entry
-	for _, e := range ix.byID {
-		if e.State == domain.StateScheduled && !e.Deleted() && !e.ScheduledPublishTime.IsZero() && !e.ScheduledPublishTime.After(now) {
+	for _, e := range ix.scheduled {
+		if !e.ScheduledPublishTime.After(now) {
 			out = append(out, *e)
 		}
 	}
@@ -209,9 +222,8 @@ func (ix *Index) NextDue() (time.Time, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	var next time.Time
-	for _, e := range ix.byID {
-		if e.State == domain.StateScheduled && !e.Deleted() && !e.ScheduledPublishTime.IsZero() &&
-			(next.IsZero() || e.ScheduledPublishTime.Before(next)) {
+	for _, e := range ix.scheduled {
+		if next.IsZero() || e.ScheduledPublishTime.Before(next) {
 			next = e.ScheduledPublishTime
 		}
 	}

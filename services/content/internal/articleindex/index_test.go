@@ -73,6 +73,20 @@ func TestDueAndPending(t *testing.T) {
 	if p := ix.Pending(); len(p) != 1 || p[0].ID != "draft" {
 		t.Errorf("Pending = %s, want draft", ids(p))
 	}
+
+	// An entry leaves the queue when a newer revision is no longer scheduled, and joins it when one is.
+	ix.Put(articleindex.Entry{ID: "a", Revision: 2, State: domain.StatePublished})
+	rescheduled := sched("draft", t0.Add(-time.Minute))
+	rescheduled.Revision = 2
+	ix.Put(rescheduled)
+	if due := ix.Due(t0, 0); len(due) != 2 || due[0].ID != "draft" || due[1].ID != "b" {
+		t.Errorf("Due(t0) after publishing a and scheduling draft = %s, want draft, b", ids(due))
+	}
+	stale := sched("a", t0) // a late read of an older revision changes nothing
+	ix.Put(stale)
+	if next, ok := ix.NextDue(); !ok || !next.Equal(t0.Add(-time.Minute)) {
+		t.Errorf("NextDue = %v, %t; want t0-1m", next, ok)
+	}
 }
 
 // BenchmarkList lists a page of 20 from 10,000 entries with a filter, on a late page.

@@ -497,9 +497,9 @@ func (s *Store) ListChanges(ctx context.Context, since time.Time, limit int) ([]
 	return out, nil
 }
 
-// PruneChanges deletes change-log entries older than ChangeRetention before now.
-func (s *Store) PruneChanges(ctx context.Context, now time.Time) error {
-	_, err := s.db.Collection(changesCollection).DeleteMany(ctx, bson.D{{Key: "time", Value: bson.D{{Key: "$lt", Value: now.Add(-ChangeRetention).UTC()}}}})
+// PruneChanges deletes the change-log entries older than before (see ChangeRetention).
+func (s *Store) PruneChanges(ctx context.Context, before time.Time) error {
+	_, err := s.db.Collection(changesCollection).DeleteMany(ctx, bson.D{{Key: "time", Value: bson.D{{Key: "$lt", Value: before.UTC()}}}})
 	if err != nil {
 		return fmt.Errorf("pruning the change log: %w", err)
 	}
