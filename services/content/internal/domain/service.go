@@ -486,8 +486,14 @@ func (s *Service) ArchiveArticle(ctx context.Context, p auth.Principal, id, etag
 // revision of an article it may see only as a live snapshot, unless that revision targeted its
 // site, as the published one did).
 func (s *Service) ListRevisions(ctx context.Context, p auth.Principal, id string, beforeID int64, limit int) ([]Revision, error) {
-	if _, err := s.GetArticle(ctx, p, id); err != nil {
+	// Whether the caller may see the article at all takes only its sites: the basic view, from
+	// memory, rather than the whole article from the store, rendered and linted.
+	a, err := s.articles.GetBasic(ctx, id)
+	if err != nil {
 		return nil, err
+	}
+	if ViewFor(p, a) == nil {
+		return nil, articleNotFound(id)
 	}
 	if p.Site == "" {
 		return s.articles.ListRevisions(ctx, id, beforeID, limit)

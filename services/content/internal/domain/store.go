@@ -15,6 +15,9 @@ type ArticleStore interface {
 	CreateArticle(ctx context.Context, a *Article) error
 	// GetArticle returns the article, deleted or not.
 	GetArticle(ctx context.Context, id string) (*Article, error)
+	// GetBasic returns the article's basic view (Article.Basic), deleted or not, from memory when
+	// the store keeps one. The view may be shared: treat it as read-only.
+	GetBasic(ctx context.Context, id string) (*Article, error)
 	// UpdateArticle replaces prev by next when the stored revision is still prev.RevisionID
 	// (next.RevisionID must be prev.RevisionID+1), moves slug claims from prev.SlugKeys() to
 	// next.SlugKeys() and records next's revision. Nothing changes when it fails.

@@ -78,6 +78,19 @@ func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 	return nil
 }
 
+// GetBasic returns the article's basic view from the in-memory index, or, for an article the
+// index does not hold yet (written by another replica since its last poll), from the store.
+func (s *Store) GetBasic(ctx context.Context, id string) (*domain.Article, error) {
+	if e, ok := s.index.Get(id); ok && e.Basic != nil {
+		return e.Basic, nil
+	}
+	a, err := s.GetArticle(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return a.Basic(), nil
+}
+
 // GetArticle returns the article, deleted or not.
 func (s *Store) GetArticle(ctx context.Context, id string) (*domain.Article, error) {
 	var d articleDoc

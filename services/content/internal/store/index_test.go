@@ -12,6 +12,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/listfilter"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/content/internal/articleindex"
@@ -273,5 +274,37 @@ func TestArticleIndexFollowsAndRebuilds(t *testing.T) {
 	due := follower.Due(t0.Add(2*time.Hour), 0)
 	if len(due) == 0 || !slices.ContainsFunc(due, func(e articleindex.Entry) bool { return e.ID == corpus[2].ID }) {
 		t.Errorf("Due = %v, want it to include %s", due, corpus[2].ID)
+	}
+}
+
+// TestGetBasic: the basic view comes from the index for what it holds, and from the store for an
+// article another replica wrote since (which the index has not followed yet); a missing article
+// is NotFound either way.
+func TestGetBasic(t *testing.T) {
+	t.Parallel()
+	writer, db := newStore(t)
+	ctx := context.Background()
+	reader := store.New(db, mongodb.NewDocLocks(), nil) // another replica, its index loaded before the writes
+	if err := reader.LoadIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := newArticle("basic-1", "basic-one", "site-a")
+	a.Draft.Body = "# Body\n\nText."
+	mustCreate(t, writer, a)
+
+	for _, tc := range []struct {
+		name string
+		s    *store.Store
+	}{{"the writer's index", writer}, {"the store, for another replica's write", reader}} {
+		got, err := tc.s.GetBasic(ctx, a.ID)
+		if err != nil {
+			t.Fatalf("%s: GetBasic: %v", tc.name, err)
+		}
+		if got.Draft.Title != a.Draft.Title || got.Draft.Body != "" || !slices.Equal(got.Draft.TargetSites, []string{"site-a"}) {
+			t.Errorf("%s: GetBasic = title %q, body %q, sites %v; want the basic view (no body)", tc.name, got.Draft.Title, got.Draft.Body, got.Draft.TargetSites)
+		}
+	}
+	if _, err := writer.GetBasic(ctx, "missing"); !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("GetBasic(missing) = %v, want NotFound", err)
 	}
 }
