@@ -232,18 +232,34 @@ func listRequest(site string, r *http.Request) (*resourcesv1.ListSiteResourcesRe
 		req.OpenNow = b
 	}
 	if v := get("kind"); v != "" {
-		name := strings.ToUpper(v)
-		if !strings.HasPrefix(name, "KIND_") {
-			name = "KIND_" + name
+		k, ok := kindsByName[v]
+		if !ok {
+			k, ok = kindsByName[strings.ToUpper(v)] // any other mix of cases
 		}
-		k, ok := resourcesv1.Kind_value[name]
-		if !ok || k == 0 {
+		if !ok {
 			return nil, apperr.InvalidField("kind", "must be a kind such as crisis_line or SUPPORT_GROUP (got %q)", v)
 		}
-		req.Kind = resourcesv1.Kind(k)
+		req.Kind = k
 	}
 	return req, nil
 }
+
+// kindsByName reads the kind parameter: every kind but UNSPECIFIED by its enum name with or
+// without the KIND_ prefix, in upper and in lower case ("SUPPORT_GROUP", "support_group",
+// "KIND_SUPPORT_GROUP", "kind_support_group"), made once.
+var kindsByName = func() map[string]resourcesv1.Kind {
+	out := map[string]resourcesv1.Kind{}
+	for name, k := range resourcesv1.Kind_value {
+		if k == 0 {
+			continue
+		}
+		short := strings.TrimPrefix(name, "KIND_")
+		for _, n := range []string{name, short, strings.ToLower(name), strings.ToLower(short)} {
+			out[n] = resourcesv1.Kind(k)
+		}
+	}
+	return out
+}()
 
 // queryParams are a query string's parameters in order, read as url.ParseQuery reads them (a
 // pair with a semicolon or a bad escape is left out), without building its map: a list request

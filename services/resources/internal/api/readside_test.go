@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/type/latlng"
@@ -202,6 +203,28 @@ func TestQueryParamsReadLikeURLValues(t *testing.T) {
 			if g, w := api.QueryGet(got, name), want.Get(name); g != w {
 				t.Errorf("%q: %s = %q, want %q", raw, name, g, w)
 			}
+		}
+	}
+}
+
+// TestKindParameter: the kind parameter takes a kind's enum name with or without KIND_, in any
+// case; UNSPECIFIED and unknown names are INVALID_ARGUMENT naming the field.
+func TestKindParameter(t *testing.T) {
+	e := newAnswersEnv(t, time.Date(2026, 1, 5, 18, 0, 0, 0, time.UTC))
+	e.ix.Put(weekdayOffice("a", "Alpha group", 1, 30.27, -97.74))
+	for _, kind := range []string{"support_group", "SUPPORT_GROUP", "Support_Group", "KIND_SUPPORT_GROUP", "kind_support_group", "Kind_Support_group"} {
+		if body := e.get1(t, "kind="+kind); !strings.Contains(body, "Alpha group") {
+			t.Errorf("kind=%s: %s", kind, body)
+		}
+	}
+	if body := e.get1(t, "kind=crisis_line"); strings.Contains(body, "Alpha group") {
+		t.Errorf("kind=crisis_line lists a support group: %s", body)
+	}
+	for _, kind := range []string{"unspecified", "KIND_UNSPECIFIED", "support", "KIND_", "%20support_group"} {
+		w := httptest.NewRecorder()
+		e.rs.ServeRead(w, httptest.NewRequest(http.MethodGet, "/v1/sites/s/resources?kind="+kind, nil), gateway.ReadRequest{Site: "s", Segment: "resources"})
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "kind") {
+			t.Errorf("kind=%s: %d %s, want 400 naming kind", kind, w.Code, w.Body)
 		}
 	}
 }
