@@ -4,7 +4,9 @@
 // and the others of the addiction-medicine review (see rules/clinical.yaml).
 //
 // The rules are data: a versioned YAML file embedded in the binary (Builtin), compiled by New.
-// A site can tune them (disable a rule or change its severity) with a Tuning. Patterns are Go
+// A site can tune them (disable a rule or change its severity): the operator's Tuning, given to
+// New, is the default layer, and each site's own SiteTuning (its lint_tuning setting), given per
+// call in Input.SiteTunings, is layered over it rule by rule. Patterns are Go
 // regular expressions (RE2: linear time in the input), matched case-insensitively outside
 // quotations, block quotes and the "instead of saying" column of a table. An author can suppress
 // a rule for one passage with a marker that carries a reason:
