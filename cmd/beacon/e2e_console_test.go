@@ -28,14 +28,14 @@ func newConsoleClient(tb testing.TB, in *instance) *consoleClient {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-type page struct {
+type consolePage struct {
 	status int
 	header http.Header
 	body   string
 }
 
 // do sends a request; form (may be nil) is posted; headers are added (e.g. a foreign Origin).
-func (c *consoleClient) do(tb testing.TB, method, path string, form url.Values, headers ...string) page {
+func (c *consoleClient) do(tb testing.TB, method, path string, form url.Values, headers ...string) consolePage {
 	tb.Helper()
 	var body io.Reader
 	if form != nil {
@@ -59,15 +59,15 @@ func (c *consoleClient) do(tb testing.TB, method, path string, form url.Values, 
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, header: resp.Header, body: string(raw)}
+	return consolePage{status: resp.StatusCode, header: resp.Header, body: string(raw)}
 }
 
-func (c *consoleClient) signIn(tb testing.TB, email, password string) page {
+func (c *consoleClient) signIn(tb testing.TB, email, password string) consolePage {
 	tb.Helper()
 	return c.do(tb, "POST", "/console/sign-in", url.Values{"email": {email}, "password": {password}})
 }
 
-func (p page) must(tb testing.TB, status int, contains ...string) page {
+func (p consolePage) must(tb testing.TB, status int, contains ...string) consolePage {
 	tb.Helper()
 	if p.status != status {
 		tb.Fatalf("status %d, want %d; body:\n%s", p.status, status, p.body)
@@ -203,7 +203,7 @@ func TestConsole(t *testing.T) {
 
 	t.Run("sign-in attempts are limited per client address", func(t *testing.T) {
 		// Unknown emails, so that no account's own limit applies: the address's burst ends with 429.
-		var last page
+		var last consolePage
 		for i := range 40 {
 			if last = admin.signIn(t, "guess"+strconv.Itoa(i)+"@beacon.test", "not a password"); last.status == http.StatusTooManyRequests {
 				break

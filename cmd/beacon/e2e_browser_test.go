@@ -1,0 +1,200 @@
+package main_test
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// axeSource is axe-core 4.11.0 (testdata/axe-core/README.md).
+//
+//go:embed testdata/axe-core/axe.min.js
+var axeSource string
+
+// chromiumPath returns Debian's Chromium (or another Chrome). Without one the test is skipped,
+// except in CI (CI=true), where .ci/install-test-deps installs it and its absence fails.
+func chromiumPath(tb testing.TB) string {
+	tb.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatal("Chromium is not installed: .ci/install-test-deps installs it (apt-get install chromium)")
+	}
+	tb.Skip("skipping the browser test: Chromium is not installed (apt-get install chromium, or run .ci/install-test-deps)")
+	return ""
+}
+
+// newBrowser starts a headless Chromium and returns a tab's context, closed at the end of the
+// test.
+func newBrowser(tb testing.TB) context.Context {
+	tb.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(tb)),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	tb.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first Run starts the browser; it must not run under a timeout (that would end it).
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		// axe is injected by the test through the DevTools protocol; the page's own CSP (no
+		// script) is checked by the HTTP test and must not block the checker.
+		_, err := cdp.Call(ctx, t, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true})
+		return err
+	})); err != nil {
+		tb.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// axeViolation is what axe reports of one rule.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any `json:"target"`
+	} `json:"nodes"`
+}
+
+// checkAccessibility runs axe-core on the current page (WCAG 2.1 A and AA, and best
+// practices) and fails on serious or critical violations, naming each.
+func checkAccessibility(tb testing.TB, ctx context.Context, pageName string) {
+	tb.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](axeSource)); err != nil {
+		tb.Fatalf("inject axe-core: %v", err)
+	}
+	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](
+		`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}}).then(r => r.violations)`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.Fatalf("axe.run on %s: %v", pageName, err)
+	}
+	for _, v := range violations {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			var targets []string
+			for _, n := range v.Nodes {
+				targets = append(targets, fmt.Sprint(n.Target...))
+			}
+			tb.Errorf("%s: axe %s violation %s (%s) at %s", pageName, v.Impact, v.ID, v.Help, strings.Join(targets, ", "))
+		} else {
+			tb.Logf("%s: axe %s violation %s (%s)", pageName, v.Impact, v.ID, v.Help)
+		}
+	}
+}
+
+// screenshot saves the page as PNG: into docs/ when BEACON_UPDATE_SCREENSHOTS=1 (to refresh the
+// README's pictures), else into the test's temporary directory.
+func screenshot(tb testing.TB, ctx context.Context, name string) {
+	tb.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.Fatalf("screenshot %s: %v", name, err)
+	}
+	dir := tb.TempDir()
+	if os.Getenv("BEACON_UPDATE_SCREENSHOTS") == "1" {
+		dir = filepath.Join("..", "..", "docs")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "console-"+name+".png"), png, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestConsoleInBrowser signs in to the real binary's console in Chromium, sees Home, checks
+// both pages with axe-core and the keyboard focus ring, and signs out.
+func TestConsoleInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	in := startDev(t, t.TempDir())
+	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	text := func(sel chromedp.CSS) string {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(sctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+
+	step("open the console", chromedp.Navigate(in.restURL+"/console/"), chromedp.WaitVisible(chromedp.CSS("#email")))
+	if got := text("h1"); got != "Sign in" {
+		t.Fatalf("the console opens on %q, want the sign-in page", got)
+	}
+	checkAccessibility(t, ctx, "sign-in")
+
+	// The keyboard reaches the skip link first, and focus is visible (a 3px ring).
+	step("tab", chromedp.KeyEvent("\t"))
+	focus, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[document.activeElement.textContent.trim(), getComputedStyle(document.activeElement).outlineStyle, getComputedStyle(document.activeElement).outlineWidth]`))
+	if err != nil || len(focus) != 3 || focus[0] != "Skip to content" || focus[1] == "none" || focus[2] != "3px" {
+		t.Errorf("first Tab focuses %q (%v); want the skip link with a visible 3px outline", focus, err)
+	}
+
+	// A wrong password shows the error beside the form, then the right one signs in.
+	step("wrong password",
+		chromedp.SendKeys(chromedp.CSS("#email"), in.adminEmail),
+		chromedp.SendKeys(chromedp.CSS("#password"), "not the password"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("#sign-in-error")))
+	if got := text("#sign-in-error"); got != "Wrong email or password." {
+		t.Errorf("error shown: %q", got)
+	}
+	checkAccessibility(t, ctx, "sign-in with an error")
+	screenshot(t, ctx, "sign-in")
+	// The email stays filled in; only the password is typed again.
+	step("sign in",
+		chromedp.SendKeys(chromedp.CSS("#password"), in.adminPassword),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("#drafts-heading")))
+	if got := text("h1"); got != "Home" {
+		t.Fatalf("after sign-in the console shows %q, want Home", got)
+	}
+	if got := text(".account p"); !strings.Contains(got, "Admin (beacon dev)") || !strings.Contains(got, "admin on all sites") {
+		t.Errorf("account line %q", got)
+	}
+	if got := text("#main"); !strings.Contains(got, "Recently published") || !strings.Contains(got, "Kratom withdrawal: what to expect") {
+		t.Errorf("Home does not list the published demo articles:\n%s", got)
+	}
+
+	// A draft made here is listed as the user's own.
+	step("create a draft",
+		chromedp.SendKeys(chromedp.CSS("#title"), "A draft from the browser"),
+		chromedp.Submit(chromedp.CSS("#title")),
+		chromedp.WaitVisible(chromedp.CSS(".note")))
+	if got := text("#main"); !strings.Contains(got, "A draft from the browser") {
+		t.Errorf("My drafts does not list the new draft:\n%s", got)
+	}
+	checkAccessibility(t, ctx, "home")
+	screenshot(t, ctx, "home")
+
+	step("sign out",
+		chromedp.Click(chromedp.CSS(`form[action="/console/sign-out"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#email")))
+	step("home after sign-out", chromedp.Navigate(in.restURL+"/console/"), chromedp.WaitVisible(chromedp.CSS("#email")))
+	if got := text("h1"); got != "Sign in" {
+		t.Errorf("after sign-out /console/ shows %q, want the sign-in page", got)
+	}
+}

@@ -1,0 +1,84 @@
+package console
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestPagesEscapeAndLabel(t *testing.T) {
+	pages, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Console{pages: pages}
+	hostile := `<script>alert(1)</script>`
+	tests := []struct {
+		page string
+		data pageData
+		want []string
+	}{
+		{"sign-in", pageData{Title: "Sign in", Email: `x" onfocus="alert(1)`, Error: hostile},
+			[]string{`<label for="email">`, `<label for="password">`, `aria-describedby="sign-in-error"`, `value="x&#34; onfocus=&#34;alert(1)"`}},
+		{"home", pageData{Title: "Home", Viewer: &viewer{DisplayName: hostile, CanWrite: true},
+			Drafts: []articleRow{{Title: hostile, Updated: time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)}},
+			Sites:  []siteOption{{ID: "kratom-help", Name: hostile}}},
+			[]string{`<label for="title">`, `<label for="site">`, `datetime="2026-12-01T09:30:00Z"`, `1 Dec 2026, 09:30 UTC`, `action="/console/drafts"`}},
+		{"home", pageData{Title: "Home", Viewer: &viewer{DisplayName: "Vera", CanWrite: false}},
+			[]string{"You have no drafts.", "Nothing you can see has been published yet."}},
+		{"error", pageData{Title: "Forbidden", Error: hostile}, []string{`role="alert"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.page, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			c.render(w, httptest.NewRequest("GET", "/console/", nil), http.StatusOK, tt.page, tt.data)
+			body := w.Body.String()
+			if strings.Contains(body, "<script") {
+				t.Errorf("%s renders unescaped markup:\n%s", tt.page, body)
+			}
+			if !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, `<main id="main">`) {
+				t.Errorf("%s lacks the page language or the main landmark", tt.page)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(body, s) {
+					t.Errorf("%s lacks %q:\n%s", tt.page, s, body)
+				}
+			}
+			if tt.data.Viewer != nil && !tt.data.Viewer.CanWrite && strings.Contains(body, `action="/console/drafts"`) {
+				t.Errorf("a reader is shown the new-draft form")
+			}
+		})
+	}
+}
+
+func TestStatusOf(t *testing.T) {
+	tests := []struct {
+		code codes.Code
+		want int
+	}{
+		{codes.InvalidArgument, 400}, {codes.FailedPrecondition, 400}, {codes.Unauthenticated, 401},
+		{codes.PermissionDenied, 403}, {codes.NotFound, 404}, {codes.Aborted, 409}, {codes.AlreadyExists, 409},
+		{codes.ResourceExhausted, 429}, {codes.Unavailable, 503}, {codes.Internal, 500},
+	}
+	for _, tt := range tests {
+		if got, _ := statusOf(status.Error(tt.code, "m")); got != tt.want {
+			t.Errorf("statusOf(%v) = %d, want %d", tt.code, got, tt.want)
+		}
+	}
+}
+
+func TestOwns(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/console": true, "/console/": true, "/console/sign-in": true,
+		"/consoles": false, "/v1/console": false, "/": false, "/v1/sites/x/articles": false,
+	} {
+		if got := Owns(path); got != want {
+			t.Errorf("Owns(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
