@@ -146,7 +146,7 @@ func New(cfg Config, up Upstreams, logger *slog.Logger) (*Console, error) {
 		c.logger.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path)
 		c.renderError(w, r, http.StatusForbidden, "This request came from another site and was refused. Use the console's own forms.")
 	}))
-	c.handler = securityHeaders(csrf.Handler(mux))
+	c.handler = securityHeaders(limitForms(csrf.Handler(mux)))
 	return c, nil
 }
 
@@ -175,6 +175,19 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		if !strings.HasPrefix(r.URL.Path, "/console/static/") {
 			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// maxFormBytes caps the body of a console form; the forms are a few short fields.
+const maxFormBytes = 64 << 10
+
+// limitForms caps request bodies at maxFormBytes (a larger form fails to parse: 400).
+func limitForms(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		}
 		next.ServeHTTP(w, r)
 	})

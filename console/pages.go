@@ -163,6 +163,9 @@ func (c *Console) signInForm(w http.ResponseWriter, r *http.Request) {
 // signIn checks the client address's limit, then asks the access service to open a session.
 // Unknown emails and wrong passwords get the same page.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
+	if !c.parseForm(w, r) {
+		return
+	}
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
 	data := pageData{Title: "Sign in", Email: email}
 	if allowed, retry := c.addresses.Allow(clientAddress(r), c.now()); !allowed {
@@ -200,6 +203,15 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	c.setCookie(w, r, resp.GetToken(), resp.GetSession().GetExpireTime().AsTime())
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+}
+
+// parseForm parses the posted form; an unreadable or oversized one is answered 400.
+func (c *Console) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		c.renderError(w, r, http.StatusBadRequest, "The form could not be read (at most 64 KiB).")
+		return false
+	}
+	return true
 }
 
 // retryDelay is the google.rpc.RetryInfo of err, or a minute.
@@ -332,6 +344,9 @@ func (c *Console) createDraft(w http.ResponseWriter, r *http.Request) {
 	token := sessionToken(r)
 	if token == "" {
 		http.Redirect(w, r, Prefix+"sign-in", http.StatusSeeOther)
+		return
+	}
+	if !c.parseForm(w, r) {
 		return
 	}
 	title, site := strings.TrimSpace(r.PostFormValue("title")), r.PostFormValue("site")

@@ -158,6 +158,11 @@ func TestConsole(t *testing.T) {
 		admin.do(t, "POST", "/console/drafts", url.Values{"title": {""}, "site": {"kratom-help"}}).must(t, 400, "article.title")
 	})
 
+	t.Run("an oversized form is refused", func(t *testing.T) {
+		admin.do(t, "POST", "/console/drafts", url.Values{"title": {strings.Repeat("x", 70<<10)}, "site": {"kratom-help"}}).
+			must(t, http.StatusBadRequest, "64 KiB")
+	})
+
 	var viewerPassword string
 	t.Run("a viewer sees no write form and a forged write is refused", func(t *testing.T) {
 		r := in.call(t, in.adminKey, "POST", "/v1/users", map[string]any{

@@ -348,10 +348,13 @@ func (s *Users) BootstrapAdmin(ctx context.Context, email, displayName string) (
 // dummy hash). Attempts per email are limited: apperr ResourceExhausted with RetryAfter.
 func (s *Users) SignIn(ctx context.Context, email, password string) (string, Session, User, error) {
 	normalized, ok := NormalizeEmail(email)
+	limitKey := normalized
 	if !ok {
-		normalized = "invalid:" + email
+		// No account has a malformed email: such attempts share one bucket, so that their
+		// (dummy) hashes are limited too while made-up keys cost no memory.
+		limitKey = "(malformed email)"
 	}
-	if allowed, retry := s.attempts.Allow(normalized, s.now()); !allowed {
+	if allowed, retry := s.attempts.Allow(limitKey, s.now()); !allowed {
 		s.logger.WarnContext(ctx, "sign-in refused: too many attempts for the account")
 		return "", Session{}, User{}, apperr.TooManyAttempts(retry, "too many sign-in attempts; retry in %d s", int(retry.Seconds()+0.999))
 	}

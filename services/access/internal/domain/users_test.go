@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"sort"
@@ -147,15 +148,20 @@ func TestSignInAnswersAlikeForUnknownEmailAndWrongPassword(t *testing.T) {
 		{"malformed email", "not an email", password},
 	}
 	var messages []string
+	// The fastest of a few tries of each, so that a busy machine's pauses do not count.
 	durations := map[string]time.Duration{}
 	for _, a := range attempts {
-		start := time.Now()
-		_, _, _, err := users.SignIn(t.Context(), a.email, a.password)
-		durations[a.name] = time.Since(start)
-		if !apperr.Is(err, apperr.Unauthenticated) {
-			t.Fatalf("%s: SignIn = %v, want Unauthenticated", a.name, err)
+		for range 5 {
+			start := time.Now()
+			_, _, _, err := users.SignIn(t.Context(), a.email, a.password)
+			if d := time.Since(start); durations[a.name] == 0 || d < durations[a.name] {
+				durations[a.name] = d
+			}
+			if !apperr.Is(err, apperr.Unauthenticated) {
+				t.Fatalf("%s: SignIn = %v, want Unauthenticated", a.name, err)
+			}
+			messages = append(messages, err.Error())
 		}
-		messages = append(messages, err.Error())
 	}
 	for _, m := range messages[1:] {
 		if m != messages[0] {
@@ -190,6 +196,13 @@ func TestSignInIsLimitedPerAccount(t *testing.T) {
 	}
 	if _, _, _, err := users.SignIn(t.Context(), "nobody@example.org", "x"); !apperr.Is(err, apperr.ResourceExhausted) {
 		t.Errorf("unknown account after 3 attempts = %v, want ResourceExhausted", err)
+	}
+	// Malformed emails share one bucket (no account has one; made-up keys cost no memory).
+	for i := range 3 {
+		_, _, _, _ = users.SignIn(t.Context(), fmt.Sprintf("not an email %d", i), "x")
+	}
+	if _, _, _, err := users.SignIn(t.Context(), "also not an email", "x"); !apperr.Is(err, apperr.ResourceExhausted) {
+		t.Errorf("4th malformed email = %v, want ResourceExhausted", err)
 	}
 	// Another account is not affected; the limited one recovers with time.
 	other := mustCreateUser(t, users, "rev@example.org", domain.RoleBinding{Role: auth.RoleViewer})
