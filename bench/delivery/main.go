@@ -262,7 +262,7 @@ func measure(ctx context.Context, o options, tmp string) (*report, error) {
 	}
 	rep.warmSeed = seedTime
 	step("starting beacon dev")
-	beacon, err := startBeacon(ctx, o, warmDir, filepath.Join(tmp, "beacon-warm.log"), o.startTimeout)
+	beacon, err := startBeacon(ctx, o, warmDir, filepath.Join(tmp, "beacon-warm.log"), o.startTimeout, o.memoryLimit)
 	defer beacon.stop()
 	if err != nil {
 		return nil, err
@@ -330,10 +330,12 @@ func measure(ctx context.Context, o options, tmp string) (*report, error) {
 	return rep, nil
 }
 
-func startBeacon(ctx context.Context, o options, dir, logPath string, timeout time.Duration) (*server, error) {
+// startBeacon starts beacon dev on dir with Go's soft memory limit set to memoryLimit once loaded
+// ("" for none).
+func startBeacon(ctx context.Context, o options, dir, logPath string, timeout time.Duration, memoryLimit string) (*server, error) {
 	return startServer(ctx, "beacon dev", o.beacon, []string{
 		"dev", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn",
-		"--memory-limit", o.memoryLimit,
+		"--memory-limit", memoryLimit,
 	}, "REST", logPath, timeout)
 }
 
@@ -519,7 +521,7 @@ func coldStart(ctx context.Context, o options, tmp, slug string) (*coldStartResu
 	}
 	res.Seed = d
 	step("cold start: starting beacon dev (seeding took %s)", fmtDur(d))
-	s, err := startBeacon(ctx, o, dir, filepath.Join(tmp, "beacon-cold.log"), o.coldTimeout)
+	s, err := startBeacon(ctx, o, dir, filepath.Join(tmp, "beacon-cold.log"), o.coldTimeout, o.memoryLimit)
 	defer s.stop()
 	fail := func(err error) (*coldStartResult, error) {
 		if ctx.Err() != nil {

@@ -129,7 +129,7 @@ func measureScreening(ctx context.Context, o options, tmp string) (*screeningRun
 	}
 	dir := filepath.Join(tmp, "screening")
 	step("screening: starting beacon dev (demo site, shipped screeners)")
-	beacon, err := startBeacon(ctx, o, dir, filepath.Join(tmp, "beacon-screening.log"), o.startTimeout)
+	beacon, err := startBeacon(ctx, o, dir, filepath.Join(tmp, "beacon-screening.log"), o.startTimeout, o.memoryLimit)
 	defer beacon.stop()
 	if err != nil {
 		return nil, err
