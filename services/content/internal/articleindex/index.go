@@ -51,9 +51,14 @@ type Entry struct {
 	LastReview domain.Date
 	// RevisionPending says the article's current revision is not recorded yet (the outbox flag).
 	RevisionPending bool
-	// Basic is the article's basic view (domain.Article.Basic), what basic lists return. It is
-	// never changed once in an entry.
+	// Basic is the article's basic view (domain.Article.Basic), what basic lists return; nil when
+	// the entry holds it packed instead. It is never changed once in an entry.
 	Basic *domain.Article
+	// PackedBasic, when Basic is nil, is the basic view as the index's filler encoded it (the
+	// store: the compressed document it loaded the entry from, several hundred bytes where the
+	// decoded view takes well over a kilobyte); the filler decodes it for the entries a list
+	// returns. Entries loaded at start hold it so, entries of later writes hold Basic.
+	PackedBasic []byte
 }
 
 // EntryOf returns the entry of a.

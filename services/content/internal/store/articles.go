@@ -81,8 +81,8 @@ func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 // GetBasic returns the article's basic view from the in-memory index, or, for an article the
 // index does not hold yet (written by another replica since its last poll), from the store.
 func (s *Store) GetBasic(ctx context.Context, id string) (*domain.Article, error) {
-	if e, ok := s.index.Get(id); ok && e.Basic != nil {
-		return e.Basic, nil
+	if e, ok := s.index.Get(id); ok && (e.Basic != nil || e.PackedBasic != nil) {
+		return s.codec.basicOf(&e)
 	}
 	a, err := s.GetArticle(ctx, id)
 	if err != nil {

@@ -1,5 +1,30 @@
 package store
 
+import (
+	"testing"
+
+	"github.com/beaconcms/beacon/services/content/internal/articleindex"
+)
+
 // QueryArticles exposes the store query ListArticles used before the index, the reference of the
 // index's equivalence test.
 var QueryArticles = (*Store).queryArticles
+
+// Unpacked returns the entries with their basic views decoded (Basic set, PackedBasic nil), so
+// that entries loaded at start compare equal to entries of later writes.
+func Unpacked(tb testing.TB, s *Store, entries []articleindex.Entry) []articleindex.Entry {
+	tb.Helper()
+	out := make([]articleindex.Entry, len(entries))
+	for i, e := range entries {
+		b, err := s.codec.basicOf(&e)
+		if err != nil {
+			tb.Fatalf("decoding the basic view of %s: %v", e.ID, err)
+		}
+		e.Basic, e.PackedBasic = b, nil
+		out[i] = e
+	}
+	return out
+}
+
+// Index exposes the store's in-memory article index.
+func (s *Store) Index() *articleindex.Index { return s.index }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/content/internal/articleindex"
+	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
 
 // The article_index collection holds every article's index entry, _id = article id, so that a
@@ -35,6 +36,9 @@ type indexDoc struct {
 const indexSchemaVersion = 2
 
 func (c *snapshotCodec) toIndexDoc(e articleindex.Entry) (indexDoc, error) {
+	if e.Basic == nil && e.PackedBasic != nil {
+		return indexDoc{ID: e.ID, SchemaVersion: indexSchemaVersion, Revision: e.Revision, Basic: e.PackedBasic}, nil
+	}
 	doc, err := toArticleDoc(e.Basic)
 	if err != nil {
 		return indexDoc{}, fmt.Errorf("index entry %s: %w", e.ID, err)
@@ -54,7 +58,27 @@ func (c *snapshotCodec) fromIndexDoc(d *indexDoc) (articleindex.Entry, error) {
 	if err := c.decompress(d.Basic, &doc); err != nil {
 		return articleindex.Entry{}, fmt.Errorf("index entry %s: %w", d.ID, err)
 	}
-	return indexEntryOfDoc(&doc)
+	e, err := indexEntryOfDoc(&doc)
+	if err != nil {
+		return articleindex.Entry{}, err
+	}
+	// Keep the basic view as read, compressed: the decoded one is garbage once the entry's
+	// list fields are taken from it.
+	e.Basic, e.PackedBasic = nil, d.Basic
+	return e, nil
+}
+
+// basicOf returns e's basic view, decoding it when e holds it packed (see
+// articleindex.Entry.PackedBasic). A decoded view is the caller's own; an unpacked one is shared.
+func (c *snapshotCodec) basicOf(e *articleindex.Entry) (*domain.Article, error) {
+	if e.Basic != nil {
+		return e.Basic, nil
+	}
+	var doc articleDoc
+	if err := c.decompress(e.PackedBasic, &doc); err != nil {
+		return nil, fmt.Errorf("index entry %s: %w", e.ID, err)
+	}
+	return fromArticleDoc(&doc)
 }
 
 // writeIndexDoc stores the index entry of the revision doc is at, unless a later revision's is

@@ -262,7 +262,7 @@ func TestArticleIndexFollowsAndRebuilds(t *testing.T) {
 		t.Fatalf("Poll: %v", err)
 	}
 	rebuilt := loadIndex(t, store.New(db, mongodb.NewDocLocks(), nil))
-	if diff := gocmp.Diff(rebuilt.Entries(), follower.Entries(), cmpopts.EquateEmpty()); diff != "" {
+	if diff := gocmp.Diff(store.Unpacked(t, reader, rebuilt.Entries()), store.Unpacked(t, reader, follower.Entries()), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("the followed index differs from a rebuilt one (-rebuilt +followed):\n%s", diff)
 	}
 	if rebuilt.Len() != 20 {
@@ -292,10 +292,17 @@ func TestGetBasic(t *testing.T) {
 	a.Draft.Body = "# Body\n\nText."
 	mustCreate(t, writer, a)
 
+	restarted := store.New(db, mongodb.NewDocLocks(), nil) // its index loaded after the write: the view packed
+	if err := restarted.LoadIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := restarted.Index().Get(a.ID); !ok || e.Basic != nil || len(e.PackedBasic) == 0 {
+		t.Fatalf("the loaded entry of %s: found %t, Basic %v, %d packed bytes; want the view packed", a.ID, ok, e.Basic, len(e.PackedBasic))
+	}
 	for _, tc := range []struct {
 		name string
 		s    *store.Store
-	}{{"the writer's index", writer}, {"the store, for another replica's write", reader}} {
+	}{{"the writer's index", writer}, {"the store, for another replica's write", reader}, {"a loaded index, unpacked", restarted}} {
 		got, err := tc.s.GetBasic(ctx, a.ID)
 		if err != nil {
 			t.Fatalf("%s: GetBasic: %v", tc.name, err)

@@ -54,8 +54,9 @@ var timeFields = map[string]string{
 // publish_time lists all articles, those without one first in ascending order (last in descending
 // order), by id; see the package documentation.
 //
-// The list comes from the in-memory index (LoadIndex must have run). Basic views (q.Basic) are
-// copies of the index's own (their slices are shared: read-only); whole articles are read by _id.
+// The list comes from the in-memory index (LoadIndex must have run). Basic views (q.Basic) come
+// from the index's entries (copies, whose slices may be shared: read-only); whole articles are
+// read by _id.
 func (s *Store) ListArticles(ctx context.Context, q domain.ArticleQuery) ([]*domain.Article, error) {
 	if !s.indexLoaded.Load() {
 		return nil, errors.New("list articles: the article index is not loaded")
@@ -66,9 +67,13 @@ func (s *Store) ListArticles(ctx context.Context, q domain.ArticleQuery) ([]*dom
 	}
 	if q.Basic {
 		out := make([]*domain.Article, len(entries))
-		for i, e := range entries {
-			b := *e.Basic
-			out[i] = &b
+		for i := range entries {
+			b, err := s.codec.basicOf(&entries[i])
+			if err != nil {
+				return nil, err
+			}
+			c := *b
+			out[i] = &c
 		}
 		return out, nil
 	}
