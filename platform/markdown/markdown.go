@@ -27,6 +27,7 @@ import (
 	goldhtml "github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
+	nethtml "golang.org/x/net/html"
 
 	"github.com/beaconcms/beacon/platform/slug"
 )
@@ -462,4 +463,82 @@ func countSyllables(word string) int {
 		}
 	}
 	return max(count, 1)
+}
+
+// TOCFromHTML returns the table of contents of HTML that Render made: every h1 to h6 element
+// with an id, in document order, its text unescaped and its runs of white space made one space.
+// For any Markdown source, Render's TOC equals TOCFromHTML of Render's HTML (a fuzzed
+// invariant), so a reader that keeps the HTML can leave the TOC out and derive it when needed.
+// It reads s once, in time linear in its length.
+func TOCFromHTML(s string) []TOCEntry {
+	z := nethtml.NewTokenizer(strings.NewReader(s))
+	var (
+		out   []TOCEntry
+		open  *TOCEntry // the heading being read, if any
+		depth int       // elements open inside it
+		text  strings.Builder
+	)
+	for {
+		tt := z.Next()
+		switch tt {
+		case nethtml.ErrorToken:
+			return out
+		case nethtml.StartTagToken, nethtml.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			if open != nil {
+				if tt == nethtml.StartTagToken && !isVoidElement(string(name)) {
+					depth++
+				}
+				continue
+			}
+			level := headingLevel(name)
+			if level == 0 || !hasAttr || tt == nethtml.SelfClosingTagToken {
+				continue
+			}
+			for {
+				key, val, more := z.TagAttr()
+				if string(key) == "id" && len(val) > 0 {
+					open = &TOCEntry{Level: level, Anchor: string(val)}
+					depth = 0
+					text.Reset()
+					break
+				}
+				if !more {
+					break
+				}
+			}
+		case nethtml.EndTagToken:
+			if open == nil {
+				continue
+			}
+			if depth > 0 {
+				depth--
+				continue
+			}
+			open.Text = strings.Join(strings.Fields(text.String()), " ")
+			out = append(out, *open)
+			open = nil
+		case nethtml.TextToken:
+			if open != nil {
+				text.Write(z.Text())
+			}
+		}
+	}
+}
+
+// headingLevel returns n for the tag name hn (1 to 6), else 0.
+func headingLevel(name []byte) int {
+	if len(name) == 2 && name[0] == 'h' && name[1] >= '1' && name[1] <= '6' {
+		return int(name[1] - '0')
+	}
+	return 0
+}
+
+// isVoidElement reports whether an element of this name has no end tag.
+func isVoidElement(name string) bool {
+	switch name {
+	case "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr":
+		return true
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -556,6 +557,9 @@ func readArticle(tb testing.TB) string {
 func checkRendering(tb testing.TB, r *markdown.Renderer, src string, got markdown.Rendering) {
 	tb.Helper()
 	checkSafeHTML(tb, got.HTML)
+	if toc := markdown.TOCFromHTML(got.HTML); !slices.Equal(toc, got.TOC) {
+		tb.Errorf("TOCFromHTML(HTML) = %+v\nwant the rendering's TOC %+v", toc, got.TOC)
+	}
 	if again := r.Sanitize(got.HTML); again != got.HTML {
 		tb.Errorf("sanitizing the output again changed it:\n%q\n---\n%q", got.HTML, again)
 	}

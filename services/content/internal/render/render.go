@@ -55,7 +55,10 @@ type Article struct {
 	PublishTime        time.Time
 	WordCount          int
 	ReadingTimeMinutes int
-	TOC                []markdown.TOCEntry
+	// The table of contents is not kept: PublishedArticle reads it from the HTML
+	// (markdown.TOCFromHTML), which has every heading with its id, rather than every live article
+	// holding its headings twice (about 8 MB at 10,000 articles).
+
 	// PublishedSlugs is every slug the article was published under, its current one included.
 	PublishedSlugs []string
 }
@@ -135,7 +138,6 @@ func LiveArticle(a *domain.Article) (*Article, HTML) {
 		PublishTime:        snap.PublishTime,
 		WordCount:          snap.Rendering.WordCount,
 		ReadingTimeMinutes: snap.Rendering.ReadingTimeMinutes,
-		TOC:                snap.Rendering.TOC,
 		PublishedSlugs:     a.PublishedSlugs,
 	}, SnapshotHTML(snap)
 }
@@ -404,7 +406,7 @@ func PublishedArticle(site *Site, a *Article, html string, now time.Time) (*cont
 	if due := domain.ReviewDue(c.LastReview(), reviewValidity(site)); !due.IsZero() {
 		pa.ReviewDueTime = timestamppb.New(due)
 	}
-	for _, t := range a.TOC {
+	for _, t := range markdown.TOCFromHTML(html) {
 		pa.TableOfContents = append(pa.TableOfContents, &contentv1.TocEntry{Level: int32(t.Level), Text: t.Text, Anchor: t.Anchor})
 	}
 	for _, p := range c.Authors {

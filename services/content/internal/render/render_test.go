@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
 
@@ -232,4 +233,26 @@ func entryJSON(tb testing.TB, e *Entry) []byte {
 		tb.Fatalf("render %s: %v", e.ID, err)
 	}
 	return b.Raw()
+}
+
+// TestPublishedArticleTOC: delivery's table of contents, read from the HTML, is the one the
+// renderer made, for a body with repeated, nested and marked-up headings.
+func TestPublishedArticleTOC(t *testing.T) {
+	src := "# Kratom & you\n\nIntro.\n\n## Day *one*\n\ntext\n\n## Day *one*\n\n### `code` in a [link](https://example.org)\n\n> ## Quoted\n\n#### \n\n## Ünïcode <b>raw</b>\n"
+	r := markdown.NewRenderer().Render(src)
+	if len(r.TOC) < 5 {
+		t.Fatalf("the renderer's TOC has %d entries; the fixture wants at least 5", len(r.TOC))
+	}
+	site := &Site{ID: "s1", BaseURL: "https://s1.example.org", DisplayName: "S1", DefaultLocale: "en"}
+	pa, err := PublishedArticle(site, testArticle(), r.HTML, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []markdown.TOCEntry
+	for _, e := range pa.GetTableOfContents() {
+		got = append(got, markdown.TOCEntry{Level: int(e.GetLevel()), Text: e.GetText(), Anchor: e.GetAnchor()})
+	}
+	if !slices.Equal(got, r.TOC) {
+		t.Errorf("table of contents = %+v\nwant the renderer's %+v", got, r.TOC)
+	}
 }
