@@ -84,7 +84,7 @@ func (s *Server) ListPublishedArticles(ctx context.Context, req *contentv1.ListP
 	}
 	resp := &contentv1.ListPublishedArticlesResponse{NextPageToken: next}
 	for _, e := range entries {
-		resp.Articles = append(resp.Articles, e.Card)
+		resp.Articles = append(resp.Articles, e.Card())
 	}
 	return resp, nil
 }
@@ -100,7 +100,7 @@ func (s *Server) SearchPublishedArticles(ctx context.Context, req *contentv1.Sea
 	}
 	resp := &contentv1.SearchPublishedArticlesResponse{NextPageToken: res.next, TotalSize: int32(res.total)}
 	for _, h := range res.hits {
-		resp.Results = append(resp.Results, &contentv1.SearchResult{Article: h.Entry.Card, Score: h.Score})
+		resp.Results = append(resp.Results, &contentv1.SearchResult{Article: h.Entry.Card(), Score: h.Score})
 	}
 	return resp, nil
 }

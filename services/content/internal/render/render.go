@@ -156,14 +156,15 @@ type Entry struct {
 	Tags        []string
 	Topics      []string
 	Authors     []string // display names
-	Card        *contentv1.ArticleCard
-	CardJSON    []byte
+	// CardJSON is the entry's ArticleCard, as REST lists serve it (gRPC lists build the message
+	// again: Card).
+	CardJSON []byte
 	// Surrogate and CacheTag are header values naming the site and the article for CDN purges:
 	// "site-<site> article-<id>" and the same keys comma-separated.
 	Surrogate []string
 	CacheTag  []string
 
-	site Site      // the settings it renders with
+	site *Site     // the settings it renders with; shared with the read model, never changed
 	at   time.Time // the time it renders as of: what it says of reviews is true then
 
 	// ReviewRefresh is when what the entry says of its reviews changes with time alone (a review
@@ -193,7 +194,7 @@ func (e *Entry) Body() (*httpcache.Body, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", e.Live.Name(), err)
 	}
-	pa, err := PublishedArticle(&e.site, e.Live, html, e.at)
+	pa, err := PublishedArticle(e.site, e.Live, html, e.at)
 	if err != nil {
 		return nil, err
 	}
@@ -432,7 +433,8 @@ func PublishedArticle(site *Site, a *Article, html string, now time.Time) (*cont
 var htmlKey = []byte(`"html":`)
 
 // NewEntry makes the entry of a on site, with html as its body; its JSON is rendered on demand.
-// It renders as of now: see Entry.ReviewRefresh.
+// It renders as of now: see Entry.ReviewRefresh. The entry keeps site, which must not change
+// afterwards (a read model replaces a site's settings, never edits them).
 func NewEntry(site *Site, a *Article, html HTML, now time.Time) (*Entry, error) {
 	card := Card(a)
 	cardJSON, err := jsonMarshal(card)
@@ -456,16 +458,19 @@ func NewEntry(site *Site, a *Article, html HTML, now time.Time) (*Entry, error) 
 		Tags:          c.Tags,
 		Topics:        c.Topics,
 		Authors:       authors,
-		Card:          card,
 		CardJSON:      cardJSON,
 		Surrogate:     []string{strings.Join(keys, " ")},
 		CacheTag:      []string{strings.Join(keys, ",")},
-		site:          *site,
+		site:          site,
 		at:            now,
 		html:          html,
 		ReviewRefresh: reviewsAt(site, &c, now).refresh,
 	}, nil
 }
+
+// Card returns the entry's ArticleCard message, made anew on each call (the gRPC delivery
+// lists'; the entry keeps only its JSON).
+func (e *Entry) Card() *contentv1.ArticleCard { return Card(e.Live) }
 
 // jsonStringLen returns the length of the JSON string literal b starts with, quotes included.
 func jsonStringLen(b []byte) int {
