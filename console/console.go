@@ -131,6 +131,7 @@ func New(cfg Config, up Upstreams, logger *slog.Logger) (*Console, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /console/{$}", c.home)
+	mux.HandleFunc("GET /console/articles", c.articleList)
 	mux.HandleFunc("GET /console/sign-in", c.signInForm)
 	mux.HandleFunc("POST /console/sign-in", c.signIn)
 	mux.HandleFunc("POST /console/sign-out", c.signOut)

@@ -25,7 +25,7 @@ const (
 )
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
-var pageNames = []string{"sign-in", "home", "error"}
+var pageNames = []string{"sign-in", "home", "articles", "error"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -36,6 +36,7 @@ func parsePages() (map[string]*template.Template, error) {
 			return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 		},
 		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"has": func(list []int, v int) bool { return slices.Contains(list, v) },
 	}
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -67,6 +68,7 @@ type pageData struct {
 	Published []articleRow
 	Sites     []siteOption
 	DraftNote string
+	Articles  *articlesPage
 }
 
 type articleRow struct {

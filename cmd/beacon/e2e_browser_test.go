@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +190,64 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	checkAccessibility(t, ctx, "home")
 	screenshot(t, ctx, "home")
+
+	// Articles, from Home's link: filtered by state (the new draft alone), then sorted by
+	// title and paged two at a time through the API's page tokens.
+	step("open Articles", chromedp.Click(chromedp.CSS("#all-articles")), chromedp.WaitVisible(chromedp.CSS("#articles")))
+	if got := text("h1"); got != "Articles" {
+		t.Fatalf("the Articles link opens %q", got)
+	}
+	step("filter by state",
+		chromedp.SetValue(chromedp.CSS("#state"), "DRAFT"),
+		chromedp.Submit(chromedp.CSS("#state")),
+		chromedp.WaitReady(chromedp.CSS(`#state option[value="DRAFT"][selected]`)))
+	if got := text("#articles tbody"); !strings.Contains(got, "A draft from the browser") || strings.Contains(got, "Kratom withdrawal: what to expect") {
+		t.Errorf("Articles filtered to drafts lists:\n%s", got)
+	}
+	step("sort by title, two per page",
+		chromedp.Navigate(in.restURL+"/console/articles?sort=title&dir=asc&size=2"),
+		chromedp.WaitVisible(chromedp.CSS("#next-page")))
+	titles := func() []string {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#articles tbody td:first-child")].map(td => td.textContent)`))
+		if err != nil {
+			t.Fatalf("read the titles: %v", err)
+		}
+		return got
+	}
+	var listed []string
+	for page := 1; ; page++ {
+		got := titles()
+		if len(got) == 0 || len(got) > 2 {
+			t.Fatalf("page %d lists %q; want one or two articles", page, got)
+		}
+		listed = append(listed, got...)
+		if page == 1 {
+			checkAccessibility(t, ctx, "articles")
+			screenshot(t, ctx, "articles")
+		}
+		more, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#next-page") !== null`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !more {
+			break
+		}
+		if page > 10 {
+			t.Fatalf("more than 10 pages of two: %q", listed)
+		}
+		step("next page", chromedp.Click(chromedp.CSS("#next-page")), chromedp.WaitVisible(chromedp.CSS("#first-page")))
+	}
+	if len(listed) < 3 || !slices.IsSortedFunc(listed, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }) ||
+		!slices.Contains(listed, "A draft from the browser") {
+		t.Errorf("the pages sorted by title list %q; want every article (the demo's and the new draft) in title order", listed)
+	}
+	// A refused filter is shown beside its field with the API's message, not as an error page.
+	step("bad filter", chromedp.Navigate(in.restURL+"/console/articles?state=NOPE"), chromedp.WaitVisible(chromedp.CSS("#state-error")))
+	if got := text("#state-error"); !strings.Contains(got, "NOPE") {
+		t.Errorf("the refused state shows %q", got)
+	}
+	checkAccessibility(t, ctx, "articles with a refused filter")
 
 	step("sign out",
 		chromedp.Click(chromedp.CSS(`form[action="/console/sign-out"] button`)),
