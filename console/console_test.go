@@ -30,7 +30,11 @@ func TestPagesEscapeAndLabel(t *testing.T) {
 			Sites:  []siteOption{{ID: "kratom-help", Name: hostile}}},
 			[]string{`<label for="title">`, `<label for="site">`, `datetime="2026-12-01T09:30:00Z"`, `1 Dec 2026, 09:30 UTC`, `action="/console/drafts"`}},
 		{"home", pageData{Title: "Home", Viewer: &viewer{DisplayName: "Vera", CanWrite: false}},
-			[]string{"You have no drafts.", "Nothing you can see has been published yet."}},
+			[]string{"You have no drafts.", "Nothing you can see has been published yet.", "Nothing you can see is scheduled.", "No article you can see is overdue for review."}},
+		{"home", pageData{Title: "Home", Viewer: &viewer{DisplayName: "Vera"},
+			Scheduled: []articleRow{{Title: hostile, Updated: time.Date(2026, 12, 24, 6, 0, 0, 0, time.UTC)}},
+			ReviewDue: []articleRow{{Title: hostile, Updated: time.Date(2025, 11, 30, 0, 0, 0, 0, time.UTC)}}},
+			[]string{"Publishes (UTC)", `datetime="2026-12-24T06:00:00Z"`, "24 Dec 2026, 06:00 UTC", "Review due since (UTC)", "30 Nov 2025, 00:00 UTC"}},
 		{"error", pageData{Title: "Forbidden", Error: hostile}, []string{`role="alert"`}},
 	}
 	for _, tt := range tests {

@@ -22,6 +22,8 @@ import (
 const (
 	draftsScanned   = 100 // newest drafts looked through for the user's own
 	recentPublished = 10
+	homeScheduled   = 100 // scheduled publications listed (the API's page bound)
+	homeReviewDue   = 20  // articles whose review is overdue, least recently changed first
 )
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
@@ -66,6 +68,8 @@ type pageData struct {
 	Email     string
 	Drafts    []articleRow
 	Published []articleRow
+	Scheduled []articleRow // Updated is the scheduled publish time
+	ReviewDue []articleRow // Updated is the time the review fell due
 	Sites     []siteOption
 	DraftNote string
 	Articles  *articlesPage
@@ -295,6 +299,30 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 		row := rowOf(a)
 		row.Updated = a.GetPublishTime().AsTime()
 		data.Published = append(data.Published, row)
+	}
+	scheduled, err := c.articles.ListArticles(ctx, &contentv1.ListArticlesRequest{
+		Filter: "state = SCHEDULED", OrderBy: "update_time desc", PageSize: homeScheduled})
+	if err != nil {
+		c.serviceError(w, r, err)
+		return
+	}
+	for _, a := range scheduled.GetArticles() {
+		row := rowOf(a)
+		row.Updated = a.GetScheduledPublishTime().AsTime()
+		data.Scheduled = append(data.Scheduled, row)
+	}
+	// The soonest first; the list holds the 100 last changed scheduled articles.
+	slices.SortStableFunc(data.Scheduled, func(a, b articleRow) int { return a.Updated.Compare(b.Updated) })
+	due, err := c.articles.ListArticles(ctx, &contentv1.ListArticlesRequest{
+		Filter: "review_due = true", OrderBy: "update_time", PageSize: homeReviewDue})
+	if err != nil {
+		c.serviceError(w, r, err)
+		return
+	}
+	for _, a := range due.GetArticles() {
+		row := rowOf(a)
+		row.Updated = a.GetReviewDueTime().AsTime()
+		data.ReviewDue = append(data.ReviewDue, row)
 	}
 	if data.Viewer.CanWrite {
 		if data.Sites, err = c.writableSites(r, token, sess); err != nil {

@@ -140,6 +140,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		return s
 	}
 
+	// A scheduled article, for Home's scheduled publications (made over REST with the admin key).
+	scheduledAt := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Minute)
+	draft := in.call(t, in.adminKey, "POST", "/v1/articles", map[string]any{"title": "A scheduled piece", "targetSites": []string{"sites/kratom-help"}}).must(t, 200)
+	in.call(t, in.adminKey, "POST", "/v1/"+draft.str("name")+":schedule", map[string]any{"publishTime": scheduledAt.Format(time.RFC3339)}).must(t, 200)
+	// An article clinically reviewed two years ago, for Home's overdue reviews.
+	in.call(t, in.adminKey, "POST", "/v1/articles", map[string]any{"title": "A review long ago", "targetSites": []string{"sites/kratom-help"},
+		"lastReviewedDate": map[string]int{"year": time.Now().Year() - 2, "month": 1, "day": 15},
+		"reviewers":        []map[string]any{{"displayName": "Dr. Old Review", "credentials": "MD", "role": "ROLE_CLINICAL"}}}).must(t, 200)
+
 	step("open the console", chromedp.Navigate(in.restURL+"/console/"), chromedp.WaitVisible(chromedp.CSS("#email")))
 	if got := text("h1"); got != "Sign in" {
 		t.Fatalf("the console opens on %q, want the sign-in page", got)
@@ -178,6 +187,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if got := text("#main"); !strings.Contains(got, "Recently published") || !strings.Contains(got, "Kratom withdrawal: what to expect") {
 		t.Errorf("Home does not list the published demo articles:\n%s", got)
+	}
+	if got := text(`section[aria-labelledby="scheduled-heading"]`); !strings.Contains(got, "A scheduled piece") ||
+		!strings.Contains(got, scheduledAt.Format("2 Jan 2006, 15:04 UTC")) {
+		t.Errorf("Home's scheduled publications do not list the scheduled article at %v:\n%s", scheduledAt, got)
+	}
+	if got := text(`section[aria-labelledby="review-heading"]`); !strings.Contains(got, "A review long ago") || strings.Contains(got, "A scheduled piece") {
+		t.Errorf("Home's overdue reviews list:\n%s", got)
 	}
 
 	// A draft made here is listed as the user's own.
