@@ -127,7 +127,7 @@ func newPolicy() *bluemonday.Policy {
 // millisecond for 6 KB on a busy 2-core machine), but the goldmark parser is
 // superlinear on some adversarial inputs ("[a](" repeated 10,000 times, 40 KB,
 // takes about half a second; deeply nested lists are similar), so callers must
-// bound the size of sources they accept from clients.
+// refuse the sources from clients that CheckComplexity refuses, and bound their size.
 func (r *Renderer) Render(source string) Rendering {
 	rendering, _ := r.render(source)
 	return rendering

@@ -87,6 +87,8 @@ func TestContentValidate(t *testing.T) {
 		{"body too big", func(c *domain.Content) { c.Body = long(512<<10 + 1) }, []string{"article.body"}},
 		{"body invalid UTF-8", func(c *domain.Content) { c.Body = "\xff" }, []string{"article.body"}},
 		{"body NUL", func(c *domain.Content) { c.Body = "a\x00b" }, []string{"article.body"}},
+		{"body with quadratic link openers", func(c *domain.Content) { c.Body = strings.Repeat("[a](", 5000) }, []string{"article.body"}},
+		{"body nested too deep", func(c *domain.Content) { c.Body = strings.Repeat("> ", 40) + "a" }, []string{"article.body"}},
 		{"too many tags", func(c *domain.Content) { c.Tags = many(31, "t") }, []string{"article.tags"}},
 		{"tag too long", func(c *domain.Content) { c.Tags = []string{"ok", long(61)} }, []string{"article.tags[1]"}},
 		{"topic empty", func(c *domain.Content) { c.Topics = []string{""} }, []string{"article.topics[0]"}},

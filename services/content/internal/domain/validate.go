@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/siteid"
 	"github.com/beaconcms/beacon/platform/slug"
 	"github.com/beaconcms/beacon/platform/weburl"
@@ -139,6 +140,9 @@ func (c *Content) Validate(prefix string) error {
 		v.add(prefix+"body", "must be valid UTF-8")
 	} else if strings.ContainsRune(c.Body, 0) {
 		v.add(prefix+"body", "must not contain NUL characters")
+	} else if err := markdown.CheckComplexity(c.Body); err != nil {
+		// Bounds the CPU cost of rendering (see markdown.CheckComplexity).
+		v.add(prefix+"body", "is too complex to render: %v", err)
 	}
 	v.labels(prefix+"tags", c.Tags)
 	v.labels(prefix+"topics", c.Topics)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/slug"
 )
 
@@ -105,6 +106,9 @@ func (d *DirectoryFields) Validate(prefix string) error {
 		v.add(prefix+"intro", "must be at most %d bytes", maxIntro)
 	} else {
 		v.textLines(prefix+"intro", d.Intro, 0, maxIntro, true)
+		if err := markdown.CheckComplexity(d.Intro); err != nil {
+			v.add(prefix+"intro", "is too complex to render: %v", err)
+		}
 	}
 	if !slug.Valid(d.Site) {
 		v.add(prefix+"site", "must be a site name like sites/kratom-help")

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/beaconcms/beacon/platform/apperr"
+	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/slug"
 	"github.com/beaconcms/beacon/platform/weburl"
 )
@@ -294,6 +295,10 @@ func (f *Fields) Validate(prefix string) error {
 		v.add(prefix+"description", "must be valid UTF-8")
 	case strings.ContainsRune(f.Description, 0):
 		v.add(prefix+"description", "must not contain NUL characters")
+	default:
+		if err := markdown.CheckComplexity(f.Description); err != nil {
+			v.add(prefix+"description", "is too complex to render: %v", err)
+		}
 	}
 	v.optionalURL(prefix+"website", f.Website)
 	if f.Email != "" {

@@ -3,6 +3,7 @@ package domain_test
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +74,7 @@ func TestValidateNamesEveryBadField(t *testing.T) {
 	}{
 		{"missing name", func(f *domain.Fields) { f.DisplayName = "  " }, []string{"resource.display_name"}},
 		{"missing kind", func(f *domain.Fields) { f.Kind = 0 }, []string{"resource.kind"}},
+		{"description too costly to render", func(f *domain.Fields) { f.Description = strings.Repeat("[a](", 4000) }, []string{"resource.description"}},
 		{"javascript website", func(f *domain.Fields) { f.Website = "javascript:alert(1)" }, []string{"resource.website"}},
 		{"ftp website", func(f *domain.Fields) { f.Website = "ftp://example.org/x" }, []string{"resource.website"}},
 		{"bad email", func(f *domain.Fields) { f.Email = "Help <help@example.org>" }, []string{"resource.email"}},
@@ -209,6 +211,7 @@ func TestDirectoryValidate(t *testing.T) {
 		{"neither", domain.DirectoryFields{Title: "Empty", Site: "kratom-help"}, []string{"directory.entries"}},
 		{"duplicate entry and bad site", domain.DirectoryFields{Title: "X", Site: "Bad Site", Entries: []domain.DirectoryEntry{{ResourceID: "r1"}, {ResourceID: "r1"}}}, []string{"directory.site", "directory.entries[1].resource"}},
 		{"bad rule", domain.DirectoryFields{Title: "X", Site: "s", Rule: &domain.DirectoryRule{Kinds: []domain.Kind{42}, Region: &domain.ServiceArea{Country: "ZZ"}}}, []string{"directory.rule.kinds[0]", "directory.rule.region.country"}},
+		{"intro too costly to render", domain.DirectoryFields{Title: "X", Site: "s", Intro: strings.Repeat("> ", 40), Entries: []domain.DirectoryEntry{{ResourceID: "r1"}}}, []string{"directory.intro"}},
 		{"no title", domain.DirectoryFields{Site: "s", Entries: []domain.DirectoryEntry{{ResourceID: "r1"}}}, []string{"directory.title", "directory.slug"}},
 	}
 	for _, tt := range tests {

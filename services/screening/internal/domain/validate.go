@@ -12,6 +12,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/claimlint"
+	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/slug"
 	"github.com/beaconcms/beacon/platform/weburl"
 )
@@ -173,6 +174,9 @@ func (c *Content) Validate(ctx context.Context, sites SiteCatalog, prefix string
 	}
 	v.text("description", c.Description, 0, maxDescription, true)
 	v.text("instructions", c.Instructions, 0, maxInstructions, true)
+	if err := markdown.CheckComplexity(c.Instructions); err != nil {
+		v.add("instructions", "is too complex to render: %v", err)
+	}
 	v.text("disclaimer", c.Disclaimer, 1, maxDisclaimer, true)
 	v.text("source.citation", c.Source.Citation, 1, maxCitation, true)
 	v.text("source.license_name", c.Source.LicenseName, 1, maxLicenseName, false)
@@ -464,6 +468,9 @@ func (v *violations) bands(bands []Band) bool {
 		}
 		v.text(p+".title", b.Title, 1, maxTitle, false)
 		v.text(p+".result_text", b.ResultText, 0, maxResultText, true)
+		if err := markdown.CheckComplexity(b.ResultText); err != nil {
+			v.add(p+".result_text", "is too complex to render: %v", err)
+		}
 		if b.HasMax && b.Max < b.Min {
 			v.add(p+".max_score", "must not be below min_score (%d)", b.Min)
 		}

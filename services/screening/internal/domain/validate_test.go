@@ -76,6 +76,10 @@ func TestValidationMessages(t *testing.T) {
 			`questionnaire.items[0].answer_options: a boolean question has no options or exactly the options "true" and "false"`},
 		{"missing licence", func(c *domain.Content) { c.Source.LicenseName = " " },
 			`questionnaire.source.license_name: is required`},
+		{"instructions too costly to render", func(c *domain.Content) { c.Instructions = strings.Repeat("[a](", 2500) },
+			`questionnaire.instructions: is too complex to render: has too many link openers`},
+		{"result text too costly to render", func(c *domain.Content) { c.Bands[0].ResultText = strings.Repeat("> ", 40) },
+			`questionnaire.bands[0].result_text: is too complex to render: line 1 nests`},
 		{"missing disclaimer", func(c *domain.Content) { c.Disclaimer = "" },
 			`questionnaire.disclaimer: is required`},
 	}
