@@ -119,8 +119,11 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}
 	// google.api.HttpBody responses (e.g. an HSDS export) are sent as their own bytes and type.
+	// A route answers only its own method: no X-HTTP-Method-Override (a form POST turned into
+	// a DELETE gets past method rules at a proxy) and no form-encoded POST falling back to a GET.
 	mux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: strictJSON}),
-		runtime.WithErrorHandler(hideTransportErrors))
+		runtime.WithErrorHandler(hideTransportErrors),
+		runtime.WithDisableHTTPMethodOverride(), runtime.WithDisablePathLengthFallback())
 	names := make([]string, 0, len(up.Routes))
 	for name := range up.Routes {
 		names = append(names, name)
@@ -136,7 +139,7 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 		}
 	}
 	e := &edge{
-		management: limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux)),
+		management: noStore(limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux))),
 		verifier:   up.Verifier,
 		logger:     up.Logger,
 		ready:      up.Ready,
@@ -311,6 +314,16 @@ func hideTransportErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 func isTransportError(msg string) bool {
 	return strings.HasPrefix(msg, "connection error") || strings.Contains(msg, "transport:") ||
 		strings.Contains(msg, "name resolver") || strings.Contains(msg, "connection closed")
+}
+
+// noStore marks every management response Cache-Control: no-store. They answer one key's
+// caller, and some carry secrets shown once (a new API key, a generated password), which no
+// browser, proxy or CDN may keep.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Cache-Control"] = hdrNoStore
+		next.ServeHTTP(w, r)
+	})
 }
 
 func withTimeout(d time.Duration, next http.Handler) http.Handler {

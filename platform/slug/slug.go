@@ -66,6 +66,23 @@ func transliterate(r rune) (string, bool) {
 // text written only in a non-Latin script). For any s, Normalize(s) is "" or Valid,
 // and Normalize(Normalize(s)) == Normalize(s).
 func Normalize(s string) string {
+	n, _ := normalize(s)
+	return n
+}
+
+// NormalizeExplicit normalizes a slug a client chose, as Normalize does, without cutting it:
+// when Normalize would cut s to MaxLen, it returns s unchanged and false, so that the caller
+// refuses it (s is then not Valid) rather than store a shortened slug the client did not ask for.
+func NormalizeExplicit(s string) (string, bool) {
+	n, fits := normalize(s)
+	if !fits {
+		return s, false
+	}
+	return n, true
+}
+
+// normalize returns Normalize(s) and whether it fits in MaxLen without being cut.
+func normalize(s string) (string, bool) {
 	var b strings.Builder
 	b.Grow(min(len(s), MaxLen+1))
 	pendingHyphen := false
@@ -104,7 +121,7 @@ func Normalize(s string) string {
 			}
 		}
 	}
-	return cut(b.String())
+	return cut(b.String()), b.Len() <= MaxLen
 }
 
 // cut shortens a hyphen-separated, hyphen-trimmed string to at most MaxLen bytes,

@@ -110,3 +110,28 @@ func checkNormalized(tb testing.TB, in, got string) {
 		tb.Errorf("Normalize not idempotent: Normalize(%q) = %q, Normalize of that = %q", in, got, again)
 	}
 }
+
+func TestNormalizeExplicit(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		fits           bool
+	}{
+		{"normalized", " My Own Slug ", "my-own-slug", true},
+		{"exactly MaxLen", strings.Repeat("a", slug.MaxLen), strings.Repeat("a", slug.MaxLen), true},
+		{"MaxLen after dropping punctuation", strings.Repeat("a", slug.MaxLen) + "!!!", strings.Repeat("a", slug.MaxLen), true},
+		{"one over MaxLen", strings.Repeat("a", slug.MaxLen+1), strings.Repeat("a", slug.MaxLen+1), false},
+		{"words over MaxLen", strings.Repeat("word-", 20), strings.Repeat("word-", 20), false},
+		{"over MaxLen only once transliterated", strings.Repeat("ß", 49), strings.Repeat("ß", 49), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, fits := slug.NormalizeExplicit(tt.in)
+			if got != tt.want || fits != tt.fits {
+				t.Errorf("NormalizeExplicit(%q) = %q, %v; want %q, %v", tt.in, got, fits, tt.want, tt.fits)
+			}
+			if !fits && slug.Valid(got) {
+				t.Errorf("NormalizeExplicit(%q) did not fit but returned a Valid slug %q", tt.in, got)
+			}
+		})
+	}
+}

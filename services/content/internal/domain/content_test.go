@@ -201,6 +201,16 @@ func TestContentNormalize(t *testing.T) {
 			want: domain.Content{Title: "Finding help", Slug: "my-own-slug"},
 		},
 		{
+			name: "overlong explicit slug kept as sent, for Validate to refuse",
+			in:   domain.Content{Title: "T", Slug: strings.Repeat("Word ", 20)},
+			want: domain.Content{Title: "T", Slug: strings.Repeat("Word ", 20)},
+		},
+		{
+			name: "overlong title gives a slug cut at a hyphen",
+			in:   domain.Content{Title: strings.Repeat("Word ", 20)},
+			want: domain.Content{Title: strings.TrimSpace(strings.Repeat("Word ", 20)), Slug: strings.TrimSuffix(strings.Repeat("word-", 19), "-")},
+		},
+		{
 			name: "title without letters gives no slug",
 			in:   domain.Content{Title: "!!!"},
 			want: domain.Content{Title: "!!!", Slug: ""},

@@ -108,7 +108,8 @@ func (c *Content) Normalize() {
 	if strings.TrimSpace(c.Slug) == "" {
 		c.Slug = slug.Normalize(c.Title)
 	} else {
-		c.Slug = slug.Normalize(c.Slug)
+		// A slug the client chose is never cut: an overlong one stays as sent and fails Validate.
+		c.Slug, _ = slug.NormalizeExplicit(c.Slug)
 	}
 	c.Tags = normalizeLabels(c.Tags)
 	c.Topics = normalizeLabels(c.Topics)

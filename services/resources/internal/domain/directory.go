@@ -73,7 +73,8 @@ func (d *DirectoryFields) Normalize() {
 	if strings.TrimSpace(d.Slug) == "" {
 		d.Slug = slug.Normalize(d.Title)
 	} else {
-		d.Slug = slug.Normalize(d.Slug)
+		// A slug the client chose is never cut: an overlong one stays as sent and fails Validate.
+		d.Slug, _ = slug.NormalizeExplicit(d.Slug)
 	}
 	d.Site = strings.TrimSpace(d.Site)
 	for i := range d.Entries {

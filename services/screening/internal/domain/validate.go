@@ -75,7 +75,8 @@ func (c *Content) Normalize() {
 	if strings.TrimSpace(c.Slug) == "" {
 		c.Slug = slug.Normalize(c.Title)
 	} else {
-		c.Slug = slug.Normalize(c.Slug)
+		// A slug the client chose is never cut: an overlong one stays as sent and fails Validate.
+		c.Slug, _ = slug.NormalizeExplicit(c.Slug)
 	}
 	c.Description = strings.TrimSpace(c.Description)
 	c.Disclaimer = strings.TrimSpace(c.Disclaimer)

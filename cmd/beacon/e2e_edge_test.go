@@ -1,0 +1,114 @@
+package main_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestEdgeRefusesAttackerShapes probes the REST edge of a running beacon the way an attacker
+// would (issue #12, section 6): each subtest is the regression test of one defect found so.
+func TestEdgeRefusesAttackerShapes(t *testing.T) {
+	in := startDev(t, t.TempDir())
+	admin := in.adminKey
+
+	t.Run("X-HTTP-Method-Override does not turn a POST into a DELETE", func(t *testing.T) {
+		name := in.call(t, admin, "POST", "/v1/articles", map[string]any{
+			"title": "Override target", "targetSites": []string{"sites/kratom-help"},
+		}).must(t, 200).str("name")
+		for _, override := range []string{"DELETE", ""} {
+			req, err := http.NewRequest("POST", in.restURL+"/v1/"+name, strings.NewReader("etag=x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+admin)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if override != "" {
+				req.Header.Set("X-HTTP-Method-Override", override)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			// No POST route has this path: the answer is the gateway's for any method a path
+			// does not have (501 UNIMPLEMENTED "Method Not Allowed"), neither the DELETE the
+			// header asks for nor the GET a form POST used to fall back to.
+			if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(string(body), "Method Not Allowed") {
+				t.Errorf("form POST with override %q: status %d, want 501; body %s", override, resp.StatusCode, body)
+			}
+		}
+		got := in.call(t, admin, "GET", "/v1/"+name, nil).must(t, 200)
+		if got.body["deleteTime"] != nil {
+			t.Fatalf("the article was deleted by an overridden POST: %s", got.raw)
+		}
+	})
+
+	t.Run("management responses, the one-time key secret first, are not stored", func(t *testing.T) {
+		created := in.call(t, admin, "POST", "/v1/apiKeys", map[string]any{"displayName": "cache probe", "role": "ROLE_EDITOR", "site": "sites/kratom-help"}).must(t, 200)
+		if created.str("secret") == "" {
+			t.Fatalf("no secret in %s", created.raw)
+		}
+		if cc := created.header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("key creation: Cache-Control %q, want no-store", cc)
+		}
+		if cc := in.call(t, admin, "GET", "/v1/apiKeys", nil).must(t, 200).header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("key list: Cache-Control %q, want no-store", cc)
+		}
+	})
+
+	t.Run("an overlong slug is refused, not cut", func(t *testing.T) {
+		long := strings.Repeat("word-", 20) + "end" // 103 characters
+		r := in.call(t, admin, "POST", "/v1/articles", map[string]any{
+			"title": "Long slug", "slug": long, "targetSites": []string{"sites/kratom-help"},
+		}).must(t, 400)
+		if v := fieldViolations(t, r); !strings.Contains(v["article.slug"], "at most 96 characters") {
+			t.Errorf("overlong article slug: %s; want a fieldViolation on article.slug saying at most 96 characters", r.raw)
+		}
+		r = in.call(t, admin, "POST", "/v1/directories", map[string]any{
+			"title": "Long slug", "slug": long, "site": "sites/kratom-help",
+		}).must(t, 400)
+		if v := fieldViolations(t, r); v["directory.slug"] == "" {
+			t.Errorf("overlong directory slug: %s; want a fieldViolation on directory.slug", r.raw)
+		}
+		// A title still gives a slug cut at a word boundary.
+		r = in.call(t, admin, "POST", "/v1/articles", map[string]any{
+			"title": strings.Repeat("Word ", 30), "targetSites": []string{"sites/kratom-help"},
+		}).must(t, 200)
+		if got := r.str("slug"); got != strings.TrimSuffix(strings.Repeat("word-", 19), "-") {
+			t.Errorf("slug from a long title = %q", got)
+		}
+	})
+
+	t.Run("a body too costly to render is refused naming the field", func(t *testing.T) {
+		r := in.call(t, admin, "POST", "/v1/articles", map[string]any{
+			"title": "Quadratic", "body": strings.Repeat("[a](", 40_000), "targetSites": []string{"sites/kratom-help"},
+		}).must(t, 400)
+		if v := fieldViolations(t, r); !strings.HasPrefix(v["article.body"], "is too complex to render: ") {
+			t.Errorf("pathological body: %s", r.raw)
+		}
+	})
+}
+
+// fieldViolations returns the google.rpc.BadRequest field violations of an error response,
+// description by field.
+func fieldViolations(tb testing.TB, r response) map[string]string {
+	tb.Helper()
+	out := map[string]string{}
+	details, _ := r.body["details"].([]any)
+	for _, d := range details {
+		d, _ := d.(map[string]any)
+		if d["@type"] != "type.googleapis.com/google.rpc.BadRequest" {
+			continue
+		}
+		vs, _ := d["fieldViolations"].([]any)
+		for _, v := range vs {
+			v, _ := v.(map[string]any)
+			field, _ := v["field"].(string)
+			out[field], _ = v["description"].(string)
+		}
+	}
+	return out
+}
