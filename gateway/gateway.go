@@ -24,12 +24,14 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -283,31 +285,109 @@ func (e *edge) serveRead(w http.ResponseWriter, r *http.Request, side ReadSide, 
 
 // Header values of error responses; assigned directly to avoid allocations.
 var (
-	hdrJSON      = []string{"application/json"}
-	hdrNoStore   = []string{"no-store"}
-	emptyDetails = []any{}
+	hdrJSON    = []string{"application/json"}
+	hdrNoStore = []string{"no-store"}
 )
 
 // WriteError writes err as {code, message, details}, not cacheable, with the HTTP status of
-// its gRPC code: the same mapping (grpcserver.Status) that every gRPC and management error
-// takes. An error that is not an apperr error is logged with an id and answered as internal.
+// its gRPC code: the same mapping (grpcserver.Status) and the same JSON (google.rpc.Status,
+// details only when there are some, such as a google.rpc.BadRequest naming each bad field)
+// that every gRPC and management error takes. An error that is not an apperr error is logged
+// with an id and answered as internal.
 func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	st := grpcserver.Status(r.Context(), logger, "GET "+r.URL.Path, err)
 	w.Header()["Content-Type"] = hdrJSON
 	w.Header()["Cache-Control"] = hdrNoStore
 	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
-	_ = json.NewEncoder(w).Encode(map[string]any{"code": st.Code(), "message": st.Message(), "details": emptyDetails})
+	body, merr := protojson.Marshal(st.Proto())
+	if merr != nil {
+		// Only an unregistered detail type fails; the code and message still go out.
+		body, _ = protojson.Marshal(status.New(st.Code(), st.Message()).Proto())
+	}
+	_, _ = w.Write(append(body, '\n'))
 }
 
-// hideTransportErrors is grpc-gateway's error handler, except that an error of the client
-// connection itself (the service is unreachable) does not reach the caller with its text, which
-// names internal addresses: it becomes 503 "service unavailable; retry later". Errors a service
-// returned pass unchanged (their messages are written to be shown).
+// hideTransportErrors is grpc-gateway's error handler, except that errors the gateway or the
+// gRPC transport made do not reach the caller with their text, which names internals:
+//   - an error of the client connection itself (the service is unreachable, its text names
+//     internal addresses) becomes 503 "service unavailable; retry later";
+//   - a request the gateway could not decode (body JSON, query or path parameters) gets the
+//     documented shape of a bad field (see decodeError);
+//   - a message over gRPC's size limit becomes RESOURCE_EXHAUSTED "message too large".
+//
+// Errors a service returned pass unchanged (their messages are written to be shown).
 func hideTransportErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable && isTransportError(st.Message()) {
-		err = status.Error(codes.Unavailable, "service unavailable; retry later")
+	if st, ok := status.FromError(err); ok {
+		switch {
+		case st.Code() == codes.Unavailable && isTransportError(st.Message()):
+			err = status.Error(codes.Unavailable, "service unavailable; retry later")
+		case st.Code() == codes.ResourceExhausted && strings.HasPrefix(st.Message(), "grpc: received message larger than max"):
+			err = status.Error(codes.ResourceExhausted, "message too large: send a smaller request or ask for a smaller page")
+		case st.Code() == codes.InvalidArgument && len(st.Details()) == 0:
+			if clean := decodeError(st.Message()); clean != nil {
+				err = clean.Err()
+			}
+		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// decodeError rewrites the INVALID_ARGUMENT of a request grpc-gateway could not decode, whose
+// message is a Go error's text ("proto: syntax error (line 1:1): …", "parsing field
+// \"page_size\": strconv.ParseInt: …"), as "invalid request" with a google.rpc.BadRequest
+// naming the field ("body" for the JSON body, the parameter's proto name otherwise). It
+// returns nil for any other message: the services' own INVALID_ARGUMENT errors always carry a
+// BadRequest, so they never reach it.
+func decodeError(msg string) *status.Status {
+	var field, description string
+	switch {
+	case strings.HasPrefix(msg, "proto:"):
+		rest := strings.TrimSpace(strings.TrimPrefix(msg, "proto:"))
+		rest = strings.TrimSpace(strings.TrimPrefix(rest, "syntax error"))
+		field, description = "body", "is not valid JSON for this request: "+rest
+	case strings.HasPrefix(msg, "invalid character ") || strings.HasPrefix(msg, "unexpected end of JSON input") || strings.HasPrefix(msg, "json: "):
+		// encoding/json, which reads the body before protojson does.
+		field, description = "body", "is not valid JSON: "+strings.TrimPrefix(msg, "json: ")
+	case strings.HasPrefix(msg, "parsing field ") || strings.HasPrefix(msg, "parsing list "):
+		_, rest, _ := strings.Cut(strings.TrimPrefix(msg, "parsing "), " ") // after "field " or "list "
+		name, inner, ok := strings.Cut(rest, ": ")
+		if !ok {
+			return nil
+		}
+		if unquoted, err := strconv.Unquote(name); err == nil {
+			name = unquoted
+		}
+		field, description = name, valueProblem(inner)
+	case strings.HasPrefix(msg, "type mismatch, parameter: "):
+		name, _, _ := strings.Cut(strings.TrimPrefix(msg, "type mismatch, parameter: "), ",")
+		field, description = name, "has an invalid value"
+	default:
+		return nil
+	}
+	st, err := status.New(codes.InvalidArgument, "invalid request").WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: description}},
+	})
+	if err != nil {
+		return status.New(codes.InvalidArgument, "invalid request: "+field+" "+description)
+	}
+	return st
+}
+
+// valueProblem describes why a query parameter's value did not parse, without Go's error text.
+func valueProblem(inner string) string {
+	switch {
+	case strings.Contains(inner, "value out of range"):
+		return "is out of range"
+	case strings.HasPrefix(inner, "strconv.ParseInt") || strings.HasPrefix(inner, "strconv.ParseUint"):
+		return "must be a whole number"
+	case strings.HasPrefix(inner, "strconv.ParseFloat"):
+		return "must be a number"
+	case strings.HasPrefix(inner, "strconv.ParseBool"):
+		return "must be true or false"
+	case strings.HasPrefix(inner, "strconv.") || strings.HasPrefix(inner, "proto:"):
+		return "has an invalid value"
+	}
+	return inner // grpc-gateway's own words, e.g. `"FOO" is not a valid value`
 }
 
 // isTransportError reports whether msg is one of grpc-go's client-side connection errors.
@@ -360,10 +440,11 @@ func limitBody(max int64, next http.Handler) http.Handler {
 	})
 }
 
-// writeError writes an error in the same shape grpc-gateway uses: {code, message, details}.
+// writeError writes an error in the same shape grpc-gateway uses: {code, message}, with no
+// details to give.
 // grpcCode is the gRPC code number (8 RESOURCE_EXHAUSTED, 3 INVALID_ARGUMENT).
 func writeError(w http.ResponseWriter, status, grpcCode int, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"code": grpcCode, "message": message, "details": []any{}})
+	_ = json.NewEncoder(w).Encode(map[string]any{"code": grpcCode, "message": message})
 }

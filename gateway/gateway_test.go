@@ -8,6 +8,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func TestLimitBody(t *testing.T) {
@@ -64,5 +69,70 @@ func TestWithTimeoutSetsADeadline(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", bytes.NewReader(nil)))
 	if !had {
 		t.Fatal("request context has no deadline")
+	}
+}
+
+func TestDecodeErrorHidesGoErrorText(t *testing.T) {
+	tests := []struct {
+		msg, field, description string
+	}{
+		{"proto: syntax error (line 1:1): invalid value x", "body", "is not valid JSON for this request: (line 1:1): invalid value x"},
+		{"invalid character 'x' looking for beginning of value", "body", "is not valid JSON: invalid character 'x' looking for beginning of value"},
+		{`proto: (line 1:2): unknown field "nope"`, "body", `is not valid JSON for this request: (line 1:2): unknown field "nope"`},
+		{`parsing field "page_size": strconv.ParseInt: parsing "abc": invalid syntax`, "page_size", "must be a whole number"},
+		{`parsing field "page_size": strconv.ParseInt: parsing "99999999999": value out of range`, "page_size", "is out of range"},
+		{`parsing field "show_deleted": strconv.ParseBool: parsing "maybe": invalid syntax`, "show_deleted", "must be true or false"},
+		{`parsing list "kinds": "FOO" is not a valid value`, "kinds", `"FOO" is not a valid value`},
+		{"type mismatch, parameter: name, error: bad", "name", "has an invalid value"},
+	}
+	for _, tt := range tests {
+		st := decodeError(tt.msg)
+		if st == nil {
+			t.Errorf("decodeError(%q) = nil", tt.msg)
+			continue
+		}
+		if st.Code() != codes.InvalidArgument || st.Message() != "invalid request" {
+			t.Errorf("decodeError(%q) = %v %q", tt.msg, st.Code(), st.Message())
+		}
+		if len(st.Details()) != 1 {
+			t.Fatalf("decodeError(%q) details = %v", tt.msg, st.Details())
+		}
+		br := st.Details()[0].(*errdetails.BadRequest)
+		if v := br.GetFieldViolations(); len(v) != 1 || v[0].GetField() != tt.field || v[0].GetDescription() != tt.description {
+			t.Errorf("decodeError(%q) violations = %v; want %s: %s", tt.msg, v, tt.field, tt.description)
+		}
+		if strings.Contains(st.String(), "strconv") || strings.Contains(st.Message(), "proto:") {
+			t.Errorf("decodeError(%q) still shows Go internals: %v", tt.msg, st)
+		}
+	}
+	// A service's own message without details is not the gateway's: left alone.
+	if st := decodeError("site must be given"); st != nil {
+		t.Errorf("decodeError rewrote a message that is not a decoding error: %v", st)
+	}
+}
+
+func TestErrorHandlerHidesTransportText(t *testing.T) {
+	tests := []struct {
+		err        error
+		wantStatus int
+		want       string
+	}{
+		{status.Error(codes.ResourceExhausted, "grpc: received message larger than max (5000000 vs. 4194304)"), 429, "message too large"},
+		{status.Error(codes.Unavailable, "connection error: desc = \"transport: Error while dialing: dial tcp 10.0.0.7:9090\""), 503, "service unavailable; retry later"},
+		{status.Error(codes.InvalidArgument, `parsing field "page_size": strconv.ParseInt: parsing "x": invalid syntax`), 400, "invalid request"},
+	}
+	for _, tt := range tests {
+		w := httptest.NewRecorder()
+		hideTransportErrors(t.Context(), runtime.NewServeMux(), &runtime.JSONPb{}, w, httptest.NewRequest("GET", "/v1/articles", nil), tt.err)
+		var body struct{ Message string }
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		if w.Code != tt.wantStatus || !strings.HasPrefix(body.Message, tt.want) {
+			t.Errorf("%v: %d %s; want %d %q", tt.err, w.Code, w.Body, tt.wantStatus, tt.want)
+		}
+		if s := w.Body.String(); strings.Contains(s, "grpc:") || strings.Contains(s, "strconv") || strings.Contains(s, "10.0.0.7") {
+			t.Errorf("%v: internals in %s", tt.err, s)
+		}
 	}
 }

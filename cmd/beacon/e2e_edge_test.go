@@ -90,6 +90,39 @@ func TestEdgeRefusesAttackerShapes(t *testing.T) {
 			t.Errorf("pathological body: %s", r.raw)
 		}
 	})
+
+	t.Run("decoding errors name the field, without Go's error text", func(t *testing.T) {
+		tests := []struct {
+			method, path string
+			body         any
+			field, want  string
+		}{
+			{"POST", "/v1/articles", []byte("x"), "body", "is not valid JSON"},
+			{"POST", "/v1/articles", []byte(`{"title": 5}`), "body", "is not valid JSON for this request"},
+			{"POST", "/v1/articles", []byte(`{"title": "T", "nope": 1}`), "body", `unknown field "nope"`},
+			{"GET", "/v1/articles?pageSize=abc", nil, "page_size", "must be a whole number"},
+		}
+		for _, tt := range tests {
+			r := in.call(t, admin, tt.method, tt.path, tt.body).must(t, 400)
+			if v := fieldViolations(t, r); !strings.Contains(v[tt.field], tt.want) {
+				t.Errorf("%s %s: %s; want a fieldViolation on %s containing %q", tt.method, tt.path, r.raw, tt.field, tt.want)
+			}
+			if s := string(r.raw); strings.Contains(s, "proto:") || strings.Contains(s, "strconv") {
+				t.Errorf("%s %s: Go internals in %s", tt.method, tt.path, s)
+			}
+		}
+	})
+
+	t.Run("delivery errors send details only when they have some", func(t *testing.T) {
+		r := in.call(t, "", "GET", "/v1/sites/kratom-help/articles/no-such-article", nil).must(t, 404)
+		if _, ok := r.body["details"]; ok {
+			t.Errorf("404 with details: %s", r.raw)
+		}
+		r = in.call(t, "", "GET", "/v1/sites/kratom-help/search", nil).must(t, 400)
+		if v := fieldViolations(t, r); v["q"] == "" {
+			t.Errorf("search without q: %s; want a fieldViolation on q", r.raw)
+		}
+	})
 }
 
 // fieldViolations returns the google.rpc.BadRequest field violations of an error response,
