@@ -5,10 +5,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 )
 
 // Config holds the settings every gRPC server shares.
@@ -19,6 +21,13 @@ type Config struct {
 	MaxCallDuration time.Duration
 	// Reflection registers the gRPC reflection service (callers still need an admin key).
 	Reflection bool
+	// MaxConcurrentStreams caps the calls in flight on one client connection; a client's
+	// further calls wait for one to end. Default 1000 (the REST edge multiplexes its calls to
+	// a service over one connection).
+	MaxConcurrentStreams uint32
+	// MaxHealthWatches caps the health Watch streams open at once on the server, which anyone
+	// may open without a key; one more is refused with RESOURCE_EXHAUSTED. Default 1000.
+	MaxHealthWatches int
 }
 
 func (c Config) withDefaults() Config {
@@ -27,6 +36,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxCallDuration <= 0 {
 		c.MaxCallDuration = 30 * time.Second
+	}
+	if c.MaxConcurrentStreams == 0 {
+		c.MaxConcurrentStreams = 1000
+	}
+	if c.MaxHealthWatches <= 0 {
+		c.MaxHealthWatches = 1000
 	}
 	return c
 }
@@ -50,17 +65,34 @@ func New(cfg Config, authz Authorizer, logger *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
+		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, MaxConnectionAge: 30 * time.Minute, MaxConnectionAgeGrace: 30 * time.Second}),
 		grpc.ChainUnaryInterceptor(errorUnary(logger), logUnary(logger), deadlineUnary(cfg.MaxCallDuration), authz.Unary()),
 		grpc.ChainStreamInterceptor(errorStream(logger), authz.Stream()),
 	)
 	hs := health.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
+	healthpb.RegisterHealthServer(srv, &boundedHealth{Server: hs, watches: make(chan struct{}, cfg.MaxHealthWatches)})
 	if cfg.Reflection {
 		reflection.Register(srv)
 	}
 	return &Server{Server: srv, Health: hs, config: cfg}
+}
+
+// boundedHealth is the health service with at most cap(watches) Watch streams open at once.
+type boundedHealth struct {
+	*health.Server
+	watches chan struct{} // one token per open Watch
+}
+
+func (b *boundedHealth) Watch(req *healthpb.HealthCheckRequest, stream healthpb.Health_WatchServer) error {
+	select {
+	case b.watches <- struct{}{}:
+	default:
+		return status.Error(codes.ResourceExhausted, "too many health watches open; use Check, or retry later")
+	}
+	defer func() { <-b.watches }()
+	return b.Server.Watch(req, stream)
 }
 
 // Health has two meanings, one per kind of name:

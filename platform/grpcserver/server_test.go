@@ -651,3 +651,80 @@ func TestHealthAndDrain(t *testing.T) {
 		t.Errorf("call after Drain: code %v, want UNAVAILABLE", st.Code())
 	}
 }
+
+// openWatches opens n health watches on conn and reads the first update of each.
+func openWatches(tb testing.TB, ctx context.Context, conn *grpc.ClientConn, n int) []context.CancelFunc {
+	tb.Helper()
+	var cancels []context.CancelFunc
+	for i := range n {
+		wctx, cancel := context.WithCancel(ctx)
+		cancels = append(cancels, cancel)
+		w, err := healthpb.NewHealthClient(conn).Watch(wctx, &healthpb.HealthCheckRequest{})
+		if err != nil {
+			tb.Fatalf("watch %d: %v", i, err)
+		}
+		if _, err := w.Recv(); err != nil {
+			tb.Fatalf("watch %d: first update: %v", i, err)
+		}
+	}
+	tb.Cleanup(func() {
+		for _, c := range cancels {
+			c()
+		}
+	})
+	return cancels
+}
+
+func TestHealthWatchesAreBounded(t *testing.T) {
+	ts := startServer(t, grpcserver.Config{MaxHealthWatches: 3})
+	cancels := openWatches(t, t.Context(), ts.conn, 3)
+	watch := func() error {
+		w, err := healthpb.NewHealthClient(ts.conn).Watch(t.Context(), &healthpb.HealthCheckRequest{})
+		if err != nil {
+			return err
+		}
+		_, err = w.Recv()
+		return err
+	}
+	if err := watch(); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("fourth watch: %v, want RESOURCE_EXHAUSTED", err)
+	}
+	// Check still answers, and a closed watch frees its place.
+	if _, err := healthpb.NewHealthClient(ts.conn).Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatalf("Check with the watches full: %v", err)
+	}
+	cancels[0]()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ctx, cancel := context.WithCancel(t.Context())
+		w, err := healthpb.NewHealthClient(ts.conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+		if err == nil {
+			_, err = w.Recv()
+		}
+		cancel()
+		if err == nil {
+			break
+		}
+		if status.Code(err) != codes.ResourceExhausted || time.Now().After(deadline) {
+			t.Fatalf("watch after one closed: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestStreamsPerConnectionAreBounded(t *testing.T) {
+	ts := startServer(t, grpcserver.Config{MaxConcurrentStreams: 4})
+	cancels := openWatches(t, t.Context(), ts.conn, 4)
+	// A fifth call on the same connection waits for a stream to end.
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := healthpb.NewHealthClient(ts.conn).Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("fifth stream on a full connection: %v, want it to wait (DEADLINE_EXCEEDED)", err)
+	}
+	cancels[0]()
+	ctx, cancel = context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := healthpb.NewHealthClient(ts.conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatalf("call after a stream ended: %v", err)
+	}
+}
