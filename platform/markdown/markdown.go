@@ -38,7 +38,7 @@ const wordsPerMinute = 220
 // TOCEntry is one heading of a rendered document.
 type TOCEntry struct {
 	Level  int    // 1 for h1 ... 6 for h6
-	Text   string // the heading's visible text, without markup
+	Text   string // the heading's visible text: plain text, not HTML (escape it before embedding)
 	Anchor string // the heading's id attribute in Rendering.HTML; link to it as "#"+Anchor
 }
 

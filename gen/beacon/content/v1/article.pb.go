@@ -570,8 +570,11 @@ func (x *Seo) GetSocialImageUrl() string {
 type TocEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Heading level, 1 to 6.
-	Level int32  `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
-	Text  string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Level int32 `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
+	// The heading's visible text as plain text, not HTML: character references are resolved and
+	// markup characters such as <, > and & stand for themselves. Escape it before putting it in
+	// a page (unlike the html fields, which are sanitized and ready to embed).
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
 	// The id attribute of the heading in the rendered HTML.
 	Anchor        string `protobuf:"bytes,3,opt,name=anchor,proto3" json:"anchor,omitempty"`
 	unknownFields protoimpl.UnknownFields
