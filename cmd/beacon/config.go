@@ -51,7 +51,11 @@ type Config struct {
 	LogLevel       string
 	LogFormat      string
 	ShutdownGrace  time.Duration
-	PrintConfig    bool
+	// ShutdownDelay is how long a process keeps serving after SIGTERM, already reporting
+	// unready (/readyz 503, gRPC health NOT_SERVING), before it closes its listeners: time for
+	// load balancers to stop sending it new connections, which would otherwise be reset.
+	ShutdownDelay time.Duration
+	PrintConfig   bool
 	// DebugAddr, when set, serves Go's pprof profiles there (keep it on loopback).
 	DebugAddr string
 	// MemoryLimit, e.g. "280MiB", is Go's soft memory limit, applied once the delivery read
@@ -119,6 +123,7 @@ func defaultConfig(dev bool) Config {
 		cfg.DataDir = "./data"
 	} else {
 		cfg.LogFormat = "json"
+		cfg.ShutdownDelay = 5 * time.Second
 	}
 	return cfg
 }
@@ -185,6 +190,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.LogLevel, "log-level", "debug|info|warn|error")
 	str(&cfg.LogFormat, "log-format", "text|json")
 	dur(&cfg.ShutdownGrace, "shutdown-grace", "how long in-flight calls may finish on SIGTERM")
+	dur(&cfg.ShutdownDelay, "shutdown-delay", "how long to keep serving after SIGTERM while reporting unready, before closing the listeners (for load balancers)")
 	dur(&cfg.GRPC.MaxCallDuration, "max-call-duration", "deadline cap of every gRPC call")
 	dur(&cfg.Gateway.CallTimeout, "gateway-call-timeout", "deadline of every REST call")
 	fs.BoolVar(&cfg.Console.SecureCookie, "console-secure-cookie", cfg.Console.SecureCookie, "mark the console's session cookie Secure on every response, for HTTPS served by a proxy in front of Beacon (without it: only requests that came over TLS) (env BEACON_CONSOLE_SECURE_COOKIE)")

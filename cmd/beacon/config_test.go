@@ -53,12 +53,14 @@ func TestDefaultConfig(t *testing.T) {
 			common(c)
 			c.DataDir = "./data"
 			c.LogFormat = "text"
+			c.ShutdownDelay = 0 // a developer's Ctrl-C stops at once
 		}},
 		{"serve", []string{"--mongodb-uri", "mongodb://db:27017"}, func(c *Config) {
 			common(c)
 			c.MongoURI = "mongodb://db:27017"
 			c.DataDir = ""
 			c.LogFormat = "json"
+			c.ShutdownDelay = 5 * time.Second
 		}},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestEdgeRefusesAttackerShapes probes the REST edge of a running beacon the way an attacker
@@ -144,4 +147,103 @@ func fieldViolations(tb testing.TB, r response) map[string]string {
 		}
 	}
 	return out
+}
+
+// TestShutdownDelayUnderLoad sends SIGTERM to a beacon under a load of new connections and
+// checks that for --shutdown-delay it keeps accepting and answering them while /readyz says
+// 503, so that a load balancer has that long to stop sending before the listener closes.
+func TestShutdownDelayUnderLoad(t *testing.T) {
+	const delay = 2 * time.Second
+	in := startDev(t, t.TempDir(), "--shutdown-delay", delay.String())
+	type result struct {
+		start  time.Time
+		path   string
+		status int
+		err    error
+	}
+	var (
+		mu      sync.Mutex
+		results []result
+		stop    = make(chan struct{})
+		wg      sync.WaitGroup
+	)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A new connection for every request, as from many clients.
+			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				path := "/v1/sites/kratom-help/articles"
+				if (n+i)%4 == 0 {
+					path = "/readyz"
+				}
+				r := result{start: time.Now(), path: path}
+				resp, err := client.Get(in.restURL + path)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					r.status = resp.StatusCode
+				}
+				r.err = err
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	sigterm := time.Now()
+	if err := in.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- in.cmd.Wait() }()
+	window := sigterm.Add(delay * 3 / 4) // well inside the delay
+	time.Sleep(time.Until(window))
+	close(stop)
+	wg.Wait()
+
+	var before, during, unready int
+	for _, r := range results {
+		if !r.start.Before(window) {
+			continue
+		}
+		if r.start.After(sigterm) {
+			during++
+		} else {
+			before++
+		}
+		switch {
+		case r.err != nil:
+			t.Errorf("%s at SIGTERM%+v: %v", r.path, r.start.Sub(sigterm).Round(time.Millisecond), r.err)
+		case r.path == "/readyz" && r.start.After(sigterm.Add(100*time.Millisecond)):
+			if r.status != http.StatusServiceUnavailable {
+				t.Errorf("/readyz at SIGTERM%+v: %d, want 503 once shutdown began", r.start.Sub(sigterm).Round(time.Millisecond), r.status)
+			}
+			unready++
+		case r.path != "/readyz" && r.status != http.StatusOK:
+			t.Errorf("%s at SIGTERM%+v: status %d", r.path, r.start.Sub(sigterm).Round(time.Millisecond), r.status)
+		}
+	}
+	t.Logf("new connections: %d before SIGTERM, %d in the first %v of the %v delay (%d /readyz answered 503)", before, during, delay*3/4, delay, unready)
+	if during < 20 || unready == 0 {
+		t.Errorf("too little load in the delay to tell: %d requests, %d readiness checks", during, unready)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("beacon did not exit cleanly: %v\n%s", err, in.stderr)
+		}
+		if took := time.Since(sigterm); took < delay {
+			t.Errorf("exited %v after SIGTERM, before the %v delay", took, delay)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("beacon did not exit within 30 s of SIGTERM")
+	}
 }

@@ -85,6 +85,8 @@ func start(tb testing.TB, args ...string) *instance {
 func startUntil(tb testing.TB, ready string, args ...string) *instance {
 	tb.Helper()
 	cmd := exec.Command(beaconBinary, args...)
+	// No load balancer watches these processes: stop at once (a --shutdown-delay flag wins).
+	cmd.Env = append(os.Environ(), "BEACON_SHUTDOWN_DELAY=0s")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)

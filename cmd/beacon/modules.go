@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -191,6 +192,19 @@ type app struct {
 	console   *console.Console // moduleConsole; the gateway serves it
 	running   map[string]bool  // the modules this process runs
 	restAddr  string           // moduleGateway
+
+	shutdownOnce  sync.Once
+	shutdownStart time.Time // when the first listener module saw shutdown begin
+}
+
+// waitShutdownDelay returns cfg.ShutdownDelay after the first call (the moment the first
+// listener module saw shutdown begin), so that the listeners close only once load balancers
+// have had that long to see the process unready; later callers wait only for what is left.
+func (a *app) waitShutdownDelay() {
+	a.shutdownOnce.Do(func() { a.shutdownStart = time.Now() })
+	if left := time.Until(a.shutdownStart.Add(a.cfg.ShutdownDelay)); left > 0 {
+		time.Sleep(left)
+	}
 }
 
 // newGraph returns Beacon's module graph; the Inits act on a.
@@ -385,6 +399,9 @@ func (a *app) initGRPC(ctx context.Context) (modules.Service, error) {
 			case <-gctx.Done():
 			}
 			<-gctx.Done()
+			if ctx.Err() != nil { // shutdown, not a failure: unready for the delay, then drain
+				a.waitShutdownDelay()
+			}
 			srv.Drain(a.cfg.ShutdownGrace) // makes Serve return
 			return nil
 		})
@@ -591,6 +608,9 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 		})
 		g.Go(func() error {
 			<-gctx.Done()
+			if ctx.Err() != nil { // shutdown, not a failure: /readyz answers 503 during the delay
+				a.waitShutdownDelay()
+			}
 			shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
 			defer cancel()
 			if err := srv.Shutdown(shutdownCtx); err != nil {
