@@ -334,7 +334,7 @@ func hideTransportErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 
 // decodeError rewrites the INVALID_ARGUMENT of a request grpc-gateway could not decode, whose
 // message is a Go error's text ("proto: syntax error (line 1:1): …", "parsing field
-// \"page_size\": strconv.ParseInt: …"), as "invalid request" with a google.rpc.BadRequest
+// \"page_size\": strconv.ParseInt: …"), as "invalid request: {field}: {description}" with a google.rpc.BadRequest
 // naming the field ("body" for the JSON body, the parameter's proto name otherwise). It
 // returns nil for any other message: the services' own INVALID_ARGUMENT errors always carry a
 // BadRequest, so they never reach it.
@@ -364,11 +364,12 @@ func decodeError(msg string) *status.Status {
 	default:
 		return nil
 	}
-	st, err := status.New(codes.InvalidArgument, "invalid request").WithDetails(&errdetails.BadRequest{
+	// The message reads as the services' own (apperr.Error): "invalid request: field: description".
+	st, err := status.New(codes.InvalidArgument, "invalid request: "+field+": "+description).WithDetails(&errdetails.BadRequest{
 		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: description}},
 	})
 	if err != nil {
-		return status.New(codes.InvalidArgument, "invalid request: "+field+" "+description)
+		return status.New(codes.InvalidArgument, "invalid request: "+field+": "+description)
 	}
 	return st
 }

@@ -91,7 +91,7 @@ func TestDecodeErrorHidesGoErrorText(t *testing.T) {
 			t.Errorf("decodeError(%q) = nil", tt.msg)
 			continue
 		}
-		if st.Code() != codes.InvalidArgument || st.Message() != "invalid request" {
+		if st.Code() != codes.InvalidArgument || st.Message() != "invalid request: "+tt.field+": "+tt.description {
 			t.Errorf("decodeError(%q) = %v %q", tt.msg, st.Code(), st.Message())
 		}
 		if len(st.Details()) != 1 {
