@@ -111,8 +111,7 @@ var serviceModules = []serviceModule{
 				return svc.Run(ctx)
 			}
 		}
-		return grpcService{register: svc.Register, rules: content.Rules(), names: content.ServiceNames(),
-			run: releaseWhenWarm(svc.Delivery().Warm(), run)}, nil
+		return grpcService{register: svc.Register, rules: content.Rules(), names: content.ServiceNames(), run: run}, nil
 	}, gateway: content.RegisterGateway,
 		readSide: func(ctx context.Context, a *app, _ *grpc.ClientConn) (gateway.ReadSide, func(context.Context) error, error) {
 			if a.content != nil {
@@ -122,7 +121,7 @@ var serviceModules = []serviceModule{
 			if err != nil {
 				return nil, nil, err
 			}
-			return d.ReadSide(), releaseWhenWarm(d.Warm(), d.Run), nil
+			return d.ReadSide(), d.Run, nil
 		}},
 	{name: "resources", deps: []string{moduleCatalog}, start: func(ctx context.Context, a *app) (grpcService, error) {
 		svc, err := newResources(ctx, a.cfg, a.store, a.catalog, a.logger)

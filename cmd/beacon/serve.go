@@ -80,28 +80,6 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 	return err
 }
 
-// releaseWhenWarm returns run, which also, once warm is closed (the content read model's start is
-// complete), returns the memory the start used and no longer needs to the operating system at
-// once. Loading 10,000 articles and indexing them for search takes the heap to about three times
-// what stays live; the runtime would return the rest only gradually, leaving the process's RSS
-// at that peak for minutes. The forced collection costs about a tenth of a second of CPU, once.
-func releaseWhenWarm(warm <-chan struct{}, run func(context.Context) error) func(context.Context) error {
-	return func(ctx context.Context) error {
-		waitCtx, stopWaiting := context.WithCancel(ctx)
-		released := make(chan struct{})
-		go func() {
-			defer close(released)
-			select {
-			case <-warm:
-				debug.FreeOSMemory()
-			case <-waitCtx.Done():
-			}
-		}()
-		defer func() { stopWaiting(); <-released }()
-		return run(ctx)
-	}
-}
-
 // openStored opens the store and the page-token codec, and makes the process's one set of
 // document write locks.
 func openStored(ctx context.Context, cfg Config, logger *slog.Logger) (stored, func(), error) {

@@ -72,10 +72,6 @@ func (d *Delivery) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// Warm returns a channel closed once the read model loaded at start is complete, its search index
-// included: the start's transient work is over.
-func (d *Delivery) Warm() <-chan struct{} { return d.model.SearchReady() }
-
 // ReadSide returns the delivery REST routes, for the gateway.
 func (d *Delivery) ReadSide() gateway.ReadSide {
 	return delivery.NewHandler(d.model, d.tokens, d.logger)

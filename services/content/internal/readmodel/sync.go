@@ -51,14 +51,6 @@ const (
 	changeBatch   = 1000
 )
 
-// SearchReady returns a channel closed once search holds every article loaded by the last Load
-// (see BuildSearch); before any Load it is closed already.
-func (m *Model) SearchReady() <-chan struct{} {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.searchReady
-}
-
 // Load reads every site from the catalog and every live article from src, and returns the
 // position to follow the change log from (Follow). The articles are servable when it returns;
 // their search terms are indexed by BuildSearch, which searches wait for.
