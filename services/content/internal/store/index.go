@@ -35,10 +35,9 @@ type indexDoc struct {
 // indexSchemaVersion 2: the entry is the compressed basic article (1 held its list fields).
 const indexSchemaVersion = 2
 
+// toIndexDoc returns the stored form of e, an entry made from an article document (its Basic set;
+// entries loaded packed are never written back).
 func (c *snapshotCodec) toIndexDoc(e articleindex.Entry) (indexDoc, error) {
-	if e.Basic == nil && e.PackedBasic != nil {
-		return indexDoc{ID: e.ID, SchemaVersion: indexSchemaVersion, Revision: e.Revision, Basic: e.PackedBasic}, nil
-	}
 	doc, err := toArticleDoc(e.Basic)
 	if err != nil {
 		return indexDoc{}, fmt.Errorf("index entry %s: %w", e.ID, err)
