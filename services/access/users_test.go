@@ -270,6 +270,24 @@ func TestSessionsOverGRPC(t *testing.T) {
 		t.Errorf("session after a password change = %v, want Unauthenticated", err)
 	}
 	token = e.signIn(t, "ed@example.org", resp.GetGeneratedPassword())
+	// The user changes its own password: a wrong current one is named; the right one ends the
+	// session; a key cannot call it.
+	if _, err := e.sessions.ChangeCurrentUserPassword(bearer(ctx, token), &accessv1.ChangeCurrentUserPasswordRequest{
+		CurrentPassword: "not the password", NewPassword: "my own new password"}); !slices.Equal(violations(err), []string{"current_password"}) {
+		t.Errorf("ChangeCurrentUserPassword(wrong current) = %v, want InvalidArgument naming current_password", err)
+	}
+	if _, err := e.sessions.ChangeCurrentUserPassword(bearer(ctx, e.admin), &accessv1.ChangeCurrentUserPasswordRequest{
+		CurrentPassword: "x", NewPassword: "my own new password"}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("ChangeCurrentUserPassword with a key = %v, want FailedPrecondition", err)
+	}
+	if _, err := e.sessions.ChangeCurrentUserPassword(bearer(ctx, token), &accessv1.ChangeCurrentUserPasswordRequest{
+		CurrentPassword: resp.GetGeneratedPassword(), NewPassword: "my own new password"}); err != nil {
+		t.Fatalf("ChangeCurrentUserPassword: %v", err)
+	}
+	if _, err := e.sessions.GetCurrentSession(bearer(ctx, token), &accessv1.GetCurrentSessionRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("session after changing the own password = %v, want Unauthenticated", err)
+	}
+	token = e.signIn(t, "ed@example.org", "my own new password")
 	if _, err := e.sessions.DeleteCurrentSession(bearer(ctx, token), &accessv1.DeleteCurrentSessionRequest{}); err != nil {
 		t.Fatal(err)
 	}

@@ -944,6 +944,60 @@ func (*DeleteAllCurrentUserSessionsRequest) Descriptor() ([]byte, []int) {
 	return file_beacon_access_v1_user_proto_rawDescGZIP(), []int{16}
 }
 
+type ChangeCurrentUserPasswordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user's password now.
+	CurrentPassword string `protobuf:"bytes,1,opt,name=current_password,json=currentPassword,proto3" json:"current_password,omitempty"`
+	// 12..128 characters, not the current password.
+	NewPassword   string `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeCurrentUserPasswordRequest) Reset() {
+	*x = ChangeCurrentUserPasswordRequest{}
+	mi := &file_beacon_access_v1_user_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeCurrentUserPasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeCurrentUserPasswordRequest) ProtoMessage() {}
+
+func (x *ChangeCurrentUserPasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_access_v1_user_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeCurrentUserPasswordRequest.ProtoReflect.Descriptor instead.
+func (*ChangeCurrentUserPasswordRequest) Descriptor() ([]byte, []int) {
+	return file_beacon_access_v1_user_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ChangeCurrentUserPasswordRequest) GetCurrentPassword() string {
+	if x != nil {
+		return x.CurrentPassword
+	}
+	return ""
+}
+
+func (x *ChangeCurrentUserPasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
 var File_beacon_access_v1_user_proto protoreflect.FileDescriptor
 
 const file_beacon_access_v1_user_proto_rawDesc = "" +
@@ -1005,7 +1059,10 @@ const file_beacon_access_v1_user_proto_rawDesc = "" +
 	"expireTime\"\x1a\n" +
 	"\x18GetCurrentSessionRequest\"\x1d\n" +
 	"\x1bDeleteCurrentSessionRequest\"%\n" +
-	"#DeleteAllCurrentUserSessionsRequest2\xce\x05\n" +
+	"#DeleteAllCurrentUserSessionsRequest\"\x80\x01\n" +
+	" ChangeCurrentUserPasswordRequest\x121\n" +
+	"\x10current_password\x18\x01 \x01(\tB\x06\xe0A\x02\xe0A\x04R\x0fcurrentPassword\x12)\n" +
+	"\fnew_password\x18\x02 \x01(\tB\x06\xe0A\x02\xe0A\x04R\vnewPassword2\xce\x05\n" +
 	"\vUserService\x12m\n" +
 	"\n" +
 	"CreateUser\x12#.beacon.access.v1.CreateUserRequest\x1a$.beacon.access.v1.CreateUserResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/users\x12_\n" +
@@ -1013,12 +1070,13 @@ const file_beacon_access_v1_user_proto_rawDesc = "" +
 	"\tListUsers\x12\".beacon.access.v1.ListUsersRequest\x1a#.beacon.access.v1.ListUsersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/users\x12~\n" +
 	"\x0fUpdateUserRoles\x12(.beacon.access.v1.UpdateUserRolesRequest\x1a\x16.beacon.access.v1.User\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/{name=users/*}:updateRoles\x12r\n" +
 	"\vDisableUser\x12$.beacon.access.v1.DisableUserRequest\x1a\x16.beacon.access.v1.User\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/{name=users/*}:disable\x12\x91\x01\n" +
-	"\x0fSetUserPassword\x12(.beacon.access.v1.SetUserPasswordRequest\x1a).beacon.access.v1.SetUserPasswordResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/{name=users/*}:setPassword2\x9c\x03\n" +
+	"\x0fSetUserPassword\x12(.beacon.access.v1.SetUserPasswordRequest\x1a).beacon.access.v1.SetUserPasswordResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/{name=users/*}:setPassword2\x85\x04\n" +
 	"\x0eSessionService\x12`\n" +
 	"\rCreateSession\x12&.beacon.access.v1.CreateSessionRequest\x1a'.beacon.access.v1.CreateSessionResponse\x12Z\n" +
 	"\x11GetCurrentSession\x12*.beacon.access.v1.GetCurrentSessionRequest\x1a\x19.beacon.access.v1.Session\x12]\n" +
 	"\x14DeleteCurrentSession\x12-.beacon.access.v1.DeleteCurrentSessionRequest\x1a\x16.google.protobuf.Empty\x12m\n" +
-	"\x1cDeleteAllCurrentUserSessions\x125.beacon.access.v1.DeleteAllCurrentUserSessionsRequest\x1a\x16.google.protobuf.EmptyB;Z9github.com/beaconcms/beacon/gen/beacon/access/v1;accessv1b\x06proto3"
+	"\x1cDeleteAllCurrentUserSessions\x125.beacon.access.v1.DeleteAllCurrentUserSessionsRequest\x1a\x16.google.protobuf.Empty\x12g\n" +
+	"\x19ChangeCurrentUserPassword\x122.beacon.access.v1.ChangeCurrentUserPasswordRequest\x1a\x16.google.protobuf.EmptyB;Z9github.com/beaconcms/beacon/gen/beacon/access/v1;accessv1b\x06proto3"
 
 var (
 	file_beacon_access_v1_user_proto_rawDescOnce sync.Once
@@ -1032,7 +1090,7 @@ func file_beacon_access_v1_user_proto_rawDescGZIP() []byte {
 	return file_beacon_access_v1_user_proto_rawDescData
 }
 
-var file_beacon_access_v1_user_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_beacon_access_v1_user_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_beacon_access_v1_user_proto_goTypes = []any{
 	(*User)(nil),                                // 0: beacon.access.v1.User
 	(*RoleBinding)(nil),                         // 1: beacon.access.v1.RoleBinding
@@ -1051,16 +1109,17 @@ var file_beacon_access_v1_user_proto_goTypes = []any{
 	(*GetCurrentSessionRequest)(nil),            // 14: beacon.access.v1.GetCurrentSessionRequest
 	(*DeleteCurrentSessionRequest)(nil),         // 15: beacon.access.v1.DeleteCurrentSessionRequest
 	(*DeleteAllCurrentUserSessionsRequest)(nil), // 16: beacon.access.v1.DeleteAllCurrentUserSessionsRequest
-	(*timestamppb.Timestamp)(nil),               // 17: google.protobuf.Timestamp
-	(ApiKey_Role)(0),                            // 18: beacon.access.v1.ApiKey.Role
-	(*emptypb.Empty)(nil),                       // 19: google.protobuf.Empty
+	(*ChangeCurrentUserPasswordRequest)(nil),    // 17: beacon.access.v1.ChangeCurrentUserPasswordRequest
+	(*timestamppb.Timestamp)(nil),               // 18: google.protobuf.Timestamp
+	(ApiKey_Role)(0),                            // 19: beacon.access.v1.ApiKey.Role
+	(*emptypb.Empty)(nil),                       // 20: google.protobuf.Empty
 }
 var file_beacon_access_v1_user_proto_depIdxs = []int32{
 	1,  // 0: beacon.access.v1.User.roles:type_name -> beacon.access.v1.RoleBinding
-	17, // 1: beacon.access.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	17, // 2: beacon.access.v1.User.update_time:type_name -> google.protobuf.Timestamp
-	17, // 3: beacon.access.v1.User.disable_time:type_name -> google.protobuf.Timestamp
-	18, // 4: beacon.access.v1.RoleBinding.role:type_name -> beacon.access.v1.ApiKey.Role
+	18, // 1: beacon.access.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	18, // 2: beacon.access.v1.User.update_time:type_name -> google.protobuf.Timestamp
+	18, // 3: beacon.access.v1.User.disable_time:type_name -> google.protobuf.Timestamp
+	19, // 4: beacon.access.v1.RoleBinding.role:type_name -> beacon.access.v1.ApiKey.Role
 	0,  // 5: beacon.access.v1.CreateUserRequest.user:type_name -> beacon.access.v1.User
 	0,  // 6: beacon.access.v1.CreateUserResponse.user:type_name -> beacon.access.v1.User
 	0,  // 7: beacon.access.v1.ListUsersResponse.users:type_name -> beacon.access.v1.User
@@ -1069,8 +1128,8 @@ var file_beacon_access_v1_user_proto_depIdxs = []int32{
 	13, // 10: beacon.access.v1.CreateSessionResponse.session:type_name -> beacon.access.v1.Session
 	1,  // 11: beacon.access.v1.Session.roles:type_name -> beacon.access.v1.RoleBinding
 	1,  // 12: beacon.access.v1.Session.acting_as:type_name -> beacon.access.v1.RoleBinding
-	17, // 13: beacon.access.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	17, // 14: beacon.access.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	18, // 13: beacon.access.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	18, // 14: beacon.access.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
 	2,  // 15: beacon.access.v1.UserService.CreateUser:input_type -> beacon.access.v1.CreateUserRequest
 	4,  // 16: beacon.access.v1.UserService.GetUser:input_type -> beacon.access.v1.GetUserRequest
 	5,  // 17: beacon.access.v1.UserService.ListUsers:input_type -> beacon.access.v1.ListUsersRequest
@@ -1081,18 +1140,20 @@ var file_beacon_access_v1_user_proto_depIdxs = []int32{
 	14, // 22: beacon.access.v1.SessionService.GetCurrentSession:input_type -> beacon.access.v1.GetCurrentSessionRequest
 	15, // 23: beacon.access.v1.SessionService.DeleteCurrentSession:input_type -> beacon.access.v1.DeleteCurrentSessionRequest
 	16, // 24: beacon.access.v1.SessionService.DeleteAllCurrentUserSessions:input_type -> beacon.access.v1.DeleteAllCurrentUserSessionsRequest
-	3,  // 25: beacon.access.v1.UserService.CreateUser:output_type -> beacon.access.v1.CreateUserResponse
-	0,  // 26: beacon.access.v1.UserService.GetUser:output_type -> beacon.access.v1.User
-	6,  // 27: beacon.access.v1.UserService.ListUsers:output_type -> beacon.access.v1.ListUsersResponse
-	0,  // 28: beacon.access.v1.UserService.UpdateUserRoles:output_type -> beacon.access.v1.User
-	0,  // 29: beacon.access.v1.UserService.DisableUser:output_type -> beacon.access.v1.User
-	10, // 30: beacon.access.v1.UserService.SetUserPassword:output_type -> beacon.access.v1.SetUserPasswordResponse
-	12, // 31: beacon.access.v1.SessionService.CreateSession:output_type -> beacon.access.v1.CreateSessionResponse
-	13, // 32: beacon.access.v1.SessionService.GetCurrentSession:output_type -> beacon.access.v1.Session
-	19, // 33: beacon.access.v1.SessionService.DeleteCurrentSession:output_type -> google.protobuf.Empty
-	19, // 34: beacon.access.v1.SessionService.DeleteAllCurrentUserSessions:output_type -> google.protobuf.Empty
-	25, // [25:35] is the sub-list for method output_type
-	15, // [15:25] is the sub-list for method input_type
+	17, // 25: beacon.access.v1.SessionService.ChangeCurrentUserPassword:input_type -> beacon.access.v1.ChangeCurrentUserPasswordRequest
+	3,  // 26: beacon.access.v1.UserService.CreateUser:output_type -> beacon.access.v1.CreateUserResponse
+	0,  // 27: beacon.access.v1.UserService.GetUser:output_type -> beacon.access.v1.User
+	6,  // 28: beacon.access.v1.UserService.ListUsers:output_type -> beacon.access.v1.ListUsersResponse
+	0,  // 29: beacon.access.v1.UserService.UpdateUserRoles:output_type -> beacon.access.v1.User
+	0,  // 30: beacon.access.v1.UserService.DisableUser:output_type -> beacon.access.v1.User
+	10, // 31: beacon.access.v1.UserService.SetUserPassword:output_type -> beacon.access.v1.SetUserPasswordResponse
+	12, // 32: beacon.access.v1.SessionService.CreateSession:output_type -> beacon.access.v1.CreateSessionResponse
+	13, // 33: beacon.access.v1.SessionService.GetCurrentSession:output_type -> beacon.access.v1.Session
+	20, // 34: beacon.access.v1.SessionService.DeleteCurrentSession:output_type -> google.protobuf.Empty
+	20, // 35: beacon.access.v1.SessionService.DeleteAllCurrentUserSessions:output_type -> google.protobuf.Empty
+	20, // 36: beacon.access.v1.SessionService.ChangeCurrentUserPassword:output_type -> google.protobuf.Empty
+	26, // [26:37] is the sub-list for method output_type
+	15, // [15:26] is the sub-list for method input_type
 	15, // [15:15] is the sub-list for extension type_name
 	15, // [15:15] is the sub-list for extension extendee
 	0,  // [0:15] is the sub-list for field type_name
@@ -1110,7 +1171,7 @@ func file_beacon_access_v1_user_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_access_v1_user_proto_rawDesc), len(file_beacon_access_v1_user_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

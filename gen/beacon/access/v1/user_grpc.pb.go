@@ -338,6 +338,7 @@ const (
 	SessionService_GetCurrentSession_FullMethodName            = "/beacon.access.v1.SessionService/GetCurrentSession"
 	SessionService_DeleteCurrentSession_FullMethodName         = "/beacon.access.v1.SessionService/DeleteCurrentSession"
 	SessionService_DeleteAllCurrentUserSessions_FullMethodName = "/beacon.access.v1.SessionService/DeleteAllCurrentUserSessions"
+	SessionService_ChangeCurrentUserPassword_FullMethodName    = "/beacon.access.v1.SessionService/ChangeCurrentUserPassword"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -360,6 +361,11 @@ type SessionServiceClient interface {
 	// DeleteAllCurrentUserSessions signs the calling user out everywhere: every session of the
 	// user is refused from now on (by other processes within 60 seconds).
 	DeleteAllCurrentUserSessions(ctx context.Context, in *DeleteAllCurrentUserSessionsRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// ChangeCurrentUserPassword changes the calling user's password, given the current one, and
+	// revokes every session of the user, the calling one too (sign in again with the new
+	// password). A wrong current password is INVALID_ARGUMENT naming current_password; attempts
+	// count against the account's sign-in limit (RESOURCE_EXHAUSTED with a google.rpc.RetryInfo).
+	ChangeCurrentUserPassword(ctx context.Context, in *ChangeCurrentUserPasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 }
 
 type sessionServiceClient struct {
@@ -410,6 +416,16 @@ func (c *sessionServiceClient) DeleteAllCurrentUserSessions(ctx context.Context,
 	return out, nil
 }
 
+func (c *sessionServiceClient) ChangeCurrentUserPassword(ctx context.Context, in *ChangeCurrentUserPasswordRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, SessionService_ChangeCurrentUserPassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -430,6 +446,11 @@ type SessionServiceServer interface {
 	// DeleteAllCurrentUserSessions signs the calling user out everywhere: every session of the
 	// user is refused from now on (by other processes within 60 seconds).
 	DeleteAllCurrentUserSessions(context.Context, *DeleteAllCurrentUserSessionsRequest) (*emptypb.Empty, error)
+	// ChangeCurrentUserPassword changes the calling user's password, given the current one, and
+	// revokes every session of the user, the calling one too (sign in again with the new
+	// password). A wrong current password is INVALID_ARGUMENT naming current_password; attempts
+	// count against the account's sign-in limit (RESOURCE_EXHAUSTED with a google.rpc.RetryInfo).
+	ChangeCurrentUserPassword(context.Context, *ChangeCurrentUserPasswordRequest) (*emptypb.Empty, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -451,6 +472,9 @@ func (UnimplementedSessionServiceServer) DeleteCurrentSession(context.Context, *
 }
 func (UnimplementedSessionServiceServer) DeleteAllCurrentUserSessions(context.Context, *DeleteAllCurrentUserSessionsRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteAllCurrentUserSessions not implemented")
+}
+func (UnimplementedSessionServiceServer) ChangeCurrentUserPassword(context.Context, *ChangeCurrentUserPasswordRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangeCurrentUserPassword not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -545,6 +569,24 @@ func _SessionService_DeleteAllCurrentUserSessions_Handler(srv interface{}, ctx c
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_ChangeCurrentUserPassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangeCurrentUserPasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).ChangeCurrentUserPassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_ChangeCurrentUserPassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).ChangeCurrentUserPassword(ctx, req.(*ChangeCurrentUserPasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -567,6 +609,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteAllCurrentUserSessions",
 			Handler:    _SessionService_DeleteAllCurrentUserSessions_Handler,
+		},
+		{
+			MethodName: "ChangeCurrentUserPassword",
+			Handler:    _SessionService_ChangeCurrentUserPassword_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -39,6 +39,7 @@ func UserRules() auth.Policy {
 		accessv1.SessionService_GetCurrentSession_FullMethodName:            anyone,
 		accessv1.SessionService_DeleteCurrentSession_FullMethodName:         anyone,
 		accessv1.SessionService_DeleteAllCurrentUserSessions_FullMethodName: anyone,
+		accessv1.SessionService_ChangeCurrentUserPassword_FullMethodName:    anyone,
 	}
 }
 
@@ -54,6 +55,7 @@ type UserManager interface {
 	Current(ctx context.Context, credential string) (domain.Session, domain.User, auth.Principal, error)
 	SignOut(ctx context.Context, credential string) error
 	SignOutEverywhere(ctx context.Context, credential string) error
+	ChangeOwnPassword(ctx context.Context, credential, currentPassword, newPassword string) (domain.User, error)
 }
 
 // UserServer implements accessv1.UserServiceServer. Handlers return apperr errors.
@@ -408,6 +410,18 @@ func (s *SessionServer) DeleteAllCurrentUserSessions(ctx context.Context, _ *acc
 		return nil, err
 	}
 	if err := s.users.SignOutEverywhere(ctx, credential); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// ChangeCurrentUserPassword changes the calling user's password and revokes all its sessions.
+func (s *SessionServer) ChangeCurrentUserPassword(ctx context.Context, req *accessv1.ChangeCurrentUserPasswordRequest) (*emptypb.Empty, error) {
+	credential, err := sessionCredential(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.users.ChangeOwnPassword(ctx, credential, req.GetCurrentPassword(), req.GetNewPassword()); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

@@ -510,6 +510,58 @@ func (s *Users) SignOutEverywhere(ctx context.Context, credential string) error 
 	return err
 }
 
+// ChangeOwnPassword sets the password of the credential's user to newPassword, given its current
+// password, and revokes every session of the user (the credential's too). Attempts count against
+// the account's sign-in limit (apperr ResourceExhausted with RetryAfter), since a stolen session
+// could otherwise guess the password without one. Errors: Invalid naming "new_password" (see
+// ValidatePassword, or equal to the current one) or "current_password" (wrong); Unauthenticated
+// for an ended session; Conflict when the password changed between the check and the write.
+func (s *Users) ChangeOwnPassword(ctx context.Context, credential, currentPassword, newPassword string) (User, error) {
+	_, u, _, err := s.resolve(ctx, credential)
+	if err != nil {
+		return User{}, err
+	}
+	var v apperr.Violations
+	if currentPassword == "" {
+		v.Add("current_password", "is required")
+	}
+	if e, ok := apperr.As(ValidatePassword("new_password", newPassword)); ok {
+		v = append(v, e.Fields...)
+	} else if newPassword == currentPassword {
+		v.Add("new_password", "must differ from the current password")
+	}
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	if allowed, retry := s.attempts.Allow(u.Email, s.now()); !allowed {
+		s.logger.WarnContext(ctx, "password change refused: too many attempts for the account", "user", u.Name())
+		return User{}, apperr.TooManyAttempts(retry, "too many password attempts; retry in %d s", int(retry.Seconds()+0.999))
+	}
+	// The stored hash, not a cached one: the password may have changed in another process.
+	stored, err := s.store.GetUser(ctx, u.Email)
+	if err != nil {
+		return User{}, err
+	}
+	if !checkPassword(stored.PasswordHash, currentPassword) {
+		s.logger.InfoContext(ctx, "password change refused: wrong current password", "user", u.Name())
+		return User{}, apperr.InvalidField("current_password", "is not your current password")
+	}
+	hash := hashPassword(newPassword)
+	u, err = s.update(ctx, u.Email, func(u *User) error {
+		if u.PasswordHash != stored.PasswordHash {
+			return apperr.New(apperr.Conflict, "the password changed meanwhile; sign in again")
+		}
+		u.PasswordHash = hash
+		u.SessionEpoch++
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	s.logger.InfoContext(ctx, "user changed its password; its sessions are revoked", "user", u.Name())
+	return u, nil
+}
+
 // lookup returns the value with this id from cache or the store (get); found is false when the
 // store has none. Concurrent lookups of one id share one store read.
 func lookup[V any](ctx context.Context, s *Users, cache *lookupCache[V], flightKey, id string,

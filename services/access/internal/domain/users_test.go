@@ -312,6 +312,11 @@ func TestSessionRevocation(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, true},
+		{"own password change", func(t *testing.T, users *domain.Users, token string) {
+			if _, err := users.ChangeOwnPassword(t.Context(), token, "correct horse battery staple", "a new long password"); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
 		{"disable", func(t *testing.T, users *domain.Users, _ string) {
 			if _, err := users.Disable(t.Context(), "ed@example.org"); err != nil {
 				t.Fatal(err)
@@ -338,6 +343,66 @@ func TestSessionRevocation(t *testing.T) {
 				t.Errorf("Verify(the user's other session) = %v; want refused: %v", err, tt.all)
 			}
 		})
+	}
+}
+
+func TestChangeOwnPassword(t *testing.T) {
+	const current = "correct horse battery staple"
+	tests := []struct {
+		name             string
+		current, newPass string
+		code             apperr.Code
+		fields           []string
+	}{
+		{"changed", current, "a new long password", "", nil},
+		{"wrong current password", "not the password at all", "a new long password", apperr.Invalid, []string{"current_password"}},
+		{"no current password, short new one", "", "short", apperr.Invalid, []string{"current_password", "new_password"}},
+		{"the same password", current, current, apperr.Invalid, []string{"new_password"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			users, _, _, _ := newUsers(t, domain.UsersConfig{})
+			mustCreateUser(t, users, "ed@example.org", domain.RoleBinding{Role: auth.RoleEditor})
+			token := mustSignIn(t, users, "ed@example.org", current)
+			_, err := users.ChangeOwnPassword(t.Context(), token, tt.current, tt.newPass)
+			if tt.code == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				mustSignIn(t, users, "ed@example.org", tt.newPass)
+				if _, _, _, err := users.SignIn(t.Context(), "ed@example.org", current); !apperr.Is(err, apperr.Unauthenticated) {
+					t.Errorf("SignIn with the old password = %v, want Unauthenticated", err)
+				}
+				return
+			}
+			if !apperr.Is(err, tt.code) || !slices.Equal(fieldsOf(err), tt.fields) {
+				t.Fatalf("ChangeOwnPassword = %v (fields %v), want %s naming %v", err, fieldsOf(err), tt.code, tt.fields)
+			}
+			// A refused change keeps the password and the session.
+			if _, err := users.Verify(t.Context(), token); err != nil {
+				t.Errorf("the session after a refused change: %v", err)
+			}
+			mustSignIn(t, users, "ed@example.org", current)
+		})
+	}
+}
+
+func TestChangeOwnPasswordIsLimitedPerAccount(t *testing.T) {
+	users, _, clock, _ := newUsers(t, domain.UsersConfig{SignInLimit: ratelimit.Config{Every: time.Minute, Burst: 3}})
+	password := mustCreateUser(t, users, "ed@example.org", domain.RoleBinding{Role: auth.RoleEditor})
+	token := mustSignIn(t, users, "ed@example.org", password) // one attempt of three
+	for range 2 {
+		if _, err := users.ChangeOwnPassword(t.Context(), token, "a wrong guess here", "a new long password"); !apperr.Is(err, apperr.Invalid) {
+			t.Fatalf("ChangeOwnPassword(wrong) = %v, want Invalid", err)
+		}
+	}
+	_, err := users.ChangeOwnPassword(t.Context(), token, password, "a new long password")
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.ResourceExhausted || e.RetryAfter <= 0 {
+		t.Fatalf("4th attempt = %v, want ResourceExhausted with a retry delay", err)
+	}
+	clock.Advance(time.Minute)
+	if _, err := users.ChangeOwnPassword(t.Context(), token, password, "a new long password"); err != nil {
+		t.Errorf("after a minute: %v", err)
 	}
 }
 
