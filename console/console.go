@@ -14,7 +14,8 @@
 //     limited per client address here and per account by the access service (429 with
 //     Retry-After either way).
 //   - Pages are html/template (escaped), embedded in the binary, sent with a strict
-//     Content-Security-Policy (no script at all, frame-ancestors 'none') and never cached.
+//     Content-Security-Policy (script only from the console's own static files, never inline;
+//     frame-ancestors 'none') and never cached.
 //
 // The console never logs cookies, tokens or request bodies.
 package console
@@ -51,8 +52,9 @@ const Prefix = "/console/"
 const CookieName = "beacon_session"
 
 // ContentSecurityPolicy is sent with every console response: nothing but the console's own
-// stylesheet and images, forms only to the console, never in a frame.
-const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
+// stylesheet, images and scripts (static files; no inline script), forms only to the console,
+// never in a frame.
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
 // DefaultAddressLimit limits sign-in attempts per client address: 20 at once, then one every 3
@@ -88,6 +90,8 @@ var staticFiles embed.FS
 type Console struct {
 	cfg       Config
 	sessions  accessv1.SessionServiceClient
+	keys      accessv1.ApiKeyServiceClient
+	users     accessv1.UserServiceClient
 	articles  contentv1.ArticleServiceClient
 	sites     sitesv1.SiteServiceClient
 	logger    *slog.Logger
@@ -118,6 +122,8 @@ func New(cfg Config, up Upstreams, logger *slog.Logger) (*Console, error) {
 	c := &Console{
 		cfg:       cfg,
 		sessions:  accessv1.NewSessionServiceClient(up.Access),
+		keys:      accessv1.NewApiKeyServiceClient(up.Access),
+		users:     accessv1.NewUserServiceClient(up.Access),
 		articles:  contentv1.NewArticleServiceClient(up.Content),
 		sites:     sitesv1.NewSiteServiceClient(up.Sites),
 		logger:    logger.With("component", "console"),
@@ -137,6 +143,24 @@ func New(cfg Config, up Upstreams, logger *slog.Logger) (*Console, error) {
 	mux.HandleFunc("POST /console/sign-out", c.signOut)
 	mux.HandleFunc("POST /console/sign-out-everywhere", c.signOutEverywhere)
 	mux.HandleFunc("POST /console/drafts", c.createDraft)
+	// Admin screens (console/sites.go, keys.go, users.go) and the user's own account.
+	mux.HandleFunc("GET /console/sites", c.siteList)
+	mux.HandleFunc("GET /console/sites/{site}", c.siteEdit)
+	mux.HandleFunc("POST /console/sites/{site}", c.updateSite)
+	mux.HandleFunc("GET /console/keys", c.keyList)
+	mux.HandleFunc("POST /console/keys", c.createKey)
+	mux.HandleFunc("GET /console/keys/{key}/revoke", c.revokeKeyConfirm)
+	mux.HandleFunc("POST /console/keys/{key}/revoke", c.revokeKey)
+	mux.HandleFunc("GET /console/users", c.userList)
+	mux.HandleFunc("POST /console/users", c.createUser)
+	mux.HandleFunc("GET /console/users/{email}", c.userDetail)
+	mux.HandleFunc("POST /console/users/{email}/roles", c.updateUserRoles)
+	mux.HandleFunc("GET /console/users/{email}/disable", c.disableUserConfirm)
+	mux.HandleFunc("POST /console/users/{email}/disable", c.disableUser)
+	mux.HandleFunc("GET /console/users/{email}/password", c.resetPasswordConfirm)
+	mux.HandleFunc("POST /console/users/{email}/password", c.resetPassword)
+	mux.HandleFunc("GET /console/account", c.account)
+	mux.HandleFunc("POST /console/account/password", c.changePassword)
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", staticHandler(static)))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, "There is no such page in the console.")

@@ -27,7 +27,8 @@ const (
 )
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
-var pageNames = []string{"sign-in", "home", "articles", "error"}
+var pageNames = []string{"sign-in", "home", "articles", "error",
+	"confirm", "sites", "site", "keys", "users", "user", "account"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -39,6 +40,21 @@ func parsePages() (map[string]*template.Template, error) {
 		},
 		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"has": func(list []int, v int) bool { return slices.Contains(list, v) },
+		// dict passes several values to a template: dict "Key" value "Key2" value2.
+		"dict": func(kv ...any) (map[string]any, error) {
+			if len(kv)%2 != 0 {
+				return nil, fmt.Errorf("dict: %d arguments, want key-value pairs", len(kv))
+			}
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i < len(kv); i += 2 {
+				key, ok := kv[i].(string)
+				if !ok {
+					return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+				}
+				m[key] = kv[i+1]
+			}
+			return m, nil
+		},
 	}
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -57,6 +73,7 @@ type viewer struct {
 	Email       string
 	ActingAs    string // e.g. "editor on kratom-help"
 	CanWrite    bool   // the acting role may write articles (admin, editor): shows write forms
+	IsAdmin     bool   // the acting role is admin: shows the admin screens' links
 }
 
 // pageData is what every page template gets.
@@ -73,6 +90,15 @@ type pageData struct {
 	Sites     []siteOption
 	DraftNote string
 	Articles  *articlesPage
+	Notice    string // a status line (e.g. on sign-in after a password change)
+	// Admin screens and the account page (sites.go, keys.go, users.go).
+	Confirm   *confirmPage
+	SiteAdmin *sitesPage
+	SiteEdit  *siteEditPage
+	Keys      *keysPage
+	Users     *usersPage
+	User      *userPage
+	Account   *accountPage
 }
 
 type articleRow struct {
@@ -142,6 +168,7 @@ func viewerOf(sess *accessv1.Session) *viewer {
 		Email:       strings.TrimPrefix(sess.GetUser(), "users/"),
 		ActingAs:    describeBinding(sess.GetActingAs()),
 		CanWrite:    role == accessv1.ApiKey_ROLE_ADMIN || role == accessv1.ApiKey_ROLE_EDITOR,
+		IsAdmin:     role == accessv1.ApiKey_ROLE_ADMIN,
 	}
 }
 
