@@ -46,7 +46,9 @@ type mgmtRun struct {
 	// BurstReads is what wrk measured on the edge (one article, 64 connections) while 100
 	// publishes ran one after the other; nil when not measured.
 	BurstReads *wrkResult
-	Err        string
+	// Console holds the editor console's screens (console.go), measured after Ops.
+	Console []*consoleScreen
+	Err     string
 }
 
 type opStats struct {
@@ -148,6 +150,13 @@ func measureManagement(ctx context.Context, o options, tmp string, n int) (*mgmt
 	step("management %d: search answered after %s", n, fmtDur(run.SearchReady))
 
 	if err := c.measureOps(ctx, run, o); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		run.Err = err.Error()
+		return run, nil
+	}
+	if err := c.measureConsole(ctx, run, o); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -485,7 +494,8 @@ func managementMarkdown(runs []*mgmtRun, o options) string {
 			p("\n**%s articles: the run failed:** %s\n", fmtInt(r.Articles), r.Err)
 		}
 	}
-	p("\n✗ marks a figure that misses its target at 10,000 articles.\n")
+	p("\n✗ marks a figure that misses its target at 10,000 articles.\n\n")
+	p("%s", consoleMarkdown(runs, o))
 	return b.String()
 }
 
