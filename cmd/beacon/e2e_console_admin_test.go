@@ -220,6 +220,15 @@ func TestConsoleAdminInBrowser(t *testing.T) {
 	// The admin disables the editor, through the confirmation: the editor's session ends.
 	admin.do("open the editor's page", chromedp.Navigate(in.restURL+"/console/users/ed@beacon.test"), chromedp.WaitVisible(chromedp.CSS("#roles")))
 	checkAccessibility(t, ctx, "user")
+	// Roles per site: the editor also becomes a viewer of quit-help.
+	rowOf := eval[string](admin, `[...document.querySelectorAll("#roles tbody tr")].find(tr => tr.textContent.includes("quit-help")).querySelector("select").id`)
+	admin.do("set roles", chromedp.SetValue(chromedp.CSS("#"+rowOf), "ROLE_VIEWER"), chromedp.Click(chromedp.CSS("#save-roles")),
+		chromedp.WaitVisible(chromedp.CSS("#user-notice")))
+	roles := in.call(t, in.adminKey, "GET", "/v1/users/ed@beacon.test", nil).must(t, 200)
+	if got := string(roles.raw); !strings.Contains(got, `"site":"sites/quit-help"`) || !strings.Contains(got, `"ROLE_VIEWER"`) ||
+		!strings.Contains(got, `"site":"sites/kratom-help"`) {
+		t.Errorf("after setting roles the user is %s", got)
+	}
 	admin.do("disable", chromedp.Click(chromedp.CSS("#disable-user")), chromedp.WaitVisible(chromedp.CSS("#confirm")),
 		chromedp.Click(chromedp.CSS("#confirm")), chromedp.WaitVisible(chromedp.CSS("#user-notice")))
 	if got := admin.text("#user-state"); !strings.HasPrefix(got, "disabled since") {
