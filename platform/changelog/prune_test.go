@@ -3,14 +3,16 @@ package changelog
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
 
-// TestPrunerSkipsOnlyWhenNothingIsLeft runs a Pruner against an in-memory log with a fake clock,
-// step by step: each step may append an entry (moving the head) and then prunes once. A skipped
-// prune must never leave an entry older than the retention behind while the head is unmoved.
-func TestPrunerSkipsOnlyWhenNothingIsLeft(t *testing.T) {
+// TestPrunerDeletesOnlyWhatItKnowsIsOld runs a Pruner against an in-memory log with a fake clock,
+// step by step: each step may append an entry (moving the head) and then prunes once. After the
+// first delete, the store is asked to delete only when an entry the Pruner has seen is older than
+// the retention.
+func TestPrunerDeletesOnlyWhatItKnowsIsOld(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	now := t0
 	var (
@@ -41,14 +43,16 @@ func TestPrunerSkipsOnlyWhenNothingIsLeft(t *testing.T) {
 		wantDelete bool
 		wantLeft   int
 	}{
-		{at: 0, write: true, wantDelete: true, wantLeft: 1},                // the first prune always runs
-		{at: time.Minute, wantDelete: true, wantLeft: 1},                   // the entry is not old enough yet
-		{at: 4 * time.Minute, write: true, wantDelete: true, wantLeft: 2},  // the head moved
-		{at: 6 * time.Minute, wantDelete: true, wantLeft: 1},               // the first entry goes
-		{at: 9*time.Minute + time.Second, wantDelete: true, wantLeft: 0},   // the cutoff passes the head's first sight
-		{at: 10 * time.Minute, wantDelete: false, wantLeft: 0},             // known empty: skipped
-		{at: 30 * time.Minute, wantDelete: false, wantLeft: 0},             // still skipped
-		{at: 31 * time.Minute, write: true, wantDelete: true, wantLeft: 1}, // moved again
+		{at: 0, write: true, wantDelete: true, wantLeft: 1},                  // the first prune always runs
+		{at: time.Minute, wantDelete: false, wantLeft: 1},                    // the entry is not old enough yet
+		{at: 4 * time.Minute, write: true, wantDelete: false, wantLeft: 2},   // the head moved; nothing is old yet
+		{at: 6 * time.Minute, wantDelete: true, wantLeft: 1},                 // the first entry goes
+		{at: 7 * time.Minute, wantDelete: false, wantLeft: 1},                // the second was seen at 4 min
+		{at: 8*time.Minute + 59*time.Second, wantDelete: false, wantLeft: 1}, // a second before its time
+		{at: 9*time.Minute + time.Second, wantDelete: true, wantLeft: 0},     // the cutoff passes its sight
+		{at: 10 * time.Minute, wantDelete: false, wantLeft: 0},               // known empty: skipped
+		{at: 30 * time.Minute, wantDelete: false, wantLeft: 0},               // still skipped
+		{at: 31 * time.Minute, write: true, wantDelete: false, wantLeft: 1},  // moved again
 		{at: 37 * time.Minute, wantDelete: true, wantLeft: 0},
 		{at: 38 * time.Minute, wantDelete: false, wantLeft: 0},
 	} {
@@ -105,11 +109,90 @@ func TestPrunerFailures(t *testing.T) {
 		t.Fatal("a failed delete returned no error")
 	}
 	failPrune = false
+	now = now.Add(2 * time.Second)
+	if deleted, err := p.PruneOnce(context.Background()); err != nil || !deleted {
+		t.Fatalf("after a failed first delete: deleted %t, err %v; want the first delete again", deleted, err)
+	}
+	// Head 7 was first seen an hour in; once it is older than the retention a delete is due, and
+	// a failed one is asked for again at the next call.
+	failPrune = true
 	now = now.Add(2 * time.Minute)
+	if _, err := p.PruneOnce(context.Background()); err == nil {
+		t.Fatal("a failed delete returned no error")
+	}
+	failPrune = false
+	now = now.Add(time.Second)
 	if deleted, err := p.PruneOnce(context.Background()); err != nil || !deleted {
 		t.Fatalf("after a failed delete: deleted %t, err %v; want a delete", deleted, err)
 	}
+	if deleted, err := p.PruneOnce(context.Background()); err != nil || deleted {
+		t.Fatalf("with nothing left: deleted %t, err %v; want a skip", deleted, err)
+	}
 	if err := (&Pruner{}).Run(context.Background()); err == nil {
 		t.Fatal("Run accepted a Pruner without Head and Prune")
+	}
+}
+
+// TestPrunerBounds drives a Pruner with random writes and random call times against an in-memory
+// log whose entries carry their write time, and checks after every call that no entry younger than
+// the retention was ever deleted and that none outlives its bound: Retention plus two Intervals
+// after its write, or after the Pruner's first delete for entries written before it.
+func TestPrunerBounds(t *testing.T) {
+	const retention, interval = 5 * time.Minute, time.Minute
+	for seed := range uint64(50) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+		now := t0
+		type entry struct{ written time.Time }
+		var log []entry
+		var head int64
+		// Entries from before the Pruner started, some long expired.
+		for range rng.IntN(5) {
+			log = append(log, entry{t0.Add(-time.Duration(rng.IntN(600)) * time.Minute)})
+			head++
+		}
+		var firstDelete time.Time
+		p := &Pruner{
+			Head: func(context.Context) (int64, error) { return head, nil },
+			Prune: func(_ context.Context, before time.Time) error {
+				if before.After(now.Add(-retention)) {
+					t.Fatalf("seed %d: asked to delete entries before %v at %v, inside the retention", seed, before, now)
+				}
+				kept := log[:0]
+				for _, e := range log {
+					if !e.written.Before(before) {
+						kept = append(kept, e)
+					}
+				}
+				log = kept
+				if firstDelete.IsZero() {
+					firstDelete = now
+				}
+				return nil
+			},
+			Retention: retention, Interval: interval,
+			Now: func() time.Time { return now },
+		}
+		for range 300 {
+			// Writes between calls, at random moments.
+			next := now.Add(interval/2 + time.Duration(rng.Int64N(int64(interval/2))))
+			for range rng.IntN(3) {
+				log = append(log, entry{now.Add(time.Duration(rng.Int64N(int64(next.Sub(now)))))})
+				head++
+			}
+			now = next
+			if _, err := p.PruneOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range log {
+				from := e.written
+				if from.Before(firstDelete) {
+					from = firstDelete
+				}
+				if now.Sub(from) > retention+2*interval {
+					t.Fatalf("seed %d: at %v an entry written at %v is still there", seed, now.Sub(t0), e.written.Sub(t0))
+				}
+			}
+		}
 	}
 }
