@@ -58,7 +58,7 @@ build: ## build bin/beacon
 
 .PHONY: test
 test: ## run every test: unit, store (embedded FerretDB), API, fuzz seeds and end to end
-	go test -tags $(GO_TAGS) -count=1 ./... ./gen/...
+	go test -tags $(GO_TAGS) -count=1 -timeout 30m ./... ./gen/...
 
 .PHONY: run
 run: ## run everything locally: embedded store in ./data, demo content, REST :8080, gRPC :9090
