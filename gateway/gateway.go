@@ -31,6 +31,7 @@ import (
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/rs/cors"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -44,6 +45,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// CallTimeout is the deadline of every call the gateway makes. Default 10s.
 	CallTimeout time.Duration
+	// ManagementOrigins are the browser origins whose pages may call the management routes
+	// (CORS, see cors.go), each as weburl.CheckOrigin accepts it. Empty (the default): the
+	// management routes are same-origin only.
+	ManagementOrigins []string
 }
 
 // DefaultConfig returns the defaults.
@@ -72,6 +77,9 @@ type Upstreams struct {
 	Ready func() bool
 	// Logger logs internal errors of read routes (with the id the caller sees). nil discards.
 	Logger *slog.Logger
+	// Origins tells which browser origins may call each site's delivery routes (CORS, see
+	// cors.go). nil: no origin may (no CORS header on delivery routes).
+	Origins SiteOrigins
 }
 
 // ReadSide serves a service's read routes from memory.
@@ -126,6 +134,7 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 	mux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: strictJSON}),
 		runtime.WithErrorHandler(hideTransportErrors),
 		runtime.WithDisableHTTPMethodOverride(), runtime.WithDisablePathLengthFallback())
+	var err error
 	names := make([]string, 0, len(up.Routes))
 	for name := range up.Routes {
 		names = append(names, name)
@@ -149,6 +158,12 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 	}
 	if e.ready == nil {
 		e.ready = func() bool { return true }
+	}
+	if up.Origins != nil {
+		e.deliveryCORS = newDeliveryCORS(up.Origins)
+	}
+	if e.managementCORS, err = newManagementCORS(cfg.ManagementOrigins); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	for _, side := range up.ReadSides {
 		for _, seg := range side.Segments() {
@@ -177,6 +192,10 @@ type edge struct {
 	logger     *slog.Logger
 	ready      func() bool
 	maxBody    int64 // for POST read routes
+	// deliveryCORS answers CORS on read routes (nil: none); managementCORS on every other
+	// route (nil: same-origin only). See cors.go.
+	deliveryCORS   *cors.Cors
+	managementCORS *cors.Cors
 }
 
 type readRoute struct {
@@ -189,8 +208,14 @@ type readRoute struct {
 // share of it. A path that does not match exactly (other methods, an empty site or item, more
 // segments, an unknown segment) goes to the management routes, which answer 404 for it unless
 // a service has such a route.
+//
+// CORS headers are added only to requests that carry an Origin header (browsers' cross-origin
+// and POST requests), so other callers pay nothing for them.
 func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req, side := e.match(r); side != nil {
+		if e.deliveryCORS != nil && r.Header["Origin"] != nil {
+			e.deliveryCORS.HandlerFunc(w, r) // an actual request: adds headers, writes nothing
+		}
 		if r.Method == http.MethodPost {
 			limitBody(e.maxBody, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serveRead(w, r, side, req) })).ServeHTTP(w, r)
 			return
@@ -201,6 +226,23 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == healthzPath || r.URL.Path == readyzPath {
 		e.serveHealth(w, r)
 		return
+	}
+	if isPreflight(r) {
+		if _, side := e.matchPath(r.URL.Path); side != nil {
+			if e.deliveryCORS != nil {
+				e.deliveryCORS.HandlerFunc(w, r) // writes 204, with CORS headers when allowed
+			} else {
+				w.WriteHeader(http.StatusNoContent) // no origin may call: no CORS header
+			}
+			return
+		}
+		if e.managementCORS != nil {
+			e.managementCORS.HandlerFunc(w, r)
+			return
+		}
+	}
+	if e.managementCORS != nil && r.Header["Origin"] != nil {
+		e.managementCORS.HandlerFunc(w, r)
 	}
 	e.management.ServeHTTP(w, r)
 }
@@ -242,7 +284,22 @@ func (e *edge) match(r *http.Request) (ReadRequest, ReadSide) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && !post {
 		return ReadRequest{}, nil
 	}
-	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/sites/")
+	req, side := e.matchPath(r.URL.Path)
+	if side == nil {
+		return ReadRequest{}, nil
+	}
+	if post {
+		ps, ok := side.(PostReadSide)
+		if !ok || !ps.AcceptsPost(req.Segment, req.Item) {
+			return ReadRequest{}, nil
+		}
+	}
+	return req, side
+}
+
+// matchPath matches path against the read routes, whatever the method.
+func (e *edge) matchPath(path string) (ReadRequest, ReadSide) {
+	rest, ok := strings.CutPrefix(path, "/v1/sites/")
 	if !ok {
 		return ReadRequest{}, nil
 	}
@@ -255,16 +312,9 @@ func (e *edge) match(r *http.Request) (ReadRequest, ReadSide) {
 		return ReadRequest{}, nil
 	}
 	for i := range e.reads {
-		if e.reads[i].segment != segment {
-			continue
+		if e.reads[i].segment == segment {
+			return ReadRequest{Site: site, Segment: segment, Item: item}, e.reads[i].side
 		}
-		if post {
-			ps, ok := e.reads[i].side.(PostReadSide)
-			if !ok || !ps.AcceptsPost(segment, item) {
-				return ReadRequest{}, nil
-			}
-		}
-		return ReadRequest{Site: site, Segment: segment, Item: item}, e.reads[i].side
 	}
 	return ReadRequest{}, nil
 }

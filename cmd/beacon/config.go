@@ -16,6 +16,7 @@ import (
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/grpcserver"
+	"github.com/beaconcms/beacon/platform/weburl"
 	"github.com/beaconcms/beacon/services/content"
 	"github.com/beaconcms/beacon/services/resources"
 	"github.com/beaconcms/beacon/services/screening"
@@ -193,6 +194,8 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	dur(&cfg.ShutdownDelay, "shutdown-delay", "how long to keep serving after SIGTERM while reporting unready, before closing the listeners (for load balancers)")
 	dur(&cfg.GRPC.MaxCallDuration, "max-call-duration", "deadline cap of every gRPC call")
 	dur(&cfg.Gateway.CallTimeout, "gateway-call-timeout", "deadline of every REST call")
+	var managementOrigins string
+	str(&managementOrigins, "cors-management-origins", "browser origins, comma-separated (e.g. https://admin.example.org), whose pages may call the management REST routes with a key (CORS); empty keeps them same-origin. Delivery routes follow each site's allowed_origins")
 	fs.BoolVar(&cfg.Console.SecureCookie, "console-secure-cookie", cfg.Console.SecureCookie, "mark the console's session cookie Secure on every response, for HTTPS served by a proxy in front of Beacon (without it: only requests that came over TLS) (env BEACON_CONSOLE_SECURE_COOKIE)")
 	fs.BoolVar(&cfg.GRPC.Reflection, "grpc-reflection", cfg.GRPC.Reflection, "serve gRPC reflection (admin keys only) (env BEACON_GRPC_REFLECTION)")
 	fs.BoolVar(&cfg.PrintConfig, "print-config", false, "print the configuration with secrets masked, then exit")
@@ -226,6 +229,15 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	for _, o := range strings.Split(managementOrigins, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if err := weburl.CheckOrigin(o); err != nil {
+			return cfg, fmt.Errorf("--cors-management-origins: %q %s", o, err)
+		}
+		cfg.Gateway.ManagementOrigins = append(cfg.Gateway.ManagementOrigins, o)
 	}
 	for name, addr := range addrs {
 		if *addr != "" {

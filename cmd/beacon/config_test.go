@@ -128,6 +128,12 @@ func TestParseConfig(t *testing.T) {
 			want: func(*Config) {}},
 		{name: "print-config flag", command: "dev", args: []string{"--print-config"},
 			want: func(c *Config) { c.PrintConfig = true }},
+		{name: "management CORS origins", command: "dev", env: map[string]string{"BEACON_CORS_MANAGEMENT_ORIGINS": "https://admin.example.org, http://localhost:5173"},
+			want: func(c *Config) {
+				c.Gateway.ManagementOrigins = []string{"https://admin.example.org", "http://localhost:5173"}
+			}},
+		{name: "management CORS origins refuse a wildcard", command: "dev", args: []string{"--cors-management-origins", "https://*.example.org"},
+			wantErr: []string{"--cors-management-origins", `"https://*.example.org"`, "wildcards"}},
 		{name: "secret of 32 bytes", command: "dev", args: []string{"--page-token-secret", pageSecret},
 			want: func(c *Config) { c.PageTokenSecret = pageSecret }},
 		{name: "bad target", command: "serve", args: append([]string{"--target", "everything"}, dataDir...),

@@ -500,6 +500,22 @@ func (a *app) initConsole(context.Context) (modules.Service, error) {
 	}), nil
 }
 
+// catalogOrigins answers the edge's CORS question, which origins may call a site's delivery
+// routes, with the site's allowed_origins setting from the process's site catalog, in memory
+// only (sitecatalog.Catalog.Cached): a preflight naming a made-up site never reaches the store.
+// A site written by this process is in memory at once; one written by another replica arrives
+// with the catalog's next refresh (or the first delivery read that looks it up). A deleted
+// site allows no origin.
+type catalogOrigins struct{ catalog *sitecatalog.Catalog }
+
+func (c catalogOrigins) AllowedOrigins(_ context.Context, site string) []string {
+	s, found := c.catalog.Cached(site)
+	if !found || s.Deleted() {
+		return nil
+	}
+	return s.AllowedOrigins
+}
+
 // withConsole hands the console's paths to c and everything else to edge (c nil: edge alone).
 // A prefix test, so the edge's read routes pay no pattern matching.
 func withConsole(edge http.Handler, c *console.Console) http.Handler {
@@ -556,8 +572,10 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 		}
 	}
 	var verifier auth.Verifier // only read sides verify keys at the edge
+	var origins gateway.SiteOrigins
 	if len(readSides) > 0 {
 		verifier = a.keys
+		origins = catalogOrigins{a.catalog}
 	}
 	shutdownBegun := ctx.Done()
 	handler, err := gateway.New(ctx, a.cfg.Gateway, gateway.Upstreams{
@@ -575,7 +593,8 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 				return true
 			}
 		},
-		Logger: a.logger,
+		Logger:  a.logger,
+		Origins: origins,
 	})
 	if err != nil {
 		closeConns()

@@ -164,6 +164,7 @@ func toCatalogSite(s domain.Site) sitecatalog.Site {
 		PublishGates:           s.PublishGates,
 		ExampleContent:         s.ExampleContent,
 		LintTuning:             s.LintTuning,
+		AllowedOrigins:         s.AllowedOrigins,
 		CreateTime:             s.CreateTime,
 		UpdateTime:             s.UpdateTime,
 		DeleteTime:             s.DeleteTime,

@@ -164,8 +164,9 @@ func TestGRPCSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := client.UpdateSite(admin(ctx), &sitesv1.UpdateSiteRequest{Site: &sitesv1.Site{Name: "sites/site-008", ResourceStaleAfterDays: 45, HideStaleResources: true,
-		LintTuning: &sitesv1.LintTuning{DisabledRules: []string{"stigma-soft-term"}, RuleSeverities: map[string]sitesv1.LintTuning_Severity{"absolute-safety-claim": sitesv1.LintTuning_SEVERITY_ERROR}}},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"resource_stale_after_days", "hide_stale_resources", "lint_tuning"}}}); err != nil {
+		LintTuning:     &sitesv1.LintTuning{DisabledRules: []string{"stigma-soft-term"}, RuleSeverities: map[string]sitesv1.LintTuning_Severity{"absolute-safety-claim": sitesv1.LintTuning_SEVERITY_ERROR}},
+		AllowedOrigins: []string{"https://app.example.org"}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"resource_stale_after_days", "hide_stale_resources", "lint_tuning", "allowed_origins"}}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -179,7 +180,8 @@ func TestGRPCSource(t *testing.T) {
 	}
 	if !all[7].Deleted() || all[8].Deleted() || all[8].Etag == "" || all[8].CreateTime.IsZero() ||
 		all[8].ResourceStaleAfterDays != 45 || !all[8].HideStaleResources ||
-		!slices.Equal(all[8].LintTuning.Disable, []string{"stigma-soft-term"}) || all[8].LintTuning.Severity["absolute-safety-claim"] != "error" {
+		!slices.Equal(all[8].LintTuning.Disable, []string{"stigma-soft-term"}) || all[8].LintTuning.Severity["absolute-safety-claim"] != "error" ||
+		!slices.Equal(all[8].AllowedOrigins, []string{"https://app.example.org"}) {
 		t.Errorf("sites 7 and 8 = %+v, %+v; want 7 deleted, 8 live with its etag and times", all[7], all[8])
 	}
 	if _, found, err := src.GetSite(ctx, "nowhere"); found || err != nil {

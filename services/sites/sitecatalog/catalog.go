@@ -59,8 +59,12 @@ type Site struct {
 	// LintTuning is the site's own tuning of the clinical-claim lint (its lint_tuning setting),
 	// which content, resources and screening layer over the operator's file.
 	LintTuning claimlint.SiteTuning
-	CreateTime time.Time
-	UpdateTime time.Time
+	// AllowedOrigins are the browser origins whose pages may call the site's delivery routes
+	// (CORS): exact origins as browsers send them ("https://www.example.org"), or the single
+	// "*" for any origin. Shared: never modified.
+	AllowedOrigins []string
+	CreateTime     time.Time
+	UpdateTime     time.Time
 	// DeleteTime is set while the site is soft-deleted.
 	DeleteTime time.Time
 	// Etag is the sites service's version of the site.
@@ -85,7 +89,8 @@ func sameSettings(a, b Site) bool {
 		a.DefaultLocale == b.DefaultLocale && a.CrisisLineText == b.CrisisLineText && a.Public == b.Public &&
 		a.CacheMaxAgeSeconds == b.CacheMaxAgeSeconds && a.ResourceStaleAfterDays == b.ResourceStaleAfterDays &&
 		a.HideStaleResources == b.HideStaleResources && a.Commercial == b.Commercial &&
-		a.ReviewValidityMonths == b.ReviewValidityMonths && a.PublishGates == b.PublishGates && a.ExampleContent == b.ExampleContent && sameLintTuning(a.LintTuning, b.LintTuning) && a.CreateTime.Equal(b.CreateTime) &&
+		a.ReviewValidityMonths == b.ReviewValidityMonths && a.PublishGates == b.PublishGates && a.ExampleContent == b.ExampleContent && sameLintTuning(a.LintTuning, b.LintTuning) &&
+		slices.Equal(a.AllowedOrigins, b.AllowedOrigins) && a.CreateTime.Equal(b.CreateTime) &&
 		a.UpdateTime.Equal(b.UpdateTime) && a.DeleteTime.Equal(b.DeleteTime) && a.Etag == b.Etag
 }
 
@@ -234,6 +239,17 @@ func (c *Catalog) Lookup(ctx context.Context, id string) (site Site, found bool,
 		res := r.Val.(result)
 		return res.site, res.found, nil
 	}
+}
+
+// Cached returns the site with this id as the catalog holds it in memory, deleted or not,
+// without ever reading through to the source: found is false for a site the catalog has not
+// loaded yet (a refresh, a notification or a Lookup brings it). For questions asked on every
+// request whose answer may lag a site's creation by a refresh, such as the edge's CORS check.
+func (c *Catalog) Cached(id string) (site Site, found bool) {
+	c.mu.RLock()
+	site, found = c.sites[id]
+	c.mu.RUnlock()
+	return site, found
 }
 
 // All returns every site in memory, deleted ones included, ordered by id.

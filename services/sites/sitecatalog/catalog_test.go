@@ -419,3 +419,38 @@ func TestLookupRemembersMisses(t *testing.T) {
 		}
 	})
 }
+
+// TestCachedNeverReadsThrough: Cached answers from memory only; a site arrives with a refresh,
+// and a changed allowed_origins setting is a change of the site.
+func TestCachedNeverReadsThrough(t *testing.T) {
+	src := newFakeSource("a")
+	c := sitecatalog.New(src, sitecatalog.Config{}, nil)
+	if _, found := c.Cached("a"); found {
+		t.Fatalf("Cached found a site before any load")
+	}
+	if src.gets != 0 || src.lists != 0 {
+		t.Fatalf("Cached read the source (%d gets, %d lists)", src.gets, src.lists)
+	}
+	if err := c.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	first, found := c.Cached("a")
+	if !found {
+		t.Fatalf("Cached did not find a loaded site")
+	}
+	src.mu.Lock()
+	s := src.sites["a"]
+	s.AllowedOrigins = []string{"https://app.example.org"}
+	src.sites["a"] = s
+	src.mu.Unlock()
+	if err := c.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.Cached("a")
+	if len(got.AllowedOrigins) != 1 || got.AllowedOrigins[0] != "https://app.example.org" || got.Version == first.Version {
+		t.Errorf("after a refresh Cached = %+v, want the new origins under a new version", got)
+	}
+	if _, found := c.Cached("nowhere"); found || src.gets != 0 {
+		t.Errorf("Cached(nowhere) found %v after %d gets, want not found and no read", found, src.gets)
+	}
+}

@@ -97,6 +97,7 @@ func fromProto(s *sitesv1.Site) (Site, error) {
 		PublishGates:           s.GetPublishGates(),
 		ExampleContent:         s.GetExampleContent(),
 		LintTuning:             lintTuningFromProto(s.GetLintTuning()),
+		AllowedOrigins:         s.GetAllowedOrigins(),
 		Etag:                   s.GetEtag(),
 	}
 	if t := s.GetCreateTime(); t != nil {

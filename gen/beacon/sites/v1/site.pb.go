@@ -132,9 +132,17 @@ type Site struct {
 	// naming the entry. It is layered over the operator's --lint-tuning file: for each rule this
 	// site names, its setting wins; the file decides for the others. A text on several sites gets
 	// the strictest treatment among them. Written as a whole (update_mask "lint_tuning").
-	LintTuning    *LintTuning `protobuf:"bytes,23,opt,name=lint_tuning,json=lintTuning,proto3" json:"lint_tuning,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LintTuning *LintTuning `protobuf:"bytes,23,opt,name=lint_tuning,json=lintTuning,proto3" json:"lint_tuning,omitempty"`
+	// Browser origins whose pages may call this site's delivery routes (CORS), each
+	// "scheme://host[:port]" with scheme http or https and nothing after the host or port, e.g.
+	// "https://www.kratom-help.example.org" or "http://localhost:5173". At most 20 origins, each
+	// named once. The single entry "*" lets any origin read the site, for a public site whose
+	// content is meant to be embedded anywhere; it cannot be combined with other origins. Empty
+	// (the default) sends no CORS headers: browsers then allow only same-origin pages. Written as
+	// a whole (update_mask "allowed_origins").
+	AllowedOrigins []string `protobuf:"bytes,24,rep,name=allowed_origins,json=allowedOrigins,proto3" json:"allowed_origins,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Site) Reset() {
@@ -289,6 +297,13 @@ func (x *Site) GetExampleContent() bool {
 func (x *Site) GetLintTuning() *LintTuning {
 	if x != nil {
 		return x.LintTuning
+	}
+	return nil
+}
+
+func (x *Site) GetAllowedOrigins() []string {
+	if x != nil {
+		return x.AllowedOrigins
 	}
 	return nil
 }
@@ -718,7 +733,7 @@ var File_beacon_sites_v1_site_proto protoreflect.FileDescriptor
 
 const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"\n" +
-	"\x1abeacon/sites/v1/site.proto\x12\x0fbeacon.sites.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x06\n" +
+	"\x1abeacon/sites/v1/site.proto\x12\x0fbeacon.sites.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x06\n" +
 	"\x04Site\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x02R\vdisplayName\x12\x1e\n" +
@@ -744,7 +759,8 @@ const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"\rpublish_gates\x18\x15 \x01(\bH\x00R\fpublishGates\x88\x01\x01\x12'\n" +
 	"\x0fexample_content\x18\x16 \x01(\bR\x0eexampleContent\x12<\n" +
 	"\vlint_tuning\x18\x17 \x01(\v2\x1b.beacon.sites.v1.LintTuningR\n" +
-	"lintTuningB\x10\n" +
+	"lintTuning\x12'\n" +
+	"\x0fallowed_origins\x18\x18 \x03(\tR\x0eallowedOriginsB\x10\n" +
 	"\x0e_publish_gates\"\xd9\x02\n" +
 	"\n" +
 	"LintTuning\x12%\n" +

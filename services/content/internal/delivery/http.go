@@ -71,11 +71,9 @@ func (h *Handler) ServeRead(w http.ResponseWriter, r *http.Request, req gateway.
 
 // Header values shared by every response; assigned directly to avoid allocations.
 var (
-	hdrJSON     = []string{"application/json"}
-	hdrXML      = []string{"application/xml; charset=utf-8"}
-	hdrAtom     = []string{"application/atom+xml; charset=utf-8"}
-	hdrVaryAE   = []string{"Accept-Encoding"}
-	hdrVaryAuth = []string{"Accept-Encoding, Authorization"}
+	hdrJSON = []string{"application/json"}
+	hdrXML  = []string{"application/xml; charset=utf-8"}
+	hdrAtom = []string{"application/atom+xml; charset=utf-8"}
 )
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -87,9 +85,9 @@ func write(w http.ResponseWriter, r *http.Request, v *readmodel.View, b *httpcac
 	hdr := w.Header()
 	hdr["Cache-Control"] = v.CacheControl()
 	if v.Site().Public {
-		hdr["Vary"] = hdrVaryAE
+		hdr["Vary"] = gateway.VaryPublic
 	} else {
-		hdr["Vary"] = hdrVaryAuth
+		hdr["Vary"] = gateway.VaryPrivate
 	}
 	httpcache.Write(w, r, b, contentType)
 }

@@ -109,9 +109,9 @@ func TestAccess(t *testing.T) {
 				if got, want := w.Header().Get("Cache-Control"), readmodel.CacheControl(site.Public, 60); got != want {
 					t.Errorf("Cache-Control = %q, want %q", got, want)
 				}
-				wantVary := "Accept-Encoding"
+				wantVary := "Accept-Encoding, Origin"
 				if !site.Public {
-					wantVary = "Accept-Encoding, Authorization"
+					wantVary = "Accept-Encoding, Authorization, Origin"
 				}
 				if got := w.Header().Get("Vary"); got != wantVary {
 					t.Errorf("Vary = %q, want %q", got, wantVary)

@@ -110,7 +110,7 @@ func (rs *ReadSide) write(w http.ResponseWriter, r *http.Request, site string, p
 	hdr := w.Header()
 	if public {
 		hdr["Cache-Control"] = publicCacheControl[min(max(rs.sites.CacheMaxAge(r.Context(), site), 0), MaxResourceCacheAge)]
-		hdr["Vary"] = varyPublic
+		hdr["Vary"] = gateway.VaryPublic
 		if a := out.answer; a != nil {
 			hdr["Surrogate-Key"], hdr["Cache-Tag"] = a.surrogate, a.cacheTag // shared, never modified
 		} else {
@@ -120,7 +120,7 @@ func (rs *ReadSide) write(w http.ResponseWriter, r *http.Request, site string, p
 		}
 	} else {
 		hdr["Cache-Control"] = cachePrivate // open-now changes with time
-		hdr["Vary"] = varyPrivate
+		hdr["Vary"] = gateway.VaryPrivate
 	}
 	if out.answer != nil {
 		httpcache.Write(w, r, out.answer.body, jsonContentType)
@@ -141,8 +141,6 @@ var publicCacheControl = func() [][]string {
 
 var (
 	cachePrivate = []string{"private, max-age=0, must-revalidate"}
-	varyPublic   = []string{"Accept-Encoding"}
-	varyPrivate  = []string{"Accept-Encoding, Authorization"}
 )
 
 // keyBuffers recycles the buffers surrogate keys are written in.

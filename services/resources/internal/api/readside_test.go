@@ -52,19 +52,19 @@ func TestReadSideCachingHeaders(t *testing.T) {
 		wantKeys   string
 	}{
 		{name: "public list", sites: policies{"site-a": 0}, req: gateway.ReadRequest{Site: "site-a", Segment: "resources"},
-			wantStatus: 200, wantCC: "public, max-age=60, stale-while-revalidate=60", wantVary: "Accept-Encoding", wantKeys: "site-site-a resource-" + hotID},
+			wantStatus: 200, wantCC: "public, max-age=60, stale-while-revalidate=60", wantVary: "Accept-Encoding, Origin", wantKeys: "site-site-a resource-" + hotID},
 		{name: "public site with a short max-age", sites: policies{"site-a": 30}, req: gateway.ReadRequest{Site: "site-a", Segment: "crisis-lines"},
-			wantStatus: 200, wantCC: "public, max-age=30, stale-while-revalidate=60", wantVary: "Accept-Encoding", wantKeys: "site-site-a resource-" + hotID},
+			wantStatus: 200, wantCC: "public, max-age=30, stale-while-revalidate=60", wantVary: "Accept-Encoding, Origin", wantKeys: "site-site-a resource-" + hotID},
 		{name: "public site with a day's max-age: capped", sites: policies{"site-a": 86400}, req: gateway.ReadRequest{Site: "site-a", Segment: "resources", Item: hotID},
-			wantStatus: 200, wantCC: "public, max-age=60, stale-while-revalidate=60", wantVary: "Accept-Encoding", wantKeys: "site-site-a resource-" + hotID},
+			wantStatus: 200, wantCC: "public, max-age=60, stale-while-revalidate=60", wantVary: "Accept-Encoding, Origin", wantKeys: "site-site-a resource-" + hotID},
 		{name: "public directory", sites: policies{"site-a": 0}, req: gateway.ReadRequest{Site: "site-a", Segment: "directories", Item: "lines"},
-			wantStatus: 200, wantCC: "public, max-age=60, stale-while-revalidate=60", wantVary: "Accept-Encoding"},
+			wantStatus: 200, wantCC: "public, max-age=60, stale-while-revalidate=60", wantVary: "Accept-Encoding, Origin"},
 		{name: "public site read with a key: still public", sites: policies{"site-a": 0},
 			req:        gateway.ReadRequest{Site: "site-a", Segment: "resources", Authenticated: true, Caller: auth.Principal{KeyName: "apiKeys/d", Role: auth.RoleDelivery, Site: "site-a"}},
-			wantStatus: 200, wantCC: "public, max-age=60, stale-while-revalidate=60", wantVary: "Accept-Encoding", wantKeys: "site-site-a resource-" + hotID},
+			wantStatus: 200, wantCC: "public, max-age=60, stale-while-revalidate=60", wantVary: "Accept-Encoding, Origin", wantKeys: "site-site-a resource-" + hotID},
 		{name: "private site with a key", sites: policies{"site-a": 0},
 			req:        gateway.ReadRequest{Site: "site-b", Segment: "resources", Authenticated: true, Caller: auth.Principal{KeyName: "apiKeys/d", Role: auth.RoleDelivery, Site: "site-b"}},
-			wantStatus: 200, wantCC: "private, max-age=0, must-revalidate", wantVary: "Accept-Encoding, Authorization"},
+			wantStatus: 200, wantCC: "private, max-age=0, must-revalidate", wantVary: "Accept-Encoding, Authorization, Origin"},
 		{name: "private site without a key", sites: policies{"site-a": 0}, req: gateway.ReadRequest{Site: "site-b", Segment: "resources"}, wantStatus: 401},
 	}
 	for _, tt := range tests {

@@ -104,10 +104,8 @@ func (rs *ReadSide) AcceptsPost(seg, item string) bool {
 }
 
 var (
-	hdrJSON     = []string{"application/json"}
-	hdrNoStore  = []string{"no-store"}
-	hdrVaryAE   = []string{"Accept-Encoding"}
-	hdrVaryAuth = []string{"Accept-Encoding, Authorization"}
+	hdrJSON    = []string{"application/json"}
+	hdrNoStore = []string{"no-store"}
 )
 
 // ServeRead implements gateway.ReadSide.
@@ -159,10 +157,10 @@ func (rs *ReadSide) screener(ctx context.Context, w http.ResponseWriter, r *http
 	hdr := w.Header()
 	if public {
 		hdr["Cache-Control"] = []string{"public, max-age=" + strconv.Itoa(maxAge) + ", stale-while-revalidate=300"}
-		hdr["Vary"] = hdrVaryAE
+		hdr["Vary"] = gateway.VaryPublic
 	} else {
 		hdr["Cache-Control"] = []string{"private, max-age=" + strconv.Itoa(maxAge)}
-		hdr["Vary"] = hdrVaryAuth
+		hdr["Vary"] = gateway.VaryPrivate
 	}
 	id := strings.TrimPrefix(msg.GetName(), "questionnaires/")
 	hdr["Surrogate-Key"] = []string{"site-" + siteID + " screener-" + id}

@@ -365,3 +365,39 @@ func TestSiteLintTuning(t *testing.T) {
 		t.Errorf("clearing lint_tuning: %v, %v; want it unset", cleared.GetLintTuning(), err)
 	}
 }
+
+// TestSiteAllowedOrigins: allowed_origins is written with update_mask "allowedOrigins" (JSON
+// name) or "allowed_origins", read back normalized, and refused with INVALID_ARGUMENT naming
+// the entry.
+func TestSiteAllowedOrigins(t *testing.T) {
+	e := newEnv(t)
+	ctx := as(t.Context(), keyAdmin)
+	site := e.createSite(t, "cors")
+	upd, err := e.sites.UpdateSite(ctx, &sitesv1.UpdateSiteRequest{
+		Site:       &sitesv1.Site{Name: site.GetName(), AllowedOrigins: []string{"https://App.example.org/", "http://localhost:5173"}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"allowedOrigins"}},
+	})
+	want := []string{"https://app.example.org", "http://localhost:5173"}
+	if err != nil || !slices.Equal(upd.GetAllowedOrigins(), want) {
+		t.Fatalf("UpdateSite allowed_origins = %v, %v; want %v", upd.GetAllowedOrigins(), err, want)
+	}
+	if got, err := e.sites.GetSite(ctx, &sitesv1.GetSiteRequest{Name: site.GetName()}); err != nil || !slices.Equal(got.GetAllowedOrigins(), want) {
+		t.Errorf("GetSite allowed_origins = %v, %v; want %v", got.GetAllowedOrigins(), err, want)
+	}
+	for _, tt := range []struct {
+		origins []string
+		field   string
+	}{
+		{[]string{"https://*.example.org"}, "site.allowed_origins[0]"},
+		{[]string{"https://a.example.org", "https://a.example.org/path"}, "site.allowed_origins[1]"},
+		{[]string{"https://a.example.org", "*"}, "site.allowed_origins[1]"},
+	} {
+		_, err := e.sites.UpdateSite(ctx, &sitesv1.UpdateSiteRequest{
+			Site:       &sitesv1.Site{Name: site.GetName(), AllowedOrigins: tt.origins},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"allowed_origins"}},
+		})
+		if status.Code(err) != codes.InvalidArgument || !slices.Equal(badRequestFields(err), []string{tt.field}) {
+			t.Errorf("%v: %v (fields %v), want INVALID_ARGUMENT naming %s", tt.origins, err, badRequestFields(err), tt.field)
+		}
+	}
+}

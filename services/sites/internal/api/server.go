@@ -284,6 +284,7 @@ func toProtoSite(s *domain.Site) *sitesv1.Site {
 		PublishGates:           proto.Bool(s.PublishGates),
 		ExampleContent:         s.ExampleContent,
 		LintTuning:             toProtoLintTuning(s.LintTuning),
+		AllowedOrigins:         slices.Clone(s.AllowedOrigins),
 		CreateTime:             timestampOrNil(s.CreateTime),
 		UpdateTime:             timestampOrNil(s.UpdateTime),
 		DeleteTime:             timestampOrNil(s.DeleteTime),
@@ -308,6 +309,7 @@ func fromProtoSite(id string, s *sitesv1.Site) *domain.Site {
 		PublishGates:           s.GetPublishGates(),
 		ExampleContent:         s.GetExampleContent(),
 		LintTuning:             fromProtoLintTuning(s.GetLintTuning()),
+		AllowedOrigins:         slices.Clone(s.GetAllowedOrigins()),
 	}
 }
 

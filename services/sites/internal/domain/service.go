@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -123,7 +124,7 @@ func (s *Service) ListSites(ctx context.Context, p auth.Principal, afterID strin
 // Fields are the writable fields of a site, in proto names.
 var Fields = []string{"display_name", "base_url", "default_locale", "crisis_line_text", "public", "cache_max_age_seconds",
 	"resource_stale_after_days", "hide_stale_resources", "commercial",
-	"review_validity_months", "publish_gates", "example_content", "lint_tuning"}
+	"review_validity_months", "publish_gates", "example_content", "lint_tuning", "allowed_origins"}
 
 // UpdateSite copies the named fields (all writable ones when fields is nil) from patch. A
 // non-empty etag must match the stored site. A deleted site cannot be changed.
@@ -163,6 +164,8 @@ func (s *Service) UpdateSite(ctx context.Context, p auth.Principal, patch *Site,
 				next.ExampleContent = patch.ExampleContent
 			case "lint_tuning":
 				next.LintTuning = patch.LintTuning
+			case "allowed_origins":
+				next.AllowedOrigins = slices.Clone(patch.AllowedOrigins)
 			default:
 				return apperr.InvalidField("update_mask", "field %q cannot be updated; writable fields: %s", f, strings.Join(Fields, ", "))
 			}

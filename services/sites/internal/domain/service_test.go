@@ -278,3 +278,59 @@ func TestSiteScopedKeys(t *testing.T) {
 		t.Errorf("ListSites(viewer of deleted site-a, show_deleted) = %v, %v; want site-a", sites, err)
 	}
 }
+
+// TestAllowedOrigins: a site's allowed origins are normalized as browsers send them, checked
+// one by one (each violation names its entry), written as a whole by update_mask
+// "allowed_origins", and read back from the store.
+func TestAllowedOrigins(t *testing.T) {
+	svc, _, _ := newService(t)
+	ctx := t.Context()
+	tests := []struct {
+		name       string
+		origins    []string
+		want       []string // stored, when accepted
+		wantFields []string
+	}{
+		{name: "normalized", origins: []string{" https://WWW.Example.org/ ", "http://localhost:5173"},
+			want: []string{"https://www.example.org", "http://localhost:5173"}},
+		{name: "any origin alone", origins: []string{"*"}, want: []string{"*"}},
+		{name: "cleared", origins: []string{}, want: nil},
+		{name: "any origin with another", origins: []string{"https://a.example.org", "*"}, wantFields: []string{"site.allowed_origins[1]"}},
+		{name: "wildcard host", origins: []string{"https://*.example.org"}, wantFields: []string{"site.allowed_origins[0]"}},
+		{name: "path", origins: []string{"https://a.example.org/app"}, wantFields: []string{"site.allowed_origins[0]"}},
+		{name: "not http", origins: []string{"https://a.example.org", "ftp://a.example.org"}, wantFields: []string{"site.allowed_origins[1]"}},
+		{name: "default port", origins: []string{"https://a.example.org:443"}, wantFields: []string{"site.allowed_origins[0]"}},
+		{name: "named twice", origins: []string{"https://a.example.org", "https://A.example.org/"}, wantFields: []string{"site.allowed_origins[1]"}},
+		{name: "too many", origins: func() []string {
+			var out []string
+			for i := range 21 {
+				out = append(out, "https://o"+strings.Repeat("x", i)+".example.org")
+			}
+			return out
+		}(), wantFields: []string{"site.allowed_origins"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := svc.UpdateSite(ctx, admin, &domain.Site{ID: "site-a", AllowedOrigins: tt.origins}, []string{"allowed_origins"}, "")
+			if diff := cmp.Diff(tt.wantFields, violatedFields(err)); diff != "" {
+				t.Fatalf("violated fields (-want +got):\n%s (err %v)", diff, err)
+			}
+			if tt.wantFields != nil {
+				return
+			}
+			if diff := cmp.Diff(tt.want, got.AllowedOrigins); diff != "" {
+				t.Errorf("returned origins (-want +got):\n%s", diff)
+			}
+			stored, err := svc.GetSite(ctx, admin, "site-a")
+			wantCode(t, err, "")
+			if diff := cmp.Diff(tt.want, stored.AllowedOrigins); diff != "" {
+				t.Errorf("stored origins (-want +got):\n%s", diff)
+			}
+		})
+	}
+	created, err := svc.CreateSite(ctx, admin, &domain.Site{ID: "site-o", DisplayName: "O", BaseURL: "https://o.example.org", AllowedOrigins: []string{"https://o.example.org"}})
+	wantCode(t, err, "")
+	if diff := cmp.Diff([]string{"https://o.example.org"}, created.AllowedOrigins); diff != "" {
+		t.Errorf("created origins (-want +got):\n%s", diff)
+	}
+}

@@ -47,8 +47,11 @@ type Site struct {
 	// severities ("error", "warning", "info") by rule id. The services layer it over the
 	// operator's --lint-tuning file (claimlint.Input.SiteTunings).
 	LintTuning claimlint.SiteTuning
-	CreateTime time.Time
-	UpdateTime time.Time
+	// AllowedOrigins are the browser origins whose pages may call the site's delivery routes
+	// (CORS), each as weburl.CheckOrigin accepts it, or the single AnyOrigin. Empty: none.
+	AllowedOrigins []string
+	CreateTime     time.Time
+	UpdateTime     time.Time
 	// DeleteTime is set while the site is soft-deleted; zero otherwise.
 	DeleteTime time.Time
 	Revision   int64
@@ -76,6 +79,13 @@ const (
 	maxResourceStaleAfterDays = 3650
 )
 
+// AnyOrigin, as a site's only allowed origin, lets every origin read the site's delivery routes.
+const AnyOrigin = "*"
+
+// maxAllowedOrigins bounds a site's allowed origins: the edge compares a request's Origin with
+// each of them.
+const maxAllowedOrigins = 20
+
 // DefaultReviewValidityMonths is the review validity of a site whose ReviewValidityMonths is 0.
 const DefaultReviewValidityMonths = 12
 
@@ -94,6 +104,14 @@ func (s *Site) normalize() {
 	s.BaseURL = strings.TrimRight(strings.TrimSpace(s.BaseURL), "/")
 	if s.DefaultLocale == "" {
 		s.DefaultLocale = "en"
+	}
+	// Origins compare case-insensitively and a browser sends them lowercase without a trailing
+	// slash; anything else wrong is left for validate to name.
+	for i, o := range s.AllowedOrigins {
+		s.AllowedOrigins[i] = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(o), "/"))
+	}
+	if len(s.AllowedOrigins) == 0 {
+		s.AllowedOrigins = nil
 	}
 }
 
@@ -123,7 +141,31 @@ func (s *Site) validate(prefix string, lintRules []string) error {
 			maxReviewValidityMonths, DefaultReviewValidityMonths)
 	}
 	validateLintTuning(&v, prefix+"lint_tuning.", s.LintTuning, lintRules)
+	validateAllowedOrigins(&v, prefix+"allowed_origins", s.AllowedOrigins)
 	return v.Err()
+}
+
+// validateAllowedOrigins checks a site's allowed origins: at most maxAllowedOrigins, each an
+// origin as browsers send it (weburl.CheckOrigin) named once, or AnyOrigin alone.
+func validateAllowedOrigins(v *apperr.Violations, field string, origins []string) {
+	if len(origins) > maxAllowedOrigins {
+		v.Add(field, "must name at most %d origins (it names %d)", maxAllowedOrigins, len(origins))
+		return
+	}
+	for i, o := range origins {
+		entry := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case o == AnyOrigin && len(origins) > 1:
+			v.Add(entry, "%q allows every origin: it must be the only entry", AnyOrigin)
+		case o == AnyOrigin:
+		case slices.Index(origins, o) < i:
+			v.Add(entry, "origin %q is named twice", o)
+		default:
+			if err := weburl.CheckOrigin(o); err != nil {
+				v.Add(entry, "%s", err)
+			}
+		}
+	}
 }
 
 // validateLintTuning checks a site's lint tuning against the rule ids of the rules file: each

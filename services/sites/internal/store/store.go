@@ -53,10 +53,13 @@ type siteDoc struct {
 	ExampleContent       bool `bson:"exampleContent,omitempty"`
 	// Absent in sites written before the setting, and when the site tunes nothing.
 	LintTuning *lintTuningDoc `bson:"lintTuning,omitempty"`
-	CreateTime time.Time      `bson:"createTime"`
-	UpdateTime time.Time      `bson:"updateTime"`
-	DeleteTime *time.Time     `bson:"deleteTime,omitempty"`
-	Revision   int64          `bson:"revision"`
+	// Absent in sites written before the setting (still version 1: absent reads as no allowed
+	// origin, which is what those sites had), and when the site allows none.
+	AllowedOrigins []string   `bson:"allowedOrigins,omitempty"`
+	CreateTime     time.Time  `bson:"createTime"`
+	UpdateTime     time.Time  `bson:"updateTime"`
+	DeleteTime     *time.Time `bson:"deleteTime,omitempty"`
+	Revision       int64      `bson:"revision"`
 }
 
 // lintTuningDoc is a site's claimlint.SiteTuning as stored; severities are a list, so rule ids
@@ -113,6 +116,7 @@ func toSiteDoc(s *domain.Site) siteDoc {
 		PublishGates:           s.PublishGates,
 		ExampleContent:         s.ExampleContent,
 		LintTuning:             toLintTuningDoc(s.LintTuning),
+		AllowedOrigins:         slices.Clone(s.AllowedOrigins),
 		CreateTime:             toTime(s.CreateTime),
 		UpdateTime:             toTime(s.UpdateTime),
 		Revision:               s.Revision,
@@ -143,6 +147,7 @@ func fromSiteDoc(d *siteDoc) (*domain.Site, error) {
 		PublishGates:           d.PublishGates,
 		ExampleContent:         d.ExampleContent,
 		LintTuning:             fromLintTuningDoc(d.LintTuning),
+		AllowedOrigins:         d.AllowedOrigins,
 		CreateTime:             d.CreateTime.UTC(),
 		UpdateTime:             d.UpdateTime.UTC(),
 		Revision:               d.Revision,

@@ -180,3 +180,36 @@ func TestLegacyCopyMigration(t *testing.T) {
 		t.Errorf("a site already in the sites database = %+v, %v; want it kept as it was", got, err)
 	}
 }
+
+// TestAllowedOriginsStored: a site's allowed origins round-trip, and a schema version 1
+// document written before the setting existed (no allowedOrigins field) reads as a site that
+// allows no origin.
+func TestAllowedOriginsStored(t *testing.T) {
+	st, db := newStore(t)
+	ctx := t.Context()
+	want := newSite("cors")
+	want.AllowedOrigins = []string{"https://www.example.org", "http://localhost:5173"}
+	if err := st.Create(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Get(ctx, "cors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Get after Create (-want +got):\n%s", diff)
+	}
+	old := bson.D{{Key: "_id", Value: "before-cors"}, {Key: "schemaVersion", Value: 1}, {Key: "displayName", Value: "Old"},
+		{Key: "baseUrl", Value: "https://old.example.org"}, {Key: "public", Value: true},
+		{Key: "createTime", Value: t0}, {Key: "updateTime", Value: t0}, {Key: "revision", Value: int64(3)}}
+	if _, err := db.Collection("sites").InsertOne(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	got, err = st.Get(ctx, "before-cors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AllowedOrigins != nil || got.DisplayName != "Old" || got.Revision != 3 {
+		t.Errorf("old document read as %+v, want no allowed origins", got)
+	}
+}
