@@ -56,6 +56,8 @@ check-generated: tools
 build: ## build bin/beacon
 	CGO_ENABLED=0 go build -tags $(GO_TAGS) -trimpath -o bin/beacon ./cmd/beacon
 
+# -timeout: cmd/beacon's end-to-end tests start the real binary many times (and Chromium); on 2
+# busy cores the package takes more than go test's default limit of 10 minutes.
 .PHONY: test
 test: ## run every test: unit, store (embedded FerretDB), API, fuzz seeds and end to end
 	go test -tags $(GO_TAGS) -count=1 -timeout 30m ./... ./gen/...
