@@ -167,8 +167,3 @@ func TestCORS(t *testing.T) {
 		}
 	})
 }
-
-// jsString quotes s as a JavaScript string literal.
-func jsString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
