@@ -65,7 +65,11 @@ func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 		s.releaseAfterFailure(ctx, op)
 		return err
 	}
-	if _, err := s.articles.InsertOne(ctx, doc); err != nil {
+	stored, err := s.codec.storedArticle(&doc)
+	if err != nil {
+		return fmt.Errorf("create article: %w", err)
+	}
+	if _, err := s.articles.InsertOne(ctx, stored); err != nil {
 		s.pendingSuspected.Store(true) // a timed-out insert may still land: the next flush looks
 		s.releaseAfterFailure(ctx, op)
 		if mongodb.IsDuplicateKey(err) {
@@ -94,7 +98,7 @@ func (s *Store) GetBasic(ctx context.Context, id string) (*domain.Article, error
 // GetArticle returns the article, deleted or not.
 func (s *Store) GetArticle(ctx context.Context, id string) (*domain.Article, error) {
 	var d articleDoc
-	err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	err := s.codec.decodeArticle(s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode, &d)
 	if isNoDocuments(err) {
 		return nil, articleNotFound(id)
 	}
@@ -157,7 +161,7 @@ func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *a
 	}
 	for attempt := 1; ; attempt++ {
 		var cur articleDoc
-		err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: prev.ID}}).Decode(&cur)
+		err := s.codec.decodeArticle(s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: prev.ID}}).Decode, &cur)
 		if isNoDocuments(err) {
 			return articleNotFound(prev.ID)
 		}
@@ -179,7 +183,11 @@ func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *a
 				return s.dbErr(ctx, "update "+prev.Name()+": recording its pending revision", err)
 			}
 		}
-		replaced, err := s.replacer.Replace(ctx, s.articles, prev.ID, guard, doc)
+		stored, err := s.codec.storedArticle(doc)
+		if err != nil {
+			return fmt.Errorf("update %s: %w", prev.Name(), err)
+		}
+		replaced, err := s.replacer.Replace(ctx, s.articles, prev.ID, guard, stored)
 		if err != nil {
 			return s.dbErr(ctx, "update "+prev.Name(), err)
 		}
@@ -267,9 +275,13 @@ func (s *Store) clearPending(ctx context.Context, doc *articleDoc) error {
 	}
 	cleared := *doc
 	cleared.RevisionPending = false
+	stored, err := s.codec.storedArticle(&cleared)
+	if err != nil {
+		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
+	}
 	replaced, err := s.replacer.Replace(ctx, s.articles, doc.ID,
 		bson.D{{Key: "revision", Value: doc.Revision}, {Key: "revisionPending", Value: true}},
-		&cleared)
+		stored)
 	if err != nil {
 		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
 	}
@@ -406,7 +418,7 @@ func pause(ctx context.Context, took time.Duration) error {
 // flushOne completes the pending revision one marker names, if it is still pending.
 func (s *Store) flushOne(ctx context.Context, m pendingDoc) error {
 	var d articleDoc
-	err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: m.ArticleID}}).Decode(&d)
+	err := s.codec.decodeArticle(s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: m.ArticleID}}).Decode, &d)
 	switch {
 	case isNoDocuments(err):
 		s.unmarkPending(ctx, m.ArticleID, m.Revision) // the write that marked it never happened
@@ -525,6 +537,9 @@ func (s *Store) findArticles(ctx context.Context, what string, filter bson.D, op
 	}
 	out := make([]*domain.Article, 0, len(docs))
 	for i := range docs {
+		if err := s.codec.readArticle(&docs[i]); err != nil {
+			return nil, err
+		}
 		a, err := fromArticleDoc(&docs[i])
 		if err != nil {
 			return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"github.com/beaconcms/beacon/services/content/internal/store"
 )
 
 func fullContent(title, slug string) domain.Content {
@@ -180,8 +181,8 @@ func TestReadsMedicalReviewerOfOlderSchemas(t *testing.T) {
 	version := raw.Lookup("schemaVersion").AsInt64()
 	_, legacy := raw.LookupErr("draft", "medicalReviewer")
 	name, _ := raw.Lookup("draft", "reviewers", "0", "displayName").StringValueOK()
-	if version != 3 || legacy == nil || name != "Dr. Legacy" {
-		t.Errorf("rewritten document: schemaVersion %d, medicalReviewer lookup %v, first reviewer %q; want 3, absent, Dr. Legacy", version, legacy, name)
+	if version != store.ArticleSchemaVersion || legacy == nil || name != "Dr. Legacy" {
+		t.Errorf("rewritten document: schemaVersion %d, medicalReviewer lookup %v, first reviewer %q; want %d, absent, Dr. Legacy", version, legacy, name, store.ArticleSchemaVersion)
 	}
 }
 

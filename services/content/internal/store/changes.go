@@ -195,10 +195,13 @@ func (s *Store) encodeImport(articles []*domain.Article) (*importBatch, error) {
 		for _, m := range []struct {
 			dst *bson.Raw
 			v   any
-		}{{&o.entry, entry}, {&o.article, &doc}, {&o.revision, &rev}, {&o.live, &live}} {
+		}{{&o.entry, entry}, {&o.revision, &rev}, {&o.live, &live}} {
 			if *m.dst, err = bson.Marshal(m.v); err != nil {
 				return fmt.Errorf("encoding articles/%s for import: %w", a.ID, err)
 			}
+		}
+		if o.article, err = s.codec.marshalStoredArticle(&doc); err != nil {
+			return fmt.Errorf("encoding articles/%s for import: %w", a.ID, err)
 		}
 		return nil
 	}

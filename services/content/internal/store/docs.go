@@ -27,7 +27,10 @@ const (
 	// with a role and a date) instead of one medicalReviewer. Older documents are read with their
 	// medicalReviewer as the one clinical reviewer (readContentDoc); older releases refuse the
 	// new versions rather than drop the reviewers on their next write.
-	articleSchemaVersion  = 3
+	//
+	// articleSchemaVersion 4: the renderings' HTML is stored zstd-compressed in htmlZstd (see
+	// packing.go); older documents, with it as text in html, are read as they are.
+	articleSchemaVersion  = 4
 	revisionSchemaVersion = 2
 	claimSchemaVersion    = 1
 )
@@ -199,7 +202,10 @@ type seoDoc struct {
 }
 
 type renderingDoc struct {
-	HTML               string     `bson:"html"`
+	// HTML is the rendered HTML; in the articles collection it is stored compressed, in HTMLZstd,
+	// since articleSchemaVersion 4 (see packing.go), and is then absent.
+	HTML               string     `bson:"html,omitempty"`
+	HTMLZstd           []byte     `bson:"htmlZstd,omitempty"`
 	TOC                []tocEntry `bson:"toc"`
 	WordCount          int        `bson:"wordCount"`
 	ReadingTimeMinutes int        `bson:"readingTimeMinutes"`
@@ -326,6 +332,9 @@ func (d *articleDoc) publishedSnapshot() *snapshotDoc {
 func readableArticleSchema(v int) bool { return v >= 1 && v <= articleSchemaVersion }
 
 func fromArticleDoc(d *articleDoc) (*domain.Article, error) {
+	if d.Rendering.HTMLZstd != nil || (d.Published != nil && d.Published.Rendering.HTMLZstd != nil) {
+		return nil, fmt.Errorf("article %s: its stored HTML was not restored (snapshotCodec.readArticle)", d.ID)
+	}
 	if !readableArticleSchema(d.SchemaVersion) {
 		return nil, fmt.Errorf("article %s: unknown schemaVersion %d (this release reads 1 to %d)", d.ID, d.SchemaVersion, articleSchemaVersion)
 	}

@@ -28,3 +28,6 @@ func Unpacked(tb testing.TB, s *Store, entries []articleindex.Entry) []articlein
 
 // Index exposes the store's in-memory article index.
 func (s *Store) Index() *articleindex.Index { return s.index }
+
+// ArticleSchemaVersion is the version of the article documents this release writes.
+const ArticleSchemaVersion = articleSchemaVersion

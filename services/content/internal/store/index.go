@@ -188,8 +188,19 @@ func (s *Store) GetIndexEntry(ctx context.Context, id string) (articleindex.Entr
 	return e, err == nil, err
 }
 
-// indexEntryOfDoc returns the entry of an article document (whole, or a basic view).
+// indexEntryOfDoc returns the entry of an article document (whole, or a basic view), as read or
+// as to be written: the entry has no HTML, so a rendering's stored (compressed) HTML is ignored.
 func indexEntryOfDoc(d *articleDoc) (articleindex.Entry, error) {
+	if d.Rendering.HTMLZstd != nil || (d.Published != nil && d.Published.Rendering.HTMLZstd != nil) {
+		basic := *d
+		basic.Rendering.HTMLZstd = nil
+		if d.Published != nil {
+			snap := *d.Published
+			snap.Rendering.HTMLZstd = nil
+			basic.Published = &snap
+		}
+		d = &basic
+	}
 	a, err := fromArticleDoc(d)
 	if err != nil {
 		return articleindex.Entry{}, err

@@ -317,7 +317,7 @@ func (s *Store) getArticlesFromArticles(ctx context.Context, ids []string) ([]*d
 	out := make([]*domain.Article, 0, len(ids))
 	for _, id := range ids {
 		var d articleDoc
-		err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+		err := s.codec.decodeArticle(s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode, &d)
 		if isNoDocuments(err) {
 			continue
 		}

@@ -144,7 +144,7 @@ func Migrations() []mongodb.Migration {
 				defer cur.Close(context.WithoutCancel(ctx))
 				for cur.Next(ctx) {
 					var d articleDoc
-					if err := cur.Decode(&d); err != nil {
+					if err := st.codec.decodeArticle(cur.Decode, &d); err != nil {
 						return err
 					}
 					l, err := st.codec.toLiveDoc(&d)
