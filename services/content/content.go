@@ -344,8 +344,8 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 // Seed imports n generated, published articles of about bodyBytes of Markdown each into site
 // siteID (which must exist in deps.Sites), in batches, on deps.DB, which [Migrate] must have
 // brought up to date. It is for benchmarks and load tests (`beacon seed`), and builds only the
-// store and the domain: no read model, no index load. Rendering the next batch overlaps storing
-// the current one.
+// store and the domain: no read model, no index load. Rendering and encoding the next batch
+// overlap storing the current one.
 func Seed(ctx context.Context, deps Deps, siteID string, n, bodyBytes int, seed uint64, logger *slog.Logger) error {
 	st := store.New(deps.DB, deps.Locks, logger)
 	linter, err := claimlint.New(claimlint.Builtin(), claimlint.Tuning{})
@@ -358,18 +358,22 @@ func Seed(ctx context.Context, deps Deps, siteID string, n, bodyBytes int, seed 
 	const batch = 500
 	type prepared struct {
 		first, last int
-		articles    []*domain.Article
+		batch       *store.ImportBatch
 		err         error
 	}
-	ready := make(chan prepared, 1) // one batch rendered ahead
+	ready := make(chan prepared, 1) // one batch rendered and encoded ahead
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(ready)
 		for start := 0; start < len(contents); start += batch {
 			end := min(start+batch, len(contents))
 			articles, err := svc.PrepareImport(gctx, system, contents[start:end])
+			var batch *store.ImportBatch
+			if err == nil {
+				batch, err = st.EncodeImport(articles)
+			}
 			select {
-			case ready <- prepared{first: start + 1, last: end, articles: articles, err: err}:
+			case ready <- prepared{first: start + 1, last: end, batch: batch, err: err}:
 			case <-gctx.Done():
 				return gctx.Err()
 			}
@@ -382,7 +386,7 @@ func Seed(ctx context.Context, deps Deps, siteID string, n, bodyBytes int, seed 
 	g.Go(func() error {
 		for p := range ready {
 			if p.err == nil {
-				p.err = st.ImportArticles(gctx, p.articles)
+				p.err = st.ImportEncoded(gctx, p.batch)
 			}
 			if p.err != nil {
 				return fmt.Errorf("import articles %d-%d: %w", p.first, p.last, p.err)

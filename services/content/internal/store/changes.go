@@ -107,15 +107,36 @@ func (s *Store) PruneArticleChanges(ctx context.Context, before time.Time) error
 // slow on the embedded store. A slug clash fails the whole batch before any article is written
 // (the claims taken are released).
 func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) error {
+	batch, err := s.EncodeImport(articles)
+	if err != nil {
+		return err
+	}
+	return s.ImportEncoded(ctx, batch)
+}
+
+// EncodeImport does the part of ImportArticles that needs no store: converting, compressing and
+// encoding the articles, on every core. A caller importing batch after batch (Seed) encodes the
+// next batch while the store takes the current one.
+func (s *Store) EncodeImport(articles []*domain.Article) (*ImportBatch, error) {
+	if len(articles) == 0 {
+		return &ImportBatch{}, nil
+	}
+	b, err := s.encodeImport(articles)
+	if err != nil {
+		return nil, err
+	}
+	b.articles = articles
+	return b, nil
+}
+
+// ImportEncoded stores a batch EncodeImport made, as ImportArticles does.
+func (s *Store) ImportEncoded(ctx context.Context, batch *ImportBatch) error {
+	articles := batch.articles
 	if len(articles) == 0 {
 		return nil
 	}
 	now := s.now()
 	token := newClaimOp("import", 0).token
-	batch, err := s.encodeImport(articles)
-	if err != nil {
-		return err
-	}
 	var claims []any
 	for _, a := range articles {
 		for _, key := range a.SlugKeys() {
@@ -138,7 +159,7 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 		// Index entries first: a crash before the articles leaves entries of articles that do not
 		// exist, which lists skip; never articles that the index would not know after a restart.
 		{"index entries", s.indexEntries, batch.entries},
-		{"articles", s.articles, batch.articles}, {"revisions", s.revisions, batch.revisions}, {"live entries", s.live, batch.lives},
+		{"articles", s.articles, batch.stored}, {"revisions", s.revisions, batch.revisions}, {"live entries", s.live, batch.lives},
 		{"change log", s.changes, batch.changes},
 	} {
 		if _, err := step.coll.InsertMany(ctx, step.docs); err != nil {
@@ -154,17 +175,18 @@ func (s *Store) ImportArticles(ctx context.Context, articles []*domain.Article) 
 	return nil
 }
 
-// importBatch is what ImportArticles inserts besides slug claims: a document per article in each
+// ImportBatch is what ImportArticles inserts besides slug claims: a document per article in each
 // collection, BSON-encoded, and change-log entries of importLogBatch articles each.
-type importBatch struct {
-	docs                                         []articleDoc
-	entries, articles, revisions, lives, changes []any
+type ImportBatch struct {
+	articles                                   []*domain.Article // the articles encoded
+	docs                                       []articleDoc
+	entries, stored, revisions, lives, changes []any
 }
 
 // encodeImport converts and encodes the articles of an import on every core: the conversion,
 // the compression of live snapshots and index entries and the BSON encoding are most of an
 // import's work outside the store.
-func (s *Store) encodeImport(articles []*domain.Article) (*importBatch, error) {
+func (s *Store) encodeImport(articles []*domain.Article) (*ImportBatch, error) {
 	type encoded struct {
 		doc                                    articleDoc
 		entry, article, revision, live, change bson.Raw
@@ -218,12 +240,12 @@ func (s *Store) encodeImport(articles []*domain.Article) (*importBatch, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	b := &importBatch{docs: make([]articleDoc, len(out))}
+	b := &ImportBatch{docs: make([]articleDoc, len(out))}
 	for i := range out {
 		o := &out[i]
 		b.docs[i] = o.doc
 		b.entries = append(b.entries, o.entry)
-		b.articles = append(b.articles, o.article)
+		b.stored = append(b.stored, o.article)
 		b.revisions = append(b.revisions, o.revision)
 		b.lives = append(b.lives, o.live)
 	}
