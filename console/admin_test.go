@@ -31,7 +31,7 @@ func newAdminTestConsole(tb testing.TB, sess *fakeSession, keys accessv1.ApiKeyS
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = conn.Close() })
-	c, err := New(Config{CallTimeout: time.Second}, Upstreams{Access: conn, Content: conn, Sites: conn}, slog.New(slog.DiscardHandler))
+	c, err := New(Config{CallTimeout: time.Second}, Upstreams{Access: conn, Content: conn, Sites: conn, Resources: conn}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)
 	}

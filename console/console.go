@@ -41,6 +41,7 @@ import (
 
 	accessv1 "github.com/beaconcms/beacon/gen/beacon/access/v1"
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
+	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
 	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
 	"github.com/beaconcms/beacon/platform/ratelimit"
 )
@@ -78,6 +79,9 @@ type Upstreams struct {
 	Access  *grpc.ClientConn
 	Content *grpc.ClientConn
 	Sites   *grpc.ClientConn
+
+	// Resources serves ResourceService and DirectoryService (Resources, Directories, Home).
+	Resources *grpc.ClientConn
 }
 
 //go:embed templates/*.html
@@ -99,12 +103,15 @@ type Console struct {
 	addresses *ratelimit.Keyed
 	now       func() time.Time
 	handler   http.Handler
+
+	resources   resourcesv1.ResourceServiceClient
+	directories resourcesv1.DirectoryServiceClient
 }
 
 // New returns the console. A nil logger discards.
 func New(cfg Config, up Upstreams, logger *slog.Logger) (*Console, error) {
-	if up.Access == nil || up.Content == nil || up.Sites == nil {
-		return nil, errors.New("console: needs connections to the access, content and sites services")
+	if up.Access == nil || up.Content == nil || up.Sites == nil || up.Resources == nil {
+		return nil, errors.New("console: needs connections to the access, content, sites and resources services")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -131,6 +138,7 @@ func New(cfg Config, up Upstreams, logger *slog.Logger) (*Console, error) {
 		addresses: ratelimit.New(cfg.AddressLimit),
 		now:       time.Now,
 	}
+	c.resources, c.directories = resourcesv1.NewResourceServiceClient(up.Resources), resourcesv1.NewDirectoryServiceClient(up.Resources)
 	static, err := fs.Sub(staticFiles, "static")
 	if err != nil {
 		return nil, err
@@ -161,6 +169,7 @@ func New(cfg Config, up Upstreams, logger *slog.Logger) (*Console, error) {
 	mux.HandleFunc("POST /console/users/{email}/password", c.resetPassword)
 	mux.HandleFunc("GET /console/account", c.account)
 	mux.HandleFunc("POST /console/account/password", c.changePassword)
+	c.resourceRoutes(mux)
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", staticHandler(static)))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, "There is no such page in the console.")
@@ -208,11 +217,16 @@ func securityHeaders(next http.Handler) http.Handler {
 // maxFormBytes caps the body of a console form; the forms are a few short fields.
 const maxFormBytes = 64 << 10
 
-// limitForms caps request bodies at maxFormBytes (a larger form fails to parse: 400).
+// limitForms caps request bodies at maxFormBytes (a larger form fails to parse: 400), the
+// resource import's upload at maxImportFormBytes.
 func limitForms(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			limit := int64(maxFormBytes)
+			if r.URL.Path == resourceImportPath {
+				limit = maxImportFormBytes
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		next.ServeHTTP(w, r)
 	})

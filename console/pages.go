@@ -57,7 +57,7 @@ func parsePages() (map[string]*template.Template, error) {
 		},
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range pageNames {
+	for _, name := range slices.Concat(pageNames, resourcePageNames) {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -99,6 +99,14 @@ type pageData struct {
 	Users     *usersPage
 	User      *userPage
 	Account   *accountPage
+
+	// Resources and Directories screens, and Home's stale resources.
+	StaleResources []resourceRow
+	Resources      *resourcesPage
+	ResourceEdit   *resourceEditPage
+	Import         *importPage
+	Directories    *directoriesPage
+	DirectoryEdit  *directoryEditPage
 }
 
 type articleRow struct {
@@ -350,6 +358,10 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 		row := rowOf(a)
 		row.Updated = a.GetReviewDueTime().AsTime()
 		data.ReviewDue = append(data.ReviewDue, row)
+	}
+	if data.StaleResources, err = c.staleResources(ctx); err != nil {
+		c.serviceError(w, r, err)
+		return
 	}
 	if data.Viewer.CanWrite {
 		if data.Sites, err = c.writableSites(r, token, sess); err != nil {

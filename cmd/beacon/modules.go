@@ -479,7 +479,7 @@ func (a *app) initConsole(context.Context) (modules.Service, error) {
 			_ = c.Close()
 		}
 	}
-	for _, name := range []string{"access", "content", "sites"} {
+	for _, name := range []string{"access", "content", "sites", "resources"} {
 		conn, err := a.serviceConn(name, "console")
 		if err != nil {
 			closeConns()
@@ -487,7 +487,8 @@ func (a *app) initConsole(context.Context) (modules.Service, error) {
 		}
 		conns[name] = conn
 	}
-	c, err := console.New(a.cfg.Console, console.Upstreams{Access: conns["access"], Content: conns["content"], Sites: conns["sites"]}, a.logger)
+	c, err := console.New(a.cfg.Console, console.Upstreams{Access: conns["access"], Content: conns["content"], Sites: conns["sites"],
+		Resources: conns["resources"]}, a.logger)
 	if err != nil {
 		closeConns()
 		return nil, err

@@ -1,0 +1,451 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	accessv1 "github.com/beaconcms/beacon/gen/beacon/access/v1"
+	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
+)
+
+// The Directories screen: a site's curated, ordered lists of resources. Entries are
+// reordered with Move up / Move down buttons, each a real form button (no script): the page
+// comes back with the focus on the moved entry's button, so a keyboard user presses Enter
+// again to move it further.
+
+const (
+	directoriesListed    = 100  // directories listed, by title
+	siteResourcesScanned = 1000 // a site's resources offered as entries, by name (pages of 100)
+)
+
+// directoriesPage is the Directories screen's data: the list, or the new-directory form.
+type directoriesPage struct {
+	Rows  []directoryRow
+	Sites []siteOption
+	// The new-directory form (New), for Site.
+	New                bool
+	Site               string
+	Title, Slug, Intro string
+	Candidates         []entryCandidate
+	FieldErrors        map[string]string
+}
+
+type directoryRow struct {
+	ID, Title, Site, Slug string
+	Entries               int
+	Rule                  bool
+	Updated               time.Time
+}
+
+// entryCandidate is a resource offered as a directory entry.
+type entryCandidate struct {
+	ID, Name string
+	Checked  bool
+}
+
+// directoryEditPage is the directory editor's data.
+type directoryEditPage struct {
+	ID, Title, Slug, Intro, Site, Etag string
+	Entries                            []directoryEntryRow
+	Candidates                         []entryCandidate
+	Rule                               string
+	FieldErrors                        map[string]string
+	Note                               string
+	DeliveryPath                       string
+}
+
+// directoryEntryRow is one entry of the editor's ordered list.
+type directoryEntryRow struct {
+	Index, Position, Count int
+	ResourceID, Name, Note string
+	Focus                  string // "up" or "down": this entry's button that gets the focus
+}
+
+func (c *Console) directoryList(w http.ResponseWriter, r *http.Request) {
+	token, sess, ok := c.sessionOrSignIn(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := c.callContext(r, token)
+	defer cancel()
+	resp, err := c.directories.ListDirectories(ctx, &resourcesv1.ListDirectoriesRequest{OrderBy: "title", PageSize: directoriesListed})
+	if err != nil {
+		c.serviceError(w, r, err)
+		return
+	}
+	page := &directoriesPage{}
+	for _, d := range resp.GetDirectories() {
+		page.Rows = append(page.Rows, directoryRow{ID: strings.TrimPrefix(d.GetName(), "directories/"), Title: d.GetTitle(),
+			Site: siteID(d.GetSite()), Slug: d.GetSlug(), Entries: len(d.GetEntries()), Rule: d.GetRule() != nil, Updated: d.GetUpdateTime().AsTime()})
+	}
+	c.render(w, r, http.StatusOK, "directories", pageData{Title: "Directories", Viewer: viewerOf(sess), Directories: page})
+}
+
+// siteResources lists the live resources of a site the user may see, by name.
+func (c *Console) siteResources(ctx context.Context, site string) ([]*resourcesv1.Resource, error) {
+	var out []*resourcesv1.Resource
+	req := &resourcesv1.ListResourcesRequest{Filter: "site = " + quoteFilterValue(site), OrderBy: "display_name", PageSize: 100}
+	for len(out) < siteResourcesScanned {
+		resp, err := c.resources.ListResources(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, resp.GetResources()...)
+		if resp.GetNextPageToken() == "" {
+			break
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+	return out, nil
+}
+
+// directoryNew shows the new-directory form for the site in the query (the user's site, or
+// the first it may write, when none is given).
+func (c *Console) directoryNew(w http.ResponseWriter, r *http.Request) {
+	token, sess, ok := c.sessionOrSignIn(w, r)
+	if !ok {
+		return
+	}
+	page := &directoriesPage{New: true, Site: r.URL.Query().Get("site")}
+	c.renderNewDirectory(w, r, token, sess, http.StatusOK, page, nil)
+}
+
+func (c *Console) renderNewDirectory(w http.ResponseWriter, r *http.Request, token string, sess *accessv1.Session, code int, page *directoriesPage, checked []string) {
+	sites, err := c.writableSites(r, token, sess)
+	if err != nil {
+		c.serviceError(w, r, err)
+		return
+	}
+	page.Sites = sites
+	if page.Site == "" && len(sites) > 0 {
+		page.Site = sites[0].ID
+	}
+	if page.Site != "" {
+		ctx, cancel := c.callContext(r, token)
+		defer cancel()
+		list, err := c.siteResources(ctx, page.Site)
+		if status.Code(err) == codes.InvalidArgument || status.Code(err) == codes.PermissionDenied {
+			page.FieldErrors = map[string]string{"site": status.Convert(err).Message()}
+			code = http.StatusBadRequest
+		} else if err != nil {
+			c.serviceError(w, r, err)
+			return
+		}
+		for _, res := range list {
+			id := strings.TrimPrefix(res.GetName(), "resources/")
+			page.Candidates = append(page.Candidates, entryCandidate{ID: id, Name: res.GetDisplayName(), Checked: slices.Contains(checked, id)})
+		}
+	}
+	c.render(w, r, code, "directories", pageData{Title: "New directory", Viewer: viewerOf(sess), Directories: page})
+}
+
+// directoryInput is the form input a DirectoryService field violation is about.
+func directoryInput(field string) string {
+	field = strings.TrimPrefix(field, "directory.")
+	switch {
+	case field == "title", field == "slug", field == "intro", field == "site":
+		return field
+	case strings.HasPrefix(field, "entries"):
+		return "entries"
+	}
+	return "form"
+}
+
+// directoryViolations maps a refused directory write to the form's inputs.
+func directoryViolations(err error) map[string]string {
+	out := map[string]string{}
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				in := directoryInput(v.GetField())
+				out[in] = strings.TrimSpace(out[in] + " " + strings.TrimPrefix(v.GetField(), "directory.") + ": " + v.GetDescription())
+			}
+		}
+	}
+	if len(out) == 0 {
+		out["form"] = status.Convert(err).Message()
+	}
+	return out
+}
+
+// directoryCreate creates a directory with the checked resources as its entries, in the
+// list's order (reordered afterwards in the editor).
+func (c *Console) directoryCreate(w http.ResponseWriter, r *http.Request) {
+	token, sess, ok := c.sessionOrSignIn(w, r)
+	if !ok || !c.parseForm(w, r) {
+		return
+	}
+	page := &directoriesPage{New: true, Site: r.PostFormValue("site"), Title: strings.TrimSpace(r.PostFormValue("title")),
+		Slug: strings.TrimSpace(r.PostFormValue("slug")), Intro: r.PostFormValue("intro")}
+	checked := r.PostForm["entries"]
+	d := &resourcesv1.Directory{Title: page.Title, Slug: page.Slug, Intro: page.Intro, Site: "sites/" + page.Site}
+	for _, id := range checked {
+		d.Entries = append(d.Entries, &resourcesv1.DirectoryEntry{Resource: "resources/" + id})
+	}
+	ctx, cancel := c.callContext(r, token)
+	defer cancel()
+	created, err := c.directories.CreateDirectory(ctx, &resourcesv1.CreateDirectoryRequest{Directory: d})
+	if code := status.Code(err); code == codes.InvalidArgument || code == codes.FailedPrecondition || code == codes.AlreadyExists {
+		page.FieldErrors = directoryViolations(err)
+		c.renderNewDirectory(w, r, token, sess, http.StatusBadRequest, page, checked)
+		return
+	}
+	if err != nil {
+		c.serviceError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, directoriesPath+"/"+strings.TrimPrefix(created.GetName(), "directories/")+"?created=1", http.StatusSeeOther)
+}
+
+// directoryEdit shows a directory: its title, slug and intro, its ordered entries with their
+// move and remove buttons, and the site's other resources to add.
+func (c *Console) directoryEdit(w http.ResponseWriter, r *http.Request) {
+	token, sess, ok := c.sessionOrSignIn(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := c.callContext(r, token)
+	defer cancel()
+	d, err := c.directories.GetDirectory(ctx, &resourcesv1.GetDirectoryRequest{Name: "directories/" + r.PathValue("id")})
+	if err != nil {
+		c.serviceError(w, r, err)
+		return
+	}
+	c.renderDirectoryEditor(w, r, token, sess, http.StatusOK, d, nil, r.URL.Query())
+}
+
+// renderDirectoryEditor renders the editor of d. q may say what the last action did
+// (created, saved, moved=<resource>&op=up|down, added=<resource>, removed=<resource>); the
+// moved or added entry gets the focus.
+func (c *Console) renderDirectoryEditor(w http.ResponseWriter, r *http.Request, token string, sess *accessv1.Session, code int,
+	d *resourcesv1.Directory, fieldErrors map[string]string, q url.Values) {
+	ctx, cancel := c.callContext(r, token)
+	defer cancel()
+	site := siteID(d.GetSite())
+	list, err := c.siteResources(ctx, site)
+	if err != nil {
+		c.serviceError(w, r, err)
+		return
+	}
+	names := map[string]string{}
+	for _, res := range list {
+		names[strings.TrimPrefix(res.GetName(), "resources/")] = res.GetDisplayName()
+	}
+	page := &directoryEditPage{ID: strings.TrimPrefix(d.GetName(), "directories/"), Title: d.GetTitle(), Slug: d.GetSlug(),
+		Intro: d.GetIntro(), Site: site, Etag: d.GetEtag(), FieldErrors: fieldErrors, Rule: describeRule(d.GetRule()),
+		DeliveryPath: "/v1/sites/" + site + "/directories/" + d.GetSlug()}
+	in := map[string]bool{}
+	for i, e := range d.GetEntries() {
+		id := strings.TrimPrefix(e.GetResource(), "resources/")
+		in[id] = true
+		name := names[id]
+		if name == "" { // beyond the resources listed, or gone from the site
+			name = e.GetResource() + " (not on this site now)"
+			if res, err := c.resources.GetResource(ctx, &resourcesv1.GetResourceRequest{Name: e.GetResource()}); err == nil &&
+				res.GetDeleteTime() == nil && slices.Contains(res.GetTargetSites(), d.GetSite()) {
+				name = res.GetDisplayName()
+			}
+		}
+		page.Entries = append(page.Entries, directoryEntryRow{Index: i, Position: i + 1, Count: len(d.GetEntries()),
+			ResourceID: id, Name: name, Note: e.GetNote()})
+	}
+	for _, res := range list {
+		if id := strings.TrimPrefix(res.GetName(), "resources/"); !in[id] {
+			page.Candidates = append(page.Candidates, entryCandidate{ID: id, Name: res.GetDisplayName()})
+		}
+	}
+	page.Note = entryFocus(page.Entries, q)
+	switch {
+	case q.Get("created") != "":
+		page.Note = "Created. Order the entries with Move up and Move down."
+	case q.Get("saved") != "":
+		page.Note = "Saved."
+	}
+	c.render(w, r, code, "directory-edit", pageData{Title: "Directory: " + d.GetTitle(), Viewer: viewerOf(sess), DirectoryEdit: page})
+}
+
+// entryFocus gives the focus to the entry the last action moved or added, on the button
+// that moves it the same way again (the other one at either end of the list), and returns
+// the status message that says where it is now.
+func entryFocus(entries []directoryEntryRow, q url.Values) string {
+	target, op := q.Get("moved"), q.Get("op")
+	verb := "Moved"
+	if target == "" {
+		target, op, verb = q.Get("added"), "up", "Added"
+	}
+	if target == "" {
+		if removed := q.Get("removed"); removed != "" {
+			return "Removed the entry."
+		}
+		return ""
+	}
+	for i := range entries {
+		e := &entries[i]
+		if e.ResourceID != target {
+			continue
+		}
+		switch {
+		case e.Count == 1:
+			e.Focus = ""
+		case op == "up" && e.Position > 1, op == "down" && e.Position == e.Count:
+			e.Focus = "up"
+		default:
+			e.Focus = "down"
+		}
+		return fmt.Sprintf("%s %s: now %d of %d.", verb, e.Name, e.Position, e.Count)
+	}
+	return ""
+}
+
+// describeRule says in words which resources a directory's rule adds.
+func describeRule(rule *resourcesv1.DirectoryRule) string {
+	if rule == nil {
+		return ""
+	}
+	var parts []string
+	if len(rule.GetKinds()) > 0 {
+		kinds := make([]string, 0, len(rule.GetKinds()))
+		for _, k := range rule.GetKinds() {
+			kinds = append(kinds, strings.ToLower(enumWords(strings.TrimPrefix(k.String(), "KIND_"))))
+		}
+		parts = append(parts, "kind "+strings.Join(kinds, " or "))
+	}
+	if len(rule.GetTaxonomyTerms()) > 0 {
+		parts = append(parts, "taxonomy "+strings.Join(rule.GetTaxonomyTerms(), " or "))
+	}
+	if a := rule.GetRegion(); a != nil {
+		parts = append(parts, "serving "+strings.Trim(a.GetCountry()+"-"+a.GetRegion(), "-"))
+	}
+	if len(parts) == 0 {
+		return "every resource of the site"
+	}
+	return "resources of the site with " + strings.Join(parts, ", ")
+}
+
+// directoryUpdate saves the title, slug and intro over the version the user opened.
+func (c *Console) directoryUpdate(w http.ResponseWriter, r *http.Request) {
+	token, sess, ok := c.sessionOrSignIn(w, r)
+	if !ok || !c.parseForm(w, r) {
+		return
+	}
+	name := "directories/" + r.PathValue("id")
+	ctx, cancel := c.callContext(r, token)
+	defer cancel()
+	d := &resourcesv1.Directory{Name: name, Etag: r.PostFormValue("etag"), Title: strings.TrimSpace(r.PostFormValue("title")),
+		Slug: strings.TrimSpace(r.PostFormValue("slug")), Intro: r.PostFormValue("intro")}
+	_, err := c.directories.UpdateDirectory(ctx, &resourcesv1.UpdateDirectoryRequest{Directory: d,
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"title", "slug", "intro"}}})
+	c.afterDirectoryWrite(w, r, token, sess, name, err, func(current *resourcesv1.Directory) {
+		// Show the user's values, not the stored ones, beside the refusal.
+		current.Title, current.Slug, current.Intro = d.GetTitle(), d.GetSlug(), d.GetIntro()
+	}, "saved=1")
+}
+
+// directoryEntries changes the entries: op "up", "down" or "remove" on the entry at index,
+// or "add" of a resource with a note, on the version the user saw (its etag).
+func (c *Console) directoryEntries(w http.ResponseWriter, r *http.Request) {
+	token, sess, ok := c.sessionOrSignIn(w, r)
+	if !ok || !c.parseForm(w, r) {
+		return
+	}
+	name := "directories/" + r.PathValue("id")
+	ctx, cancel := c.callContext(r, token)
+	defer cancel()
+	current, err := c.directories.GetDirectory(ctx, &resourcesv1.GetDirectoryRequest{Name: name})
+	if err != nil {
+		c.serviceError(w, r, err)
+		return
+	}
+	etag := r.PostFormValue("etag")
+	if etag != current.GetEtag() {
+		c.renderDirectoryEditor(w, r, token, sess, http.StatusConflict, current,
+			map[string]string{"form": "This directory changed after you loaded the page, so nothing was done. Here is the current version: check it and try again."}, nil)
+		return
+	}
+	entries, result, err := applyEntryOp(current.GetEntries(), r.PostFormValue("op"), r.PostFormValue("index"),
+		strings.TrimSpace(r.PostFormValue("resource")), strings.TrimSpace(r.PostFormValue("note")))
+	if err != nil {
+		c.renderError(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	_, err = c.directories.UpdateDirectory(ctx, &resourcesv1.UpdateDirectoryRequest{
+		Directory:  &resourcesv1.Directory{Name: name, Etag: etag, Entries: entries},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"entries"}}})
+	c.afterDirectoryWrite(w, r, token, sess, name, err, func(*resourcesv1.Directory) {}, result)
+}
+
+// applyEntryOp returns entries after op, and the query that tells the editor what happened.
+func applyEntryOp(entries []*resourcesv1.DirectoryEntry, op, index, resource, note string) ([]*resourcesv1.DirectoryEntry, string, error) {
+	out := slices.Clone(entries)
+	if op == "add" {
+		if resource == "" {
+			return nil, "", fmt.Errorf("choose a resource to add")
+		}
+		out = append(out, &resourcesv1.DirectoryEntry{Resource: "resources/" + resource, Note: note})
+		return out, "added=" + url.QueryEscape(resource), nil
+	}
+	i, err := strconv.Atoi(index)
+	if err != nil || i < 0 || i >= len(out) {
+		return nil, "", fmt.Errorf("there is no entry %q in this directory", index)
+	}
+	id := strings.TrimPrefix(out[i].GetResource(), "resources/")
+	switch op {
+	case "up":
+		if i == 0 {
+			return nil, "", fmt.Errorf("the first entry cannot move up")
+		}
+		out[i-1], out[i] = out[i], out[i-1]
+	case "down":
+		if i == len(out)-1 {
+			return nil, "", fmt.Errorf("the last entry cannot move down")
+		}
+		out[i+1], out[i] = out[i], out[i+1]
+	case "remove":
+		return slices.Delete(out, i, i+1), "removed=" + url.QueryEscape(id), nil
+	default:
+		return nil, "", fmt.Errorf("unknown action %q", op)
+	}
+	return out, "moved=" + url.QueryEscape(id) + "&op=" + op, nil
+}
+
+// afterDirectoryWrite answers a directory write: back to the editor (with result in its
+// query), or the editor with the refusal beside its field, or a conflict.
+func (c *Console) afterDirectoryWrite(w http.ResponseWriter, r *http.Request, token string, sess *accessv1.Session, name string, err error,
+	keepInput func(*resourcesv1.Directory), result string) {
+	code := status.Code(err)
+	if err == nil {
+		// No fragment: a page opened at a fragment gets no autofocus, and the moved entry's
+		// autofocused button is what keeps the keyboard user's place (and scrolls to it).
+		http.Redirect(w, r, directoriesPath+"/"+strings.TrimPrefix(name, "directories/")+"?"+result, http.StatusSeeOther)
+		return
+	}
+	if code != codes.InvalidArgument && code != codes.FailedPrecondition && code != codes.AlreadyExists && code != codes.Aborted {
+		c.serviceError(w, r, err)
+		return
+	}
+	ctx, cancel := c.callContext(r, token)
+	defer cancel()
+	current, getErr := c.directories.GetDirectory(ctx, &resourcesv1.GetDirectoryRequest{Name: name})
+	if getErr != nil {
+		c.serviceError(w, r, getErr)
+		return
+	}
+	if code == codes.Aborted {
+		c.renderDirectoryEditor(w, r, token, sess, http.StatusConflict, current,
+			map[string]string{"form": "This directory changed after you loaded the page, so nothing was saved. Here is the current version: check it and try again."}, nil)
+		return
+	}
+	keepInput(current)
+	c.renderDirectoryEditor(w, r, token, sess, http.StatusBadRequest, current, directoryViolations(err), nil)
+}
