@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beaconcms/beacon/platform/claimlint"
 )
@@ -380,26 +379,6 @@ func BenchmarkLint6000WordsDemo(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		e.Lint(in)
-	}
-}
-
-func TestLintTimeBudget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing")
-	}
-	body := article6000(t)
-	e := builtin(t)
-	in := claimlint.Input{Context: claimlint.ContextArticle, Facts: baseFacts(), Fields: []claimlint.Field{{Name: "body", Markdown: body}}}
-	best := time.Hour
-	for range 5 {
-		start := time.Now()
-		e.Lint(in)
-		best = min(best, time.Since(start))
-	}
-	// The benchmark's target is 5 ms; the test allows for a loaded machine but fails on a
-	// regression to a full regex scan per rule (tens of milliseconds).
-	if best > 25*time.Millisecond {
-		t.Errorf("linting a 6,000-word article took %v at best", best)
 	}
 }
 
