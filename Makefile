@@ -30,10 +30,17 @@ $(TOOLS_STAMP):
 		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
 	touch $@
 
+# The TypeScript client, whose types openapi-typescript generates from the OpenAPI document.
+TS_CLIENT := clients/typescript
+
 .PHONY: generate
-generate: tools ## regenerate Go code and the OpenAPI spec from proto/
-	rm -rf gen/beacon gen/openapi
+generate: tools ## regenerate Go code and the OpenAPI documents from proto/
+	rm -rf gen/beacon gen/openapi/*.json
 	buf generate
+	go run ./tools/openapi3gen -in gen/openapi/beacon.swagger.json -out gen/openapi/beacon.openapi.json
+	@if [ -x $(TS_CLIENT)/node_modules/.bin/openapi-typescript ]; then \
+		cd $(TS_CLIENT) && node_modules/.bin/openapi-typescript ../../gen/openapi/beacon.openapi.json --output src/beacon.d.ts --silent; \
+	else echo "$(TS_CLIENT)/src/beacon.d.ts not regenerated: run 'npm ci' in $(TS_CLIENT) (TestTypeScriptClient checks it)"; fi
 
 .PHONY: lint
 lint: tools ## buf lint + format, gofmt, go vet, and fail if generated code is stale
@@ -46,9 +53,10 @@ lint: tools ## buf lint + format, gofmt, go vet, and fail if generated code is s
 
 .PHONY: check-generated
 check-generated: tools
-	@tmp=$$(mktemp -d); cp -r gen/beacon gen/openapi $$tmp/; \
+	@tmp=$$(mktemp -d); cp -r gen/beacon gen/openapi $(TS_CLIENT)/src/beacon.d.ts $$tmp/; \
 	$(MAKE) --no-print-directory generate >/dev/null; \
-	if ! diff -r $$tmp/beacon gen/beacon >/dev/null || ! diff -r $$tmp/openapi gen/openapi >/dev/null; then \
+	if ! diff -r $$tmp/beacon gen/beacon >/dev/null || ! diff -r $$tmp/openapi gen/openapi >/dev/null || \
+		! diff $$tmp/beacon.d.ts $(TS_CLIENT)/src/beacon.d.ts >/dev/null; then \
 		echo "generated code is stale: run 'make generate' and commit the result"; rm -rf $$tmp; exit 1; fi; \
 	rm -rf $$tmp
 

@@ -158,3 +158,38 @@ func TestManagementOriginsChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIDocument: /openapi.json is served without a key, with an ETag (304 on a match),
+// readable from any origin; other methods get 405.
+func TestOpenAPIDocument(t *testing.T) {
+	doc := []byte(`{"openapi":"3.0.3","info":{"title":"t","version":"v1"},"paths":{}}`)
+	h, err := New(t.Context(), DefaultConfig(), Upstreams{OpenAPI: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/openapi.json", nil))
+	etag := w.Header().Get("ETag")
+	if w.Code != 200 || w.Body.String() != string(doc) || w.Header().Get("Content-Type") != "application/json" || etag == "" ||
+		w.Header().Get("Access-Control-Allow-Origin") != "*" || w.Header().Get("Cache-Control") != "public, max-age=300" {
+		t.Fatalf("GET /openapi.json = %d %v %q", w.Code, w.Header(), w.Body)
+	}
+	r := httptest.NewRequest("GET", "/openapi.json", nil)
+	r.Header.Set("If-None-Match", etag)
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 304 {
+		t.Errorf("GET with If-None-Match = %d, want 304", w.Code)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/openapi.json", nil))
+	if w.Code != 405 || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /openapi.json = %d, Allow %q; want 405 with Allow", w.Code, w.Header().Get("Allow"))
+	}
+	h, _ = New(t.Context(), DefaultConfig(), Upstreams{})
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/openapi.json", nil))
+	if w.Code != 404 {
+		t.Errorf("without a document GET /openapi.json = %d, want 404", w.Code)
+	}
+}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
+	"github.com/beaconcms/beacon/platform/httpcache"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/rs/cors"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -80,6 +81,9 @@ type Upstreams struct {
 	// Origins tells which browser origins may call each site's delivery routes (CORS, see
 	// cors.go). nil: no origin may (no CORS header on delivery routes).
 	Origins SiteOrigins
+	// OpenAPI is the OpenAPI document served at GET /openapi.json (gen/openapi.JSON); nil
+	// serves none (404).
+	OpenAPI []byte
 }
 
 // ReadSide serves a service's read routes from memory.
@@ -162,6 +166,9 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 	if up.Origins != nil {
 		e.deliveryCORS = newDeliveryCORS(up.Origins)
 	}
+	if up.OpenAPI != nil {
+		e.openAPI = httpcache.New(up.OpenAPI)
+	}
 	if e.managementCORS, err = newManagementCORS(cfg.ManagementOrigins); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -196,6 +203,7 @@ type edge struct {
 	// route (nil: same-origin only). See cors.go.
 	deliveryCORS   *cors.Cors
 	managementCORS *cors.Cors
+	openAPI        *httpcache.Body // nil: none
 }
 
 type readRoute struct {
@@ -225,6 +233,10 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Path == healthzPath || r.URL.Path == readyzPath {
 		e.serveHealth(w, r)
+		return
+	}
+	if r.URL.Path == openAPIPath && e.openAPI != nil {
+		e.serveOpenAPI(w, r)
 		return
 	}
 	if isPreflight(r) {
@@ -277,6 +289,30 @@ func (e *edge) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		_, _ = io.WriteString(w, body)
 	}
+}
+
+// openAPIPath serves the OpenAPI 3 document: open (no key), GET and HEAD, with an ETag and gzip,
+// cacheable for five minutes, and readable by pages of any origin (it holds nothing secret, and
+// API explorers load it from elsewhere).
+const openAPIPath = "/openapi.json"
+
+var (
+	hdrOpenAPICache = []string{"public, max-age=300"}
+	hdrAnyOrigin    = []string{"*"}
+	hdrVaryEncoding = []string{"Accept-Encoding"}
+)
+
+func (e *edge) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, 12, "/openapi.json answers GET and HEAD") // UNIMPLEMENTED
+		return
+	}
+	hdr := w.Header()
+	hdr["Cache-Control"] = hdrOpenAPICache
+	hdr["Vary"] = hdrVaryEncoding
+	hdr["Access-Control-Allow-Origin"] = hdrAnyOrigin
+	httpcache.Write(w, r, e.openAPI, hdrJSON)
 }
 
 func (e *edge) match(r *http.Request) (ReadRequest, ReadSide) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/beaconcms/beacon/console"
 	"github.com/beaconcms/beacon/gateway"
+	"github.com/beaconcms/beacon/gen/openapi"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/platform/loop"
@@ -596,6 +597,7 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 		},
 		Logger:  a.logger,
 		Origins: origins,
+		OpenAPI: openapi.JSON,
 	})
 	if err != nil {
 		closeConns()
