@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,36 +63,38 @@ func TestDispatch(t *testing.T) {
 	h := newTestEdge(t, &countingVerifier{}, content, resources)
 	tests := []struct {
 		method, path string
-		side         *recordingSide // nil: management routes (404 here)
+		side         *recordingSide // nil: management routes (404 here; 405 for a read route's path)
 		want         ReadRequest
+		wantStatus   int // when side is nil; 0 means 404
 	}{
-		{"GET", "/v1/sites/s1/articles", content, ReadRequest{Site: "s1", Segment: "articles"}},
-		{"HEAD", "/v1/sites/s1/articles", content, ReadRequest{Site: "s1", Segment: "articles"}},
-		{"GET", "/v1/sites/s1/articles/sleep-basics", content, ReadRequest{Site: "s1", Segment: "articles", Item: "sleep-basics"}},
-		{"GET", "/v1/sites/s1/search?q=x", content, ReadRequest{Site: "s1", Segment: "search"}},
-		{"GET", "/v1/sites/s1/sitemap.xml", content, ReadRequest{Site: "s1", Segment: "sitemap.xml"}},
-		{"GET", "/v1/sites/s1/feed.xml", content, ReadRequest{Site: "s1", Segment: "feed.xml"}},
-		{"GET", "/v1/sites/s2/resources", resources, ReadRequest{Site: "s2", Segment: "resources"}},
-		{"GET", "/v1/sites/s2/directories/d1", resources, ReadRequest{Site: "s2", Segment: "directories", Item: "d1"}},
-		{"GET", "/v1/sites/s1/screeners", nil, ReadRequest{}}, // unknown segment
-		{"GET", "/v1/sites/s1/other/x", nil, ReadRequest{}},
-		{"POST", "/v1/sites/s1/articles", nil, ReadRequest{}},
-		{"DELETE", "/v1/sites/s1/articles/a", nil, ReadRequest{}},
-		{"GET", "/v1/sites/s1", nil, ReadRequest{}},
-		{"GET", "/v1/sites//articles", nil, ReadRequest{}},
-		{"GET", "/v1/sites/s1/articles/", nil, ReadRequest{}},
-		{"GET", "/v1/sites/s1/articles/a/b", nil, ReadRequest{}},
-		{"GET", "/v1/sites/s1/articles/a%2Fb", nil, ReadRequest{}},
-		{"GET", "/v1/site/s1/articles", nil, ReadRequest{}},
-		{"GET", "/v2/sites/s1/articles", nil, ReadRequest{}},
+		{"GET", "/v1/sites/s1/articles", content, ReadRequest{Site: "s1", Segment: "articles"}, 0},
+		{"HEAD", "/v1/sites/s1/articles", content, ReadRequest{Site: "s1", Segment: "articles"}, 0},
+		{"GET", "/v1/sites/s1/articles/sleep-basics", content, ReadRequest{Site: "s1", Segment: "articles", Item: "sleep-basics"}, 0},
+		{"GET", "/v1/sites/s1/search?q=x", content, ReadRequest{Site: "s1", Segment: "search"}, 0},
+		{"GET", "/v1/sites/s1/sitemap.xml", content, ReadRequest{Site: "s1", Segment: "sitemap.xml"}, 0},
+		{"GET", "/v1/sites/s1/feed.xml", content, ReadRequest{Site: "s1", Segment: "feed.xml"}, 0},
+		{"GET", "/v1/sites/s2/resources", resources, ReadRequest{Site: "s2", Segment: "resources"}, 0},
+		{"GET", "/v1/sites/s2/directories/d1", resources, ReadRequest{Site: "s2", Segment: "directories", Item: "d1"}, 0},
+		{"GET", "/v1/sites/s1/screeners", nil, ReadRequest{}, 0}, // unknown segment
+		{"GET", "/v1/sites/s1/other/x", nil, ReadRequest{}, 0},
+		{"POST", "/v1/sites/s1/articles", nil, ReadRequest{}, http.StatusMethodNotAllowed},
+		{"DELETE", "/v1/sites/s1/articles/a", nil, ReadRequest{}, http.StatusMethodNotAllowed},
+		{"GET", "/v1/sites/s1", nil, ReadRequest{}, 0},
+		{"GET", "/v1/sites//articles", nil, ReadRequest{}, 0},
+		{"GET", "/v1/sites/s1/articles/", nil, ReadRequest{}, 0},
+		{"GET", "/v1/sites/s1/articles/a/b", nil, ReadRequest{}, 0},
+		{"GET", "/v1/sites/s1/articles/a%2Fb", nil, ReadRequest{}, 0},
+		{"GET", "/v1/site/s1/articles", nil, ReadRequest{}, 0},
+		{"GET", "/v2/sites/s1/articles", nil, ReadRequest{}, 0},
 	}
 	for _, tt := range tests {
 		content.got, resources.got = nil, nil
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(tt.method, tt.path, nil))
 		if tt.side == nil {
-			if w.Code != http.StatusNotFound || len(content.got)+len(resources.got) != 0 {
-				t.Errorf("%s %s: status %d, read sides called %d times; want the management 404", tt.method, tt.path, w.Code, len(content.got)+len(resources.got))
+			want := cmp.Or(tt.wantStatus, http.StatusNotFound)
+			if w.Code != want || len(content.got)+len(resources.got) != 0 {
+				t.Errorf("%s %s: status %d, read sides called %d times; want the management %d", tt.method, tt.path, w.Code, len(content.got)+len(resources.got), want)
 			}
 			continue
 		}
@@ -120,8 +123,8 @@ func TestDispatchPost(t *testing.T) {
 		status int // 418: served by the screeners read side
 	}{
 		{"/v1/sites/s1/screeners/check:score", `{}`, http.StatusTeapot},
-		{"/v1/sites/s1/screeners/check", `{}`, http.StatusNotFound},  // not an item it takes by POST
-		{"/v1/sites/s1/articles/a:score", `{}`, http.StatusNotFound}, // a read side without POST
+		{"/v1/sites/s1/screeners/check", `{}`, http.StatusMethodNotAllowed},  // not an item it takes by POST (Allow: GET, HEAD)
+		{"/v1/sites/s1/articles/a:score", `{}`, http.StatusMethodNotAllowed}, // a read side without POST
 		{"/v1/sites/s1/screeners/check:score", strings.Repeat("x", 2<<20), http.StatusRequestEntityTooLarge},
 	}
 	for _, tt := range tests {

@@ -135,8 +135,13 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 	// google.api.HttpBody responses (e.g. an HSDS export) are sent as their own bytes and type.
 	// A route answers only its own method: no X-HTTP-Method-Override (a form POST turned into
 	// a DELETE gets past method rules at a proxy) and no form-encoded POST falling back to a GET.
+	// No gRPC metadata reaches a REST client as Grpc-Metadata-* headers (grpc-gateway's default
+	// forwards every header and trailer so, content-type included): what a client needs of a
+	// reply is in its body, status and the edge's own headers.
+	e := &edge{probe: newMethodProbe()}
 	mux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: strictJSON}),
-		runtime.WithErrorHandler(hideTransportErrors),
+		runtime.WithErrorHandler(hideTransportErrors), runtime.WithRoutingErrorHandler(e.routingError),
+		runtime.WithOutgoingHeaderMatcher(forwardNoMetadata), runtime.WithOutgoingTrailerMatcher(forwardNoMetadata),
 		runtime.WithDisableHTTPMethodOverride(), runtime.WithDisablePathLengthFallback())
 	var err error
 	names := make([]string, 0, len(up.Routes))
@@ -152,14 +157,12 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 		if err := up.Routes[name](ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("register %s routes: %w", name, err)
 		}
+		if err := up.Routes[name](ctx, e.probe.mux, conn); err != nil {
+			return nil, fmt.Errorf("register %s routes: %w", name, err)
+		}
 	}
-	e := &edge{
-		management: noStore(limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux))),
-		verifier:   up.Verifier,
-		logger:     up.Logger,
-		ready:      up.Ready,
-		maxBody:    cfg.MaxBodyBytes,
-	}
+	e.management = noStore(limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux)))
+	e.verifier, e.logger, e.ready, e.maxBody = up.Verifier, up.Logger, up.Ready, cfg.MaxBodyBytes
 	if e.ready == nil {
 		e.ready = func() bool { return true }
 	}
@@ -198,7 +201,8 @@ type edge struct {
 	verifier   auth.Verifier
 	logger     *slog.Logger
 	ready      func() bool
-	maxBody    int64 // for POST read routes
+	maxBody    int64        // for POST read routes
+	probe      *methodProbe // the management routes' methods, for 405's Allow
 	// deliveryCORS answers CORS on read routes (nil: none); managementCORS on every other
 	// route (nil: same-origin only). See cors.go.
 	deliveryCORS   *cors.Cors
@@ -219,7 +223,15 @@ type readRoute struct {
 //
 // CORS headers are added only to requests that carry an Origin header (browsers' cross-origin
 // and POST requests), so other callers pay nothing for them.
+//
+// Every response is X-Content-Type-Options: nosniff and Content-Security-Policy: default-src
+// 'none': the edge answers only JSON, XML and exports, never a page, so a body a browser is
+// tricked into rendering may run and load nothing. (The console, served beside the edge, sets
+// its own policy.)
 func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["X-Content-Type-Options"] = hdrNoSniff
+	h["Content-Security-Policy"] = hdrNoContent
 	if req, side := e.match(r); side != nil {
 		if e.deliveryCORS != nil && r.Header["Origin"] != nil {
 			e.deliveryCORS.HandlerFunc(w, r) // an actual request: adds headers, writes nothing
@@ -371,9 +383,14 @@ func (e *edge) serveRead(w http.ResponseWriter, r *http.Request, side ReadSide, 
 
 // Header values of error responses; assigned directly to avoid allocations.
 var (
-	hdrJSON    = []string{"application/json"}
-	hdrNoStore = []string{"no-store"}
+	hdrJSON      = []string{"application/json"}
+	hdrNoStore   = []string{"no-store"}
+	hdrNoSniff   = []string{"nosniff"}
+	hdrNoContent = []string{"default-src 'none'"}
 )
+
+// forwardNoMetadata is the outgoing header and trailer matcher: no gRPC metadata is forwarded.
+func forwardNoMetadata(string) (string, bool) { return "", false }
 
 // WriteError writes err as {code, message, details}, not cacheable, with the HTTP status of
 // its gRPC code: the same mapping (grpcserver.Status) and the same JSON (google.rpc.Status,
@@ -384,6 +401,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	st := grpcserver.Status(r.Context(), logger, "GET "+r.URL.Path, err)
 	w.Header()["Content-Type"] = hdrJSON
 	w.Header()["Cache-Control"] = hdrNoStore
+	if st.Code() == codes.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", bearerChallenge(r.Header.Get("Authorization"), st.Message()))
+	}
 	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
 	body, merr := protojson.Marshal(st.Proto())
 	if merr != nil {
@@ -401,9 +421,13 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 //     documented shape of a bad field (see decodeError);
 //   - a message over gRPC's size limit becomes RESOURCE_EXHAUSTED "message too large".
 //
-// Errors a service returned pass unchanged (their messages are written to be shown).
+// Errors a service returned pass unchanged (their messages are written to be shown). A 401
+// carries the bearer challenge of RFC 6750 (see bearerChallenge).
 func hideTransportErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := status.FromError(err); ok {
+		if st.Code() == codes.Unauthenticated {
+			w = challengeWriter{ResponseWriter: w, value: bearerChallenge(r.Header.Get("Authorization"), st.Message())}
+		}
 		switch {
 		case st.Code() == codes.Unavailable && isTransportError(st.Message()):
 			err = status.Error(codes.Unavailable, "service unavailable; retry later")

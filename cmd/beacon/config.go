@@ -4,8 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,7 +88,13 @@ type Config struct {
 	// UserEmail and UserDisplayName describe the admin user `beacon admin-user` creates.
 	UserEmail       string
 	UserDisplayName string
+
+	// flags are the command's flags, bound to the fields above, for printConfig.
+	flags *flag.FlagSet
 }
+
+// secretFlags are the flags whose values printConfig masks.
+var secretFlags = map[string]bool{"mongodb-uri": true, "page-token-secret": true, "service-key": true, "screening-key": true}
 
 // SeedConfig is what `beacon seed` generates.
 type SeedConfig struct {
@@ -218,6 +224,10 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+	cfg.flags = fs
+	if err := checkLogging(cfg); err != nil {
+		return cfg, err
+	}
 	// Sites lived in the content database before the sites service: its migration copies them.
 	cfg.Sites.LegacyDatabase = cfg.Content.Database
 	if cfg.LintTuning != "" {
@@ -282,6 +292,19 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	return cfg, nil
 }
 
+// checkLogging refuses a --log-level or --log-format newLogger would not take, so that a typo
+// fails at start (and under --print-config) with the flag named.
+func checkLogging(cfg Config) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level (%s) %q: want debug, info, warn or error", envName("log-level"), cfg.LogLevel)
+	}
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return fmt.Errorf("--log-format (%s) %q: want text or json", envName("log-format"), cfg.LogFormat)
+	}
+	return nil
+}
+
 // domainMaxFlushInterval caps --screening-flush-interval: the issue promises counters are
 // written at least every 5 s.
 const domainMaxFlushInterval = 5 * time.Second
@@ -290,7 +313,6 @@ func envName(flagName string) string {
 	return "BEACON_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// printConfig writes every setting, masking those tagged secret.
 // readLintTuning reads and checks a lint tuning file: every rule it names must exist.
 func readLintTuning(path string) (claimlint.Tuning, error) {
 	data, err := os.ReadFile(path)
@@ -307,25 +329,21 @@ func readLintTuning(path string) (claimlint.Tuning, error) {
 	return tuning, nil
 }
 
+// printConfig writes every flag of the command with its value after the environment and the
+// command line, and the environment variable it reads, masking the secrets:
+//
+//	--http-addr="127.0.0.1:8080" (env BEACON_HTTP_ADDR)
 func printConfig(w io.Writer, cfg Config) {
-	printStruct(w, "", reflect.ValueOf(cfg))
-}
-
-func printStruct(w io.Writer, prefix string, v reflect.Value) {
-	t := v.Type()
-	for i := range t.NumField() {
-		f, fv := t.Field(i), v.Field(i)
-		name := prefix + f.Name
-		if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeFor[time.Duration]() {
-			printStruct(w, name+".", fv)
-			continue
+	cfg.flags.VisitAll(func(f *flag.Flag) {
+		if f.Name == "print-config" {
+			return
 		}
-		val := fmt.Sprint(fv.Interface())
-		if f.Tag.Get("secret") == "true" {
+		val := f.Value.String()
+		if secretFlags[f.Name] {
 			val = mask(val)
 		}
-		fmt.Fprintf(w, "%s=%s\n", name, strconv.Quote(val))
-	}
+		fmt.Fprintf(w, "--%s=%s (env %s)\n", f.Name, strconv.Quote(val), envName(f.Name))
+	})
 }
 
 func mask(s string) string {

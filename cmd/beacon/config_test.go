@@ -8,12 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/beaconcms/beacon/gateway"
 	"github.com/beaconcms/beacon/services/content"
@@ -73,7 +75,7 @@ func TestDefaultConfig(t *testing.T) {
 			// settings added later do not break it while these ones are checked exactly.
 			want := got
 			tt.want(&want)
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 				t.Errorf("defaults (-want +got):\n%s", diff)
 			}
 		})
@@ -252,7 +254,7 @@ func TestParseConfig(t *testing.T) {
 			}
 			want := defaultConfig(tt.command == "dev")
 			tt.want(&want)
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})
@@ -295,13 +297,13 @@ func TestPrintConfigMasksSecrets(t *testing.T) {
 				}
 			}
 			for _, line := range []string{
-				`MongoURI="********"`,
-				`PageTokenSecret="********"`,
-				`Target="all"`,
-				`HTTPAddr="127.0.0.1:8080"`,
-				`Content.Database="beacon_content"`,
-				`GRPC.Reflection="true"`,
-				`Gateway.CallTimeout="10s"`,
+				`--mongodb-uri="********" (env BEACON_MONGODB_URI)`,
+				`--page-token-secret="********" (env BEACON_PAGE_TOKEN_SECRET)`,
+				`--target="all" (env BEACON_TARGET)`,
+				`--http-addr="127.0.0.1:8080" (env BEACON_HTTP_ADDR)`,
+				`--content-database="beacon_content" (env BEACON_CONTENT_DATABASE)`,
+				`--grpc-reflection="true" (env BEACON_GRPC_REFLECTION)`,
+				`--gateway-call-timeout="10s" (env BEACON_GATEWAY_CALL_TIMEOUT)`,
 			} {
 				if !strings.Contains(stdout.String(), line+"\n") {
 					t.Errorf("output has no line %s:\n%s", line, &stdout)
@@ -314,12 +316,78 @@ func TestPrintConfigMasksSecrets(t *testing.T) {
 		if code := run(context.Background(), []string{"dev", "--print-config"}, envOf(nil), &stdout, io.Discard); code != 0 {
 			t.Fatalf("run = %d, want 0", code)
 		}
-		for _, line := range []string{`MongoURI=""`, `PageTokenSecret=""`, `DataDir="./data"`} {
+		for _, line := range []string{`--mongodb-uri="" (env BEACON_MONGODB_URI)`, `--page-token-secret="" (env BEACON_PAGE_TOKEN_SECRET)`, `--data-dir="./data" (env BEACON_DATA_DIR)`} {
 			if !strings.Contains(stdout.String(), line+"\n") {
 				t.Errorf("output has no line %s:\n%s", line, &stdout)
 			}
 		}
 	})
+}
+
+// TestPrintConfigMasksEverySecret sets every string flag to a value of its own, and checks that
+// no field tagged secret:"true" shows its value, so a new secret needs its flag in secretFlags.
+func TestPrintConfigMasksEverySecret(t *testing.T) {
+	probe, err := parseConfig("dev", nil, envOf(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	probe.flags.VisitAll(func(f *flag.Flag) {
+		if _, isString := f.Value.(flag.Getter).Get().(string); isString && !slices.Contains([]string{"target", "read-sides", "log-level", "log-format", "memory-limit", "lint-tuning"}, f.Name) {
+			args = append(args, "--"+f.Name+"=value-of-"+f.Name+"-0123456789012345678901234567890123456789")
+		}
+	})
+	cfg, err := parseConfig("dev", args, envOf(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	printConfig(&out, cfg)
+	v, typ := reflect.ValueOf(cfg), reflect.TypeFor[Config]()
+	secrets := 0
+	for i := range typ.NumField() {
+		if typ.Field(i).Tag.Get("secret") != "true" {
+			continue
+		}
+		secrets++
+		value := v.Field(i).String()
+		if !strings.HasPrefix(value, "value-of-") {
+			t.Fatalf("secret field %s has no flag of its own set by this test (%q)", typ.Field(i).Name, value)
+		}
+		if strings.Contains(out.String(), value) {
+			t.Errorf("printConfig shows the secret %s: add its flag to secretFlags", typ.Field(i).Name)
+		}
+	}
+	if secrets < 4 {
+		t.Errorf("%d fields tagged secret, want at least 4", secrets)
+	}
+}
+
+func TestInvalidEnumsAreRefusedAtStart(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"log level flag", []string{"serve", "--print-config", "--log-level=loud"}, nil, "--log-level (BEACON_LOG_LEVEL) \"loud\""},
+		{"log level env", []string{"dev", "--print-config"}, map[string]string{"BEACON_LOG_LEVEL": "verbose"}, "--log-level (BEACON_LOG_LEVEL) \"verbose\""},
+		{"log format", []string{"serve", "--print-config", "--log-format=xml"}, nil, "--log-format (BEACON_LOG_FORMAT) \"xml\""},
+		{"target", []string{"serve", "--print-config", "--target=everything"}, nil, "--target"},
+		{"read sides", []string{"serve", "--print-config", "--read-sides=blog"}, nil, "--read-sides"},
+		{"memory limit", []string{"dev", "--print-config", "--memory-limit=lots"}, nil, "--memory-limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), tt.args, envOf(tt.env), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tt.want) {
+				t.Fatalf("run = %d, stderr %q; want 2 and %q", code, &stderr, tt.want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("printed a configuration it refused: %s", &stdout)
+			}
+		})
+	}
 }
 
 func TestRunCommands(t *testing.T) {

@@ -77,6 +77,15 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 	}
 }
 
+// FullReflection reports whether the caller of ctx (a stream's context, as Stream passed it
+// on) may see every service through reflection: an authenticated principal that
+// [ReflectionRule] allows. Reflection's methods are public, so a caller without a key reaches
+// the reflection service too, and sees only health.
+func (i *Interceptor) FullReflection(ctx context.Context) bool {
+	p, ok := FromContext(ctx)
+	return ok && ReflectionRule.allows(p)
+}
+
 type principalStream struct {
 	grpc.ServerStream
 	ctx context.Context

@@ -139,16 +139,20 @@ const (
 // (grpc.health.v1: Check, Watch and List are public, so load balancers and orchestrators can
 // probe without a key; they reveal only serving status) and server reflection (v1 and v1alpha).
 //
-// Reflection requires an all-sites RoleAdmin key: it lists every service and message of the
-// API, which is a map for an attacker and of no use to a branded site. Admins use it with
-// grpcurl: grpcurl -H "authorization: Bearer $KEY" host:port list.
+// Reflection is public too, so that `grpcurl -plaintext host:port grpc.health.v1.Health/Check`
+// works without a key, but it shows every service and message of the API only to the callers
+// [ReflectionRule] allows (see [Interceptor.FullReflection]); anyone else sees the health
+// service alone. The full map would help an attacker and is of no use to a branded site. Admins
+// use it with grpcurl: grpcurl -H "authorization: Bearer $KEY" host:port list.
 func HealthAndReflectionRules() Policy {
-	admin := Rule{Roles: []Role{RoleAdmin}, AllSitesOnly: true}
 	return Policy{
 		HealthCheckMethod:       {Public: true},
 		HealthWatchMethod:       {Public: true},
 		HealthListMethod:        {Public: true},
-		ReflectionV1Method:      admin,
-		ReflectionV1AlphaMethod: admin,
+		ReflectionV1Method:      {Public: true},
+		ReflectionV1AlphaMethod: {Public: true},
 	}
 }
+
+// ReflectionRule is who sees every service through reflection: all-sites admins.
+var ReflectionRule = Rule{Roles: []Role{RoleAdmin}, AllSitesOnly: true}

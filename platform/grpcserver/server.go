@@ -1,6 +1,7 @@
 package grpcserver
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -9,7 +10,6 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 )
 
@@ -19,7 +19,8 @@ type Config struct {
 	MaxRequestBytes int
 	// MaxCallDuration caps how long one call may run. Default 30s.
 	MaxCallDuration time.Duration
-	// Reflection registers the gRPC reflection service (callers still need an admin key).
+	// Reflection registers the gRPC reflection service: open to everyone, but only callers
+	// Authorizer.FullReflection admits see every service; the others see only health.
 	Reflection bool
 	// MaxConcurrentStreams caps the calls in flight on one client connection; a client's
 	// further calls wait for one to end. Default 1000 (the REST edge multiplexes its calls to
@@ -50,6 +51,9 @@ func (c Config) withDefaults() Config {
 type Authorizer interface {
 	Unary() grpc.UnaryServerInterceptor
 	Stream() grpc.StreamServerInterceptor
+	// FullReflection reports whether the caller of a reflection stream (its context as Stream
+	// passed it on) may see every service; any other caller sees only the health service.
+	FullReflection(ctx context.Context) bool
 }
 
 // Server is a gRPC server with Beacon's interceptor chain and a health service.
@@ -74,7 +78,7 @@ func New(cfg Config, authz Authorizer, logger *slog.Logger) *Server {
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, &boundedHealth{Server: hs, watches: make(chan struct{}, cfg.MaxHealthWatches)})
 	if cfg.Reflection {
-		reflection.Register(srv)
+		registerReflection(srv, authz.FullReflection)
 	}
 	return &Server{Server: srv, Health: hs, config: cfg}
 }

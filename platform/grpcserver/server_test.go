@@ -9,21 +9,26 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jhump/protoreflect/v2/grpcreflect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	v1reflectiongrpc "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	v1alphareflectiongrpc "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -104,6 +109,12 @@ func (fakeAuthz) Unary() grpc.UnaryServerInterceptor {
 		}
 		return handler(ctx, req)
 	}
+}
+
+// FullReflection admits callers carrying the metadata "x-admin".
+func (fakeAuthz) FullReflection(ctx context.Context) bool {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return len(md.Get("x-admin")) > 0
 }
 
 func (fakeAuthz) Stream() grpc.StreamServerInterceptor {
@@ -540,6 +551,58 @@ func TestReflection(t *testing.T) {
 		if _, ok := ts.srv.GetServiceInfo()[healthpb.Health_ServiceDesc.ServiceName]; !ok {
 			t.Errorf("health service not registered")
 		}
+	}
+}
+
+// TestReflectionShowsHealthToEveryone: with a real reflection client (grpcurl's), a caller the
+// Authorizer does not admit lists and resolves only the health service, over v1 and v1alpha; an
+// admitted caller sees every service.
+func TestReflectionShowsHealthToEveryone(t *testing.T) {
+	ts := startServer(t, grpcserver.Config{Reflection: true})
+	health := protoreflect.FullName(healthpb.Health_ServiceDesc.ServiceName)
+	tests := []struct {
+		name      string
+		admin     bool
+		alpha     bool
+		wantList  []protoreflect.FullName
+		resolveOK map[protoreflect.FullName]bool
+	}{
+		{name: "no key, v1", wantList: []protoreflect.FullName{health},
+			resolveOK: map[protoreflect.FullName]bool{health: true, "grpc.reflection.v1.ServerReflection": false, "google.protobuf.StringValue": false}},
+		{name: "no key, v1alpha", alpha: true, wantList: []protoreflect.FullName{health},
+			resolveOK: map[protoreflect.FullName]bool{health: true, "grpc.reflection.v1.ServerReflection": false}},
+		{name: "admitted", admin: true,
+			wantList:  []protoreflect.FullName{serviceName, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"},
+			resolveOK: map[protoreflect.FullName]bool{health: true, "grpc.reflection.v1.ServerReflection": true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			if tt.admin {
+				ctx = metadata.AppendToOutgoingContext(ctx, "x-admin", "1")
+			}
+			var client *grpcreflect.Client
+			if tt.alpha {
+				client = grpcreflect.NewClientV1Alpha(ctx, v1alphareflectiongrpc.NewServerReflectionClient(ts.conn))
+			} else {
+				client = grpcreflect.NewClientV1(ctx, v1reflectiongrpc.NewServerReflectionClient(ts.conn))
+			}
+			defer client.Reset()
+			got, err := client.ListServices()
+			if err != nil {
+				t.Fatalf("ListServices: %v", err)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.wantList) {
+				t.Errorf("ListServices = %v, want %v", got, tt.wantList)
+			}
+			for name, ok := range tt.resolveOK {
+				_, err := client.FileContainingSymbol(name)
+				if (err == nil) != ok {
+					t.Errorf("FileContainingSymbol(%s) error %v, want resolved %v", name, err, ok)
+				}
+			}
+		})
 	}
 }
 
