@@ -31,6 +31,7 @@ import (
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/platform/httpcache"
+	"github.com/beaconcms/beacon/platform/ratelimit"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/rs/cors"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -50,6 +51,12 @@ type Config struct {
 	// (CORS, see cors.go), each as weburl.CheckOrigin accepts it. Empty (the default): the
 	// management routes are same-origin only.
 	ManagementOrigins []string
+	// PerAddress limits the management requests of each client address (zero: no limit, and
+	// nothing installed). The services limit each caller (ratelimit.PerCaller).
+	PerAddress ratelimit.Quota
+	// PerSite limits the delivery requests of each site, whoever sends them (zero: no limit,
+	// and nothing on the delivery path but one nil check).
+	PerSite ratelimit.Quota
 }
 
 // DefaultConfig returns the defaults.
@@ -162,6 +169,10 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 		}
 	}
 	e.management = noStore(limitBody(cfg.MaxBodyBytes, withTimeout(cfg.CallTimeout, mux)))
+	if limit := newKeyedLimit(ratelimit.PolicyAddress, cfg.PerAddress); limit != nil {
+		e.management = e.limitPerAddress(limit, e.management)
+	}
+	e.perSite = newKeyedLimit(ratelimit.PolicySite, cfg.PerSite)
 	e.verifier, e.logger, e.ready, e.maxBody = up.Verifier, up.Logger, up.Ready, cfg.MaxBodyBytes
 	if e.ready == nil {
 		e.ready = func() bool { return true }
@@ -208,6 +219,7 @@ type edge struct {
 	deliveryCORS   *cors.Cors
 	managementCORS *cors.Cors
 	openAPI        *httpcache.Body // nil: none
+	perSite        *keyedLimit     // nil: no limit per site on the read routes
 }
 
 type readRoute struct {
@@ -235,6 +247,9 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req, side := e.match(r); side != nil {
 		if e.deliveryCORS != nil && r.Header["Origin"] != nil {
 			e.deliveryCORS.HandlerFunc(w, r) // an actual request: adds headers, writes nothing
+		}
+		if e.perSite != nil && !e.perSite.allow(w, r, e, "for site ", req.Site) {
+			return
 		}
 		if r.Method == http.MethodPost {
 			limitBody(e.maxBody, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serveRead(w, r, side, req) })).ServeHTTP(w, r)
@@ -404,6 +419,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if st.Code() == codes.Unauthenticated {
 		w.Header().Set("WWW-Authenticate", bearerChallenge(r.Header.Get("Authorization"), st.Message()))
 	}
+	setRetryHeaders(w.Header(), st)
 	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
 	body, merr := protojson.Marshal(st.Proto())
 	if merr != nil {
@@ -428,6 +444,7 @@ func hideTransportErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 		if st.Code() == codes.Unauthenticated {
 			w = challengeWriter{ResponseWriter: w, value: bearerChallenge(r.Header.Get("Authorization"), st.Message())}
 		}
+		setRetryHeaders(w.Header(), st)
 		switch {
 		case st.Code() == codes.Unavailable && isTransportError(st.Message()):
 			err = status.Error(codes.Unavailable, "service unavailable; retry later")

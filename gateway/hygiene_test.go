@@ -41,6 +41,11 @@ func (fakeSites) GetSite(ctx context.Context, req *sitesv1.GetSiteRequest) (*sit
 // on "articles".
 func newSitesEdge(t *testing.T) http.Handler {
 	t.Helper()
+	return newSitesEdgeWith(t, DefaultConfig())
+}
+
+func newSitesEdgeWith(t *testing.T, cfg Config) http.Handler {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +59,7 @@ func newSitesEdge(t *testing.T) http.Handler {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	h, err := New(t.Context(), DefaultConfig(), Upstreams{
+	h, err := New(t.Context(), cfg, Upstreams{
 		Conns:     map[string]*grpc.ClientConn{"sites": conn},
 		Routes:    map[string]RegisterFunc{"sites": sitesv1.RegisterSiteServiceHandler},
 		ReadSides: []ReadSide{&postSide{recordingSide{segments: []string{"articles", "screeners"}}}},

@@ -16,6 +16,7 @@ import (
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/grpcserver"
+	"github.com/beaconcms/beacon/platform/ratelimit"
 	"github.com/beaconcms/beacon/platform/weburl"
 	"github.com/beaconcms/beacon/services/content"
 	"github.com/beaconcms/beacon/services/resources"
@@ -65,6 +66,9 @@ type Config struct {
 	// LintTuning names a YAML file of per-site adjustments of the clinical-claim lint rules
 	// (claimlint.Tuning); empty for none. It is read once here and handed to the services.
 	LintTuning string
+
+	// RateLimitPerKey limits the management calls of each API key or console user (zero: none).
+	RateLimitPerKey ratelimit.Quota
 
 	GRPC    grpcserver.Config
 	Sites   sites.Config
@@ -202,6 +206,9 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	dur(&cfg.Gateway.CallTimeout, "gateway-call-timeout", "deadline of every REST call")
 	var managementOrigins string
 	str(&managementOrigins, "cors-management-origins", "browser origins, comma-separated (e.g. https://admin.example.org), whose pages may call the management REST routes with a key (CORS); empty keeps them same-origin. Delivery routes follow each site's allowed_origins")
+	fs.Var(&cfg.RateLimitPerKey, "rate-limit-per-key", "at most N calls per window, e.g. 600/1m, from each API key or console user, on every gRPC and REST call but delivery keys'; empty for no limit (env "+envName("rate-limit-per-key")+")")
+	fs.Var(&cfg.Gateway.PerAddress, "rate-limit-per-address", "at most N management requests per window, e.g. 1200/1m, from each client address at the REST edge (the peer's address: behind a proxy, the proxy's); empty for no limit (env "+envName("rate-limit-per-address")+")")
+	fs.Var(&cfg.Gateway.PerSite, "rate-limit-per-site", "at most N delivery requests per window, e.g. 50000/1m, for each site at the REST edge; empty for no limit (env "+envName("rate-limit-per-site")+")")
 	fs.BoolVar(&cfg.Console.SecureCookie, "console-secure-cookie", cfg.Console.SecureCookie, "mark the console's session cookie Secure on every response, for HTTPS served by a proxy in front of Beacon (without it: only requests that came over TLS) (env BEACON_CONSOLE_SECURE_COOKIE)")
 	fs.BoolVar(&cfg.GRPC.Reflection, "grpc-reflection", cfg.GRPC.Reflection, "serve gRPC reflection (admin keys only) (env BEACON_GRPC_REFLECTION)")
 	fs.BoolVar(&cfg.PrintConfig, "print-config", false, "print the configuration with secrets masked, then exit")

@@ -333,7 +333,11 @@ func TestPrintConfigMasksEverySecret(t *testing.T) {
 	}
 	var args []string
 	probe.flags.VisitAll(func(f *flag.Flag) {
-		if _, isString := f.Value.(flag.Getter).Get().(string); isString && !slices.Contains([]string{"target", "read-sides", "log-level", "log-format", "memory-limit", "lint-tuning"}, f.Name) {
+		getter, ok := f.Value.(flag.Getter)
+		if !ok {
+			return
+		}
+		if _, isString := getter.Get().(string); isString && !slices.Contains([]string{"target", "read-sides", "log-level", "log-format", "memory-limit", "lint-tuning"}, f.Name) {
 			args = append(args, "--"+f.Name+"=value-of-"+f.Name+"-0123456789012345678901234567890123456789")
 		}
 	})
@@ -376,6 +380,8 @@ func TestInvalidEnumsAreRefusedAtStart(t *testing.T) {
 		{"target", []string{"serve", "--print-config", "--target=everything"}, nil, "--target"},
 		{"read sides", []string{"serve", "--print-config", "--read-sides=blog"}, nil, "--read-sides"},
 		{"memory limit", []string{"dev", "--print-config", "--memory-limit=lots"}, nil, "--memory-limit"},
+		{"rate limit", []string{"dev", "--print-config", "--rate-limit-per-key=600"}, nil, "-rate-limit-per-key"},
+		{"rate limit env", []string{"dev", "--print-config"}, map[string]string{"BEACON_RATE_LIMIT_PER_SITE": "10/500ms"}, "BEACON_RATE_LIMIT_PER_SITE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

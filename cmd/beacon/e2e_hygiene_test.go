@@ -9,11 +9,16 @@ import (
 	"time"
 
 	"github.com/jhump/protoreflect/v2/grpcreflect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
 )
 
 // TestEdgeHygiene checks what every HTTP and gRPC client of a running beacon may expect of it
@@ -138,4 +143,52 @@ func TestEdgeHygiene(t *testing.T) {
 			t.Errorf("an admin cannot resolve the content service: %v", err)
 		}
 	})
+}
+
+// TestRateLimits runs beacon with small limits: a key's fourth management call in a minute is
+// 429 with Retry-After and the RateLimit fields over REST, and RESOURCE_EXHAUSTED with
+// RetryInfo and ErrorInfo over gRPC; other keys and delivery keep going; a site's delivery is
+// limited on its own.
+func TestRateLimits(t *testing.T) {
+	in := startDev(t, t.TempDir(), "--rate-limit-per-key=3/1m", "--rate-limit-per-site=5/1m")
+	admin := in.adminKey
+	for range 3 {
+		in.call(t, admin, "GET", "/v1/sites", nil).must(t, 200)
+	}
+	r := in.call(t, admin, "GET", "/v1/sites", nil).must(t, 429)
+	if r.header.Get("Retry-After") == "" || r.header.Get("RateLimit-Policy") != `"caller";q=3;w=60` ||
+		!strings.HasPrefix(r.header.Get("RateLimit"), `"caller";r=0;t=`) || !strings.Contains(r.str("message"), "too many requests") {
+		t.Errorf("429 headers %v body %s", r.header, r.raw)
+	}
+
+	conn, err := grpc.NewClient(in.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+admin)
+	_, err = sitesv1.NewSiteServiceClient(conn).ListSites(ctx, &sitesv1.ListSitesRequest{})
+	st := status.Convert(err)
+	var retry, info bool
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.RetryInfo:
+			retry = d.GetRetryDelay().AsDuration() > 0
+		case *errdetails.ErrorInfo:
+			info = d.GetReason() == "RATE_LIMITED" && d.GetMetadata()["policy"] == "caller"
+		}
+	}
+	if st.Code() != codes.ResourceExhausted || !retry || !info {
+		t.Errorf("gRPC over the limit: %v %v; want RESOURCE_EXHAUSTED with RetryInfo and ErrorInfo RATE_LIMITED", st.Code(), st.Details())
+	}
+
+	// Health needs no key and counts nothing; delivery is limited per site only.
+	for range 5 {
+		in.call(t, "", "GET", "/v1/sites/kratom-help/articles", nil).must(t, 200)
+	}
+	r = in.call(t, "", "GET", "/v1/sites/kratom-help/articles", nil).must(t, 429)
+	if r.header.Get("RateLimit-Policy") != `"site";q=5;w=60` {
+		t.Errorf("site limit: RateLimit-Policy %q", r.header.Get("RateLimit-Policy"))
+	}
+	in.call(t, "", "GET", "/healthz", nil).must(t, 200)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/beaconcms/beacon/platform/modules"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/platform/ratelimit"
 	"github.com/beaconcms/beacon/services/access"
 	"github.com/beaconcms/beacon/services/content"
 	"github.com/beaconcms/beacon/services/resources"
@@ -380,7 +381,11 @@ func (a *app) initGRPC(ctx context.Context) (modules.Service, error) {
 		if err != nil {
 			return err
 		}
-		srv := grpcserver.New(a.cfg.GRPC, auth.NewInterceptor(policy, a.keys, a.logger), a.logger)
+		var afterAuth []grpc.UnaryServerInterceptor
+		if !a.cfg.RateLimitPerKey.IsZero() {
+			afterAuth = append(afterAuth, ratelimit.NewPerCaller(a.cfg.RateLimitPerKey).Unary())
+		}
+		srv := grpcserver.New(a.cfg.GRPC, auth.NewInterceptor(policy, a.keys, a.logger), a.logger, afterAuth...)
 		for _, s := range a.grpc.services {
 			s.register(srv)
 		}

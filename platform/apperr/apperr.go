@@ -45,6 +45,17 @@ type Error struct {
 	// RetryAfter, when positive, is how long the caller should wait before trying again
 	// (ResourceExhausted); it reaches gRPC callers as a google.rpc.RetryInfo detail.
 	RetryAfter time.Duration
+	// Limit, when set, is the rate limit that refused the call (ResourceExhausted); it reaches
+	// gRPC callers as a google.rpc.ErrorInfo (reason RATE_LIMITED) and REST callers as the
+	// RateLimit-Policy and RateLimit headers.
+	Limit *Limit
+}
+
+// Limit is a rate limit: at most Requests per Window, under the policy's name.
+type Limit struct {
+	Policy   string
+	Requests int
+	Window   time.Duration
 }
 
 func (e *Error) Error() string {

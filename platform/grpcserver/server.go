@@ -64,15 +64,16 @@ type Server struct {
 }
 
 // New builds a server. The interceptor order is: error mapping and panic recovery (outermost, so
-// every error below is mapped in one place), logging, deadline, then authorization.
-func New(cfg Config, authz Authorizer, logger *slog.Logger) *Server {
+// every error below is mapped in one place), logging, deadline, authorization, then after, the
+// unary interceptors that need the authenticated caller (a rate limit per caller).
+func New(cfg Config, authz Authorizer, logger *slog.Logger, after ...grpc.UnaryServerInterceptor) *Server {
 	cfg = cfg.withDefaults()
 	srv := grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, MaxConnectionAge: 30 * time.Minute, MaxConnectionAgeGrace: 30 * time.Second}),
-		grpc.ChainUnaryInterceptor(errorUnary(logger), logUnary(logger), deadlineUnary(cfg.MaxCallDuration), authz.Unary()),
+		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{errorUnary(logger), logUnary(logger), deadlineUnary(cfg.MaxCallDuration), authz.Unary()}, after...)...),
 		grpc.ChainStreamInterceptor(errorStream(logger), authz.Stream()),
 	)
 	hs := health.NewServer()

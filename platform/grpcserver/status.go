@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -52,6 +53,14 @@ func Status(ctx context.Context, logger *slog.Logger, method string, err error) 
 			if e.RetryAfter > 0 {
 				if withRetry, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)}); derr == nil {
 					st = withRetry
+				}
+			}
+			if e.Limit != nil {
+				info := &errdetails.ErrorInfo{Reason: "RATE_LIMITED", Domain: "beacon", Metadata: map[string]string{
+					"policy": e.Limit.Policy, "requests": strconv.Itoa(e.Limit.Requests), "window": e.Limit.Window.String(),
+				}}
+				if withInfo, derr := st.WithDetails(info); derr == nil {
+					st = withInfo
 				}
 			}
 			if len(e.Fields) > 0 {
