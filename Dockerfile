@@ -20,9 +20,11 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 
 # Only the Go sources the binary needs: no .git, no .tools/, no ./data (which holds the dev
-# admin key). Add new top-level Go directories here.
+# admin key); .dockerignore keeps those out of the build context too. Add new top-level Go
+# directories here.
 COPY gen/ ./gen/
 COPY cmd/ ./cmd/
+COPY console/ ./console/
 COPY gateway/ ./gateway/
 COPY platform/ ./platform/
 COPY services/ ./services/
@@ -37,6 +39,21 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 # Static, no shell, no package manager. Runs as uid/gid 65532 ("nonroot"), given as numbers so
 # that Kubernetes' runAsNonRoot can verify it.
 FROM gcr.io/distroless/static-debian12:nonroot
+
+# OCI labels. The build passes what it knows:
+#   docker build --build-arg VERSION="$(git describe --tags --always --dirty)" \
+#     --build-arg REVISION="$(git rev-parse HEAD)" \
+#     --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -t beacon .
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="beacon" \
+      org.opencontainers.image.description="Beacon headless CMS: gRPC services, REST gateway and editor console in one binary" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="https://github.com/beaconcms/beacon" \
+      org.opencontainers.image.base.name="gcr.io/distroless/static-debian12:nonroot"
 
 COPY --from=build /out/beacon /beacon
 

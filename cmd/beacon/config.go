@@ -61,7 +61,8 @@ type Config struct {
 	// DebugAddr, when set, serves Go's pprof profiles there (keep it on loopback).
 	DebugAddr string
 	// MemoryLimit, e.g. "280MiB", is Go's soft memory limit, applied once the delivery read
-	// model has loaded (loading decodes every stored article and needs more). Empty: none.
+	// model has loaded (loading decodes every stored article and needs more). Empty: 90 % of the
+	// container's memory limit (see softMemoryLimit), or none without one.
 	MemoryLimit string
 	// LintTuning names a YAML file of per-site adjustments of the clinical-claim lint rules
 	// (claimlint.Tuning); empty for none. It is read once here and handed to the services.
@@ -196,7 +197,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "how often scheduled articles are checked")
 	dur(&cfg.Content.DeliveryPollInterval, "delivery-poll-interval", "how often delivery read models poll the store for other replicas' changes")
 	str(&cfg.LintTuning, "lint-tuning", "YAML file of per-site clinical-claim lint adjustments (disable a rule, change its severity), the default beneath each site's lint_tuning setting; empty for none")
-	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for none")
+	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for 90% of the container's memory limit (cgroup), or none without one")
 	str(&cfg.DebugAddr, "debug-addr", "serve /debug/pprof on this address (off when empty; keep it on loopback)")
 	str(&cfg.LogLevel, "log-level", "debug|info|warn|error")
 	str(&cfg.LogFormat, "log-format", "text|json")

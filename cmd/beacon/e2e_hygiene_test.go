@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -27,6 +28,15 @@ import (
 func TestEdgeHygiene(t *testing.T) {
 	in := startDev(t, t.TempDir())
 	admin := in.adminKey
+
+	t.Run("beacon probe, the image's health check", func(t *testing.T) {
+		for _, target := range []string{in.restURL + "/readyz", in.restURL + "/healthz", "grpc://" + in.grpcAddr, "grpc://" + in.grpcAddr + "/beacon.content.v1.ArticleService"} {
+			out, err := exec.Command(beaconBinary, "probe", target).CombinedOutput()
+			if err != nil {
+				t.Errorf("beacon probe %s: %v: %s", target, err, out)
+			}
+		}
+	})
 
 	t.Run("a wrong method is 405 with Allow", func(t *testing.T) {
 		tests := []struct{ method, path, allow string }{

@@ -30,6 +30,8 @@ Commands:
   seed      add generated published articles to a site (for benchmarks; stop other beacons on the same data dir first)
   import    import resources --site=ID FILE: a CSV or HSDS JSON file into a site over gRPC
             (--resources-addr, key in BEACON_API_KEY), with a progress bar and a per-row report
+  probe     check a running beacon's health, for container health checks: probe URL, where URL is
+            http://host:port/readyz (200 wanted) or grpc://host:port[/service] (SERVING wanted)
   targets   print the module graph: the targets serve accepts and what each one runs
             (--read-sides as for serve: 'beacon targets --read-sides=' shows a management-only gateway)
 
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return 0
 	case "import":
 		return runImport(ctx, rest, env, stdout, stderr)
+	case "probe":
+		return runProbe(ctx, rest, stdout, stderr)
 	case "dev", "serve", "store", "migrate", "seed", "admin-key", "admin-user":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)

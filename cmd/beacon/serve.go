@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
+
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
@@ -70,9 +72,9 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 		if a.restAddr != "" {
 			fmt.Fprintf(stdout, "REST  http://%s\n", a.restAddr)
 		}
-		if limit, _ := parseBytes(cfg.MemoryLimit); limit > 0 {
+		if limit, source, _ := softMemoryLimit(cfg.MemoryLimit, memlimit.FromCgroup); limit > 0 {
 			debug.SetMemoryLimit(limit)
-			logger.Info("memory limit set", "bytes", limit)
+			logger.Info("memory limit set", "bytes", limit, "from", source)
 		}
 		logger.Info("beacon ready", "modules", strings.Join(closure, ","))
 	})
