@@ -249,7 +249,7 @@ func TestKubernetes(t *testing.T) {
 			} `yaml:"podSelector"`
 			PolicyTypes []string `yaml:"policyTypes"`
 			Ingress     []struct {
-				From []map[string]any `yaml:"from"`
+				From  []map[string]any `yaml:"from"`
 				Ports []struct {
 					Port int `yaml:"port"`
 				} `yaml:"ports"`
