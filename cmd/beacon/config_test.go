@@ -337,7 +337,7 @@ func TestPrintConfigMasksEverySecret(t *testing.T) {
 		if !ok {
 			return
 		}
-		if _, isString := getter.Get().(string); isString && !slices.Contains([]string{"target", "read-sides", "log-level", "log-format", "memory-limit", "lint-tuning"}, f.Name) {
+		if _, isString := getter.Get().(string); isString && !slices.Contains([]string{"target", "read-sides", "log-level", "log-format", "memory-limit", "lint-tuning", "cors-management-origins"}, f.Name) {
 			args = append(args, "--"+f.Name+"=value-of-"+f.Name+"-0123456789012345678901234567890123456789")
 		}
 	})
