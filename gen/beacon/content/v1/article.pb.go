@@ -2256,6 +2256,105 @@ func (x *RollbackArticleRequest) GetEtag() string {
 	return ""
 }
 
+type PreviewArticleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The draft to preview: its content fields (name, etag and output-only fields are ignored).
+	Article       *Article `protobuf:"bytes,1,opt,name=article,proto3" json:"article,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewArticleRequest) Reset() {
+	*x = PreviewArticleRequest{}
+	mi := &file_beacon_content_v1_article_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewArticleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewArticleRequest) ProtoMessage() {}
+
+func (x *PreviewArticleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_content_v1_article_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewArticleRequest.ProtoReflect.Descriptor instead.
+func (*PreviewArticleRequest) Descriptor() ([]byte, []int) {
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PreviewArticleRequest) GetArticle() *Article {
+	if x != nil {
+		return x.Article
+	}
+	return nil
+}
+
+type PreviewArticleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rendering of article.body, as a write would store it.
+	Rendering *Rendering `protobuf:"bytes,1,opt,name=rendering,proto3" json:"rendering,omitempty"`
+	// What the clinical-claim lint finds in the title, summary and body, as Article.lint_findings.
+	LintFindings  []*LintFinding `protobuf:"bytes,2,rep,name=lint_findings,json=lintFindings,proto3" json:"lint_findings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewArticleResponse) Reset() {
+	*x = PreviewArticleResponse{}
+	mi := &file_beacon_content_v1_article_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewArticleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewArticleResponse) ProtoMessage() {}
+
+func (x *PreviewArticleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_beacon_content_v1_article_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewArticleResponse.ProtoReflect.Descriptor instead.
+func (*PreviewArticleResponse) Descriptor() ([]byte, []int) {
+	return file_beacon_content_v1_article_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *PreviewArticleResponse) GetRendering() *Rendering {
+	if x != nil {
+		return x.Rendering
+	}
+	return nil
+}
+
+func (x *PreviewArticleResponse) GetLintFindings() []*LintFinding {
+	if x != nil {
+		return x.LintFindings
+	}
+	return nil
+}
+
 var File_beacon_content_v1_article_proto protoreflect.FileDescriptor
 
 const file_beacon_content_v1_article_proto_rawDesc = "" +
@@ -2438,11 +2537,16 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12$\n" +
 	"\vrevision_id\x18\x02 \x01(\x03B\x03\xe0A\x02R\n" +
 	"revisionId\x12\x12\n" +
-	"\x04etag\x18\x03 \x01(\tR\x04etag*Z\n" +
+	"\x04etag\x18\x03 \x01(\tR\x04etag\"R\n" +
+	"\x15PreviewArticleRequest\x129\n" +
+	"\aarticle\x18\x01 \x01(\v2\x1a.beacon.content.v1.ArticleB\x03\xe0A\x02R\aarticle\"\x99\x01\n" +
+	"\x16PreviewArticleResponse\x12:\n" +
+	"\trendering\x18\x01 \x01(\v2\x1c.beacon.content.v1.RenderingR\trendering\x12C\n" +
+	"\rlint_findings\x18\x02 \x03(\v2\x1e.beacon.content.v1.LintFindingR\flintFindings*Z\n" +
 	"\vArticleView\x12\x1c\n" +
 	"\x18ARTICLE_VIEW_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ARTICLE_VIEW_BASIC\x10\x01\x12\x15\n" +
-	"\x11ARTICLE_VIEW_FULL\x10\x022\xab\f\n" +
+	"\x11ARTICLE_VIEW_FULL\x10\x022\xb4\r\n" +
 	"\x0eArticleService\x12s\n" +
 	"\rCreateArticle\x12'.beacon.content.v1.CreateArticleRequest\x1a\x1a.beacon.content.v1.Article\"\x1d\x82\xd3\xe4\x93\x02\x17:\aarticle\"\f/v1/articles\x12m\n" +
 	"\n" +
@@ -2456,7 +2560,8 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"\x0fScheduleArticle\x12).beacon.content.v1.ScheduleArticleRequest\x1a\x1a.beacon.content.v1.Article\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/{name=articles/*}:schedule\x12\x80\x01\n" +
 	"\x0eArchiveArticle\x12(.beacon.content.v1.ArchiveArticleRequest\x1a\x1a.beacon.content.v1.Article\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=articles/*}:archive\x12\xa0\x01\n" +
 	"\x14ListArticleRevisions\x12..beacon.content.v1.ListArticleRevisionsRequest\x1a/.beacon.content.v1.ListArticleRevisionsResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=articles/*}/revisions\x12\x83\x01\n" +
-	"\x0fRollbackArticle\x12).beacon.content.v1.RollbackArticleRequest\x1a\x1a.beacon.content.v1.Article\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/{name=articles/*}:rollbackB=Z;github.com/beaconcms/beacon/gen/beacon/content/v1;contentv1b\x06proto3"
+	"\x0fRollbackArticle\x12).beacon.content.v1.RollbackArticleRequest\x1a\x1a.beacon.content.v1.Article\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/{name=articles/*}:rollback\x12\x86\x01\n" +
+	"\x0ePreviewArticle\x12(.beacon.content.v1.PreviewArticleRequest\x1a).beacon.content.v1.PreviewArticleResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/articles:previewB=Z;github.com/beaconcms/beacon/gen/beacon/content/v1;contentv1b\x06proto3"
 
 var (
 	file_beacon_content_v1_article_proto_rawDescOnce sync.Once
@@ -2471,7 +2576,7 @@ func file_beacon_content_v1_article_proto_rawDescGZIP() []byte {
 }
 
 var file_beacon_content_v1_article_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_beacon_content_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_beacon_content_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_beacon_content_v1_article_proto_goTypes = []any{
 	(ArticleView)(0),                     // 0: beacon.content.v1.ArticleView
 	(Reviewer_Role)(0),                   // 1: beacon.content.v1.Reviewer.Role
@@ -2503,74 +2608,81 @@ var file_beacon_content_v1_article_proto_goTypes = []any{
 	(*ListArticleRevisionsRequest)(nil),  // 27: beacon.content.v1.ListArticleRevisionsRequest
 	(*ListArticleRevisionsResponse)(nil), // 28: beacon.content.v1.ListArticleRevisionsResponse
 	(*RollbackArticleRequest)(nil),       // 29: beacon.content.v1.RollbackArticleRequest
-	(*date.Date)(nil),                    // 30: google.type.Date
-	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 32: google.protobuf.FieldMask
+	(*PreviewArticleRequest)(nil),        // 30: beacon.content.v1.PreviewArticleRequest
+	(*PreviewArticleResponse)(nil),       // 31: beacon.content.v1.PreviewArticleResponse
+	(*date.Date)(nil),                    // 32: google.type.Date
+	(*timestamppb.Timestamp)(nil),        // 33: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 34: google.protobuf.FieldMask
 }
 var file_beacon_content_v1_article_proto_depIdxs = []int32{
 	1,  // 0: beacon.content.v1.Reviewer.role:type_name -> beacon.content.v1.Reviewer.Role
-	30, // 1: beacon.content.v1.Reviewer.review_date:type_name -> google.type.Date
-	30, // 2: beacon.content.v1.Citation.accessed_date:type_name -> google.type.Date
+	32, // 1: beacon.content.v1.Reviewer.review_date:type_name -> google.type.Date
+	32, // 2: beacon.content.v1.Citation.accessed_date:type_name -> google.type.Date
 	8,  // 3: beacon.content.v1.Rendering.table_of_contents:type_name -> beacon.content.v1.TocEntry
 	4,  // 4: beacon.content.v1.Article.authors:type_name -> beacon.content.v1.Person
 	4,  // 5: beacon.content.v1.Article.medical_reviewer:type_name -> beacon.content.v1.Person
-	30, // 6: beacon.content.v1.Article.last_reviewed_date:type_name -> google.type.Date
+	32, // 6: beacon.content.v1.Article.last_reviewed_date:type_name -> google.type.Date
 	6,  // 7: beacon.content.v1.Article.citations:type_name -> beacon.content.v1.Citation
 	7,  // 8: beacon.content.v1.Article.seo:type_name -> beacon.content.v1.Seo
 	2,  // 9: beacon.content.v1.Article.state:type_name -> beacon.content.v1.Article.State
-	31, // 10: beacon.content.v1.Article.create_time:type_name -> google.protobuf.Timestamp
-	31, // 11: beacon.content.v1.Article.update_time:type_name -> google.protobuf.Timestamp
-	31, // 12: beacon.content.v1.Article.publish_time:type_name -> google.protobuf.Timestamp
-	31, // 13: beacon.content.v1.Article.scheduled_publish_time:type_name -> google.protobuf.Timestamp
-	31, // 14: beacon.content.v1.Article.delete_time:type_name -> google.protobuf.Timestamp
+	33, // 10: beacon.content.v1.Article.create_time:type_name -> google.protobuf.Timestamp
+	33, // 11: beacon.content.v1.Article.update_time:type_name -> google.protobuf.Timestamp
+	33, // 12: beacon.content.v1.Article.publish_time:type_name -> google.protobuf.Timestamp
+	33, // 13: beacon.content.v1.Article.scheduled_publish_time:type_name -> google.protobuf.Timestamp
+	33, // 14: beacon.content.v1.Article.delete_time:type_name -> google.protobuf.Timestamp
 	9,  // 15: beacon.content.v1.Article.rendering:type_name -> beacon.content.v1.Rendering
 	5,  // 16: beacon.content.v1.Article.reviewers:type_name -> beacon.content.v1.Reviewer
-	31, // 17: beacon.content.v1.Article.review_due_time:type_name -> google.protobuf.Timestamp
+	33, // 17: beacon.content.v1.Article.review_due_time:type_name -> google.protobuf.Timestamp
 	14, // 18: beacon.content.v1.Article.acknowledgements:type_name -> beacon.content.v1.LintAcknowledgement
 	13, // 19: beacon.content.v1.Article.lint_findings:type_name -> beacon.content.v1.LintFinding
 	11, // 20: beacon.content.v1.Article.schedule_failure:type_name -> beacon.content.v1.ScheduleFailure
-	31, // 21: beacon.content.v1.ScheduleFailure.fail_time:type_name -> google.protobuf.Timestamp
-	31, // 22: beacon.content.v1.ScheduleFailure.scheduled_publish_time:type_name -> google.protobuf.Timestamp
+	33, // 21: beacon.content.v1.ScheduleFailure.fail_time:type_name -> google.protobuf.Timestamp
+	33, // 22: beacon.content.v1.ScheduleFailure.scheduled_publish_time:type_name -> google.protobuf.Timestamp
 	12, // 23: beacon.content.v1.ScheduleFailure.unmet_rules:type_name -> beacon.content.v1.UnmetRule
 	3,  // 24: beacon.content.v1.LintFinding.severity:type_name -> beacon.content.v1.LintFinding.Severity
-	31, // 25: beacon.content.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
+	33, // 25: beacon.content.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
 	10, // 26: beacon.content.v1.Revision.snapshot:type_name -> beacon.content.v1.Article
 	10, // 27: beacon.content.v1.CreateArticleRequest.article:type_name -> beacon.content.v1.Article
 	0,  // 28: beacon.content.v1.ListArticlesRequest.view:type_name -> beacon.content.v1.ArticleView
 	10, // 29: beacon.content.v1.ListArticlesResponse.articles:type_name -> beacon.content.v1.Article
 	10, // 30: beacon.content.v1.UpdateArticleRequest.article:type_name -> beacon.content.v1.Article
-	32, // 31: beacon.content.v1.UpdateArticleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	31, // 32: beacon.content.v1.ScheduleArticleRequest.publish_time:type_name -> google.protobuf.Timestamp
+	34, // 31: beacon.content.v1.UpdateArticleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	33, // 32: beacon.content.v1.ScheduleArticleRequest.publish_time:type_name -> google.protobuf.Timestamp
 	15, // 33: beacon.content.v1.ListArticleRevisionsResponse.revisions:type_name -> beacon.content.v1.Revision
-	16, // 34: beacon.content.v1.ArticleService.CreateArticle:input_type -> beacon.content.v1.CreateArticleRequest
-	17, // 35: beacon.content.v1.ArticleService.GetArticle:input_type -> beacon.content.v1.GetArticleRequest
-	18, // 36: beacon.content.v1.ArticleService.ListArticles:input_type -> beacon.content.v1.ListArticlesRequest
-	20, // 37: beacon.content.v1.ArticleService.UpdateArticle:input_type -> beacon.content.v1.UpdateArticleRequest
-	21, // 38: beacon.content.v1.ArticleService.DeleteArticle:input_type -> beacon.content.v1.DeleteArticleRequest
-	22, // 39: beacon.content.v1.ArticleService.UndeleteArticle:input_type -> beacon.content.v1.UndeleteArticleRequest
-	23, // 40: beacon.content.v1.ArticleService.PublishArticle:input_type -> beacon.content.v1.PublishArticleRequest
-	24, // 41: beacon.content.v1.ArticleService.UnpublishArticle:input_type -> beacon.content.v1.UnpublishArticleRequest
-	25, // 42: beacon.content.v1.ArticleService.ScheduleArticle:input_type -> beacon.content.v1.ScheduleArticleRequest
-	26, // 43: beacon.content.v1.ArticleService.ArchiveArticle:input_type -> beacon.content.v1.ArchiveArticleRequest
-	27, // 44: beacon.content.v1.ArticleService.ListArticleRevisions:input_type -> beacon.content.v1.ListArticleRevisionsRequest
-	29, // 45: beacon.content.v1.ArticleService.RollbackArticle:input_type -> beacon.content.v1.RollbackArticleRequest
-	10, // 46: beacon.content.v1.ArticleService.CreateArticle:output_type -> beacon.content.v1.Article
-	10, // 47: beacon.content.v1.ArticleService.GetArticle:output_type -> beacon.content.v1.Article
-	19, // 48: beacon.content.v1.ArticleService.ListArticles:output_type -> beacon.content.v1.ListArticlesResponse
-	10, // 49: beacon.content.v1.ArticleService.UpdateArticle:output_type -> beacon.content.v1.Article
-	10, // 50: beacon.content.v1.ArticleService.DeleteArticle:output_type -> beacon.content.v1.Article
-	10, // 51: beacon.content.v1.ArticleService.UndeleteArticle:output_type -> beacon.content.v1.Article
-	10, // 52: beacon.content.v1.ArticleService.PublishArticle:output_type -> beacon.content.v1.Article
-	10, // 53: beacon.content.v1.ArticleService.UnpublishArticle:output_type -> beacon.content.v1.Article
-	10, // 54: beacon.content.v1.ArticleService.ScheduleArticle:output_type -> beacon.content.v1.Article
-	10, // 55: beacon.content.v1.ArticleService.ArchiveArticle:output_type -> beacon.content.v1.Article
-	28, // 56: beacon.content.v1.ArticleService.ListArticleRevisions:output_type -> beacon.content.v1.ListArticleRevisionsResponse
-	10, // 57: beacon.content.v1.ArticleService.RollbackArticle:output_type -> beacon.content.v1.Article
-	46, // [46:58] is the sub-list for method output_type
-	34, // [34:46] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	10, // 34: beacon.content.v1.PreviewArticleRequest.article:type_name -> beacon.content.v1.Article
+	9,  // 35: beacon.content.v1.PreviewArticleResponse.rendering:type_name -> beacon.content.v1.Rendering
+	13, // 36: beacon.content.v1.PreviewArticleResponse.lint_findings:type_name -> beacon.content.v1.LintFinding
+	16, // 37: beacon.content.v1.ArticleService.CreateArticle:input_type -> beacon.content.v1.CreateArticleRequest
+	17, // 38: beacon.content.v1.ArticleService.GetArticle:input_type -> beacon.content.v1.GetArticleRequest
+	18, // 39: beacon.content.v1.ArticleService.ListArticles:input_type -> beacon.content.v1.ListArticlesRequest
+	20, // 40: beacon.content.v1.ArticleService.UpdateArticle:input_type -> beacon.content.v1.UpdateArticleRequest
+	21, // 41: beacon.content.v1.ArticleService.DeleteArticle:input_type -> beacon.content.v1.DeleteArticleRequest
+	22, // 42: beacon.content.v1.ArticleService.UndeleteArticle:input_type -> beacon.content.v1.UndeleteArticleRequest
+	23, // 43: beacon.content.v1.ArticleService.PublishArticle:input_type -> beacon.content.v1.PublishArticleRequest
+	24, // 44: beacon.content.v1.ArticleService.UnpublishArticle:input_type -> beacon.content.v1.UnpublishArticleRequest
+	25, // 45: beacon.content.v1.ArticleService.ScheduleArticle:input_type -> beacon.content.v1.ScheduleArticleRequest
+	26, // 46: beacon.content.v1.ArticleService.ArchiveArticle:input_type -> beacon.content.v1.ArchiveArticleRequest
+	27, // 47: beacon.content.v1.ArticleService.ListArticleRevisions:input_type -> beacon.content.v1.ListArticleRevisionsRequest
+	29, // 48: beacon.content.v1.ArticleService.RollbackArticle:input_type -> beacon.content.v1.RollbackArticleRequest
+	30, // 49: beacon.content.v1.ArticleService.PreviewArticle:input_type -> beacon.content.v1.PreviewArticleRequest
+	10, // 50: beacon.content.v1.ArticleService.CreateArticle:output_type -> beacon.content.v1.Article
+	10, // 51: beacon.content.v1.ArticleService.GetArticle:output_type -> beacon.content.v1.Article
+	19, // 52: beacon.content.v1.ArticleService.ListArticles:output_type -> beacon.content.v1.ListArticlesResponse
+	10, // 53: beacon.content.v1.ArticleService.UpdateArticle:output_type -> beacon.content.v1.Article
+	10, // 54: beacon.content.v1.ArticleService.DeleteArticle:output_type -> beacon.content.v1.Article
+	10, // 55: beacon.content.v1.ArticleService.UndeleteArticle:output_type -> beacon.content.v1.Article
+	10, // 56: beacon.content.v1.ArticleService.PublishArticle:output_type -> beacon.content.v1.Article
+	10, // 57: beacon.content.v1.ArticleService.UnpublishArticle:output_type -> beacon.content.v1.Article
+	10, // 58: beacon.content.v1.ArticleService.ScheduleArticle:output_type -> beacon.content.v1.Article
+	10, // 59: beacon.content.v1.ArticleService.ArchiveArticle:output_type -> beacon.content.v1.Article
+	28, // 60: beacon.content.v1.ArticleService.ListArticleRevisions:output_type -> beacon.content.v1.ListArticleRevisionsResponse
+	10, // 61: beacon.content.v1.ArticleService.RollbackArticle:output_type -> beacon.content.v1.Article
+	31, // 62: beacon.content.v1.ArticleService.PreviewArticle:output_type -> beacon.content.v1.PreviewArticleResponse
+	50, // [50:63] is the sub-list for method output_type
+	37, // [37:50] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_beacon_content_v1_article_proto_init() }
@@ -2584,7 +2696,7 @@ func file_beacon_content_v1_article_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_beacon_content_v1_article_proto_rawDesc), len(file_beacon_content_v1_article_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   26,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

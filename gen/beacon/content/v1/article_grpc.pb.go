@@ -31,6 +31,7 @@ const (
 	ArticleService_ArchiveArticle_FullMethodName       = "/beacon.content.v1.ArticleService/ArchiveArticle"
 	ArticleService_ListArticleRevisions_FullMethodName = "/beacon.content.v1.ArticleService/ListArticleRevisions"
 	ArticleService_RollbackArticle_FullMethodName      = "/beacon.content.v1.ArticleService/RollbackArticle"
+	ArticleService_PreviewArticle_FullMethodName       = "/beacon.content.v1.ArticleService/PreviewArticle"
 )
 
 // ArticleServiceClient is the client API for ArticleService service.
@@ -80,6 +81,13 @@ type ArticleServiceClient interface {
 	ListArticleRevisions(ctx context.Context, in *ListArticleRevisionsRequest, opts ...grpc.CallOption) (*ListArticleRevisionsResponse, error)
 	// RollbackArticle makes a new revision whose draft equals an earlier revision's.
 	RollbackArticle(ctx context.Context, in *RollbackArticleRequest, opts ...grpc.CallOption) (*Article, error)
+	// PreviewArticle renders a draft that is not saved and runs the clinical-claim lint on it, as
+	// a write would: the same renderer, the same rules, the target sites' lint tunings, and the
+	// draft's acknowledgements marking the warnings they cover. Nothing is stored or changed. The
+	// caller's key must cover every target site. Only what bounds the work is validated (the
+	// body's size, encoding and complexity, the lengths of title and summary): a draft being
+	// typed may still lack a title or a site.
+	PreviewArticle(ctx context.Context, in *PreviewArticleRequest, opts ...grpc.CallOption) (*PreviewArticleResponse, error)
 }
 
 type articleServiceClient struct {
@@ -210,6 +218,16 @@ func (c *articleServiceClient) RollbackArticle(ctx context.Context, in *Rollback
 	return out, nil
 }
 
+func (c *articleServiceClient) PreviewArticle(ctx context.Context, in *PreviewArticleRequest, opts ...grpc.CallOption) (*PreviewArticleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PreviewArticleResponse)
+	err := c.cc.Invoke(ctx, ArticleService_PreviewArticle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ArticleServiceServer is the server API for ArticleService service.
 // All implementations must embed UnimplementedArticleServiceServer
 // for forward compatibility.
@@ -257,6 +275,13 @@ type ArticleServiceServer interface {
 	ListArticleRevisions(context.Context, *ListArticleRevisionsRequest) (*ListArticleRevisionsResponse, error)
 	// RollbackArticle makes a new revision whose draft equals an earlier revision's.
 	RollbackArticle(context.Context, *RollbackArticleRequest) (*Article, error)
+	// PreviewArticle renders a draft that is not saved and runs the clinical-claim lint on it, as
+	// a write would: the same renderer, the same rules, the target sites' lint tunings, and the
+	// draft's acknowledgements marking the warnings they cover. Nothing is stored or changed. The
+	// caller's key must cover every target site. Only what bounds the work is validated (the
+	// body's size, encoding and complexity, the lengths of title and summary): a draft being
+	// typed may still lack a title or a site.
+	PreviewArticle(context.Context, *PreviewArticleRequest) (*PreviewArticleResponse, error)
 	mustEmbedUnimplementedArticleServiceServer()
 }
 
@@ -302,6 +327,9 @@ func (UnimplementedArticleServiceServer) ListArticleRevisions(context.Context, *
 }
 func (UnimplementedArticleServiceServer) RollbackArticle(context.Context, *RollbackArticleRequest) (*Article, error) {
 	return nil, status.Error(codes.Unimplemented, "method RollbackArticle not implemented")
+}
+func (UnimplementedArticleServiceServer) PreviewArticle(context.Context, *PreviewArticleRequest) (*PreviewArticleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PreviewArticle not implemented")
 }
 func (UnimplementedArticleServiceServer) mustEmbedUnimplementedArticleServiceServer() {}
 func (UnimplementedArticleServiceServer) testEmbeddedByValue()                        {}
@@ -540,6 +568,24 @@ func _ArticleService_RollbackArticle_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ArticleService_PreviewArticle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PreviewArticleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ArticleServiceServer).PreviewArticle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ArticleService_PreviewArticle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ArticleServiceServer).PreviewArticle(ctx, req.(*PreviewArticleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ArticleService_ServiceDesc is the grpc.ServiceDesc for ArticleService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -594,6 +640,10 @@ var ArticleService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RollbackArticle",
 			Handler:    _ArticleService_RollbackArticle_Handler,
+		},
+		{
+			MethodName: "PreviewArticle",
+			Handler:    _ArticleService_PreviewArticle_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -320,3 +320,25 @@ func (s *ArticleServer) RollbackArticle(ctx context.Context, req *contentv1.Roll
 		return s.service.RollbackArticle(ctx, p, id, req.GetRevisionId(), etag)
 	})
 }
+
+func (s *ArticleServer) PreviewArticle(ctx context.Context, req *contentv1.PreviewArticleRequest) (*contentv1.PreviewArticleResponse, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetArticle() == nil {
+		return nil, apperr.InvalidField("article", "is required")
+	}
+	c, err := fromProtoContent(req.GetArticle())
+	if err != nil {
+		return nil, err
+	}
+	preview, err := s.service.PreviewArticle(ctx, p, c)
+	if err != nil {
+		return nil, err
+	}
+	return &contentv1.PreviewArticleResponse{
+		Rendering:    toProtoRendering(preview.Rendering),
+		LintFindings: toProtoLintFindings(preview.LintFindings),
+	}, nil
+}

@@ -23,5 +23,6 @@ func Rules() auth.Policy {
 		contentv1.ArticleService_ArchiveArticle_FullMethodName:       writers,
 		contentv1.ArticleService_ListArticleRevisions_FullMethodName: readers,
 		contentv1.ArticleService_RollbackArticle_FullMethodName:      writers,
+		contentv1.ArticleService_PreviewArticle_FullMethodName:       writers,
 	}
 }

@@ -75,6 +75,23 @@ func hasControl(s string, multiline bool) bool {
 	return false
 }
 
+// body checks a Markdown body: its size, encoding and complexity, which bound the CPU cost of
+// rendering and linting it (see markdown.CheckComplexity).
+func (v *violations) body(field, body string) {
+	switch {
+	case len(body) > maxBody:
+		v.add(field, "must be at most %d bytes", maxBody)
+	case !utf8.ValidString(body):
+		v.add(field, "must be valid UTF-8")
+	case strings.ContainsRune(body, 0):
+		v.add(field, "must not contain NUL characters")
+	default:
+		if err := markdown.CheckComplexity(body); err != nil {
+			v.add(field, "is too complex to render: %v", err)
+		}
+	}
+}
+
 // optionalURL checks a URL field that may be empty with the one URL rule (platform/weburl),
 // which the sitemap and feed renderers also apply.
 func (v *violations) optionalURL(field, s string) {
@@ -135,16 +152,7 @@ func (c *Content) Validate(prefix string) error {
 		v.add(prefix+"slug", "must be lowercase letters, digits and hyphens, at most %d characters", slug.MaxLen)
 	}
 	v.textLines(prefix+"summary", c.Summary, 0, maxSummary, true)
-	if len(c.Body) > maxBody {
-		v.add(prefix+"body", "must be at most %d bytes", maxBody)
-	} else if !utf8.ValidString(c.Body) {
-		v.add(prefix+"body", "must be valid UTF-8")
-	} else if strings.ContainsRune(c.Body, 0) {
-		v.add(prefix+"body", "must not contain NUL characters")
-	} else if err := markdown.CheckComplexity(c.Body); err != nil {
-		// Bounds the CPU cost of rendering (see markdown.CheckComplexity).
-		v.add(prefix+"body", "is too complex to render: %v", err)
-	}
+	v.body(prefix+"body", c.Body)
 	v.labels(prefix+"tags", c.Tags)
 	v.labels(prefix+"topics", c.Topics)
 	if len(c.Authors) > maxPeople {
