@@ -10,7 +10,7 @@
 //	filter     = [ condition { "AND" condition } ]
 //	condition  = field operator value
 //	field      = a key of the Schema, matched exactly (case-sensitive)
-//	operator   = "=" | "!=" | "<" | "<=" | ">" | ">="
+//	operator   = "=" | "!=" | "<" | "<=" | ">" | ">=" | ":"
 //	value      = bare | quoted
 //	bare       = 1*( ALPHA | DIGIT | "_" | "." | ":" | "-" )
 //	quoted     = '"' { any character but '"', '\' and control characters | '\"' | '\\' } '"'
@@ -20,8 +20,12 @@
 // a message saying so rather than silently accepted. A bare value may not be a keyword (AND, OR,
 // NOT); quote it to use it as a value.
 //
+// The ":" (has) operator is accepted only on Text fields, where it means "contains": title:"kratom"
+// matches a title with "kratom" anywhere in it, in any case. Text fields accept no other
+// operator, and a Text value may not be empty.
+//
 // Not supported, each with a clear error: OR, NOT, "-" negation, parentheses, the ":" (has)
-// operator, function calls, implicit AND by juxtaposition, single-quoted strings, escapes other
+// operator on other fields, function calls, implicit AND by juxtaposition, single-quoted strings, escapes other
 // than \" and \\, control characters anywhere (except whitespace between tokens), and invalid
 // UTF-8.
 package listfilter
@@ -44,6 +48,9 @@ const (
 	String Kind = iota + 1 // any string; operators = and !=
 	Enum                   // one of Field.Values; operators = and !=
 	Time                   // an RFC 3339 time; all six operators
+	// Text is free text searched for: only the has operator ":" (contains, case-insensitive,
+	// as the consumer compares) with a non-empty value.
+	Text
 )
 
 // Op is a comparison operator.
@@ -57,11 +64,14 @@ const (
 	Le Op = "<="
 	Gt Op = ">"
 	Ge Op = ">="
+	// Has is AIP-160's has operator ":", on Text fields: the field contains the value,
+	// case-insensitively.
+	Has Op = ":"
 )
 
 // Field describes one filterable field. Enum fields accept only Values (matched
 // case-insensitively, returned canonical as written in Values). String and Enum allow = and !=;
-// Time allows all six ops.
+// Time allows all six ops; Text allows only ":" (Has).
 type Field struct {
 	Kind   Kind
 	Values []string // for Enum: the accepted values; must not be empty
@@ -80,7 +90,7 @@ type Schema map[string]Field
 type Condition struct {
 	Field string    // the field name exactly as written in the Schema key
 	Op    Op        // allowed for the field's Kind
-	Value string    // for String (unescaped; may be empty) and Enum (canonical, from Values); "" for Time
+	Value string    // for String (unescaped; may be empty), Text (unescaped; never empty) and Enum (canonical, from Values); "" for Time
 	Time  time.Time // for Time, in UTC (the zero time if the filter says 0001-01-01T00:00:00Z); zero otherwise
 }
 
@@ -255,6 +265,11 @@ func (p *parser) condition() (Condition, error) {
 	switch field.Kind {
 	case String:
 		c.Value = v
+	case Text:
+		if v == "" {
+			return Condition{}, invalid("empty value for %s at %d: want the text to look for", name, start)
+		}
+		c.Value = v
 	case Enum:
 		for _, want := range field.Values {
 			if strings.EqualFold(v, want) {
@@ -308,7 +323,7 @@ func (p *parser) field() (string, Field, error) {
 	switch {
 	case f.Kind == Enum && len(f.Values) == 0:
 		return "", Field{}, fmt.Errorf("listfilter: enum field %q has no values", w)
-	case f.Kind != String && f.Kind != Enum && f.Kind != Time:
+	case f.Kind != String && f.Kind != Enum && f.Kind != Time && f.Kind != Text:
 		return "", Field{}, fmt.Errorf("listfilter: field %q has invalid kind %d", w, f.Kind)
 	}
 	return w, f, nil
@@ -336,7 +351,10 @@ func (p *parser) op(name string, f Field) (Op, error) {
 	case strings.HasPrefix(rest, ">"):
 		op = Gt
 	case strings.HasPrefix(rest, ":"):
-		return "", invalid("the has operator \":\" is not supported at %d", start)
+		if f.Kind != Text {
+			return "", invalid("the has operator \":\" is not supported at %d", start)
+		}
+		op = Has
 	default:
 		if w := p.word(isWordByte); w != "" {
 			return "", invalid("expected an operator after %s at %d, found %q", name, start, w)
@@ -344,7 +362,10 @@ func (p *parser) op(name string, f Field) (Op, error) {
 		return "", p.unexpected(start, "an operator after "+name)
 	}
 	p.pos += len(op)
-	if f.Kind != Time && op != Eq && op != Ne {
+	if f.Kind == Text && op != Has {
+		return "", invalid("operator %q is not allowed for field %q at %d: use %s:\"text\" (contains)", op, name, start, name)
+	}
+	if f.Kind != Time && f.Kind != Text && op != Eq && op != Ne {
 		return "", invalid("operator %q is not allowed for field %q at %d", op, name, start)
 	}
 	return op, nil

@@ -21,6 +21,7 @@ func testSchema() listfilter.Schema {
 		"author":      {Kind: listfilter.String},
 		"update_time": {Kind: listfilter.Time},
 		"updateTime":  {Kind: listfilter.Time},
+		"title":       {Kind: listfilter.Text},
 	}
 }
 
@@ -106,6 +107,25 @@ func TestParseValid(t *testing.T) {
 			name:  "bare value that only starts like a keyword",
 			input: "tag = AND_OR",
 			want:  []listfilter.Condition{{Field: "tag", Op: listfilter.Eq, Value: "AND_OR"}},
+		},
+		{
+			name:  "title contains, quoted",
+			input: `title:"Kratom \"withdrawal\""`,
+			want:  []listfilter.Condition{{Field: "title", Op: listfilter.Has, Value: `Kratom "withdrawal"`}},
+		},
+		{
+			name:  "title contains, bare, spaced, beside other conditions",
+			input: `state = DRAFT AND title : kratom AND tag = x`,
+			want: []listfilter.Condition{
+				{Field: "state", Op: listfilter.Eq, Value: "DRAFT"},
+				{Field: "title", Op: listfilter.Has, Value: "kratom"},
+				{Field: "tag", Op: listfilter.Eq, Value: "x"},
+			},
+		},
+		{
+			name:  "title contains a colon",
+			input: `title:a:b`,
+			want:  []listfilter.Condition{{Field: "title", Op: listfilter.Has, Value: "a:b"}},
 		},
 		{
 			name:  "example from the API",
@@ -216,6 +236,11 @@ func TestParseInvalid(t *testing.T) {
 		{"parenthesis where AND expected", "tag = x (", `parentheses are not supported at 8`},
 		{"parenthesis as operator", "tag (x)", `parentheses are not supported at 4`},
 		{"has operator", "tag:kratom", `the has operator ":" is not supported at 3`},
+		{"has operator on a time", `update_time:"2026"`, `the has operator ":" is not supported at 11`},
+		{"equals on text", `title = "kratom"`, `operator "=" is not allowed for field "title" at 6: use title:"text" (contains)`},
+		{"not equals on text", `title != x`, `operator "!=" is not allowed for field "title" at 6: use title:"text" (contains)`},
+		{"empty text", `title:""`, `empty value for title at 6: want the text to look for`},
+		{"has without value", `title:`, `missing value for title at 6`},
 		{"function as field", `has(tag, "x")`, `functions are not supported at 0`},
 		{"function as value", "update_time > now()", `functions are not supported at 14`},
 		{"double equals", "tag == x", `operator "==" is not supported at 4: use "="`},
@@ -288,7 +313,7 @@ func TestParseBrokenSchema(t *testing.T) {
 	schema := listfilter.Schema{
 		"tag":      {Kind: listfilter.String},
 		"nokind":   {},
-		"badkind":  {Kind: listfilter.Time + 1},
+		"badkind":  {Kind: listfilter.Kind(99)},
 		"noValues": {Kind: listfilter.Enum},
 	}
 	for _, input := range []string{"nokind = x", "badkind = x", "noValues = x"} {
@@ -363,6 +388,13 @@ func FuzzParse(f *testing.F) {
 		`-tag = x`,
 		`(tag = x)`,
 		`tag:x`,
+		`title:"kratom"`,
+		`title:kratom AND state = DRAFT`,
+		`title = x`,
+		`title:""`,
+		`title:"a \"b\" \\ c" AND title:d`,
+		`title:{"$regex": ".*"}`,
+		`title:".*"`,
 		`has(tag)`,
 		`update_time > now()`,
 		`update_time > ""`,
@@ -397,6 +429,10 @@ func FuzzParse(f *testing.F) {
 			case listfilter.Enum:
 				if !slices.Contains(field.Values, c.Value) || c.Op != listfilter.Eq && c.Op != listfilter.Ne || !c.Time.IsZero() {
 					t.Fatalf("Parse(%q): bad enum condition %+v", input, c)
+				}
+			case listfilter.Text:
+				if c.Op != listfilter.Has || c.Value == "" || !c.Time.IsZero() {
+					t.Fatalf("Parse(%q): bad text condition %+v", input, c)
 				}
 			case listfilter.Time:
 				if c.Time.Location() != time.UTC || c.Value != "" {

@@ -1570,8 +1570,9 @@ type ListArticlesRequest struct {
 	// From a previous response. It only works with the same filter and order_by.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// AIP-160 subset joined by AND: state, tag, topic, site, author (=) and update_time, create_time,
-	// publish_time (= != < <= > >= with RFC 3339 times), and review_due (= true or false: whether
-	// review_due_time has come; never-reviewed articles are not due). Example:
+	// publish_time (= != < <= > >= with RFC 3339 times), review_due (= true or false: whether
+	// review_due_time has come; never-reviewed articles are not due), and title with the has
+	// operator only (title:"kratom": the title contains the text, in any case). Example:
 	// state = PUBLISHED AND tag = "kratom" AND update_time > "2026-01-01T00:00:00Z"
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	// One of update_time, create_time, publish_time, title, each optionally followed by " desc".

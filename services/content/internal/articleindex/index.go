@@ -459,6 +459,12 @@ func compileCondition(c listfilter.Condition) (func(*Entry) bool, error) {
 		return timeCondition(c, func(e *Entry) time.Time { return e.CreateTime }, false)
 	case "publish_time":
 		return timeCondition(c, func(e *Entry) time.Time { return e.PublishTime }, true)
+	case "title":
+		if c.Op != listfilter.Has {
+			return nil, unsupported(c)
+		}
+		contains := domain.TitleContains(c.Value)
+		return func(e *Entry) bool { return contains(e.Title) }, nil
 	default:
 		return nil, fmt.Errorf("list articles: unknown filter field %q", c.Field)
 	}

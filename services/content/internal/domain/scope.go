@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -196,6 +197,11 @@ func matches(a *Article, c listfilter.Condition, q ArticleQuery) (bool, error) {
 			return false, nil
 		}
 		return compareTime(a.Published.PublishTime, c)
+	case "title":
+		if c.Op != listfilter.Has {
+			return false, fmt.Errorf("list articles: operator %q is not supported for %s", c.Op, c.Field)
+		}
+		return TitleContains(c.Value)(a.Draft.Title), nil
 	default:
 		return false, fmt.Errorf("list articles: unknown filter field %q", c.Field)
 	}
@@ -266,3 +272,10 @@ func (o listOrder) compare(a, b *Article) int { return o.compareKeys(o.key(a), o
 
 // afterCursor reports whether a comes strictly after the cursor in the order.
 func (o listOrder) afterCursor(a *Article, c *Cursor) bool { return o.compareKeys(o.key(a), *c) > 0 }
+
+// TitleContains returns the test of the title filter (title:"text"): whether a title contains
+// text, case-insensitively (Unicode simple case folding, as a (?i) regular expression matches).
+func TitleContains(text string) func(title string) bool {
+	re := regexp.MustCompile("(?i)" + regexp.QuoteMeta(text))
+	return re.MatchString
+}

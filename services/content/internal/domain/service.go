@@ -84,6 +84,7 @@ func ArticleFilterSchema() listfilter.Schema {
 		"create_time":  t,
 		"publish_time": t,
 		"review_due":   {Kind: listfilter.Enum, Values: []string{"true", "false"}},
+		"title":        {Kind: listfilter.Text},
 	}
 }
 

@@ -100,7 +100,10 @@ func randomQuery(r *rand.Rand) domain.ArticleQuery {
 	timeOps := []listfilter.Op{listfilter.Eq, listfilter.Ne, listfilter.Lt, listfilter.Le, listfilter.Gt, listfilter.Ge}
 	for range r.IntN(4) {
 		var c listfilter.Condition
-		switch field := pick(r, []string{"state", "tag", "topic", "site", "author", "update_time", "create_time", "publish_time"}); field {
+		switch field := pick(r, []string{"state", "tag", "topic", "site", "author", "update_time", "create_time", "publish_time", "title"}); field {
+		case "title":
+			// Substrings in other cases, non-ASCII letters, regular-expression characters.
+			c = listfilter.Condition{Field: field, Op: listfilter.Has, Value: pick(r, []string{"alp", "ALPHA", "ärg", "ÄRGER", "é", "beta 2", "ET", "zz", ".*", "a 2"})}
 		case "state":
 			c = listfilter.Condition{Field: field, Op: pick(r, strOps), Value: pick(r, domain.StateNames())}
 		case "tag":
@@ -206,6 +209,7 @@ func TestArticleIndexMatchesStoreQuery(t *testing.T) {
 			{Limit: 5, Conditions: []listfilter.Condition{{Field: "state", Op: listfilter.Eq, Value: "LIVE"}}},
 			{Limit: 5, Conditions: []listfilter.Condition{{Field: "tag", Op: listfilter.Lt, Value: "x"}}},
 			{Limit: 5, Conditions: []listfilter.Condition{{Field: "color", Op: listfilter.Eq, Value: "x"}}},
+			{Limit: 5, Conditions: []listfilter.Condition{{Field: "title", Op: listfilter.Eq, Value: "x"}}},
 		} {
 			_, storeErr := store.QueryArticles(s, ctx, q)
 			_, indexErr := ix.List(q)

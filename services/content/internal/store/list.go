@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -208,6 +209,13 @@ func compileCondition(c listfilter.Condition) ([]any, error) {
 			clauses = append(clauses, bson.D{{Key: path, Value: bson.D{{Key: "$ne", Value: nil}}}})
 		}
 		return clauses, nil
+	}
+	if c.Field == "title" {
+		if c.Op != listfilter.Has {
+			return nil, fmt.Errorf("list articles: operator %q is not supported for %s", c.Op, c.Field)
+		}
+		// The reference query only (a scan): lists answer from the index (domain.TitleContains).
+		return []any{bson.D{{Key: pathTitle, Value: bson.Regex{Pattern: regexp.QuoteMeta(c.Value), Options: "i"}}}}, nil
 	}
 	return nil, fmt.Errorf("list articles: unknown filter field %q", c.Field)
 }
