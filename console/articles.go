@@ -38,6 +38,7 @@ type option struct{ Value, Label string }
 // articleQuery is the Articles screen's form: the URL's query, as typed.
 type articleQuery struct {
 	State, Site, Tag, Author string
+	Title                    string // searched for in titles: title:"..." (contains, any case)
 	Sort                     string // one of articleSorts' values
 	Desc                     bool
 	PageSize                 int
@@ -47,12 +48,12 @@ type articleQuery struct {
 
 // filterFields are the Articles form's filter inputs, in the order a refused filter is
 // attributed to them.
-var filterFields = []string{"state", "site", "tag", "author"}
+var filterFields = []string{"title", "state", "site", "tag", "author"}
 
 func articleQueryOf(q url.Values) articleQuery {
 	aq := articleQuery{
 		State: strings.TrimSpace(q.Get("state")), Site: strings.TrimSpace(q.Get("site")),
-		Tag: strings.TrimSpace(q.Get("tag")), Author: strings.TrimSpace(q.Get("author")),
+		Tag: strings.TrimSpace(q.Get("tag")), Author: strings.TrimSpace(q.Get("author")), Title: strings.TrimSpace(q.Get("title")),
 		Sort: q.Get("sort"), Desc: q.Get("dir") != "asc", PageToken: q.Get("page_token"), Page: 1,
 	}
 	aq.PageSize = articlesPageSize
@@ -78,16 +79,22 @@ func (q articleQuery) value(field string) string {
 		return q.Tag
 	case "author":
 		return q.Author
+	case "title":
+		return q.Title
 	}
 	return ""
 }
 
-// condition is the AIP-160 condition of one filter input, or "" when it is empty. Values are
-// quoted; the content API parses them and refuses what it does not accept.
+// condition is the AIP-160 condition of one filter input, or "" when it is empty: the title is
+// searched for (title:"..."), the others must equal. Values are quoted; the content API parses
+// them and refuses what it does not accept.
 func (q articleQuery) condition(field string) string {
 	v := q.value(field)
-	if v == "" {
+	switch {
+	case v == "":
 		return ""
+	case field == "title":
+		return "title:" + quoteFilterValue(v)
 	}
 	return field + " = " + quoteFilterValue(v)
 }

@@ -28,6 +28,8 @@ func TestArticleQueryFilter(t *testing.T) {
 	}{
 		{"size=2", "", "update_time desc", "/console/articles?dir=desc&page=2&page_token=tok&size=2&sort=update_time"},
 		{"state=DRAFT&sort=title&dir=asc", `state = "DRAFT"`, "title", "/console/articles?dir=asc&page=2&page_token=tok&sort=title&state=DRAFT"},
+		{"title=+Kratom+%22Q%22+&state=DRAFT", `title:"Kratom \"Q\"" AND state = "DRAFT"`, "update_time desc",
+			"/console/articles?dir=desc&page=2&page_token=tok&sort=update_time&state=DRAFT&title=Kratom+%22Q%22"},
 		{"site=+kratom-help+&tag=a%22b%5C&author=Dr.+X&sort=publish_time", `site = "kratom-help" AND tag = "a\"b\\" AND author = "Dr. X"`, "publish_time desc",
 			"/console/articles?author=Dr.+X&dir=desc&page=2&page_token=tok&site=kratom-help&sort=publish_time&tag=a%22b%5C"},
 	}
@@ -67,7 +69,7 @@ func TestArticlesPageEscapesAndLabels(t *testing.T) {
 	}{
 		{"editor", pageData{Title: "Articles", Viewer: &viewer{DisplayName: "Ed", CanWrite: true},
 			Articles: page(articleQuery{PageSize: 25, Tag: `"><script>`, Sort: "update_time", Desc: true, Page: 1}, nil)},
-			[]string{`<label for="state">`, `<label for="site">`, `<label for="tag">`, `<label for="author">`, `<label for="sort">`, `<label for="dir">`, `<label for="size">`,
+			[]string{`<label for="title-search">`, `<label for="state">`, `<label for="site">`, `<label for="tag">`, `<label for="author">`, `<label for="sort">`, `<label for="dir">`, `<label for="size">`,
 				`<caption>`, `<th scope="col" aria-sort="descending">Last changed</th>`, `value="&#34;&gt;&lt;script&gt;"`,
 				`datetime="2026-12-01T09:30:00Z"`, `id="next-page"`, `href="/console/#new-heading"`, `aria-current="page">Articles`},
 			nil},

@@ -14,8 +14,8 @@
 //     limited per client address here and per account by the access service (429 with
 //     Retry-After either way).
 //   - Pages are html/template (escaped), embedded in the binary, sent with a strict
-//     Content-Security-Policy (script only from the console's own static files, never inline;
-//     frame-ancestors 'none') and never cached.
+//     Content-Security-Policy (only the console's own static scripts, no inline script or eval;
+//     frame-ancestors 'none') and never cached. Every page works without script.
 //
 // The console never logs cookies, tokens or request bodies.
 package console
@@ -53,10 +53,10 @@ const Prefix = "/console/"
 const CookieName = "beacon_session"
 
 // ContentSecurityPolicy is sent with every console response: nothing but the console's own
-// stylesheet, images and scripts (static files; no inline script), forms only to the console,
-// never in a frame.
-const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; " +
-	"frame-ancestors 'none'; base-uri 'none'"
+// stylesheet, images and scripts (static files; no inline script, no eval), requests (the
+// editor's lint as you type) and forms only to the console, never in a frame.
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // DefaultAddressLimit limits sign-in attempts per client address: 20 at once, then one every 3
 // seconds.
@@ -170,6 +170,15 @@ func New(cfg Config, up Upstreams, logger *slog.Logger) (*Console, error) {
 	mux.HandleFunc("GET /console/account", c.account)
 	mux.HandleFunc("POST /console/account/password", c.changePassword)
 	c.resourceRoutes(mux)
+	mux.HandleFunc("GET /console/articles/new", c.newArticleEditor)
+	mux.HandleFunc("POST /console/articles/new", c.createArticle)
+	mux.HandleFunc("GET /console/articles/{id}", c.articleEditor)
+	mux.HandleFunc("POST /console/articles/{id}", c.updateArticle)
+	mux.HandleFunc("POST /console/articles/{id}/{action}", c.articleAction)
+	mux.HandleFunc("POST /console/lint", c.lintDraft)
+	mux.HandleFunc("GET /console/articles/{id}/revisions", c.revisions)
+	mux.HandleFunc("GET /console/articles/{id}/revisions/{rev}/rollback", c.rollbackConfirm)
+	mux.HandleFunc("POST /console/articles/{id}/rollback", c.rollback)
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", staticHandler(static)))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, "There is no such page in the console.")
@@ -217,14 +226,22 @@ func securityHeaders(next http.Handler) http.Handler {
 // maxFormBytes caps the body of a console form; the forms are a few short fields.
 const maxFormBytes = 64 << 10
 
+// maxArticleFormBytes caps the article editor's forms (and the lint requests of its script):
+// a body of up to 512 KiB, encoded, with the other fields.
+const maxArticleFormBytes = 2 << 20
+
 // limitForms caps request bodies at maxFormBytes (a larger form fails to parse: 400), the
-// resource import's upload at maxImportFormBytes.
+// resource import's upload at maxImportFormBytes, and the article editor's forms at
+// maxArticleFormBytes.
 func limitForms(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			limit := int64(maxFormBytes)
-			if r.URL.Path == resourceImportPath {
+			switch {
+			case r.URL.Path == resourceImportPath:
 				limit = maxImportFormBytes
+			case strings.HasPrefix(r.URL.Path, Prefix+"articles/") || r.URL.Path == Prefix+"lint":
+				limit = maxArticleFormBytes
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}

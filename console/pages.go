@@ -28,7 +28,7 @@ const (
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
 var pageNames = []string{"sign-in", "home", "articles", "error",
-	"confirm", "sites", "site", "keys", "users", "user", "account"}
+	"confirm", "sites", "site", "keys", "users", "user", "account", "editor", "revisions"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -56,9 +56,12 @@ func parsePages() (map[string]*template.Template, error) {
 			return m, nil
 		},
 	}
+	for name, f := range editorFuncs {
+		funcs[name] = f
+	}
 	pages := map[string]*template.Template{}
 	for _, name := range slices.Concat(pageNames, resourcePageNames) {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partial-*.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
 		}
@@ -107,6 +110,8 @@ type pageData struct {
 	Import         *importPage
 	Directories    *directoriesPage
 	DirectoryEdit  *directoryEditPage
+	Editor         *editorPage
+	Revisions      *revisionsPage
 }
 
 type articleRow struct {
