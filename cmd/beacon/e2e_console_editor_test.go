@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -60,6 +62,9 @@ func TestConsoleEditorInBrowser(t *testing.T) {
 	// CSP), and Preview renders it with the delivery renderer's TOC and reading level.
 	step("new article", chromedp.Navigate(in.restURL+"/console/articles/new"), chromedp.WaitVisible(chromedp.CSS("#body")))
 	checkAccessibility(t, ctx, "new article")
+	// The script runs under the console's real Content-Security-Policy (newBrowser bypasses it
+	// for axe; not on this page).
+	step("enforce the CSP", bypassCSP(false), chromedp.Navigate(in.restURL+"/console/articles/new"), chromedp.WaitVisible(chromedp.CSS("#body")))
 	step("type",
 		chromedp.SendKeys(chromedp.CSS("#title"), "Sleeping after kratom"),
 		chromedp.SetValue(chromedp.CSS("#body"), "## Sleep\n\nJunkies sleep badly at first."),
@@ -68,7 +73,7 @@ func TestConsoleEditorInBrowser(t *testing.T) {
 	if got := text("#lint-live"); !strings.Contains(got, "Suggested rewrite") || !strings.Contains(got, "number-needs-citation") {
 		t.Errorf("the lint as you type shows:\n%s", got)
 	}
-	step("preview", chromedp.Click(chromedp.CSS("#preview-button")), chromedp.WaitVisible(chromedp.CSS("#preview-body")))
+	step("preview", bypassCSP(true), chromedp.Click(chromedp.CSS("#preview-button")), chromedp.WaitVisible(chromedp.CSS("#preview-body")))
 	if got := text("#reading-level"); !strings.Contains(got, "Reading ease") || !strings.Contains(got, "words") {
 		t.Errorf("reading level: %q", got)
 	}
@@ -258,6 +263,15 @@ func TestConsoleEditorInBrowser(t *testing.T) {
 	if present("#article-form") {
 		t.Error("the editor is still shown after sign-out")
 	}
+}
+
+// bypassCSP turns Chromium's bypass of pages' Content-Security-Policy on or off for the
+// documents the tab loads next.
+func bypassCSP(enabled bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: enabled})
+		return err
+	})
 }
 
 // jsString quotes s as a JavaScript string literal.

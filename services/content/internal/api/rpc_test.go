@@ -37,6 +37,12 @@ func articleCases() []rpcCase {
 		}
 	}
 	onSites := func(sites ...string) *contentv1.Article { return &contentv1.Article{TargetSites: sites} }
+	preview := func(a *contentv1.Article) call {
+		return func(ctx context.Context, _ *testing.T, e *env) error {
+			_, err := e.articles.PreviewArticle(ctx, &contentv1.PreviewArticleRequest{Article: a})
+			return err
+		}
+	}
 	get := func(sites ...string) call {
 		return func(ctx context.Context, t *testing.T, e *env) error {
 			_, err := e.articles.GetArticle(ctx, &contentv1.GetArticleRequest{Name: e.article(t, sites...).GetName()})
@@ -261,6 +267,15 @@ func articleCases() []rpcCase {
 		{name: "RollbackArticle by viewer", key: keyViewer, call: lifecycle(rollback(1), "", siteA, "publish"), want: codes.PermissionDenied},
 		{name: "RollbackArticle foreign site", key: keyEditorA, call: lifecycle(rollback(1), "", siteB, "publish"), want: codes.NotFound},
 		{name: "RollbackArticle bad name", key: keyEditorA, call: lifecycle(rollback(1), "bad name", siteA, "publish"), want: codes.InvalidArgument, fields: []string{"name"}},
+
+		{name: "PreviewArticle", key: keyEditorA, call: preview(&contentv1.Article{Title: "Draft", Body: "# Hi", TargetSites: []string{"sites/site-a"}}), want: codes.OK},
+		{name: "PreviewArticle without a title or site", key: keyEditorA, call: preview(&contentv1.Article{Body: "Hi"}), want: codes.OK},
+		{name: "PreviewArticle no article", key: keyEditorA, call: preview(nil), want: codes.InvalidArgument, fields: []string{"article"}},
+		{name: "PreviewArticle body too complex", key: keyEditorA, call: preview(&contentv1.Article{Body: strings.Repeat(">", 5000) + " x"}),
+			want: codes.InvalidArgument, fields: []string{"article.body"}},
+		{name: "PreviewArticle foreign site", key: keyEditorA, call: preview(&contentv1.Article{TargetSites: []string{"sites/site-b"}}), want: codes.PermissionDenied},
+		{name: "PreviewArticle by viewer", key: keyViewer, call: preview(&contentv1.Article{TargetSites: []string{"sites/site-a"}}), want: codes.PermissionDenied},
+		{name: "PreviewArticle by delivery key", key: keyDelivery, call: preview(&contentv1.Article{TargetSites: []string{"sites/site-a"}}), want: codes.PermissionDenied},
 	}
 }
 
