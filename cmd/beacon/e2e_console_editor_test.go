@@ -273,8 +273,3 @@ func bypassCSP(enabled bool) chromedp.Action[chromedp.Void] {
 		return err
 	})
 }
-
-// jsString quotes s as a JavaScript string literal.
-func jsString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}
