@@ -226,6 +226,9 @@ func TestConsoleEditorInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#title-search")),
 		chromedp.SendKeys(chromedp.CSS("#title-search"), "SLEEPING AFTER"),
 		chromedp.Submit(chromedp.CSS("#title-search")),
+		// The unfiltered list links the article too: wait for the filtered page (its input's
+		// value attribute is the server's).
+		chromedp.WaitReady(chromedp.CSS(`#title-search[value="SLEEPING AFTER"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#articles a[href="/console/`+name+`"]`)))
 	if got := text("#articles tbody"); !strings.Contains(got, "Sleeping after kratom") || strings.Contains(got, "Kratom withdrawal") {
 		t.Errorf("the title search lists:\n%s", got)
