@@ -407,7 +407,7 @@ func TestEditorHandlers(t *testing.T) {
 
 // newTestConsole is a console over fake clients, routed as New routes.
 func newTestConsole(sessions accessv1.SessionServiceClient, articles contentv1.ArticleServiceClient) (*Console, error) {
-	c, err := New(Config{CallTimeout: time.Second}, Upstreams{Access: &grpc.ClientConn{}, Content: &grpc.ClientConn{}, Sites: &grpc.ClientConn{}}, slog.New(slog.DiscardHandler))
+	c, err := New(Config{CallTimeout: time.Second}, Upstreams{Access: &grpc.ClientConn{}, Content: &grpc.ClientConn{}, Sites: &grpc.ClientConn{}, Resources: &grpc.ClientConn{}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
