@@ -318,6 +318,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/articles:preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * PreviewArticle renders a draft that is not saved and runs the clinical-claim lint on it, as
+         *     a write would: the same renderer, the same rules, the target sites' lint tunings, and the
+         *     draft's acknowledgements marking the warnings they cover. Nothing is stored or changed. The
+         *     caller's key must cover every target site. Only what bounds the work is validated (the
+         *     body's size, encoding and complexity, the lengths of title and summary): a draft being
+         *     typed may still lack a title or a site.
+         * @description PreviewArticle renders a draft that is not saved and runs the clinical-claim lint on it, as
+         *     a write would: the same renderer, the same rules, the target sites' lint tunings, and the
+         *     draft's acknowledgements marking the warnings they cover. Nothing is stored or changed. The
+         *     caller's key must cover every target site. Only what bounds the work is validated (the
+         *     body's size, encoding and complexity, the lengths of title and summary): a draft being
+         *     typed may still lack a title or a site.
+         */
+        post: operations["ArticleService_PreviewArticle"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/directories": {
         parameters: {
             query?: never;
@@ -2267,6 +2297,14 @@ export interface components {
          * @enum {string}
          */
         v1PhoneType: "TYPE_UNSPECIFIED" | "TYPE_VOICE" | "TYPE_TEXT" | "TYPE_FAX" | "TYPE_TTY";
+        v1PreviewArticleRequest: {
+            article: components["schemas"]["v1Article"];
+        };
+        v1PreviewArticleResponse: {
+            /** @description What the clinical-claim lint finds in the title, summary and body, as Article.lint_findings. */
+            lintFindings?: components["schemas"]["beaconContentV1LintFinding"][];
+            rendering?: components["schemas"]["v1Rendering"];
+        };
         /** @description PublishedArticle is the live snapshot of an article: everything a site renders. */
         v1PublishedArticle: {
             authors?: components["schemas"]["v1PublishedPerson"][];
@@ -3220,8 +3258,9 @@ export interface operations {
                 pageToken?: string;
                 /**
                  * @description AIP-160 subset joined by AND: state, tag, topic, site, author (=) and update_time, create_time,
-                 *     publish_time (= != < <= > >= with RFC 3339 times), and review_due (= true or false: whether
-                 *     review_due_time has come; never-reviewed articles are not due). Example:
+                 *     publish_time (= != < <= > >= with RFC 3339 times), review_due (= true or false: whether
+                 *     review_due_time has come; never-reviewed articles are not due), and title with the has
+                 *     operator only (title:"kratom": the title contains the text, in any case). Example:
                  *     state = PUBLISHED AND tag = "kratom" AND update_time > "2026-01-01T00:00:00Z"
                  */
                 filter?: string;
@@ -3731,6 +3770,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["v1Article"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+        };
+    };
+    ArticleService_PreviewArticle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1PreviewArticleRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1PreviewArticleResponse"];
                 };
             };
             /** @description An unexpected error response. */
