@@ -96,6 +96,7 @@ type Service struct {
 	tally     *domain.Tally
 	manage    *api.QuestionnaireServer
 	screeners *api.ScreenerServer
+	preview   *api.QuestionnairePreviewServer
 	sites     catalogAdapter
 	logger    *slog.Logger
 }
@@ -136,6 +137,7 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		cfg: cfg, domain: svc, delivery: delivery, tally: tally, sites: sites, logger: logger,
 		manage:    api.NewQuestionnaireServer(svc, tally, deps.Tokens, nil),
 		screeners: api.NewScreenerServer(delivery, sites),
+		preview:   api.NewQuestionnairePreviewServer(svc, delivery),
 	}, nil
 }
 
@@ -173,26 +175,31 @@ func (a catalogAdapter) Caching(ctx context.Context, id string) (bool, int) {
 func (s *Service) Register(srv grpc.ServiceRegistrar) {
 	screeningv1.RegisterQuestionnaireServiceServer(srv, s.manage)
 	screeningv1.RegisterScreenerServiceServer(srv, s.screeners)
+	screeningv1.RegisterQuestionnairePreviewServiceServer(srv, s.preview)
 }
 
 // ServiceNames are the gRPC service names Register adds.
 func ServiceNames() []string {
-	return []string{screeningv1.QuestionnaireService_ServiceDesc.ServiceName, screeningv1.ScreenerService_ServiceDesc.ServiceName}
+	return []string{screeningv1.QuestionnaireService_ServiceDesc.ServiceName, screeningv1.ScreenerService_ServiceDesc.ServiceName,
+		screeningv1.QuestionnairePreviewService_ServiceDesc.ServiceName}
 }
 
 // Rules is the access policy of every method the service registers.
 func Rules() auth.Policy {
-	p, err := auth.Merge(api.Rules(), api.ScreenerRules())
+	p, err := auth.Merge(api.Rules(), api.ScreenerRules(), api.PreviewRules())
 	if err != nil {
-		panic(err) // the two policies name different services
+		panic(err) // the policies name different services
 	}
 	return p
 }
 
-// RegisterGateway registers the management REST routes over a connection to the service. The
-// screener routes are the read side's (ReadSide, RemoteReadSide).
+// RegisterGateway registers the management and preview REST routes over a connection to the
+// service. The screener routes are the read side's (ReadSide, RemoteReadSide).
 func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return screeningv1.RegisterQuestionnaireServiceHandler(ctx, mux, conn)
+	if err := screeningv1.RegisterQuestionnaireServiceHandler(ctx, mux, conn); err != nil {
+		return err
+	}
+	return screeningv1.RegisterQuestionnairePreviewServiceHandler(ctx, mux, conn)
 }
 
 // ReadSide is the service's REST read side for a gateway in the same process: screeners served

@@ -82,6 +82,7 @@ func (s *sources) CrisisLines(_ context.Context, site string) ([]domain.CrisisLi
 type env struct {
 	manage    *api.QuestionnaireServer
 	screeners *api.ScreenerServer
+	preview   *api.QuestionnairePreviewServer
 	read      *api.ReadSide
 	tally     *domain.Tally
 	counters  *store.Counters
@@ -118,7 +119,8 @@ func newEnvWith(tb testing.TB, sitesFixture testSites) *env {
 	screeners := api.NewScreenerServer(delivery, sitesFixture)
 	return &env{
 		manage: api.NewQuestionnaireServer(svc, tally, tokens, nil), screeners: screeners,
-		read: api.NewReadSide(screeners, sitesFixture, logger), tally: tally, counters: counters, sources: src,
+		preview: api.NewQuestionnairePreviewServer(svc, delivery),
+		read:    api.NewReadSide(screeners, sitesFixture, logger), tally: tally, counters: counters, sources: src,
 	}
 }
 

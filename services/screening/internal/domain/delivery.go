@@ -246,6 +246,31 @@ func (d *Delivery) Score(ctx context.Context, site, slug string, version int64, 
 	return out, nil
 }
 
+// Preview scores answers against v, which need not be published, and returns the outcome a
+// reader of site would get (wording, recommendations, crisis lines), without counting it: for
+// an editor trying sample answers. The caller checks that site is one of v's target sites.
+// Bad answers give an Invalid error naming each problem, as for Score.
+func (d *Delivery) Preview(ctx context.Context, site string, v *Version, answers Answers) (Outcome, error) {
+	settings, err := d.sites.Site(ctx, site)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("site %s: %w", site, err)
+	}
+	if !settings.Exists || settings.Deleted {
+		return Outcome{}, apperr.FailedPreconditionField("site", "site %q does not exist or is deleted", "sites/"+site)
+	}
+	sc, err := NewScorer(v)
+	if err != nil {
+		return Outcome{}, err
+	}
+	res, err := sc.Score(answers)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{Result: res, Disclaimer: v.Content.Disclaimer, ResultHTML: d.renderer.Render(res.Band.ResultText).HTML}
+	d.recommend(ctx, site, settings, res.Band, nil, &out)
+	return out, nil
+}
+
 // recommend fetches articles, resources and crisis lines concurrently, each bounded by the
 // budget, and waits for all three (every call ends by the deadline: the sources honour ctx).
 func (d *Delivery) recommend(ctx context.Context, site string, settings SiteSettings, b Band, near *Point, out *Outcome) {

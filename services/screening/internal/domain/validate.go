@@ -505,36 +505,17 @@ func (v *violations) coverage(f *form, bands []Band) {
 		v.add("items", "enable_when conditions depend on too many answers to check the bands (at most %d combinations of the questions they refer to)", maxControllerCombinations)
 		return
 	}
-	var gaps []int
-	for _, t := range r.Totals() {
-		if !slices.ContainsFunc(bands, func(b Band) bool { return b.Covers(t) }) {
-			gaps = append(gaps, t)
-		}
+	cov := coverageOf(r, bands)
+	if len(cov.Gaps) > 0 {
+		v.add("bands", "no band covers the reachable total(s) %s (reachable: %s)", ranges(cov.Gaps), ranges(cov.Reachable))
 	}
-	if len(gaps) > 0 {
-		v.add("bands", "no band covers the reachable total(s) %s (reachable: %s)", ranges(gaps), ranges(r.Totals()))
-	}
-	for j, b := range bands {
-		var mine []int
-		for _, t := range r.Totals() {
-			if b.Covers(t) {
-				mine = append(mine, t)
-			}
-		}
-		if len(mine) == 0 {
-			v.add(fmt.Sprintf("bands[%d]", j), "covers no reachable total (reachable: %s)", ranges(r.Totals()))
+	for j, bc := range cov.Bands {
+		if len(bc.Covers) == 0 {
+			v.add(fmt.Sprintf("bands[%d]", j), "covers no reachable total (reachable: %s)", ranges(cov.Reachable))
 			continue
 		}
-		for i := range j {
-			var both []int
-			for _, t := range mine {
-				if bands[i].Covers(t) {
-					both = append(both, t)
-				}
-			}
-			if len(both) > 0 {
-				v.add(fmt.Sprintf("bands[%d]", j), "overlaps bands[%d] (%q) at total(s) %s; each total must fall in exactly one band", i, bands[i].Code, ranges(both))
-			}
+		for _, o := range bc.Overlaps {
+			v.add(fmt.Sprintf("bands[%d]", j), "overlaps bands[%d] (%q) at total(s) %s; each total must fall in exactly one band", o.Band, bands[o.Band].Code, ranges(o.Totals))
 		}
 	}
 }
@@ -542,17 +523,12 @@ func (v *violations) coverage(f *form, bands []Band) {
 // ranges formats sorted integers compactly: "0-3, 5, 7-9".
 func ranges(ns []int) string {
 	var parts []string
-	for i := 0; i < len(ns); {
-		j := i
-		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
-			j++
-		}
-		if i == j {
-			parts = append(parts, strconv.Itoa(ns[i]))
+	for _, r := range Ranges(ns) {
+		if r.Min == r.Max {
+			parts = append(parts, strconv.Itoa(r.Min))
 		} else {
-			parts = append(parts, fmt.Sprintf("%d-%d", ns[i], ns[j]))
+			parts = append(parts, fmt.Sprintf("%d-%d", r.Min, r.Max))
 		}
-		i = j + 1
 	}
 	return strings.Join(parts, ", ")
 }

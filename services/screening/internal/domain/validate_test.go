@@ -212,3 +212,19 @@ func TestReachableTotalsFollowEnableWhen(t *testing.T) {
 		})
 	}
 }
+
+func TestRanges(t *testing.T) {
+	cases := []struct {
+		in   []int
+		want []domain.ScoreRange
+	}{
+		{nil, nil},
+		{[]int{4}, []domain.ScoreRange{{4, 4}}},
+		{[]int{-2, -1, 0, 3, 5, 6}, []domain.ScoreRange{{-2, 0}, {3, 3}, {5, 6}}},
+	}
+	for _, tc := range cases {
+		if got := domain.Ranges(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("Ranges(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
