@@ -82,6 +82,8 @@ type Upstreams struct {
 
 	// Resources serves ResourceService and DirectoryService (Resources, Directories, Home).
 	Resources *grpc.ClientConn
+	// Screening serves the questionnaires screen; without it the screen is not offered.
+	Screening *grpc.ClientConn
 }
 
 //go:embed templates/*.html
@@ -98,6 +100,7 @@ type Console struct {
 	users     accessv1.UserServiceClient
 	articles  contentv1.ArticleServiceClient
 	sites     sitesv1.SiteServiceClient
+	quest     questionnaireClients
 	logger    *slog.Logger
 	pages     map[string]*template.Template
 	addresses *ratelimit.Keyed
@@ -179,6 +182,10 @@ func New(cfg Config, up Upstreams, logger *slog.Logger) (*Console, error) {
 	mux.HandleFunc("GET /console/articles/{id}/revisions", c.revisions)
 	mux.HandleFunc("GET /console/articles/{id}/revisions/{rev}/rollback", c.rollbackConfirm)
 	mux.HandleFunc("POST /console/articles/{id}/rollback", c.rollback)
+	if up.Screening != nil {
+		c.quest = newQuestionnaireClients(up.Screening)
+		c.routeQuestionnaires(mux)
+	}
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", staticHandler(static)))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, http.StatusNotFound, "There is no such page in the console.")

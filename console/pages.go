@@ -60,8 +60,12 @@ func parsePages() (map[string]*template.Template, error) {
 		funcs[name] = f
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range slices.Concat(pageNames, resourcePageNames) {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partial-*.html", "templates/"+name+".html")
+	for _, name := range slices.Concat(pageNames, resourcePageNames, questPageNames) {
+		files := []string{"templates/layout.html", "templates/partial-*.html", "templates/" + name + ".html"}
+		if slices.Contains(questPageNames, name) {
+			files = append(files, questSharedTemplates)
+		}
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(questFuncs).ParseFS(templateFiles, files...)
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
 		}
@@ -112,6 +116,7 @@ type pageData struct {
 	DirectoryEdit  *directoryEditPage
 	Editor         *editorPage
 	Revisions      *revisionsPage
+	Quest          *questPage // the questionnaires screen's pages
 }
 
 type articleRow struct {

@@ -485,7 +485,10 @@ func (a *app) initConsole(context.Context) (modules.Service, error) {
 			_ = c.Close()
 		}
 	}
-	for _, name := range []string{"access", "content", "sites", "resources"} {
+	for _, name := range []string{"access", "content", "sites", "resources", "screening"} {
+		if name == "screening" && !a.running[name] && a.cfg.ServiceAddrs[name] == "" {
+			continue // the questionnaires screen is not offered without the screening service
+		}
 		conn, err := a.serviceConn(name, "console")
 		if err != nil {
 			closeConns()
@@ -494,7 +497,7 @@ func (a *app) initConsole(context.Context) (modules.Service, error) {
 		conns[name] = conn
 	}
 	c, err := console.New(a.cfg.Console, console.Upstreams{Access: conns["access"], Content: conns["content"], Sites: conns["sites"],
-		Resources: conns["resources"]}, a.logger)
+		Resources: conns["resources"], Screening: conns["screening"]}, a.logger)
 	if err != nil {
 		closeConns()
 		return nil, err
