@@ -238,8 +238,8 @@ const maxFormBytes = 64 << 10
 const maxArticleFormBytes = 2 << 20
 
 // limitForms caps request bodies at maxFormBytes (a larger form fails to parse: 400), the
-// resource import's upload at maxImportFormBytes, and the article editor's forms at
-// maxArticleFormBytes.
+// resource import's upload at maxImportFormBytes, the article editor's forms at
+// maxArticleFormBytes and the questionnaire editor's forms at maxQuestionnaireFormBytes.
 func limitForms(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
@@ -249,6 +249,8 @@ func limitForms(next http.Handler) http.Handler {
 				limit = maxImportFormBytes
 			case strings.HasPrefix(r.URL.Path, Prefix+"articles/") || r.URL.Path == Prefix+"lint":
 				limit = maxArticleFormBytes
+			case strings.HasPrefix(r.URL.Path, Prefix+"questionnaires/"):
+				limit = maxQuestionnaireFormBytes
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}

@@ -46,6 +46,20 @@ var questPageNames = []string{"questionnaires", "questionnaire", "questionnaire-
 // questSharedTemplates defines the parts the screen's pages share.
 const questSharedTemplates = "templates/questionnaire-parts.html"
 
+// maxQuestionnaireFormBytes caps the questionnaire editor's forms: a questionnaire is sent to
+// the screening service whole, whose requests are capped at 1 MiB.
+const maxQuestionnaireFormBytes = 1 << 20
+
+// parseEditorForm parses a posted form of the screen; an unreadable or oversized one is
+// answered 400.
+func (c *Console) parseEditorForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		c.renderError(w, r, http.StatusBadRequest, "The form could not be read (at most 1 MiB).")
+		return false
+	}
+	return true
+}
+
 // questionnaireListSize is how many questionnaires one page of the list shows.
 const questionnaireListSize = 50
 
@@ -342,7 +356,7 @@ func (c *Console) questionnaireSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !c.parseForm(w, r) {
+	if !c.parseEditorForm(w, r) {
 		return
 	}
 	form := parseQuestForm(r.PostForm)
@@ -460,7 +474,7 @@ func (c *Console) questionnairePublish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !c.parseForm(w, r) {
+	if !c.parseEditorForm(w, r) {
 		return
 	}
 	name := "questionnaires/" + r.PathValue("id")
@@ -623,7 +637,7 @@ func (c *Console) questionnaireTry(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if r.Method == http.MethodPost && !c.parseForm(w, r) {
+	if r.Method == http.MethodPost && !c.parseEditorForm(w, r) {
 		return
 	}
 	name := "questionnaires/" + r.PathValue("id")

@@ -487,3 +487,30 @@ func TestStatsPage(t *testing.T) {
 		}
 	}
 }
+
+func TestEditorFormsMayBeLarger(t *testing.T) {
+	parsed := limitForms(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	}))
+	big := url.Values{"title": {strings.Repeat("x", 100<<10)}}.Encode()
+	huge := url.Values{"title": {strings.Repeat("x", 2<<20)}}.Encode()
+	for _, tt := range []struct {
+		path, body string
+		want       int
+	}{
+		{"/console/drafts", big, 400},
+		{"/console/questionnaires/new", big, 200},
+		{"/console/questionnaires/q1", big, 200},
+		{"/console/questionnaires/q1", huge, 400},
+	} {
+		r := httptest.NewRequest("POST", tt.path, strings.NewReader(tt.body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		parsed.ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("%s with %d bytes: %d, want %d", tt.path, len(tt.body), w.Code, tt.want)
+		}
+	}
+}

@@ -28,13 +28,13 @@ func NewQuestionnairePreviewServer(service *domain.Service, delivery *domain.Del
 	return &QuestionnairePreviewServer{service: service, delivery: delivery}
 }
 
-// PreviewRules is the access policy of QuestionnairePreviewService: checking content is part of
-// writing it (editors and admins); trying sample answers reads (viewers too).
+// PreviewRules is the access policy of QuestionnairePreviewService: both methods store and
+// change nothing, so every role may call them (a viewer sees the coverage and tries answers);
+// site scope is the domain's rule, as for a save (Check) or a read (Try).
 func PreviewRules() auth.Policy {
 	readers := auth.Rule{Roles: []auth.Role{auth.RoleAdmin, auth.RoleEditor, auth.RoleViewer}}
-	writers := auth.Rule{Roles: []auth.Role{auth.RoleAdmin, auth.RoleEditor}}
 	return auth.Policy{
-		screeningv1.QuestionnairePreviewService_CheckQuestionnaire_FullMethodName: writers,
+		screeningv1.QuestionnairePreviewService_CheckQuestionnaire_FullMethodName: readers,
 		screeningv1.QuestionnairePreviewService_TryQuestionnaire_FullMethodName:   readers,
 	}
 }
