@@ -218,8 +218,3 @@ func TestConsoleQuestionnairesInBrowser(t *testing.T) {
 		t.Errorf("the viewer's forged save changed the title to %q", got.str("title"))
 	}
 }
-
-// jsString quotes s as a JavaScript string literal.
-func jsString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
