@@ -590,6 +590,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/questionnaires/{questionnaire}:try": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * TryQuestionnaire scores sample answers against the draft or a published version of a
+         *     questionnaire and returns the result as a reader on one of its sites would see it (band
+         *     wording, disclaimer, recommendations, crisis lines), without counting it in the statistics.
+         *     Bad answers are INVALID_ARGUMENT naming each, as for ScoreScreener.
+         * @description TryQuestionnaire scores sample answers against the draft or a published version of a
+         *     questionnaire and returns the result as a reader on one of its sites would see it (band
+         *     wording, disclaimer, recommendations, crisis lines), without counting it in the statistics.
+         *     Bad answers are INVALID_ARGUMENT naming each, as for ScoreScreener.
+         */
+        post: operations["QuestionnairePreviewService_TryQuestionnaire"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/questionnaires/{questionnaire}:undelete": {
         parameters: {
             query?: never;
@@ -606,6 +632,32 @@ export interface paths {
          *     not deleted or its slug was taken meanwhile.
          */
         post: operations["QuestionnaireService_UndeleteQuestionnaire"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/questionnaires:check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * CheckQuestionnaire validates a questionnaire by the rules of CreateQuestionnaire and
+         *     UpdateQuestionnaire, without storing it (the slug's uniqueness is not checked), and reports
+         *     which reachable totals each band covers: gaps and overlaps as the editor types. The caller's
+         *     key must cover every target site.
+         * @description CheckQuestionnaire validates a questionnaire by the rules of CreateQuestionnaire and
+         *     UpdateQuestionnaire, without storing it (the slug's uniqueness is not checked), and reports
+         *     which reachable totals each band covers: gaps and overlaps as the editor types. The caller's
+         *     key must cover every target site.
+         */
+        post: operations["QuestionnairePreviewService_CheckQuestionnaire"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1269,6 +1321,19 @@ export interface components {
          * @enum {string}
          */
         ItemEnableBehavior: "ENABLE_BEHAVIOR_UNSPECIFIED" | "ENABLE_BEHAVIOR_ALL" | "ENABLE_BEHAVIOR_ANY";
+        QuestionnairePreviewServiceTryQuestionnaireBody: {
+            answers?: components["schemas"]["v1SampleAnswer"][];
+            /**
+             * @description The site whose reader to show the result as, "sites/{site}": one of the version's target
+             *     sites that the caller's key covers. Empty: the first such site.
+             */
+            site?: string;
+            /**
+             * Format: int64
+             * @description A published version; 0 means the draft.
+             */
+            version?: string;
+        };
         QuestionnaireServicePublishQuestionnaireBody: {
             /** @description Optional: refuse with ABORTED unless it matches, so you publish what you reviewed. */
             etag?: string;
@@ -1907,6 +1972,25 @@ export interface components {
             showCrisisLines?: boolean;
             title: string;
         };
+        /** @description BandCoverage is what one band covers of the reachable totals. */
+        v1BandCoverage: {
+            code?: string;
+            /** @description The reachable totals the band covers (none: the band is never a result). */
+            covers?: components["schemas"]["v1ScoreRange"][];
+            /**
+             * Format: int32
+             * @description The band's position in Questionnaire.bands.
+             */
+            index?: number;
+            /** @description The totals it covers that an earlier band covers too. */
+            overlaps?: components["schemas"]["v1ScoreRange"][];
+        };
+        /** @description CheckViolation is one problem a save would report. */
+        v1CheckViolation: {
+            description?: string;
+            /** @description The field, as a save names it, e.g. "questionnaire.bands[1].max_score". */
+            field?: string;
+        };
         /** @description Citation is a source the article relies on. */
         v1Citation: {
             accessedDate?: components["schemas"]["typeDate"];
@@ -2527,6 +2611,29 @@ export interface components {
              */
             readonly version?: string;
         };
+        /** @description QuestionnaireCheck is the outcome of CheckQuestionnaire. */
+        v1QuestionnaireCheck: {
+            bands?: components["schemas"]["v1BandCoverage"][];
+            /**
+             * @description False when the items are not sound enough to compute the reachable totals (their
+             *     violations say why); the fields below are then empty.
+             */
+            coverageKnown?: boolean;
+            /** @description Reachable totals no band covers. */
+            gaps?: components["schemas"]["v1ScoreRange"][];
+            /** Format: int32 */
+            maxScore?: number;
+            /**
+             * Format: int32
+             * @description Lowest and highest reachable totals.
+             */
+            minScore?: number;
+            /** @description Every total some valid set of answers produces, given the enable_when rules. */
+            reachable?: components["schemas"]["v1ScoreRange"][];
+            /** @description No violation: a save with this content would pass validation. */
+            valid?: boolean;
+            violations?: components["schemas"]["v1CheckViolation"][];
+        };
         /** @description QuestionnaireRevision is the draft of a questionnaire as one successful change left it. */
         v1QuestionnaireRevision: {
             /** @description What the change was: "create", "update", "publish", "delete", "undelete". */
@@ -2774,6 +2881,11 @@ export interface components {
             /** @description "sites/{site}"; empty for all sites. */
             site?: string;
         };
+        /** @description SampleAnswer is one answer of a try: an option value, a decimal integer, or "true"/"false". */
+        v1SampleAnswer: {
+            linkId: string;
+            value: string;
+        };
         /** @description ScheduleFailure is why a scheduled publish did not happen. */
         v1ScheduleFailure: {
             /**
@@ -2791,6 +2903,13 @@ export interface components {
              *     LINT_STIGMATISING_TERM), subject (the field) and description.
              */
             unmetRules?: components["schemas"]["v1UnmetRule"][];
+        };
+        /** @description ScoreRange is the totals from min to max, both included. */
+        v1ScoreRange: {
+            /** Format: int32 */
+            max?: number;
+            /** Format: int32 */
+            min?: number;
         };
         v1ScoreScreenerResponse: {
             articles?: components["schemas"]["v1RecommendedArticles"];
@@ -4472,6 +4591,41 @@ export interface operations {
             };
         };
     };
+    QuestionnairePreviewService_TryQuestionnaire: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                questionnaire: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuestionnairePreviewServiceTryQuestionnaireBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ScoreScreenerResponse"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+        };
+    };
     QuestionnaireService_UndeleteQuestionnaire: {
         parameters: {
             query?: never;
@@ -4494,6 +4648,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["v1Questionnaire"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+        };
+    };
+    QuestionnairePreviewService_CheckQuestionnaire: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The questionnaire as the editor has it; name, etag and output-only fields are ignored. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1Questionnaire"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1QuestionnaireCheck"];
                 };
             };
             /** @description An unexpected error response. */
