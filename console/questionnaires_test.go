@@ -94,7 +94,9 @@ func valuesOf(f questForm) url.Values {
 	return v
 }
 
-func questItoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i%10))) }
+func questItoa(i int) string {
+	return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i%10)))
+}
 
 // TestQuestFormRoundTrip: a questionnaire shown in the editor and posted back unchanged is the
 // same questionnaire (nested group items included), for every editable field.
