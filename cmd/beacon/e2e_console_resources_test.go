@@ -201,7 +201,8 @@ func TestConsoleResourcesInBrowser(t *testing.T) {
 	step("create the directory",
 		chromedp.SendKeys(chromedp.CSS("#title"), "Browser directory"),
 		chromedp.Click(chromedp.CSS("#create-directory")),
-		chromedp.WaitVisible(chromedp.CSS("#entries")))
+		// The new-directory form has an #entries fieldset too: wait for the editor's entries.
+		chromedp.WaitVisible(chromedp.CSS("#entries .entry-name a")))
 	order := func() []string {
 		t.Helper()
 		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#entries .entry-name a")].map(a => a.textContent)`))
