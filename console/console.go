@@ -237,22 +237,26 @@ const maxFormBytes = 64 << 10
 // a body of up to 512 KiB, encoded, with the other fields.
 const maxArticleFormBytes = 2 << 20
 
-// limitForms caps request bodies at maxFormBytes (a larger form fails to parse: 400), the
+// formLimit is the largest request body the console reads at path: maxFormBytes, but the
 // resource import's upload at maxImportFormBytes, the article editor's forms at
 // maxArticleFormBytes and the questionnaire editor's forms at maxQuestionnaireFormBytes.
+func formLimit(path string) int64 {
+	switch {
+	case path == resourceImportPath:
+		return maxImportFormBytes
+	case strings.HasPrefix(path, Prefix+"articles/") || path == Prefix+"lint":
+		return maxArticleFormBytes
+	case strings.HasPrefix(path, Prefix+"questionnaires/"):
+		return maxQuestionnaireFormBytes
+	}
+	return maxFormBytes
+}
+
+// limitForms caps request bodies at formLimit (a larger form fails to parse: 400).
 func limitForms(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
-			limit := int64(maxFormBytes)
-			switch {
-			case r.URL.Path == resourceImportPath:
-				limit = maxImportFormBytes
-			case strings.HasPrefix(r.URL.Path, Prefix+"articles/") || r.URL.Path == Prefix+"lint":
-				limit = maxArticleFormBytes
-			case strings.HasPrefix(r.URL.Path, Prefix+"questionnaires/"):
-				limit = maxQuestionnaireFormBytes
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			r.Body = http.MaxBytesReader(w, r.Body, formLimit(r.URL.Path))
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -503,6 +504,34 @@ func TestLintEndpoint(t *testing.T) {
 				t.Fatalf("status %d (want %d), body %s: %v", w.Code, tt.wantStatus, w.Body, err)
 			}
 			tt.check(t, got)
+		})
+	}
+}
+
+// TestOversizedFormsNameTheirLimit: a form over its path's limit is refused with 400, and the
+// message names that path's limit (the editors take larger forms than the rest).
+func TestOversizedFormsNameTheirLimit(t *testing.T) {
+	for _, tt := range []struct {
+		path string
+		want string
+	}{
+		{"/console/articles/a1", fmt.Sprintf("at most %d KiB", maxArticleFormBytes>>10)},
+		{"/console/keys", fmt.Sprintf("at most %d KiB", maxFormBytes>>10)},
+	} {
+		t.Run(tt.path, func(t *testing.T) {
+			c, err := newTestConsole(roleSessions{role: accessv1.ApiKey_ROLE_ADMIN}, &editorArticles{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := "title=" + strings.Repeat("a", int(formLimit(tt.path)))
+			r := httptest.NewRequest("POST", tt.path, strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.AddCookie(&http.Cookie{Name: CookieName, Value: "bs_token"})
+			w := httptest.NewRecorder()
+			c.ServeHTTP(w, r)
+			if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), tt.want) {
+				t.Errorf("status %d, body %.300q; want 400 naming %q", w.Code, w.Body.String(), tt.want)
+			}
 		})
 	}
 }

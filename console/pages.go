@@ -259,7 +259,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 // parseForm parses the posted form; an unreadable or oversized one is answered 400.
 func (c *Console) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if err := r.ParseForm(); err != nil {
-		c.renderError(w, r, http.StatusBadRequest, "The form could not be read (at most 64 KiB).")
+		c.renderError(w, r, http.StatusBadRequest, fmt.Sprintf("The form could not be read (at most %d KiB).", formLimit(r.URL.Path)>>10))
 		return false
 	}
 	return true
