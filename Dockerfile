@@ -31,9 +31,12 @@ COPY services/ ./services/
 
 # CGO_ENABLED=0 works with the embedded store too: FerretDB's SQLite is pure Go (modernc.org/sqlite).
 # ferretdb_no_postgresql leaves FerretDB's unused PostgreSQL backend out of the binary.
+# VERSION names the build (the context has no .git; see the labels below for the full command).
+# No -trimpath, so that `go version -m /beacon` shows it among the build settings (paths are /src).
+ARG VERSION=devel
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -tags ferretdb_no_postgresql -trimpath -o /out/beacon ./cmd/beacon
+    CGO_ENABLED=0 go build -tags ferretdb_no_postgresql -ldflags "-X main.version=${VERSION}" -o /out/beacon ./cmd/beacon
 
 ############################ runtime ############################
 # Static, no shell, no package manager. Runs as uid/gid 65532 ("nonroot"), given as numbers so
@@ -44,7 +47,7 @@ FROM gcr.io/distroless/static-debian12:nonroot
 #   docker build --build-arg VERSION="$(git describe --tags --always --dirty)" \
 #     --build-arg REVISION="$(git rev-parse HEAD)" \
 #     --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -t beacon .
-ARG VERSION=dev
+ARG VERSION=devel
 ARG REVISION=unknown
 ARG CREATED=unknown
 LABEL org.opencontainers.image.title="beacon" \

@@ -60,9 +60,15 @@ check-generated: tools
 		echo "generated code is stale: run 'make generate' and commit the result"; rm -rf $$tmp; exit 1; fi; \
 	rm -rf $$tmp
 
+# VERSION names the build (`beacon version`, /healthz, the startup log, beacon_build_info):
+# git describe of the checkout, e.g. v1.2.0-3-gabc1234-dirty. `go version -m bin/beacon` shows it
+# among the build settings (-ldflags), which -trimpath would hide: the build does without it.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X main.version=$(VERSION)
+
 .PHONY: build
-build: ## build bin/beacon
-	CGO_ENABLED=0 go build -tags $(GO_TAGS) -trimpath -o bin/beacon ./cmd/beacon
+build: ## build bin/beacon, its version from git
+	CGO_ENABLED=0 go build -tags $(GO_TAGS) -ldflags '$(LDFLAGS)' -o bin/beacon ./cmd/beacon
 
 # -timeout: cmd/beacon's end-to-end tests start the real binary many times (and Chromium); on 2
 # busy cores the package takes more than go test's default limit of 10 minutes.

@@ -48,7 +48,7 @@ func (v *countingVerifier) Verify(_ context.Context, secret string) (auth.Princi
 	return auth.Principal{}, apperr.New(apperr.Unauthenticated, "invalid or revoked API key")
 }
 
-func newTestEdge(t *testing.T, v auth.Verifier, sides ...ReadSide) http.Handler {
+func newTestEdge(t testing.TB, v auth.Verifier, sides ...ReadSide) http.Handler {
 	t.Helper()
 	h, err := New(t.Context(), DefaultConfig(), Upstreams{ReadSides: sides, Verifier: v})
 	if err != nil {

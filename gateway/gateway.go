@@ -32,6 +32,7 @@ import (
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/platform/httpcache"
 	"github.com/beaconcms/beacon/platform/ratelimit"
+	"github.com/beaconcms/beacon/platform/metrics"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/rs/cors"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -57,6 +58,8 @@ type Config struct {
 	// PerSite limits the delivery requests of each site, whoever sends them (zero: no limit,
 	// and nothing on the delivery path but one nil check).
 	PerSite ratelimit.Quota
+	// Version is the build's version, which the health endpoints report ("" for none).
+	Version string
 }
 
 // DefaultConfig returns the defaults.
@@ -91,6 +94,9 @@ type Upstreams struct {
 	// OpenAPI is the OpenAPI document served at GET /openapi.json (gen/openapi.JSON); nil
 	// serves none (404).
 	OpenAPI []byte
+	// Metrics, when set, is where Observe records requests: the edge names each request's
+	// route pattern for it (see observe.go).
+	Metrics *metrics.HTTP
 }
 
 // ReadSide serves a service's read routes from memory.
@@ -149,7 +155,8 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 	mux := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: strictJSON}),
 		runtime.WithErrorHandler(hideTransportErrors), runtime.WithRoutingErrorHandler(e.routingError),
 		runtime.WithOutgoingHeaderMatcher(forwardNoMetadata), runtime.WithOutgoingTrailerMatcher(forwardNoMetadata),
-		runtime.WithDisableHTTPMethodOverride(), runtime.WithDisablePathLengthFallback())
+		runtime.WithDisableHTTPMethodOverride(), runtime.WithDisablePathLengthFallback(),
+		runtime.WithMiddlewares(nameManagementRoute))
 	var err error
 	names := make([]string, 0, len(up.Routes))
 	for name := range up.Routes {
@@ -174,6 +181,7 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 	}
 	e.perSite = newKeyedLimit(ratelimit.PolicySite, cfg.PerSite)
 	e.verifier, e.logger, e.ready, e.maxBody = up.Verifier, up.Logger, up.Ready, cfg.MaxBodyBytes
+	e.serving, e.notServing = healthBody("SERVING", cfg.Version), healthBody("NOT_SERVING", cfg.Version)
 	if e.ready == nil {
 		e.ready = func() bool { return true }
 	}
@@ -196,7 +204,7 @@ func New(ctx context.Context, cfg Config, up Upstreams) (http.Handler, error) {
 					return nil, fmt.Errorf("gateway: two read sides serve segment %q", seg)
 				}
 			}
-			e.reads = append(e.reads, readRoute{segment: seg, side: side})
+			e.reads = append(e.reads, newReadRoute(seg, side, up.Metrics))
 		}
 	}
 	if len(e.reads) > 0 && e.verifier == nil {
@@ -220,11 +228,24 @@ type edge struct {
 	managementCORS *cors.Cors
 	openAPI        *httpcache.Body // nil: none
 	perSite        *keyedLimit     // nil: no limit per site on the read routes
+	// serving and notServing are the health endpoints' bodies.
+	serving, notServing string
+}
+
+// healthBody is a health endpoint's JSON: the status, and the version when there is one.
+func healthBody(status, version string) string {
+	if version == "" {
+		return `{"status":"` + status + `"}`
+	}
+	v, _ := json.Marshal(version)
+	return `{"status":"` + status + `","version":` + string(v) + `}`
 }
 
 type readRoute struct {
 	segment string
 	side    ReadSide
+	// names are the route's patterns, for metrics and logs (see observe.go).
+	names readRouteNames
 }
 
 // ServeHTTP matches the read routes itself rather than through http.ServeMux patterns: this is
@@ -244,7 +265,9 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["X-Content-Type-Options"] = hdrNoSniff
 	h["Content-Security-Policy"] = hdrNoContent
-	if req, side := e.match(r); side != nil {
+	if req, route := e.match(r); route != nil {
+		side := route.side
+		route.names.set(r.Context(), req.Item != "") // before the limit: a 429 counts under its route
 		if e.deliveryCORS != nil && r.Header["Origin"] != nil {
 			e.deliveryCORS.HandlerFunc(w, r) // an actual request: adds headers, writes nothing
 		}
@@ -259,15 +282,17 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == healthzPath || r.URL.Path == readyzPath {
+		setHealthRoute(r.Context(), r.URL.Path)
 		e.serveHealth(w, r)
 		return
 	}
 	if r.URL.Path == openAPIPath && e.openAPI != nil {
+		SetRoute(r.Context(), openAPIPath)
 		e.serveOpenAPI(w, r)
 		return
 	}
 	if isPreflight(r) {
-		if _, side := e.matchPath(r.URL.Path); side != nil {
+		if _, route := e.matchPath(r.URL.Path); route != nil {
 			if e.deliveryCORS != nil {
 				e.deliveryCORS.HandlerFunc(w, r) // writes 204, with CORS headers when allowed
 			} else {
@@ -287,7 +312,8 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Health endpoints. Both are open (no key), answer GET and HEAD, and never name an upstream or
-// an address: their body is {"status": "SERVING"} or {"status": "NOT_SERVING"}.
+// an address: their body is {"status": "SERVING"} or {"status": "NOT_SERVING"}, with the build's
+// "version" (Config.Version).
 //
 //   - /healthz is liveness: 200 while this process serves HTTP. It does not follow the services
 //     or the store, whose outage a restart would not cure.
@@ -306,9 +332,9 @@ func (e *edge) serveHealth(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, 12, "health endpoints answer GET and HEAD") // UNIMPLEMENTED
 		return
 	}
-	status, body := http.StatusOK, `{"status":"SERVING"}`
+	status, body := http.StatusOK, e.serving
 	if r.URL.Path == readyzPath && !e.ready() {
-		status, body = http.StatusServiceUnavailable, `{"status":"NOT_SERVING"}`
+		status, body = http.StatusServiceUnavailable, e.notServing
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -342,26 +368,26 @@ func (e *edge) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	httpcache.Write(w, r, e.openAPI, hdrJSON)
 }
 
-func (e *edge) match(r *http.Request) (ReadRequest, ReadSide) {
+func (e *edge) match(r *http.Request) (ReadRequest, *readRoute) {
 	post := r.Method == http.MethodPost
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && !post {
 		return ReadRequest{}, nil
 	}
-	req, side := e.matchPath(r.URL.Path)
-	if side == nil {
+	req, route := e.matchPath(r.URL.Path)
+	if route == nil {
 		return ReadRequest{}, nil
 	}
 	if post {
-		ps, ok := side.(PostReadSide)
+		ps, ok := route.side.(PostReadSide)
 		if !ok || !ps.AcceptsPost(req.Segment, req.Item) {
 			return ReadRequest{}, nil
 		}
 	}
-	return req, side
+	return req, route
 }
 
 // matchPath matches path against the read routes, whatever the method.
-func (e *edge) matchPath(path string) (ReadRequest, ReadSide) {
+func (e *edge) matchPath(path string) (ReadRequest, *readRoute) {
 	rest, ok := strings.CutPrefix(path, "/v1/sites/")
 	if !ok {
 		return ReadRequest{}, nil
@@ -376,7 +402,7 @@ func (e *edge) matchPath(path string) (ReadRequest, ReadSide) {
 	}
 	for i := range e.reads {
 		if e.reads[i].segment == segment {
-			return ReadRequest{Site: site, Segment: segment, Item: item}, e.reads[i].side
+			return ReadRequest{Site: site, Segment: segment, Item: item}, &e.reads[i]
 		}
 	}
 	return ReadRequest{}, nil
@@ -426,7 +452,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		// Only an unregistered detail type fails; the code and message still go out.
 		body, _ = protojson.Marshal(status.New(st.Code(), st.Message()).Proto())
 	}
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(append(withRequestID(body, r.Context()), '\n'))
 }
 
 // hideTransportErrors is grpc-gateway's error handler, except that errors the gateway or the
@@ -456,7 +482,7 @@ func hideTransportErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 			}
 		}
 	}
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+	runtime.DefaultHTTPErrorHandler(ctx, mux, requestIDMarshaler{m, r.Context()}, w, r, err)
 }
 
 // decodeError rewrites the INVALID_ARGUMENT of a request grpc-gateway could not decode, whose

@@ -34,7 +34,9 @@ func TestHealthEndpointsDoNotFollowUpstreams(t *testing.T) {
 	var ready atomic.Bool
 	ready.Store(true)
 	side := &recordingSide{segments: []string{"articles"}}
-	h, err := New(t.Context(), DefaultConfig(), Upstreams{
+	cfg := DefaultConfig()
+	cfg.Version = "v1.2.3-test"
+	h, err := New(t.Context(), cfg, Upstreams{
 		Conns:     map[string]*grpc.ClientConn{"content": conn},
 		Routes:    map[string]RegisterFunc{"content": contentv1.RegisterArticleServiceHandler},
 		ReadSides: []ReadSide{side},
@@ -59,11 +61,11 @@ func TestHealthEndpointsDoNotFollowUpstreams(t *testing.T) {
 		wantStatus   int
 		wantBody     string
 	}{
-		{"GET", "/healthz", true, 200, `{"status":"SERVING"}`},
-		{"GET", "/readyz", true, 200, `{"status":"SERVING"}`},
+		{"GET", "/healthz", true, 200, `{"status":"SERVING","version":"v1.2.3-test"}`},
+		{"GET", "/readyz", true, 200, `{"status":"SERVING","version":"v1.2.3-test"}`},
 		{"HEAD", "/readyz", true, 200, ""},
-		{"GET", "/healthz", false, 200, `{"status":"SERVING"}`},
-		{"GET", "/readyz", false, 503, `{"status":"NOT_SERVING"}`},
+		{"GET", "/healthz", false, 200, `{"status":"SERVING","version":"v1.2.3-test"}`},
+		{"GET", "/readyz", false, 503, `{"status":"NOT_SERVING","version":"v1.2.3-test"}`},
 		{"POST", "/healthz", true, 405, ""},
 	} {
 		ready.Store(tc.ready)

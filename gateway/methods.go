@@ -67,12 +67,12 @@ func (s *statusRecorder) WriteHeader(code int)        { s.status = code }
 // readMethods returns the methods the read routes answer on r's path (GET and HEAD, and POST
 // where a PostReadSide accepts the item), or nil when the path is no read route.
 func (e *edge) readMethods(r *http.Request) []string {
-	req, side := e.matchPath(r.URL.Path)
-	if side == nil {
+	req, route := e.matchPath(r.URL.Path)
+	if route == nil {
 		return nil
 	}
 	methods := []string{http.MethodGet, http.MethodHead}
-	if ps, ok := side.(PostReadSide); ok && ps.AcceptsPost(req.Segment, req.Item) {
+	if ps, ok := route.side.(PostReadSide); ok && ps.AcceptsPost(req.Segment, req.Item) {
 		methods = append(methods, http.MethodPost)
 	}
 	return methods

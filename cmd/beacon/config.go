@@ -60,6 +60,12 @@ type Config struct {
 	PrintConfig   bool
 	// DebugAddr, when set, serves Go's pprof profiles there (keep it on loopback).
 	DebugAddr string
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics there: a listener of its
+	// own, never the public HTTP port. Empty: no metrics are collected.
+	MetricsAddr string
+	// AccessLogSample is the share of delivery (read route) requests given an access log line,
+	// 0 (none) to 1 (all). Other HTTP requests and gRPC calls are always logged at info.
+	AccessLogSample float64
 	// MemoryLimit, e.g. "280MiB", is Go's soft memory limit, applied once the delivery read
 	// model has loaded (loading decodes every stored article and needs more). Empty: 90 % of the
 	// container's memory limit (see softMemoryLimit), or none without one.
@@ -131,6 +137,7 @@ func defaultConfig(dev bool) Config {
 		ServiceAddrs:   map[string]string{},
 		Seed:           SeedConfig{Site: "bench", BaseURL: "https://bench.example.org", Articles: 1000, BodyBytes: 6000, Seed: 1},
 	}
+	cfg.Gateway.Version = buildVersion()
 	if dev {
 		cfg.DataDir = "./data"
 	} else {
@@ -199,6 +206,8 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.LintTuning, "lint-tuning", "YAML file of per-site clinical-claim lint adjustments (disable a rule, change its severity), the default beneath each site's lint_tuning setting; empty for none")
 	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for 90% of the container's memory limit (cgroup), or none without one")
 	str(&cfg.DebugAddr, "debug-addr", "serve /debug/pprof on this address (off when empty; keep it on loopback)")
+	str(&cfg.MetricsAddr, "metrics-addr", "serve Prometheus metrics at /metrics on this address, a listener of its own (off when empty), e.g. :9464")
+	fs.Float64Var(&cfg.AccessLogSample, "access-log-sample", cfg.AccessLogSample, "share of delivery requests logged, 0 (none) to 1 (all); other requests are always logged (env "+envName("access-log-sample")+")")
 	str(&cfg.LogLevel, "log-level", "debug|info|warn|error")
 	str(&cfg.LogFormat, "log-format", "text|json")
 	dur(&cfg.ShutdownGrace, "shutdown-grace", "how long in-flight calls may finish on SIGTERM")
@@ -293,6 +302,9 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	}
 	if _, err := parseBytes(cfg.MemoryLimit); err != nil {
 		return cfg, fmt.Errorf("--memory-limit: %w", err)
+	}
+	if cfg.AccessLogSample < 0 || cfg.AccessLogSample > 1 {
+		return cfg, fmt.Errorf("--access-log-sample must be between 0 and 1, got %v", cfg.AccessLogSample)
 	}
 	if cfg.PageTokenSecret != "" && len(cfg.PageTokenSecret) < 32 {
 		return cfg, fmt.Errorf("--page-token-secret must be at least 32 bytes")

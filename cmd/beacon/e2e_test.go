@@ -55,6 +55,7 @@ type instance struct {
 	dataDir       string
 	storeURI      string
 	socket        string // printed by beacon store
+	metricsURL    string // printed with --metrics-addr
 	cmd           *exec.Cmd
 	stderr        *bytes.Buffer
 }
@@ -122,6 +123,8 @@ func startUntil(tb testing.TB, ready string, args ...string) *instance {
 				inst.restURL = strings.TrimPrefix(line, "REST  ")
 			case strings.HasPrefix(line, "socket "):
 				inst.socket = strings.TrimPrefix(line, "socket ")
+			case strings.HasPrefix(line, "metrics "):
+				inst.metricsURL = strings.TrimPrefix(line, "metrics ")
 			}
 			if strings.HasPrefix(line, ready) && !isReady {
 				isReady = true

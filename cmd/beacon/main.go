@@ -32,6 +32,7 @@ Commands:
             (--resources-addr, key in BEACON_API_KEY), with a progress bar and a per-row report
   probe     check a running beacon's health, for container health checks: probe URL, where URL is
             http://host:port/readyz (200 wanted) or grpc://host:port[/service] (SERVING wanted)
+  version   print the version of this build
   targets   print the module graph: the targets serve accepts and what each one runs
             (--read-sides as for serve: 'beacon targets --read-sides=' shows a management-only gateway)
 
@@ -73,6 +74,9 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return runImport(ctx, rest, env, stdout, stderr)
 	case "probe":
 		return runProbe(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		printVersion(stdout)
+		return 0
 	case "dev", "serve", "store", "migrate", "seed", "admin-key", "admin-user":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/beaconcms/beacon/console"
 	"github.com/beaconcms/beacon/gateway"
@@ -100,10 +100,16 @@ var serviceModules = []serviceModule{
 			return grpcService{}, err
 		}
 		a.content = svc
+		if err := a.obs.registerReadModel("content", svc.Delivery()); err != nil {
+			return grpcService{}, err
+		}
+		if err := a.obs.registerScheduler("content", svc); err != nil {
+			return grpcService{}, err
+		}
 		run := svc.Run
 		if addr := a.cfg.ServiceAddrs["screening"]; !a.running["screening"] && addr != "" && a.cfg.ServiceKey != "" {
 			// Articles' links to screeners are checked with the screening service elsewhere.
-			conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			conn, err := grpc.NewClient(addr, a.obs.dialOptions()...)
 			if err != nil {
 				return grpcService{}, fmt.Errorf("dial screening at %s: %w", addr, err)
 			}
@@ -123,6 +129,9 @@ var serviceModules = []serviceModule{
 			if err != nil {
 				return nil, nil, err
 			}
+			if err := a.obs.registerReadModel("content", d); err != nil {
+				return nil, nil, err
+			}
 			return d.ReadSide(), d.Run, nil
 		}},
 	{name: "resources", deps: []string{moduleCatalog}, start: func(ctx context.Context, a *app) (grpcService, error) {
@@ -131,14 +140,24 @@ var serviceModules = []serviceModule{
 			return grpcService{}, err
 		}
 		a.resources = svc
+		if err := a.obs.registerReadModel("resources", svc); err != nil {
+			return grpcService{}, err
+		}
 		return grpcService{register: svc.Register, rules: resources.Rules(), names: resources.ServiceNames(), run: svc.Run}, nil
 	}, gateway: resources.RegisterGateway,
 		readSide: func(ctx context.Context, a *app, _ *grpc.ClientConn) (gateway.ReadSide, func(context.Context) error, error) {
 			if a.resources != nil {
 				return a.resources.ReadSide(), nil, nil
 			}
-			return resources.OpenReadSide(ctx, resources.Deps{DB: a.store.client.Database(a.cfg.Resources.Database),
+			m, err := resources.OpenReadModel(ctx, resources.Deps{DB: a.store.client.Database(a.cfg.Resources.Database),
 				Tokens: a.store.tokens, Sites: a.catalog}, a.cfg.Resources, a.logger)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := a.obs.registerReadModel("resources", m); err != nil {
+				return nil, nil, err
+			}
+			return m.ReadSide(), m.Run, nil
 		}},
 	// Screening calls content and resources over gRPC with its own key, also in one process (the
 	// local gRPC port): it never reads their stores.
@@ -181,6 +200,7 @@ type app struct {
 	dev    bool
 	logger *slog.Logger
 	stdout io.Writer
+	obs    *observability // metrics, request ids
 
 	store     stored               // moduleStore
 	catalog   *sitecatalog.Catalog // moduleCatalog
@@ -289,7 +309,11 @@ func orDash(names []string) string {
 }
 
 func (a *app) initStore(ctx context.Context) (modules.Service, error) {
-	st, closeStore, err := openStored(ctx, a.cfg, a.logger)
+	var monitor []*options.ClientOptions
+	if a.obs.store != nil {
+		monitor = append(monitor, options.Client().SetMonitor(a.obs.store.Monitor()))
+	}
+	st, closeStore, err := openStored(ctx, a.cfg, a.logger, monitor...)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +347,7 @@ func (a *app) initCatalog(ctx context.Context) (modules.Service, error) {
 			return nil, fmt.Errorf("the site catalog needs --sites-addr (%s) and --service-key (BEACON_SERVICE_KEY): the sites service does not run in this process", envName("sites-addr"))
 		}
 		var err error
-		if conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+		if conn, err = grpc.NewClient(addr, a.obs.dialOptions()...); err != nil {
 			return nil, fmt.Errorf("dial sites at %s: %w", addr, err)
 		}
 		a.catalog = sitecatalog.New(sitecatalog.NewGRPCSource(conn, a.cfg.ServiceKey), cfg, a.logger)
@@ -381,11 +405,11 @@ func (a *app) initGRPC(ctx context.Context) (modules.Service, error) {
 		if err != nil {
 			return err
 		}
-		var afterAuth []grpc.UnaryServerInterceptor
+		opts := append(a.obs.grpcServerOptions(), grpcserver.WithCaller(callerName))
 		if !a.cfg.RateLimitPerKey.IsZero() {
-			afterAuth = append(afterAuth, ratelimit.NewPerCaller(a.cfg.RateLimitPerKey).Unary())
+			opts = append(opts, grpcserver.WithUnaryAfterAuth(ratelimit.NewPerCaller(a.cfg.RateLimitPerKey).Unary()))
 		}
-		srv := grpcserver.New(a.cfg.GRPC, auth.NewInterceptor(policy, a.keys, a.logger), a.logger, afterAuth...)
+		srv := grpcserver.New(a.cfg.GRPC, auth.NewInterceptor(policy, a.keys, a.logger), a.logger, opts...)
 		for _, s := range a.grpc.services {
 			s.register(srv)
 		}
@@ -467,7 +491,7 @@ func (a *app) serviceConn(name, user string) (*grpc.ClientConn, error) {
 	if addr == "" {
 		return nil, fmt.Errorf("the %s needs --%s-addr (%s): %s does not run in this process", user, name, envName(name+"-addr"), name)
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(addr, a.obs.dialOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s at %s: %w", name, addr, err)
 	}
@@ -534,6 +558,7 @@ func withConsole(edge http.Handler, c *console.Console) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if console.Owns(r.URL.Path) {
+			gateway.SetRoute(r.Context(), "/console/")
 			c.ServeHTTP(w, r)
 			return
 		}
@@ -606,6 +631,7 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 		Logger:  a.logger,
 		Origins: origins,
 		OpenAPI: openapi.JSON,
+		Metrics: a.obs.http,
 	})
 	if err != nil {
 		closeConns()
@@ -618,7 +644,8 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 	}
 	a.restAddr = lis.Addr().String()
 	srv := &http.Server{
-		Handler:           withConsole(handler, a.console),
+		Handler: gateway.Observe(withConsole(handler, a.console), gateway.ObserveConfig{
+			Metrics: a.obs.http, Logger: a.logger, AccessLogSample: a.cfg.AccessLogSample, IDs: a.obs.ids}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -652,6 +679,13 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 		}
 		return g.Wait()
 	}), nil
+}
+
+// callerName is the name of the API key (or console user) a call was authorized as, for its
+// log line: never its secret.
+func callerName(ctx context.Context) string {
+	p, _ := auth.FromContext(ctx)
+	return p.KeyName
 }
 
 // watchStore pings the store every few seconds and reports services NOT_SERVING while it cannot

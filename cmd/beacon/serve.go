@@ -20,6 +20,7 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/metrics"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/access"
@@ -29,8 +30,8 @@ import (
 	"github.com/beaconcms/beacon/services/sites"
 	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // serve runs the modules of cfg.Target (with dev: all, the demo content and a bootstrap admin
@@ -38,7 +39,7 @@ import (
 // health turns NOT_SERVING, their background work stops, the gRPC server drains, and the store
 // closes last (see platform/modules).
 func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdout io.Writer) error {
-	a := &app{cfg: cfg, dev: dev, logger: logger, stdout: stdout}
+	a := &app{cfg: cfg, dev: dev, logger: logger, stdout: stdout, obs: newObservability(cfg)}
 	graph, err := newGraph(a)
 	if err != nil {
 		return err
@@ -65,6 +66,15 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 		}
 		defer stopDebug()
 	}
+	logger.Info("beacon starting", "version", buildVersion(), "modules", strings.Join(closure, ","))
+	if a.obs.registry != nil {
+		addr, stopMetrics, err := metrics.Serve(cfg.MetricsAddr, a.obs.registry, logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		fmt.Fprintf(stdout, "metrics http://%s/metrics\n", addr)
+	}
 	err = graph.Run(ctx, targets, func() {
 		if a.grpc != nil {
 			fmt.Fprintf(stdout, "gRPC  %s\n", a.grpc.lis.Addr())
@@ -76,7 +86,7 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 			debug.SetMemoryLimit(limit)
 			logger.Info("memory limit set", "bytes", limit, "from", source)
 		}
-		logger.Info("beacon ready", "modules", strings.Join(closure, ","))
+		logger.Info("beacon ready", "version", buildVersion(), "modules", strings.Join(closure, ","))
 	})
 	logger.Info("beacon stopped")
 	return err
@@ -84,8 +94,8 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 
 // openStored opens the store and the page-token codec, and makes the process's one set of
 // document write locks.
-func openStored(ctx context.Context, cfg Config, logger *slog.Logger) (stored, func(), error) {
-	client, uri, closeStore, err := openStoreURI(ctx, cfg, logger)
+func openStored(ctx context.Context, cfg Config, logger *slog.Logger, extra ...*options.ClientOptions) (stored, func(), error) {
+	client, uri, closeStore, err := openStoreURI(ctx, cfg, logger, extra...)
 	if err != nil {
 		return stored{}, nil, err
 	}
@@ -154,7 +164,7 @@ func newScreening(ctx context.Context, a *app) (svc *screening.Service, close fu
 		if addr == "" {
 			return nil, fmt.Errorf("screening needs --%s-addr (%s): %s does not run in this process", name, envName(name+"-addr"), name)
 		}
-		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := grpc.NewClient(addr, a.obs.dialOptions()...)
 		if err != nil {
 			return nil, fmt.Errorf("dial %s at %s: %w", name, addr, err)
 		}
@@ -233,7 +243,7 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*mongo.Cli
 }
 
 // openStoreURI is openStore that also returns the URI it connected to.
-func openStoreURI(ctx context.Context, cfg Config, logger *slog.Logger) (*mongo.Client, string, func(), error) {
+func openStoreURI(ctx context.Context, cfg Config, logger *slog.Logger, extra ...*options.ClientOptions) (*mongo.Client, string, func(), error) {
 	uri := cfg.MongoURI
 	var embedded *mongodb.Embedded
 	if uri == "" {
@@ -245,7 +255,7 @@ func openStoreURI(ctx context.Context, cfg Config, logger *slog.Logger) (*mongo.
 		uri = embedded.URI()
 		logger.Info("embedded store started", "dir", filepath.Join(cfg.DataDir, "store"))
 	}
-	client, err := mongodb.Connect(ctx, uri)
+	client, err := mongodb.Connect(ctx, uri, extra...)
 	if err != nil {
 		if embedded != nil {
 			_ = embedded.Close()

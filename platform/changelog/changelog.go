@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/beaconcms/beacon/platform/loop"
@@ -53,6 +54,44 @@ type Follower[E any] struct {
 	// move brings it back to every Interval. So other writers' changes arrive within
 	// IdleBackoff × Interval (plus one read). 0 or 1: every Interval.
 	IdleBackoff int
+	// Progress, when set, records how far the follower has got (for metrics): the time of the
+	// newest entry it applied, and when it last knew it had read the log to its end.
+	Progress *Progress
+}
+
+// Progress is how far a reader of a change log has got. It is safe for concurrent use; the
+// zero value has seen nothing.
+type Progress struct {
+	lastChange atomic.Int64 // unix nanoseconds of the newest change applied; 0: none
+	synced     atomic.Int64 // unix nanoseconds when the log was last read to its end; 0: never
+}
+
+// Applied records that a change written at t has been applied (by a follower, or in process
+// by the writer itself); the newest time is kept.
+func (p *Progress) Applied(t time.Time) { storeMax(&p.lastChange, t.UnixNano()) }
+
+// LastChange is the time of the newest change applied, or zero.
+func (p *Progress) LastChange() time.Time { return fromUnixNano(p.lastChange.Load()) }
+
+// Synced is when the log was last known read to its end, or zero.
+func (p *Progress) Synced() time.Time { return fromUnixNano(p.synced.Load()) }
+
+func (p *Progress) markSynced(t time.Time) { storeMax(&p.synced, t.UnixNano()) }
+
+func storeMax(v *atomic.Int64, n int64) {
+	for {
+		old := v.Load()
+		if n <= old || v.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // IdleBackoff is the Follower.IdleBackoff of Beacon's followers: at their 1 s interval an idle
@@ -100,6 +139,7 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 		if backoff.Skip() {
 			return
 		}
+		tick := f.now()
 		var h int64
 		var headErr error = errNoHead
 		if f.Head != nil {
@@ -112,6 +152,7 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 				} else {
 					backoff.Busy()
 				}
+				f.synced(tick)
 				head = h
 				if floor := f.now().Add(-f.Overlap); floor.After(since) {
 					since = floor
@@ -124,6 +165,9 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 		if err == nil {
 			// A full batch leaves more to read: keep reading whatever the head says.
 			head, headKnown = h, headErr == nil && !full
+			if !full {
+				f.synced(tick)
+			}
 		}
 		switch {
 		case err != nil && ctx.Err() != nil:
@@ -166,6 +210,9 @@ func (f *Follower[E]) poll(ctx context.Context, since time.Time) (next time.Time
 		if err := f.Apply(ctx, entries); err != nil {
 			return since, false, err
 		}
+		if f.Progress != nil {
+			f.Progress.Applied(f.TimeOf(entries[len(entries)-1]))
+		}
 	}
 	if len(entries) >= batch {
 		return f.TimeOf(entries[len(entries)-1]), true, nil // more to read: move on without overlap
@@ -174,6 +221,13 @@ func (f *Follower[E]) poll(ctx context.Context, since time.Time) (next time.Time
 		return floor, false, nil
 	}
 	return since, false, nil
+}
+
+// synced records, with a Progress, that the log was read to its end as of t.
+func (f *Follower[E]) synced(t time.Time) {
+	if f.Progress != nil {
+		f.Progress.markSynced(t)
+	}
 }
 
 func (f *Follower[E]) now() time.Time {

@@ -410,3 +410,59 @@ func TestIdleBackoffSpacesHeadReads(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+// Progress records the newest entry applied and when the log was last read to its end; a
+// failing read does not move Synced.
+func TestRunRecordsProgress(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	clock.Store(t0.UnixNano())
+	log := &fakeLog{}
+	log.add("a", t0.Add(-2*time.Second))
+	log.add("b", t0.Add(-time.Second))
+	log.add("c", t0.Add(-time.Second))
+	progress := &Progress{}
+	var applies atomic.Int64
+	f := &Follower[entry]{
+		List:     log.list,
+		TimeOf:   func(e entry) time.Time { return e.at },
+		Apply:    func(context.Context, []entry) error { applies.Add(1); return nil },
+		Interval: 2 * time.Millisecond,
+		Overlap:  time.Minute,
+		Now:      func() time.Time { return time.Unix(0, clock.Load()) },
+		Progress: progress,
+	}
+	if !progress.LastChange().IsZero() || !progress.Synced().IsZero() {
+		t.Fatal("a new Progress has seen something")
+	}
+	progress.Applied(t0.Add(-time.Hour)) // an older change applied in process: kept until a newer one
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, Position{Since: t0.Add(-time.Minute)}) }()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 5s (last change %v, synced %v)", what, progress.LastChange(), progress.Synced())
+			}
+		}
+	}
+	waitFor("read to the end", func() bool { return progress.Synced().Equal(t0) })
+	if got := progress.LastChange(); !got.Equal(t0.Add(-time.Second)) {
+		t.Errorf("LastChange = %v, want the newest entry's time %v", got, t0.Add(-time.Second))
+	}
+	log.mu.Lock()
+	log.fail = errors.New("store down")
+	log.mu.Unlock()
+	clock.Store(t0.Add(time.Minute).UnixNano())
+	reads := func() int { log.mu.Lock(); defer log.mu.Unlock(); return len(log.reads) }
+	before := reads()
+	waitFor("failing reads", func() bool { return reads() >= before+3 })
+	if got := progress.Synced(); !got.Equal(t0) {
+		t.Errorf("Synced moved to %v while reads failed", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

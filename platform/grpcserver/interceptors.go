@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -54,18 +55,45 @@ func deadlineUnary(max time.Duration) grpc.UnaryServerInterceptor {
 	}
 }
 
-// logUnary logs one line per call: method, code and duration. It never logs requests or metadata,
-// which may hold secrets or screening answers.
+// logUnary logs one line per call: method, code, duration in milliseconds and the caller's
+// name (see WithCaller), at info (health checks at debug; internal errors at warn), with the
+// request id of its context. It never logs requests or metadata, which may hold secrets or
+// screening answers.
 func logUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
-		resp, err := handler(ctx, req)
+		slot := &callerSlot{}
+		resp, err := handler(context.WithValue(ctx, callerKey{}, slot), req)
+		took := time.Since(start)
 		code := codeFor(err)
-		level := slog.LevelDebug
-		if code == codes.Internal || code == codes.Unknown {
+		level := slog.LevelInfo
+		switch {
+		case code == codes.Internal || code == codes.Unknown:
 			level = slog.LevelWarn
+		case strings.HasPrefix(info.FullMethod, "/grpc.health.v1.Health/"):
+			level = slog.LevelDebug
 		}
-		logger.Log(ctx, level, "rpc", "method", info.FullMethod, "code", code.String(), "duration", time.Since(start))
+		logger.LogAttrs(ctx, level, "rpc", slog.String("method", info.FullMethod), slog.String("code", code.String()),
+			slog.Float64("duration_ms", float64(took.Microseconds())/1000), slog.String("caller", slot.name))
 		return resp, err
+	}
+}
+
+// callerSlot is where callerUnary, inside authorization, leaves the caller's name for logUnary,
+// outside it.
+type callerSlot struct{ name string }
+
+type callerKey struct{}
+
+// callerUnary is the innermost interceptor: it records the authenticated caller's name for the
+// call's log line.
+func callerUnary(caller func(context.Context) string) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if caller != nil {
+			if slot, ok := ctx.Value(callerKey{}).(*callerSlot); ok {
+				slot.name = caller(ctx)
+			}
+		}
+		return handler(ctx, req)
 	}
 }

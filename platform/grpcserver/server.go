@@ -61,27 +61,35 @@ type Server struct {
 	*grpc.Server
 	Health *health.Server
 	config Config
+	opts   options
 }
 
-// New builds a server. The interceptor order is: error mapping and panic recovery (outermost, so
-// every error below is mapped in one place), logging, deadline, authorization, then after, the
-// unary interceptors that need the authenticated caller (a rate limit per caller).
-func New(cfg Config, authz Authorizer, logger *slog.Logger, after ...grpc.UnaryServerInterceptor) *Server {
+// New builds a server. The interceptor order is: the options' instrumentation (request ids first,
+// then metrics, which see the code the caller gets), error mapping and panic recovery (so every
+// error below is mapped in one place), logging, deadline, authorization, then the unary
+// interceptors WithUnaryAfterAuth adds, which need the authenticated caller (a rate limit per
+// caller).
+func New(cfg Config, authz Authorizer, logger *slog.Logger, opts ...Option) *Server {
 	cfg = cfg.withDefaults()
-	srv := grpc.NewServer(
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	extra, unary, stream := o.serverOptions()
+	srv := grpc.NewServer(append(extra,
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 		grpc.MaxConcurrentStreams(cfg.MaxConcurrentStreams),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 20 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, MaxConnectionAge: 30 * time.Minute, MaxConnectionAgeGrace: 30 * time.Second}),
-		grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{errorUnary(logger), logUnary(logger), deadlineUnary(cfg.MaxCallDuration), authz.Unary()}, after...)...),
-		grpc.ChainStreamInterceptor(errorStream(logger), authz.Stream()),
-	)
+		grpc.ChainUnaryInterceptor(append(append(unary, errorUnary(logger), logUnary(logger), deadlineUnary(cfg.MaxCallDuration), authz.Unary(), callerUnary(o.caller)), o.afterAuth...)...),
+		grpc.ChainStreamInterceptor(append(stream, errorStream(logger), authz.Stream())...),
+	)...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, &boundedHealth{Server: hs, watches: make(chan struct{}, cfg.MaxHealthWatches)})
 	if cfg.Reflection {
 		registerReflection(srv, authz.FullReflection)
 	}
-	return &Server{Server: srv, Health: hs, config: cfg}
+	return &Server{Server: srv, Health: hs, config: cfg, opts: o}
 }
 
 // boundedHealth is the health service with at most cap(watches) Watch streams open at once.

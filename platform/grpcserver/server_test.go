@@ -35,6 +35,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/grpcserver"
+	"github.com/beaconcms/beacon/platform/requestid"
 )
 
 // The test service, "beacon.grpcservertest.Test": Do and Stream call the handler the test
@@ -94,8 +95,11 @@ func testService(handler handlerFunc) *grpc.ServiceDesc {
 	}
 }
 
-// fakeAuthz refuses calls carrying the metadata "x-deny", as an authorization interceptor would.
+// fakeAuthz refuses calls carrying the metadata "x-deny", as an authorization interceptor would,
+// and authenticates calls carrying "x-caller" as that caller (testCallerKey in the context).
 type fakeAuthz struct{}
+
+type testCallerKey struct{}
 
 func denied(ctx context.Context) bool {
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -106,6 +110,10 @@ func (fakeAuthz) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if denied(ctx) {
 			return nil, apperr.New(apperr.PermissionDenied, "denied by the test")
+		}
+		md, _ := metadata.FromIncomingContext(ctx)
+		if c := md.Get("x-caller"); len(c) > 0 {
+			ctx = context.WithValue(ctx, testCallerKey{}, c[0])
 		}
 		return handler(ctx, req)
 	}
@@ -175,11 +183,11 @@ type testServer struct {
 }
 
 // startServer serves grpcserver.New(cfg, ...) with the test service over bufconn.
-func startServer(tb testing.TB, cfg grpcserver.Config) *testServer {
+func startServer(tb testing.TB, cfg grpcserver.Config, opts ...grpcserver.Option) *testServer {
 	tb.Helper()
 	ts := &testServer{logs: &logBuffer{}}
-	logger := slog.New(slog.NewJSONHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ts.srv = grpcserver.New(cfg, fakeAuthz{}, logger)
+	logger := slog.New(requestid.LogHandler(slog.NewJSONHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	ts.srv = grpcserver.New(cfg, fakeAuthz{}, logger, opts...)
 	ts.srv.RegisterService(testService(func(ctx context.Context, req *wrapperspb.StringValue) (proto.Message, error) {
 		ts.mu.Lock()
 		h := ts.handler

@@ -20,6 +20,7 @@ import (
 	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
+	"github.com/beaconcms/beacon/platform/metrics"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/content/internal/api"
@@ -208,6 +209,12 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		delivery: d,
 		logger:   logger,
 	}, nil
+}
+
+// SchedulerStats reports what scheduled publishing has done (metrics.RegisterScheduler).
+func (s *Service) SchedulerStats() metrics.SchedulerStats {
+	st := s.domain.SchedulerStats()
+	return metrics.SchedulerStats{Runs: st.Runs, FailedRuns: st.FailedRuns, Published: st.Published, Lag: st.Lag, LastRun: st.LastRun}
 }
 
 // Delivery returns the service's own read side.

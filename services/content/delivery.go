@@ -11,6 +11,7 @@ import (
 	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
+	"github.com/beaconcms/beacon/platform/metrics"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/content/internal/delivery"
@@ -75,6 +76,12 @@ func (d *Delivery) Run(ctx context.Context) error {
 // ReadSide returns the delivery REST routes, for the gateway.
 func (d *Delivery) ReadSide() gateway.ReadSide {
 	return delivery.NewHandler(d.model, d.tokens, d.logger)
+}
+
+// ReadModelStats reports the read model's size and progress (metrics.RegisterReadModel).
+func (d *Delivery) ReadModelStats() metrics.ReadModelStats {
+	s := d.model.Stats()
+	return metrics.ReadModelStats{Entries: s.Articles, Bytes: s.Bytes, LastChange: s.LastChange, Synced: s.Synced}
 }
 
 // observer applies the content service's own writes to the read model at once.

@@ -23,6 +23,7 @@ import (
 	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/claimlint"
 	"github.com/beaconcms/beacon/platform/markdown"
+	"github.com/beaconcms/beacon/platform/metrics"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/resources/internal/api"
@@ -187,23 +188,52 @@ func (s *Service) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// OpenReadSide loads a read-only copy of the resources read model for a gateway that runs without
-// the service: it never migrates, writes or prunes. run follows the change log until its context
-// ends.
-func OpenReadSide(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (gateway.ReadSide, func(context.Context) error, error) {
+// ReadModelStats reports the read model's size and progress (metrics.RegisterReadModel).
+func (s *Service) ReadModelStats() metrics.ReadModelStats {
+	return readModelStats(s.index, s.delivery)
+}
+
+func readModelStats(ix *index.Index, d *api.DeliveryServer) metrics.ReadModelStats {
+	st := ix.Stats()
+	return metrics.ReadModelStats{Entries: st.Resources + st.Directories, Bytes: d.JSONBytes(), LastChange: st.LastChange, Synced: st.Synced}
+}
+
+// ReadModel is a read-only copy of the resources read model, for a gateway that runs without
+// the service (see OpenReadModel).
+type ReadModel struct {
+	index    *index.Index
+	delivery *api.DeliveryServer
+	readSide gateway.ReadSide
+}
+
+// ReadSide is the copy's REST read side.
+func (m *ReadModel) ReadSide() gateway.ReadSide { return m.readSide }
+
+// Run follows the change log until ctx ends.
+func (m *ReadModel) Run(ctx context.Context) error { return m.index.Run(ctx) }
+
+// ReadModelStats reports the copy's size and progress (metrics.RegisterReadModel).
+func (m *ReadModel) ReadModelStats() metrics.ReadModelStats {
+	return readModelStats(m.index, m.delivery)
+}
+
+// OpenReadModel loads a read-only copy of the resources read model for a gateway that runs
+// without the service: it never migrates, writes or prunes. Its Run follows the change log until
+// its context ends.
+func OpenReadModel(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*ReadModel, error) {
 	logger = logger.With("service", "resources", "role", "read-side")
 	if deps.DB == nil || deps.Tokens == nil || deps.Sites == nil {
-		return nil, nil, errors.New("resources: Deps.DB, Deps.Tokens and Deps.Sites are required")
+		return nil, errors.New("resources: Deps.DB, Deps.Tokens and Deps.Sites are required")
 	}
 	st := store.New(deps.DB, mongodb.NewDocLocks(), nil, logger) // never writes: no locks shared
 	ix := index.New(st, cfg.PollInterval, logger)
 	if err := ix.Load(ctx); err != nil {
-		return nil, nil, fmt.Errorf("resources: loading the read model: %w", err)
+		return nil, fmt.Errorf("resources: loading the read model: %w", err)
 	}
 	sites := catalogAdapter{deps.Sites}
 	renderer := markdown.NewRenderer()
 	d := api.NewDeliveryServer(delivery.New(ix, sites, nil, func(md string) string { return renderer.Render(md).HTML }), deps.Tokens)
-	return api.NewReadSide(d, sites, logger), ix.Run, nil
+	return &ReadModel{index: ix, delivery: d, readSide: api.NewReadSide(d, sites, logger)}, nil
 }
 
 // SeedDemo imports the demo directory into sites/kratom-help (see internal/demo) and creates the

@@ -275,4 +275,8 @@ func TestSchedulerWaitsOutAnUncheckableLink(t *testing.T) {
 	if got := f.get(t, a.ID); got.State != domain.StatePublished || got.ScheduleFailure != nil {
 		t.Errorf("after: state %v, failure %+v; want PUBLISHED", got.State, got.ScheduleFailure)
 	}
+	// Scheduled a minute ahead, published 3m5s later: 2m5s late. Deferred rounds publish nothing.
+	if st := f.svc.SchedulerStats(); st.Published != 1 || st.Lag != 2*time.Minute+5*time.Second {
+		t.Errorf("SchedulerStats = %+v; want 1 published, 2m5s late", st)
+	}
 }

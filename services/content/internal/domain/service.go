@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beaconcms/beacon/platform/apperr"
@@ -40,6 +41,36 @@ type Service struct {
 	// publish checks could not run (see PublishDue).
 	deferredMu sync.Mutex
 	deferred   map[string]time.Time
+
+	scheduler schedulerCounters
+}
+
+// schedulerCounters count what RunScheduler did, for SchedulerStats.
+type schedulerCounters struct {
+	runs, failedRuns, published atomic.Int64
+	lagNanos, lastRunNanos      atomic.Int64
+}
+
+// SchedulerStats is what the scheduler has done since the service was made.
+type SchedulerStats struct {
+	Runs, FailedRuns int64
+	// Published counts the scheduled articles it published; Lag sums how late each was (its
+	// publish time minus its scheduled time).
+	Published int64
+	Lag       time.Duration
+	// LastRun is when the last run ended; zero before the first.
+	LastRun time.Time
+}
+
+// SchedulerStats reports what the scheduler has done.
+func (s *Service) SchedulerStats() SchedulerStats {
+	c := &s.scheduler
+	out := SchedulerStats{Runs: c.runs.Load(), FailedRuns: c.failedRuns.Load(), Published: c.published.Load(),
+		Lag: time.Duration(c.lagNanos.Load())}
+	if n := c.lastRunNanos.Load(); n != 0 {
+		out.LastRun = time.Unix(0, n)
+	}
+	return out
 }
 
 // recheckDelay is how long the scheduler waits before it tries again a due article whose
@@ -602,6 +633,8 @@ func (s *Service) PublishDue(ctx context.Context) (int, error) {
 		switch {
 		case err == nil && action == "publish":
 			published++
+			s.scheduler.published.Add(1)
+			s.scheduler.lagNanos.Add(int64(max(now.Sub(a.ScheduledPublishTime), 0)))
 			s.notify(next)
 			s.logger.InfoContext(ctx, "scheduled article published", "article", a.Name(), "revision", next.RevisionID)
 		case err == nil:
@@ -683,7 +716,14 @@ func (s *Service) failSchedule(ctx context.Context, a *Article, now time.Time, u
 // no PublishDue call is running (nil), or at once for an interval that is not positive.
 func (s *Service) RunScheduler(ctx context.Context, interval time.Duration) error {
 	return loop.Every(ctx, interval, func(ctx context.Context) {
-		if _, err := s.PublishDue(ctx); err != nil && ctx.Err() == nil {
+		_, err := s.PublishDue(ctx)
+		if ctx.Err() != nil {
+			return // stopping: not a run
+		}
+		s.scheduler.runs.Add(1)
+		s.scheduler.lastRunNanos.Store(time.Now().UnixNano())
+		if err != nil {
+			s.scheduler.failedRuns.Add(1)
 			s.logger.ErrorContext(ctx, "scheduled publishing failed", "err", err)
 		}
 	})

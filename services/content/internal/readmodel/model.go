@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/textsearch"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 	"github.com/beaconcms/beacon/services/content/internal/render"
@@ -69,6 +70,9 @@ type Model struct {
 	// BuildSearch); searchBacklog holds the loaded live articles until then.
 	searchReady   chan struct{}
 	searchBacklog []searchDoc
+	// progress is how far the model has got: the newest change applied (a write seen in
+	// process or read from the change log) and when the log was last read to its end.
+	progress changelog.Progress
 	// reviewRefresh is at or before the earliest Entry.ReviewRefresh of every site's entries
 	// (zero: none): when RefreshReviews has work to do.
 	reviewRefresh time.Time
@@ -129,6 +133,34 @@ func New(catalog SiteCatalog, opts Options) *Model {
 	empty := map[string]*View{}
 	m.views.Store(&empty)
 	return m
+}
+
+// Stats is the model's size and progress, for metrics.
+type Stats struct {
+	// Articles is how many live articles it holds; Bytes estimates their rendered data
+	// (bodies, JSON, cards) across every site.
+	Articles int
+	Bytes    int64
+	// LastChange is when the newest article write it applied was made; Synced is when it
+	// last read the change log to its end (zero: not yet).
+	LastChange, Synced time.Time
+}
+
+// Stats reports the model's size and progress. It walks every site's entries under the
+// writers' lock (readers do not wait for it).
+func (m *Model) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := Stats{Articles: len(m.records), LastChange: m.progress.LastChange(), Synced: m.progress.Synced()}
+	for _, rec := range m.records {
+		s.Bytes += int64(rec.html.Size())
+	}
+	for _, st := range m.sites {
+		for _, e := range st.entries {
+			s.Bytes += int64(e.Size())
+		}
+	}
+	return s
 }
 
 // View returns the current view of a site, or nil when the site is unknown or deleted.
@@ -245,6 +277,7 @@ func (m *Model) applyLocked(a *domain.Article, terms *textsearch.Tokenized, chan
 		return
 	}
 	m.applied[a.ID] = a.RevisionID
+	m.progress.Applied(a.UpdateTime)
 	note := func(site string, live *Article) {
 		c := changed[site]
 		if c == nil {

@@ -541,3 +541,33 @@ func entryJSON(tb testing.TB, e *Entry) []byte {
 	}
 	return b.Raw()
 }
+
+// Stats counts the live articles, grows with what is rendered, and reports the newest write
+// applied; an article that leaves delivery leaves the count.
+func TestStats(t *testing.T) {
+	m := newTestModel(newCatalog(testSite("s1"), testSite("s2")))
+	if s := m.Stats(); s.Articles != 0 || s.Bytes != 0 || !s.LastChange.IsZero() || !s.Synced.IsZero() {
+		t.Fatalf("empty model: %+v", s)
+	}
+	a1 := liveArticle("a1", 1, "one", nil, 1, nil, nil, "s1", "s2")
+	a1.UpdateTime = t0.Add(time.Hour)
+	a2 := liveArticle("a2", 1, "two", nil, 2, nil, nil, "s1")
+	a2.UpdateTime = t0.Add(2 * time.Hour)
+	m.ApplyArticles(a1, a2)
+	before := m.Stats()
+	if before.Articles != 2 || before.Bytes <= 0 || !before.LastChange.Equal(a2.UpdateTime) {
+		t.Fatalf("two live articles: %+v; want 2, some bytes, last change %v", before, a2.UpdateTime)
+	}
+	if _, err := m.View("s1").Article("one").Body(); err != nil { // rendered on first request
+		t.Fatal(err)
+	}
+	if after := m.Stats(); after.Bytes <= before.Bytes {
+		t.Errorf("bytes %d after rendering an article's JSON, %d before: want more", after.Bytes, before.Bytes)
+	}
+	// An older clock: the newest change stays.
+	gone := &domain.Article{ID: "a2", State: domain.StateDraft, RevisionID: 2, UpdateTime: t0.Add(time.Hour)}
+	m.ApplyArticles(gone)
+	if s := m.Stats(); s.Articles != 1 || !s.LastChange.Equal(a2.UpdateTime) {
+		t.Errorf("after unpublishing a2: %+v; want 1 article, last change still %v", s, a2.UpdateTime)
+	}
+}

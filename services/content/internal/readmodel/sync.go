@@ -178,6 +178,7 @@ func (m *Model) follower(src Source, interval time.Duration) *changelog.Follower
 		Batch:       changeBatch,
 		Now:         m.now,
 		Logger:      m.logger.With("follows", "article change log"),
+		Progress:    &m.progress,
 	}
 }
 

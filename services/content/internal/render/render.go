@@ -82,6 +82,9 @@ func SnapshotHTML(s *domain.Snapshot) HTML {
 	return HTML{text: s.Rendering.HTML, zstd: s.CompressedBody}
 }
 
+// Size is the number of bytes h holds.
+func (h HTML) Size() int { return len(h.text) + len(h.zstd) }
+
 // IsZero reports whether h is the empty body.
 func (h HTML) IsZero() bool { return h.text == "" && len(h.zstd) == 0 }
 
@@ -214,6 +217,21 @@ func (e *Entry) Body() (*httpcache.Body, error) {
 	e.body.Store(b)
 	e.html = HTML{}
 	return b, nil
+}
+
+// Size estimates the bytes the entry holds: its card JSON, and its rendered JSON once rendered
+// (else the body it renders from).
+func (e *Entry) Size() int {
+	n := len(e.CardJSON)
+	if b := e.body.Load(); b != nil {
+		return n + b.Size()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if b := e.body.Load(); b != nil {
+		return n + b.Size()
+	}
+	return n + e.html.Size()
 }
 
 // HTML returns the entry's article body (for the gRPC API), without rendering the entry: read

@@ -45,6 +45,13 @@ func (f *fragments) len() int {
 	return n
 }
 
+// bytes returns the bytes of the cached JSON.
+func (f *fragments) bytes() int64 {
+	var n int64
+	f.byID.Range(func(_, v any) bool { n += int64(len(v.(*fragment).json)); return true })
+	return n
+}
+
 type fragment struct {
 	revision int64
 	json     []byte // a JSON object: starts with '{', ends with '}'

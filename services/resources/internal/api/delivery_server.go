@@ -25,6 +25,9 @@ type DeliveryServer struct {
 	answers *listAnswers // the REST read side's list responses (list_answers.go)
 }
 
+// JSONBytes is the size of the JSON the REST read side keeps of the current resource revisions.
+func (s *DeliveryServer) JSONBytes() int64 { return s.frags.bytes() }
+
 // NewDeliveryServer returns the delivery API over model.
 func NewDeliveryServer(model *delivery.Model, tokens TokenCodec) *DeliveryServer {
 	s := &DeliveryServer{model: model, tokens: tokens, answers: newListAnswers()}

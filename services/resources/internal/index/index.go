@@ -55,6 +55,25 @@ type Index struct {
 	onRes   []func(*domain.Resource)  // told of every resource taken (OnResource)
 	onDir   []func(*domain.Directory) // told of every directory taken (OnDirectory)
 	loaded  changelog.Position        // where following the change log starts after Load
+	// progress is how far the index has got: the newest revision taken (written in process
+	// or read from the change log) and when the log was last read to its end.
+	progress changelog.Progress
+}
+
+// Stats is the index's size and progress, for metrics.
+type Stats struct {
+	// Resources and Directories count what it holds, deleted ones included.
+	Resources, Directories int
+	// LastChange is the update time of the newest revision taken; Synced is when it last read
+	// the change log to its end (zero: not yet).
+	LastChange, Synced time.Time
+}
+
+// Stats reports the index's size and progress.
+func (ix *Index) Stats() Stats {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return Stats{Resources: len(ix.byID), Directories: len(ix.dirs), LastChange: ix.progress.LastChange(), Synced: ix.progress.Synced()}
 }
 
 // New returns an empty index that follows src's change log every interval once Run starts.
@@ -75,6 +94,7 @@ func (ix *Index) follower() *changelog.Follower[store.Change] {
 		IdleBackoff: changelog.IdleBackoff,
 		Overlap:     2 * time.Second,
 		Logger:      ix.logger,
+		Progress:    &ix.progress,
 	}
 }
 
@@ -157,6 +177,7 @@ func (ix *Index) Put(r *domain.Resource) {
 		delete(ix.byName, s)
 	}
 	ix.byID[r.ID] = r
+	ix.progress.Applied(r.UpdateTime)
 	var points []geo.Point
 	if !r.Deleted() {
 		for _, l := range r.Locations {
