@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/metrics"
 	"github.com/beaconcms/beacon/platform/requestid"
+	"github.com/beaconcms/beacon/platform/tracing"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 )
 
@@ -26,6 +28,9 @@ type ObserveConfig struct {
 	AccessLogSample float64
 	// IDs makes the request ids of requests that bring none (required).
 	IDs *requestid.Generator
+	// Tracing: the handler is wrapped by a tracing one (tracing.HTTPHandler), whose span Observe
+	// names by the route pattern and marks with the request id.
+	Tracing bool
 }
 
 // Observe wraps the whole HTTP edge (read routes, management routes, the console):
@@ -83,6 +88,9 @@ func (o *observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		route.Observe(r.Method, status, took)
 	}
+	if o.cfg.Tracing {
+		tracing.NameServerSpan(r.Context(), r.Method, cmp.Or(st.routeName, "other"), st.id)
+	}
 	switch st.kind {
 	case kindHealth:
 		return
@@ -91,12 +99,8 @@ func (o *observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	routeName := st.routeName
-	if routeName == "" {
-		routeName = "other"
-	}
 	o.cfg.Logger.LogAttrs(st, slog.LevelInfo, "http",
-		slog.String("method", r.Method), slog.String("route", routeName), slog.String("path", r.URL.Path),
+		slog.String("method", r.Method), slog.String("route", cmp.Or(st.routeName, "other")), slog.String("path", r.URL.Path),
 		slog.Int("status", status), slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 }
 

@@ -63,6 +63,9 @@ type Config struct {
 	// MetricsAddr, when set, serves Prometheus metrics at /metrics there: a listener of its
 	// own, never the public HTTP port. Empty: no metrics are collected.
 	MetricsAddr string
+	// OTLPEndpoint, when set, is the OTLP/HTTP collector (e.g. http://otel-collector:4318)
+	// spans are exported to. Empty: no tracing.
+	OTLPEndpoint string
 	// AccessLogSample is the share of delivery (read route) requests given an access log line,
 	// 0 (none) to 1 (all). Other HTTP requests and gRPC calls are always logged at info.
 	AccessLogSample float64
@@ -207,6 +210,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for 90% of the container's memory limit (cgroup), or none without one")
 	str(&cfg.DebugAddr, "debug-addr", "serve /debug/pprof on this address (off when empty; keep it on loopback)")
 	str(&cfg.MetricsAddr, "metrics-addr", "serve Prometheus metrics at /metrics on this address, a listener of its own (off when empty), e.g. :9464")
+	str(&cfg.OTLPEndpoint, "otlp-endpoint", "export OpenTelemetry traces by OTLP/HTTP to this collector URL, e.g. http://otel-collector:4318 (off when empty)")
 	fs.Float64Var(&cfg.AccessLogSample, "access-log-sample", cfg.AccessLogSample, "share of delivery requests logged, 0 (none) to 1 (all); other requests are always logged (env "+envName("access-log-sample")+")")
 	str(&cfg.LogLevel, "log-level", "debug|info|warn|error")
 	str(&cfg.LogFormat, "log-format", "text|json")

@@ -644,8 +644,9 @@ func (a *app) initGateway(ctx context.Context) (modules.Service, error) {
 	}
 	a.restAddr = lis.Addr().String()
 	srv := &http.Server{
-		Handler: gateway.Observe(withConsole(handler, a.console), gateway.ObserveConfig{
-			Metrics: a.obs.http, Logger: a.logger, AccessLogSample: a.cfg.AccessLogSample, IDs: a.obs.ids}),
+		Handler: a.obs.tracing.HTTPHandler(gateway.Observe(withConsole(handler, a.console), gateway.ObserveConfig{
+			Metrics: a.obs.http, Logger: a.logger, AccessLogSample: a.cfg.AccessLogSample, IDs: a.obs.ids,
+			Tracing: a.obs.tracing.Enabled()})),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -12,6 +12,7 @@ import (
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/platform/metrics"
 	"github.com/beaconcms/beacon/platform/requestid"
+	"github.com/beaconcms/beacon/platform/tracing"
 )
 
 // version is the build's version, set by the build from git:
@@ -66,13 +67,14 @@ func printVersion(w io.Writer) {
 	fmt.Fprintf(w, "beacon %s\n", buildVersion())
 }
 
-// observability is what a serving process records: metrics (nil without --metrics-addr) and
-// the request ids of gRPC calls that bring none.
+// observability is what a serving process records: metrics (nil without --metrics-addr),
+// traces (nil without --otlp-endpoint) and the request ids of calls that bring none.
 type observability struct {
 	registry *prometheus.Registry
 	http     *metrics.HTTP
 	store    *metrics.Store
 	ids      *requestid.Generator
+	tracing  *tracing.Tracing // set by serve
 }
 
 func newObservability(cfg Config) *observability {
@@ -91,17 +93,24 @@ func (o *observability) grpcServerOptions() []grpcserver.Option {
 	if o.registry != nil {
 		opts = append(opts, grpcserver.WithMetrics(o.registry))
 	}
+	if o.tracing.Enabled() {
+		opts = append(opts, grpcserver.WithStatsHandler(o.tracing.GRPCServerHandler()))
+	}
 	return opts
 }
 
 // dialOptions are the options of every gRPC client connection the process makes to a service:
-// the request id of the caller's context goes along.
+// the request id and (with tracing) the trace context of the caller's context go along.
 func (o *observability) dialOptions() []grpc.DialOption {
-	return []grpc.DialOption{
+	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithChainUnaryInterceptor(requestid.UnaryClientInterceptor()),
 		grpc.WithChainStreamInterceptor(requestid.StreamClientInterceptor()),
 	}
+	if o.tracing.Enabled() {
+		opts = append(opts, grpc.WithStatsHandler(o.tracing.GRPCClientHandler()))
+	}
+	return opts
 }
 
 // registerReadModel exports a read model's gauges, when metrics are on.

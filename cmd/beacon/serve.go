@@ -23,6 +23,7 @@ import (
 	"github.com/beaconcms/beacon/platform/metrics"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
+	"github.com/beaconcms/beacon/platform/tracing"
 	"github.com/beaconcms/beacon/services/access"
 	"github.com/beaconcms/beacon/services/content"
 	"github.com/beaconcms/beacon/services/resources"
@@ -67,6 +68,18 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 		defer stopDebug()
 	}
 	logger.Info("beacon starting", "version", buildVersion(), "modules", strings.Join(closure, ","))
+	a.obs.tracing, err = tracing.New(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, ServiceName: "beacon", Version: buildVersion(), Target: strings.Join(targets, ",")}, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The spans still buffered go out before the process exits.
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.obs.tracing.Shutdown(flushCtx); err != nil {
+			logger.Warn("tracing: sending the last spans failed", "err", err)
+		}
+	}()
 	if a.obs.registry != nil {
 		addr, stopMetrics, err := metrics.Serve(cfg.MetricsAddr, a.obs.registry, logger)
 		if err != nil {
