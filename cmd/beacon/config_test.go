@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -44,6 +45,7 @@ func TestDefaultConfig(t *testing.T) {
 		c.Sites = sites.DefaultConfig()
 		c.CatalogRefresh = time.Second
 		c.Gateway = gateway.DefaultConfig()
+		c.Gateway.Version = buildVersion()
 		c.ServiceAddrs = map[string]string{}
 	}
 	tests := []struct {
@@ -453,6 +455,26 @@ func TestLintTuningFile(t *testing.T) {
 	for _, args := range [][]string{{"--lint-tuning", bad}, {"--lint-tuning", filepath.Join(dir, "missing.yaml")}} {
 		if _, err := parseConfig("dev", args, envOf(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--lint-tuning") {
 			t.Errorf("%v: error %v, want one naming --lint-tuning", args, err)
+		}
+	}
+}
+
+// Without a version injected by -ldflags, the binary reports what Go recorded of its build.
+func TestVersionFromBuildInfo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		info debug.BuildInfo
+		want string
+	}{
+		{"module version", debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}}, "v1.4.0"},
+		{"VCS revision", debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "false"}}}, "0123456789ab"},
+		{"modified tree", debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}}, "0123456789ab-dirty"},
+		{"nothing recorded", debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "devel"},
+	} {
+		if got := versionFromBuildInfo(&tc.info); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -23,8 +23,10 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
-// beaconBinary is built once by TestMain.
+// beaconBinary is built once by TestMain, with version e2eVersion.
 var beaconBinary string
+
+const e2eVersion = "v0.0.0-e2e"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "beacon-e2e-bin")
@@ -33,7 +35,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	beaconBinary = filepath.Join(dir, "beacon")
-	build := exec.Command("go", "build", "-tags", "ferretdb_no_postgresql", "-o", beaconBinary, ".")
+	// The version is injected as make build does (TestVersionCommand reads it back).
+	build := exec.Command("go", "build", "-tags", "ferretdb_no_postgresql", "-ldflags", "-X main.version="+e2eVersion, "-o", beaconBinary, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build beacon:", err)
