@@ -73,8 +73,6 @@ build: ## build bin/beacon, its version from git
 # -timeout: cmd/beacon's end-to-end tests start the real binary many times (and Chromium); on 2
 # busy cores the package takes more than go test's default limit of 10 minutes.
 .PHONY: test
-# The end-to-end tests of cmd/beacon run many real processes; on a busy machine they outlast
-# go test's default 10-minute limit per package.
 test: ## run every test: unit, store (embedded FerretDB), API, fuzz seeds and end to end
 	go test -tags $(GO_TAGS) -count=1 -timeout 30m ./... ./gen/...
 
