@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/metrics"
+	"github.com/beaconcms/beacon/platform/ratelimit"
 	"github.com/beaconcms/beacon/platform/requestid"
 )
 
@@ -55,6 +57,12 @@ type observedEdge struct {
 
 func newObservedEdge(tb testing.TB, sample float64) *observedEdge {
 	tb.Helper()
+	return newObservedEdgeWith(tb, sample, DefaultConfig(), nil)
+}
+
+// newObservedEdgeWith is newObservedEdge with the edge's cfg and the sites' CORS origins.
+func newObservedEdgeWith(tb testing.TB, sample float64, cfg Config, origins SiteOrigins) *observedEdge {
+	tb.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -68,12 +76,13 @@ func newObservedEdge(tb testing.TB, sample float64) *observedEdge {
 	tb.Cleanup(func() { _ = conn.Close() })
 	o := &observedEdge{side: &answeringSide{segments: []string{"articles", "search"}}, reg: prometheus.NewRegistry(), logs: &bytes.Buffer{}}
 	m := metrics.NewHTTP(o.reg)
-	edge, err := New(tb.Context(), DefaultConfig(), Upstreams{
+	edge, err := New(tb.Context(), cfg, Upstreams{
 		Conns:     map[string]*grpc.ClientConn{"content": conn},
 		Routes:    map[string]RegisterFunc{"content": contentv1.RegisterArticleServiceHandler},
 		ReadSides: []ReadSide{o.side},
 		Verifier:  &countingVerifier{},
 		Metrics:   m,
+		Origins:   origins,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -157,6 +166,72 @@ func TestObserveErrorBodiesCarryTheRequestID(t *testing.T) {
 	}
 }
 
+// TestObserveRefusalsAndCORS: what the edge answers itself before any handler, a rate limit's
+// 429 and a CORS preflight, still carries the request id (header and error body), and a 429 is
+// counted under its route with code 429.
+func TestObserveRefusalsAndCORS(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.PerSite = ratelimit.Quota{Requests: 1, Window: time.Minute}
+	cfg.PerAddress = ratelimit.Quota{Requests: 1, Window: time.Minute}
+	origins := &mapOrigins{bySite: map[string][]string{"s1": {"https://app.example.org"}}}
+	o := newObservedEdgeWith(t, 0, cfg, origins)
+	send := func(method, path, id string, headers ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, nil)
+		req.Header.Set(requestid.Header, id)
+		for i := 0; i < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		rec := httptest.NewRecorder()
+		o.handler.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, tc := range []struct {
+		name, method, path string
+		headers            []string
+		want               int
+		wantBodyID         bool
+	}{
+		{name: "delivery, first", method: "GET", path: "/v1/sites/s1/articles/a1", want: 200},
+		{name: "delivery, over the site's limit", method: "GET", path: "/v1/sites/s1/articles/a1", want: 429, wantBodyID: true},
+		{name: "delivery from an allowed origin, over the limit", method: "GET", path: "/v1/sites/s1/articles/a1",
+			headers: []string{"Origin", "https://app.example.org"}, want: 429, wantBodyID: true},
+		{name: "preflight", method: "OPTIONS", path: "/v1/sites/s1/articles/a1",
+			headers: []string{"Origin", "https://app.example.org", "Access-Control-Request-Method", "GET"}, want: 204},
+		{name: "management, first", method: "GET", path: "/v1/articles/a1", want: 503, wantBodyID: true},
+		{name: "management, over the address's limit", method: "GET", path: "/v1/articles/a1", want: 429, wantBodyID: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "id-" + strings.NewReplacer(" ", "-", ",", "", "'", "").Replace(tc.name)
+			rec := send(tc.method, tc.path, id, tc.headers...)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+			if got := rec.Header().Get(requestid.Header); got != id {
+				t.Errorf("X-Request-Id %q, want %q", got, id)
+			}
+			if tc.wantBodyID && !strings.Contains(rec.Body.String(), `"requestId":"`+id+`"`) {
+				t.Errorf("body %s; want requestId %q", rec.Body, id)
+			}
+			if origin := tc.headers; len(origin) > 0 && rec.Header().Get("Access-Control-Allow-Origin") != "https://app.example.org" {
+				t.Errorf("Access-Control-Allow-Origin %q, want the allowed origin", rec.Header().Get("Access-Control-Allow-Origin"))
+			}
+		})
+	}
+	for _, tc := range []struct {
+		route, method, code string
+		want                float64
+	}{
+		{"/v1/sites/{site}/articles/{item}", "GET", "200", 1},
+		{"/v1/sites/{site}/articles/{item}", "GET", "429", 2},
+		{"/v1/{name=articles/*}", "GET", "503", 1},
+		{"other", "GET", "429", 1}, // the limit per address comes before the routes are matched
+	} {
+		if got, routes := counter(t, o.reg, tc.route, tc.method, tc.code); got != tc.want {
+			t.Errorf("requests{%s %s %s} = %v, want %v (routes %v)", tc.route, tc.method, tc.code, got, tc.want, routes)
+		}
+	}
+}
+
 // counter returns beacon_http_requests_total for the labels, and every route label seen.
 func counter(tb testing.TB, reg *prometheus.Registry, route, method, code string) (float64, []string) {
 	tb.Helper()
@@ -221,7 +296,7 @@ func TestObserveCountsByRoutePattern(t *testing.T) {
 		{"/v1/{name=articles/*}", "GET", "503", 1},
 		{"/v1/{name=articles/*}", "DELETE", "503", 1},
 		{"other", "GET", "404", 1},
-		{"other", "OTHER", "404", 1}, // an unknown method: not a read route, no pattern
+		{"other", "OTHER", "405", 1}, // an unknown method: not a read route, no pattern
 	} {
 		if got, routes := counter(t, o.reg, tc.route, tc.method, tc.code); got != tc.want {
 			t.Errorf("requests{%s %s %s} = %v, want %v (routes %v)", tc.route, tc.method, tc.code, got, tc.want, routes)
