@@ -24,6 +24,7 @@ import (
 	"github.com/beaconcms/beacon/gen/openapi"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/grpcserver"
+	"github.com/beaconcms/beacon/platform/idempotency"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/modules"
 	"github.com/beaconcms/beacon/platform/mongodb"
@@ -71,6 +72,10 @@ type serviceModule struct {
 	// readSideCallsService: without the service in its process, the gateway's read side calls
 	// it over gRPC instead of keeping a copy from the store (so it needs no --mongodb-uri).
 	readSideCallsService bool
+	// creates are the service's idempotent create methods (AIP-155 request_id); database names
+	// its own database, which keeps their records.
+	creates  func() map[string]idempotency.Method
+	database func(Config) string
 }
 
 // grpcService is what a started service hands the gRPC server.
@@ -82,6 +87,9 @@ type grpcService struct {
 	// run does the service's background work until ctx ends and returns once it has stopped (nil
 	// for a service without any).
 	run func(ctx context.Context) error
+	// creates, when set, are the service's idempotent creates, for the gRPC server's
+	// interceptor; initService runs their Store's prune loop beside run.
+	creates *idempotency.Creates
 }
 
 // serviceModules are Beacon's services, in the order they start.
@@ -90,10 +98,12 @@ var serviceModules = []serviceModule{
 	// reads it in process); the sites module registers it.
 	{name: "sites", deps: []string{moduleCatalog}, start: func(_ context.Context, a *app) (grpcService, error) {
 		return grpcService{register: a.sites.Register, rules: sites.Rules(), names: sites.ServiceNames()}, nil
-	}, gateway: sites.RegisterGateway},
+	}, gateway: sites.RegisterGateway,
+		creates: sites.IdempotentCreates, database: func(c Config) string { return c.Sites.Database }},
 	{name: "access", deps: []string{moduleVerifier}, start: func(_ context.Context, a *app) (grpcService, error) {
 		return grpcService{register: a.keys.Register, rules: access.Rules(), names: access.ServiceNames(), run: a.keys.Run}, nil
-	}, gateway: access.RegisterGateway},
+	}, gateway: access.RegisterGateway,
+		creates: access.IdempotentCreates, database: func(c Config) string { return c.AccessDatabase }},
 	{name: "content", deps: []string{moduleCatalog}, start: func(ctx context.Context, a *app) (grpcService, error) {
 		svc, err := newContent(ctx, a.cfg, a.store, a.catalog, a.logger)
 		if err != nil {
@@ -121,6 +131,7 @@ var serviceModules = []serviceModule{
 		}
 		return grpcService{register: svc.Register, rules: content.Rules(), names: content.ServiceNames(), run: run}, nil
 	}, gateway: content.RegisterGateway,
+		creates: content.IdempotentCreates, database: func(c Config) string { return c.Content.Database },
 		readSide: func(ctx context.Context, a *app, _ *grpc.ClientConn) (gateway.ReadSide, func(context.Context) error, error) {
 			if a.content != nil {
 				return a.content.Delivery().ReadSide(), nil, nil
@@ -145,6 +156,7 @@ var serviceModules = []serviceModule{
 		}
 		return grpcService{register: svc.Register, rules: resources.Rules(), names: resources.ServiceNames(), run: svc.Run}, nil
 	}, gateway: resources.RegisterGateway,
+		creates: resources.IdempotentCreates, database: func(c Config) string { return c.Resources.Database },
 		readSide: func(ctx context.Context, a *app, _ *grpc.ClientConn) (gateway.ReadSide, func(context.Context) error, error) {
 			if a.resources != nil {
 				return a.resources.ReadSide(), nil, nil
@@ -176,6 +188,7 @@ var serviceModules = []serviceModule{
 			return svc.Run(ctx)
 		}}, nil
 	}, gateway: screening.RegisterGateway, readSideCallsService: true,
+		creates: screening.IdempotentCreates, database: func(c Config) string { return c.Screening.Database },
 		readSide: func(_ context.Context, a *app, conn *grpc.ClientConn) (gateway.ReadSide, func(context.Context) error, error) {
 			if a.screening != nil {
 				return a.screening.ReadSide(), nil, nil
@@ -409,6 +422,18 @@ func (a *app) initGRPC(ctx context.Context) (modules.Service, error) {
 		if !a.cfg.RateLimitPerKey.IsZero() {
 			opts = append(opts, grpcserver.WithUnaryAfterAuth(ratelimit.NewPerCaller(a.cfg.RateLimitPerKey).Unary()))
 		}
+		var creates []idempotency.Creates
+		for _, s := range a.grpc.services {
+			if s.creates != nil {
+				creates = append(creates, *s.creates)
+			}
+		}
+		idempotent, err := idempotency.Interceptor(creates...)
+		if err != nil {
+			return err
+		}
+		// After the rate limit: a repeated create counts against the caller's quota too.
+		opts = append(opts, grpcserver.WithUnaryAfterAuth(idempotent))
 		srv := grpcserver.New(a.cfg.GRPC, auth.NewInterceptor(policy, a.keys, a.logger), a.logger, opts...)
 		for _, s := range a.grpc.services {
 			s.register(srv)
@@ -448,11 +473,24 @@ func (a *app) initService(ctx context.Context, s serviceModule) (modules.Service
 	if err != nil {
 		return nil, err
 	}
+	if s.creates != nil {
+		store := idempotency.NewStore(a.store.client.Database(s.database(a.cfg)), a.store.locks, a.logger)
+		svc.creates = &idempotency.Creates{Store: store, Methods: s.creates()}
+	}
 	a.grpc.services = append(a.grpc.services, svc)
-	if svc.run == nil {
+	if svc.creates == nil && svc.run == nil {
 		return idle(), nil
 	}
-	return modules.RunFunc(svc.run), nil
+	return modules.RunFunc(func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		if svc.run != nil {
+			g.Go(func() error { return svc.run(gctx) })
+		}
+		if svc.creates != nil {
+			g.Go(func() error { return svc.creates.Store.Run(gctx) })
+		}
+		return g.Wait()
+	}), nil
 }
 
 // initDevSetup loads the demo content on first start and makes the bootstrap admin key.

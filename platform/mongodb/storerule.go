@@ -48,6 +48,7 @@ var smallCollections = map[string]SmallCollection{
 	"sites":              {Bound: "one document per branded site, created by operators: tens, at most a few thousand"},
 	"api_keys":           {Bound: "one document per API key, created by operators: at most a few thousand"},
 	"users":              {Bound: "one document per console user (editors, reviewers, admins), created by admins: at most a few thousand"},
+	"create_requests":    {Bound: "platform/idempotency's records: one per create sent with a request_id in the last 24 hours (an editor's or a client's creates of one day), pruned hourly"},
 }
 
 type scanKey struct{}

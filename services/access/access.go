@@ -38,9 +38,11 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	accessv1 "github.com/beaconcms/beacon/gen/beacon/access/v1"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/idempotency"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/access/internal/api"
 	"github.com/beaconcms/beacon/services/access/internal/domain"
@@ -152,6 +154,26 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		return err
 	}
 	return accessv1.RegisterUserServiceHandler(ctx, mux, conn)
+}
+
+// IdempotentCreates are the service's create methods that take an AIP-155 request_id, for
+// platform/idempotency's interceptor (records in the service's own database). One-time secrets
+// are never stored: a repeated CreateApiKey returns the key without its secret, a repeated
+// CreateUser the user without its generated password; a CreateUser request's fingerprint is an
+// argon2id hash, since it carries a password.
+func IdempotentCreates() map[string]idempotency.Method {
+	return map[string]idempotency.Method{
+		accessv1.ApiKeyService_CreateApiKey_FullMethodName: {Redact: func(m proto.Message) {
+			if r, ok := m.(*accessv1.CreateApiKeyResponse); ok {
+				r.Secret = ""
+			}
+		}},
+		accessv1.UserService_CreateUser_FullMethodName: {SecretInput: true, Redact: func(m proto.Message) {
+			if r, ok := m.(*accessv1.CreateUserResponse); ok {
+				r.GeneratedPassword = ""
+			}
+		}},
+	}
 }
 
 // ServiceNames are the gRPC service names Register adds, for health checks.

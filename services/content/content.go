@@ -18,6 +18,7 @@ import (
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/claimlint"
+	"github.com/beaconcms/beacon/platform/idempotency"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/metrics"
@@ -232,6 +233,12 @@ func Migrate(ctx context.Context, db *mongo.Database, logger *slog.Logger) error
 func (s *Service) Register(srv grpc.ServiceRegistrar) {
 	contentv1.RegisterArticleServiceServer(srv, s.articles)
 	contentv1.RegisterDeliveryServiceServer(srv, delivery.NewServer(s.delivery.model, s.delivery.tokens))
+}
+
+// IdempotentCreates are the service's create methods that take an AIP-155 request_id, for
+// platform/idempotency's interceptor (records in the service's own database).
+func IdempotentCreates() map[string]idempotency.Method {
+	return map[string]idempotency.Method{contentv1.ArticleService_CreateArticle_FullMethodName: {}}
 }
 
 // ServiceNames are the gRPC service names Register adds, for health checks.

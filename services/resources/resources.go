@@ -22,6 +22,7 @@ import (
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/claimlint"
+	"github.com/beaconcms/beacon/platform/idempotency"
 	"github.com/beaconcms/beacon/platform/markdown"
 	"github.com/beaconcms/beacon/platform/metrics"
 	"github.com/beaconcms/beacon/platform/mongodb"
@@ -144,6 +145,15 @@ func (s *Service) Register(srv grpc.ServiceRegistrar) {
 	resourcesv1.RegisterResourceServiceServer(srv, s.manage)
 	resourcesv1.RegisterDirectoryServiceServer(srv, s.dirs)
 	resourcesv1.RegisterDeliveryServiceServer(srv, s.delivery)
+}
+
+// IdempotentCreates are the service's create methods that take an AIP-155 request_id, for
+// platform/idempotency's interceptor (records in the service's own database).
+func IdempotentCreates() map[string]idempotency.Method {
+	return map[string]idempotency.Method{
+		resourcesv1.ResourceService_CreateResource_FullMethodName:   {},
+		resourcesv1.DirectoryService_CreateDirectory_FullMethodName: {},
+	}
 }
 
 // ServiceNames are the gRPC service names Register adds.

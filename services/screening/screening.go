@@ -29,6 +29,7 @@ import (
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
 	"github.com/beaconcms/beacon/platform/claimlint"
+	"github.com/beaconcms/beacon/platform/idempotency"
 	"github.com/beaconcms/beacon/platform/loop"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
@@ -176,6 +177,12 @@ func (s *Service) Register(srv grpc.ServiceRegistrar) {
 	screeningv1.RegisterQuestionnaireServiceServer(srv, s.manage)
 	screeningv1.RegisterScreenerServiceServer(srv, s.screeners)
 	screeningv1.RegisterQuestionnairePreviewServiceServer(srv, s.preview)
+}
+
+// IdempotentCreates are the service's create methods that take an AIP-155 request_id, for
+// platform/idempotency's interceptor (records in the service's own database).
+func IdempotentCreates() map[string]idempotency.Method {
+	return map[string]idempotency.Method{screeningv1.QuestionnaireService_CreateQuestionnaire_FullMethodName: {}}
 }
 
 // ServiceNames are the gRPC service names Register adds.

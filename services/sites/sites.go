@@ -23,6 +23,7 @@ import (
 	sitesv1 "github.com/beaconcms/beacon/gen/beacon/sites/v1"
 	"github.com/beaconcms/beacon/platform/apperr"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/idempotency"
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/platform/pagetoken"
 	"github.com/beaconcms/beacon/services/sites/internal/api"
@@ -102,6 +103,12 @@ func Rules() auth.Policy { return api.Rules() }
 // interceptors run for REST callers too.
 func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
 	return sitesv1.RegisterSiteServiceHandler(ctx, mux, conn)
+}
+
+// IdempotentCreates are the service's create methods that take an AIP-155 request_id, for
+// platform/idempotency's interceptor (records in the service's own database).
+func IdempotentCreates() map[string]idempotency.Method {
+	return map[string]idempotency.Method{sitesv1.SiteService_CreateSite_FullMethodName: {}}
 }
 
 // ServiceNames are the gRPC service names Register adds, for health checks.

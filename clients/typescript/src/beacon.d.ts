@@ -2037,6 +2037,16 @@ export interface components {
         v1CreateUserRequest: {
             /** @description 12..128 characters. Empty: a password is generated and returned in the response. */
             password?: string;
+            /**
+             * @description Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+             *     a UUID for one. The same caller sending the same request again with the same request_id
+             *     within 24 hours gets the first response, and nothing is created twice; the same request_id
+             *     with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+             *     while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+             *     In REST, requestId in the body. A repeat returns the user without a generated password,
+             *     which is shown only once and never stored.
+             */
+            requestId?: string;
             user: components["schemas"]["v1User"];
         };
         v1CreateUserResponse: {
@@ -3302,7 +3312,19 @@ export interface operations {
     };
     ApiKeyService_CreateApiKey: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+                 *     a UUID for one. The same caller sending the same request again with the same request_id
+                 *     within 24 hours gets the first response, and nothing is created twice; the same request_id
+                 *     with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+                 *     while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+                 *     In REST, the requestId query parameter.
+                 *     A repeat returns the key without its secret, which is shown only once and never stored:
+                 *     if the first response was lost, revoke the key it names and create another.
+                 */
+                requestId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3434,7 +3456,17 @@ export interface operations {
     };
     ArticleService_CreateArticle: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+                 *     a UUID for one. The same caller sending the same request again with the same request_id
+                 *     within 24 hours gets the first response, and nothing is created twice; the same request_id
+                 *     with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+                 *     while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+                 *     In REST, the requestId query parameter.
+                 */
+                requestId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3974,7 +4006,17 @@ export interface operations {
     };
     DirectoryService_CreateDirectory: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+                 *     a UUID for one. The same caller sending the same request again with the same request_id
+                 *     within 24 hours gets the first response, and nothing is created twice; the same request_id
+                 *     with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+                 *     while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+                 *     In REST, the requestId query parameter.
+                 */
+                requestId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4252,7 +4294,17 @@ export interface operations {
     };
     QuestionnaireService_CreateQuestionnaire: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+                 *     a UUID for one. The same caller sending the same request again with the same request_id
+                 *     within 24 hours gets the first response, and nothing is created twice; the same request_id
+                 *     with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+                 *     while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+                 *     In REST, the requestId query parameter.
+                 */
+                requestId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4744,7 +4796,17 @@ export interface operations {
     };
     ResourceService_CreateResource: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+                 *     a UUID for one. The same caller sending the same request again with the same request_id
+                 *     within 24 hours gets the first response, and nothing is created twice; the same request_id
+                 *     with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+                 *     while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+                 *     In REST, the requestId query parameter.
+                 */
+                requestId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5155,6 +5217,15 @@ export interface operations {
             query: {
                 /** @description The id of the new site, becoming "sites/{site_id}". */
                 siteId: string;
+                /**
+                 * @description Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+                 *     a UUID for one. The same caller sending the same request again with the same request_id
+                 *     within 24 hours gets the first response, and nothing is created twice; the same request_id
+                 *     with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+                 *     while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+                 *     In REST, the requestId query parameter.
+                 */
+                requestId?: string;
             };
             header?: never;
             path?: never;

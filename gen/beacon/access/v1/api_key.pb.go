@@ -183,8 +183,17 @@ func (x *ApiKey) GetKeyPrefix() string {
 }
 
 type CreateApiKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ApiKey        *ApiKey                `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	ApiKey *ApiKey                `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	// Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+	// a UUID for one. The same caller sending the same request again with the same request_id
+	// within 24 hours gets the first response, and nothing is created twice; the same request_id
+	// with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+	// while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+	// In REST, the requestId query parameter.
+	// A repeat returns the key without its secret, which is shown only once and never stored:
+	// if the first response was lost, revoke the key it names and create another.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -224,6 +233,13 @@ func (x *CreateApiKeyRequest) GetApiKey() *ApiKey {
 		return x.ApiKey
 	}
 	return nil
+}
+
+func (x *CreateApiKeyRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type CreateApiKeyResponse struct {
@@ -450,9 +466,11 @@ const file_beacon_access_v1_api_key_proto_rawDesc = "" +
 	"ROLE_ADMIN\x10\x01\x12\x0f\n" +
 	"\vROLE_EDITOR\x10\x02\x12\x0f\n" +
 	"\vROLE_VIEWER\x10\x03\x12\x11\n" +
-	"\rROLE_DELIVERY\x10\x04\"M\n" +
+	"\rROLE_DELIVERY\x10\x04\"l\n" +
 	"\x13CreateApiKeyRequest\x126\n" +
-	"\aapi_key\x18\x01 \x01(\v2\x18.beacon.access.v1.ApiKeyB\x03\xe0A\x02R\x06apiKey\"a\n" +
+	"\aapi_key\x18\x01 \x01(\v2\x18.beacon.access.v1.ApiKeyB\x03\xe0A\x02R\x06apiKey\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"a\n" +
 	"\x14CreateApiKeyResponse\x121\n" +
 	"\aapi_key\x18\x01 \x01(\v2\x18.beacon.access.v1.ApiKeyR\x06apiKey\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\"P\n" +

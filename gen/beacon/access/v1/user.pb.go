@@ -181,7 +181,15 @@ type CreateUserRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	User  *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	// 12..128 characters. Empty: a password is generated and returned in the response.
-	Password      string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	Password string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	// Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+	// a UUID for one. The same caller sending the same request again with the same request_id
+	// within 24 hours gets the first response, and nothing is created twice; the same request_id
+	// with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+	// while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+	// In REST, requestId in the body. A repeat returns the user without a generated password,
+	// which is shown only once and never stored.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -226,6 +234,13 @@ func (x *CreateUserRequest) GetUser() *User {
 func (x *CreateUserRequest) GetPassword() string {
 	if x != nil {
 		return x.Password
+	}
+	return ""
+}
+
+func (x *CreateUserRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1015,10 +1030,12 @@ const file_beacon_access_v1_user_proto_rawDesc = "" +
 	"\fdisable_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vdisableTime\"Y\n" +
 	"\vRoleBinding\x126\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x1d.beacon.access.v1.ApiKey.RoleB\x03\xe0A\x02R\x04role\x12\x12\n" +
-	"\x04site\x18\x02 \x01(\tR\x04site\"e\n" +
+	"\x04site\x18\x02 \x01(\tR\x04site\"\x84\x01\n" +
 	"\x11CreateUserRequest\x12/\n" +
 	"\x04user\x18\x01 \x01(\v2\x16.beacon.access.v1.UserB\x03\xe0A\x02R\x04user\x12\x1f\n" +
-	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x04R\bpassword\"o\n" +
+	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x04R\bpassword\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"o\n" +
 	"\x12CreateUserResponse\x12*\n" +
 	"\x04user\x18\x01 \x01(\v2\x16.beacon.access.v1.UserR\x04user\x12-\n" +
 	"\x12generated_password\x18\x02 \x01(\tR\x11generatedPassword\")\n" +

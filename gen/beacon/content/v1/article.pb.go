@@ -1475,8 +1475,15 @@ func (x *Revision) GetSnapshot() *Article {
 }
 
 type CreateArticleRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Article       *Article               `protobuf:"bytes,1,opt,name=article,proto3" json:"article,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Article *Article               `protobuf:"bytes,1,opt,name=article,proto3" json:"article,omitempty"`
+	// Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+	// a UUID for one. The same caller sending the same request again with the same request_id
+	// within 24 hours gets the first response, and nothing is created twice; the same request_id
+	// with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+	// while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+	// In REST, the requestId query parameter.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1516,6 +1523,13 @@ func (x *CreateArticleRequest) GetArticle() *Article {
 		return x.Article
 	}
 	return nil
+}
+
+func (x *CreateArticleRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GetArticleRequest struct {
@@ -2488,9 +2502,11 @@ const file_beacon_content_v1_article_proto_rawDesc = "" +
 	"createTime\x12\x16\n" +
 	"\x06action\x18\x05 \x01(\tR\x06action\x12%\n" +
 	"\x0echanged_fields\x18\x06 \x03(\tR\rchangedFields\x126\n" +
-	"\bsnapshot\x18\a \x01(\v2\x1a.beacon.content.v1.ArticleR\bsnapshot\"Q\n" +
+	"\bsnapshot\x18\a \x01(\v2\x1a.beacon.content.v1.ArticleR\bsnapshot\"p\n" +
 	"\x14CreateArticleRequest\x129\n" +
-	"\aarticle\x18\x01 \x01(\v2\x1a.beacon.content.v1.ArticleB\x03\xe0A\x02R\aarticle\",\n" +
+	"\aarticle\x18\x01 \x01(\v2\x1a.beacon.content.v1.ArticleB\x03\xe0A\x02R\aarticle\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\",\n" +
 	"\x11GetArticleRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\xdb\x01\n" +
 	"\x13ListArticlesRequest\x12\x1b\n" +

@@ -1472,8 +1472,15 @@ func (x *ResourceRevision) GetSnapshot() *Resource {
 }
 
 type CreateResourceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Resource      *Resource              `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Resource *Resource              `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	// Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+	// a UUID for one. The same caller sending the same request again with the same request_id
+	// within 24 hours gets the first response, and nothing is created twice; the same request_id
+	// with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+	// while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+	// In REST, the requestId query parameter.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1513,6 +1520,13 @@ func (x *CreateResourceRequest) GetResource() *Resource {
 		return x.Resource
 	}
 	return nil
+}
+
+func (x *CreateResourceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GetResourceRequest struct {
@@ -2823,8 +2837,15 @@ func (x *DirectoryRevision) GetSnapshot() *Directory {
 }
 
 type CreateDirectoryRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Directory     *Directory             `protobuf:"bytes,1,opt,name=directory,proto3" json:"directory,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Directory *Directory             `protobuf:"bytes,1,opt,name=directory,proto3" json:"directory,omitempty"`
+	// Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+	// a UUID for one. The same caller sending the same request again with the same request_id
+	// within 24 hours gets the first response, and nothing is created twice; the same request_id
+	// with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+	// while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+	// In REST, the requestId query parameter.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2864,6 +2885,13 @@ func (x *CreateDirectoryRequest) GetDirectory() *Directory {
 		return x.Directory
 	}
 	return nil
+}
+
+func (x *CreateDirectoryRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GetDirectoryRequest struct {
@@ -3405,9 +3433,11 @@ const file_beacon_resources_v1_resource_proto_rawDesc = "" +
 	"createTime\x12\x16\n" +
 	"\x06action\x18\x05 \x01(\tR\x06action\x12%\n" +
 	"\x0echanged_fields\x18\x06 \x03(\tR\rchangedFields\x129\n" +
-	"\bsnapshot\x18\a \x01(\v2\x1d.beacon.resources.v1.ResourceR\bsnapshot\"W\n" +
+	"\bsnapshot\x18\a \x01(\v2\x1d.beacon.resources.v1.ResourceR\bsnapshot\"v\n" +
 	"\x15CreateResourceRequest\x12>\n" +
-	"\bresource\x18\x01 \x01(\v2\x1d.beacon.resources.v1.ResourceB\x03\xe0A\x02R\bresource\"-\n" +
+	"\bresource\x18\x01 \x01(\v2\x1d.beacon.resources.v1.ResourceB\x03\xe0A\x02R\bresource\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"-\n" +
 	"\x12GetResourceRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\xa8\x01\n" +
 	"\x14ListResourcesRequest\x12\x1b\n" +
@@ -3526,9 +3556,11 @@ const file_beacon_resources_v1_resource_proto_rawDesc = "" +
 	"createTime\x12\x16\n" +
 	"\x06action\x18\x05 \x01(\tR\x06action\x12%\n" +
 	"\x0echanged_fields\x18\x06 \x03(\tR\rchangedFields\x12:\n" +
-	"\bsnapshot\x18\a \x01(\v2\x1e.beacon.resources.v1.DirectoryR\bsnapshot\"[\n" +
+	"\bsnapshot\x18\a \x01(\v2\x1e.beacon.resources.v1.DirectoryR\bsnapshot\"z\n" +
 	"\x16CreateDirectoryRequest\x12A\n" +
-	"\tdirectory\x18\x01 \x01(\v2\x1e.beacon.resources.v1.DirectoryB\x03\xe0A\x02R\tdirectory\".\n" +
+	"\tdirectory\x18\x01 \x01(\v2\x1e.beacon.resources.v1.DirectoryB\x03\xe0A\x02R\tdirectory\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\".\n" +
 	"\x13GetDirectoryRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\xaa\x01\n" +
 	"\x16ListDirectoriesRequest\x12\x1b\n" +

@@ -1511,6 +1511,13 @@ func (x *QuestionnaireRevision) GetSnapshot() *Questionnaire {
 type CreateQuestionnaireRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Questionnaire *Questionnaire         `protobuf:"bytes,1,opt,name=questionnaire,proto3" json:"questionnaire,omitempty"`
+	// Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+	// a UUID for one. The same caller sending the same request again with the same request_id
+	// within 24 hours gets the first response, and nothing is created twice; the same request_id
+	// with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+	// while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+	// In REST, the requestId query parameter.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1550,6 +1557,13 @@ func (x *CreateQuestionnaireRequest) GetQuestionnaire() *Questionnaire {
 		return x.Questionnaire
 	}
 	return nil
+}
+
+func (x *CreateQuestionnaireRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GetQuestionnaireRequest struct {
@@ -2618,9 +2632,11 @@ const file_beacon_screening_v1_questionnaire_proto_rawDesc = "" +
 	"createTime\x12\x16\n" +
 	"\x06action\x18\x05 \x01(\tR\x06action\x12%\n" +
 	"\x0echanged_fields\x18\x06 \x03(\tR\rchangedFields\x12>\n" +
-	"\bsnapshot\x18\a \x01(\v2\".beacon.screening.v1.QuestionnaireR\bsnapshot\"k\n" +
+	"\bsnapshot\x18\a \x01(\v2\".beacon.screening.v1.QuestionnaireR\bsnapshot\"\x8a\x01\n" +
 	"\x1aCreateQuestionnaireRequest\x12M\n" +
-	"\rquestionnaire\x18\x01 \x01(\v2\".beacon.screening.v1.QuestionnaireB\x03\xe0A\x02R\rquestionnaire\"2\n" +
+	"\rquestionnaire\x18\x01 \x01(\v2\".beacon.screening.v1.QuestionnaireB\x03\xe0A\x02R\rquestionnaire\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"2\n" +
 	"\x17GetQuestionnaireRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"\xad\x01\n" +
 	"\x19ListQuestionnairesRequest\x12\x1b\n" +

@@ -35,12 +35,20 @@ var (
 	_ = metadata.Join
 )
 
+var filter_QuestionnaireService_CreateQuestionnaire_0 = &utilities.DoubleArray{Encoding: map[string]int{"questionnaire": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_QuestionnaireService_CreateQuestionnaire_0(ctx context.Context, marshaler runtime.Marshaler, client QuestionnaireServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq CreateQuestionnaireRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Questionnaire); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_QuestionnaireService_CreateQuestionnaire_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
@@ -56,6 +64,12 @@ func local_request_QuestionnaireService_CreateQuestionnaire_0(ctx context.Contex
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Questionnaire); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_QuestionnaireService_CreateQuestionnaire_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.CreateQuestionnaire(ctx, &protoReq)

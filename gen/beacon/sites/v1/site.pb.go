@@ -368,8 +368,15 @@ func (x *LintTuning) GetRuleSeverities() map[string]LintTuning_Severity {
 type CreateSiteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The id of the new site, becoming "sites/{site_id}".
-	SiteId        string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
-	Site          *Site  `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
+	SiteId string `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	Site   *Site  `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
+	// Makes the create idempotent (AIP-155): 1 to 64 printable ASCII characters without spaces,
+	// a UUID for one. The same caller sending the same request again with the same request_id
+	// within 24 hours gets the first response, and nothing is created twice; the same request_id
+	// with a different request is refused (FAILED_PRECONDITION naming request_id), and a repeat
+	// while the first still runs is ABORTED (retry in a moment). Empty: no such guarantee.
+	// In REST, the requestId query parameter.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -416,6 +423,13 @@ func (x *CreateSiteRequest) GetSite() *Site {
 		return x.Site
 	}
 	return nil
+}
+
+func (x *CreateSiteRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GetSiteRequest struct {
@@ -773,10 +787,12 @@ const file_beacon_sites_v1_site_proto_rawDesc = "" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSEVERITY_INFO\x10\x01\x12\x14\n" +
 	"\x10SEVERITY_WARNING\x10\x02\x12\x12\n" +
-	"\x0eSEVERITY_ERROR\x10\x03\"a\n" +
+	"\x0eSEVERITY_ERROR\x10\x03\"\x80\x01\n" +
 	"\x11CreateSiteRequest\x12\x1c\n" +
 	"\asite_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06siteId\x12.\n" +
-	"\x04site\x18\x02 \x01(\v2\x15.beacon.sites.v1.SiteB\x03\xe0A\x02R\x04site\")\n" +
+	"\x04site\x18\x02 \x01(\v2\x15.beacon.sites.v1.SiteB\x03\xe0A\x02R\x04site\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\")\n" +
 	"\x0eGetSiteRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"q\n" +
 	"\x10ListSitesRequest\x12\x1b\n" +
