@@ -1,14 +1,20 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	contentv1 "github.com/beaconcms/beacon/gen/beacon/content/v1"
 )
 
 func TestPagesEscapeAndLabel(t *testing.T) {
@@ -84,5 +90,57 @@ func TestOwns(t *testing.T) {
 		if got := Owns(path); got != want {
 			t.Errorf("Owns(%q) = %v, want %v", path, got, want)
 		}
+	}
+}
+
+// draftArticles creates drafts (named articles/new1) or refuses them with err.
+type draftArticles struct {
+	contentv1.ArticleServiceClient
+	err     error
+	created []*contentv1.Article
+}
+
+func (f *draftArticles) CreateArticle(_ context.Context, req *contentv1.CreateArticleRequest, _ ...grpc.CallOption) (*contentv1.Article, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	f.created = append(f.created, req.GetArticle())
+	return &contentv1.Article{Name: "articles/new1", Title: req.GetArticle().GetTitle()}, nil
+}
+
+// TestNewDraftOpensItsEditor: Home's New draft creates the draft and opens its editor (which
+// says it was created); a refusal is shown, naming the field.
+func TestNewDraftOpensItsEditor(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		status   int
+		location string
+		body     string
+	}{
+		{name: "created", status: http.StatusSeeOther, location: "/console/articles/new1?done=created"},
+		{name: "refused", err: status.Error(codes.InvalidArgument, "article.title: is required"), status: http.StatusBadRequest, body: "article.title: is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			articles := &draftArticles{err: tt.err}
+			c, err := newTestConsole(fakeSessions{}, articles)
+			if err != nil {
+				t.Fatal(err)
+			}
+			form := url.Values{"title": {"  Sleep and kratom  "}, "site": {"s1"}}
+			r := httptest.NewRequest("POST", "/console/drafts", strings.NewReader(form.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.AddCookie(&http.Cookie{Name: CookieName, Value: "bs_token"})
+			w := httptest.NewRecorder()
+			c.ServeHTTP(w, r)
+			if w.Code != tt.status || w.Header().Get("Location") != tt.location || !strings.Contains(w.Body.String(), tt.body) {
+				t.Fatalf("status %d to %q, want %d to %q with %q:\n%s", w.Code, w.Header().Get("Location"), tt.status, tt.location, tt.body, w.Body)
+			}
+			if tt.err == nil && (len(articles.created) != 1 || articles.created[0].GetTitle() != "Sleep and kratom" ||
+				!slices.Equal(articles.created[0].GetTargetSites(), []string{"sites/s1"})) {
+				t.Errorf("created %v", articles.created)
+			}
+		})
 	}
 }

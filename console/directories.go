@@ -23,21 +23,32 @@ import (
 // reordered with Move up / Move down buttons, each a real form button (no script): the page
 // comes back with the focus on the moved entry's button, so a keyboard user presses Enter
 // again to move it further.
+//
+// Resources to add are offered by a bounded picker, never the whole site: one page of the
+// site's resources by name (the resources service lists them from its in-memory index),
+// narrowed by a name search and paged with the service's page tokens. The entries' names come
+// with the directory (named from the same index). A render costs two calls, GetDirectory and
+// one ListResources of a page, whatever the size of the site.
 
 const (
-	directoriesListed    = 100  // directories listed, by title
-	siteResourcesScanned = 1000 // a site's resources offered as entries, by name (pages of 100)
+	directoriesListed = 100 // directories listed, by title
+	// pickerPageSize resources are offered per page of the directory editor's picker, and
+	// newDirectoryPicker as the new-directory form's checkboxes.
+	pickerPageSize     = 20
+	newDirectoryPicker = 50
 )
 
 // directoriesPage is the Directories screen's data: the list, or the new-directory form.
 type directoriesPage struct {
 	Rows  []directoryRow
 	Sites []siteOption
-	// The new-directory form (New), for Site.
+	// The new-directory form (New), for Site: the first newDirectoryPicker resources by name
+	// (whose name contains Find, when given); More says there are more.
 	New                bool
-	Site               string
+	Site, Find         string
 	Title, Slug, Intro string
 	Candidates         []entryCandidate
+	More               bool
 	FieldErrors        map[string]string
 }
 
@@ -48,17 +59,27 @@ type directoryRow struct {
 	Updated               time.Time
 }
 
-// entryCandidate is a resource offered as a directory entry.
+// entryCandidate is a resource offered as a directory entry. Listed: it is an entry already
+// (offered, but not to pick again).
 type entryCandidate struct {
-	ID, Name string
-	Checked  bool
+	ID, Name        string
+	Checked, Listed bool
+}
+
+// resourcePicker is one page of the directory editor's picker: the site's resources by name,
+// those whose name contains Find when it is set.
+type resourcePicker struct {
+	Find       string
+	Candidates []entryCandidate
+	// NextLink opens the next page, FirstLink the first (on a later page); "" when none.
+	NextLink, FirstLink string
 }
 
 // directoryEditPage is the directory editor's data.
 type directoryEditPage struct {
 	ID, Title, Slug, Intro, Site, Etag string
 	Entries                            []directoryEntryRow
-	Candidates                         []entryCandidate
+	Picker                             resourcePicker
 	Rule                               string
 	FieldErrors                        map[string]string
 	Note                               string
@@ -92,22 +113,19 @@ func (c *Console) directoryList(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "directories", pageData{Title: "Directories", Viewer: viewerOf(sess), Directories: page})
 }
 
-// siteResources lists the live resources of a site the user may see, by name.
-func (c *Console) siteResources(ctx context.Context, site string) ([]*resourcesv1.Resource, error) {
-	var out []*resourcesv1.Resource
-	req := &resourcesv1.ListResourcesRequest{Filter: "site = " + quoteFilterValue(site), OrderBy: "display_name", PageSize: 100}
-	for len(out) < siteResourcesScanned {
-		resp, err := c.resources.ListResources(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, resp.GetResources()...)
-		if resp.GetNextPageToken() == "" {
-			break
-		}
-		req.PageToken = resp.GetNextPageToken()
+// pickResources lists one page of the live resources of site the user may see, by name: those
+// whose name contains find (case-insensitive) when it is not empty. The resources service
+// refuses a page token of another search (InvalidArgument).
+func (c *Console) pickResources(ctx context.Context, site, find, pageToken string, size int32) ([]*resourcesv1.Resource, string, error) {
+	filter := "site = " + quoteFilterValue(site)
+	if find != "" {
+		filter += " AND display_name:" + quoteFilterValue(find)
 	}
-	return out, nil
+	resp, err := c.resources.ListResources(ctx, &resourcesv1.ListResourcesRequest{Filter: filter, OrderBy: "display_name", PageSize: size, PageToken: pageToken})
+	if err != nil {
+		return nil, "", err
+	}
+	return resp.GetResources(), resp.GetNextPageToken(), nil
 }
 
 // directoryNew shows the new-directory form for the site in the query (the user's site, or
@@ -117,7 +135,7 @@ func (c *Console) directoryNew(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	page := &directoriesPage{New: true, Site: r.URL.Query().Get("site")}
+	page := &directoriesPage{New: true, Site: r.URL.Query().Get("site"), Find: strings.TrimSpace(r.URL.Query().Get("find"))}
 	c.renderNewDirectory(w, r, token, sess, http.StatusOK, page, nil)
 }
 
@@ -134,9 +152,13 @@ func (c *Console) renderNewDirectory(w http.ResponseWriter, r *http.Request, tok
 	if page.Site != "" {
 		ctx, cancel := c.callContext(r, token)
 		defer cancel()
-		list, err := c.siteResources(ctx, page.Site)
+		list, next, err := c.pickResources(ctx, page.Site, page.Find, "", newDirectoryPicker)
+		page.More = next != ""
 		if status.Code(err) == codes.InvalidArgument || status.Code(err) == codes.PermissionDenied {
-			page.FieldErrors = map[string]string{"site": status.Convert(err).Message()}
+			if page.FieldErrors == nil {
+				page.FieldErrors = map[string]string{}
+			}
+			page.FieldErrors["site"] = status.Convert(err).Message()
 			code = http.StatusBadRequest
 		} else if err != nil {
 			c.serviceError(w, r, err)
@@ -186,7 +208,7 @@ func (c *Console) directoryCreate(w http.ResponseWriter, r *http.Request) {
 	if !ok || !c.parseForm(w, r) {
 		return
 	}
-	page := &directoriesPage{New: true, Site: r.PostFormValue("site"), Title: strings.TrimSpace(r.PostFormValue("title")),
+	page := &directoriesPage{New: true, Site: r.PostFormValue("site"), Find: strings.TrimSpace(r.PostFormValue("find")), Title: strings.TrimSpace(r.PostFormValue("title")),
 		Slug: strings.TrimSpace(r.PostFormValue("slug")), Intro: r.PostFormValue("intro")}
 	checked := r.PostForm["entries"]
 	d := &resourcesv1.Directory{Title: page.Title, Slug: page.Slug, Intro: page.Intro, Site: "sites/" + page.Site}
@@ -227,21 +249,13 @@ func (c *Console) directoryEdit(w http.ResponseWriter, r *http.Request) {
 
 // renderDirectoryEditor renders the editor of d. q may say what the last action did
 // (created, saved, moved=<resource>&op=up|down, added=<resource>, removed=<resource>); the
-// moved or added entry gets the focus.
+// moved or added entry gets the focus. q's find, page_token and page are the picker's search
+// and page.
 func (c *Console) renderDirectoryEditor(w http.ResponseWriter, r *http.Request, token string, sess *accessv1.Session, code int,
 	d *resourcesv1.Directory, fieldErrors map[string]string, q url.Values) {
 	ctx, cancel := c.callContext(r, token)
 	defer cancel()
 	site := siteID(d.GetSite())
-	list, err := c.siteResources(ctx, site)
-	if err != nil {
-		c.serviceError(w, r, err)
-		return
-	}
-	names := map[string]string{}
-	for _, res := range list {
-		names[strings.TrimPrefix(res.GetName(), "resources/")] = res.GetDisplayName()
-	}
 	page := &directoryEditPage{ID: strings.TrimPrefix(d.GetName(), "directories/"), Title: d.GetTitle(), Slug: d.GetSlug(),
 		Intro: d.GetIntro(), Site: site, Etag: d.GetEtag(), FieldErrors: fieldErrors, Rule: describeRule(d.GetRule()),
 		DeliveryPath: "/v1/sites/" + site + "/directories/" + d.GetSlug()}
@@ -249,21 +263,23 @@ func (c *Console) renderDirectoryEditor(w http.ResponseWriter, r *http.Request, 
 	for i, e := range d.GetEntries() {
 		id := strings.TrimPrefix(e.GetResource(), "resources/")
 		in[id] = true
-		name := names[id]
-		if name == "" { // beyond the resources listed, or gone from the site
+		name := e.GetDisplayName()
+		if name == "" { // gone, deleted or off the site since it was added
 			name = e.GetResource() + " (not on this site now)"
-			if res, err := c.resources.GetResource(ctx, &resourcesv1.GetResourceRequest{Name: e.GetResource()}); err == nil &&
-				res.GetDeleteTime() == nil && slices.Contains(res.GetTargetSites(), d.GetSite()) {
-				name = res.GetDisplayName()
-			}
 		}
 		page.Entries = append(page.Entries, directoryEntryRow{Index: i, Position: i + 1, Count: len(d.GetEntries()),
 			ResourceID: id, Name: name, Note: e.GetNote()})
 	}
-	for _, res := range list {
-		if id := strings.TrimPrefix(res.GetName(), "resources/"); !in[id] {
-			page.Candidates = append(page.Candidates, entryCandidate{ID: id, Name: res.GetDisplayName()})
+	var err error
+	if page.Picker, err = c.entryPicker(ctx, page.ID, site, q, in); status.Code(err) == codes.InvalidArgument {
+		if page.FieldErrors == nil {
+			page.FieldErrors = map[string]string{}
 		}
+		page.FieldErrors["find"] = status.Convert(err).Message()
+		code = http.StatusBadRequest
+	} else if err != nil {
+		c.serviceError(w, r, err)
+		return
 	}
 	page.Note = entryFocus(page.Entries, q)
 	switch {
@@ -273,6 +289,52 @@ func (c *Console) renderDirectoryEditor(w http.ResponseWriter, r *http.Request, 
 		page.Note = "Saved."
 	}
 	c.render(w, r, code, "directory-edit", pageData{Title: "Directory: " + d.GetTitle(), Viewer: viewerOf(sess), DirectoryEdit: page})
+}
+
+// entryPicker is the page of the picker that q asks for (find, page_token, page) on the
+// directory editor of id; the resources in listed are marked Listed. The first resource
+// that is not gets the check, so Add works without a choice.
+func (c *Console) entryPicker(ctx context.Context, id, site string, q url.Values, listed map[string]bool) (resourcePicker, error) {
+	p := resourcePicker{Find: strings.TrimSpace(q.Get("find"))}
+	pageToken := q.Get("page_token")
+	list, next, err := c.pickResources(ctx, site, p.Find, pageToken, pickerPageSize)
+	if err != nil {
+		return p, err
+	}
+	checked := false
+	for _, res := range list {
+		rid := strings.TrimPrefix(res.GetName(), "resources/")
+		cand := entryCandidate{ID: rid, Name: res.GetDisplayName(), Listed: listed[rid]}
+		if !cand.Listed && !checked {
+			cand.Checked, checked = true, true
+		}
+		p.Candidates = append(p.Candidates, cand)
+	}
+	link := func(token string, page int) string {
+		v := url.Values{}
+		if p.Find != "" {
+			v.Set("find", p.Find)
+		}
+		if token != "" {
+			v.Set("page_token", token)
+			v.Set("page", strconv.Itoa(page))
+		}
+		if len(v) == 0 {
+			return directoriesPath + "/" + id + "#add-heading"
+		}
+		return directoriesPath + "/" + id + "?" + v.Encode() + "#add-heading"
+	}
+	pageNo := 1
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 && pageToken != "" {
+		pageNo = n
+	}
+	if next != "" {
+		p.NextLink = link(next, pageNo+1)
+	}
+	if pageToken != "" {
+		p.FirstLink = link("", 1)
+	}
+	return p, nil
 }
 
 // entryFocus gives the focus to the entry the last action moved or added, on the button
@@ -378,6 +440,9 @@ func (c *Console) directoryEntries(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.renderError(w, r, http.StatusBadRequest, err.Error())
 		return
+	}
+	if find := strings.TrimSpace(r.PostFormValue("find")); find != "" {
+		result += "&find=" + url.QueryEscape(find) // the picker stays on the user's search
 	}
 	_, err = c.directories.UpdateDirectory(ctx, &resourcesv1.UpdateDirectoryRequest{
 		Directory:  &resourcesv1.Directory{Name: name, Etag: etag, Entries: entries},

@@ -95,7 +95,6 @@ type pageData struct {
 	Scheduled []articleRow // Updated is the scheduled publish time
 	ReviewDue []articleRow // Updated is the time the review fell due
 	Sites     []siteOption
-	DraftNote string
 	Articles  *articlesPage
 	Notice    string // a status line (e.g. on sign-in after a password change)
 	// Admin screens and the account page (sites.go, keys.go, users.go).
@@ -320,7 +319,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return // answered by current
 	}
-	data := pageData{Title: "Home", Viewer: viewerOf(sess), DraftNote: r.URL.Query().Get("created")}
+	data := pageData{Title: "Home", Viewer: viewerOf(sess)}
 	ctx, cancel := c.callContext(r, token)
 	defer cancel()
 	drafts, err := c.articles.ListArticles(ctx, &contentv1.ListArticlesRequest{
@@ -437,7 +436,8 @@ func (c *Console) createDraft(w http.ResponseWriter, r *http.Request) {
 		c.serviceError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, Prefix+"?created="+a.GetName(), http.StatusSeeOther)
+	// Straight into the new draft's editor, which says it was created.
+	http.Redirect(w, r, Prefix+a.GetName()+"?done=created", http.StatusSeeOther)
 }
 
 // serviceError answers a failed service call: an ended session goes to sign-in, anything else

@@ -343,12 +343,21 @@ type fakeResources struct {
 	importToken string
 	directory   *resourcesv1.Directory
 	dirUpdates  []*resourcesv1.UpdateDirectoryRequest
+	// page and next answer ListResources when page is set (else stored alone).
+	page []*resourcesv1.Resource
+	next string
 }
 
 func (f *fakeResources) ListResources(_ context.Context, req *resourcesv1.ListResourcesRequest, _ ...grpc.CallOption) (*resourcesv1.ListResourcesResponse, error) {
 	f.lists = append(f.lists, req)
 	if strings.Contains(req.GetFilter(), "NOPE") {
 		return nil, status.Error(codes.InvalidArgument, "invalid request: filter: invalid value \"NOPE\" for kind")
+	}
+	if req.GetPageToken() == "bad" {
+		return nil, status.Error(codes.InvalidArgument, "invalid request: page_token: does not belong to this list")
+	}
+	if f.page != nil {
+		return &resourcesv1.ListResourcesResponse{Resources: f.page, NextPageToken: f.next}, nil
 	}
 	return &resourcesv1.ListResourcesResponse{Resources: []*resourcesv1.Resource{f.stored}, NextPageToken: ""}, nil
 }
@@ -399,6 +408,15 @@ func (f *fakeResources) ImportResources(ctx context.Context, req *resourcesv1.Im
 
 func (f *fakeResources) GetDirectory(context.Context, *resourcesv1.GetDirectoryRequest, ...grpc.CallOption) (*resourcesv1.Directory, error) {
 	return f.directory, nil
+}
+
+func (f *fakeResources) CreateDirectory(_ context.Context, req *resourcesv1.CreateDirectoryRequest, _ ...grpc.CallOption) (*resourcesv1.Directory, error) {
+	if f.refuse != nil {
+		return nil, f.refuse
+	}
+	d := proto.CloneOf(req.GetDirectory())
+	d.Name = "directories/new1"
+	return d, nil
 }
 
 func (f *fakeResources) UpdateDirectory(_ context.Context, req *resourcesv1.UpdateDirectoryRequest, _ ...grpc.CallOption) (*resourcesv1.Directory, error) {
@@ -695,6 +713,121 @@ func TestDirectoryEntriesHandler(t *testing.T) {
 	}
 }
 
+// TestDirectoryEditorPicker: the editor asks the resources service for one page of the
+// site's resources by name (a name search and a page token when given), never the whole site,
+// names each entry by its own lookup, and offers the entries already listed disabled.
+func TestDirectoryEditorPicker(t *testing.T) {
+	res := func(id, name string, sites ...string) *resourcesv1.Resource {
+		return &resourcesv1.Resource{Name: "resources/" + id, DisplayName: name, TargetSites: sites}
+	}
+	tests := []struct {
+		name     string
+		query    string
+		next     string
+		status   int
+		wantList *resourcesv1.ListResourcesRequest
+		want     []string
+		notWant  []string
+	}{
+		{name: "first page", query: "", next: "tok2", status: http.StatusOK,
+			wantList: &resourcesv1.ListResourcesRequest{Filter: `site = "s1"`, OrderBy: "display_name", PageSize: pickerPageSize},
+			want: []string{`value="a" disabled>`, `Alpha line (listed already)`, `value="c" checked>`, `<a href="/console/resources/a">Alpha line</a>`,
+				`resources/gone (not on this site now)`, `resources/b (not on this site now)`, `id="picker-next">More resources</a>`,
+				`href="/console/directories/dir1?page=2&amp;page_token=tok2#add-heading"`},
+			notWant: []string{`id="picker-first"`}},
+		{name: "a search, second page", query: "?find=%22li%22&page_token=tok2&page=2", status: http.StatusOK,
+			wantList: &resourcesv1.ListResourcesRequest{Filter: `site = "s1" AND display_name:"\"li\""`, OrderBy: "display_name", PageSize: pickerPageSize, PageToken: "tok2"},
+			want:     []string{`value="&#34;li&#34;"`, `containing “&#34;li&#34;”`, `id="picker-first">First page</a>`, `href="/console/directories/dir1?find=%22li%22#add-heading"`},
+			notWant:  []string{`id="picker-next"`}},
+		{name: "a page token of another search", query: "?find=x&page_token=bad&page=2", status: http.StatusBadRequest,
+			wantList: &resourcesv1.ListResourcesRequest{Filter: `site = "s1" AND display_name:"x"`, OrderBy: "display_name", PageSize: pickerPageSize, PageToken: "bad"},
+			want:     []string{`id="find-error">invalid request: page_token: does not belong to this list`, `<a href="/console/resources/a">Alpha line</a>`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeResources{
+				directory: &resourcesv1.Directory{Name: "directories/dir1", Site: "sites/s1", Title: "D", Slug: "d", Etag: "d1", Entries: []*resourcesv1.DirectoryEntry{
+					{Resource: "resources/a", DisplayName: "Alpha line"}, {Resource: "resources/gone"}, {Resource: "resources/b"}}},
+				page: []*resourcesv1.Resource{res("a", "Alpha line", "sites/s1"), res("c", "Charlie line", "sites/s1"), res("d", "Delta line", "sites/s1")},
+				next: tt.next,
+			}
+			c := newResourceConsole(t, fake, fakeSessions{})
+			r := signedInRequest("GET", "/console/directories/dir1"+tt.query, nil)
+			r.SetPathValue("id", "dir1")
+			w := httptest.NewRecorder()
+			c.directoryEdit(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d:\n%s", w.Code, tt.status, w.Body)
+			}
+			if len(fake.lists) != 1 || !proto.Equal(fake.lists[0], tt.wantList) {
+				t.Errorf("list calls %v, want one: %v", fake.lists, tt.wantList)
+			}
+			body := w.Body.String()
+			for _, s := range tt.want {
+				if !strings.Contains(body, s) {
+					t.Errorf("lacks %q:\n%s", s, body)
+				}
+			}
+			for _, s := range tt.notWant {
+				if strings.Contains(body, s) {
+					t.Errorf("has %q", s)
+				}
+			}
+		})
+	}
+}
+
+// TestNewDirectoryFormOffersOnePage: the new-directory form offers the first
+// newDirectoryPicker resources of the site by name (with the name search), says when there are
+// more, and keeps the search and the checked boxes when the service refuses the directory.
+func TestNewDirectoryFormOffersOnePage(t *testing.T) {
+	page := []*resourcesv1.Resource{{Name: "resources/a", DisplayName: "Alpha line"}, {Name: "resources/c", DisplayName: "Charlie line"}}
+	tests := []struct {
+		name, method, target string
+		form                 url.Values
+		refuse               error
+		status               int
+		wantFilter           string
+		want                 []string
+	}{
+		{name: "the form", method: "GET", target: "/console/directories/new?site=s1&find=line", status: http.StatusOK,
+			wantFilter: `site = "s1" AND display_name:"line"`,
+			want: []string{`<label for="find">Name contains</label>`, `type="search" value="line"`, `whose name contains “line”`,
+				`id="entries-more">The first 2 by name`, `<label for="entry-1">Charlie line</label>`}},
+		{name: "refused", method: "POST", target: "/console/directories", refuse: badRequest(t, codes.InvalidArgument, "directory.title", "is required"),
+			form:   url.Values{"site": {"s1"}, "find": {"line"}, "entries": {"c"}},
+			status: http.StatusBadRequest, wantFilter: `site = "s1" AND display_name:"line"`,
+			want: []string{`id="title-error">title: is required`, `name="find" value="line"`, `id="entry-1" name="entries" value="c" checked>`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeResources{page: page, next: "more", refuse: tt.refuse}
+			c := newResourceConsole(t, fake, fakeSessions{})
+			var body io.Reader
+			if tt.form != nil {
+				body = strings.NewReader(tt.form.Encode())
+			}
+			w := httptest.NewRecorder()
+			if tt.method == "GET" {
+				c.directoryNew(w, signedInRequest(tt.method, tt.target, body))
+			} else {
+				c.directoryCreate(w, signedInRequest(tt.method, tt.target, body))
+			}
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d:\n%s", w.Code, tt.status, w.Body)
+			}
+			if len(fake.lists) != 1 || fake.lists[0].GetFilter() != tt.wantFilter || fake.lists[0].GetPageSize() != newDirectoryPicker {
+				t.Errorf("list calls %v, want one of %d with filter %s", fake.lists, newDirectoryPicker, tt.wantFilter)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(w.Body.String(), s) {
+					t.Errorf("lacks %q:\n%s", s, w.Body)
+				}
+			}
+		})
+	}
+}
+
 func TestResourceScreensEscapeAndLabel(t *testing.T) {
 	pages, err := parsePages()
 	if err != nil {
@@ -727,13 +860,19 @@ func TestResourceScreensEscapeAndLabel(t *testing.T) {
 		{"directories", pageData{Title: "Directories", Viewer: &viewer{DisplayName: "Vera"}, Directories: &directoriesPage{Rows: []directoryRow{{ID: "d1", Title: hostile, Entries: 2, Rule: true}}}},
 			[]string{`<a href="/console/directories/d1">&lt;script&gt;`, "2 and a rule"}, []string{`href="/console/directories/new"`}},
 		{"directory-edit", pageData{Title: "Directory", Viewer: &viewer{DisplayName: "Ed", CanWrite: true}, DirectoryEdit: &directoryEditPage{ID: "d1", Etag: "e", Title: hostile,
-			Entries:    []directoryEntryRow{{Index: 0, Position: 1, Count: 2, ResourceID: "a", Name: hostile, Focus: "down"}, {Index: 1, Position: 2, Count: 2, ResourceID: "b", Name: "B"}},
-			Candidates: []entryCandidate{{ID: "c", Name: hostile}}}},
+			Entries: []directoryEntryRow{{Index: 0, Position: 1, Count: 2, ResourceID: "a", Name: hostile, Focus: "down"}, {Index: 1, Position: 2, Count: 2, ResourceID: "b", Name: "B"}},
+			Picker: resourcePicker{Find: hostile, Candidates: []entryCandidate{{ID: "a", Name: hostile, Listed: true}, {ID: "c", Name: "C", Checked: true}},
+				NextLink: "/console/directories/d1?find=x&page=2&page_token=t#add-heading"}}},
 			[]string{`aria-label="Move up: &lt;script&gt;alert(1)&lt;/script&gt;" disabled>Move up`, `aria-label="Move down: &lt;script&gt;alert(1)&lt;/script&gt;" autofocus>Move down`,
-				`aria-label="Move down: B" disabled>Move down`, `<label for="add-resource">Add a resource</label>`, `name="index" value="1"`}, nil},
+				`aria-label="Move down: B" disabled>Move down`, `name="index" value="1"`, `<label for="find">Name contains</label>`,
+				`value="a" disabled>`, `<label for="candidate-0">&lt;script&gt;alert(1)&lt;/script&gt; (listed already)</label>`, `value="c" checked>`,
+				`<label for="candidate-1">C</label>`, `<label for="add-note">Note (optional)</label>`, `id="picker-next">More resources</a>`}, []string{`id="picker-first"`}},
+		{"directory-edit", pageData{Title: "Directory", Viewer: &viewer{DisplayName: "Ed", CanWrite: true}, DirectoryEdit: &directoryEditPage{ID: "d1", Etag: "e", Title: "D",
+			Picker: resourcePicker{Find: "zz"}, FieldErrors: map[string]string{"find": "page_token: stale"}}},
+			[]string{`id="no-candidates">No resource of  has a name containing “zz”.`, `aria-invalid="true" aria-describedby="find-error"`, `id="find-error">page_token: stale`}, []string{`id="add-entry"`}},
 		{"directory-edit", pageData{Title: "Directory", Viewer: &viewer{DisplayName: "Vera"}, DirectoryEdit: &directoryEditPage{ID: "d1", Title: "D",
-			Entries: []directoryEntryRow{{Position: 1, Count: 1, ResourceID: "a", Name: "A"}}, Candidates: []entryCandidate{{ID: "c", Name: "C"}}}},
-			[]string{"A"}, []string{"Move up", `id="add-resource"`, `id="save-directory"`}},
+			Entries: []directoryEntryRow{{Position: 1, Count: 1, ResourceID: "a", Name: "A"}}, Picker: resourcePicker{Candidates: []entryCandidate{{ID: "c", Name: "C"}}}}},
+			[]string{"A"}, []string{"Move up", `id="add-resource"`, `id="find"`, `id="save-directory"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.page, func(t *testing.T) {

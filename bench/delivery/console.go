@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -90,6 +94,10 @@ func (c *mgmtClient) measureConsole(ctx context.Context, run *mgmtRun, o options
 		return err
 	}
 	step("management %d: console: the deep Articles page is page %d", run.Articles, depth+1)
+	lib, err := c.seedConsoleLibrary(ctx, run, o)
+	if err != nil {
+		return err
+	}
 	screens := []struct{ name, path string }{
 		{"Home", "/console/"},
 		{"Articles, first page (25)", "/console/articles"},
@@ -100,6 +108,14 @@ func (c *mgmtClient) measureConsole(ctx context.Context, run *mgmtRun, o options
 		{"API keys", "/console/keys"},
 		{"Users", "/console/users"},
 		{"My account", "/console/account"},
+		{fmt.Sprintf("Resources, first page (of %s)", fmtInt(lib.resources)), "/console/resources"},
+		{"Resources, stale filter", "/console/resources?stale=true"},
+		{"Resource editor", "/console/" + lib.resource},
+		{fmt.Sprintf("Directories (%d)", lib.directories), "/console/directories"},
+		{fmt.Sprintf("Directory editor (%d entries)", consoleDirectoryEntries), "/console/" + lib.directory},
+		{"Questionnaires", "/console/questionnaires"},
+		{"Questionnaire editor", "/console/" + lib.questionnaire},
+		{"Questionnaire stats", "/console/" + lib.questionnaire + "/stats"},
 	}
 	for _, s := range screens {
 		screen := &consoleScreen{Name: s.name, Stats: &opStats{Name: s.name, Read: true}}
@@ -128,6 +144,152 @@ func (c *mgmtClient) measureConsole(ctx context.Context, run *mgmtRun, o options
 		step("management %d: console %s p50 %s, p95 %s", run.Articles, s.name, fmtDur(screen.Stats.quantile(0.5)), fmtDur(screen.Stats.quantile(0.95)))
 	}
 	return nil
+}
+
+// consoleDirectories directories are made on the seeded site for the Directories screens,
+// the measured one with consoleDirectoryEntries entries, the others with a few.
+const (
+	consoleDirectories      = 5
+	consoleDirectoryEntries = 25
+	consoleImportRows       = 1000 // rows per import request (the request must stay under 1 MiB)
+)
+
+// consoleLibrary is what the console measure seeds besides the articles, and the screens'
+// subjects: "resources/{id}", "directories/{id}", "questionnaires/{id}".
+type consoleLibrary struct {
+	resources, directories             int
+	resource, directory, questionnaire string
+}
+
+// seedConsoleLibrary imports o.consoleResources resources into the seeded site through the
+// import API (consoleImportRows per request), makes consoleDirectories directories of them
+// through the directories API, and picks the subjects of the editor screens: the resource
+// first by name, the largest directory, and the first questionnaire `beacon dev` ships.
+func (c *mgmtClient) seedConsoleLibrary(ctx context.Context, run *mgmtRun, o options) (consoleLibrary, error) {
+	lib := consoleLibrary{resources: o.consoleResources, directories: consoleDirectories}
+	start := time.Now()
+	for first := 1; first <= o.consoleResources; first += consoleImportRows {
+		rows := min(consoleImportRows, o.consoleResources-first+1)
+		created, err := c.importResources(ctx, o.site, resourcesCSV(first, rows))
+		if err != nil {
+			return lib, fmt.Errorf("console: import resources %d to %d: %w", first, first+rows-1, err)
+		}
+		if created != rows {
+			return lib, fmt.Errorf("console: import resources %d to %d: %d created, want %d", first, first+rows-1, created, rows)
+		}
+	}
+	step("management %d: console: imported %s resources in %s", run.Articles, fmtInt(o.consoleResources), fmtDur(time.Since(start)))
+	var page struct {
+		Resources []struct {
+			Name string `json:"name"`
+		} `json:"resources"`
+	}
+	listURL := c.base + "/v1/resources?page_size=100&order_by=display_name&filter=" + url.QueryEscape(`site = "`+o.site+`"`)
+	if err := c.do(ctx, http.MethodGet, listURL, nil, &page); err != nil {
+		return lib, fmt.Errorf("console: list the site's resources: %w", err)
+	}
+	if len(page.Resources) < consoleDirectoryEntries+consoleDirectories {
+		return lib, fmt.Errorf("console: the site lists %d resources, want at least %d", len(page.Resources), consoleDirectoryEntries+consoleDirectories)
+	}
+	lib.resource = page.Resources[0].Name
+	for i := range consoleDirectories {
+		n := 3
+		if i == 0 {
+			n = consoleDirectoryEntries
+		}
+		var entries []map[string]any
+		for _, r := range page.Resources[i : i+n] {
+			entries = append(entries, map[string]any{"resource": r.Name})
+		}
+		var d struct {
+			Name string `json:"name"`
+		}
+		body := map[string]any{"title": fmt.Sprintf("Bench directory %d", i+1), "slug": fmt.Sprintf("bench-directory-%d", i+1),
+			"site": "sites/" + o.site, "intro": "Example data for the console benchmark.", "entries": entries}
+		if err := c.do(ctx, http.MethodPost, c.base+"/v1/directories", body, &d); err != nil {
+			return lib, fmt.Errorf("console: create a directory: %w", err)
+		}
+		if i == 0 {
+			lib.directory = d.Name
+		}
+	}
+	raw, err := os.ReadFile(o.consoleQuestionnaire)
+	if err != nil {
+		return lib, fmt.Errorf("console: the questionnaire to seed: %w", err)
+	}
+	var q map[string]any
+	if err := json.Unmarshal(raw, &q); err != nil {
+		return lib, fmt.Errorf("console: the questionnaire to seed, %s: %w", o.consoleQuestionnaire, err)
+	}
+	q["targetSites"] = []string{"sites/" + o.site}
+	var created struct {
+		Name string `json:"name"`
+		Etag string `json:"etag"`
+	}
+	if err := c.do(ctx, http.MethodPost, c.base+"/v1/questionnaires", q, &created); err != nil {
+		return lib, fmt.Errorf("console: create the questionnaire: %w", err)
+	}
+	var published map[string]any
+	if err := c.do(ctx, http.MethodPost, c.base+"/v1/"+created.Name+":publish", map[string]any{"etag": created.Etag}, &published); err != nil {
+		return lib, fmt.Errorf("console: publish the questionnaire: %w", err)
+	}
+	lib.questionnaire = created.Name
+	return lib, nil
+}
+
+// importResources imports a CSV into site through the REST import (a stream of progress
+// messages, newline-delimited JSON) and returns how many resources the last message says
+// were created.
+func (c *mgmtClient) importResources(ctx context.Context, site, csv string) (int, error) {
+	body, err := json.Marshal(map[string]any{"site": "sites/" + site, "format": "IMPORT_FORMAT_CSV", "content": csv})
+	if err != nil {
+		return 0, err
+	}
+	rawURL := c.base + "/v1/resources:import"
+	if err := checkLoopback(rawURL); err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return 0, fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	// Each message is {"result": {...}} or, when the stream fails, {"error": {...}}.
+	type progress struct {
+		Result *struct {
+			Done    bool `json:"done"`
+			Created int  `json:"created"`
+		} `json:"result"`
+		Error json.RawMessage `json:"error"`
+	}
+	var last progress
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var msg progress
+		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return 0, err
+		}
+		if msg.Error != nil {
+			return 0, fmt.Errorf("the import failed: %s", msg.Error)
+		}
+		last = msg
+	}
+	if last.Result == nil || !last.Result.Done {
+		return 0, errors.New("the import's stream ended before it was done")
+	}
+	return last.Result.Created, nil
 }
 
 // signIn posts the sign-in form; the session cookie lands in the jar.

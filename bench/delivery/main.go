@@ -47,10 +47,16 @@ type options struct {
 	write        string
 	strict       bool
 	keep         bool
-	only         string // "", "delivery", "management", "screening" or "resources"
+	only         string // "", "delivery", "management", "console", "screening" or "resources"
 	mgmtSizes    []int
 	mgmtReps     int
 	resourceRows int // rows per resources import file (two files)
+	// consoleResources resources are imported for the console's Resources and Directories
+	// screens on each management run.
+	consoleResources int
+	// consoleQuestionnaire is the questionnaire (JSON, as the API takes it) created for the
+	// console's Questionnaires screens.
+	consoleQuestionnaire string
 }
 
 func main() {
@@ -74,10 +80,13 @@ func main() {
 	flag.StringVar(&o.write, "write", "", "also write the report to this file (e.g. docs/benchmarks.md)")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a target is missed (by default only a broken run fails)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directories and logs")
-	flag.StringVar(&o.only, "only", "", `run only one section: "delivery", "management", "screening" or "resources" (with -write, the other sections of the file are kept)`)
+	flag.StringVar(&o.only, "only", "", `run only one section: "delivery", "management", "screening" or "resources" (with -write, the other sections of the file are kept); or "console": only the console screens of the management section, printed, never written`)
 	mgmtSizes := flag.String("management-sizes", "100,10000", "library sizes (articles) of the management section, comma-separated; empty skips it")
 	flag.IntVar(&o.mgmtReps, "management-reps", 30, "calls per management case")
 	flag.IntVar(&o.resourceRows, "resource-rows", 10000, "rows per resources import file; the resources section imports two")
+	flag.StringVar(&o.consoleQuestionnaire, "console-questionnaire", "services/screening/internal/instruments/data/kratom-self-check.json",
+		"questionnaire (API JSON) created on each management run for the console's Questionnaires screens")
+	flag.IntVar(&o.consoleResources, "console-resources", 3000, "resources imported for the console's Resources and Directories screens on each management run")
 	flag.StringVar(&ceilingBody, "ceiling-body", "", "internal: run as the ceiling server, serving this file")
 	flag.Parse()
 	for f := range strings.SplitSeq(*mgmtSizes, ",") {
@@ -133,6 +142,9 @@ func run(ctx context.Context, o options) int {
 		md = rep.markdown()
 	} else {
 		md = old
+	}
+	if o.only == "console" {
+		return runConsoleOnly(ctx, o, tmp)
 	}
 	if (o.only == "" || o.only == "management") && len(o.mgmtSizes) > 0 {
 		var runs []*mgmtRun
@@ -192,8 +204,14 @@ func run(ctx context.Context, o options) int {
 }
 
 func (o *options) check() error {
-	if o.only != "" && o.only != "delivery" && o.only != "management" && o.only != "screening" && o.only != "resources" {
-		return errors.New(`-only must be "delivery", "management", "screening" or "resources"`)
+	if o.only != "" && o.only != "delivery" && o.only != "management" && o.only != "console" && o.only != "screening" && o.only != "resources" {
+		return errors.New(`-only must be "delivery", "management", "console", "screening" or "resources"`)
+	}
+	if o.only == "console" && (o.write != "" || len(o.mgmtSizes) == 0) {
+		return errors.New("-only console prints the console's table (it is part of the management section, so it is never written) and needs -management-sizes")
+	}
+	if o.consoleResources < consoleDirectoryEntries+consoleDirectories {
+		return fmt.Errorf("-console-resources must be at least %d", consoleDirectoryEntries+consoleDirectories)
 	}
 	if o.resourceRows < 100 {
 		return errors.New("-resource-rows must be at least 100")
@@ -221,6 +239,9 @@ func (o *options) check() error {
 		return fmt.Errorf("no beacon binary at %s: run `make build` or pass -beacon", o.beacon)
 	}
 	o.beacon = abs
+	if o.only == "console" {
+		return nil // no load runs: wrk is not needed
+	}
 	wrk, err := exec.LookPath(o.wrk)
 	if err != nil {
 		return fmt.Errorf("wrk not found (%v): `make bench` installs it (apt-get install wrk)", err)

@@ -85,6 +85,13 @@ type resImport struct {
 // generateResourcesCSV writes rows resources, from number first on, to path: deterministic
 // (seeded), every row a valid listing labelled example data.
 func generateResourcesCSV(path string, first, rows int) (int, error) {
+	csv := resourcesCSV(first, rows)
+	return len(csv), os.WriteFile(path, []byte(csv), 0o600)
+}
+
+// resourcesCSV is the CSV text of rows resources, from number first on: deterministic (seeded),
+// every row a valid listing labelled example data.
+func resourcesCSV(first, rows int) string {
 	rng := rand.New(rand.NewPCG(8, uint64(first)))
 	totalWeight := 0
 	for _, c := range resCities {
@@ -119,7 +126,7 @@ func generateResourcesCSV(path string, first, rows int) (int, error) {
 		fmt.Fprintf(&b, "bench-%d,Example %s %d (example data),Example Network %d (example data),%s,+1 202 555 %04d,%s,America/Chicago,%s,%s,%s,%s,en; es,FREE,kratom; recovery,Example listing %d for the benchmark.,2026-%02d-%02d\n",
 			i, strings.ToLower(strings.ReplaceAll(kind, "_", " ")), i, i%500, kind, i%10000, hours, coords, city, country, virtual, i, 1+i%11, 1+i%28)
 	}
-	return b.Len(), os.WriteFile(path, []byte(b.String()), 0o600)
+	return b.String()
 }
 
 // freeLoopbackPort returns a loopback TCP port that was free a moment ago.

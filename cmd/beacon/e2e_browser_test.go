@@ -196,12 +196,20 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("Home's overdue reviews list:\n%s", got)
 	}
 
-	// A draft made here is listed as the user's own.
+	// New draft opens the new draft's editor; back on Home it is listed as the user's own.
 	step("create a draft",
 		chromedp.SendKeys(chromedp.CSS("#title"), "A draft from the browser"),
 		chromedp.Submit(chromedp.CSS("#title")),
-		chromedp.WaitVisible(chromedp.CSS(".note")))
-	if got := text("#main"); !strings.Contains(got, "A draft from the browser") {
+		// Only the editor has a Save button (Home has a #title too).
+		chromedp.WaitVisible(chromedp.CSS("#save-button")))
+	if got := text("h1"); got != "A draft from the browser" {
+		t.Errorf("New draft opens %q, want the new draft's editor", got)
+	}
+	if got := text("#main"); !strings.Contains(got, "Created.") {
+		t.Errorf("the editor of the new draft does not say it was created:\n%s", got)
+	}
+	step("back to Home", chromedp.Click(chromedp.CSS(`nav.sections a[href="/console/"]`)), chromedp.WaitVisible(chromedp.CSS("#drafts-heading")))
+	if got := text(`section[aria-labelledby="drafts-heading"]`); !strings.Contains(got, "A draft from the browser") {
 		t.Errorf("My drafts does not list the new draft:\n%s", got)
 	}
 	checkAccessibility(t, ctx, "home")

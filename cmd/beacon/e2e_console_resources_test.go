@@ -267,6 +267,26 @@ func TestConsoleResourcesInBrowser(t *testing.T) {
 		t.Errorf("delivery lists the directory as %q, want %q", delivered, want)
 	}
 
+	// The picker: a name search (case-insensitive) offers the site's matching resources, one
+	// page of them; Add puts the chosen one at the end.
+	step("find a resource to add",
+		chromedp.Navigate(in.restURL+directoryPath), chromedp.WaitVisible(chromedp.CSS("#find")),
+		chromedp.SendKeys(chromedp.CSS("#find"), "HELPLINE"), chromedp.Submit(chromedp.CSS("#find")),
+		// The value attribute is the server's: only the page of results has it.
+		chromedp.WaitVisible(chromedp.CSS(`#find[value="HELPLINE"]`)))
+	if got := text("#add-resource"); !strings.Contains(got, "SAMHSA's National Helpline") || strings.Contains(got, "988") || strings.Contains(got, "Browser") {
+		t.Errorf("the picker finds for HELPLINE:\n%s", got)
+	}
+	checkAccessibility(t, ctx, "directory editor, resources found")
+	step("add it", chromedp.Click(chromedp.CSS("#add-entry")))
+	until("added", `(document.querySelector("#directory-note")?.textContent ?? "").includes("now 4 of 4")`)
+	if got := order(); len(got) != 4 || got[3] != "SAMHSA's National Helpline" {
+		t.Errorf("after Add the directory lists %q, want SAMHSA's National Helpline last", got)
+	}
+	if got := eval(`document.querySelector("#find")?.value ?? ""`); got != "HELPLINE" {
+		t.Errorf("after Add the picker's search is %q, want it kept", got)
+	}
+
 	// A viewer sees no write button, and its forged writes are refused by the service.
 	r := in.call(t, in.adminKey, "POST", "/v1/users", map[string]any{"user": map[string]any{"email": "vera@beacon.test", "displayName": "Vera Viewer",
 		"roles": []any{map[string]any{"role": "ROLE_VIEWER", "site": "sites/kratom-help"}}}}).must(t, 200)

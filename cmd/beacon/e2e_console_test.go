@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -154,7 +155,12 @@ func TestConsole(t *testing.T) {
 		if p.status != http.StatusSeeOther {
 			t.Fatalf("POST /console/drafts = %d\n%s", p.status, p.body)
 		}
-		admin.do(t, "GET", p.header.Get("Location"), nil).must(t, 200, "Console draft one", "Created articles/")
+		// New draft opens the new article's editor.
+		if loc := p.header.Get("Location"); !regexp.MustCompile(`^/console/articles/[^/?]+\?done=created$`).MatchString(loc) {
+			t.Fatalf("New draft sends the editor to %q, want the new article's editor", loc)
+		}
+		admin.do(t, "GET", p.header.Get("Location"), nil).must(t, 200, "<h1>Console draft one</h1>", "Created.")
+		admin.do(t, "GET", "/console/", nil).must(t, 200, "Console draft one")
 		admin.do(t, "POST", "/console/drafts", url.Values{"title": {""}, "site": {"kratom-help"}}).must(t, 400, "article.title")
 	})
 

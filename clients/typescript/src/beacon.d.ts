@@ -2098,6 +2098,11 @@ export interface components {
         };
         /** @description DirectoryEntry is one hand-picked resource of a directory. */
         v1DirectoryEntry: {
+            /**
+             * @description The resource's display name as the directory is read (from the service's in-memory index);
+             *     empty when the resource is gone, deleted or no longer targets the directory's site.
+             */
+            readonly displayName?: string;
             /** @description Shown beside the resource, e.g. "Best for family members". */
             note?: string;
             /** @description "resources/{resource}"; the resource must target the directory's site. */
@@ -4756,8 +4761,9 @@ export interface operations {
                 pageToken?: string;
                 /**
                  * @description AIP-160 subset joined by AND: kind, status, site, taxonomy, language (=), crisis and stale
-                 *     (= true/false), and update_time, create_time, last_verified_date (= != < <= > >= with RFC 3339
-                 *     times or dates). Example: kind = CRISIS_LINE AND site = "kratom-help" AND stale = true
+                 *     (= true/false), display_name (: contains, case-insensitive), and update_time, create_time,
+                 *     last_verified_date (= != < <= > >= with RFC 3339 times or dates). Example:
+                 *     kind = CRISIS_LINE AND site = "kratom-help" AND stale = true AND display_name:"lifeline"
                  */
                 filter?: string;
                 /**

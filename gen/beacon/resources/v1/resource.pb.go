@@ -1581,8 +1581,9 @@ type ListResourcesRequest struct {
 	// From a previous response. It only works with the same filter and order_by.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// AIP-160 subset joined by AND: kind, status, site, taxonomy, language (=), crisis and stale
-	// (= true/false), and update_time, create_time, last_verified_date (= != < <= > >= with RFC 3339
-	// times or dates). Example: kind = CRISIS_LINE AND site = "kratom-help" AND stale = true
+	// (= true/false), display_name (: contains, case-insensitive), and update_time, create_time,
+	// last_verified_date (= != < <= > >= with RFC 3339 times or dates). Example:
+	// kind = CRISIS_LINE AND site = "kratom-help" AND stale = true AND display_name:"lifeline"
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	// One of update_time, create_time, display_name, last_verified_date, each optionally followed by
 	// " desc". Default "update_time desc".
@@ -2343,7 +2344,10 @@ type DirectoryEntry struct {
 	// "resources/{resource}"; the resource must target the directory's site.
 	Resource string `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
 	// Shown beside the resource, e.g. "Best for family members".
-	Note          string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// The resource's display name as the directory is read (from the service's in-memory index);
+	// empty when the resource is gone, deleted or no longer targets the directory's site.
+	DisplayName   string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2388,6 +2392,13 @@ func (x *DirectoryEntry) GetResource() string {
 func (x *DirectoryEntry) GetNote() string {
 	if x != nil {
 		return x.Note
+	}
+	return ""
+}
+
+func (x *DirectoryEntry) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
 	}
 	return ""
 }
@@ -3499,10 +3510,11 @@ const file_beacon_resources_v1_resource_proto_rawDesc = "" +
 	"\aupdated\x18\x06 \x01(\x05R\aupdated\x12\x18\n" +
 	"\askipped\x18\a \x01(\x05R\askipped\"1\n" +
 	"\x16ExportResourcesRequest\x12\x17\n" +
-	"\x04site\x18\x01 \x01(\tB\x03\xe0A\x02R\x04site\"E\n" +
+	"\x04site\x18\x01 \x01(\tB\x03\xe0A\x02R\x04site\"m\n" +
 	"\x0eDirectoryEntry\x12\x1f\n" +
 	"\bresource\x18\x01 \x01(\tB\x03\xe0A\x02R\bresource\x12\x12\n" +
-	"\x04note\x18\x02 \x01(\tR\x04note\"\xa1\x01\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\x12&\n" +
+	"\fdisplay_name\x18\x03 \x01(\tB\x03\xe0A\x03R\vdisplayName\"\xa1\x01\n" +
 	"\rDirectoryRule\x12/\n" +
 	"\x05kinds\x18\x01 \x03(\x0e2\x19.beacon.resources.v1.KindR\x05kinds\x12%\n" +
 	"\x0etaxonomy_terms\x18\x02 \x03(\tR\rtaxonomyTerms\x128\n" +

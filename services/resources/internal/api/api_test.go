@@ -273,6 +273,32 @@ func TestListFiltersOrdersAndPages(t *testing.T) {
 	if err != nil || len(resp.GetResources()) != 3 || resp.GetResources()[0].GetDisplayName() != "Charlie" {
 		t.Errorf("site-a editor list: %v %v", resp, err)
 	}
+	for _, tt := range []struct {
+		filter string
+		want   string // names, by name; "" for none
+		code   codes.Code
+	}{
+		{filter: `display_name:"ha"`, want: "Alpha,Charlie"},
+		{filter: `display_name:"BRAVO"`, want: "Bravo"},
+		{filter: `display_name:"ta" AND site = "site-b"`, want: "Delta"},
+		{filter: `display_name:"ta" AND site = "site-a"`, want: ""},
+		{filter: `display_name:"zulu"`, want: ""},
+		{filter: `display_name = "Alpha"`, code: codes.InvalidArgument},
+		{filter: `display_name:""`, code: codes.InvalidArgument},
+	} {
+		resp, err := c.ListResources(as(keyViewer), &resourcesv1.ListResourcesRequest{Filter: tt.filter, OrderBy: "display_name"})
+		if codeOf(err) != tt.code {
+			t.Errorf("ListResources(%s): %v, want code %v", tt.filter, err, tt.code)
+			continue
+		}
+		var names []string
+		for _, r := range resp.GetResources() {
+			names = append(names, r.GetDisplayName())
+		}
+		if got := strings.Join(names, ","); err == nil && got != tt.want {
+			t.Errorf("ListResources(%s) = %q, want %q", tt.filter, got, tt.want)
+		}
+	}
 	if _, err := c.ListResources(as(keyViewer), &resourcesv1.ListResourcesRequest{Filter: `colour = "red"`}); codeOf(err) != codes.InvalidArgument {
 		t.Errorf("unknown filter field: %v", err)
 	}

@@ -42,6 +42,9 @@ func directoryID(field, name string) (string, error) {
 func (s *DirectoryServer) view(ctx context.Context, d *domain.Directory) *resourcesv1.Directory {
 	out := toProtoDirectory(d, s.service.RenderIntro(d.Intro))
 	out.LintFindings = toProtoLintFindings(s.service.LintFindings(ctx, d))
+	for i, name := range s.service.EntryNames(d) {
+		out.Entries[i].DisplayName = name
+	}
 	return out
 }
 

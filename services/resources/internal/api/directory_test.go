@@ -127,6 +127,43 @@ func TestDirectoryLifecycleOverGRPC(t *testing.T) {
 	}
 }
 
+// TestDirectoryEntriesNameTheirResources: a directory read names each entry's resource from
+// the index (output only: a name sent in is ignored), and names none for a resource deleted or
+// moved off the directory's site since.
+func TestDirectoryEntriesNameTheirResources(t *testing.T) {
+	e := sitesEnv(t)
+	a := mustCreateResource(t, e, line("Line A", "sites/site-a"))
+	b := mustCreateResource(t, e, line("Line B", "sites/site-a"))
+	c := mustCreateResource(t, e, line("Line C", "sites/site-a", "sites/site-b"))
+	d := mustCreateDirectory(t, e, keyEditorA, &resourcesv1.Directory{Title: "Lines", Site: "sites/site-a", Entries: []*resourcesv1.DirectoryEntry{
+		{Resource: a.GetName(), DisplayName: "Forged"}, {Resource: b.GetName()}, {Resource: c.GetName()}}})
+	names := func(d *resourcesv1.Directory) []string {
+		var out []string
+		for _, e := range d.GetEntries() {
+			out = append(out, e.GetDisplayName())
+		}
+		return out
+	}
+	if got, want := names(d), []string{"Line A", "Line B", "Line C"}; !slices.Equal(got, want) {
+		t.Errorf("created directory names %q, want %q", got, want)
+	}
+	if _, err := e.resources.DeleteResource(as(keyAdmin), &resourcesv1.DeleteResourceRequest{Name: b.GetName()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.resources.UpdateResource(as(keyAdmin), &resourcesv1.UpdateResourceRequest{
+		Resource:   &resourcesv1.Resource{Name: c.GetName(), Etag: c.GetEtag(), TargetSites: []string{"sites/site-b"}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"target_sites"}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.directories.GetDirectory(as(keyViewer), &resourcesv1.GetDirectoryRequest{Name: d.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(got), []string{"Line A", "", ""}; !slices.Equal(got, want) {
+		t.Errorf("after deleting B and moving C to site-b the directory names %q, want %q", got, want)
+	}
+}
+
 func TestListDirectoriesFiltersOrdersAndPages(t *testing.T) {
 	e := sitesEnv(t)
 	a := mustCreateResource(t, e, line("A", "sites/site-a"))

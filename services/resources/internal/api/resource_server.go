@@ -49,6 +49,7 @@ func NewResourceServer(service *domain.Service, tokens TokenCodec) *ResourceServ
 		"site":               {Kind: listfilter.String},
 		"taxonomy":           {Kind: listfilter.String},
 		"language":           {Kind: listfilter.String},
+		"display_name":       {Kind: listfilter.Text},
 		"crisis":             {Kind: listfilter.Enum, Values: bools},
 		"stale":              {Kind: listfilter.Enum, Values: bools},
 		"update_time":        {Kind: listfilter.Time},
@@ -336,6 +337,11 @@ func (s *ResourceServer) compileFilter(ctx context.Context, conds []listfilter.C
 			tests = append(tests, func(r *domain.Resource) bool {
 				return slices.ContainsFunc(r.Languages, func(l string) bool { return strings.EqualFold(l, c.Value) }) == eq
 			})
+		case "display_name":
+			// Has (":"), the only operator of a Text field: the name contains the value,
+			// case-insensitively (Unicode simple folding).
+			text := strings.ToLower(c.Value)
+			tests = append(tests, func(r *domain.Resource) bool { return strings.Contains(strings.ToLower(r.DisplayName), text) })
 		case "crisis":
 			want := c.Value == "true"
 			tests = append(tests, func(r *domain.Resource) bool { return (r.Crisis == want) == eq })

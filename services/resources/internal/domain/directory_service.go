@@ -395,3 +395,16 @@ func changedDirectoryFields(a, b DirectoryFields) []string {
 	}
 	return out
 }
+
+// EntryNames returns the display name of each entry's resource of d, in order, from memory
+// (the read model): "" for a resource it does not hold, a deleted one, or one that no longer
+// targets d's site.
+func (s *DirectoryService) EntryNames(d *Directory) []string {
+	names := make([]string, len(d.Entries))
+	for i, e := range d.Entries {
+		if r, ok := s.resources.Get(e.ResourceID); ok && !r.Deleted() && slices.Contains(r.TargetSites, d.Site) {
+			names[i] = r.DisplayName
+		}
+	}
+	return names
+}
