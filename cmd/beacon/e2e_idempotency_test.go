@@ -51,4 +51,15 @@ func TestIdempotentCreatesOverREST(t *testing.T) {
 	if k1.str("secret") == "" || k2.str("secret") != "" || name1 == "" || name2 != name1 {
 		t.Errorf("API key create and repeat: %s then %s; want one key, its secret only the first time", k1.raw, k2.raw)
 	}
+
+	// CreateUser takes its requestId in the body (body "*").
+	user := map[string]any{"requestId": "user-1", "user": map[string]any{"email": "ida@beacon.test", "displayName": "Ida",
+		"roles": []any{map[string]any{"role": "ROLE_VIEWER", "site": "sites/kratom-help"}}}}
+	u1 := in.call(t, admin, "POST", "/v1/users", user).must(t, 200)
+	u2 := in.call(t, admin, "POST", "/v1/users", user).must(t, 200)
+	user1, _ := u1.body["user"].(map[string]any)["name"].(string)
+	user2, _ := u2.body["user"].(map[string]any)["name"].(string)
+	if u1.str("generatedPassword") == "" || u2.str("generatedPassword") != "" || user1 == "" || user2 != user1 {
+		t.Errorf("user create and repeat: %s then %s; want one user, its generated password only the first time", u1.raw, u2.raw)
+	}
 }
