@@ -49,8 +49,6 @@ type Entry struct {
 	// LastReview is the draft's latest review date (domain.Content.LastReview), for the
 	// review_due filter.
 	LastReview domain.Date
-	// RevisionPending says the article's current revision is not recorded yet (the outbox flag).
-	RevisionPending bool
 	// Basic is the article's basic view (domain.Article.Basic), what basic lists return; nil when
 	// the entry holds it packed instead. It is never changed once in an entry.
 	Basic *domain.Article
@@ -233,20 +231,6 @@ func (ix *Index) NextDue() (time.Time, bool) {
 		}
 	}
 	return next, !next.IsZero()
-}
-
-// Pending returns the entries whose current revision is not recorded yet, ordered by id.
-func (ix *Index) Pending() []Entry {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	var out []Entry
-	for _, e := range ix.byID {
-		if e.RevisionPending {
-			out = append(out, *e)
-		}
-	}
-	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.ID, b.ID) })
-	return out
 }
 
 // List returns at most q.Limit entries matching q, in q's order: the same articles, in the same

@@ -54,7 +54,6 @@ func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 	if err != nil {
 		return fmt.Errorf("create article: %w", err)
 	}
-	doc.RevisionPending = true
 
 	op := newClaimOp(a.ID, a.RevisionID)
 	if err := s.claimKeys(ctx, op, a.SlugKeys()); err != nil {
@@ -121,19 +120,13 @@ func (s *Store) UpdateArticle(ctx context.Context, prev, next *domain.Article) e
 	if err != nil {
 		return fmt.Errorf("update article: %w", err)
 	}
-	doc.RevisionPending = true
 
 	op := newClaimOp(next.ID, next.RevisionID)
 	if err := s.claimKeys(ctx, op, minus(next.SlugKeys(), prev.SlugKeys())); err != nil {
 		s.releaseAfterFailure(ctx, op)
 		return err
 	}
-	if err := s.markPending(ctx, next.ID, next.RevisionID); err != nil {
-		s.releaseAfterFailure(ctx, op)
-		return err
-	}
 	if err := s.replaceArticle(ctx, prev, &doc); err != nil {
-		s.pendingSuspected.Store(true) // a timed-out replace may still land: the next flush looks
 		s.releaseAfterFailure(ctx, op)
 		return err
 	}
@@ -142,8 +135,10 @@ func (s *Store) UpdateArticle(ctx context.Context, prev, next *domain.Article) e
 	return nil
 }
 
-// replaceArticle writes doc if the stored article is at prev's revision with no revision pending.
-// If that revision is still pending (an earlier write was interrupted) it records it first.
+// replaceArticle writes doc if the stored article is at prev's revision, after marking doc's
+// revision pending. If the stored revision is itself still pending (the write that made it was
+// interrupted before recording it), it records that revision first: a marker is replaced only
+// once the revision it names is recorded, so no revision is ever overwritten unrecorded.
 //
 // The version check reads the stored article by _id and is made in process, under the article's
 // lock; the replace then goes by _id (see mongodb.Replacer: on FerretDB v1 a second field in the
@@ -155,9 +150,10 @@ func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *a
 		return fmt.Errorf("update %s: %w", prev.Name(), err)
 	}
 	defer unlock()
-	guard := bson.D{
-		{Key: "revision", Value: prev.RevisionID},
-		{Key: "revisionPending", Value: bson.D{{Key: "$ne", Value: true}}},
+	guard := bson.D{{Key: "revision", Value: prev.RevisionID}}
+	stored, err := s.codec.storedArticle(doc)
+	if err != nil {
+		return fmt.Errorf("update %s: %w", prev.Name(), err)
 	}
 	for attempt := 1; ; attempt++ {
 		var cur articleDoc
@@ -173,22 +169,15 @@ func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *a
 			return apperr.New(apperr.Conflict, "%s changed since you read it (it is at revision %d, not %d); fetch it again and reapply your change",
 				prev.Name(), cur.Revision, prev.RevisionID)
 		}
-		if cur.RevisionPending {
-			// The write of prev's revision was interrupted before its revision was recorded.
-			err = s.storeRevision(ctx, &cur)
-			if err == nil {
-				err = s.clearPending(ctx, &cur)
-			}
-			if err != nil {
-				return s.dbErr(ctx, "update "+prev.Name()+": recording its pending revision", err)
-			}
+		if err := s.recordIfPending(ctx, &cur); err != nil {
+			return s.dbErr(ctx, "update "+prev.Name()+": recording its pending revision", err)
 		}
-		stored, err := s.codec.storedArticle(doc)
-		if err != nil {
-			return fmt.Errorf("update %s: %w", prev.Name(), err)
+		if err := s.markPending(ctx, doc.ID, doc.Revision); err != nil {
+			return err
 		}
 		replaced, err := s.replacer.Replace(ctx, s.articles, prev.ID, guard, stored)
 		if err != nil {
+			s.pendingSuspected.Store(true) // a timed-out replace may still land: the next flush looks
 			return s.dbErr(ctx, "update "+prev.Name(), err)
 		}
 		if replaced {
@@ -197,6 +186,22 @@ func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *a
 		}
 		// Gone, or another replica wrote it (MongoDB): look at what is stored.
 	}
+}
+
+// recordIfPending stores the revision document of cur, the article as stored, when its
+// pending-revision marker names cur's revision: the write that made it was interrupted, or is
+// another replica's, still recording it (storing a revision twice is harmless). The caller holds
+// the article's lock.
+func (s *Store) recordIfPending(ctx context.Context, cur *articleDoc) error {
+	var m pendingDoc
+	err := s.pending.FindOne(ctx, bson.D{{Key: "_id", Value: cur.ID}}).Decode(&m)
+	if isNoDocuments(err) || (err == nil && m.Revision != cur.Revision) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the pending-revision marker of articles/%s: %w", cur.ID, err)
+	}
+	return s.storeRevision(ctx, cur)
 }
 
 // completeRevision records the revision doc has just been written at. A failure is only logged:
@@ -212,9 +217,9 @@ func (s *Store) completeRevision(ctx context.Context, doc *articleDoc) {
 	}
 }
 
-// recordRevision stores the revision the article document is at and its entry in the change
-// log, then clears the article's revisionPending flag, provided the article is still at that
-// revision. Retrying is harmless.
+// recordRevision stores the revision the article document is at, its live and index entries and
+// its entry in the change log, then removes its pending-revision marker (unless a later write's
+// marker replaced it). Retrying is harmless.
 //
 // own says the write is this process's and its caller hands the article to the process's read
 // models itself (a write that returned), so that they need not read it back from the change log;
@@ -238,9 +243,6 @@ func (s *Store) recordRevision(ctx context.Context, doc *articleDoc, own bool) e
 	if err := s.writeIndexDoc(ctx, doc); err != nil {
 		return err
 	}
-	if err := s.clearPending(ctx, doc); err != nil {
-		return err
-	}
 	s.unmarkPending(ctx, doc.ID, doc.Revision)
 	return nil
 }
@@ -252,41 +254,6 @@ func (s *Store) storeRevision(ctx context.Context, doc *articleDoc) error {
 	_, err := s.revisions.InsertOne(ctx, rev)
 	if err != nil && !mongodb.IsDuplicateKey(err) { // duplicate: recorded already (a retry, a concurrent flush)
 		return fmt.Errorf("storing revision %s: %w", rev.ID, err)
-	}
-	return nil
-}
-
-// clearPending rewrites the article without revisionPending, guarded on doc's revision with the
-// flag set. The caller holds the article's lock, and doc is the article as stored.
-func (s *Store) clearPending(ctx context.Context, doc *articleDoc) error {
-	// Check what is stored (another Store of this process may have written since): the replace
-	// goes by _id alone on FerretDB (see mongodb.Replacer).
-	var cur articleDoc
-	err := s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, options.FindOne().SetProjection(
-		bson.D{{Key: "revision", Value: 1}, {Key: "revisionPending", Value: 1}})).Decode(&cur)
-	if isNoDocuments(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
-	}
-	if cur.Revision != doc.Revision || !cur.RevisionPending {
-		return nil // written again or cleared since
-	}
-	cleared := *doc
-	cleared.RevisionPending = false
-	stored, err := s.codec.storedArticle(&cleared)
-	if err != nil {
-		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
-	}
-	replaced, err := s.replacer.Replace(ctx, s.articles, doc.ID,
-		bson.D{{Key: "revision", Value: doc.Revision}, {Key: "revisionPending", Value: true}},
-		stored)
-	if err != nil {
-		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
-	}
-	if replaced {
-		s.indexed(&cleared)
 	}
 	return nil
 }
@@ -321,11 +288,18 @@ func (s *Store) FlushPendingRevisions(ctx context.Context) error {
 type pendingDoc struct {
 	ArticleID string `bson:"_id"`
 	Revision  int64  `bson:"revision"`
+	// Time is when the marker was made; zero in markers made before it was recorded.
+	Time time.Time `bson:"time,omitempty"`
 }
+
+// markerGrace is how long a marker whose write has not landed is kept: the write may still be
+// on its way to the store (a call that timed out on this side). Every store call has a deadline
+// well under it.
+const markerGrace = time.Minute
 
 // markPending notes, before an article write, that the write's revision is to be recorded.
 func (s *Store) markPending(ctx context.Context, id string, revision int64) error {
-	err := upsertByID(ctx, s.pending, id, pendingDoc{ArticleID: id, Revision: revision})
+	err := upsertByID(ctx, s.pending, id, pendingDoc{ArticleID: id, Revision: revision, Time: time.Now().UTC()})
 	return s.dbErr(ctx, "mark pending revision of articles/"+id, err)
 }
 
@@ -415,29 +389,50 @@ func pause(ctx context.Context, took time.Duration) error {
 	}
 }
 
-// flushOne completes the pending revision one marker names, if it is still pending.
+// flushOne completes the pending revision one marker names, if the article is still at that
+// revision; otherwise the marked write never landed (or a later one replaced it, recording it
+// first) and the marker goes. The article is read, and a stale marker removed, under the
+// article's lock, so no write marks a revision in between.
 func (s *Store) flushOne(ctx context.Context, m pendingDoc) error {
-	var d articleDoc
-	err := s.codec.decodeArticle(s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: m.ArticleID}}).Decode, &d)
-	switch {
-	case isNoDocuments(err):
-		s.unmarkPending(ctx, m.ArticleID, m.Revision) // the write that marked it never happened
-		return nil
-	case err != nil:
+	d, pending, err := s.pendingArticle(ctx, m)
+	if err != nil || !pending {
 		return err
-	case !readableArticleSchema(d.SchemaVersion):
-		return fmt.Errorf("articles/%s: unknown schemaVersion %d", d.ID, d.SchemaVersion)
-	case !d.RevisionPending:
-		s.unmarkPending(ctx, m.ArticleID, d.Revision) // recorded, or the marked write failed
-		return nil
 	}
-	s.indexed(&d)
-	if err := s.recordRevision(ctx, &d, false); err != nil {
+	s.indexed(d)
+	if err := s.recordRevision(ctx, d, false); err != nil {
 		return err
 	}
 	s.logger.InfoContext(ctx, "recorded a pending revision",
 		slog.String("article", "articles/"+d.ID), slog.Int64("revision", d.Revision))
 	return nil
+}
+
+// pendingArticle reads the article marker m names and reports whether it is at the marked
+// revision; when not, it removes the marker.
+func (s *Store) pendingArticle(ctx context.Context, m pendingDoc) (*articleDoc, bool, error) {
+	unlock, err := s.lockDoc(ctx, articlesCollection, m.ArticleID)
+	if err != nil {
+		return nil, false, err
+	}
+	defer unlock()
+	var d articleDoc
+	err = s.codec.decodeArticle(s.articles.FindOne(ctx, bson.D{{Key: "_id", Value: m.ArticleID}}).Decode, &d)
+	switch {
+	case isNoDocuments(err):
+		s.unmarkPending(ctx, m.ArticleID, m.Revision) // the insert that marked it never happened
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	case !readableArticleSchema(d.SchemaVersion):
+		return nil, false, fmt.Errorf("articles/%s: unknown schemaVersion %d", d.ID, d.SchemaVersion)
+	case d.Revision < m.Revision && time.Since(m.Time) < markerGrace:
+		s.pendingSuspected.Store(true) // the marked write may still land: look again
+		return nil, false, nil
+	case d.Revision != m.Revision:
+		s.unmarkPending(ctx, m.ArticleID, m.Revision) // the marked write never landed, or was followed
+		return nil, false, nil
+	}
+	return &d, true, nil
 }
 
 // ListRevisions returns revisions of one article newest first, those below beforeID when it is

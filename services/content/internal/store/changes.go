@@ -20,7 +20,7 @@ import (
 )
 
 // changeDoc is an entry of the article_changes log, _id "articleId/revision". It is written with
-// the revision record (inside the revisionPending outbox), so no successful article write is
+// the revision record (inside the pending-revision outbox), so no successful article write is
 // ever missing from it once its revision is recorded.
 type changeLogDoc struct {
 	ID            string    `bson:"_id,omitempty"`

@@ -68,9 +68,6 @@ type articleDoc struct {
 	// LiveSites are the live snapshot's target sites (empty when nothing is live), which
 	// published.content does not hold when the snapshot is the draft (sameAsDraft).
 	LiveSites []string `bson:"liveSites"`
-	// RevisionPending is true from the write that bumps Revision until the revision document for
-	// it is stored (see recordRevision); absent otherwise.
-	RevisionPending bool `bson:"revisionPending,omitempty"`
 
 	// liveSearchText is the live snapshot's search text, carried from the domain to the live
 	// entry (toLiveDoc); never stored in the article. Empty in a document read back.

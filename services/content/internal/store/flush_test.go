@@ -151,12 +151,12 @@ func TestFlushBacksOffAFailingRevision(t *testing.T) {
 	ctx := context.Background()
 	a := newArticle("a", "a", "kh")
 	mustCreate(t, s, a)
-	// The article's revision 2 is pending, but the article is in a format this release cannot read.
+	// The article's revision 1 is pending, but the article is in a format this release cannot read.
 	if _, err := db.Collection("articles").UpdateOne(damage(ctx), bson.D{{Key: "_id", Value: a.ID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "revisionPending", Value: true}, {Key: "schemaVersion", Value: 99}}}}); err != nil {
+		bson.D{{Key: "$set", Value: bson.D{{Key: "schemaVersion", Value: 99}}}}); err != nil {
 		t.Fatal(err)
 	}
-	leaveMarker(t, db, a.ID, 2)
+	leaveMarker(t, db, a.ID, 1)
 
 	if err := s.FlushPendingRevisions(ctx); err == nil {
 		t.Fatal("FlushPendingRevisions recorded an unreadable article's revision")

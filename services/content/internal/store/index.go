@@ -19,7 +19,7 @@ import (
 // notes, about 1 KB), stored as one binary field, a zstd-compressed BSON articleDoc (one binary
 // field is what FerretDB v1 decodes fastest; see live.go). Basic lists are answered from these
 // entries alone. An entry is written, under the article's lock, when the revision it describes
-// is recorded (inside the revisionPending outbox), and never replaced by an older revision's. An
+// is recorded (inside the pending-revision outbox), and never replaced by an older revision's. An
 // article whose latest write is not recorded yet still has its marker in pending_revisions;
 // loading reads those articles by _id. So the index loaded at start always matches the articles.
 
@@ -205,7 +205,5 @@ func indexEntryOfDoc(d *articleDoc) (articleindex.Entry, error) {
 	if err != nil {
 		return articleindex.Entry{}, err
 	}
-	e := articleindex.EntryOf(a)
-	e.RevisionPending = d.RevisionPending
-	return e, nil
+	return articleindex.EntryOf(a), nil
 }

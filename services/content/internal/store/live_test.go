@@ -195,10 +195,6 @@ func TestOwnArticleChanges(t *testing.T) {
 	if _, err := db.Collection("article_revisions").DeleteOne(damage(ctx), bson.D{{Key: "_id", Value: "a/3"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Collection("articles").UpdateOne(damage(ctx), bson.D{{Key: "_id", Value: "a"}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "revisionPending", Value: true}}}}); err != nil {
-		t.Fatal(err)
-	}
 	leaveMarker(t, db, "a", 3)
 	h3 := head()
 	restarted := store.New(db, mongodb.NewDocLocks(), nil)

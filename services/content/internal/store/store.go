@@ -25,14 +25,15 @@
 //
 // # Revisions survive crashes
 //
-// A write that bumps an article's revision also sets revisionPending: true in the same
-// single-document write. The revision document is then inserted (idempotent, keyed by
-// "articleId/revisionId"), the live and index entries and the change-log entry are written, and
-// revisionPending is cleared after checking, under the lock, that the article is still at that
-// revision.
-// When the process dies in between, [Store.FlushPendingRevisions] completes the revision later; an
-// update of an article whose previous revision is still pending completes it first, so no
-// revision is ever overwritten before it is recorded.
+// Before a write that bumps an article's revision, under the article's lock, the write's
+// revision is marked in pending_revisions (one small marker per article, _id = article id). The
+// article is then written, the revision document inserted (idempotent, keyed by
+// "articleId/revisionId"), the live and index entries and the change-log entry written, and the
+// marker removed. When the process dies in between, [Store.FlushPendingRevisions] finds the marker
+// and completes the revision later. A write first records the stored revision if the marker still
+// names it, and only then replaces the marker by its own, so no revision is ever overwritten
+// before it is recorded. (Until schema 5 the article itself carried a revisionPending flag, which
+// cost a second rewrite of the whole document to clear; the marker alone says as much.)
 //
 // # The store rule
 //
