@@ -250,8 +250,12 @@ func (s *Store) recordRevision(ctx context.Context, doc *articleDoc, own bool) e
 // storeRevision inserts the revision document for the revision the article document is at. An
 // existing revision document is left as is (revisions never change).
 func (s *Store) storeRevision(ctx context.Context, doc *articleDoc) error {
-	rev := revisionFromArticleDoc(doc)
-	_, err := s.revisions.InsertOne(ctx, rev)
+	r := revisionFromArticleDoc(doc)
+	rev, err := s.codec.storedRevision(&r)
+	if err != nil {
+		return fmt.Errorf("storing revision %s: %w", r.ID, err)
+	}
+	_, err = s.revisions.InsertOne(ctx, rev)
 	if err != nil && !mongodb.IsDuplicateKey(err) { // duplicate: recorded already (a retry, a concurrent flush)
 		return fmt.Errorf("storing revision %s: %w", rev.ID, err)
 	}
@@ -496,6 +500,9 @@ func (s *Store) GetRevision(ctx context.Context, articleID string, revisionID in
 	}
 	if err != nil {
 		return domain.Revision{}, s.dbErr(ctx, "get revision "+revisionKey(articleID, revisionID), err)
+	}
+	if err := s.codec.readRevision(&d); err != nil {
+		return domain.Revision{}, err
 	}
 	return fromRevisionDoc(&d)
 }

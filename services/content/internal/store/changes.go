@@ -211,13 +211,17 @@ func (s *Store) encodeImport(articles []*domain.Article) (*ImportBatch, error) {
 		if err != nil {
 			return err
 		}
-		rev := revisionFromArticleDoc(&doc)
+		r := revisionFromArticleDoc(&doc)
+		rev, err := s.codec.storedRevision(&r)
+		if err != nil {
+			return err
+		}
 		o := &out[i]
 		o.doc = doc
 		for _, m := range []struct {
 			dst *bson.Raw
 			v   any
-		}{{&o.entry, entry}, {&o.revision, &rev}, {&o.live, &live}} {
+		}{{&o.entry, entry}, {&o.revision, rev}, {&o.live, &live}} {
 			if *m.dst, err = bson.Marshal(m.v); err != nil {
 				return fmt.Errorf("encoding articles/%s for import: %w", a.ID, err)
 			}

@@ -30,8 +30,13 @@ const (
 	//
 	// articleSchemaVersion 4: the renderings' HTML is stored zstd-compressed in htmlZstd (see
 	// packing.go); older documents, with it as text in html, are read as they are.
-	articleSchemaVersion  = 4
-	revisionSchemaVersion = 2
+	//
+	// articleSchemaVersion 5: a rendering's textZstd holds its content's Markdown body and its
+	// HTML, compressed together (packing.go), and the article carries no revisionPending flag
+	// (the pending_revisions marker alone is the outbox). revisionSchemaVersion 3: the content's
+	// body is stored compressed in bodyZstd. Older documents are read as they are.
+	articleSchemaVersion  = 5
+	revisionSchemaVersion = 3
 	claimSchemaVersion    = 1
 )
 
@@ -201,9 +206,13 @@ type seoDoc struct {
 type renderingDoc struct {
 	// HTML is the rendered HTML; in the articles collection it is stored compressed, in HTMLZstd,
 	// since articleSchemaVersion 4 (see packing.go), and is then absent.
-	HTML               string     `bson:"html,omitempty"`
-	HTMLZstd           []byte     `bson:"htmlZstd,omitempty"`
-	TOC                []tocEntry `bson:"toc"`
+	HTML     string `bson:"html,omitempty"`
+	HTMLZstd []byte `bson:"htmlZstd,omitempty"`
+	// TextZstd, in the articles collection since articleSchemaVersion 5, holds the content's
+	// Markdown body, this HTML and this TOC (a packedTextDoc, see packing.go); they are then
+	// absent.
+	TextZstd           []byte     `bson:"textZstd,omitempty"`
+	TOC                []tocEntry `bson:"toc,omitempty"`
 	WordCount          int        `bson:"wordCount"`
 	ReadingTimeMinutes int        `bson:"readingTimeMinutes"`
 	FleschReadingEase  float64    `bson:"fleschReadingEase"`
@@ -246,6 +255,9 @@ type revisionDoc struct {
 	Change        changeDoc  `bson:"change"`
 	Content       contentDoc `bson:"content"`
 	State         string     `bson:"state"`
+	// BodyZstd, since revisionSchemaVersion 3, is Content.Body zstd-compressed (Content.Body is
+	// then absent); see snapshotCodec.storedRevision.
+	BodyZstd []byte `bson:"bodyZstd,omitempty"`
 }
 
 // claimDoc is a slug claim in the slug_claims collection: _id "site/slug" (a key of
@@ -329,7 +341,7 @@ func (d *articleDoc) publishedSnapshot() *snapshotDoc {
 func readableArticleSchema(v int) bool { return v >= 1 && v <= articleSchemaVersion }
 
 func fromArticleDoc(d *articleDoc) (*domain.Article, error) {
-	if d.Rendering.HTMLZstd != nil || (d.Published != nil && d.Published.Rendering.HTMLZstd != nil) {
+	if d.Rendering.packed() || (d.Published != nil && d.Published.Rendering.packed()) {
 		return nil, fmt.Errorf("article %s: its stored HTML was not restored (snapshotCodec.readArticle)", d.ID)
 	}
 	if !readableArticleSchema(d.SchemaVersion) {
@@ -555,6 +567,9 @@ func revisionFromArticleDoc(d *articleDoc) revisionDoc {
 }
 
 func fromRevisionDoc(d *revisionDoc) (domain.Revision, error) {
+	if d.BodyZstd != nil {
+		return domain.Revision{}, fmt.Errorf("revision %s: its stored body was not restored (snapshotCodec.readRevision)", d.ID)
+	}
 	if d.SchemaVersion < 1 || d.SchemaVersion > revisionSchemaVersion {
 		return domain.Revision{}, fmt.Errorf("revision %s: unknown schemaVersion %d (this release reads 1 to %d)", d.ID, d.SchemaVersion, revisionSchemaVersion)
 	}

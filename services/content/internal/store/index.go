@@ -189,14 +189,14 @@ func (s *Store) GetIndexEntry(ctx context.Context, id string) (articleindex.Entr
 }
 
 // indexEntryOfDoc returns the entry of an article document (whole, or a basic view), as read or
-// as to be written: the entry has no HTML, so a rendering's stored (compressed) HTML is ignored.
+// as to be written: the entry has no body or HTML, so a rendering's packed text is ignored.
 func indexEntryOfDoc(d *articleDoc) (articleindex.Entry, error) {
-	if d.Rendering.HTMLZstd != nil || (d.Published != nil && d.Published.Rendering.HTMLZstd != nil) {
+	if d.Rendering.packed() || (d.Published != nil && d.Published.Rendering.packed()) {
 		basic := *d
-		basic.Rendering.HTMLZstd = nil
+		basic.Rendering.HTMLZstd, basic.Rendering.TextZstd = nil, nil
 		if d.Published != nil {
 			snap := *d.Published
-			snap.Rendering.HTMLZstd = nil
+			snap.Rendering.HTMLZstd, snap.Rendering.TextZstd = nil, nil
 			basic.Published = &snap
 		}
 		d = &basic
