@@ -35,6 +35,19 @@ func (s *Service) getForWrite(ctx context.Context, p auth.Principal, id string) 
 	return a, nil
 }
 
+// checkWritable answers as getForWrite would, from the article's basic view (which holds every
+// site it is on): for a write that reads something else first, and the article itself later.
+func (s *Service) checkWritable(ctx context.Context, p auth.Principal, id string) error {
+	a, err := s.articles.GetBasic(ctx, id)
+	if err != nil {
+		return err
+	}
+	if ViewFor(p, a) == nil {
+		return articleNotFound(id)
+	}
+	return canWrite(p, a)
+}
+
 // ViewFor returns what p may see of a, or nil when p may see nothing of it. The rule: a key
 // sees at most what its own sites can see.
 //   - A key for all sites, or for a site the draft targets, sees the whole article: the draft,

@@ -556,7 +556,7 @@ func (s *Service) RollbackArticle(ctx context.Context, p auth.Principal, id stri
 	if revisionID <= 0 {
 		return nil, apperr.InvalidField("revision_id", "must be a positive revision number")
 	}
-	if _, err := s.getForWrite(ctx, p, id); err != nil {
+	if err := s.checkWritable(ctx, p, id); err != nil {
 		return nil, err
 	}
 	rev, err := s.articles.GetRevision(ctx, id, revisionID)
