@@ -814,7 +814,7 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for coll, secondary := range map[string][]string{
-		"articles":          {"revisionPending", "state_scheduledPublishTime", "targetSites_updateTime"},
+		"articles":          {"state_scheduledPublishTime", "targetSites_updateTime"},
 		"article_revisions": {"articleId_revisionId"},
 		"article_changes":   {"time"},
 		"article_schedule":  {"time"},

@@ -151,17 +151,25 @@ func (s *Store) ImportEncoded(ctx context.Context, batch *ImportBatch) error {
 		}
 		return s.dbErr(ctx, "import: claim slugs", err)
 	}
-	for _, step := range []struct {
+	type insert struct {
 		what string
 		coll *mongo.Collection
 		docs []any
-	}{
+	}
+	steps := []insert{
 		// Index entries first: a crash before the articles leaves entries of articles that do not
 		// exist, which lists skip; never articles that the index would not know after a restart.
 		{"index entries", s.indexEntries, batch.entries},
-		{"articles", s.articles, batch.stored}, {"revisions", s.revisions, batch.revisions}, {"live entries", s.live, batch.lives},
-		{"change log", s.changes, batch.changes},
-	} {
+		{"articles", s.articles, batch.stored}, {"revisions", s.revisions, batch.revisions},
+	}
+	for i, lives := range batch.lives {
+		steps = append(steps, insert{"live entries", s.live[i], lives})
+	}
+	steps = append(steps, insert{"change log", s.changes, batch.changes})
+	for _, step := range steps {
+		if len(step.docs) == 0 {
+			continue
+		}
 		if _, err := step.coll.InsertMany(ctx, step.docs); err != nil {
 			return s.dbErr(ctx, "import: insert "+step.what, err)
 		}
@@ -180,7 +188,8 @@ func (s *Store) ImportEncoded(ctx context.Context, batch *ImportBatch) error {
 type ImportBatch struct {
 	articles                                   []*domain.Article // the articles encoded
 	docs                                       []articleDoc
-	entries, stored, revisions, lives, changes []any
+	entries, stored, revisions, changes []any
+	lives                               [liveShards][]any // by shard
 }
 
 // encodeImport converts and encodes the articles of an import on every core: the conversion,
@@ -251,7 +260,8 @@ func (s *Store) encodeImport(articles []*domain.Article) (*ImportBatch, error) {
 		b.entries = append(b.entries, o.entry)
 		b.stored = append(b.stored, o.article)
 		b.revisions = append(b.revisions, o.revision)
-		b.lives = append(b.lives, o.live)
+		shard := liveShardOf(o.doc.ID)
+		b.lives[shard] = append(b.lives[shard], o.live)
 	}
 	now := toTime(s.now())
 	for first := 0; first < len(out); first += importLogBatch {

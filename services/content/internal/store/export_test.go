@@ -10,6 +10,14 @@ import (
 // index's equivalence test.
 var QueryArticles = (*Store).queryArticles
 
+// LiveShardName is the name of the live shard holding article id's entry.
+func LiveShardName(id string) string { return liveShardName(liveShardOf(id)) }
+
+// LegacyLiveCollection and ShardLiveEntries expose migration 12, for its test.
+const LegacyLiveCollection = legacyLiveCollection
+
+var ShardLiveEntries = shardLiveEntries
+
 // Unpacked returns the entries with their basic views decoded (Basic set, PackedBasic nil), so
 // that entries loaded at start compare equal to entries of later writes.
 func Unpacked(tb testing.TB, s *Store, entries []articleindex.Entry) []articleindex.Entry {

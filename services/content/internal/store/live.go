@@ -2,20 +2,24 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/beaconcms/beacon/platform/mongodb"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
 )
 
-// The article_live collection holds, per article, only what delivery reads: the live snapshot
+// The article_live_N collections (liveShards of them) hold, per article, only what delivery reads: the live snapshot
 // (content and pre-rendered HTML), the slugs it was published under and the delete time,
 // _id = article id. Delivery read models load it at start and read it by _id when they follow the
 // change log, instead of the articles themselves (draft, draft HTML, live snapshot: about 30 KB
@@ -34,6 +38,31 @@ import (
 // marker in pending_revisions) by _id from the articles collection instead.
 
 const liveSchemaVersion = 1
+
+// liveShards is how many collections the live entries are spread over, by a hash of the article
+// id. Loading them at start is most of a cold start, and the embedded store serves one cursor
+// on one goroutine, decoding about 15 MB/s of these entries: the shards load in parallel, on
+// every core, beside the article index. A count, not a size: it is part of the schema (a
+// migration would move the entries to change it).
+const liveShards = 4
+
+// liveShardName is the name of shard i.
+func liveShardName(i int) string { return "article_live_" + strconv.Itoa(i) }
+
+func liveShardCollections(db *mongo.Database) [liveShards]*mongo.Collection {
+	var out [liveShards]*mongo.Collection
+	for i := range out {
+		out[i] = db.Collection(liveShardName(i))
+	}
+	return out
+}
+
+// liveShardOf returns the shard holding the live entry of article id.
+func liveShardOf(id string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return int(h.Sum32() % liveShards)
+}
 
 // liveDoc is an article's entry in article_live.
 type liveDoc struct {
@@ -173,17 +202,17 @@ func (s *Store) writeLiveDoc(ctx context.Context, doc *articleDoc) error {
 	if err != nil {
 		return err
 	}
-	return s.putEntry(ctx, s.live, doc, l, "live entry")
+	return s.putEntry(ctx, s.live[liveShardOf(doc.ID)], doc, l, "live entry")
 }
 
 // liveLoaders bounds how many goroutines decode live entries while loading.
 const liveLoaders = 4
 
 // ForEachLiveArticle calls fn with every article that has a live snapshot (published, not
-// deleted), in no particular order, with Draft and Rendering left empty. It reads article_live in
-// one pass (a scan: call it at startup only), decompressing on several goroutines, and then, by
-// _id, the articles whose latest write may not be recorded there yet. fn is called from one
-// goroutine at a time.
+// deleted), in no particular order, with Draft and Rendering left empty. It reads every live
+// shard in one pass each, all at once (a scan: call it at startup only), decompressing on several
+// goroutines, and then, by _id, the articles whose latest write may not be recorded there yet. fn
+// is called from one goroutine at a time.
 func (s *Store) ForEachLiveArticle(ctx context.Context, fn func(*domain.Article) error) error {
 	ctx = mongodb.WithScan(ctx, "startup: loading the delivery read model")
 	markers, err := s.pendingMarkers(ctx, 0)
@@ -194,12 +223,6 @@ func (s *Store) ForEachLiveArticle(ctx context.Context, fn func(*domain.Article)
 	for _, m := range markers {
 		pending[m.ArticleID] = true
 	}
-	cur, err := s.live.Find(ctx, bson.D{}, options.Find().SetBatchSize(1000))
-	if err != nil {
-		return s.dbErr(ctx, "load live articles", err)
-	}
-	defer cur.Close(context.WithoutCancel(ctx))
-
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	docs := make(chan liveDoc, 256)
@@ -234,24 +257,14 @@ func (s *Store) ForEachLiveArticle(ctx context.Context, fn func(*domain.Article)
 		}
 		applied <- failed
 	}()
-	readErr := func() error {
-		defer close(docs)
-		for cur.Next(ctx) {
-			var l liveDoc
-			if err := cur.Decode(&l); err != nil {
-				return fmt.Errorf("load live articles: %w", err)
-			}
-			if pending[l.ID] {
-				continue // read below from the article itself
-			}
-			select {
-			case docs <- l:
-			case <-ctx.Done():
-				return context.Cause(ctx)
-			}
-		}
-		return s.dbErr(ctx, "load live articles", cur.Err())
-	}()
+	readErrs := make([]error, liveShards)
+	var readers sync.WaitGroup
+	for i, shard := range s.live {
+		readers.Go(func() { readErrs[i] = s.readLiveShard(ctx, shard, pending, docs) })
+	}
+	readers.Wait()
+	close(docs)
+	readErr := errors.Join(readErrs...)
 	workers.Wait()
 	close(decoded)
 	if err := <-applied; err != nil {
@@ -281,6 +294,30 @@ func (s *Store) ForEachLiveArticle(ctx context.Context, fn func(*domain.Article)
 	return nil
 }
 
+// readLiveShard sends the entries of one live shard to docs, but those of pending articles.
+func (s *Store) readLiveShard(ctx context.Context, shard *mongo.Collection, pending map[string]bool, docs chan<- liveDoc) error {
+	cur, err := shard.Find(ctx, bson.D{}, options.Find().SetBatchSize(1000))
+	if err != nil {
+		return s.dbErr(ctx, "load live articles", err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		var l liveDoc
+		if err := cur.Decode(&l); err != nil {
+			return fmt.Errorf("load live articles: %w", err)
+		}
+		if pending[l.ID] {
+			continue // read below from the article itself
+		}
+		select {
+		case docs <- l:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	return s.dbErr(ctx, "load live articles", cur.Err())
+}
+
 // GetArticlesForDelivery returns the named articles that exist, in any state, with Draft and
 // Rendering left empty. It reads their live entries one by one, by _id ({_id: {$in: ...}} is a
 // full scan on FerretDB v1); an article without one (its first write not recorded yet) is read
@@ -290,7 +327,7 @@ func (s *Store) GetArticlesForDelivery(ctx context.Context, ids []string) ([]*do
 	var missing []string
 	for _, id := range ids {
 		var l liveDoc
-		err := s.live.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&l)
+		err := s.live[liveShardOf(id)].FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&l)
 		if isNoDocuments(err) {
 			missing = append(missing, id)
 			continue

@@ -59,7 +59,7 @@ func deliveryView(a *domain.Article) *domain.Article {
 	return out
 }
 
-// Delivery reads live snapshots from article_live: published articles come back whole (HTML,
+// Delivery reads live snapshots from the live shards: published articles come back whole (HTML,
 // TOC and search text through the compression), drafts, unpublished and deleted ones do not, an interrupted
 // write is read from the article itself, and a restart (a new Store) sees the same.
 func TestLiveEntries(t *testing.T) {
@@ -108,7 +108,7 @@ func TestLiveEntries(t *testing.T) {
 	if err := s.UpdateArticle(ctx, draft, draft2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Collection("article_live").ReplaceOne(damage(ctx), bson.D{{Key: "_id", Value: "draft"}},
+	if _, err := db.Collection(store.LiveShardName("draft")).ReplaceOne(damage(ctx), bson.D{{Key: "_id", Value: "draft"}},
 		bson.D{{Key: "_id", Value: "draft"}, {Key: "schemaVersion", Value: 1}, {Key: "revision", Value: int64(1)}, {Key: "deleteTime", Value: nil}, {Key: "publishedSlugs", Value: bson.A{}}, {Key: "snapshot", Value: nil}}); err != nil {
 		t.Fatal(err)
 	}
@@ -240,5 +240,47 @@ func TestImportLogsBatches(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("listed changes (-want +got):\n%s", diff)
+	}
+}
+
+// Migration 12 moves every entry of article_live into the shard its id hashes to, and drops
+// article_live; run again, it finds nothing to move.
+func TestShardLiveEntries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := newStore(t)
+	legacy := db.Collection(store.LegacyLiveCollection)
+	var ids []string
+	for i := range 40 {
+		id := fmt.Sprintf("a%02d", i)
+		ids = append(ids, id)
+		if _, err := legacy.InsertOne(damage(ctx), bson.D{{Key: "_id", Value: id}, {Key: "schemaVersion", Value: 1}, {Key: "revision", Value: int64(i + 1)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for run := range 2 {
+		if err := store.ShardLiveEntries(damage(ctx), db); err != nil {
+			t.Fatalf("run %d: %v", run+1, err)
+		}
+		names, err := db.ListCollectionNames(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(names, store.LegacyLiveCollection) {
+			t.Errorf("run %d: article_live still exists", run+1)
+		}
+		shards := map[string]int{}
+		for i, id := range ids {
+			var got struct {
+				Revision int64 `bson:"revision"`
+			}
+			if err := db.Collection(store.LiveShardName(id)).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&got); err != nil || got.Revision != int64(i+1) {
+				t.Errorf("run %d: %s in %s: revision %d, %v; want %d", run+1, id, store.LiveShardName(id), got.Revision, err, i+1)
+			}
+			shards[store.LiveShardName(id)]++
+		}
+		if len(shards) < 2 {
+			t.Errorf("run %d: 40 entries all in one shard: %v", run+1, shards)
+		}
 	}
 }

@@ -133,7 +133,7 @@ func Migrations() []mongodb.Migration {
 			Version:     8,
 			Description: "content: article_live, the live snapshots delivery loads at start (compressed), built from the articles",
 			Up: func(ctx context.Context, db *mongo.Database) error {
-				if err := createCollection(ctx, db, liveCollection); err != nil {
+				if err := createCollection(ctx, db, legacyLiveCollection); err != nil {
 					return err
 				}
 				st := New(db, mongodb.NewDocLocks(), nil) // for its converters and collections; it takes no lock
@@ -151,7 +151,7 @@ func Migrations() []mongodb.Migration {
 					if err != nil {
 						return err
 					}
-					if err := upsertByID(ctx, st.live, d.ID, l); err != nil {
+					if err := upsertByID(ctx, db.Collection(legacyLiveCollection), d.ID, l); err != nil {
 						return err
 					}
 				}
@@ -180,7 +180,71 @@ func Migrations() []mongodb.Migration {
 				return nil
 			},
 		},
+		{
+			Version:     11,
+			Description: "content: the articles' revisionPending index dropped (article schema 5 has no revisionPending flag; the pending_revisions markers are the outbox)",
+			Up: func(ctx context.Context, db *mongo.Database) error {
+				return dropIndexIfExists(ctx, db.Collection(articlesCollection), "revisionPending")
+			},
+		},
+		{
+			Version:     12,
+			Description: "content: the live entries spread over the article_live_0 to article_live_3 shards, which start-up loads in parallel",
+			Up:          shardLiveEntries,
+		},
 	}
+}
+
+// shardLiveEntries creates the live shards, copies every entry of article_live into its shard
+// and drops article_live. Run again after an interruption, it copies what is left (entries
+// already copied are replaced by the same).
+func shardLiveEntries(ctx context.Context, db *mongo.Database) error {
+	for i := range liveShards {
+		if err := createCollection(ctx, db, liveShardName(i)); err != nil {
+			return err
+		}
+	}
+	legacy := db.Collection(legacyLiveCollection)
+	cur, err := legacy.Find(ctx, bson.D{}, options.Find().SetBatchSize(500))
+	if err != nil {
+		return fmt.Errorf("reading article_live: %w", err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	shards := liveShardCollections(db)
+	for cur.Next(ctx) {
+		var l struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.Decode(&l); err != nil {
+			return fmt.Errorf("reading article_live: %w", err)
+		}
+		if err := upsertByID(ctx, shards[liveShardOf(l.ID)], l.ID, cur.Current); err != nil {
+			return fmt.Errorf("copying the live entry of articles/%s: %w", l.ID, err)
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("reading article_live: %w", err)
+	}
+	if err := legacy.Drop(ctx); err != nil {
+		return fmt.Errorf("dropping article_live: %w", err)
+	}
+	return nil
+}
+
+// dropIndexIfExists drops the named index of coll, succeeding when it does not exist.
+func dropIndexIfExists(ctx context.Context, coll *mongo.Collection, name string) error {
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("listing the indexes of %s: %w", coll.Name(), err)
+	}
+	for _, spec := range specs {
+		if spec.Name == name {
+			if err := coll.Indexes().DropOne(ctx, name); err != nil {
+				return fmt.Errorf("dropping index %s of %s: %w", name, coll.Name(), err)
+			}
+		}
+	}
+	return nil
 }
 
 // rebuildIndexEntries creates article_index if needed and writes every article's entry, from

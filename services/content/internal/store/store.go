@@ -20,7 +20,8 @@
 //     left behind by a crash is taken over once its holder does not hold the key and the claim
 //     is older than a one-minute lease.
 //   - article_index: one indexDoc per article, _id = article id: the metadata lists need.
-//   - article_live: one liveDoc per article, _id = article id: what delivery needs (live.go).
+//   - article_live_0 to article_live_3: one liveDoc per article, _id = article id, in the shard
+//     its id hashes to: what delivery needs (live.go).
 //   - pending_revisions, article_changes: small (see platform/mongodb.SmallCollections).
 //
 // # Revisions survive crashes
@@ -77,7 +78,9 @@ const (
 	scheduleCollection  = "article_schedule"
 	pendingCollection   = "pending_revisions"
 	indexCollection     = "article_index"
-	liveCollection      = "article_live"
+	// legacyLiveCollection held every live entry until migration 12 spread them over the
+	// article_live_N shards (liveShardName).
+	legacyLiveCollection = "article_live"
 )
 
 // defaultClaimLease is how long a slug claim is protected from takeover after it was made, even
@@ -95,8 +98,8 @@ type Store struct {
 	schedule     *mongo.Collection
 	pending      *mongo.Collection
 	indexEntries *mongo.Collection
-	live         *mongo.Collection
-	codec        snapshotCodec // compresses article_live snapshots
+	live         [liveShards]*mongo.Collection // article_live_0 ... (see liveShard)
+	codec        snapshotCodec                 // compresses live snapshots
 	logger       *slog.Logger
 	locks        *mongodb.DocLocks
 	replacer     *mongodb.Replacer // guarded whole-document replaces
@@ -135,7 +138,7 @@ func New(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Stor
 		schedule:     db.Collection(scheduleCollection),
 		pending:      db.Collection(pendingCollection),
 		indexEntries: db.Collection(indexCollection),
-		live:         db.Collection(liveCollection),
+		live:         liveShardCollections(db),
 		head:         changelog.NewHead(db.Collection(changesCollection)),
 		logger:       logger,
 		locks:        locks,
