@@ -130,7 +130,8 @@ func siteNameOf(id string) string {
 	return "sites/" + id
 }
 
-// confirmPage is a confirmation step before an action that cannot be undone from the console.
+// confirmPage is a confirmation step before an action that cannot be undone from the console
+// (or, for a delete, only by undeleting).
 type confirmPage struct {
 	Heading  string
 	Question string
@@ -138,7 +139,12 @@ type confirmPage struct {
 	Action   string // the form's POST URL
 	Button   string
 	Cancel   string // the URL "Cancel" goes back to
+	// Hidden are the form's hidden inputs (e.g. the etag the user saw, and confirmed=1).
+	Hidden []hiddenInput
 }
+
+// hiddenInput is a hidden form input.
+type hiddenInput struct{ Name, Value string }
 
 // renderConfirm shows a confirmation page.
 func (c *Console) renderConfirm(w http.ResponseWriter, r *http.Request, sess *accessv1.Session, p confirmPage) {

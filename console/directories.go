@@ -84,6 +84,10 @@ type directoryEditPage struct {
 	FieldErrors                        map[string]string
 	Note                               string
 	DeliveryPath                       string
+	// Deleted is when the directory was deleted ("" when it is not); Writable: the user may
+	// change it (a writer, and it is not deleted).
+	Deleted  string
+	Writable bool
 }
 
 // directoryEntryRow is one entry of the editor's ordered list.
@@ -259,6 +263,10 @@ func (c *Console) renderDirectoryEditor(w http.ResponseWriter, r *http.Request, 
 	page := &directoryEditPage{ID: strings.TrimPrefix(d.GetName(), "directories/"), Title: d.GetTitle(), Slug: d.GetSlug(),
 		Intro: d.GetIntro(), Site: site, Etag: d.GetEtag(), FieldErrors: fieldErrors, Rule: describeRule(d.GetRule()),
 		DeliveryPath: "/v1/sites/" + site + "/directories/" + d.GetSlug()}
+	if t := d.GetDeleteTime(); t != nil {
+		page.Deleted = t.AsTime().UTC().Format("2 Jan 2006, 15:04 UTC")
+	}
+	page.Writable = viewerOf(sess).CanWrite && page.Deleted == ""
 	in := map[string]bool{}
 	for i, e := range d.GetEntries() {
 		id := strings.TrimPrefix(e.GetResource(), "resources/")
@@ -287,6 +295,10 @@ func (c *Console) renderDirectoryEditor(w http.ResponseWriter, r *http.Request, 
 		page.Note = "Created. Order the entries with Move up and Move down."
 	case q.Get("saved") != "":
 		page.Note = "Saved."
+	case q.Get("deleted") != "":
+		page.Note = "Deleted. Undelete brings it back."
+	case q.Get("undeleted") != "":
+		page.Note = "Undeleted: its site serves it again."
 	}
 	c.render(w, r, code, "directory-edit", pageData{Title: "Directory: " + d.GetTitle(), Viewer: viewerOf(sess), DirectoryEdit: page})
 }

@@ -417,6 +417,9 @@ func (c *Console) articleAction(w http.ResponseWriter, r *http.Request) {
 	case "archive":
 		_, err = c.articles.ArchiveArticle(ctx, &contentv1.ArchiveArticleRequest{Name: name, Etag: etag})
 	case "delete":
+		if !c.confirmArticleDelete(w, r, token, sess, name) {
+			return // the confirmation page (or an error) was the answer
+		}
 		_, err = c.articles.DeleteArticle(ctx, &contentv1.DeleteArticleRequest{Name: name, Etag: etag})
 	case "undelete":
 		_, err = c.articles.UndeleteArticle(ctx, &contentv1.UndeleteArticleRequest{Name: name})

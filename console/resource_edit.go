@@ -74,6 +74,9 @@ type resourceEditPage struct {
 	Stale            bool
 	Lint             []string
 	Here             string
+	// Deleted is the time the stored resource was deleted ("" when it is not): the editor
+	// then offers Undelete instead of the writes.
+	Deleted string
 }
 
 // resourceConflict is what the editor shows when the resource changed since the user opened
@@ -325,6 +328,10 @@ func (c *Console) resourceEdit(w http.ResponseWriter, r *http.Request) {
 			p.Note = "Saved."
 		case q.Get("created") != "":
 			p.Note = "Created."
+		case q.Get("deleted") != "":
+			p.Note = "Deleted. Undelete brings it back."
+		case q.Get("undeleted") != "":
+			p.Note = "Undeleted: it is back on its sites."
 		}
 	})
 }
@@ -332,6 +339,9 @@ func (c *Console) resourceEdit(w http.ResponseWriter, r *http.Request) {
 // describeStored fills in what the editor shows about the stored resource.
 func describeStored(p *resourceEditPage, res *resourcesv1.Resource) {
 	p.Verified, p.Verifier, p.Stale = isoDateOrNever(res.GetLastVerifiedDate()), res.GetVerifier(), res.GetStale()
+	if t := res.GetDeleteTime(); t != nil {
+		p.Deleted = t.AsTime().UTC().Format("2 Jan 2006, 15:04 UTC")
+	}
 	for _, f := range res.GetLintFindings() {
 		if f.GetSuppressedReason() != "" {
 			continue

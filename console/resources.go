@@ -89,12 +89,16 @@ func (c *Console) resourceRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/resources/{id}", c.resourceEdit)
 	mux.HandleFunc("POST /console/resources/{id}", c.resourceUpdate)
 	mux.HandleFunc("POST /console/resources/{id}/verify", c.resourceVerify)
+	mux.HandleFunc("POST /console/resources/{id}/delete", c.resourceDelete)
+	mux.HandleFunc("POST /console/resources/{id}/undelete", c.resourceUndelete)
 	mux.HandleFunc("GET /console/directories", c.directoryList)
 	mux.HandleFunc("GET /console/directories/new", c.directoryNew)
 	mux.HandleFunc("POST /console/directories", c.directoryCreate)
 	mux.HandleFunc("GET /console/directories/{id}", c.directoryEdit)
 	mux.HandleFunc("POST /console/directories/{id}", c.directoryUpdate)
 	mux.HandleFunc("POST /console/directories/{id}/entries", c.directoryEntries)
+	mux.HandleFunc("POST /console/directories/{id}/delete", c.directoryDelete)
+	mux.HandleFunc("POST /console/directories/{id}/undelete", c.directoryUndelete)
 }
 
 // sessionOrSignIn returns the session of a request. ok is false when the request has been answered:
@@ -116,8 +120,10 @@ type resourceQuery struct {
 	Stale, Kind, Status, Site string
 	Sort                      string // one of resourceSorts' values
 	Desc                      bool
-	PageToken                 string
-	Page                      int
+	// Deleted lists the deleted resources too (the list's show_deleted).
+	Deleted   bool
+	PageToken string
+	Page      int
 }
 
 // resourceFilterFields are the Resources form's filter inputs, in the order a refused filter
@@ -129,6 +135,7 @@ func resourceQueryOf(q url.Values) resourceQuery {
 		Stale: strings.TrimSpace(q.Get("stale")), Kind: strings.TrimSpace(q.Get("kind")),
 		Status: strings.TrimSpace(q.Get("status")), Site: strings.TrimSpace(q.Get("site")),
 		Sort: q.Get("sort"), Desc: q.Get("dir") != "asc", PageToken: q.Get("page_token"), Page: 1,
+		Deleted: q.Get("deleted") == "include",
 	}
 	if rq.Sort == "" {
 		rq.Sort = "update_time"
@@ -187,6 +194,9 @@ func (q resourceQuery) link(pageToken string, page int) string {
 		if s := q.value(f); s != "" {
 			v.Set(f, s)
 		}
+	}
+	if q.Deleted {
+		v.Set("deleted", "include")
 	}
 	v.Set("sort", q.Sort)
 	v.Set("dir", map[bool]string{true: "desc", false: "asc"}[q.Desc])
@@ -252,7 +262,7 @@ func (c *Console) resourceList(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := c.callContext(r, token)
 	defer cancel()
 	resp, err := c.resources.ListResources(ctx, &resourcesv1.ListResourcesRequest{
-		Filter: q.filter(), OrderBy: q.orderBy(), PageSize: resourcesPageSize, PageToken: q.PageToken})
+		Filter: q.filter(), OrderBy: q.orderBy(), PageSize: resourcesPageSize, PageToken: q.PageToken, ShowDeleted: q.Deleted})
 	if status.Code(err) == codes.InvalidArgument {
 		page.FieldErrors = c.attributeResourceListError(ctx, q, err)
 		c.render(w, r, http.StatusBadRequest, "resources", data)

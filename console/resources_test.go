@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accessv1 "github.com/beaconcms/beacon/gen/beacon/access/v1"
 	resourcesv1 "github.com/beaconcms/beacon/gen/beacon/resources/v1"
@@ -482,13 +483,23 @@ func TestResourceListHandler(t *testing.T) {
 			[]string{`/verify"`, `href="/console/resources/new"`, `href="/console/resources/import"`}, ""},
 		{"refused filter", fakeSessions{}, "kind=NOPE", 400, []string{`id="kind-error">invalid request: filter: invalid value &#34;NOPE&#34; for kind`},
 			[]string{`id="resources"`}, `kind = "NOPE"`},
+		{"deleted listed too", fakeSessions{}, "deleted=include", 200, []string{`<option value="include" selected>Listed too</option>`, `class="badge warn">deleted`},
+			[]string{`action="/console/resources/r1/verify"`}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := &fakeResources{stored: stored}
+			deleted := strings.Contains(tt.query, "deleted=include")
+			if deleted {
+				fake.stored = proto.CloneOf(stored)
+				fake.stored.DeleteTime = timestamppb.Now()
+			}
 			c := newResourceConsole(t, fake, tt.sessions)
 			w := httptest.NewRecorder()
 			c.resourceList(w, signedInRequest("GET", "/console/resources?"+tt.query, nil))
+			if fake.lists[0].GetShowDeleted() != deleted {
+				t.Errorf("show_deleted sent %v, want %v", fake.lists[0].GetShowDeleted(), deleted)
+			}
 			body := w.Body.String()
 			if w.Code != tt.status {
 				t.Fatalf("status %d, want %d:\n%s", w.Code, tt.status, body)
@@ -838,6 +849,8 @@ func TestResourceScreensEscapeAndLabel(t *testing.T) {
 	editor := resourceEditor(resourceFormOf(&resourcesv1.Resource{DisplayName: hostile, Phones: []*resourcesv1.Phone{{Number: hostile}}}),
 		inputErrors{"phone-0-number": hostile}, []siteOption{{ID: "s1", Name: hostile}})
 	editor.ID, editor.Action = "r1", "/console/resources/r1"
+	deletedEditor := *editor
+	deletedEditor.Deleted = "2 Dec 2026, 09:00 UTC"
 	tests := []struct {
 		page    string
 		data    pageData
@@ -853,23 +866,35 @@ func TestResourceScreensEscapeAndLabel(t *testing.T) {
 				`action="/console/resources/r1/verify"`, `id="save"`}, nil},
 		{"resource-edit", pageData{Title: "Edit", Viewer: &viewer{DisplayName: "Vera"}, ResourceEdit: editor},
 			[]string{"can read resources but not change them"}, []string{`/verify"`, `id="save"`}},
+		{"resource-edit", pageData{Title: "Edit", Viewer: &viewer{DisplayName: "Ed", CanWrite: true}, ResourceEdit: editor},
+			[]string{`action="/console/resources/r1/delete"`, `id="delete">Delete…</button>`}, []string{`id="undelete"`}},
+		{"resource-edit", pageData{Title: "Edit", Viewer: &viewer{DisplayName: "Ed", CanWrite: true}, ResourceEdit: &deletedEditor},
+			[]string{`deleted on 2 Dec 2026, 09:00 UTC`, `action="/console/resources/r1/undelete"`, `id="undelete">Undelete</button>`},
+			[]string{`id="save"`, `id="verify"`, `id="delete"`}},
+		{"resource-edit", pageData{Title: "Edit", Viewer: &viewer{DisplayName: "Vera"}, ResourceEdit: &deletedEditor},
+			[]string{`deleted on 2 Dec 2026, 09:00 UTC`}, []string{`id="undelete"`, `id="delete"`}},
 		{"resource-import", pageData{Title: "Import", Viewer: &viewer{DisplayName: "Vera"}, Import: &importPage{Sites: []siteOption{{ID: "s1"}}}},
 			[]string{"can read resources but not import them"}, []string{`action="/console/resources/import"`}},
 		{"resource-import", pageData{Title: "Import", Viewer: &viewer{DisplayName: "Ed", CanWrite: true}, Import: &importPage{Sites: []siteOption{{ID: "s1", Name: hostile}}, Formats: importFormats}},
 			[]string{`enctype="multipart/form-data"`, `<label for="file">File</label>`, `<label for="site">Site</label>`, `<label for="format">Format</label>`}, nil},
 		{"directories", pageData{Title: "Directories", Viewer: &viewer{DisplayName: "Vera"}, Directories: &directoriesPage{Rows: []directoryRow{{ID: "d1", Title: hostile, Entries: 2, Rule: true}}}},
 			[]string{`<a href="/console/directories/d1">&lt;script&gt;`, "2 and a rule"}, []string{`href="/console/directories/new"`}},
-		{"directory-edit", pageData{Title: "Directory", Viewer: &viewer{DisplayName: "Ed", CanWrite: true}, DirectoryEdit: &directoryEditPage{ID: "d1", Etag: "e", Title: hostile,
+		{"directory-edit", pageData{Title: "Directory", Viewer: &viewer{DisplayName: "Ed", CanWrite: true}, DirectoryEdit: &directoryEditPage{ID: "d1", Etag: "e", Title: hostile, Writable: true,
 			Entries: []directoryEntryRow{{Index: 0, Position: 1, Count: 2, ResourceID: "a", Name: hostile, Focus: "down"}, {Index: 1, Position: 2, Count: 2, ResourceID: "b", Name: "B"}},
 			Picker: resourcePicker{Find: hostile, Candidates: []entryCandidate{{ID: "a", Name: hostile, Listed: true}, {ID: "c", Name: "C", Checked: true}},
 				NextLink: "/console/directories/d1?find=x&page=2&page_token=t#add-heading"}}},
 			[]string{`aria-label="Move up: &lt;script&gt;alert(1)&lt;/script&gt;" disabled>Move up`, `aria-label="Move down: &lt;script&gt;alert(1)&lt;/script&gt;" autofocus>Move down`,
 				`aria-label="Move down: B" disabled>Move down`, `name="index" value="1"`, `<label for="find">Name contains</label>`,
 				`value="a" disabled>`, `<label for="candidate-0">&lt;script&gt;alert(1)&lt;/script&gt; (listed already)</label>`, `value="c" checked>`,
-				`<label for="candidate-1">C</label>`, `<label for="add-note">Note (optional)</label>`, `id="picker-next">More resources</a>`}, []string{`id="picker-first"`}},
-		{"directory-edit", pageData{Title: "Directory", Viewer: &viewer{DisplayName: "Ed", CanWrite: true}, DirectoryEdit: &directoryEditPage{ID: "d1", Etag: "e", Title: "D",
+				`<label for="candidate-1">C</label>`, `<label for="add-note">Note (optional)</label>`, `id="picker-next">More resources</a>`, `action="/console/directories/d1/delete"`}, []string{`id="picker-first"`, `id="undelete"`}},
+		{"directory-edit", pageData{Title: "Directory", Viewer: &viewer{DisplayName: "Ed", CanWrite: true}, DirectoryEdit: &directoryEditPage{ID: "d1", Etag: "e", Title: "D", Writable: true,
 			Picker: resourcePicker{Find: "zz"}, FieldErrors: map[string]string{"find": "page_token: stale"}}},
 			[]string{`id="no-candidates">No resource of  has a name containing “zz”.`, `aria-invalid="true" aria-describedby="find-error"`, `id="find-error">page_token: stale`}, []string{`id="add-entry"`}},
+		{"directory-edit", pageData{Title: "Directory", Viewer: &viewer{DisplayName: "Ed", CanWrite: true}, DirectoryEdit: &directoryEditPage{ID: "d1", Etag: "e", Title: "D",
+			Deleted: "2 Dec 2026, 09:00 UTC", Entries: []directoryEntryRow{{Position: 1, Count: 2, ResourceID: "a", Name: "A"}, {Position: 2, Count: 2, ResourceID: "b", Name: "B"}},
+			Picker: resourcePicker{Candidates: []entryCandidate{{ID: "c", Name: "C"}}}}},
+			[]string{`deleted on 2 Dec 2026, 09:00 UTC`, `action="/console/directories/d1/undelete"`, `id="undelete">Undelete</button>`},
+			[]string{"Move up", `id="add-resource"`, `id="save-directory"`, `id="delete"`}},
 		{"directory-edit", pageData{Title: "Directory", Viewer: &viewer{DisplayName: "Vera"}, DirectoryEdit: &directoryEditPage{ID: "d1", Title: "D",
 			Entries: []directoryEntryRow{{Position: 1, Count: 1, ResourceID: "a", Name: "A"}}, Picker: resourcePicker{Candidates: []entryCandidate{{ID: "c", Name: "C"}}}}},
 			[]string{"A"}, []string{"Move up", `id="add-resource"`, `id="find"`, `id="save-directory"`}},

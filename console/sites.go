@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -36,6 +37,7 @@ type siteForm struct {
 	Public, HideStale, Commercial, PublishGates, Example bool
 	DisabledRules                                        string // one rule id per line
 	RuleSeverities                                       string // "rule-id: error|warning|info" per line
+	AllowedOrigins                                       string // one CORS origin per line
 }
 
 // siteEditPage is the data of a site's settings page.
@@ -57,6 +59,7 @@ var siteInputs = []struct{ Input, Field string }{
 	{"resource_stale_after_days", "resource_stale_after_days"}, {"hide_stale_resources", "hide_stale_resources"},
 	{"commercial", "commercial"}, {"review_validity_months", "review_validity_months"}, {"publish_gates", "publish_gates"},
 	{"example_content", "example_content"}, {"disabled_rules", "lint_tuning"}, {"rule_severities", "lint_tuning"},
+	{"allowed_origins", "allowed_origins"},
 }
 
 func siteRowOf(s *sitesv1.Site) siteRow {
@@ -75,7 +78,8 @@ func siteFormOf(s *sitesv1.Site) siteForm {
 		ReviewValidity:         strconv.Itoa(int(s.GetReviewValidityMonths())),
 		Public:                 s.GetPublic(), HideStale: s.GetHideStaleResources(), Commercial: s.GetCommercial(),
 		PublishGates: s.GetPublishGates(), Example: s.GetExampleContent(),
-		DisabledRules: strings.Join(s.GetLintTuning().GetDisabledRules(), "\n"),
+		DisabledRules:  strings.Join(s.GetLintTuning().GetDisabledRules(), "\n"),
+		AllowedOrigins: strings.Join(s.GetAllowedOrigins(), "\n"),
 	}
 	var sev []string
 	for id, v := range s.GetLintTuning().GetRuleSeverities() {
@@ -96,6 +100,7 @@ func siteFormOfPost(id string, form url.Values) siteForm {
 		Public:         form.Get("public") == "on", HideStale: form.Get("hide_stale_resources") == "on", Commercial: form.Get("commercial") == "on",
 		PublishGates: form.Get("publish_gates") == "on", Example: form.Get("example_content") == "on",
 		DisabledRules: strings.TrimSpace(form.Get("disabled_rules")), RuleSeverities: strings.TrimSpace(form.Get("rule_severities")),
+		AllowedOrigins: strings.TrimSpace(form.Get("allowed_origins")),
 	}
 }
 
@@ -130,6 +135,8 @@ func (f siteForm) value(input string) string {
 		return f.DisabledRules
 	case "rule_severities":
 		return f.RuleSeverities
+	case "allowed_origins":
+		return f.AllowedOrigins
 	}
 	return ""
 }
@@ -176,6 +183,7 @@ func (f siteForm) site() (*sitesv1.Site, map[string]string) {
 		ResourceStaleAfterDays: number("resource_stale_after_days", f.ResourceStaleAfterDays),
 		ReviewValidityMonths:   number("review_validity_months", f.ReviewValidity),
 		LintTuning:             &sitesv1.LintTuning{DisabledRules: lines(f.DisabledRules)},
+		AllowedOrigins:         lines(f.AllowedOrigins),
 	}
 	for _, l := range lines(f.RuleSeverities) {
 		id, sev, ok := strings.Cut(l, ":")
@@ -287,6 +295,9 @@ func (c *Console) updateSite(w http.ResponseWriter, r *http.Request) {
 	case isFormError(err):
 		code, msg := statusOf(err)
 		page.FieldErrors = fieldErrors(err, "site.lint_tuning.", "site.")
+		if msg := originErrors(err, site.GetAllowedOrigins()); msg != "" && page.FieldErrors != nil {
+			page.FieldErrors["allowed_origins"] = msg
+		}
 		if page.FieldErrors == nil {
 			page.FieldErrors = map[string]string{"form": msg}
 		}
@@ -298,4 +309,31 @@ func (c *Console) updateSite(w http.ResponseWriter, r *http.Request) {
 	}
 	c.logger.InfoContext(r.Context(), "console: site settings saved", "site", site.GetName(), "by", sess.GetUser())
 	http.Redirect(w, r, Prefix+"sites/"+url.PathEscape(form.ID)+"?saved=1", http.StatusSeeOther)
+}
+
+// originErrors is the service's refusal of allowed_origins entries as the form shows it: each
+// named by its position and value ("origin 2, ftp://x: ..."), since the textarea has no
+// input per entry. "" when the refusal is not about them; a refusal of the whole list (too
+// many) as the service words it.
+func originErrors(err error, origins []string) string {
+	var msgs []string
+	for _, d := range status.Convert(err).Details() {
+		br, ok := d.(*errdetails.BadRequest)
+		if !ok {
+			continue
+		}
+		for _, v := range br.GetFieldViolations() {
+			rest, ok := strings.CutPrefix(v.GetField(), "site.allowed_origins")
+			if !ok {
+				continue
+			}
+			var i int
+			if _, err := fmt.Sscanf(rest, "[%d]", &i); err == nil && i >= 0 && i < len(origins) {
+				msgs = append(msgs, fmt.Sprintf("origin %d, %s: %s", i+1, origins[i], v.GetDescription()))
+			} else {
+				msgs = append(msgs, v.GetDescription())
+			}
+		}
+	}
+	return strings.Join(msgs, "; ")
 }

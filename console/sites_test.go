@@ -19,7 +19,8 @@ func fullSite() *sitesv1.Site {
 		DefaultLocale: "en-US", CrisisLineText: "Call or text 988", Public: true, CacheMaxAgeSeconds: 120, ResourceStaleAfterDays: 90,
 		HideStaleResources: true, Commercial: true, ReviewValidityMonths: 6, PublishGates: &gates, ExampleContent: true,
 		LintTuning: &sitesv1.LintTuning{DisabledRules: []string{"stigma-soft-term", "cure-claim"},
-			RuleSeverities: map[string]sitesv1.LintTuning_Severity{"number-needs-citation": sitesv1.LintTuning_SEVERITY_ERROR, "absolute-claim": sitesv1.LintTuning_SEVERITY_INFO}}}
+			RuleSeverities: map[string]sitesv1.LintTuning_Severity{"number-needs-citation": sitesv1.LintTuning_SEVERITY_ERROR, "absolute-claim": sitesv1.LintTuning_SEVERITY_INFO}},
+		AllowedOrigins: []string{"https://www.kratom-help.example.org", "http://localhost:5173"}}
 }
 
 // TestSiteFormRoundTrip: a site shown in the form and posted back unchanged is the same site.
@@ -28,7 +29,8 @@ func TestSiteFormRoundTrip(t *testing.T) {
 		f := siteFormOf(site)
 		posted := url.Values{"etag": {f.Etag}, "display_name": {f.DisplayName}, "base_url": {f.BaseURL}, "default_locale": {f.DefaultLocale},
 			"crisis_line_text": {f.CrisisLineText}, "cache_max_age_seconds": {f.CacheMaxAge}, "resource_stale_after_days": {f.ResourceStaleAfterDays},
-			"review_validity_months": {f.ReviewValidity}, "disabled_rules": {f.DisabledRules}, "rule_severities": {f.RuleSeverities}}
+			"review_validity_months": {f.ReviewValidity}, "disabled_rules": {f.DisabledRules}, "rule_severities": {f.RuleSeverities},
+			"allowed_origins": {f.AllowedOrigins}}
 		for _, in := range []string{"public", "hide_stale_resources", "commercial", "publish_gates", "example_content"} {
 			if f.value(in) == "on" {
 				posted.Set(in, "on")
@@ -92,13 +94,15 @@ func TestSitesScreen(t *testing.T) {
 		wantStatus int
 		want       []string
 		notWant    []string
-		notSent    bool // the form is refused before any UpdateSite
+		notSent    bool     // the form is refused before any UpdateSite
+		origins    []string // the allowed_origins sent, when checked
 	}{
 		{name: "list", method: "GET", path: "/console/sites", wantStatus: 200,
 			want: []string{`href="/console/sites/kratom-help"`, "https://kratom-help.example.org", "public"}},
 		{name: "edit form", method: "GET", path: "/console/sites/kratom-help", wantStatus: 200,
 			want: []string{`name="etag" value="e1"`, `<label for="base_url">`, `id="public" name="public" checked`, "number-needs-citation: error",
-				"stigma-soft-term\ncure-claim</textarea>"}},
+				"stigma-soft-term\ncure-claim</textarea>", `<label for="allowed_origins">`,
+				"https://www.kratom-help.example.org\nhttp://localhost:5173</textarea>"}},
 		{name: "unknown site", method: "GET", path: "/console/sites/nope", wantStatus: 404},
 		{name: "saved", method: "POST", path: "/console/sites/kratom-help", form: editForm(nil), wantStatus: 303},
 		{name: "refused values beside their inputs", method: "POST", path: "/console/sites/kratom-help",
@@ -107,6 +111,18 @@ func TestSitesScreen(t *testing.T) {
 			wantStatus: 400,
 			want: []string{`id="base_url-error">must be an http or https URL`, `id="disabled_rules-error">unknown lint rule &#34;no-such-rule&#34;`,
 				`value="ftp://x"`, `aria-describedby="base_url-error base_url-saved" aria-invalid="true"`}},
+		{name: "refused origins named beside their textarea, by position and value", method: "POST", path: "/console/sites/kratom-help",
+			form: editForm(func(v url.Values) {
+				v.Set("allowed_origins", "https://ok.example.org\r\n\r\nftp://x.example.org\n *  ")
+			}),
+			updateErr:  invalid(t, "site.allowed_origins[1]", "must be an http or https origin", "site.allowed_origins[2]", `"*" allows every origin: it must be the only entry`),
+			wantStatus: 400, origins: []string{"https://ok.example.org", "ftp://x.example.org", "*"},
+			want: []string{`id="allowed_origins-error">origin 2, ftp://x.example.org: must be an http or https origin; origin 3, *: &#34;*&#34; allows every origin: it must be the only entry`,
+				`aria-describedby="allowed_origins-hint allowed_origins-error" aria-invalid="true"`, "https://ok.example.org\r\n\r\nftp://x.example.org\n *</textarea>"}},
+		{name: "too many origins", method: "POST", path: "/console/sites/kratom-help",
+			form:       editForm(func(v url.Values) { v.Set("allowed_origins", "https://a.example.org") }),
+			updateErr:  invalid(t, "site.allowed_origins", "must name at most 20 origins (it names 21)"),
+			wantStatus: 400, want: []string{`id="allowed_origins-error">must name at most 20 origins (it names 21)`}},
 		{name: "a number that is not one is not sent", method: "POST", path: "/console/sites/kratom-help",
 			form: editForm(func(v url.Values) { v.Set("cache_max_age_seconds", "a minute") }), wantStatus: 400,
 			want: []string{`id="cache_max_age_seconds-error">must be a whole number`}, notSent: true},
@@ -143,8 +159,11 @@ func TestSitesScreen(t *testing.T) {
 			}
 			req := sites.updates[0]
 			if req.GetSite().GetEtag() != "e1" || req.GetSite().GetName() != "sites/kratom-help" || !slices.Contains(req.GetUpdateMask().GetPaths(), "lint_tuning") ||
-				slices.Contains(req.GetUpdateMask().GetPaths(), "etag") {
+				!slices.Contains(req.GetUpdateMask().GetPaths(), "allowed_origins") || slices.Contains(req.GetUpdateMask().GetPaths(), "etag") {
 				t.Errorf("UpdateSite(%v)", req)
+			}
+			if tt.origins != nil && !slices.Equal(req.GetSite().GetAllowedOrigins(), tt.origins) {
+				t.Errorf("allowed_origins sent %q, want %q", req.GetSite().GetAllowedOrigins(), tt.origins)
 			}
 		})
 	}

@@ -116,29 +116,144 @@ func screenshot(tb testing.TB, ctx context.Context, name string) {
 	}
 }
 
+// tab drives one browser tab in a test: every step fails the test on error (showing what the
+// page says) and runs under a 30-second timeout.
+type tab struct {
+	tb  testing.TB
+	ctx context.Context
+}
+
+// newConsoleTab starts `beacon dev` on a fresh data directory and a headless Chromium, and
+// returns the instance and a tab (on no page yet). Every browser test starts here.
+func newConsoleTab(tb testing.TB) (*instance, tab) {
+	tb.Helper()
+	ctx := newBrowser(tb)
+	return startDev(tb, tb.TempDir()), tab{tb, ctx}
+}
+
+// signedInConsoleTab is newConsoleTab with the dev admin signed in: the tab is on Home.
+func signedInConsoleTab(tb testing.TB) (*instance, tab) {
+	tb.Helper()
+	in, b := newConsoleTab(tb)
+	b.signIn(in.restURL, in.adminEmail, in.adminPassword)
+	return in, b
+}
+
+func (b tab) do(name string, steps ...chromedp.Action[chromedp.Void]) {
+	b.tb.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.tb.Fatalf("%s: %v; the page shows:\n%s", name, err, b.pageText())
+	}
+}
+
+// pageText is the text of the page's body, for failure messages ("" when there is none).
+func (b tab) pageText() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	return s
+}
+
+func (b tab) text(sel string) string {
+	b.tb.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.tb.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (b tab) value(sel string) string {
+	b.tb.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		b.tb.Fatalf("value of %s: %v", sel, err)
+	}
+	return s
+}
+
+// eval evaluates a JavaScript expression (awaiting a promise) on the page.
+func eval[T any](b tab, expr string) T {
+	b.tb.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.tb.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// evalString evaluates a JavaScript expression of a string on the page.
+func (b tab) evalString(expr string) string {
+	b.tb.Helper()
+	return eval[string](b, expr)
+}
+
+func (b tab) present(sel string) bool {
+	b.tb.Helper()
+	return eval[bool](b, `document.querySelector(`+jsString(sel)+`) !== null`)
+}
+
+// until waits up to 30 s for a JavaScript condition, typically after a click that navigates
+// (a poll the navigation interrupts is asked again on the new page).
+func (b tab) until(name, expr string) {
+	b.tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr))
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.tb.Fatalf("%s: waiting for %s: %v\npage:\n%s", name, expr, err, b.pageText())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func jsString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// signIn signs in on the console's sign-in page and waits for Home (its drafts heading: the
+// sign-in page has no such element).
+func (b tab) signIn(url, email, password string) {
+	b.tb.Helper()
+	b.do("sign in as "+email, chromedp.Navigate(url+"/console/sign-in"), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("#drafts-heading")))
+}
+
+// newIsolatedTab opens a tab in a new browser context of the browser of ctx: its own cookies,
+// like a second person's browser.
+func newIsolatedTab(tb testing.TB, ctx context.Context) context.Context {
+	tb.Helper()
+	other, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	tb.Cleanup(cancel)
+	if err := chromedp.Do(other, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}) // for axe, as newBrowser does
+		return err
+	})); err != nil {
+		tb.Fatalf("open a second browser context: %v", err)
+	}
+	return other
+}
+
 // TestConsoleInBrowser signs in to the real binary's console in Chromium, sees Home, checks
 // both pages with axe-core and the keyboard focus ring, and signs out.
 func TestConsoleInBrowser(t *testing.T) {
-	ctx := newBrowser(t)
-	in := startDev(t, t.TempDir())
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func(sel chromedp.CSS) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	in, b := newConsoleTab(t)
+	ctx := b.ctx
+	step, text := b.do, b.text
 
 	// A scheduled article, for Home's scheduled publications (made over REST with the admin key).
 	scheduledAt := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Minute)
@@ -260,7 +375,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		if page > 10 {
 			t.Fatalf("more than 10 pages of two: %q", listed)
 		}
-		step("next page", chromedp.Click(chromedp.CSS("#next-page")), chromedp.WaitVisible(chromedp.CSS("#first-page")))
+		// Every page after the first has #first-page: wait for the page the link opens.
+		next := eval[string](b, `document.querySelector("#next-page").href`)
+		step("next page", chromedp.Click(chromedp.CSS("#next-page")))
+		b.until("page "+fmt.Sprint(page+1), `location.href === `+jsString(next)+` && document.readyState === "complete"`)
 	}
 	if len(listed) < 3 || !slices.IsSortedFunc(listed, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }) ||
 		!slices.Contains(listed, "A draft from the browser") {

@@ -1,97 +1,11 @@
 package main_test
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
-
-// tab drives one browser tab in a test: every step fails the test on error and runs under a
-// 30-second timeout.
-type tab struct {
-	tb  testing.TB
-	ctx context.Context
-}
-
-func (b tab) do(name string, steps ...chromedp.Action[chromedp.Void]) {
-	b.tb.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.tb.Fatalf("%s: %v", name, err)
-	}
-}
-
-func (b tab) text(sel string) string {
-	b.tb.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		b.tb.Fatalf("text of %s: %v", sel, err)
-	}
-	return s
-}
-
-func (b tab) value(sel string) string {
-	b.tb.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(sel)))
-	if err != nil {
-		b.tb.Fatalf("value of %s: %v", sel, err)
-	}
-	return s
-}
-
-// eval evaluates a JavaScript expression (awaiting a promise) on the page.
-func eval[T any](b tab, expr string) T {
-	b.tb.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		b.tb.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-func (b tab) present(sel string) bool {
-	b.tb.Helper()
-	return eval[bool](b, `document.querySelector(`+jsString(sel)+`) !== null`)
-}
-
-func jsString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
-
-// signIn signs in on the console's sign-in page and waits for Home.
-func (b tab) signIn(url, email, password string) {
-	b.tb.Helper()
-	b.do("sign in as "+email, chromedp.Navigate(url+"/console/sign-in"), chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("#drafts-heading")))
-}
-
-// newIsolatedTab opens a tab in a new browser context of the browser of ctx: its own cookies,
-// like a second person's browser.
-func newIsolatedTab(tb testing.TB, ctx context.Context) context.Context {
-	tb.Helper()
-	other, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
-	tb.Cleanup(cancel)
-	if err := chromedp.Do(other, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}) // for axe, as newBrowser does
-		return err
-	})); err != nil {
-		tb.Fatalf("open a second browser context: %v", err)
-	}
-	return other
-}
 
 // TestConsoleAdminInBrowser drives the admin screens in Chromium: an admin creates an API key
 // (its secret shown once, gone on reload), uses and revokes it over REST; creates an editor of
@@ -100,9 +14,8 @@ func newIsolatedTab(tb testing.TB, ctx context.Context) context.Context {
 // and is signed out when the admin disables them; the admin edits a site's settings through an
 // etag conflict. axe-core checks every screen.
 func TestConsoleAdminInBrowser(t *testing.T) {
-	ctx := newBrowser(t)
-	in := startDev(t, t.TempDir())
-	admin := tab{t, ctx}
+	in, admin := newConsoleTab(t)
+	ctx := admin.ctx
 
 	// A second site with an article of its own, which an editor of kratom-help must not see.
 	in.call(t, in.adminKey, "POST", "/v1/sites?siteId=quit-help", map[string]any{"displayName": "Quit Help", "baseUrl": "https://quit-help.example.org"}).must(t, 200)

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,41 +16,10 @@ import (
 // it, the version history and the statistics with a suppressed count. axe-core checks every
 // page; a viewer sees no write button and a forged write is refused.
 func TestConsoleQuestionnairesInBrowser(t *testing.T) {
-	ctx := newBrowser(t)
-	in := startDev(t, t.TempDir())
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	present := func(sel string) bool {
-		t.Helper()
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+jsString(sel)+`) !== null`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
+	in, b := signedInConsoleTab(t)
+	ctx := b.ctx
+	step, text, present := b.do, b.text, b.present
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	step("sign in",
-		chromedp.Navigate(in.restURL+"/console/sign-in"),
-		chromedp.SendKeys(css("#email"), in.adminEmail),
-		chromedp.SendKeys(css("#password"), in.adminPassword),
-		chromedp.Submit(css("#password")),
-		chromedp.WaitVisible(css("#drafts-heading")))
 
 	step("open Questionnaires", chromedp.Click(css(`nav.sections a[href="/console/questionnaires"]`)), chromedp.WaitVisible(css("#questionnaires")))
 	if got := text("#questionnaires tbody"); !strings.Contains(got, "published") || !strings.Contains(got, "kratom-help") {
@@ -96,10 +64,9 @@ func TestConsoleQuestionnairesInBrowser(t *testing.T) {
 		chromedp.SetValue(css("#f-bands-2-min-score"), "2"),
 		chromedp.WaitVisible(css("#coverage-complete")),
 		chromedp.WaitVisible(css("#coverage-valid")))
-	step("save", chromedp.Click(css("#save")), chromedp.WaitVisible(css("#editor-note")))
-	if got := text("#editor-note"); got != "Created as a draft." {
-		t.Errorf("after Save: %q", got)
-	}
+	// The unsaved form has an #editor-note too ("Not saved yet"): wait for the saved page's.
+	step("save", chromedp.Click(css("#save")))
+	b.until("saved", `document.querySelector("#editor-note")?.textContent === "Created as a draft."`)
 	if got := text(".meta"); !strings.Contains(got, "draft") {
 		t.Errorf("header %q", got)
 	}

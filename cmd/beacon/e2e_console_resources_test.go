@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -24,60 +23,9 @@ import (
 // API. axe-core checks every screen; a viewer sees no write button and its forged writes are
 // refused.
 func TestConsoleResourcesInBrowser(t *testing.T) {
-	ctx := newBrowser(t)
-	in := startDev(t, t.TempDir())
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	eval := func(expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-		return s
-	}
-	// until waits for a JavaScript condition after a click that navigates (a poll the
-	// navigation interrupts is asked again).
-	until := func(name, expr string) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			_, err := chromedp.Run(sctx, chromedp.Poll[bool](expr))
-			cancel()
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: waiting for %s: %v\npage:\n%s", name, expr, err, eval(`document.querySelector("main")?.innerText ?? ""`))
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-
-	step("sign in",
-		chromedp.Navigate(in.restURL+"/console/sign-in"),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), in.adminEmail),
-		chromedp.SendKeys(chromedp.CSS("#password"), in.adminPassword),
-		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS("#stale-heading")))
+	in, b := signedInConsoleTab(t)
+	ctx := b.ctx
+	step, text, eval, until := b.do, b.text, b.evalString, b.until
 	// The demo's resources last verified long ago are on Home, least recently verified first.
 	if got := text("#stale-resources"); !strings.Contains(got, "Example Peer Support Group Denver") {
 		t.Errorf("Home's stale resources:\n%s", got)
