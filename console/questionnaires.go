@@ -564,6 +564,21 @@ type tryView struct {
 	Site      string
 	Result    *tryResult
 	Problems  []string // refusals not tied to one question
+	// Published is the same answers scored by the published version, beside the draft's
+	// result; nil when nothing is published (or the draft's result is not shown).
+	Published *publishedTry
+}
+
+// publishedTry is a published version's result for the answers the draft was tried with.
+type publishedTry struct {
+	Version int64
+	Result  *tryResult
+	// Problem is why the version could not score them (e.g. it lacks a question the draft
+	// has, or the chosen site is not among its sites); Result is nil then.
+	Problem string
+	// Differs: the version puts these answers in another band, or scores them differently,
+	// than the draft: publishing the draft changes what this reader sees.
+	Differs bool
 }
 
 type tryQuestion struct {
@@ -696,13 +711,51 @@ func (c *Console) questionnaireTry(w http.ResponseWriter, r *http.Request) {
 		c.serviceError(w, r, err)
 		return
 	}
-	view.Result = &tryResult{Score: resp.GetScore(), MaxScore: resp.GetMaxScore(), BandTitle: resp.GetBand().GetTitle(),
+	view.Result = tryResultOf(resp)
+	if v := q.GetPublishedVersion(); v > 0 {
+		// The same answers against what readers get now.
+		view.Published = &publishedTry{Version: v}
+		req.Version = v
+		pub, err := c.quest.preview.TryQuestionnaire(ctx, req)
+		switch code := status.Code(err); {
+		case code == codes.InvalidArgument || code == codes.FailedPrecondition:
+			view.Published.Problem = tryRefusal(err)
+		case err != nil:
+			c.serviceError(w, r, err)
+			return
+		default:
+			view.Published.Result = tryResultOf(pub)
+			view.Published.Differs = pub.GetBand().GetCode() != resp.GetBand().GetCode() || pub.GetScore() != resp.GetScore()
+		}
+	}
+	c.renderQuest(w, r, http.StatusOK, "questionnaire-try", data)
+}
+
+// tryResultOf is what the try page shows of a TryQuestionnaire answer.
+func tryResultOf(resp *screeningv1.ScoreScreenerResponse) *tryResult {
+	return &tryResult{Score: resp.GetScore(), MaxScore: resp.GetMaxScore(), BandTitle: resp.GetBand().GetTitle(),
 		Severity:   strings.ToLower(strings.TrimPrefix(resp.GetBand().GetSeverity().String(), "SEVERITY_")),
 		ResultHTML: template.HTML(resp.GetBand().GetResultHtml()), Disclaimer: resp.GetDisclaimer(),
 		CrisisLines: resp.GetCrisisLines(), CrisisText: resp.GetCrisisLineText(),
 		Articles: resp.GetArticles().GetArticles(), Resources: resp.GetResources().GetResources(),
 		Severe: resp.GetBand().GetSeverity() == screeningv1.Severity_SEVERITY_SEVERE}
-	c.renderQuest(w, r, http.StatusOK, "questionnaire-try", data)
+}
+
+// tryRefusal words a refused try: its field violations ("answers[1].value: ..."), else its
+// message.
+func tryRefusal(err error) string {
+	var msgs []string
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				msgs = append(msgs, v.GetField()+": "+v.GetDescription())
+			}
+		}
+	}
+	if len(msgs) == 0 {
+		return status.Convert(err).Message()
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // answerIndex is i of a violation on "answers[i]" or "answers[i].value".

@@ -228,11 +228,15 @@ type fakeScreening struct {
 	current   *screeningv1.Questionnaire
 	updateErr error
 	updated   *screeningv1.UpdateQuestionnaireRequest
-	tried     *screeningv1.TryQuestionnaireRequest
+	tried     *screeningv1.TryQuestionnaireRequest // the first try (the draft's)
+	tries     []*screeningv1.TryQuestionnaireRequest
 	tryResp   *screeningv1.ScoreScreenerResponse
 	tryErr    error
-	check     *screeningv1.QuestionnaireCheck
-	stats     *screeningv1.QuestionnaireStats
+	// pubResp and pubErr answer a try of a published version (version > 0).
+	pubResp *screeningv1.ScoreScreenerResponse
+	pubErr  error
+	check   *screeningv1.QuestionnaireCheck
+	stats   *screeningv1.QuestionnaireStats
 }
 
 func (f *fakeScreening) GetQuestionnaire(context.Context, *screeningv1.GetQuestionnaireRequest, ...grpc.CallOption) (*screeningv1.Questionnaire, error) {
@@ -260,7 +264,13 @@ func (f *fakeScreening) CheckQuestionnaire(context.Context, *screeningv1.CheckQu
 }
 
 func (f *fakeScreening) TryQuestionnaire(_ context.Context, req *screeningv1.TryQuestionnaireRequest, _ ...grpc.CallOption) (*screeningv1.ScoreScreenerResponse, error) {
-	f.tried = req
+	if f.tried == nil {
+		f.tried = req
+	}
+	f.tries = append(f.tries, proto.CloneOf(req))
+	if req.GetVersion() > 0 {
+		return f.pubResp, f.pubErr
+	}
 	return f.tryResp, f.tryErr
 }
 
@@ -450,6 +460,50 @@ func TestTryPanel(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the published version scores the same answers", func(t *testing.T) {
+		mild := &screeningv1.ScoreScreenerResponse{Score: 1, MaxScore: 4, Band: &screeningv1.ResultBand{Code: "low", Title: "Few signs"}}
+		pubErr, _ := status.New(codes.InvalidArgument, "invalid request").WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+			{Field: "answers[1].link_id", Description: `version 2 has no question "often"`}}})
+		for _, pt := range []struct {
+			name    string
+			resp    *screeningv1.ScoreScreenerResponse
+			err     error
+			want    []string
+			notWant []string
+		}{
+			{"another band", mild, nil, []string{`Published version 2, the same answers`, `id="published-band"><strong>Few signs</strong>`, "Score 1 of at most 4", `id="published-differs"`}, []string{`id="published-same"`}},
+			{"the same band", severe, nil, []string{`id="published-same">The same score and band as the draft.`}, []string{`id="published-differs"`}},
+			{"refused", nil, pubErr.Err(), []string{`id="published-problem">Version 2 cannot score these answers: answers[1].link_id: version 2 has no question &#34;often&#34;`},
+				[]string{`id="published-band"`}},
+		} {
+			t.Run(pt.name, func(t *testing.T) {
+				q := sampleQuestionnaire()
+				q.PublishedVersion = 2
+				fake := &fakeScreening{current: q, tryResp: severe, pubResp: pt.resp, pubErr: pt.err}
+				c := newQuestConsole(t, fake, questViewerSessions{})
+				w := serveQuest(c, "POST", "/console/questionnaires/q1/try", url.Values{"answer.used": {"true"}, "answer.often": {"daily"}, "site": {"other"}})
+				if w.Code != 200 {
+					t.Fatalf("status %d:\n%s", w.Code, w.Body)
+				}
+				body := w.Body.String()
+				for _, s := range append(pt.want, `<p>Talk to someone.</p>`, "and, with the same answers, the published version 2.") {
+					if !strings.Contains(body, s) {
+						t.Errorf("lacks %q:\n%s", s, body)
+					}
+				}
+				for _, s := range pt.notWant {
+					if strings.Contains(body, s) {
+						t.Errorf("has %q", s)
+					}
+				}
+				if len(fake.tries) != 2 || fake.tries[0].GetVersion() != 0 || fake.tries[1].GetVersion() != 2 ||
+					!proto.Equal(&screeningv1.TryQuestionnaireRequest{Name: "questionnaires/q1", Site: "sites/other", Answers: fake.tries[0].GetAnswers()},
+						&screeningv1.TryQuestionnaireRequest{Name: fake.tries[1].GetName(), Site: fake.tries[1].GetSite(), Answers: fake.tries[1].GetAnswers()}) {
+					t.Errorf("tries %v; want the draft, then version 2 with the same site and answers", fake.tries)
+				}
+			})
+		}
+	})
 	t.Run("the form lists every question with its condition", func(t *testing.T) {
 		c := newQuestConsole(t, &fakeScreening{current: sampleQuestionnaire()}, questViewerSessions{})
 		body := serveQuest(c, "GET", "/console/questionnaires/q1/try", nil).Body.String()

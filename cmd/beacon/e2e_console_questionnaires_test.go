@@ -118,6 +118,16 @@ func TestConsoleQuestionnairesInBrowser(t *testing.T) {
 	}
 	checkAccessibility(t, ctx, "version history")
 
+	// Once published, Try it scores the same answers with the published version too.
+	step("try the published", chromedp.Navigate(in.restURL+"/console/"+name+"/try"), chromedp.WaitVisible(css("#try-form")),
+		chromedp.SetValue(css("#answer-0"), "true"), chromedp.SetValue(css("#answer-1"), "true"),
+		chromedp.Click(css("#try-score")), chromedp.WaitVisible(css("#try-published")))
+	if got := text("#try-published"); !strings.Contains(got, "Published version 1, the same answers") || !strings.Contains(got, "Many signs") ||
+		!strings.Contains(got, "The same score and band as the draft.") {
+		t.Errorf("the published version's result:\n%s", got)
+	}
+	checkAccessibility(t, ctx, "try it, with the published version")
+
 	// Statistics: the tries above were not counted; six severe screenings and one other are,
 	// the one shown suppressed.
 	stats := in.call(t, in.adminKey, "GET", "/v1/"+name+"/stats", nil).must(t, 200)
