@@ -88,6 +88,8 @@ type directoryEditPage struct {
 	// change it (a writer, and it is not deleted).
 	Deleted  string
 	Writable bool
+	// RuleForm is the rule's form (the stored rule, or the user's beside a refusal).
+	RuleForm directoryRuleForm
 }
 
 // directoryEntryRow is one entry of the editor's ordered list.
@@ -184,6 +186,18 @@ func directoryInput(field string) string {
 		return field
 	case strings.HasPrefix(field, "entries"):
 		return "entries"
+	case strings.HasPrefix(field, "rule.kinds"):
+		return "rule_kinds"
+	case strings.HasPrefix(field, "rule.taxonomy_terms"):
+		return "rule_taxonomy"
+	case strings.HasPrefix(field, "rule.region.country"):
+		return "rule_country"
+	case strings.HasPrefix(field, "rule.region.region"):
+		return "rule_region"
+	case strings.HasPrefix(field, "rule.region.postal_codes"):
+		return "rule_postal_codes"
+	case strings.HasPrefix(field, "rule"):
+		return "rule"
 	}
 	return "form"
 }
@@ -267,6 +281,7 @@ func (c *Console) renderDirectoryEditor(w http.ResponseWriter, r *http.Request, 
 		page.Deleted = t.AsTime().UTC().Format("2 Jan 2006, 15:04 UTC")
 	}
 	page.Writable = viewerOf(sess).CanWrite && page.Deleted == ""
+	page.RuleForm = ruleFormOf(d.GetRule())
 	in := map[string]bool{}
 	for i, e := range d.GetEntries() {
 		id := strings.TrimPrefix(e.GetResource(), "resources/")
@@ -295,6 +310,8 @@ func (c *Console) renderDirectoryEditor(w http.ResponseWriter, r *http.Request, 
 		page.Note = "Created. Order the entries with Move up and Move down."
 	case q.Get("saved") != "":
 		page.Note = "Saved."
+	case q.Get("rule") != "":
+		page.Note = "Rule saved."
 	case q.Get("deleted") != "":
 		page.Note = "Deleted. Undelete brings it back."
 	case q.Get("undeleted") != "":

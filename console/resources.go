@@ -97,6 +97,7 @@ func (c *Console) resourceRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/directories/{id}", c.directoryEdit)
 	mux.HandleFunc("POST /console/directories/{id}", c.directoryUpdate)
 	mux.HandleFunc("POST /console/directories/{id}/entries", c.directoryEntries)
+	mux.HandleFunc("POST /console/directories/{id}/rule", c.directoryRule)
 	mux.HandleFunc("POST /console/directories/{id}/delete", c.directoryDelete)
 	mux.HandleFunc("POST /console/directories/{id}/undelete", c.directoryUndelete)
 }

@@ -235,6 +235,20 @@ func TestConsoleResourcesInBrowser(t *testing.T) {
 		t.Errorf("after Add the picker's search is %q, want it kept", got)
 	}
 
+	// The rule: crisis lines of the site, after the entries.
+	step("a rule", chromedp.Click(chromedp.CSS("#rule_on")),
+		chromedp.Click(chromedp.CSS(`input[name="rule_kinds"][value="CRISIS_LINE"]`)),
+		chromedp.Click(chromedp.CSS("#save-rule")))
+	until("rule saved", `(document.querySelector("#directory-note")?.textContent ?? "") === "Rule saved."`)
+	if got := text("#rule-description"); !strings.Contains(got, "resources of the site with kind crisis line") {
+		t.Errorf("the rule is described as %q", got)
+	}
+	checkAccessibility(t, ctx, "directory editor with a rule")
+	stored := in.call(t, in.adminKey, "GET", "/v1/"+strings.TrimPrefix(directoryPath, "/console/"), nil).must(t, 200)
+	if !strings.Contains(string(stored.raw), `"rule":{"kinds":["KIND_CRISIS_LINE"]`) {
+		t.Errorf("the stored directory: %s", stored.raw)
+	}
+
 	// A viewer sees no write button, and its forged writes are refused by the service.
 	r := in.call(t, in.adminKey, "POST", "/v1/users", map[string]any{"user": map[string]any{"email": "vera@beacon.test", "displayName": "Vera Viewer",
 		"roles": []any{map[string]any{"role": "ROLE_VIEWER", "site": "sites/kratom-help"}}}}).must(t, 200)
