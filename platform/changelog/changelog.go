@@ -135,10 +135,7 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 	failing := false
 	since, head, headKnown := from.Since, from.head, from.headKnown
 	backoff := loop.IdleBackoff{Max: f.IdleBackoff}
-	return loop.Every(ctx, f.Interval, func(ctx context.Context) {
-		if backoff.Skip() {
-			return
-		}
+	return loop.Poll(ctx, f.Interval, &backoff, func(ctx context.Context) {
 		tick := f.now()
 		var h int64
 		var headErr error = errNoHead

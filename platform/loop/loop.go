@@ -37,11 +37,37 @@ func Every(ctx context.Context, interval time.Duration, fn func(context.Context)
 	}
 }
 
+// Poll is Every for a polling loop spaced by b (fn records on b whether each call found
+// something): after a call, it sleeps through the ticks b skips instead of waking for each, so
+// an idle process is not woken every interval only to skip. The first call happens one interval
+// after Poll is called; the other contracts are Every's.
+func Poll(ctx context.Context, interval time.Duration, b *IdleBackoff, fn func(context.Context)) error {
+	if interval <= 0 {
+		return errors.New("loop: interval must be positive")
+	}
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if ctx.Err() != nil { // both were ready: stopping wins
+			return nil
+		}
+		fn(ctx)
+		t.Reset(time.Duration(b.ticksToNext()) * interval)
+	}
+}
+
 // IdleBackoff spaces the calls of a polling loop while what it polls stays unchanged: after each
 // call that found nothing new (Idle), the loop skips one more tick before the next, up to Max-1
 // skipped ticks (a call every Max intervals); a call that found something (Busy) brings it back
 // to every tick. So a change made elsewhere is seen within Max intervals plus one call. Max 0 or 1
-// never skips. The zero value never skips. It is not safe for concurrent use: one loop owns it.
+// never skips. The zero value never skips. It is not safe for concurrent use: one loop owns it,
+// calling Skip on every tick of Every, or handing it to Poll, which sleeps through the skipped
+// ticks.
 type IdleBackoff struct {
 	Max  int
 	idle int // calls in a row that found nothing new
@@ -55,6 +81,14 @@ func (b *IdleBackoff) Skip() bool {
 		return true
 	}
 	return false
+}
+
+// ticksToNext returns how many intervals from now the next call is due (1 + the ticks to
+// skip), and consumes the skips.
+func (b *IdleBackoff) ticksToNext() int {
+	n := 1 + b.skip
+	b.skip = 0
+	return n
 }
 
 // Idle records a call that found nothing new.

@@ -2,6 +2,7 @@ package loop_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -167,5 +168,74 @@ func TestIdleBackoffSpacing(t *testing.T) {
 				t.Errorf("ticks = %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPollSleepsThroughSkippedTicks: Poll calls when Every with Skip would, but wakes only for
+// the calls. Driven with a fake of time would need a clock in the package; instead the spacing
+// is checked through IdleBackoff.ticksToNext (TestIdleBackoffSpacing's table, as Poll uses it),
+// and Poll itself for calls spaced by the backoff and a prompt return.
+func TestPollSleepsThroughSkippedTicks(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		max   int
+		busy  map[int]bool // calls that find a change
+		calls int
+		want  []int // intervals before each call after the first
+	}{
+		{name: "max 1 never sleeps longer", max: 1, calls: 4, want: []int{1, 1, 1}},
+		{name: "max 3 spaces up to every third tick", max: 3, calls: 5, want: []int{1, 2, 3, 3}},
+		{name: "a change brings it back to every tick", max: 3, busy: map[int]bool{2: true}, calls: 6, want: []int{1, 2, 1, 1, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := loop.IdleBackoff{Max: tc.max}
+			var got []int
+			for call := range tc.calls {
+				if call > 0 {
+					got = append(got, loop.TicksToNext(&b))
+				}
+				if tc.busy[call] {
+					b.Busy()
+				} else {
+					b.Idle()
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("intervals = %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	// The loop: always idle with Max 4 at 10 ms, calls come at 10, 20, 30, 40, 40 ms apart.
+	ctx, cancel := context.WithCancel(context.Background())
+	b := loop.IdleBackoff{Max: 4}
+	calls := make(chan time.Time, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- loop.Poll(ctx, 10*time.Millisecond, &b, func(context.Context) { b.Idle(); calls <- time.Now() })
+	}()
+	var prev time.Time
+	for i := range 5 {
+		select {
+		case at := <-calls:
+			if i > 0 {
+				want := time.Duration(min(i, 4)) * 10 * time.Millisecond
+				if gap := at.Sub(prev); gap < want-2*time.Millisecond {
+					t.Errorf("call %d came %s after the previous, want at least %s", i+1, gap, want)
+				}
+			}
+			prev = at
+		case <-time.After(5 * time.Second):
+			t.Fatalf("call %d did not happen within 5s", i+1)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Poll returned %v after ctx ended, want nil", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Poll did not return after ctx ended")
 	}
 }

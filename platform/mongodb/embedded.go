@@ -166,10 +166,7 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 func (e *Embedded) indexLookups(ctx context.Context, logger *slog.Logger) {
 	failing := false
 	backoff := loop.IdleBackoff{Max: idLookupIdleLooks}
-	_ = loop.Every(ctx, idLookupInterval, func(ctx context.Context) {
-		if backoff.Skip() {
-			return
-		}
+	_ = loop.Poll(ctx, idLookupInterval, &backoff, func(ctx context.Context) {
 		changed, err := e.lookups.sync(ctx)
 		if changed || err != nil {
 			backoff.Busy()

@@ -1,6 +1,8 @@
 package content
 
 import (
+	"time"
+
 	"cmp"
 	"context"
 	"fmt"
@@ -68,10 +70,15 @@ func (d *Delivery) Run(ctx context.Context) error {
 	g.Go(func() error { return d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval) })
 	// Reviews fall due with time alone: their reviewers then leave the JSON-LD.
 	g.Go(func() error {
-		return loop.Every(ctx, d.cfg.DeliveryPollInterval, func(context.Context) { d.model.RefreshReviews() })
+		return loop.Every(ctx, max(d.cfg.DeliveryPollInterval, reviewRefreshInterval), func(context.Context) { d.model.RefreshReviews() })
 	})
 	return g.Wait()
 }
+
+// reviewRefreshInterval is how often delivery looks for reviews fallen due: they fall due on a
+// date, so a look every half minute keeps a past-due reviewer in the JSON-LD at most that long,
+// without waking an idle process every second.
+const reviewRefreshInterval = 30 * time.Second
 
 // ReadSide returns the delivery REST routes, for the gateway.
 func (d *Delivery) ReadSide() gateway.ReadSide {

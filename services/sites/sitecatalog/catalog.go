@@ -425,9 +425,6 @@ func (c *Catalog) Run(ctx context.Context) error {
 	failing := false
 	backoff := loop.IdleBackoff{Max: IdleRefreshes}
 	refresh := func(ctx context.Context) {
-		if backoff.Skip() {
-			return
-		}
 		refreshCtx, cancel := context.WithTimeout(ctx, refreshTimeout)
 		changed, err := c.reload(refreshCtx)
 		cancel()
@@ -447,5 +444,5 @@ func (c *Catalog) Run(ctx context.Context) error {
 		}
 	}
 	refresh(ctx)
-	return loop.Every(ctx, c.refresh, refresh)
+	return loop.Poll(ctx, c.refresh, &backoff, refresh)
 }

@@ -558,7 +558,7 @@ func (m *Model) publishLocked(changed map[string]bool) {
 // RefreshReviews makes again, on every site, the entries whose review state changed with time
 // alone since they were made (Entry.ReviewRefresh has come: a review fell due, so its reviewer
 // leaves the JSON-LD), and swaps in those sites' views. It does nothing, under the lock only for
-// a comparison, until the earliest such time. Delivery calls it every poll.
+// a comparison, until the earliest such time. Delivery calls it every half minute.
 func (m *Model) RefreshReviews() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
