@@ -186,8 +186,8 @@ func (s *Store) ImportEncoded(ctx context.Context, batch *ImportBatch) error {
 // ImportBatch is what ImportArticles inserts besides slug claims: a document per article in each
 // collection, BSON-encoded, and change-log entries of importLogBatch articles each.
 type ImportBatch struct {
-	articles                                   []*domain.Article // the articles encoded
-	docs                                       []articleDoc
+	articles                            []*domain.Article // the articles encoded
+	docs                                []articleDoc
 	entries, stored, revisions, changes []any
 	lives                               [liveShards][]any // by shard
 }
