@@ -364,7 +364,9 @@ func consoleMarkdown(runs []*mgmtRun, o options) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("### Editor console screens\n\n")
-	p("On the same `beacon dev`, an admin user (made over REST) signs in on the console once; then each screen is\n")
+	p("On the same `beacon dev`, after the figures above, %s resources are imported into the site (REST import, 1,000 rows a request),\n", fmtInt(o.consoleResources))
+	p("%d directories made of them (one of %d entries) and a questionnaire created and published (the shipped kratom self-check).\n", consoleDirectories, consoleDirectoryEntries)
+	p("An admin user (made over REST) signs in on the console once; then each screen is\n")
 	p("fetched %d times, one request at a time on loopback, with its session cookie: the whole server-side render\n", o.mgmtReps)
 	p("(the console's gRPC calls to the services as the user, and the template). The deep Articles page is reached\n")
 	p("by following the console's own Next links (page tokens). Target (issue #11, at 10,000 articles): p95 < 50 ms\n")
