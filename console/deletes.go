@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -67,104 +68,127 @@ func orNone(s string) string {
 	return s
 }
 
-// resourceDelete deletes a resource (soft) after the confirmation step, with the etag the
-// user saw, and opens its editor, which offers Undelete.
-func (c *Console) resourceDelete(w http.ResponseWriter, r *http.Request) {
+// softDelete is one resources-service item's delete and undelete, as the console runs them:
+// the confirmation page (confirm loads what it shows), then the delete with the etag the user
+// saw, then the item's editor, which offers Undelete.
+type softDelete struct {
+	noun     string // "resource", in messages
+	editor   string // the item's editor path
+	confirm  func(ctx context.Context) (confirmPage, error)
+	del      func(ctx context.Context, etag string) error
+	undelete func(ctx context.Context) error
+}
+
+// runDelete deletes d's item (soft) after the confirmation step, with the etag the user saw,
+// and opens its editor.
+func (c *Console) runDelete(w http.ResponseWriter, r *http.Request, d softDelete) {
 	token, sess, ok := c.sessionOrSignIn(w, r)
 	if !ok || !c.parseForm(w, r) {
 		return
 	}
+	ctx, cancel := c.callContext(r, token)
+	defer cancel()
+	if r.PostFormValue(confirmedField) != "1" {
+		p, err := d.confirm(ctx)
+		if err != nil {
+			c.serviceError(w, r, err)
+			return
+		}
+		p.Cancel = d.editor
+		c.deleteConfirmed(w, r, sess, p)
+		return
+	}
+	err := d.del(ctx, r.PostFormValue("etag"))
+	if status.Code(err) == codes.Aborted {
+		c.renderError(w, r, http.StatusConflict, "This "+d.noun+" changed after you loaded it, so it was not deleted. Open it again, check the current version, then delete.")
+		return
+	}
+	if err != nil {
+		c.serviceError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, d.editor+"?deleted=1", http.StatusSeeOther)
+}
+
+// runUndelete brings d's deleted item back and opens its editor.
+func (c *Console) runUndelete(w http.ResponseWriter, r *http.Request, d softDelete) {
+	token, _, ok := c.sessionOrSignIn(w, r)
+	if !ok || !c.parseForm(w, r) {
+		return
+	}
+	ctx, cancel := c.callContext(r, token)
+	defer cancel()
+	if err := d.undelete(ctx); err != nil {
+		c.serviceError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, d.editor+"?undeleted=1", http.StatusSeeOther)
+}
+
+// resourceSoftDelete is the delete and undelete of the resource the request's path names.
+func (c *Console) resourceSoftDelete(r *http.Request) softDelete {
 	id := r.PathValue("id")
 	name := "resources/" + id
-	ctx, cancel := c.callContext(r, token)
-	defer cancel()
-	if r.PostFormValue(confirmedField) != "1" {
-		res, err := c.resources.GetResource(ctx, &resourcesv1.GetResourceRequest{Name: name})
-		if err != nil {
-			c.serviceError(w, r, err)
-			return
-		}
-		row := resourceRowOf(res)
-		c.deleteConfirmed(w, r, sess, confirmPage{Heading: "Delete a resource", Button: "Delete the resource", Cancel: resourcesPath + "/" + id,
-			Question: "Delete “" + row.DisplayName + "”? It leaves every site, its directories and the crisis lines; its editor keeps it, with Undelete.",
-			Details:  []string{"Kind: " + row.Kind, "Sites: " + orNone(row.Sites), "Resource " + name}})
-		return
+	return softDelete{noun: "resource", editor: resourcesPath + "/" + id,
+		confirm: func(ctx context.Context) (confirmPage, error) {
+			res, err := c.resources.GetResource(ctx, &resourcesv1.GetResourceRequest{Name: name})
+			if err != nil {
+				return confirmPage{}, err
+			}
+			row := resourceRowOf(res)
+			return confirmPage{Heading: "Delete a resource", Button: "Delete the resource",
+				Question: "Delete “" + row.DisplayName + "”? It leaves every site, its directories and the crisis lines; its editor keeps it, with Undelete.",
+				Details:  []string{"Kind: " + row.Kind, "Sites: " + orNone(row.Sites), "Resource " + name}}, nil
+		},
+		del: func(ctx context.Context, etag string) error {
+			_, err := c.resources.DeleteResource(ctx, &resourcesv1.DeleteResourceRequest{Name: name, Etag: etag})
+			return err
+		},
+		undelete: func(ctx context.Context) error {
+			_, err := c.resources.UndeleteResource(ctx, &resourcesv1.UndeleteResourceRequest{Name: name})
+			return err
+		},
 	}
-	_, err := c.resources.DeleteResource(ctx, &resourcesv1.DeleteResourceRequest{Name: name, Etag: r.PostFormValue("etag")})
-	if status.Code(err) == codes.Aborted {
-		c.renderError(w, r, http.StatusConflict, "This resource changed after you loaded it, so it was not deleted. Open it again, check the current version, then delete.")
-		return
-	}
-	if err != nil {
-		c.serviceError(w, r, err)
-		return
-	}
-	http.Redirect(w, r, resourcesPath+"/"+id+"?deleted=1", http.StatusSeeOther)
 }
 
-// resourceUndelete brings a deleted resource back and opens its editor.
-func (c *Console) resourceUndelete(w http.ResponseWriter, r *http.Request) {
-	token, _, ok := c.sessionOrSignIn(w, r)
-	if !ok || !c.parseForm(w, r) {
-		return
-	}
-	id := r.PathValue("id")
-	ctx, cancel := c.callContext(r, token)
-	defer cancel()
-	if _, err := c.resources.UndeleteResource(ctx, &resourcesv1.UndeleteResourceRequest{Name: "resources/" + id}); err != nil {
-		c.serviceError(w, r, err)
-		return
-	}
-	http.Redirect(w, r, resourcesPath+"/"+id+"?undeleted=1", http.StatusSeeOther)
-}
-
-// directoryDelete deletes a directory (soft) after the confirmation step, with the etag the
-// user saw, and opens its editor, which offers Undelete.
-func (c *Console) directoryDelete(w http.ResponseWriter, r *http.Request) {
-	token, sess, ok := c.sessionOrSignIn(w, r)
-	if !ok || !c.parseForm(w, r) {
-		return
-	}
+// directorySoftDelete is the delete and undelete of the directory the request's path names
+// (undelete is refused while another live directory of the site has its slug).
+func (c *Console) directorySoftDelete(r *http.Request) softDelete {
 	id := r.PathValue("id")
 	name := "directories/" + id
-	ctx, cancel := c.callContext(r, token)
-	defer cancel()
-	if r.PostFormValue(confirmedField) != "1" {
-		d, err := c.directories.GetDirectory(ctx, &resourcesv1.GetDirectoryRequest{Name: name})
-		if err != nil {
-			c.serviceError(w, r, err)
-			return
-		}
-		c.deleteConfirmed(w, r, sess, confirmPage{Heading: "Delete a directory", Button: "Delete the directory", Cancel: directoriesPath + "/" + id,
-			Question: "Delete “" + d.GetTitle() + "”? Its site stops serving it at once (its slug is free again); its editor keeps it, with Undelete.",
-			Details:  []string{"Site: " + siteID(d.GetSite()), "Slug: " + d.GetSlug(), "Directory " + name}})
-		return
+	return softDelete{noun: "directory", editor: directoriesPath + "/" + id,
+		confirm: func(ctx context.Context) (confirmPage, error) {
+			d, err := c.directories.GetDirectory(ctx, &resourcesv1.GetDirectoryRequest{Name: name})
+			if err != nil {
+				return confirmPage{}, err
+			}
+			return confirmPage{Heading: "Delete a directory", Button: "Delete the directory",
+				Question: "Delete “" + d.GetTitle() + "”? Its site stops serving it at once (its slug is free again); its editor keeps it, with Undelete.",
+				Details:  []string{"Site: " + siteID(d.GetSite()), "Slug: " + d.GetSlug(), "Directory " + name}}, nil
+		},
+		del: func(ctx context.Context, etag string) error {
+			_, err := c.directories.DeleteDirectory(ctx, &resourcesv1.DeleteDirectoryRequest{Name: name, Etag: etag})
+			return err
+		},
+		undelete: func(ctx context.Context) error {
+			_, err := c.directories.UndeleteDirectory(ctx, &resourcesv1.UndeleteDirectoryRequest{Name: name})
+			return err
+		},
 	}
-	_, err := c.directories.DeleteDirectory(ctx, &resourcesv1.DeleteDirectoryRequest{Name: name, Etag: r.PostFormValue("etag")})
-	if status.Code(err) == codes.Aborted {
-		c.renderError(w, r, http.StatusConflict, "This directory changed after you loaded it, so it was not deleted. Open it again, check the current version, then delete.")
-		return
-	}
-	if err != nil {
-		c.serviceError(w, r, err)
-		return
-	}
-	http.Redirect(w, r, directoriesPath+"/"+id+"?deleted=1", http.StatusSeeOther)
 }
 
-// directoryUndelete brings a deleted directory back (refused while another live directory of
-// the site has its slug) and opens its editor.
+func (c *Console) resourceDelete(w http.ResponseWriter, r *http.Request) {
+	c.runDelete(w, r, c.resourceSoftDelete(r))
+}
+
+func (c *Console) resourceUndelete(w http.ResponseWriter, r *http.Request) {
+	c.runUndelete(w, r, c.resourceSoftDelete(r))
+}
+
+func (c *Console) directoryDelete(w http.ResponseWriter, r *http.Request) {
+	c.runDelete(w, r, c.directorySoftDelete(r))
+}
+
 func (c *Console) directoryUndelete(w http.ResponseWriter, r *http.Request) {
-	token, _, ok := c.sessionOrSignIn(w, r)
-	if !ok || !c.parseForm(w, r) {
-		return
-	}
-	id := r.PathValue("id")
-	ctx, cancel := c.callContext(r, token)
-	defer cancel()
-	if _, err := c.directories.UndeleteDirectory(ctx, &resourcesv1.UndeleteDirectoryRequest{Name: "directories/" + id}); err != nil {
-		c.serviceError(w, r, err)
-		return
-	}
-	http.Redirect(w, r, directoriesPath+"/"+id+"?undeleted=1", http.StatusSeeOther)
+	c.runUndelete(w, r, c.directorySoftDelete(r))
 }
