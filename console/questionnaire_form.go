@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protojson"
-
 	screeningv1 "github.com/beaconcms/beacon/gen/beacon/screening/v1"
 )
 
@@ -28,6 +26,10 @@ type questForm struct {
 	Sites                                              string // target site ids, comma-separated
 	Items                                              []itemForm
 	Bands                                              []bandForm
+	// Focus is what the re-rendered form gives the focus to after a structural edit: the
+	// value of the button to press again (a moved item's "up-0.1"), or the id of an input
+	// (an added item's link id). Never posted.
+	Focus string
 }
 
 type itemForm struct {
@@ -36,10 +38,9 @@ type itemForm struct {
 	Behavior           string // "all" or "any"
 	Options            []optionForm
 	Conditions         []conditionForm
-	// Nested is a group's nested items as protojson, kept as they are: the editor edits the
-	// top level (the API edits any depth).
-	Nested      string
-	NestedCount int
+	// Items are a group's items, edited like the top level's, under "items[i].items[k]", to
+	// formMaxDepth levels.
+	Items []itemForm
 }
 
 type optionForm struct{ Value, Display, Score string }
@@ -59,6 +60,9 @@ const (
 	formMaxOptions    = 60
 	formMaxConditions = 20
 	formMaxBands      = 30
+	// formMaxDepth is how many levels of items the editor reads and offers: the top level and
+	// groups nested three deep, the screening service's limit (it refuses deeper nesting).
+	formMaxDepth = 4
 )
 
 var itemTypes = []option{
@@ -111,7 +115,24 @@ func formOfQuestionnaire(q *screeningv1.Questionnaire) questForm {
 		sites = append(sites, siteID(s))
 	}
 	f.Sites = strings.Join(sites, ", ")
-	for _, it := range q.GetItems() {
+	f.Items = itemFormsOf(q.GetItems())
+	for _, b := range q.GetBands() {
+		x := bandForm{Code: b.GetCode(), Title: b.GetTitle(), Min: strconv.Itoa(int(b.GetMinScore())), ResultText: b.GetResultText(),
+			Severity: keyOf(severityToProto, b.GetSeverity()), Crisis: b.GetShowCrisisLines(),
+			Tags: strings.Join(b.GetRecommendations().GetArticleTags(), ", "), Topics: strings.Join(b.GetRecommendations().GetArticleTopics(), ", "),
+			Kinds: strings.Join(b.GetRecommendations().GetResourceKinds(), ", ")}
+		if b.MaxScore != nil {
+			x.Max = strconv.Itoa(int(b.GetMaxScore()))
+		}
+		f.Bands = append(f.Bands, x)
+	}
+	return f
+}
+
+// itemFormsOf is the editor form of items, their groups' items too.
+func itemFormsOf(items []*screeningv1.Item) []itemForm {
+	var out []itemForm
+	for _, it := range items {
 		x := itemForm{LinkID: it.GetLinkId(), Text: it.GetText(), Type: keyOf(itemTypeToProto, it.GetType()), Required: it.GetRequired(), Behavior: "all"}
 		if it.GetEnableBehavior() == screeningv1.Item_ENABLE_BEHAVIOR_ANY {
 			x.Behavior = "any"
@@ -126,25 +147,10 @@ func formOfQuestionnaire(q *screeningv1.Questionnaire) questForm {
 		for _, w := range it.GetEnableWhen() {
 			x.Conditions = append(x.Conditions, conditionForm{Question: w.GetQuestion(), Operator: keyOf(operatorToProto, w.GetOperator()), Answer: w.GetAnswer()})
 		}
-		if len(it.GetItems()) > 0 {
-			raw, err := protojson.Marshal(&screeningv1.Item{Items: it.GetItems()})
-			if err == nil {
-				x.Nested, x.NestedCount = string(raw), len(it.GetItems())
-			}
-		}
-		f.Items = append(f.Items, x)
+		x.Items = itemFormsOf(it.GetItems())
+		out = append(out, x)
 	}
-	for _, b := range q.GetBands() {
-		x := bandForm{Code: b.GetCode(), Title: b.GetTitle(), Min: strconv.Itoa(int(b.GetMinScore())), ResultText: b.GetResultText(),
-			Severity: keyOf(severityToProto, b.GetSeverity()), Crisis: b.GetShowCrisisLines(),
-			Tags: strings.Join(b.GetRecommendations().GetArticleTags(), ", "), Topics: strings.Join(b.GetRecommendations().GetArticleTopics(), ", "),
-			Kinds: strings.Join(b.GetRecommendations().GetResourceKinds(), ", ")}
-		if b.MaxScore != nil {
-			x.Max = strconv.Itoa(int(b.GetMaxScore()))
-		}
-		f.Bands = append(f.Bands, x)
-	}
-	return f
+	return out
 }
 
 // indexes returns the indexes n (below limit) for which some form key starts with
@@ -178,10 +184,25 @@ func parseQuestForm(form url.Values) questForm {
 		Commercial: get("source.commercial_use_allowed") != "", Sites: get("target_sites"),
 	}
 	f.Revision, _ = strconv.ParseInt(get("revision"), 10, 64)
-	for _, i := range indexes(form, "items", formMaxItems) {
-		p := fmt.Sprintf("items[%d]", i)
+	f.Items = parseItemForms(form, "items", 1)
+	for _, j := range indexes(form, "bands", formMaxBands) {
+		p := fmt.Sprintf("bands[%d]", j)
+		f.Bands = append(f.Bands, bandForm{Code: get(p + ".code"), Title: get(p + ".title"), Min: get(p + ".min_score"), Max: get(p + ".max_score"),
+			Severity: get(p + ".severity"), ResultText: get(p + ".result_text"), Crisis: get(p+".show_crisis_lines") != "",
+			Tags: get(p + ".recommendations.article_tags"), Topics: get(p + ".recommendations.article_topics"), Kinds: get(p + ".recommendations.resource_kinds")})
+	}
+	return f
+}
+
+// parseItemForms reads the items posted under prefix ("items", "items[2].items"), at the
+// given level (1: the top), and their groups' items below it up to formMaxDepth.
+func parseItemForms(form url.Values, prefix string, level int) []itemForm {
+	get := form.Get
+	var out []itemForm
+	for _, i := range indexes(form, prefix, formMaxItems) {
+		p := fmt.Sprintf("%s[%d]", prefix, i)
 		it := itemForm{LinkID: get(p + ".link_id"), Text: get(p + ".text"), Type: get(p + ".type"), Required: get(p+".required") != "",
-			Behavior: get(p + ".enable_behavior"), Nested: get(p + ".nested")}
+			Behavior: get(p + ".enable_behavior")}
 		if it.Behavior != "any" {
 			it.Behavior = "all"
 		}
@@ -199,23 +220,12 @@ func parseQuestForm(form url.Values) questForm {
 				it.Conditions = append(it.Conditions, c)
 			}
 		}
-		if it.Nested != "" {
-			var nested screeningv1.Item
-			if protojson.Unmarshal([]byte(it.Nested), &nested) == nil {
-				it.NestedCount = len(nested.GetItems())
-			} else {
-				it.Nested = ""
-			}
+		if level < formMaxDepth {
+			it.Items = parseItemForms(form, p+".items", level+1)
 		}
-		f.Items = append(f.Items, it)
+		out = append(out, it)
 	}
-	for _, j := range indexes(form, "bands", formMaxBands) {
-		p := fmt.Sprintf("bands[%d]", j)
-		f.Bands = append(f.Bands, bandForm{Code: get(p + ".code"), Title: get(p + ".title"), Min: get(p + ".min_score"), Max: get(p + ".max_score"),
-			Severity: get(p + ".severity"), ResultText: get(p + ".result_text"), Crisis: get(p+".show_crisis_lines") != "",
-			Tags: get(p + ".recommendations.article_tags"), Topics: get(p + ".recommendations.article_topics"), Kinds: get(p + ".recommendations.resource_kinds")})
-	}
-	return f
+	return out
 }
 
 // questErrors are messages by form field path ("items[0].text", "bands", "target_sites").
@@ -247,27 +257,7 @@ func (f questForm) questionnaire() (*screeningv1.Questionnaire, questErrors) {
 	for _, s := range splitQuestList(f.Sites) {
 		q.TargetSites = append(q.TargetSites, "sites/"+s)
 	}
-	for i, it := range f.Items {
-		p := fmt.Sprintf("items[%d]", i)
-		x := &screeningv1.Item{LinkId: it.LinkID, Text: it.Text, Type: itemTypeToProto[it.Type], Required: it.Required}
-		if it.Behavior == "any" {
-			x.EnableBehavior = screeningv1.Item_ENABLE_BEHAVIOR_ANY
-		}
-		for k, o := range it.Options {
-			x.AnswerOptions = append(x.AnswerOptions, &screeningv1.AnswerOption{Value: o.Value, Display: o.Display,
-				Score: number(fmt.Sprintf("%s.answer_options[%d].score", p, k), o.Score)})
-		}
-		for _, c := range it.Conditions {
-			x.EnableWhen = append(x.EnableWhen, &screeningv1.EnableWhen{Question: c.Question, Operator: operatorToProto[c.Operator], Answer: c.Answer})
-		}
-		if it.Nested != "" {
-			var nested screeningv1.Item
-			if protojson.Unmarshal([]byte(it.Nested), &nested) == nil {
-				x.Items = nested.GetItems()
-			}
-		}
-		q.Items = append(q.Items, x)
-	}
+	q.Items = itemsOfForms(f.Items, "items", number)
 	for j, b := range f.Bands {
 		p := fmt.Sprintf("bands[%d]", j)
 		x := &screeningv1.Band{Code: b.Code, Title: b.Title, ResultText: b.ResultText, Severity: severityToProto[b.Severity],
@@ -282,6 +272,29 @@ func (f questForm) questionnaire() (*screeningv1.Questionnaire, questErrors) {
 		q.Bands = append(q.Bands, x)
 	}
 	return q, errs
+}
+
+// itemsOfForms are the Item messages of item forms posted under prefix; number reads a score
+// (and names the field when it is not a whole number).
+func itemsOfForms(items []itemForm, prefix string, number func(field, s string) int32) []*screeningv1.Item {
+	var out []*screeningv1.Item
+	for i, it := range items {
+		p := fmt.Sprintf("%s[%d]", prefix, i)
+		x := &screeningv1.Item{LinkId: it.LinkID, Text: it.Text, Type: itemTypeToProto[it.Type], Required: it.Required}
+		if it.Behavior == "any" {
+			x.EnableBehavior = screeningv1.Item_ENABLE_BEHAVIOR_ANY
+		}
+		for k, o := range it.Options {
+			x.AnswerOptions = append(x.AnswerOptions, &screeningv1.AnswerOption{Value: o.Value, Display: o.Display,
+				Score: number(fmt.Sprintf("%s.answer_options[%d].score", p, k), o.Score)})
+		}
+		for _, c := range it.Conditions {
+			x.EnableWhen = append(x.EnableWhen, &screeningv1.EnableWhen{Question: c.Question, Operator: operatorToProto[c.Operator], Answer: c.Answer})
+		}
+		x.Items = itemsOfForms(it.Items, p+".items", number)
+		out = append(out, x)
+	}
+	return out
 }
 
 // splitQuestList splits a comma-separated list, dropping blanks.
@@ -300,61 +313,183 @@ func splitQuestList(s string) []string {
 var editableMask = []string{"title", "slug", "description", "instructions", "items", "bands", "disclaimer", "source", "target_sites"}
 
 // applyEdit applies a structural edit the editor asked for (a button's "op" value) to the form
-// and reports whether op was one. Indexes out of range do nothing.
+// and reports whether op was one. P is an item's path of indexes, dot-separated: "2" is the
+// third top-level item, "2.0" the first item of that group. Paths out of range do nothing.
 //
-//	add-item, remove-item-I, up-I, down-I, add-option-I, remove-option-I-K,
-//	add-condition-I, remove-condition-I-K, add-band, remove-band-J
+//	add-item, add-group, add-child-P, add-group-P, remove-item-P, up-P, down-P, add-option-P, remove-option-P-K,
+//	add-condition-P, remove-condition-P-K, add-band, remove-band-J
+//
+// A group is added with one yes/no question in it (the service refuses an empty group).
+// It sets f.Focus to what the re-rendered form should give the focus to: a moved item's
+// button that moves it the same way again (the other one at either end), an added item's link
+// id, an added group's text.
 func (f *questForm) applyEdit(op string) bool {
 	verb, args := splitOp(op)
-	inItems := func(i int) bool { return i >= 0 && i < len(f.Items) }
+	f.Focus = ""
+	var it *itemForm // the item args[0] names, if any
+	if len(args) > 0 {
+		it = f.item(args[0])
+	}
+	index := func(n int) (int, bool) { // args[n] as one index
+		if len(args) > n && len(args[n]) == 1 {
+			return args[n][0], true
+		}
+		return 0, false
+	}
+	k, hasK := index(1)
 	switch {
 	case verb == "add-item" && len(args) == 0 && len(f.Items) < formMaxItems:
-		f.Items = append(f.Items, itemForm{LinkID: nextLinkID(f.Items), Type: "boolean", Required: true, Behavior: "all",
-			Options: []optionForm{{Value: "true", Display: "Yes", Score: "1"}, {Value: "false", Display: "No", Score: "0"}}})
-	case verb == "remove-item" && len(args) == 1 && inItems(args[0]):
-		f.Items = slices.Delete(f.Items, args[0], args[0]+1)
-	case verb == "up" && len(args) == 1 && inItems(args[0]) && args[0] > 0:
-		f.Items[args[0]-1], f.Items[args[0]] = f.Items[args[0]], f.Items[args[0]-1]
-	case verb == "down" && len(args) == 1 && inItems(args[0]) && args[0] < len(f.Items)-1:
-		f.Items[args[0]+1], f.Items[args[0]] = f.Items[args[0]], f.Items[args[0]+1]
-	case verb == "add-option" && len(args) == 1 && inItems(args[0]) && len(f.Items[args[0]].Options) < formMaxOptions:
-		f.Items[args[0]].Options = append(f.Items[args[0]].Options, optionForm{Score: "0"})
-	case verb == "remove-option" && len(args) == 2 && inItems(args[0]) && args[1] >= 0 && args[1] < len(f.Items[args[0]].Options):
-		f.Items[args[0]].Options = slices.Delete(f.Items[args[0]].Options, args[1], args[1]+1)
-	case verb == "add-condition" && len(args) == 1 && inItems(args[0]) && len(f.Items[args[0]].Conditions) < formMaxConditions:
-		f.Items[args[0]].Conditions = append(f.Items[args[0]].Conditions, conditionForm{Operator: "="})
-	case verb == "remove-condition" && len(args) == 2 && inItems(args[0]) && args[1] >= 0 && args[1] < len(f.Items[args[0]].Conditions):
-		f.Items[args[0]].Conditions = slices.Delete(f.Items[args[0]].Conditions, args[1], args[1]+1)
+		f.Items = append(f.Items, newItemForm(nextLinkID(f.Items)))
+		f.Focus = fieldID(itemPath([]int{len(f.Items) - 1}) + ".link_id")
+	case verb == "add-child" && len(args) == 1 && it != nil && it.Type == "group" && len(args[0]) < formMaxDepth && len(it.Items) < formMaxItems:
+		it.Items = append(it.Items, newItemForm(nextLinkID(f.Items)))
+		f.Focus = fieldID(itemPath(append(slices.Clone(args[0]), len(it.Items)-1)) + ".link_id")
+	case verb == "add-group" && len(args) == 0 && len(f.Items) < formMaxItems:
+		f.Items = append(f.Items, itemForm{LinkID: nextLinkID(f.Items), Type: "group", Behavior: "all"})
+		g := &f.Items[len(f.Items)-1]
+		g.Items = []itemForm{newItemForm(nextLinkID(f.Items))}
+		f.Focus = fieldID(itemPath([]int{len(f.Items) - 1}) + ".text")
+	case verb == "add-group" && len(args) == 1 && it != nil && it.Type == "group" && len(args[0]) < formMaxDepth-1 && len(it.Items) < formMaxItems:
+		it.Items = append(it.Items, itemForm{LinkID: nextLinkID(f.Items), Type: "group", Behavior: "all"})
+		g := &it.Items[len(it.Items)-1]
+		g.Items = []itemForm{newItemForm(nextLinkID(f.Items))}
+		f.Focus = fieldID(itemPath(append(slices.Clone(args[0]), len(it.Items)-1)) + ".text")
+	case verb == "remove-item" && len(args) == 1 && it != nil:
+		siblings, i := f.siblings(args[0])
+		*siblings = slices.Delete(*siblings, i, i+1)
+	case (verb == "up" || verb == "down") && len(args) == 1 && it != nil:
+		siblings, i := f.siblings(args[0])
+		j := i - 1
+		if verb == "down" {
+			j = i + 1
+		}
+		if j < 0 || j >= len(*siblings) {
+			return false
+		}
+		(*siblings)[i], (*siblings)[j] = (*siblings)[j], (*siblings)[i]
+		moved := append(slices.Clone(args[0][:len(args[0])-1]), j)
+		switch {
+		case len(*siblings) == 1:
+		case verb == "up" && j > 0, verb == "down" && j == len(*siblings)-1:
+			f.Focus = "up-" + opPath(moved)
+		default:
+			f.Focus = "down-" + opPath(moved)
+		}
+	case verb == "add-option" && len(args) == 1 && it != nil && len(it.Options) < formMaxOptions:
+		it.Options = append(it.Options, optionForm{Score: "0"})
+	case verb == "remove-option" && len(args) == 2 && it != nil && hasK && k >= 0 && k < len(it.Options):
+		it.Options = slices.Delete(it.Options, k, k+1)
+	case verb == "add-condition" && len(args) == 1 && it != nil && len(it.Conditions) < formMaxConditions:
+		it.Conditions = append(it.Conditions, conditionForm{Operator: "="})
+	case verb == "remove-condition" && len(args) == 2 && it != nil && hasK && k >= 0 && k < len(it.Conditions):
+		it.Conditions = slices.Delete(it.Conditions, k, k+1)
 	case verb == "add-band" && len(args) == 0 && len(f.Bands) < formMaxBands:
 		f.Bands = append(f.Bands, bandForm{Severity: "none", Min: "0"})
-	case verb == "remove-band" && len(args) == 1 && args[0] >= 0 && args[0] < len(f.Bands):
-		f.Bands = slices.Delete(f.Bands, args[0], args[0]+1)
+	case verb == "remove-band" && len(args) == 1 && len(args[0]) == 1 && args[0][0] >= 0 && args[0][0] < len(f.Bands):
+		f.Bands = slices.Delete(f.Bands, args[0][0], args[0][0]+1)
 	default:
 		return false
 	}
 	return true
 }
 
-// splitOp splits "remove-option-2-1" into "remove-option" and [2 1].
-func splitOp(op string) (string, []int) {
+// newItemForm is an added item: a required yes/no question.
+func newItemForm(linkID string) itemForm {
+	return itemForm{LinkID: linkID, Type: "boolean", Required: true, Behavior: "all",
+		Options: []optionForm{{Value: "true", Display: "Yes", Score: "1"}, {Value: "false", Display: "No", Score: "0"}}}
+}
+
+// item is the item at path, or nil.
+func (f *questForm) item(path []int) *itemForm {
+	items := &f.Items
+	var it *itemForm
+	for _, i := range path {
+		if i < 0 || i >= len(*items) {
+			return nil
+		}
+		it = &(*items)[i]
+		items = &it.Items
+	}
+	return it
+}
+
+// siblings is the list that holds the item at path (which must exist) and its index there.
+func (f *questForm) siblings(path []int) (*[]itemForm, int) {
+	last := len(path) - 1
+	if last == 0 {
+		return &f.Items, path[0]
+	}
+	return &f.item(path[:last]).Items, path[last]
+}
+
+// itemPath is the field path of the item at path: [2 0] is "items[2].items[0]".
+func itemPath(path []int) string {
+	var b strings.Builder
+	for n, i := range path {
+		if n > 0 {
+			b.WriteByte('.')
+		}
+		fmt.Fprintf(&b, "items[%d]", i)
+	}
+	return b.String()
+}
+
+// opPath is path as the editor's buttons name it: [2 0] is "2.0".
+func opPath(path []int) string {
+	parts := make([]string, len(path))
+	for n, i := range path {
+		parts[n] = strconv.Itoa(i)
+	}
+	return strings.Join(parts, ".")
+}
+
+// splitOp splits "remove-option-2.0-1" into "remove-option" and [[2 0] [1]]: the trailing
+// dash-separated parts that are dot-separated indexes.
+func splitOp(op string) (string, [][]int) {
 	parts := strings.Split(op, "-")
-	var args []int
+	var args [][]int
 	for len(parts) > 0 {
-		n, err := strconv.Atoi(parts[len(parts)-1])
-		if err != nil {
+		path, ok := parseOpPath(parts[len(parts)-1])
+		if !ok {
 			break
 		}
-		args = append([]int{n}, args...)
+		args = append([][]int{path}, args...)
 		parts = parts[:len(parts)-1]
 	}
 	return strings.Join(parts, "-"), args
 }
 
-// nextLinkID is "qN" for the smallest N no item uses.
+// parseOpPath reads "2.0" as [2 0]; at most formMaxDepth indexes.
+func parseOpPath(s string) ([]int, bool) {
+	fields := strings.Split(s, ".")
+	if len(fields) > formMaxDepth {
+		return nil, false
+	}
+	path := make([]int, 0, len(fields))
+	for _, x := range fields {
+		n, err := strconv.Atoi(x)
+		if err != nil {
+			return nil, false
+		}
+		path = append(path, n)
+	}
+	return path, true
+}
+
+// nextLinkID is "qN" for the smallest N (from the number of items, nested ones included, plus
+// one) no item at any level uses: link ids are unique across the questionnaire.
 func nextLinkID(items []itemForm) string {
-	for n := len(items) + 1; ; n++ {
-		id := "q" + strconv.Itoa(n)
-		if !slices.ContainsFunc(items, func(it itemForm) bool { return it.LinkID == id }) {
+	used := map[string]bool{}
+	var walk func([]itemForm)
+	walk = func(items []itemForm) {
+		for _, it := range items {
+			used[it.LinkID] = true
+			walk(it.Items)
+		}
+	}
+	walk(items)
+	for n := len(used) + 1; ; n++ {
+		if id := "q" + strconv.Itoa(n); !used[id] {
 			return id
 		}
 	}
@@ -373,6 +508,40 @@ func newQuestForm(site string) questForm {
 			{Code: "some", Title: "Some signs", Min: "1", Severity: "low"},
 		},
 	}
+}
+
+// itemView is one item as the editor's template shows it, with its group's items below it.
+type itemView struct {
+	Q        *questPage
+	Item     *itemForm
+	Path     string // field path: "items[2].items[0]"
+	Op       string // the path as the buttons name it: "2.0"
+	Number   string // as the editor reads it: "3.1"
+	First    bool   // first of its list: it cannot move up
+	Last     bool   // last of its list: it cannot move down
+	Nested   bool   // inside a group
+	ReadOnly bool   // the viewer may not change it: no buttons
+	CanNest  bool   // items may be added to it (a group above the deepest level)
+	CanGroup bool   // a group may be added to it (a group two levels above the deepest)
+	Children []itemView
+}
+
+// itemViewsOf are the views of items at path (nil: the top level).
+func itemViewsOf(page *questPage, readOnly bool, items []itemForm, path []int) []itemView {
+	out := make([]itemView, 0, len(items))
+	for i := range items {
+		at := append(slices.Clone(path), i)
+		numbers := make([]string, len(at))
+		for n, x := range at {
+			numbers[n] = strconv.Itoa(x + 1)
+		}
+		v := itemView{Q: page, Item: &items[i], Path: itemPath(at), Op: opPath(at), Number: strings.Join(numbers, "."),
+			First: i == 0, Last: i == len(items)-1, Nested: len(path) > 0, ReadOnly: readOnly,
+			CanNest: items[i].Type == "group" && len(at) < formMaxDepth, CanGroup: items[i].Type == "group" && len(at) < formMaxDepth-1}
+		v.Children = itemViewsOf(page, readOnly, items[i].Items, at)
+		out = append(out, v)
+	}
+	return out
 }
 
 // fieldID is the HTML id of the input for a field path: "items[0].text" is "f-items-0-text".

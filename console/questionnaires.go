@@ -102,14 +102,15 @@ type questPage struct {
 	Version   int64
 	Published int64
 
-	Form     *questForm // the editor
-	New      bool
-	Errors   questErrors
-	Summary  []problemLine
-	Coverage *coverageView
-	Lint     []lintLine
-	Note     string
-	Conflict *conflictView
+	Form      *questForm // the editor
+	ItemViews []itemView // the form's items as the editor shows them, groups' items nested
+	New       bool
+	Errors    questErrors
+	Summary   []problemLine
+	Coverage  *coverageView
+	Lint      []lintLine
+	Note      string
+	Conflict  *conflictView
 
 	ItemTypes, Operators, Severities []option
 
@@ -268,6 +269,7 @@ func (p *questPage) setHeader(q *screeningv1.Questionnaire) {
 func (c *Console) renderEditor(w http.ResponseWriter, r *http.Request, token string, sess *accessv1.Session, code int, page *questPage) {
 	page.Page, page.ItemTypes, page.Operators, page.Severities = "edit", itemTypes, operators, severities
 	page.Coverage = c.coverage(r, token, *page.Form)
+	page.ItemViews = itemViewsOf(page, !viewerOf(sess).CanWrite, page.Form.Items, nil)
 	title := "New questionnaire"
 	if !page.New {
 		title = "Edit questionnaire"

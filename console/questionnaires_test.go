@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,31 +57,7 @@ func valuesOf(f questForm) url.Values {
 	if f.Commercial {
 		v.Set("source.commercial_use_allowed", "on")
 	}
-	for i, it := range f.Items {
-		p := "items[" + questItoa(i) + "]"
-		v.Set(p+".link_id", it.LinkID)
-		v.Set(p+".text", it.Text)
-		v.Set(p+".type", it.Type)
-		v.Set(p+".enable_behavior", it.Behavior)
-		if it.Required {
-			v.Set(p+".required", "on")
-		}
-		if it.Nested != "" {
-			v.Set(p+".nested", it.Nested)
-		}
-		for k, o := range it.Options {
-			op := p + ".answer_options[" + questItoa(k) + "]"
-			v.Set(op+".value", o.Value)
-			v.Set(op+".display", o.Display)
-			v.Set(op+".score", o.Score)
-		}
-		for k, c := range it.Conditions {
-			cp := p + ".enable_when[" + questItoa(k) + "]"
-			v.Set(cp+".question", c.Question)
-			v.Set(cp+".operator", c.Operator)
-			v.Set(cp+".answer", c.Answer)
-		}
-	}
+	setItemValues(v, "items", f.Items)
 	for j, b := range f.Bands {
 		p := "bands[" + questItoa(j) + "]"
 		for k, s := range map[string]string{".code": b.Code, ".title": b.Title, ".min_score": b.Min, ".max_score": b.Max, ".severity": b.Severity,
@@ -92,6 +69,33 @@ func valuesOf(f questForm) url.Values {
 		}
 	}
 	return v
+}
+
+// setItemValues sets the fields of items posted under prefix, their groups' items too.
+func setItemValues(v url.Values, prefix string, items []itemForm) {
+	for i, it := range items {
+		p := prefix + "[" + strconv.Itoa(i) + "]"
+		v.Set(p+".link_id", it.LinkID)
+		v.Set(p+".text", it.Text)
+		v.Set(p+".type", it.Type)
+		v.Set(p+".enable_behavior", it.Behavior)
+		if it.Required {
+			v.Set(p+".required", "on")
+		}
+		for k, o := range it.Options {
+			op := p + ".answer_options[" + strconv.Itoa(k) + "]"
+			v.Set(op+".value", o.Value)
+			v.Set(op+".display", o.Display)
+			v.Set(op+".score", o.Score)
+		}
+		for k, c := range it.Conditions {
+			cp := p + ".enable_when[" + strconv.Itoa(k) + "]"
+			v.Set(cp+".question", c.Question)
+			v.Set(cp+".operator", c.Operator)
+			v.Set(cp+".answer", c.Answer)
+		}
+		setItemValues(v, p+".items", it.Items)
+	}
 }
 
 func questItoa(i int) string {
@@ -174,7 +178,7 @@ func TestApplyEdit(t *testing.T) {
 		ok   bool
 		want string
 	}{
-		{"add-item", true, "used/2/0 often/2/1 g/0/0 q4/2/0 bands 2"},
+		{"add-item", true, "used/2/0 often/2/1 g/0/0 q5/2/0 bands 2"}, // q4: "note", nested, counts
 		{"up-1", true, "often/2/1 used/2/0 g/0/0 bands 2"},
 		{"up-0", false, "used/2/0 often/2/1 g/0/0 bands 2"},
 		{"down-1", true, "used/2/0 g/0/0 often/2/1 bands 2"},
@@ -345,10 +349,10 @@ func TestEditorPages(t *testing.T) {
 		{name: "editor shows coverage, gap and overlap flagged", sessions: fakeSessions{}, method: "GET", target: "/console/questionnaires/q1", wantStatus: 200,
 			want: []string{`id="coverage-gaps"`, "no band covers 2.", `<strong class="overlap">Overlap:</strong> 3 also in an earlier band`, `<label for="f-items-1-enable-when-0-question">`,
 				`name="items[1].enable_when[0].question" value="used"`, `<script src="/console/static/questionnaire-coverage.js" defer>`, `value="remove-item-2"`, `id="publish"`,
-				`name="items[2].nested"`}},
+				`name="items[2].items[0].link_id" value="note"`, `<label for="f-items-2-items-0-text">`, `value="add-child-2"`, `value="remove-item-2.0"`, `value="up-2.0"`, "Items in group 3"}},
 		{name: "a viewer gets no write button", sessions: questViewerSessions{}, method: "GET", target: "/console/questionnaires/q1", wantStatus: 200,
 			want:    []string{"fieldset disabled", "your role does not allow changes"},
-			notWant: []string{`id="save"`, `id="publish"`, `value="add-item"`, `value="up-1"`}},
+			notWant: []string{`id="save"`, `id="publish"`, `value="add-item"`, `value="up-1"`, `value="add-child-2"`, `value="remove-item-2.0"`}},
 		{name: "a structural edit re-renders unsaved", sessions: fakeSessions{}, method: "POST", target: "/console/questionnaires/q1",
 			form: saveForm(func(v url.Values) { v.Set("op", "up-1") }), wantStatus: 200,
 			want: []string{"Not saved yet", `name="items[0].link_id" value="often"`, `name="items[1].link_id" value="used"`}},
@@ -356,6 +360,28 @@ func TestEditorPages(t *testing.T) {
 			form:      saveForm(func(v url.Values) { v.Set("op", "save"); v.Set("items[0].text", "") }),
 			updateErr: badRequest("questionnaire.items[0].text", "is required"), wantStatus: 400,
 			want: []string{`aria-invalid="true" aria-describedby="f-items-0-text-error"`, `<p class="field-error" id="f-items-0-text-error">is required`, `<a href="#f-items-0-text">items[0].text</a>`}},
+		{name: "a moved nested item keeps the focus on its button", sessions: fakeSessions{}, method: "POST", target: "/console/questionnaires/q1",
+			form: saveForm(func(v url.Values) {
+				v.Set("op", "up-2.1")
+				v.Set("items[2].items[1].link_id", "second")
+				v.Set("items[2].items[1].type", "display")
+				v.Set("items[2].items[1].text", "More")
+			}), wantStatus: 200,
+			want: []string{"Not saved yet", `name="items[2].items[0].link_id" value="second"`, `name="items[2].items[1].link_id" value="note"`,
+				`value="down-2.0" class="secondary small" autofocus>Move item 3.1 down`}},
+		{name: "an added nested item gets the focus on its link id", sessions: fakeSessions{}, method: "POST", target: "/console/questionnaires/q1",
+			form: saveForm(func(v url.Values) { v.Set("op", "add-child-2") }), wantStatus: 200,
+			want: []string{`id="f-items-2-items-1-link-id" name="items[2].items[1].link_id" value="q5" autofocus`, "Item 3.2 (q5)"}},
+		{name: "a refused save shows a nested item's violation beside its field", sessions: fakeSessions{}, method: "POST", target: "/console/questionnaires/q1",
+			form:      saveForm(func(v url.Values) { v.Set("op", "save"); v.Set("items[2].items[0].text", "") }),
+			updateErr: badRequest("questionnaire.items[2].items[0].text", "is required"), wantStatus: 400,
+			want: []string{`id="f-items-2-items-0-text" name="items[2].items[0].text" rows="2" aria-invalid="true" aria-describedby="f-items-2-items-0-text-error"`,
+				`<p class="field-error" id="f-items-2-items-0-text-error">is required`, `<a href="#f-items-2-items-0-text">items[2].items[0].text</a>`}},
+		{name: "a group's own violation shows beside its items", sessions: fakeSessions{}, method: "POST", target: "/console/questionnaires/q1",
+			form:      saveForm(func(v url.Values) { v.Set("op", "save") }),
+			updateErr: badRequest("questionnaire.items[2].items", "a group must contain at least one item"), wantStatus: 400,
+			want: []string{`id="f-items-2-items"`, `<a href="#f-items-2-items">items[2].items</a>`,
+				"<legend>Items in group 3</legend><p class=\"field-error\">a group must contain at least one item"}},
 		{name: "a conflict shows who changed what and offers a knowing overwrite", sessions: fakeSessions{}, method: "POST", target: "/console/questionnaires/q1",
 			form:      saveForm(func(v url.Values) { v.Set("op", "save"); v.Set("title", "My title") }),
 			updateErr: status.Error(codes.Aborted, "changed since it was read"), wantStatus: 409,

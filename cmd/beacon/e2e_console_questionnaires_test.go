@@ -195,3 +195,98 @@ func TestConsoleQuestionnairesInBrowser(t *testing.T) {
 		t.Errorf("the viewer's forged save changed the title to %q", got.str("title"))
 	}
 }
+
+// TestConsoleQuestionnaireGroupsInBrowser edits a group's items in the questionnaire editor in
+// Chromium, without its script doing anything but the live coverage: a group added with its
+// first question, a second question added inside it with a condition on a top-level item,
+// one edited, one moved (the focus stays on the moved item's button), the live coverage
+// counting the nested questions' scores, a save, a reload that shows them, a nested
+// violation shown beside its input, and axe-core on the page with the group.
+func TestConsoleQuestionnaireGroupsInBrowser(t *testing.T) {
+	in, b := signedInConsoleTab(t)
+	ctx := b.ctx
+	step, text, value := b.do, b.text, b.value
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+	step("new", chromedp.Navigate(in.restURL+"/console/questionnaires/new"), chromedp.WaitVisible(css("#questionnaire-form")))
+	step("about",
+		chromedp.SendKeys(css("#f-title"), "Grouped self-check"),
+		chromedp.SetValue(css("#f-target-sites"), "kratom-help"),
+		chromedp.SendKeys(css("#f-items-0-text"), "Have you used kratom in the past month?"))
+	// A group comes with its first question (q3 in group q2), the group's text focused.
+	step("add a group", chromedp.Click(css("#add-group")), chromedp.WaitVisible(css("#f-items-1-items-0-text")))
+	if got := b.evalString(`document.activeElement.id`); got != "f-items-1-text" {
+		t.Errorf("after adding a group the focus is on %q, want the group's text", got)
+	}
+	step("the group and its first item",
+		chromedp.SendKeys(css("#f-items-1-text"), "About cutting down"),
+		chromedp.SendKeys(css("#f-items-1-items-0-text"), "Have you wanted to cut down?"),
+		chromedp.SetValue(css("#f-items-1-items-0-answer-options-0-score"), "2"))
+	step("add a second item to the group", chromedp.Click(css(`button[value="add-child-1"]`)), chromedp.WaitVisible(css("#f-items-1-items-1-text")))
+	if got := value("#f-items-1-items-1-link-id"); got != "q4" {
+		t.Errorf("the second item of the group is %q, want q4", got)
+	}
+	if got := b.evalString(`document.activeElement.id`); got != "f-items-1-items-1-link-id" {
+		t.Errorf("after adding an item the focus is on %q, want its link id", got)
+	}
+	step("second item", chromedp.SendKeys(css("#f-items-1-items-1-text"), "Have you used more than you meant to?"))
+	step("its condition", chromedp.Click(css(`button[value="add-condition-1.1"]`)), chromedp.WaitVisible(css("#f-items-1-items-1-enable-when-0-question")))
+	step("condition on a top-level item",
+		chromedp.SendKeys(css("#f-items-1-items-1-enable-when-0-question"), "q1"),
+		chromedp.SendKeys(css("#f-items-1-items-1-enable-when-0-answer"), "true"))
+	// Edit the first: its text changes (the posted form carries the edit through the move).
+	step("edit the first item", chromedp.Clear(css("#f-items-1-items-0-text")), chromedp.SendKeys(css("#f-items-1-items-0-text"), "Have you tried to cut down?"))
+	// Move the second up: it becomes item 2.1, and the focus stays on it (on "down", as it is
+	// now first).
+	step("move q4 up", chromedp.Click(css(`button[value="up-1.1"]`)), chromedp.WaitVisible(css(`button[value="down-1.0"][autofocus]`)))
+	if got := b.evalString(`document.activeElement.value`); got != "down-1.0" {
+		t.Errorf("after the move the focus is on %q, want the moved item's Move down", got)
+	}
+	if first, second := value("#f-items-1-items-0-link-id"), value("#f-items-1-items-1-link-id"); first != "q4" || second != "q3" {
+		t.Errorf("the group's items after the move: %s, %s; want q4, q3", first, second)
+	}
+	// Totals: q1 0|1, q3 0|2, q4 0|1 only after q1 yes: 0 to 4. The nested scores count.
+	step("touch the form", chromedp.SetValue(css("#f-items-1-items-1-answer-options-0-score"), "2"))
+	b.until("coverage of the nested scores", `document.querySelector("#reachable")?.textContent === "0–4"`)
+	step("coverage complete", chromedp.WaitVisible(css("#coverage-complete")), chromedp.WaitVisible(css("#coverage-valid")))
+	checkAccessibility(t, ctx, "questionnaire editor with a group")
+
+	step("save", chromedp.Click(css("#save")))
+	b.until("saved", `document.querySelector("#editor-note")?.textContent === "Created as a draft."`)
+	editorURL, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("reload", chromedp.Navigate(in.restURL+editorURL), chromedp.WaitVisible(css("#f-items-1-items-1-text")))
+	for sel, want := range map[string]string{
+		"#f-items-1-type": "group", "#f-items-1-text": "About cutting down",
+		"#f-items-1-items-0-link-id": "q4", "#f-items-1-items-0-text": "Have you used more than you meant to?",
+		"#f-items-1-items-0-enable-when-0-question": "q1", "#f-items-1-items-0-enable-when-0-answer": "true",
+		"#f-items-1-items-1-link-id": "q3", "#f-items-1-items-1-text": "Have you tried to cut down?",
+		"#f-items-1-items-1-answer-options-0-score": "2",
+	} {
+		if got := value(sel); got != want {
+			t.Errorf("after reload %s = %q, want %q", sel, got, want)
+		}
+	}
+	name := strings.TrimPrefix(editorURL, "/console/")
+	stored := in.call(t, in.adminKey, "GET", "/v1/"+name, nil).must(t, 200)
+	items, _ := stored.body["items"].([]any)
+	if len(items) != 2 {
+		t.Fatalf("the service stored %s", stored.raw)
+	}
+	if group, _ := items[1].(map[string]any); group["type"] != "TYPE_GROUP" || len(group["items"].([]any)) != 2 {
+		t.Errorf("the stored group: %v", group)
+	}
+	checkAccessibility(t, ctx, "questionnaire editor with a saved group")
+
+	// A nested item's violation shows beside its input.
+	step("empty a nested text", chromedp.Clear(css("#f-items-1-items-1-text")), chromedp.Click(css("#save")), chromedp.WaitVisible(css("#f-items-1-items-1-text-error")))
+	if got := text("#problems"); !strings.Contains(got, "items[1].items[1].text") {
+		t.Errorf("the summary: %q", got)
+	}
+	if got := b.evalString(`document.querySelector("#f-items-1-items-1-text").getAttribute("aria-describedby")`); got != "f-items-1-items-1-text-error" {
+		t.Errorf("the nested input is described by %q", got)
+	}
+	checkAccessibility(t, ctx, "questionnaire editor with a nested violation")
+}
