@@ -3,7 +3,6 @@ package console
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,21 +152,46 @@ func itemFormsOf(items []*screeningv1.Item) []itemForm {
 	return out
 }
 
-// indexes returns the indexes n (below limit) for which some form key starts with
-// prefix + "[n]", ascending.
-func indexes(form url.Values, prefix string, limit int) []int {
-	pattern := regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `\[(\d{1,4})\]`)
-	seen := map[int]bool{}
+// formKeys are the list indexes a posted form's keys hold, by the list's path: the key
+// "items[1].items[2].text" holds index 1 of "items" and index 2 of "items[1].items". Built once
+// per form, so reading a list costs a lookup, not a pass over every key.
+type formKeys map[string]map[int]bool
+
+// indexFormKeys reads the list indexes (at most 4 digits) of every key of form.
+func indexFormKeys(form url.Values) formKeys {
+	keys := formKeys{}
 	for k := range form {
-		if m := pattern.FindStringSubmatch(k); m != nil {
-			if n, err := strconv.Atoi(m[1]); err == nil && n < limit {
-				seen[n] = true
+		for i := 0; i < len(k); i++ {
+			if k[i] != '[' {
+				continue
 			}
+			j := i + 1
+			for j < len(k) && j-i <= 4 && k[j] >= '0' && k[j] <= '9' {
+				j++
+			}
+			if j == i+1 || j >= len(k) || k[j] != ']' {
+				continue
+			}
+			n, err := strconv.Atoi(k[i+1 : j])
+			if err != nil {
+				continue
+			}
+			if keys[k[:i]] == nil {
+				keys[k[:i]] = map[int]bool{}
+			}
+			keys[k[:i]][n] = true
 		}
 	}
-	out := make([]int, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
+	return keys
+}
+
+// indexes returns the indexes n (below limit) of the list at path, ascending.
+func (keys formKeys) indexes(path string, limit int) []int {
+	out := make([]int, 0, len(keys[path]))
+	for n := range keys[path] {
+		if n < limit {
+			out = append(out, n)
+		}
 	}
 	slices.Sort(out)
 	return out
@@ -184,8 +208,9 @@ func parseQuestForm(form url.Values) questForm {
 		Commercial: get("source.commercial_use_allowed") != "", Sites: get("target_sites"),
 	}
 	f.Revision, _ = strconv.ParseInt(get("revision"), 10, 64)
-	f.Items = parseItemForms(form, "items", 1)
-	for _, j := range indexes(form, "bands", formMaxBands) {
+	keys := indexFormKeys(form)
+	f.Items = parseItemForms(form, keys, "items", 1)
+	for _, j := range keys.indexes("bands", formMaxBands) {
 		p := fmt.Sprintf("bands[%d]", j)
 		f.Bands = append(f.Bands, bandForm{Code: get(p + ".code"), Title: get(p + ".title"), Min: get(p + ".min_score"), Max: get(p + ".max_score"),
 			Severity: get(p + ".severity"), ResultText: get(p + ".result_text"), Crisis: get(p+".show_crisis_lines") != "",
@@ -196,24 +221,24 @@ func parseQuestForm(form url.Values) questForm {
 
 // parseItemForms reads the items posted under prefix ("items", "items[2].items"), at the
 // given level (1: the top), and their groups' items below it up to formMaxDepth.
-func parseItemForms(form url.Values, prefix string, level int) []itemForm {
+func parseItemForms(form url.Values, keys formKeys, prefix string, level int) []itemForm {
 	get := form.Get
 	var out []itemForm
-	for _, i := range indexes(form, prefix, formMaxItems) {
+	for _, i := range keys.indexes(prefix, formMaxItems) {
 		p := fmt.Sprintf("%s[%d]", prefix, i)
 		it := itemForm{LinkID: get(p + ".link_id"), Text: get(p + ".text"), Type: get(p + ".type"), Required: get(p+".required") != "",
 			Behavior: get(p + ".enable_behavior")}
 		if it.Behavior != "any" {
 			it.Behavior = "all"
 		}
-		for _, k := range indexes(form, p+".answer_options", formMaxOptions) {
+		for _, k := range keys.indexes(p+".answer_options", formMaxOptions) {
 			o := fmt.Sprintf("%s.answer_options[%d]", p, k)
 			opt := optionForm{Value: get(o + ".value"), Display: get(o + ".display"), Score: get(o + ".score")}
 			if strings.TrimSpace(opt.Value+opt.Display+opt.Score) != "" {
 				it.Options = append(it.Options, opt)
 			}
 		}
-		for _, k := range indexes(form, p+".enable_when", formMaxConditions) {
+		for _, k := range keys.indexes(p+".enable_when", formMaxConditions) {
 			w := fmt.Sprintf("%s.enable_when[%d]", p, k)
 			c := conditionForm{Question: get(w + ".question"), Operator: get(w + ".operator"), Answer: get(w + ".answer")}
 			if strings.TrimSpace(c.Question+c.Answer) != "" {
@@ -221,7 +246,7 @@ func parseItemForms(form url.Values, prefix string, level int) []itemForm {
 			}
 		}
 		if level < formMaxDepth {
-			it.Items = parseItemForms(form, p+".items", level+1)
+			it.Items = parseItemForms(form, keys, p+".items", level+1)
 		}
 		out = append(out, it)
 	}
@@ -391,6 +416,21 @@ func (f *questForm) applyEdit(op string) bool {
 		return false
 	}
 	return true
+}
+
+// movedNote says where the item the last edit moved is now ("" when it moved nothing), for
+// the page's status line.
+func (f *questForm) movedNote() string {
+	verb, args := splitOp(f.Focus)
+	if (verb != "up" && verb != "down") || len(args) != 1 || f.item(args[0]) == nil {
+		return ""
+	}
+	siblings, i := f.siblings(args[0])
+	numbers := make([]string, len(args[0]))
+	for n, x := range args[0] {
+		numbers[n] = strconv.Itoa(x + 1)
+	}
+	return fmt.Sprintf("Moved %s: now item %s, %d of %d in its list. ", (*siblings)[i].LinkID, strings.Join(numbers, "."), i+1, len(*siblings))
 }
 
 // newItemForm is an added item: a required yes/no question.

@@ -189,8 +189,8 @@ func TestNestedItemsRoundTrip(t *testing.T) {
 	}
 }
 
-// TestParseNestedLimits: the editor reads items to the service's depth and no deeper, and
-// keeps the indexes' order with gaps closed at every level.
+// TestParseNestedLimits: the editor reads items to the service's depth and no deeper, keeps
+// the indexes' order with gaps closed at every level, and ignores keys with no index.
 func TestParseNestedLimits(t *testing.T) {
 	form := url.Values{
 		"items[0].link_id": {"g"}, "items[0].type": {"group"},
@@ -198,6 +198,7 @@ func TestParseNestedLimits(t *testing.T) {
 		"items[0].items[2].items[0].link_id":                   {"c"},
 		"items[0].items[2].items[0].items[0].link_id":          {"d"},
 		"items[0].items[2].items[0].items[0].items[0].link_id": {"too-deep"},
+		"items[12345].link_id":                                 {"five-digits"}, "items[].link_id": {"no-index"}, "items[x].link_id": {"letters"},
 	}
 	q, _ := parseQuestForm(form).questionnaire()
 	var tree func([]*screeningv1.Item) string

@@ -369,7 +369,7 @@ func (c *Console) questionnaireSubmit(w http.ResponseWriter, r *http.Request) {
 	page := &questPage{Form: &form, New: isNew, Errors: questErrors{}, Name: form.Name, ID: r.PathValue("id"), Title: form.Title}
 	op := r.PostFormValue("op")
 	if form.applyEdit(op) {
-		page.Note = "Not saved yet: save to keep these changes."
+		page.Note = form.movedNote() + "Not saved yet: save to keep these changes."
 		c.renderEditor(w, r, token, sess, http.StatusOK, page)
 		return
 	}

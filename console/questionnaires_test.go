@@ -368,7 +368,7 @@ func TestEditorPages(t *testing.T) {
 				v.Set("items[2].items[1].text", "More")
 			}), wantStatus: 200,
 			want: []string{"Not saved yet", `name="items[2].items[0].link_id" value="second"`, `name="items[2].items[1].link_id" value="note"`,
-				`value="down-2.0" class="secondary small" autofocus>Move item 3.1 down`}},
+				`value="down-2.0" class="secondary small" autofocus>Move item 3.1 down`, "Moved second: now item 3.1, 1 of 2 in its list. Not saved yet"}},
 		{name: "an added nested item gets the focus on its link id", sessions: fakeSessions{}, method: "POST", target: "/console/questionnaires/q1",
 			form: saveForm(func(v url.Values) { v.Set("op", "add-child-2") }), wantStatus: 200,
 			want: []string{`id="f-items-2-items-1-link-id" name="items[2].items[1].link_id" value="q5" autofocus`, "Item 3.2 (q5)"}},

@@ -242,6 +242,9 @@ func TestConsoleQuestionnaireGroupsInBrowser(t *testing.T) {
 	if got := b.evalString(`document.activeElement.value`); got != "down-1.0" {
 		t.Errorf("after the move the focus is on %q, want the moved item's Move down", got)
 	}
+	if got := text("#editor-note"); !strings.Contains(got, "Moved q4: now item 2.1, 1 of 2 in its list.") {
+		t.Errorf("the status line after the move: %q", got)
+	}
 	if first, second := value("#f-items-1-items-0-link-id"), value("#f-items-1-items-1-link-id"); first != "q4" || second != "q3" {
 		t.Errorf("the group's items after the move: %s, %s; want q4, q3", first, second)
 	}
