@@ -2,6 +2,7 @@ package store
 
 import (
 	"testing"
+	"time"
 
 	"github.com/beaconcms/beacon/services/content/internal/articleindex"
 )
@@ -39,3 +40,12 @@ func (s *Store) Index() *articleindex.Index { return s.index }
 
 // ArticleSchemaVersion is the version of the article documents this release writes.
 const ArticleSchemaVersion = articleSchemaVersion
+
+// RetryFlushNow drops the flusher's backoff, as if its delay had passed: the next
+// FlushPendingRevisions looks at every marker again.
+func RetryFlushNow(s *Store) {
+	s.flushMu.Lock()
+	s.flushRetries, s.nextRetry = map[string]flushRetry{}, time.Time{}
+	s.flushMu.Unlock()
+	s.pendingSuspected.Store(true)
+}

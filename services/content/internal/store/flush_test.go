@@ -111,10 +111,17 @@ func TestTimedOutWriteLeavesNothingSpinning(t *testing.T) { //nolint:paralleltes
 	// store's writes are then complete or pending, never lost; the flush below finds them).
 	time.Sleep(300 * time.Millisecond)
 	err := s.FlushPendingRevisions(ctx)
-	for range 2 { // a late answer of a timed-out command (see getAfterTimeout), not the flush's own
-		if err == nil || !strings.Contains(err.Error(), "interrupted") {
+	for range 10 {
+		// A late answer of a timed-out command (see getAfterTimeout), not the flush's own; or,
+		// on the embedded store, SQLite's "database is locked (517)" on a pooled connection
+		// whose statement a timed-out command interrupted, seen about once in a few dozen runs
+		// on a busy machine. The content service's flusher retries after its backoff; the test
+		// retries at once.
+		if err == nil || !strings.Contains(err.Error(), "interrupted") && !strings.Contains(err.Error(), "database is locked") {
 			break
 		}
+		time.Sleep(100 * time.Millisecond)
+		store.RetryFlushNow(s)
 		err = s.FlushPendingRevisions(ctx)
 	}
 	if err != nil {
