@@ -412,7 +412,8 @@ func (s *Store) flushOne(ctx context.Context, m pendingDoc) error {
 }
 
 // pendingArticle reads the article marker m names and reports whether it is at the marked
-// revision; when not, it removes the marker.
+// revision; when not, it removes the marker (once past its grace; until then the flusher looks
+// again when the grace ends). The caller holds flushMu.
 func (s *Store) pendingArticle(ctx context.Context, m pendingDoc) (*articleDoc, bool, error) {
 	unlock, err := s.lockDoc(ctx, articlesCollection, m.ArticleID)
 	if err != nil {
@@ -430,7 +431,7 @@ func (s *Store) pendingArticle(ctx context.Context, m pendingDoc) (*articleDoc, 
 	case !readableArticleSchema(d.SchemaVersion):
 		return nil, false, fmt.Errorf("articles/%s: unknown schemaVersion %d", d.ID, d.SchemaVersion)
 	case d.Revision < m.Revision && time.Since(m.Time) < markerGrace:
-		s.pendingSuspected.Store(true) // the marked write may still land: look again
+		s.noteRetry(m.Time.Add(markerGrace)) // the marked write may still land: look again then
 		return nil, false, nil
 	case d.Revision != m.Revision:
 		s.unmarkPending(ctx, m.ArticleID, m.Revision) // the marked write never landed, or was followed
