@@ -87,7 +87,7 @@ bench: build ## measure the delivery path (see docs/benchmarks.md)
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
-	@for t in "FuzzRender ./platform/markdown" "FuzzNormalize ./platform/slug" "FuzzParse ./platform/listfilter" "FuzzDecode ./platform/pagetoken" "FuzzLint ./platform/claimlint"; do \
+	@for t in "FuzzRender ./platform/markdown" "FuzzNormalize ./platform/slug" "FuzzParse ./platform/listfilter" "FuzzDecode ./platform/pagetoken" "FuzzLint ./platform/claimlint" "FuzzParse ./platform/startimage"; do \
 		set -- $$t; go test -tags $(GO_TAGS) -run '^$$' -fuzz "^$$1$$" -fuzztime $${FUZZTIME:-30s} $$2 || exit 1; done
 
 .PHONY: breaking

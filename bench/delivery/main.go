@@ -527,7 +527,10 @@ type coldStartResult struct {
 	ListCards   int
 	ListPages   int
 	RSSAfterAll int64
-	Err         string
+	// NoImageFirstOK is FirstOK of a second start after the first stopped and its start-up
+	// images were removed, as after a crash: the services then read the store whole.
+	NoImageFirstOK time.Duration
+	Err            string
 }
 
 // coldStart returns an error only when the run itself breaks (seed fails, interrupted); a
@@ -560,29 +563,11 @@ func coldStart(ctx context.Context, o options, tmp, slug string) (*coldStartResu
 	}
 	res.RESTLine = s.ready.Sub(s.started)
 
-	// Poll the known article every 50 ms until it answers 200.
-	u := articleURL(s.baseURL, o.site, slug)
-	deadline := s.started.Add(o.coldTimeout)
-	for {
-		res.Polls++
-		pollCtx, cancel := context.WithDeadline(ctx, deadline)
-		r, err := get(pollCtx, u)
-		cancel()
-		if err == nil && r.Status == http.StatusOK {
-			res.FirstOK = time.Since(s.started)
-			break
-		}
-		res.Before[r.Status]++ // 0 when there was no answer
-		if err := s.alive(); err != nil {
-			return fail(err)
-		}
+	if res.FirstOK, err = firstOK(ctx, s, articleURL(s.baseURL, o.site, slug), o.coldTimeout, res); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if time.Now().After(deadline) {
-			return fail(fmt.Errorf("%s did not answer 200 within %s (statuses seen: %v)", u, o.coldTimeout, res.Before))
-		}
-		time.Sleep(50 * time.Millisecond)
+		return fail(err)
 	}
 	if res.RSSReady, err = s.rss(); err != nil {
 		return nil, err
@@ -600,7 +585,51 @@ func coldStart(ctx context.Context, o options, tmp, slug string) (*coldStartResu
 	if res.ListCards != o.coldArticles {
 		return fail(fmt.Errorf("the list has %d articles, want %d", res.ListCards, o.coldArticles))
 	}
+	// Again without the start-up images the first start's stop left: as after a crash.
+	s.stop()
+	if err := os.RemoveAll(filepath.Join(dir, "images")); err != nil {
+		return nil, err
+	}
+	step("cold start: starting beacon dev again without start-up images")
+	s, err = startBeacon(ctx, o, dir, filepath.Join(tmp, "beacon-cold-noimage.log"), o.coldTimeout, o.memoryLimit)
+	if err != nil {
+		return fail(err)
+	}
+	defer s.stop()
+	if res.NoImageFirstOK, err = firstOK(ctx, s, articleURL(s.baseURL, o.site, slug), o.coldTimeout, &coldStartResult{Before: map[int]int{}}); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return fail(err)
+	}
+	step("cold start without start-up images: article answered after %s", fmtDur(res.NoImageFirstOK))
 	return res, nil
+}
+
+// firstOK polls u every 50 ms until it answers 200 and returns the time since s started;
+// res counts the polls and the statuses seen before.
+func firstOK(ctx context.Context, s *server, u string, timeout time.Duration, res *coldStartResult) (time.Duration, error) {
+	deadline := s.started.Add(timeout)
+	for {
+		res.Polls++
+		pollCtx, cancel := context.WithDeadline(ctx, deadline)
+		r, err := get(pollCtx, u)
+		cancel()
+		if err == nil && r.Status == http.StatusOK {
+			return time.Since(s.started), nil
+		}
+		res.Before[r.Status]++ // 0 when there was no answer
+		if err := s.alive(); err != nil {
+			return 0, err
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("%s did not answer 200 within %s (statuses seen: %v)", u, timeout, res.Before)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func readStatusKB(pid int, field string) (int64, error) {

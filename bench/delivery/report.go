@@ -199,6 +199,7 @@ func (r *report) markdown() string {
 		p("| RSS at that point (or when it gave up) | %s |\n", size(c.RSSReady))
 		p("| full list walk (%s cards in %d pages of 100) | %s |\n", fmtInt(c.ListCards), c.ListPages, dur(c.ListWalk))
 		p("| RSS after the list walk | %s |\n", size(c.RSSAfterAll))
+		p("| again, without start-up images (as after a crash): process start → first 200 | %s |\n", dur(c.NoImageFirstOK))
 		if len(c.Before) > 0 {
 			var seen []string
 			for _, st := range slices.Sorted(maps.Keys(c.Before)) {
@@ -234,7 +235,9 @@ func (r *report) markdown() string {
 	if o.coldArticles > 0 {
 		p("- Cold start: a second store is seeded with %s articles (the same generator and seed, so the article slug "+
 			"above exists there too); the time runs from the start of the `beacon dev` process until the article answers "+
-			"200, polled every 50 ms. The operating system's page cache is warm from the seed.\n", fmtInt(o.coldArticles))
+			"200, polled every 50 ms. The operating system's page cache is warm from the seed. `beacon seed` leaves the "+
+			"content service's start-up image (see docs/architecture.md), as every clean stop does, so the start reads it; "+
+			"the last row is a second start after that one stopped and its images were removed, as after a crash.\n", fmtInt(o.coldArticles))
 	}
 	return b.String()
 }

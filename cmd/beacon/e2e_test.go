@@ -495,10 +495,36 @@ func TestDevOnASeededStore(t *testing.T) {
 	if out, err := exec.Command(beaconBinary, "seed", "--data-dir", dir, "--site", "bench", "--articles", "3", "--log-level", "warn").CombinedOutput(); err != nil {
 		t.Fatalf("beacon seed: %v\n%s", err, out)
 	}
+	// The seed leaves the content service's start-up image sealed; a running process unseals it;
+	// its clean stop seals it again, with its own writes in it.
+	seal := filepath.Join(dir, "images", "beacon_content", "clean.json")
+	sealed := func() bool { _, err := os.Stat(seal); return err == nil }
+	if !sealed() {
+		t.Fatal("beacon seed left no sealed start-up image")
+	}
 	in := startDev(t, dir)
+	if sealed() {
+		t.Error("the start-up image is still sealed while beacon runs")
+	}
 	r := in.call(t, "", "GET", "/v1/sites/bench/articles?pageSize=20", nil).must(t, 200)
 	if n := len(r.body["articles"].([]any)); n != 3 {
 		t.Errorf("%d seeded articles delivered; want 3", n)
 	}
 	in.call(t, in.adminKey, "GET", "/v1/sites/kratom-help", nil).must(t, 404)
+	fresh := in.call(t, in.adminKey, "POST", "/v1/articles", map[string]any{"title": "Written before a restart", "targetSites": []string{"sites/bench"}}).must(t, 200)
+	in.call(t, in.adminKey, "POST", "/v1/"+fresh.str("name")+":publish", map[string]any{}).must(t, 200)
+	in.stop(t)
+	if !sealed() {
+		t.Fatal("a clean stop left no sealed start-up image")
+	}
+	again := startDev(t, dir)
+	r = again.call(t, "", "GET", "/v1/sites/bench/articles?pageSize=20", nil).must(t, 200)
+	if n := len(r.body["articles"].([]any)); n != 4 {
+		t.Errorf("%d articles delivered after a restart from the image; want 4", n)
+	}
+	again.call(t, "", "GET", "/v1/sites/bench/articles/written-before-a-restart", nil).must(t, 200)
+	list := again.call(t, again.adminKey, "GET", "/v1/articles?pageSize=20", nil).must(t, 200)
+	if n := len(list.body["articles"].([]any)); n != 4 {
+		t.Errorf("%d articles in the management list after a restart from the image; want 4", n)
+	}
 }

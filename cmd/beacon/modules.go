@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -759,4 +760,15 @@ type stored struct {
 	tokens *pagetoken.Codec
 	// locks are the process's one set of document write locks, passed to every store.
 	locks *mongodb.DocLocks
+	// imageDir is where services keep start-up images (package startimage), a directory per
+	// database; empty when the store is not this process's own (an external MongoDB).
+	imageDir string
+}
+
+// imageDirOf returns the start-up image directory of db, or "" when images are not kept.
+func (st stored) imageDirOf(db *mongo.Database) string {
+	if st.imageDir == "" {
+		return ""
+	}
+	return filepath.Join(st.imageDir, db.Name())
 }

@@ -117,7 +117,13 @@ func openStored(ctx context.Context, cfg Config, logger *slog.Logger, extra ...*
 		closeStore()
 		return stored{}, nil, err
 	}
-	return stored{client: client, uri: uri, tokens: tokens, locks: mongodb.NewDocLocks()}, closeStore, nil
+	st := stored{client: client, uri: uri, tokens: tokens, locks: mongodb.NewDocLocks()}
+	if cfg.MongoURI == "" {
+		// The embedded store runs in this process, which alone writes its databases: its
+		// services may keep start-up images beside it.
+		st.imageDir = filepath.Join(cfg.DataDir, "images")
+	}
+	return st, closeStore, nil
 }
 
 // newSites migrates the sites database and builds the sites service on it.
@@ -144,7 +150,7 @@ func newContent(ctx context.Context, cfg Config, st stored, catalog *sitecatalog
 	if err := content.Migrate(ctx, db, logger); err != nil {
 		return nil, err
 	}
-	return content.New(ctx, content.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: catalog}, cfg.Content, logger)
+	return content.New(ctx, content.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: catalog, ImageDir: st.imageDirOf(db)}, cfg.Content, logger)
 }
 
 func newResources(ctx context.Context, cfg Config, st stored, catalog *sitecatalog.Catalog, logger *slog.Logger) (*resources.Service, error) {
@@ -509,7 +515,7 @@ func seed(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	start := time.Now()
-	deps := content.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: sitecatalog.New(sitesSvc, sitecatalog.Config{}, logger)}
+	deps := content.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: sitecatalog.New(sitesSvc, sitecatalog.Config{}, logger), ImageDir: st.imageDirOf(db)}
 	if err := content.Seed(ctx, deps, cfg.Seed.Site, cfg.Seed.Articles, cfg.Seed.BodyBytes, cfg.Seed.Seed, logger); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -28,6 +29,10 @@ const ownHeadsKept = 10 * time.Minute
 // for concurrent use.
 type Head struct {
 	log *mongo.Collection
+	// moving is held shared by each Move, exclusively by ReadSettled; moves counts the Moves
+	// that succeeded.
+	moving sync.RWMutex
+	moves  atomic.Int64
 
 	mu  sync.Mutex
 	own map[int64]time.Time // head values this writer's own moves produced; guarded by mu
@@ -40,6 +45,8 @@ func NewHead(log *mongo.Collection) *Head { return &Head{log: log, own: map[int6
 // writes to its own followers' readers in process, and the value is remembered as its own;
 // without (a write completed later, that nobody was handed), followers read it back.
 func (h *Head) Move(ctx context.Context, own bool) error {
+	h.moving.RLock()
+	defer h.moving.RUnlock()
 	var head struct {
 		Seq int64 `bson:"seq"`
 	}
@@ -53,10 +60,22 @@ func (h *Head) Move(ctx context.Context, own bool) error {
 	if err != nil {
 		return fmt.Errorf("moving the change log's head: %w", err)
 	}
+	h.moves.Add(1)
 	if own {
 		h.note(head.Seq, time.Now())
 	}
 	return nil
+}
+
+// ReadSettled returns the head, read while none of this Head's Moves is under way, and how many
+// Moves had succeeded then. A writer whose two ReadSettled calls find the head moved by exactly
+// the number of its own Moves between them knows that no other writer moved it. (A Move that
+// failed after the store applied it is not counted: the head then seems moved by another.)
+func (h *Head) ReadSettled(ctx context.Context) (head, moves int64, err error) {
+	h.moving.Lock()
+	defer h.moving.Unlock()
+	head, err = h.Read(ctx)
+	return head, h.moves.Load(), err
 }
 
 // Read returns the head: 0 before the first move.

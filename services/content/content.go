@@ -85,6 +85,9 @@ type Deps struct {
 	Tokens *pagetoken.Codec
 	// Sites is the process's site catalog.
 	Sites SiteCatalog
+	// ImageDir, when set, is where the service keeps its start-up image (see
+	// store.UseStartupImage): only in the process that owns the store and alone writes DB.
+	ImageDir string
 }
 
 // SiteCatalog is what the content service needs of the process's site catalog
@@ -174,6 +177,9 @@ func (t *linkTargets) ScreenerPublished(ctx context.Context, site, slug string) 
 func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Service, error) {
 	logger = logger.With("service", "content")
 	st := store.New(deps.DB, deps.Locks, logger)
+	if deps.ImageDir != "" {
+		st.UseStartupImage(deps.ImageDir)
+	}
 	renderer := markdown.NewRenderer()
 	sites := catalogSites{deps.Sites}
 	linter, err := claimlint.New(claimlint.Builtin(), cfg.LintTuning)
@@ -184,14 +190,18 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 	// Startup reads, in parallel: the article index (small entries) and the delivery read model.
 	var d *Delivery
 	g, gctx := errgroup.WithContext(ctx)
+	began := time.Now()
 	g.Go(func() error {
 		if err := st.LoadIndex(gctx); err != nil {
 			return fmt.Errorf("load the article index: %w", err)
 		}
+		logger.Info("loaded the article index", "took", time.Since(began))
 		return nil
 	})
 	g.Go(func() (err error) {
-		d, err = loadDelivery(gctx, st, deps.Sites, renderer, cfg, deps.Tokens, logger)
+		if d, err = loadDelivery(gctx, st, deps.Sites, renderer, cfg, deps.Tokens, logger); err == nil {
+			logger.Info("loaded the delivery read model", "took", time.Since(began))
+		}
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -279,8 +289,16 @@ func (s *Service) Run(ctx context.Context) error {
 		Logger: s.logger.With("log", "article_changes"),
 	}
 	g.Go(func() error { return pruner.Run(ctx) })
-	return g.Wait()
+	err := g.Wait()
+	// The loops have stopped: what the store holds now is what the next start loads.
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), imageCloseTimeout)
+	defer cancel()
+	s.store.CloseStartupImage(closeCtx)
+	return err
 }
+
+// imageCloseTimeout bounds the one store read of sealing the start-up image at a stop.
+const imageCloseTimeout = 5 * time.Second
 
 func (s *Service) flushPendingRevisions(ctx context.Context) {
 	if err := s.store.FlushPendingRevisions(ctx); err != nil && ctx.Err() == nil {
@@ -366,6 +384,17 @@ func Seed(ctx context.Context, deps Deps, siteID string, n, bodyBytes int, seed 
 	if err != nil {
 		return err
 	}
+	if deps.ImageDir != "" {
+		// Leave the start-up image of what is stored once seeded: load what is there (from the
+		// image, or by scanning: nothing in a new store), import, seal.
+		st.UseStartupImage(deps.ImageDir)
+		if err := st.LoadIndex(ctx); err != nil {
+			return err
+		}
+		if err := st.ForEachLiveArticle(ctx, func(*domain.Article) error { return nil }); err != nil {
+			return err
+		}
+	}
 	svc := domain.NewService(st, catalogSites{deps.Sites}, markdown.NewRenderer(), linter, nil, logger)
 	system := auth.Principal{KeyName: "system:seed", Role: auth.RoleAdmin}
 	contents := demo.Synthetic(seed, n, bodyBytes, siteID)
@@ -408,5 +437,9 @@ func Seed(ctx context.Context, deps Deps, siteID string, n, bodyBytes int, seed 
 		}
 		return nil
 	})
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	st.CloseStartupImage(ctx)
+	return nil
 }

@@ -174,6 +174,14 @@ func (s *Store) ImportEncoded(ctx context.Context, batch *ImportBatch) error {
 			return s.dbErr(ctx, "import: insert "+step.what, err)
 		}
 	}
+	for _, doc := range batch.entries {
+		s.copyToImage(imageIndexEntry, doc.(bson.Raw))
+	}
+	for _, lives := range batch.lives {
+		for _, doc := range lives {
+			s.copyToImage(imageLiveEntry, doc.(bson.Raw))
+		}
+	}
 	if err := s.head.Move(ctx, true); err != nil { // ImportPublished hands the articles to the read models
 		return s.dbErr(ctx, "import", err)
 	}

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -96,16 +100,20 @@ func (s *Store) writeIndexDoc(ctx context.Context, doc *articleDoc) error {
 	if err != nil {
 		return err
 	}
-	return s.putEntry(ctx, s.indexEntries, doc, d, "index entry")
+	return s.putEntry(ctx, s.indexEntries, imageIndexEntry, doc, d, "index entry")
 }
 
 // putEntry stores entry, an article's entry in coll (article_index, article_live) at doc's
 // revision, unless a later revision's is stored: on MongoDB the guarded upsert then fails as a
 // duplicate key, which is fine; on FerretDB the caller's lock and its in-process check
-// (writeIndexDoc, writeLiveDoc) stand guard.
-func (s *Store) putEntry(ctx context.Context, coll *mongo.Collection, doc *articleDoc, entry any, what string) error {
+// (writeIndexDoc, writeLiveDoc) stand guard. A stored entry is copied to the start-up image
+// (of kind).
+func (s *Store) putEntry(ctx context.Context, coll *mongo.Collection, kind byte, doc *articleDoc, entry any, what string) error {
 	err := s.replacer.Upsert(ctx, coll, doc.ID, bson.D{{Key: "revision", Value: bson.D{{Key: "$lte", Value: doc.Revision}}}}, entry)
-	if err != nil && !mongodb.IsDuplicateKey(err) {
+	switch {
+	case err == nil:
+		s.copyEntryToImage(kind, entry)
+	case !mongodb.IsDuplicateKey(err):
 		return fmt.Errorf("storing the %s of articles/%s: %w", what, doc.ID, err)
 	}
 	return nil
@@ -117,24 +125,25 @@ func (s *Store) putEntry(ctx context.Context, coll *mongo.Collection, doc *artic
 // documents): call it at startup only.
 func (s *Store) ForEachIndexEntry(ctx context.Context, fn func(articleindex.Entry)) error {
 	ctx = mongodb.WithScan(ctx, "startup: loading the article index")
-	cur, err := s.indexEntries.Find(ctx, bson.D{}, options.Find().SetBatchSize(2000))
-	if err != nil {
-		return s.dbErr(ctx, "load the article index", err)
-	}
-	defer cur.Close(context.WithoutCancel(ctx))
-	for cur.Next(ctx) {
-		var d indexDoc
-		if err := cur.Decode(&d); err != nil {
-			return fmt.Errorf("load the article index: %w", err)
-		}
-		e, err := s.codec.fromIndexDoc(&d)
+	if docs, ok := s.imageEntries(ctx, imageIndexEntry); ok {
+		entries, err := s.decodeIndexEntries(docs)
 		if err != nil {
 			return err
 		}
-		fn(e)
-	}
-	if err := cur.Err(); err != nil {
-		return s.dbErr(ctx, "load the article index", err)
+		for i := range entries {
+			fn(entries[i])
+		}
+	} else {
+		err := s.scanIndexEntries(ctx, func(raw bson.Raw) error {
+			e, err := s.decodeIndexEntry(raw)
+			if err == nil {
+				fn(e)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
 	markers, err := s.pendingMarkers(ctx, 0)
 	if err != nil {
@@ -149,7 +158,51 @@ func (s *Store) ForEachIndexEntry(ctx context.Context, fn func(articleindex.Entr
 			fn(e)
 		}
 	}
+	s.imageLoaded()
 	return nil
+}
+
+// decodeIndexEntry copies an article_index document read at start to the start-up image and
+// returns its entry.
+func (s *Store) decodeIndexEntry(raw bson.Raw) (articleindex.Entry, error) {
+	s.copyToImage(imageIndexEntry, raw)
+	var d indexDoc
+	if err := bson.Unmarshal(raw, &d); err != nil {
+		return articleindex.Entry{}, fmt.Errorf("load the article index: %w", err)
+	}
+	return s.codec.fromIndexDoc(&d)
+}
+
+// decodeIndexEntries decodes the documents of a start-up image on every core.
+func (s *Store) decodeIndexEntries(docs []bson.Raw) ([]articleindex.Entry, error) {
+	entries := make([]articleindex.Entry, len(docs))
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(docs) && errs[w] == nil; i = int(next.Add(1)) - 1 {
+				entries[i], errs[w] = s.decodeIndexEntry(docs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return entries, errors.Join(errs...)
+}
+
+// scanIndexEntries calls take with every document of article_index.
+func (s *Store) scanIndexEntries(ctx context.Context, take func(bson.Raw) error) error {
+	cur, err := s.indexEntries.Find(ctx, bson.D{}, options.Find().SetBatchSize(2000))
+	if err != nil {
+		return s.dbErr(ctx, "load the article index", err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		if err := take(cur.Current); err != nil {
+			return err
+		}
+	}
+	return s.dbErr(ctx, "load the article index", cur.Err())
 }
 
 // forEachArticleEntry calls fn with the index entry of every article, read from the articles

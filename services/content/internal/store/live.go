@@ -202,7 +202,7 @@ func (s *Store) writeLiveDoc(ctx context.Context, doc *articleDoc) error {
 	if err != nil {
 		return err
 	}
-	return s.putEntry(ctx, s.live[liveShardOf(doc.ID)], doc, l, "live entry")
+	return s.putEntry(ctx, s.live[liveShardOf(doc.ID)], imageLiveEntry, doc, l, "live entry")
 }
 
 // liveLoaders bounds how many goroutines decode live entries while loading.
@@ -257,14 +257,19 @@ func (s *Store) ForEachLiveArticle(ctx context.Context, fn func(*domain.Article)
 		}
 		applied <- failed
 	}()
-	readErrs := make([]error, liveShards)
-	var readers sync.WaitGroup
-	for i, shard := range s.live {
-		readers.Go(func() { readErrs[i] = s.readLiveShard(ctx, shard, pending, docs) })
+	var readErr error
+	if image, ok := s.imageEntries(ctx, imageLiveEntry); ok {
+		readErr = s.readLiveImage(ctx, image, pending, docs)
+	} else {
+		readErrs := make([]error, liveShards)
+		var readers sync.WaitGroup
+		for i, shard := range s.live {
+			readers.Go(func() { readErrs[i] = s.readLiveShard(ctx, shard, pending, docs) })
+		}
+		readers.Wait()
+		readErr = errors.Join(readErrs...)
 	}
-	readers.Wait()
 	close(docs)
-	readErr := errors.Join(readErrs...)
 	workers.Wait()
 	close(decoded)
 	if err := <-applied; err != nil {
@@ -291,7 +296,38 @@ func (s *Store) ForEachLiveArticle(ctx context.Context, fn func(*domain.Article)
 			}
 		}
 	}
+	s.imageLoaded()
 	return nil
+}
+
+// readLiveImage sends the live entries of the start-up image to docs, but those of pending
+// articles, as readLiveShard does for a shard.
+func (s *Store) readLiveImage(ctx context.Context, image []bson.Raw, pending map[string]bool, docs chan<- liveDoc) error {
+	for _, raw := range image {
+		if err := s.takeLiveEntry(ctx, raw, pending, docs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// takeLiveEntry copies a live entry read at start to the start-up image, and sends it to docs
+// unless its article is pending (read from the article itself instead).
+func (s *Store) takeLiveEntry(ctx context.Context, raw bson.Raw, pending map[string]bool, docs chan<- liveDoc) error {
+	s.copyToImage(imageLiveEntry, raw)
+	var l liveDoc
+	if err := bson.Unmarshal(raw, &l); err != nil {
+		return fmt.Errorf("load live articles: %w", err)
+	}
+	if pending[l.ID] {
+		return nil
+	}
+	select {
+	case docs <- l:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }
 
 // readLiveShard sends the entries of one live shard to docs, but those of pending articles.
@@ -302,17 +338,8 @@ func (s *Store) readLiveShard(ctx context.Context, shard *mongo.Collection, pend
 	}
 	defer cur.Close(context.WithoutCancel(ctx))
 	for cur.Next(ctx) {
-		var l liveDoc
-		if err := cur.Decode(&l); err != nil {
-			return fmt.Errorf("load live articles: %w", err)
-		}
-		if pending[l.ID] {
-			continue // read below from the article itself
-		}
-		select {
-		case docs <- l:
-		case <-ctx.Done():
-			return context.Cause(ctx)
+		if err := s.takeLiveEntry(ctx, cur.Current, pending, docs); err != nil {
+			return err
 		}
 	}
 	return s.dbErr(ctx, "load live articles", cur.Err())

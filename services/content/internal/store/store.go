@@ -120,6 +120,8 @@ type Store struct {
 	index       *articleindex.Index
 	indexLoaded atomic.Bool
 	indexFrom   changelog.Position // where FollowChanges starts; set by LoadIndex
+
+	image *startupImage // nil: no start-up image (UseStartupImage)
 }
 
 var _ domain.ArticleStore = (*Store)(nil)
