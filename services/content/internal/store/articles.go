@@ -188,10 +188,11 @@ func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *a
 	}
 }
 
-// recordIfPending stores the revision document of cur, the article as stored, when its
-// pending-revision marker names cur's revision: the write that made it was interrupted, or is
-// another replica's, still recording it (storing a revision twice is harmless). The caller holds
-// the article's lock.
+// recordIfPending records cur, the article as stored, when its pending-revision marker names
+// cur's revision: the write that made it was interrupted, or is another replica's, still
+// recording it (recording a revision twice is harmless). All of it, not only the revision
+// document: the caller replaces the marker next, and the write that does so may not land, after
+// which nothing would write cur's live and index entries. The caller holds the article's lock.
 func (s *Store) recordIfPending(ctx context.Context, cur *articleDoc) error {
 	var m pendingDoc
 	err := s.pending.FindOne(ctx, bson.D{{Key: "_id", Value: cur.ID}}).Decode(&m)
@@ -201,7 +202,10 @@ func (s *Store) recordIfPending(ctx context.Context, cur *articleDoc) error {
 	if err != nil {
 		return fmt.Errorf("reading the pending-revision marker of articles/%s: %w", cur.ID, err)
 	}
-	return s.storeRevision(ctx, cur)
+	if err := s.storeRevision(ctx, cur); err != nil {
+		return err
+	}
+	return s.recordEntries(ctx, cur, false)
 }
 
 // completeRevision records the revision doc has just been written at. A failure is only logged:
@@ -230,9 +234,15 @@ func (s *Store) recordRevision(ctx context.Context, doc *articleDoc, own bool) e
 	}
 	unlock, err := s.lockDoc(ctx, articlesCollection, doc.ID)
 	if err != nil {
-		return fmt.Errorf("clearing revisionPending of articles/%s: %w", doc.ID, err)
+		return fmt.Errorf("recording the revision of articles/%s: %w", doc.ID, err)
 	}
 	defer unlock()
+	return s.recordEntries(ctx, doc, own)
+}
+
+// recordEntries is recordRevision after the revision document: the live entry, the change-log
+// entry, the index entry, then the marker goes. The caller holds the article's lock.
+func (s *Store) recordEntries(ctx context.Context, doc *articleDoc, own bool) error {
 	// The live entry before the change-log entry, which makes other replicas read it.
 	if err := s.writeLiveDoc(ctx, doc); err != nil {
 		return err

@@ -708,6 +708,25 @@ func TestPendingRevisions(t *testing.T) {
 		}
 	})
 
+	// The write that replaces an interrupted revision's marker may itself not land; so it records
+	// all of that revision first (here: its change-log entry, written with its live and index
+	// entries), not only the revision document.
+	t.Run("update records all of the pending revision", func(t *testing.T) {
+		t.Parallel()
+		s, db := newStore(t)
+		a := newArticle("a", "a", "kh")
+		mustCreate(t, s, a)
+		a2 := mustUpdate(t, s, a, "update", func(n *domain.Article) { n.Draft.Title = "Second" })
+		interrupt(t, db, a2)
+		if res, err := db.Collection("article_changes").DeleteOne(damage(ctx), bson.D{{Key: "_id", Value: "a/2"}}); err != nil || res.DeletedCount != 1 {
+			t.Fatalf("deleting change a/2: %v, %+v", err, res)
+		}
+		mustUpdate(t, s, a2, "update", func(n *domain.Article) { n.Draft.Title = "Third" })
+		if n, err := db.Collection("article_changes").CountDocuments(damage(ctx), bson.D{{Key: "_id", Value: "a/2"}}); err != nil || n != 1 {
+			t.Errorf("change a/2: %d entries (%v), want 1: the interrupted revision was not recorded whole", n, err)
+		}
+	})
+
 	// A marker names a revision the article never reached: the write failed, or its replace is
 	// still on its way to the store. A young marker stays (the write may land and must then be
 	// recorded); one older than the grace goes.
