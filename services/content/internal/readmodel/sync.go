@@ -184,14 +184,17 @@ func (m *Model) follower(src Source, interval time.Duration) *changelog.Follower
 
 // applyChanges reads the articles of the changes not yet applied and applies them.
 func (m *Model) applyChanges(ctx context.Context, src Source, changes []domain.ArticleChange) error {
-	seen := map[string]bool{}
+	latest := map[string]int64{} // the newest revision the changes name, per article not applied yet
 	var ids []string
 	m.mu.Lock()
 	for _, c := range changes {
-		if !seen[c.ArticleID] && c.RevisionID > m.applied[c.ArticleID] {
-			seen[c.ArticleID] = true
+		if c.RevisionID <= m.applied[c.ArticleID] {
+			continue
+		}
+		if _, seen := latest[c.ArticleID]; !seen {
 			ids = append(ids, c.ArticleID)
 		}
+		latest[c.ArticleID] = max(latest[c.ArticleID], c.RevisionID)
 	}
 	m.mu.Unlock()
 	if len(ids) == 0 {
@@ -202,5 +205,14 @@ func (m *Model) applyChanges(ctx context.Context, src Source, changes []domain.A
 		return err
 	}
 	m.ApplyArticles(articles...)
+	// A write that left the live entry as it was (a draft edit of a published article) is
+	// logged at its revision while the entry read stays at an earlier one: what was read is
+	// what delivery shows at the logged revision, so that revision counts as applied (else each
+	// later read of the log would read the entry again).
+	m.mu.Lock()
+	for _, a := range articles {
+		m.applied[a.ID] = max(m.applied[a.ID], latest[a.ID])
+	}
+	m.mu.Unlock()
 	return nil
 }

@@ -3,6 +3,8 @@ package readmodel
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,5 +187,48 @@ func TestSearchFollowsLoad(t *testing.T) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("Search(%q) = %v, want %v", tt.query, got, tt.want)
 		}
+	}
+}
+
+// TestFollowAppliesALiveKeptWrite: a write that left the live entry as it was (a draft edit of a
+// published article) is logged at its revision while the entry read back stays at the earlier
+// one; the model counts the logged revision as applied, so later reads of the log (the overlap
+// window) do not fetch the article again.
+func TestFollowAppliesALiveKeptWrite(t *testing.T) {
+	src := &logSource{articles: map[string]*domain.Article{}}
+	now := time.Now()
+	src.write(liveArticle("a1", 1, "one", nil, 1, nil, nil, "s1"), now.Add(-time.Minute))
+	m := newTestModel(newCatalog(testSite("s1")))
+	since, err := m.Load(t.Context(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- m.Follow(ctx, src, since, 5*time.Millisecond) }()
+
+	src.mu.Lock() // revision 2 of a1 edits its draft only: logged, the live entry kept at 1
+	src.changes = append(src.changes, domain.ArticleChange{ArticleID: "a1", RevisionID: 2, Time: time.Now()})
+	src.mu.Unlock()
+	waitFor(t, func() bool { return m.AppliedRevision("a1") == 2 })
+	for i := range 3 { // later writes move the head: each read of the log re-reads a1's entry
+		src.write(liveArticle("b"+strconv.Itoa(i), 1, "b-"+strconv.Itoa(i), nil, 2, nil, nil, "s1"), time.Now())
+		waitFor(t, func() bool { return m.View("s1").Article("b-"+strconv.Itoa(i)) != nil })
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Follow = %v", err)
+	}
+	if m.View("s1").Article("one") == nil {
+		t.Error("the article of the kept live entry left the site")
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	fetched := 0
+	for _, ids := range src.fetched {
+		fetched += strings.Count(strings.Join(ids, ",")+",", "a1,")
+	}
+	if fetched != 1 {
+		t.Errorf("a1 fetched %d times, want once", fetched)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -77,7 +79,7 @@ func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 		return s.dbErr(ctx, "create "+a.Name(), err)
 	}
 	s.indexed(&doc)
-	s.completeRevision(ctx, &doc)
+	s.completeRevision(ctx, &doc, false)
 	return nil
 }
 
@@ -131,7 +133,8 @@ func (s *Store) UpdateArticle(ctx context.Context, prev, next *domain.Article) e
 		return err
 	}
 	s.releaseLost(ctx, next.ID, next.RevisionID, minus(prev.SlugKeys(), next.SlugKeys()))
-	s.completeRevision(ctx, &doc)
+	// replaceArticle left prev's revision recorded whole (recordIfPending), live entry included.
+	s.completeRevision(ctx, &doc, liveUnchanged(prev, next))
 	return nil
 }
 
@@ -205,16 +208,36 @@ func (s *Store) recordIfPending(ctx context.Context, cur *articleDoc) error {
 	if err := s.storeRevision(ctx, cur); err != nil {
 		return err
 	}
-	return s.recordEntries(ctx, cur, false)
+	return s.recordEntries(ctx, cur, false, false)
+}
+
+// liveUnchanged reports whether next leaves an article's live entry as prev had it: the same
+// live snapshot (or none), delete time and former slugs. A false "changed" only costs a write.
+func liveUnchanged(prev, next *domain.Article) bool {
+	if !prev.DeleteTime.Equal(next.DeleteTime) || !slices.Equal(prev.PublishedSlugs, next.PublishedSlugs) {
+		return false
+	}
+	switch {
+	case prev.Published == next.Published:
+		return true
+	case prev.Published == nil || next.Published == nil:
+		return false
+	}
+	return reflect.DeepEqual(*prev.Published, *next.Published)
 }
 
 // completeRevision records the revision doc has just been written at. A failure is only logged:
 // the article is written and carries revisionPending, so FlushPendingRevisions (or the next update)
 // records the revision later.
-func (s *Store) completeRevision(ctx context.Context, doc *articleDoc) {
+//
+// With liveKept, the live entry is left as it is: the write left the live snapshot, delete time
+// and former slugs as the recorded previous revision had them (liveUnchanged), so the stored entry
+// is already right, at that earlier revision. A draft edit of a published article then does not
+// rewrite its live entry, nor make other replicas read it again.
+func (s *Store) completeRevision(ctx context.Context, doc *articleDoc, liveKept bool) {
 	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
-	if err := s.recordRevision(ctx, doc, true); err != nil {
+	if err := s.recordRevisionKeeping(ctx, doc, true, liveKept); err != nil {
 		s.pendingSuspected.Store(true)
 		s.logger.WarnContext(ctx, "recording a revision failed; it stays pending and will be flushed",
 			slog.String("article", "articles/"+doc.ID), slog.Int64("revision", doc.Revision), slog.Any("err", err))
@@ -229,6 +252,12 @@ func (s *Store) completeRevision(ctx context.Context, doc *articleDoc) {
 // models itself (a write that returned), so that they need not read it back from the change log;
 // false for a revision completed later (FlushPendingRevisions), which nobody was given.
 func (s *Store) recordRevision(ctx context.Context, doc *articleDoc, own bool) error {
+	return s.recordRevisionKeeping(ctx, doc, own, false)
+}
+
+// recordRevisionKeeping is recordRevision that, with liveKept, leaves the live entry as stored
+// (see completeRevision).
+func (s *Store) recordRevisionKeeping(ctx context.Context, doc *articleDoc, own, liveKept bool) error {
 	if err := s.storeRevision(ctx, doc); err != nil {
 		return err
 	}
@@ -237,15 +266,17 @@ func (s *Store) recordRevision(ctx context.Context, doc *articleDoc, own bool) e
 		return fmt.Errorf("recording the revision of articles/%s: %w", doc.ID, err)
 	}
 	defer unlock()
-	return s.recordEntries(ctx, doc, own)
+	return s.recordEntries(ctx, doc, own, liveKept)
 }
 
 // recordEntries is recordRevision after the revision document: the live entry, the change-log
 // entry, the index entry, then the marker goes. The caller holds the article's lock.
-func (s *Store) recordEntries(ctx context.Context, doc *articleDoc, own bool) error {
+func (s *Store) recordEntries(ctx context.Context, doc *articleDoc, own, liveKept bool) error {
 	// The live entry before the change-log entry, which makes other replicas read it.
-	if err := s.writeLiveDoc(ctx, doc); err != nil {
-		return err
+	if !liveKept {
+		if err := s.writeLiveDoc(ctx, doc); err != nil {
+			return err
+		}
 	}
 	if err := s.logChange(ctx, doc, own); err != nil {
 		return err

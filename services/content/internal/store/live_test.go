@@ -284,3 +284,55 @@ func TestShardLiveEntries(t *testing.T) {
 		}
 	}
 }
+
+// A write that leaves the live snapshot, delete time and former slugs as they were (a draft edit
+// of a published article) keeps the live entry as stored, at its earlier revision; a write that
+// changes any of them rewrites it. Delivery reads the same snapshot either way.
+func TestLiveEntryKeptByDraftEdits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, db := newStore(t)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	entryRevision := func(tb testing.TB, id string) int64 {
+		tb.Helper()
+		var l struct {
+			Revision int64 `bson:"revision"`
+		}
+		if err := db.Collection(store.LiveShardName(id)).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&l); err != nil {
+			tb.Fatal(err)
+		}
+		return l.Revision
+	}
+	a := newArticle("kept", "kept", "kh")
+	mustCreate(t, s, a)
+	a = mustUpdate(t, s, a, "publish", func(n *domain.Article) { publish(n, at) })
+	live := deliveryView(a)
+	steps := []struct {
+		action    string
+		change    func(*domain.Article)
+		rewritten bool
+	}{
+		{"update", func(n *domain.Article) { n.Draft.Title = "A draft title" }, false},
+		{"update", func(n *domain.Article) { n.Draft.Tags = []string{"sleep"} }, false},
+		{"publish", func(n *domain.Article) { publish(n, at.Add(time.Hour)) }, true},
+		{"update", func(n *domain.Article) { n.Draft.Summary = "Edited after the publish" }, false},
+		{"delete", func(n *domain.Article) { n.DeleteTime = at.Add(2 * time.Hour) }, true},
+	}
+	for i, step := range steps {
+		a = mustUpdate(t, s, a, step.action, step.change)
+		want := live.RevisionID
+		if step.rewritten {
+			want, live = a.RevisionID, deliveryView(a)
+		}
+		if got := entryRevision(t, a.ID); got != want {
+			t.Errorf("step %d (%s): live entry at revision %d, want %d", i, step.action, got, want)
+		}
+		got, err := store.New(db, mongodb.NewDocLocks(), nil).GetArticlesForDelivery(ctx, []string{a.ID})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("step %d: GetArticlesForDelivery = %v, %v", i, got, err)
+		}
+		if diff := cmp.Diff(live, deliveryView(got[0]), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("step %d (%s): delivery reads (-want +got):\n%s", i, step.action, diff)
+		}
+	}
+}
