@@ -305,7 +305,10 @@ func TestLiveEntryKeptByDraftEdits(t *testing.T) {
 	}
 	a := newArticle("kept", "kept", "kh")
 	mustCreate(t, s, a)
-	a = mustUpdate(t, s, a, "publish", func(n *domain.Article) { publish(n, at) })
+	a = mustUpdate(t, s, a, "publish", func(n *domain.Article) {
+		publish(n, at)
+		n.Published.SearchText = "Search text of " + n.Published.Content.Title
+	})
 	live := deliveryView(a)
 	steps := []struct {
 		action    string
@@ -319,7 +322,14 @@ func TestLiveEntryKeptByDraftEdits(t *testing.T) {
 		{"delete", func(n *domain.Article) { n.DeleteTime = at.Add(2 * time.Hour) }, true},
 	}
 	for i, step := range steps {
-		a = mustUpdate(t, s, a, step.action, step.change)
+		// As the service writes: the article read back (its snapshot without search text, which
+		// only the live entry keeps), changed, the search text filled again.
+		a = mustUpdate(t, s, mustGet(t, s, a.ID), step.action, func(n *domain.Article) {
+			step.change(n)
+			if n.Published != nil {
+				n.Published.SearchText = "Search text of " + n.Published.Content.Title
+			}
+		})
 		want := live.RevisionID
 		if step.rewritten {
 			want, live = a.RevisionID, deliveryView(a)
