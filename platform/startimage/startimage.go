@@ -159,6 +159,13 @@ func (im *Image) Append(kind byte, doc []byte) {
 	im.size += 1 + int64(len(doc))
 }
 
+// Size returns how many bytes the image holds (appended so far).
+func (im *Image) Size() int64 {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.size
+}
+
 // Close writes the image out and seals it at key; the next Open with that key reads it. An
 // image that failed a write is discarded instead, and the error returned. Appends after Close
 // are dropped (and, as writes, move the head: the seal then no longer matches).
@@ -209,14 +216,16 @@ func (im *Image) writeSeal(s seal) error {
 }
 
 // Discard closes the image without sealing it and removes its file: for an owner that cannot
-// vouch for it (a load that did not finish, another writer's head moves).
-func (im *Image) Discard() {
+// vouch for it (a load that did not finish, another writer's head moves). It reports whether
+// the image was still open.
+func (im *Image) Discard() bool {
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	if im.f == nil {
-		return
+		return false
 	}
 	_ = im.f.Close()
 	im.f = nil
 	_ = os.Remove(filepath.Join(im.dir, entriesFile))
+	return true
 }

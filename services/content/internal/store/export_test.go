@@ -49,3 +49,6 @@ func RetryFlushNow(s *Store) {
 	s.flushMu.Unlock()
 	s.pendingSuspected.Store(true)
 }
+
+// BoundStartupImage makes the start-up image's bound bytes, whatever it loaded.
+func BoundStartupImage(s *Store, bytes int64) { s.image.bound = func(int64) int64 { return bytes } }

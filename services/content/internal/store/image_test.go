@@ -158,6 +158,11 @@ func TestStartupImage(t *testing.T) {
 			mustCreate(tb, other, newArticle("by-another", "by-another", "site-a"))
 			s.store.CloseStartupImage(ctx)
 		}},
+		{"the image grew past its bound", func(tb testing.TB, _ *mongo.Database, _ string, s imageStart) {
+			store.BoundStartupImage(s.store, 1)
+			mustCreate(tb, s.store, newArticle("past-the-bound", "past-the-bound", "site-a"))
+			s.store.CloseStartupImage(ctx)
+		}},
 		{"a load did not finish", func(tb testing.TB, db *mongo.Database, dir string, _ imageStart) {
 			s := store.New(db, mongodb.NewDocLocks(), nil)
 			s.UseStartupImage(dir)
