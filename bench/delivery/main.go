@@ -82,7 +82,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directories and logs")
 	flag.StringVar(&o.only, "only", "", `run only one section: "delivery", "management", "screening" or "resources" (with -write, the other sections of the file are kept); or "console": only the console screens of the management section, printed, never written`)
 	mgmtSizes := flag.String("management-sizes", "100,10000", "library sizes (articles) of the management section, comma-separated; empty skips it")
-	flag.IntVar(&o.mgmtReps, "management-reps", 30, "calls per management case")
+	flag.IntVar(&o.mgmtReps, "management-reps", 100, "calls per management case (a p99 needs 100)")
 	flag.IntVar(&o.resourceRows, "resource-rows", 10000, "rows per resources import file; the resources section imports two")
 	flag.StringVar(&o.consoleQuestionnaire, "console-questionnaire", "services/screening/internal/instruments/data/kratom-self-check.json",
 		"questionnaire (API JSON) created on each management run for the console's Questionnaires screens")

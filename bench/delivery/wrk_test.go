@@ -92,3 +92,34 @@ func TestManagementSectionSurvivesADeliveryRewrite(t *testing.T) {
 		t.Errorf("replacing the section with itself changed the report:\n%s", again)
 	}
 }
+
+func TestQuantileIsNearestRank(t *testing.T) {
+	ms := func(ns ...int) []time.Duration {
+		out := make([]time.Duration, len(ns))
+		for i, n := range ns {
+			out[i] = time.Duration(n) * time.Millisecond
+		}
+		return out
+	}
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = 100 - i // 100 ms down to 1 ms
+	}
+	for _, tc := range []struct {
+		name    string
+		samples []time.Duration
+		q       float64
+		want    time.Duration
+	}{
+		{"p99 of 100 is the second slowest", ms(hundred...), 0.99, 99 * time.Millisecond},
+		{"p50 of 100 is the 50th", ms(hundred...), 0.5, 50 * time.Millisecond},
+		{"p99 of 30 is the slowest", ms(hundred[70:]...), 0.99, 30 * time.Millisecond},
+		{"p0 is the fastest", ms(3, 1, 2), 0, time.Millisecond},
+		{"one sample", ms(7), 0.99, 7 * time.Millisecond},
+	} {
+		s := &opStats{Samples: tc.samples}
+		if got := s.quantile(tc.q); got != tc.want {
+			t.Errorf("%s: quantile(%v) = %v, want %v", tc.name, tc.q, got, tc.want)
+		}
+	}
+}
