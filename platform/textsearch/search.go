@@ -2,6 +2,7 @@ package textsearch
 
 import (
 	"cmp"
+	"encoding/binary"
 	"math"
 	"slices"
 	"strings"
@@ -45,12 +46,13 @@ type clause struct {
 
 // cursor walks one term's posting list.
 type cursor struct {
-	pl   *postingList
-	docs []int32
-	i    int
-	offI int     // posting whose positions start at off ...
-	off  uint32  // ... (a cache, so that sequential access is O(1))
-	idf  float64 // idf times the match weight (1, or prefixWeight)
+	pl    *postingList
+	i     int32   // current posting; pl.n at the end
+	slot  int32   // its slot, endDoc at the end
+	cnt   int     // its number of positions
+	start int     // byte offset of its positions (see postingList)
+	next  int     // byte offset of the posting after it
+	idf   float64 // idf times the match weight (1, or prefixWeight)
 }
 
 type cand struct{ tid, df int32 }
@@ -216,8 +218,9 @@ func (s *scratch) parse(q string) bool {
 func idf(n, df float64) float64 { return math.Log(1 + (n-df+0.5)/(df+0.5)) }
 
 func (ix *Index) cursorFor(tid int32, idf float64) cursor {
-	pl := &ix.post[tid]
-	return cursor{pl: pl, docs: pl.docs, idf: idf}
+	c := cursor{pl: &ix.post[tid], i: -1, slot: -1, idf: idf}
+	c.advance()
+	return c
 }
 
 // lookup returns the live term with the given stem.
@@ -249,7 +252,7 @@ func (ix *Index) resolve(s *scratch) bool {
 				}
 				df := ix.post[tid].df
 				s.curs = append(s.curs, ix.cursorFor(tid, idf(n, float64(df))))
-				cl.cost = min(cl.cost, len(ix.post[tid].docs))
+				cl.cost = min(cl.cost, int(ix.post[tid].n))
 			}
 		case !qc.prefix:
 			t := &s.kept[qc.t0]
@@ -263,20 +266,20 @@ func (ix *Index) resolve(s *scratch) bool {
 			s.exact = append(s.exact, tid)
 			cl.kind = clTerm
 			s.curs = append(s.curs, ix.cursorFor(tid, idf(n, float64(ix.post[tid].df))))
-			cl.cost = len(ix.post[tid].docs)
+			cl.cost = int(ix.post[tid].n)
 		default:
 			t := &s.kept[qc.t0]
 			exact, exactIdf := int32(-1), math.Inf(1)
 			if tid, found := ix.lookup(s.buf[t.stem.a:t.stem.b]); found {
 				exact, exactIdf = tid, idf(n, float64(ix.post[tid].df))
 				s.curs = append(s.curs, ix.cursorFor(tid, exactIdf))
-				cl.cost += len(ix.post[tid].docs)
+				cl.cost += int(ix.post[tid].n)
 			}
 			ix.expand(s, s.buf[t.surf.a:t.surf.b], exact, len(s.qcl) > 1)
 			for _, c := range s.cands {
 				w := min(idf(n, float64(c.df)), exactIdf) * prefixWeight
 				s.curs = append(s.curs, ix.cursorFor(c.tid, w))
-				cl.cost += len(ix.post[c.tid].docs)
+				cl.cost += int(ix.post[c.tid].n)
 			}
 			switch len(s.curs) - int(lo) {
 			case 0:
@@ -412,57 +415,117 @@ outer:
 	}
 }
 
-func (c *cursor) doc() int32 {
-	if c.i < len(c.docs) {
-		return c.docs[c.i]
+func (c *cursor) doc() int32 { return c.slot }
+
+// advance moves to the next posting (from i = −1: the first).
+func (c *cursor) advance() {
+	if c.slot != endDoc {
+		c.seek(c.slot + 1)
 	}
-	return endDoc
 }
 
-// seek advances to the first posting with slot >= t (galloping search) and
-// returns its slot, or endDoc.
+// positions returns the current posting's positions (see postingList).
+func (c *cursor) positions() []byte { return c.pl.data[c.start:c.next] }
+
+// seek advances to the first posting with slot >= t and returns its slot, or endDoc. It
+// gallops over the skip entries to the last block starting at or before t, then reads
+// postings one by one (the common cases of the uvarints inlined by hand: this is most of an
+// intersection's time).
 func (c *cursor) seek(t int32) int32 {
-	docs := c.docs
-	i := c.i
-	if i >= len(docs) {
-		return endDoc
+	if c.slot >= t {
+		return c.slot
 	}
-	if docs[i] >= t {
-		return docs[i]
+	pl := c.pl
+	data := pl.data
+	i, slot, off := c.i, c.slot, c.next
+	skip := pl.skip
+	if lo := int(i>>skipShift) + 1; lo < len(skip) && skip[lo].slot <= t {
+		step := 1 // skip[lo].slot <= t
+		hi := lo + step
+		for hi < len(skip) && skip[hi].slot <= t {
+			lo = hi
+			step <<= 1
+			hi = lo + step
+		}
+		hi = min(hi, len(skip))
+		for lo+1 < hi { // skip[lo].slot <= t, and skip[hi].slot > t or hi == len(skip)
+			m := int(uint(lo+hi) >> 1)
+			if skip[m].slot <= t {
+				lo = m
+			} else {
+				hi = m
+			}
+		}
+		e := skip[lo]
+		gap, _ := uvarint(data[e.off:])
+		// Just before the block's first posting, which the loop reads.
+		i, slot, off = int32(lo<<skipShift)-1, e.slot-int32(gap), int(e.off)
 	}
-	lo, step := i, 1 // docs[lo] < t
-	hi := lo + step
-	for hi < len(docs) && docs[hi] < t {
-		lo = hi
-		step <<= 1
-		hi = lo + step
-	}
-	hi = min(hi, len(docs))
-	for lo+1 < hi { // docs[lo] < t, and docs[hi] >= t or hi == len(docs)
-		m := int(uint(lo+hi) >> 1)
-		if docs[m] < t {
-			lo = m
+	var cnt, start int
+	for slot < t {
+		i++
+		if i >= pl.n {
+			c.i, c.slot, c.cnt, c.start, c.next = pl.n, endDoc, 0, 0, 0
+			return endDoc
+		}
+		if g := data[off]; g < 0x80 {
+			slot += int32(g)
+			off++
 		} else {
-			hi = m
+			gap, n := uvarintLong(data[off:])
+			slot += int32(gap)
+			off += n
+		}
+		switch c0 := data[off]; {
+		case c0 > 1 && c0 < 0x80 && data[off+1] < 0x80: // count, then extra bytes
+			cnt, start = int(c0), off+2
+			off = start + cnt + int(data[off+1])
+		case c0 == 1: // one position of one to three bytes
+			cnt, start = 1, off+1
+			switch {
+			case data[start] < 0x80:
+				off = start + 1
+			case data[start+1] < 0x80:
+				off = start + 2
+			default:
+				off = start + 3
+			}
+		default:
+			var size int
+			cnt, start, size = positionsAt(data, off)
+			off = start + size
 		}
 	}
-	c.i = hi
-	if hi < len(docs) {
-		return docs[hi]
-	}
-	return endDoc
+	c.i, c.slot, c.cnt, c.start, c.next = i, slot, cnt, start, off
+	return slot
 }
 
-// positions returns the current posting's positions.
-func (c *cursor) positions() []uint16 {
-	pl, i := c.pl, c.i
-	if block := i &^ (skipEvery - 1); c.offI < block || c.offI > i {
-		c.offI, c.off = block, pl.skip[i>>skipShift]
+// positionReader decodes a posting's positions in ascending order.
+type positionReader struct {
+	b    []byte
+	i, p int // next byte to read; the current position
+}
+
+// next moves to the next position and reports whether there was one.
+func (r *positionReader) next() bool {
+	if r.i >= len(r.b) {
+		return false
 	}
-	for ; c.offI < i; c.offI++ {
-		c.off += uint32(pl.cnt[c.offI])
+	c := r.b[r.i]
+	if c >= 0x80 {
+		return r.nextLong()
 	}
-	return pl.pos[c.off : c.off+uint32(pl.cnt[i])]
+	r.i++
+	r.p += int(c)
+	return true
+}
+
+// nextLong is next of a position more than 127 after the current one (r.i < len(r.b)).
+func (r *positionReader) nextLong() bool {
+	d, n := binary.Uvarint(r.b[r.i:])
+	r.i += n
+	r.p += int(d)
+	return true
 }
 
 func (cl *clause) seek(t int32) int32 {
@@ -517,30 +580,54 @@ func (cl *clause) seekPhrase(t int32) int32 {
 // for some p. Field bases leave unused gap positions, so a phrase never spans
 // two fields.
 func phraseAt(cs []cursor) bool {
-	var idx [MaxQueryTerms]int
-	var lists [MaxQueryTerms][]uint16
+	// Decoding is inlined by hand, on locals, as this loop is most of a phrase query's time.
+	var rs [MaxQueryTerms]positionReader
 	for j := range cs {
-		lists[j] = cs[j].positions()
+		rs[j].b = cs[j].positions()
+		if !rs[j].next() {
+			return false
+		}
 	}
-next:
-	for _, p := range lists[0] {
+	fb, fi, fp := rs[0].b, rs[0].i, rs[0].p
+	for {
+		matched := true
 		for j := 1; j < len(cs); j++ {
-			want := int(p) + j
-			l, k := lists[j], idx[j]
-			for k < len(l) && int(l[k]) < want {
-				k++
+			r := &rs[j]
+			b, i, p, want := r.b, r.i, r.p, fp+j
+			for p < want {
+				if i >= len(b) {
+					return false
+				}
+				if c := b[i]; c < 0x80 {
+					i++
+					p += int(c)
+				} else {
+					d, n := binary.Uvarint(b[i:])
+					i += n
+					p += int(d)
+				}
 			}
-			idx[j] = k
-			if k == len(l) {
-				return false
-			}
-			if int(l[k]) != want {
-				continue next
+			r.i, r.p = i, p
+			if p != want {
+				matched = false
+				break
 			}
 		}
-		return true
+		if matched {
+			return true
+		}
+		if fi >= len(fb) {
+			return false
+		}
+		if c := fb[fi]; c < 0x80 {
+			fi++
+			fp += int(c)
+		} else {
+			d, n := binary.Uvarint(fb[fi:])
+			fi += n
+			fp += int(d)
+		}
 	}
-	return false
 }
 
 func (cl *clause) siftDown(k int) {
@@ -585,19 +672,25 @@ func (s *scratch) clauseScore(cl *clause, d int32, lens *[numFields]uint16) floa
 
 // termScore is the per-field BM25 of the cursor's current posting.
 func (s *scratch) termScore(c *cursor, lens *[numFields]uint16) float64 {
-	p := c.positions()
+	// Positions ascend: read the title's and the summary's; the rest are the body's.
 	var tf [numFields]int
-	k := 0
-	for k < len(p) && p[k] < summaryBase {
-		k++
+	if p := c.positions(); len(p) >= 2 && p[0] >= 0x80 && int(p[0]&0x7f)|int(p[1]&0x7f)<<7 >= bodyBase {
+		tf[fieldBody] = c.cnt // the first position is in the body (the usual case, made quick)
+	} else {
+		r := positionReader{b: p}
+		for k := range c.cnt {
+			r.next()
+			if r.p >= bodyBase {
+				tf[fieldBody] = c.cnt - k
+				break
+			}
+			if r.p < summaryBase {
+				tf[fieldTitle]++
+			} else {
+				tf[fieldSummary]++
+			}
+		}
 	}
-	tf[fieldTitle] = k
-	j := k
-	for j < len(p) && p[j] < bodyBase {
-		j++
-	}
-	tf[fieldSummary] = j - k
-	tf[fieldBody] = len(p) - j
 	sc := 0.0
 	for f := range numFields {
 		if tf[f] > 0 {
