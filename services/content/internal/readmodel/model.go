@@ -6,8 +6,10 @@
 // store. Writers (the content service's own writes, the change-log follower for writes made by
 // other processes, and site catalog changes) are serialized by one mutex; a write touches only
 // the sites the changed articles are (or were) live on, renders only the changed articles, and
-// derives each such site's next view from its current one (copy-on-write: sorted slices updated
-// by merging, maps cloned and patched). A site's settings change re-renders that site only.
+// derives each such site's next view from its current one (copy-on-write: the listing order and
+// each tag's and topic's entries are chunked lists, and the id, slug, redirect and label indexes
+// sharded maps, of which a write copies only the chunks and shards it changes, so its cost does
+// not grow with the site). A site's settings change re-renders that site only.
 //
 // The read model only reads: it never migrates or prunes the store it follows.
 package readmodel

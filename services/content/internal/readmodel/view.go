@@ -20,13 +20,13 @@ import (
 // locks.
 type View struct {
 	site      *Site
-	cacheAge  []string            // Cache-Control header value
-	ordered   []*Entry            // listing order: newest first (see entryOrder)
-	byID      *idIndex            // by article id
-	bySlug    map[string]*Entry   // by current slug
-	redirects map[string]string   // former slug → current slug
-	byTag     map[string][]*Entry // in listing order
-	byTopic   map[string][]*Entry
+	cacheAge  []string                // Cache-Control header value
+	ordered   *entryList              // listing order: newest first (see entryOrder)
+	byID      *shardedMap[*Entry]     // by article id
+	bySlug    *shardedMap[*Entry]     // by current slug
+	redirects *shardedMap[string]     // former slug → current slug
+	byTag     *shardedMap[*entryList] // tag → its entries; a tag without any has no list
+	byTopic   *shardedMap[*entryList]
 	search    *textsearch.Index // shared by the site's views; updated in place
 	// searchReady is closed once search has every article loaded at start (Model.BuildSearch).
 	searchReady <-chan struct{}
@@ -38,35 +38,39 @@ type View struct {
 
 // newView builds a site's view from scratch from its state.
 func newView(m *Model, st *siteState) *View {
+	ordered := slices.SortedFunc(maps.Values(st.entries), entryOrder)
 	v := &View{
 		site:        st.site,
 		cacheAge:    []string{CacheControl(st.site.Public, st.site.CacheMaxAgeSeconds)},
-		ordered:     slices.SortedFunc(maps.Values(st.entries), entryOrder),
-		byID:        newIDIndex(st.entries),
-		bySlug:      map[string]*Entry{},
-		redirects:   map[string]string{},
-		byTag:       map[string][]*Entry{},
-		byTopic:     map[string][]*Entry{},
+		ordered:     newEntryList(ordered),
 		search:      m.searchIndex(st.site.ID),
 		searchReady: m.searchReady,
 
 		renderSitemap: m.renderSitemap,
 		renderFeed:    m.renderFeed,
 	}
-	for _, e := range v.ordered {
+	byTag, byTopic := map[string][]*Entry{}, map[string][]*Entry{}
+	for _, e := range ordered {
 		for _, t := range e.Tags {
-			v.byTag[t] = append(v.byTag[t], e)
+			byTag[t] = append(byTag[t], e)
 		}
 		for _, t := range e.Topics {
-			v.byTopic[t] = append(v.byTopic[t], e)
+			byTopic[t] = append(byTopic[t], e)
 		}
 	}
+	v.byTag, v.byTopic = labelIndex(byTag), labelIndex(byTopic)
+	byID := newShardedMap[*Entry]().patch()
+	for id, e := range st.entries {
+		byID.set(id, e)
+	}
+	bySlug, redirects := newShardedMap[*Entry]().patch(), newShardedMap[string]().patch()
 	for slug := range st.current {
-		resolveSlug(st, slug, v.bySlug, v.redirects)
+		resolveSlug(st, slug, bySlug, redirects)
 	}
 	for slug := range st.former {
-		resolveSlug(st, slug, v.bySlug, v.redirects)
+		resolveSlug(st, slug, bySlug, redirects)
 	}
+	v.byID, v.bySlug, v.redirects = byID.done(), bySlug.done(), redirects.done()
 	return v
 }
 
@@ -103,14 +107,20 @@ func (v *View) patched(m *Model, st *siteState, c *siteChange) *View {
 			}
 		}
 	}
-	slices.SortFunc(added, entryOrder)
-	n.ordered = merge(v.ordered, removed, added)
-	n.byID = v.byID.patched(slices.Collect(maps.Keys(c.old)), added)
-	n.byTag, n.byTopic = maps.Clone(v.byTag), maps.Clone(v.byTopic)
+	n.ordered = v.ordered.patched(removed, added)
+	byID := v.byID.patch()
+	for id := range c.old {
+		byID.delete(id)
+	}
+	for _, e := range added {
+		byID.set(e.ID, e)
+	}
+	n.byID = byID.done()
+	byTag, byTopic := v.byTag.patch(), v.byTopic.patch()
 	for label := range labels {
-		index, name := n.byTag, label[1:]
+		index, name := byTag, label[1:]
 		if label[0] == 'p' {
-			index = n.byTopic
+			index = byTopic
 		}
 		has := func(e *Entry) bool {
 			if label[0] == 'p' {
@@ -124,54 +134,54 @@ func (v *View) patched(m *Model, st *siteState, c *siteChange) *View {
 				with = append(with, e)
 			}
 		}
-		if list := merge(index[name], removed, with); len(list) > 0 {
-			index[name] = list
+		list, _ := index.get(name)
+		if list = list.patched(removed, with); list.len() > 0 {
+			index.set(name, list)
 		} else {
-			delete(index, name)
+			index.delete(name)
 		}
 	}
-	n.bySlug, n.redirects = maps.Clone(v.bySlug), maps.Clone(v.redirects)
+	n.byTag, n.byTopic = byTag.done(), byTopic.done()
+	bySlug, redirects := v.bySlug.patch(), v.redirects.patch()
 	for slug := range c.slugs {
-		resolveSlug(st, slug, n.bySlug, n.redirects)
+		resolveSlug(st, slug, bySlug, redirects)
 	}
+	n.bySlug, n.redirects = bySlug.done(), redirects.done()
 	return n
 }
 
-// merge returns list (in listing order) without the removed entries and with added (in
-// listing order) merged in. list is not modified. Positions are found by binary search and the
-// runs between them copied, so the cost is a copy of list plus O(log n) per change.
-func merge(list, removed, added []*Entry) []*Entry {
-	out := make([]*Entry, 0, len(list)+len(added))
-	var drop []int
-	for _, r := range removed {
-		if i, found := slices.BinarySearchFunc(list, r, entryOrder); found && list[i] == r {
-			drop = append(drop, i)
-		}
+// labelIndex returns the index of a tag's or topic's entries, each list in listing order.
+func labelIndex(lists map[string][]*Entry) *shardedMap[*entryList] {
+	p := newShardedMap[*entryList]().patch()
+	for label, list := range lists {
+		p.set(label, newEntryList(list))
 	}
-	slices.Sort(drop)
-	start := 0
-	for _, i := range drop {
-		out = append(out, list[start:i]...)
-		start = i + 1
-	}
-	out = append(out, list[start:]...)
-	for _, e := range added {
-		i, _ := slices.BinarySearchFunc(out, e, entryOrder)
-		out = slices.Insert(out, i, e)
-	}
-	return out
+	return p.done()
 }
 
 // resolveSlug sets what slug answers on the site: the first (in listing order) live article
 // whose current slug it is, or else a redirect to the current slug of the first one that was
 // published under it before, or else nothing.
-func resolveSlug(st *siteState, slug string, bySlug map[string]*Entry, redirects map[string]string) {
-	delete(bySlug, slug)
-	delete(redirects, slug)
-	if e := firstEntry(st, st.current[slug]); e != nil {
-		bySlug[slug] = e
-	} else if e := firstEntry(st, st.former[slug]); e != nil {
-		redirects[slug] = e.Slug
+func resolveSlug(st *siteState, slug string, bySlug *mapPatch[*Entry], redirects *mapPatch[string]) {
+	e := firstEntry(st, st.current[slug])
+	var to *Entry
+	if e == nil {
+		to = firstEntry(st, st.former[slug])
+	}
+	// Only what changes is written, so that unchanged shards stay shared.
+	if old, _ := bySlug.get(slug); old != e {
+		if e == nil {
+			bySlug.delete(slug)
+		} else {
+			bySlug.set(slug, e)
+		}
+	}
+	old, had := redirects.get(slug)
+	switch {
+	case to == nil && had:
+		redirects.delete(slug)
+	case to != nil && (!had || old != to.Slug):
+		redirects.set(slug, to.Slug)
 	}
 }
 
@@ -200,23 +210,25 @@ func (v *View) Site() *Site { return v.site }
 func (v *View) CacheControl() []string { return v.cacheAge }
 
 // Article returns the live article with this current slug, or nil.
-func (v *View) Article(slug string) *Entry { return v.bySlug[slug] }
+func (v *View) Article(slug string) *Entry {
+	e, _ := v.bySlug.get(slug)
+	return e
+}
 
 // Redirect returns the current slug of the live article once published under slug.
 func (v *View) Redirect(slug string) (string, bool) {
-	to, ok := v.redirects[slug]
-	return to, ok
+	return v.redirects.get(slug)
 }
 
 // Len returns the number of live articles.
-func (v *View) Len() int { return len(v.ordered) }
+func (v *View) Len() int { return v.ordered.len() }
 
 // LastChange is when the view's content last changed: the newest publish time, or the site's
 // own update time.
 func (v *View) LastChange() time.Time {
 	t := v.site.UpdateTime
-	if len(v.ordered) > 0 && v.ordered[0].PublishTime.After(t) {
-		t = v.ordered[0].PublishTime
+	if first := v.ordered.first(); first != nil && first.PublishTime.After(t) {
+		t = first.PublishTime
 	}
 	if t.IsZero() {
 		t = time.Unix(0, 0).UTC()
@@ -243,34 +255,29 @@ func (c *Cursor) after(e *Entry) bool {
 func (v *View) ListPage(tag, topic string, after *Cursor, size int) ([]*Entry, *Cursor) {
 	source := v.ordered
 	if tag != "" {
-		source = v.byTag[tag]
+		source, _ = v.byTag.get(tag)
 	} else if topic != "" {
-		source = v.byTopic[topic]
+		source, _ = v.byTopic.get(topic)
 	}
-	start := 0
+	skip := func(*Entry) bool { return false }
 	if after != nil {
-		for start < len(source) && !after.after(source[start]) {
-			start++
-		}
+		skip = func(e *Entry) bool { return !after.after(e) }
 	}
 	var out []*Entry
-	i := start
-	for ; i < len(source) && len(out) < size; i++ {
-		e := source[i]
+	var next *Cursor
+	source.from(skip, func(e *Entry) bool {
 		if tag != "" && topic != "" && !slices.Contains(e.Topics, topic) {
-			continue
+			return true
+		}
+		if len(out) == size { // there is something left
+			last := out[len(out)-1]
+			next = &Cursor{T: last.PublishTime, I: last.ID}
+			return false
 		}
 		out = append(out, e)
-	}
-	if len(out) == size {
-		for ; i < len(source); i++ { // is there anything left?
-			if tag == "" || topic == "" || slices.Contains(source[i].Topics, topic) {
-				last := out[len(out)-1]
-				return out, &Cursor{T: last.PublishTime, I: last.ID}
-			}
-		}
-	}
-	return out, nil
+		return true
+	})
+	return out, next
 }
 
 // Hit is a search result.
@@ -295,7 +302,7 @@ func (v *View) Search(ctx context.Context, query string) ([]Hit, error) {
 	hits := v.search.Search(query)
 	out := make([]Hit, 0, len(hits))
 	for _, h := range hits {
-		if e := v.byID.get(h.ID); e != nil {
+		if e, _ := v.byID.get(h.ID); e != nil {
 			out = append(out, Hit{Entry: e, Score: h.Score})
 		}
 	}
@@ -305,13 +312,13 @@ func (v *View) Search(ctx context.Context, query string) ([]Hit, error) {
 // Sitemap returns the view's sitemap, rendered on first use. A failed render is not kept: the
 // next call tries again.
 func (v *View) Sitemap() (*httpcache.Body, error) {
-	return v.sitemap.get(func() ([]byte, error) { return v.renderSitemap(v.site, v.ordered, v.LastChange()) })
+	return v.sitemap.get(func() ([]byte, error) { return v.renderSitemap(v.site, v.ordered.slice(), v.LastChange()) })
 }
 
 // Feed returns the view's Atom feed, rendered on first use. A failed render is not kept: the
 // next call tries again.
 func (v *View) Feed() (*httpcache.Body, error) {
-	return v.feed.get(func() ([]byte, error) { return v.renderFeed(v.site, v.ordered, v.LastChange()) })
+	return v.feed.get(func() ([]byte, error) { return v.renderFeed(v.site, v.ordered.slice(), v.LastChange()) })
 }
 
 // Pages returns the view's cache of rendered list pages.
