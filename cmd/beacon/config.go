@@ -204,7 +204,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	str(&cfg.Sites.Database, "sites-database", "database of the sites service")
 	str(&cfg.ServiceKey, "service-key", "API key (viewer, all sites) a process without the sites service reads sites with; needed by --target=gateway")
 	dur(&cfg.CatalogRefresh, "catalog-refresh", "how often the site catalog reloads every site")
-	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "how often scheduled articles are checked")
+	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "the least time between two checks of the scheduled articles (the scheduler sleeps until the next is due)")
 	dur(&cfg.Content.DeliveryPollInterval, "delivery-poll-interval", "how often delivery read models poll the store for other replicas' changes")
 	str(&cfg.LintTuning, "lint-tuning", "YAML file of per-site clinical-claim lint adjustments (disable a rule, change its severity), the default beneath each site's lint_tuning setting; empty for none")
 	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for 90% of the container's memory limit (cgroup), or none without one")

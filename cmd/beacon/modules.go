@@ -24,6 +24,7 @@ import (
 	"github.com/beaconcms/beacon/gateway"
 	"github.com/beaconcms/beacon/gen/openapi"
 	"github.com/beaconcms/beacon/platform/auth"
+	"github.com/beaconcms/beacon/platform/changelog"
 	"github.com/beaconcms/beacon/platform/grpcserver"
 	"github.com/beaconcms/beacon/platform/idempotency"
 	"github.com/beaconcms/beacon/platform/loop"
@@ -137,7 +138,7 @@ var serviceModules = []serviceModule{
 			if a.content != nil {
 				return a.content.Delivery().ReadSide(), nil, nil
 			}
-			d, err := content.OpenDelivery(ctx, a.store.client, a.cfg.Content, a.store.tokens, a.catalog, a.logger)
+			d, err := content.OpenDelivery(ctx, a.store.client, a.cfg.Content, a.store.tokens, a.catalog, a.store.changes(a.cfg.Content.Database), a.logger)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -163,7 +164,7 @@ var serviceModules = []serviceModule{
 				return a.resources.ReadSide(), nil, nil
 			}
 			m, err := resources.OpenReadModel(ctx, resources.Deps{DB: a.store.client.Database(a.cfg.Resources.Database),
-				Tokens: a.store.tokens, Sites: a.catalog}, a.cfg.Resources, a.logger)
+				Tokens: a.store.tokens, Sites: a.catalog, Changes: a.store.changes(a.cfg.Resources.Database)}, a.cfg.Resources, a.logger)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -354,6 +355,9 @@ func (a *app) initCatalog(ctx context.Context) (modules.Service, error) {
 			return nil, err
 		}
 		a.sites = svc
+		// Sites written by another process reach the catalog when the embedded store here tells
+		// of them; without it (MongoDB, or a store in another process), by the refresh.
+		cfg.Changes = a.store.changes(a.cfg.Sites.Database)
 		a.catalog = sitecatalog.New(svc, cfg, a.logger)
 	} else {
 		addr := a.cfg.ServiceAddrs["sites"]
@@ -446,7 +450,11 @@ func (a *app) initGRPC(ctx context.Context) (modules.Service, error) {
 
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return srv.Serve(lis) })
-		g.Go(func() error { return watchStore(gctx, a.store.client, srv, names, a.logger) })
+		if a.store.embedded == nil {
+			// An embedded store running in this process is reachable exactly while the process
+			// runs: nothing to watch, and no ping every few seconds.
+			g.Go(func() error { return watchStore(gctx, a.store.client, srv, names, a.logger) })
+		}
 		g.Go(func() error {
 			select {
 			case <-shutdownBegun: // take this replica out of rotation while the others stop
@@ -757,7 +765,10 @@ const storeWatchInterval = 5 * time.Second
 type stored struct {
 	client *mongo.Client
 	uri    string
-	tokens *pagetoken.Codec
+	// embedded is the embedded store when this process runs it (nil for --mongodb-uri, and for a
+	// store served by another process): it tells of every commit to its databases (changes).
+	embedded *mongodb.Embedded
+	tokens   *pagetoken.Codec
 	// locks are the process's one set of document write locks, passed to every store.
 	locks *mongodb.DocLocks
 	// imageDir is where services keep start-up images (package startimage), a directory per
@@ -771,4 +782,14 @@ func (st stored) imageDirOf(db *mongo.Database) string {
 		return ""
 	}
 	return filepath.Join(st.imageDir, db.Name())
+}
+
+// changes tells of the writes to database as they happen, when this process runs the embedded
+// store (which sees every commit, whichever process makes it); nil otherwise, and readers of
+// the database then poll it.
+func (s stored) changes(database string) changelog.Changes {
+	if s.embedded == nil {
+		return nil
+	}
+	return s.embedded.Changes(database)
 }

@@ -108,7 +108,7 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 // openStored opens the store and the page-token codec, and makes the process's one set of
 // document write locks.
 func openStored(ctx context.Context, cfg Config, logger *slog.Logger, extra ...*options.ClientOptions) (stored, func(), error) {
-	client, uri, closeStore, err := openStoreURI(ctx, cfg, logger, extra...)
+	client, uri, embedded, closeStore, err := openStoreURI(ctx, cfg, logger, extra...)
 	if err != nil {
 		return stored{}, nil, err
 	}
@@ -117,7 +117,7 @@ func openStored(ctx context.Context, cfg Config, logger *slog.Logger, extra ...*
 		closeStore()
 		return stored{}, nil, err
 	}
-	st := stored{client: client, uri: uri, tokens: tokens, locks: mongodb.NewDocLocks()}
+	st := stored{client: client, uri: uri, embedded: embedded, tokens: tokens, locks: mongodb.NewDocLocks()}
 	if cfg.MongoURI == "" {
 		// The embedded store runs in this process, which alone writes its databases: its
 		// services may keep start-up images beside it.
@@ -158,7 +158,7 @@ func newResources(ctx context.Context, cfg Config, st stored, catalog *sitecatal
 	if err := resources.Migrate(ctx, db, logger); err != nil {
 		return nil, err
 	}
-	return resources.New(ctx, resources.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: catalog}, cfg.Resources, logger)
+	return resources.New(ctx, resources.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: catalog, Changes: st.changes(cfg.Resources.Database)}, cfg.Resources, logger)
 }
 
 // newScreening migrates the screening database and builds the service. The service calls
@@ -257,31 +257,39 @@ func screeningKey(ctx context.Context, a *app) (string, error) {
 
 // openStore connects to cfg.MongoURI, or starts the embedded store under cfg.DataDir.
 func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*mongo.Client, func(), error) {
-	client, _, closeStore, err := openStoreURI(ctx, cfg, logger)
+	client, _, _, closeStore, err := openStoreURI(ctx, cfg, logger)
 	return client, closeStore, err
 }
 
-// openStoreURI is openStore that also returns the URI it connected to.
-func openStoreURI(ctx context.Context, cfg Config, logger *slog.Logger, extra ...*options.ClientOptions) (*mongo.Client, string, func(), error) {
+// embeddedHeartbeat is how often the driver checks an embedded store running in this process.
+const embeddedHeartbeat = time.Minute
+
+// openStoreURI is openStore that also returns the URI it connected to, and the embedded store
+// when it started one in this process (nil for --mongodb-uri).
+func openStoreURI(ctx context.Context, cfg Config, logger *slog.Logger, extra ...*options.ClientOptions) (*mongo.Client, string, *mongodb.Embedded, func(), error) {
 	uri := cfg.MongoURI
 	var embedded *mongodb.Embedded
 	if uri == "" {
 		var err error
 		embedded, err = mongodb.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "store"), logger)
 		if err != nil {
-			return nil, "", nil, fmt.Errorf("start embedded store: %w", err)
+			return nil, "", nil, nil, fmt.Errorf("start embedded store: %w", err)
 		}
 		uri = embedded.URI()
 		logger.Info("embedded store started", "dir", filepath.Join(cfg.DataDir, "store"))
+		// The server runs in this process, on a socket: its state cannot change under the
+		// driver, which checks it again at once after a failed command anyway. A heartbeat
+		// every minute instead of the driver's 10 s keeps an idle process asleep.
+		extra = append([]*options.ClientOptions{options.Client().SetHeartbeatInterval(embeddedHeartbeat)}, extra...)
 	}
 	client, err := mongodb.Connect(ctx, uri, extra...)
 	if err != nil {
 		if embedded != nil {
 			_ = embedded.Close()
 		}
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
-	return client, uri, func() {
+	return client, uri, embedded, func() {
 		disconnectCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = client.Disconnect(disconnectCtx)

@@ -57,6 +57,19 @@ type Follower[E any] struct {
 	// Progress, when set, records how far the follower has got (for metrics): the time of the
 	// newest entry it applied, and when it last knew it had read the log to its end.
 	Progress *Progress
+	// Changes, when set, tells of every write to the log's database as it happens (the embedded
+	// store running in this process sees every commit to its files: mongodb.Embedded.Changes).
+	// Run then reads the head (and the log if it moved) only when told, instead of every
+	// Interval: an idle log costs nothing. Interval then only spaces the retries of a read that
+	// failed (or left more to read). Without it (MongoDB, a store in another process), Run polls.
+	Changes Changes
+}
+
+// Changes tells a reader in process of writes to a database (*mongodb.DatabaseChanges).
+type Changes interface {
+	// Watch returns a channel that receives after writes to the database, one value for however
+	// many came since the last (it holds one pending value), until stop is called.
+	Watch() (changed <-chan struct{}, stop func())
 }
 
 // Progress is how far a reader of a change log has got. It is safe for concurrent use; the
@@ -64,6 +77,9 @@ type Follower[E any] struct {
 type Progress struct {
 	lastChange atomic.Int64 // unix nanoseconds of the newest change applied; 0: none
 	synced     atomic.Int64 // unix nanoseconds when the log was last read to its end; 0: never
+	// told is set while a follower told of every write (Follower.Changes) has read everything
+	// it was told of: it is then synced now, not when it last read.
+	told atomic.Bool
 }
 
 // Applied records that a change written at t has been applied (by a follower, or in process
@@ -73,8 +89,15 @@ func (p *Progress) Applied(t time.Time) { storeMax(&p.lastChange, t.UnixNano()) 
 // LastChange is the time of the newest change applied, or zero.
 func (p *Progress) LastChange() time.Time { return fromUnixNano(p.lastChange.Load()) }
 
-// Synced is when the log was last known read to its end, or zero.
-func (p *Progress) Synced() time.Time { return fromUnixNano(p.synced.Load()) }
+// Synced is when the log was last known read to its end, or zero. A follower told of every
+// write (Follower.Changes) whose last read succeeded is synced now: it is behind only by the
+// notices on their way (the notifier's own spacing, about 2 s for the embedded store).
+func (p *Progress) Synced() time.Time {
+	if p.told.Load() {
+		return time.Now()
+	}
+	return fromUnixNano(p.synced.Load())
+}
 
 func (p *Progress) markSynced(t time.Time) { storeMax(&p.synced, t.UnixNano()) }
 
@@ -122,9 +145,10 @@ func (f *Follower[E]) Start(ctx context.Context) Position {
 	return p
 }
 
-// Run reads the log every Interval, starting at from, until ctx ends, and then returns nil
-// once no read is running (see loop.Every). A failed read is logged and retried at the next
-// tick from the same since-time.
+// Run reads the log every Interval (with Changes: when told of a write), starting at from,
+// until ctx ends, and then returns nil once no read is running (see loop.Poll and
+// loop.Notified). A failed read is logged and retried at the next tick (with Changes: after
+// Interval) from the same since-time.
 func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 	if f.Interval <= 0 {
 		return fmt.Errorf("changelog: Interval must be positive, got %v", f.Interval)
@@ -135,8 +159,10 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 	}
 	failing := false
 	since, head, headKnown := from.Since, from.head, from.headKnown
-	backoff := loop.IdleBackoff{Max: f.IdleBackoff}
-	return loop.Poll(ctx, f.Interval, &backoff, func(ctx context.Context) {
+	// read reads the head and, when it moved for writes not applied in process, the log. It
+	// reports whether the head had not moved (idle), and whether everything up to the head was
+	// read (done; false after a failure or a full batch).
+	read := func(ctx context.Context) (idle, done bool) {
 		tick := f.now()
 		var h int64
 		var headErr error = errNoHead
@@ -145,19 +171,14 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 			if headErr == nil && headKnown && (h == head || (f.Own != nil && f.Own(head, h))) {
 				// Nothing was added since the last read, which covered everything up to it, but
 				// what this process wrote (and applied) itself.
-				if h == head {
-					backoff.Idle()
-				} else {
-					backoff.Busy()
-				}
+				idle = h == head
 				f.synced(tick)
 				head = h
 				if floor := f.now().Add(-f.Overlap); floor.After(since) {
 					since = floor
 				}
-				return
+				return idle, true
 			}
-			backoff.Busy()
 		}
 		next, full, err := f.poll(ctx, since)
 		if err == nil {
@@ -169,18 +190,42 @@ func (f *Follower[E]) Run(ctx context.Context, from Position) error {
 		}
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return
+			return false, false
 		case err != nil:
 			if !failing {
 				logger.Warn("reading the change log failed; serving what is loaded and retrying every interval", "err", err)
 			}
 			failing = true
-			return
+			return false, false
 		case failing:
 			logger.Info("reading the change log works again")
 			failing = false
 		}
 		since = next
+		return false, !full
+	}
+	if f.Changes != nil {
+		changed, stop := f.Changes.Watch()
+		defer stop()
+		if f.Progress != nil {
+			defer f.Progress.told.Store(false)
+		}
+		// The first read, at once, covers what was written between Start and the Watch.
+		return loop.Notified(ctx, changed, f.Interval, func(ctx context.Context) bool {
+			_, done := read(ctx)
+			if f.Progress != nil {
+				f.Progress.told.Store(done)
+			}
+			return done
+		})
+	}
+	backoff := loop.IdleBackoff{Max: f.IdleBackoff}
+	return loop.Poll(ctx, f.Interval, &backoff, func(ctx context.Context) {
+		if idle, done := read(ctx); idle && done {
+			backoff.Idle()
+		} else {
+			backoff.Busy()
+		}
 	})
 }
 

@@ -466,3 +466,109 @@ func TestRunRecordsProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// fakeChanges is a Changes a test notifies by hand.
+type fakeChanges struct{ ch chan struct{} }
+
+func (c *fakeChanges) Watch() (<-chan struct{}, func()) { return c.ch, func() {} }
+
+func (c *fakeChanges) tell() {
+	select {
+	case c.ch <- struct{}{}:
+	default:
+	}
+}
+
+// TestRunToldOfChangesReadsOnlyWhenTold: with Changes and an Interval of an hour, a follower reads
+// the head once at the start (covering writes made before it watched), then nothing at all while
+// nobody tells it of a write, and applies a foreign write as soon as it is told; a failed read
+// is retried every Interval, not only at the next notice; Progress reports it synced while its
+// last read succeeded.
+func TestRunToldOfChangesReadsOnlyWhenTold(t *testing.T) {
+	log := &fakeLog{}
+	var headReads atomic.Int32
+	var head atomic.Int64
+	applied := make(chan []entry, 10)
+	changes := &fakeChanges{ch: make(chan struct{}, 1)}
+	var progress Progress
+	base := time.Now()
+	f := &Follower[entry]{
+		List:     log.list,
+		TimeOf:   func(e entry) time.Time { return e.at },
+		Apply:    func(_ context.Context, es []entry) error { applied <- es; return nil },
+		Head:     func(context.Context) (int64, error) { headReads.Add(1); return head.Load(), nil },
+		Interval: time.Hour,
+		Overlap:  time.Minute,
+		Changes:  changes,
+		Progress: &progress,
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	from := f.Start(ctx)
+	headReads.Store(0)
+	// A write between Start and Run: the first read finds it without a notice.
+	log.add("before", base)
+	head.Store(1)
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, from) }()
+	wantApplied := func(key string) {
+		t.Helper()
+		select {
+		case es := <-applied:
+			if es[len(es)-1].key != key {
+				t.Fatalf("applied %v, want %s last", es, key)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s was not applied within 5 s (an Interval is an hour)", key)
+		}
+	}
+	wantApplied("before")
+
+	time.Sleep(100 * time.Millisecond)
+	if n := headReads.Load(); n != 1 {
+		t.Fatalf("%d head reads with nothing told, want the first one only", n)
+	}
+	if s := progress.Synced(); time.Since(s) > time.Second {
+		t.Errorf("Synced = %s ago after a successful read, want now", time.Since(s))
+	}
+
+	log.add("told", base.Add(time.Second))
+	head.Store(2)
+	changes.tell()
+	wantApplied("told")
+
+	// A read that fails is retried every Interval without a notice.
+	f2 := *f
+	f2.Interval = 5 * time.Millisecond
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if progress.told.Load() {
+		t.Error("Progress still reports synced now after Run returned")
+	}
+	ctx2, cancel2 := context.WithCancel(t.Context())
+	defer cancel2()
+	log.mu.Lock()
+	log.fail = errors.New("store down")
+	log.mu.Unlock()
+	head.Store(3)
+	log.mu.Lock()
+	before := len(log.reads)
+	log.mu.Unlock()
+	go func() { done <- f2.Run(ctx2, Position{Since: base}) }()
+	time.Sleep(100 * time.Millisecond)
+	log.mu.Lock()
+	retries := len(log.reads) - before
+	log.mu.Unlock()
+	if retries < 3 {
+		t.Errorf("a failing read was tried %d times in 100 ms at a 5 ms Interval, want it retried", retries)
+	}
+	if progress.told.Load() {
+		t.Error("Progress reports synced while reads fail")
+	}
+	cancel2()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -46,6 +46,89 @@ func Poll(ctx context.Context, interval time.Duration, b *IdleBackoff, fn func(c
 	}
 }
 
+// Notified is the loop of work that is told when there is something to do, instead of looking
+// for it every interval: it calls fn at once, then each time wake receives, until ctx ends, and
+// returns nil then, once no call of fn is running. fn reports whether it is done; a call that is
+// not (it failed, or left more to do) is followed by another one retry later, and so on, until a
+// call is done or wake receives. Between a done call and the next value on wake, Notified does
+// not wake the process at all.
+//
+// wake should hold one pending value (a channel with a buffer of one, sent to without blocking),
+// so that a notice sent while fn runs makes fn run once more afterwards: the notifier never waits
+// and nothing is lost. A nil wake never receives. The other contracts are Every's: calls never
+// overlap, and Notified returns an error, without calling fn, for a retry that is not positive.
+func Notified(ctx context.Context, wake <-chan struct{}, retry time.Duration, fn func(context.Context) (done bool)) error {
+	if retry <= 0 {
+		return errors.New("loop: retry interval must be positive")
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	t := time.NewTimer(retry)
+	defer t.Stop()
+	for {
+		if fn(ctx) {
+			t.Stop()
+		} else {
+			t.Reset(retry)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-t.C:
+		}
+		if ctx.Err() != nil { // both were ready: stopping wins
+			return nil
+		}
+	}
+}
+
+// Timed is the loop of work due at times it can tell, rather than every interval: when, called
+// at the start, after each call of fn and each time wake receives, returns how long from now the
+// next call is due, or false when none is due until wake receives. A wake never puts off a call
+// already due sooner. In between, Timed sleeps without waking the process. It returns nil once
+// ctx has ended and no call of fn is running; calls never overlap. wake should hold one pending
+// value (see Notified); a nil wake never receives.
+func Timed(ctx context.Context, wake <-chan struct{}, when func() (time.Duration, bool), fn func(context.Context)) error {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	defer t.Stop()
+	var due time.Time // when the timer fires; zero: stopped
+	arm := func(earlierOnly bool) {
+		d, ok := when()
+		if !ok {
+			if !earlierOnly {
+				t.Stop()
+				due = time.Time{}
+			}
+			return
+		}
+		at := time.Now().Add(d)
+		if earlierOnly && !due.IsZero() && !at.Before(due) {
+			return
+		}
+		t.Reset(d)
+		due = at
+	}
+	arm(false)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+			arm(true)
+		case <-t.C:
+			if ctx.Err() != nil { // both were ready: stopping wins
+				return nil
+			}
+			due = time.Time{}
+			fn(ctx)
+			arm(false)
+		}
+	}
+}
+
 // IdleBackoff spaces the calls of a polling loop while what it polls stays unchanged: after each
 // call that found nothing new (Idle), the loop skips one more tick before the next, up to Max-1
 // skipped ticks (a call every Max intervals); a call that found something (Busy) brings it back

@@ -239,3 +239,169 @@ func TestPollSleepsThroughSkippedTicks(t *testing.T) {
 		t.Fatal("Poll did not return after ctx ended")
 	}
 }
+
+// TestNotifiedWakesOnlyWhenTold: the first call at once, then one call per notice (notices sent
+// during a call make one more call after it), and no call at all while nobody notifies, however
+// short the retry interval; a call that is not done is retried every retry until one is.
+func TestNotifiedWakesOnlyWhenTold(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wake := make(chan struct{}, 1)
+	notify := func() { // as a notifier does: never blocking
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	var calls atomic.Int32
+	var failUntil atomic.Int32 // calls up to this number report "not done"
+	entered := make(chan int32, 100)
+	gate := make(chan struct{}, 100) // a call returns once it takes a token
+	done := make(chan error, 1)
+	go func() {
+		done <- loop.Notified(ctx, wake, 5*time.Millisecond, func(context.Context) bool {
+			n := calls.Add(1)
+			entered <- n
+			<-gate
+			return n > failUntil.Load()
+		})
+	}()
+	next := func(what string) int32 {
+		t.Helper()
+		select {
+		case n := <-entered:
+			return n
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no call within 5s", what)
+			return 0
+		}
+	}
+	quiet := func(what string) {
+		t.Helper()
+		select {
+		case n := <-entered:
+			t.Fatalf("%s: call %d with nothing to do", what, n)
+		case <-time.After(100 * time.Millisecond): // twenty retry intervals
+		}
+	}
+	if n := next("the first call"); n != 1 {
+		t.Fatalf("first call is call %d", n)
+	}
+	// Two notices while the first call runs: one more call after it, then quiet.
+	notify()
+	notify()
+	gate <- struct{}{}
+	next("the notices sent during the first call")
+	gate <- struct{}{}
+	quiet("after the calls were done")
+
+	notify()
+	next("a notice")
+	gate <- struct{}{}
+	quiet("after a notice's call")
+
+	// Calls that are not done are retried every retry until one is.
+	failUntil.Store(calls.Load() + 3)
+	for range 4 {
+		gate <- struct{}{}
+	}
+	notify()
+	for i := range 4 {
+		next(fmt.Sprintf("retry %d", i))
+	}
+	quiet("after a call was done")
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Notified returned %v after ctx ended, want nil", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Notified did not return after ctx ended")
+	}
+}
+
+func TestNotifiedRefusesANonPositiveRetry(t *testing.T) {
+	called := false
+	if err := loop.Notified(context.Background(), nil, 0, func(context.Context) bool { called = true; return true }); err == nil || called {
+		t.Fatalf("Notified(retry 0) = %v, called %v; want an error and no call", err, called)
+	}
+}
+
+// TestTimedCallsWhenDue: no call while nothing is due, however long; a wake that makes a call
+// due calls it then; steady wakes never put off a call already due; and Timed returns once ctx
+// ends.
+func TestTimedCallsWhenDue(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wake := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	var dueIn atomic.Int64 // nanoseconds; 0: nothing due
+	calls := make(chan time.Time, 100)
+	done := make(chan error, 1)
+	go func() {
+		done <- loop.Timed(ctx, wake, func() (time.Duration, bool) {
+			d := time.Duration(dueIn.Load())
+			return d, d > 0
+		}, func(context.Context) { dueIn.Store(0); calls <- time.Now() }) // the work done, nothing is due
+	}()
+	quiet := func(what string, d time.Duration) {
+		t.Helper()
+		select {
+		case <-calls:
+			t.Fatalf("%s: a call with nothing due", what)
+		case <-time.After(d):
+		}
+	}
+	quiet("at the start", 100*time.Millisecond)
+
+	// Due in 30 ms once told; after the call nothing is due.
+	dueIn.Store(int64(30 * time.Millisecond))
+	told := time.Now()
+	notify()
+	select {
+	case at := <-calls:
+		if at.Sub(told) < 25*time.Millisecond {
+			t.Errorf("called %s after the wake, want about 30ms", at.Sub(told))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no call within 5s of a wake that made one due")
+	}
+	quiet("after the call", 100*time.Millisecond)
+
+	// Wakes every 5 ms while a call is due 40 ms after each: the first due time holds.
+	dueIn.Store(int64(40 * time.Millisecond))
+	stopWaking := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stopWaking:
+				return
+			case <-time.After(5 * time.Millisecond):
+				notify()
+			}
+		}
+	}()
+	select {
+	case <-calls:
+	case <-time.After(5 * time.Second):
+		t.Fatal("steady wakes put off a due call for 5s")
+	}
+	close(stopWaking)
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Timed returned %v after ctx ended, want nil", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Timed did not return after ctx ended")
+	}
+}

@@ -40,16 +40,27 @@ type Embedded struct {
 
 	lookups     *idLookupIndexer
 	stopLookups context.CancelFunc
-	lookupsDone chan struct{} // closed when the lookup-index loop has returned
+	lookupsDone chan struct{} // closed when the look loop has returned
+
+	watchMu  sync.Mutex
+	watchers map[string]map[chan struct{}]struct{} // by database; guarded by watchMu
 }
 
-// idLookupInterval is how often the embedded store looks for new collections to give an _id
-// lookup index (see idlookup.go) while databases change; looks that find nothing new space out
-// to one every idLookupIdleLooks intervals. A look at an unchanged database costs one PRAGMA
-// query per database file. Migrations create most collections, and IndexIDLookups runs after them.
+// lookInterval is how often the embedded store looks at its database files while they change:
+// for commits (which it tells the databases' watchers of, see Changes) and for new collections
+// to give an _id lookup index (see idlookup.go). Looks that find nothing changed space out to
+// one every lookIdleLooks intervals, so a commit is seen within 4 s of an idle spell, and within
+// a second while writes go on. A look at an unchanged database costs one PRAGMA query per
+// database file. Migrations create most collections, and IndexIDLookups runs after them.
+//
+// Every write of this process reaches its own readers in process at once; what a look finds is
+// for the writes of other processes through this server (a second replica, which the embedded
+// store does not support for writes, or a maintenance command), and for writes this process
+// completed late (an interrupted revision record the flusher completed). Each look wakes the
+// process, so an idle one costs its CPU: four seconds keeps that near nothing.
 const (
-	idLookupInterval  = time.Second
-	idLookupIdleLooks = 5
+	lookInterval  = time.Second
+	lookIdleLooks = 4
 )
 
 // ferretNewMu serializes ferretdb.New, which writes FerretDB's package-level version info and would
@@ -148,7 +159,7 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 	}
 
 	e.lookups = newIDLookupIndexer(dir, logger)
-	if _, err := e.lookups.sync(ctx); err != nil {
+	if _, _, err := e.lookups.sync(ctx); err != nil {
 		_ = e.Close()
 		return nil, fmt.Errorf("starting embedded FerretDB: indexing _id lookups: %w", err)
 	}
@@ -156,19 +167,21 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 	e.stopLookups, e.lookupsDone = stopLookups, make(chan struct{})
 	go func() {
 		defer close(e.lookupsDone)
-		e.indexLookups(lookupCtx, logger)
+		e.look(lookupCtx, logger)
 	}()
 	return e, nil
 }
 
-// indexLookups gives new collections their _id lookup index, looking every idLookupInterval (spaced
-// out while nothing changes) until ctx ends. A failure is logged once until a look succeeds again.
-func (e *Embedded) indexLookups(ctx context.Context, logger *slog.Logger) {
+// look tells the watchers of each database that changed, and gives new collections their _id
+// lookup index, looking every lookInterval (spaced out while nothing changes) until ctx ends. A
+// failure is logged once until a look succeeds again.
+func (e *Embedded) look(ctx context.Context, logger *slog.Logger) {
 	failing := false
-	backoff := loop.IdleBackoff{Max: idLookupIdleLooks}
-	_ = loop.Poll(ctx, idLookupInterval, &backoff, func(ctx context.Context) {
-		changed, err := e.lookups.sync(ctx)
-		if changed || err != nil {
+	backoff := loop.IdleBackoff{Max: lookIdleLooks}
+	_ = loop.Poll(ctx, lookInterval, &backoff, func(ctx context.Context) {
+		changed, _, err := e.lookups.sync(ctx)
+		e.tell(changed)
+		if len(changed) > 0 || err != nil {
 			backoff.Busy()
 		} else {
 			backoff.Idle()
@@ -186,10 +199,67 @@ func (e *Embedded) indexLookups(ctx context.Context, logger *slog.Logger) {
 // IndexIDLookups gives every collection created so far its _id lookup index now, rather than
 // within a few seconds. Call it after migrations, before serving.
 func (e *Embedded) IndexIDLookups(ctx context.Context) error {
-	if _, err := e.lookups.sync(ctx); err != nil {
+	changed, _, err := e.lookups.sync(ctx)
+	e.tell(changed)
+	if err != nil {
 		return fmt.Errorf("embedded store: indexing _id lookups: %w", err)
 	}
 	return nil
+}
+
+// Changes returns the commits to one database of this server, for a reader in this process that
+// would otherwise poll the database for other writers' changes (a change-log follower, the site
+// catalog). Every commit to the database reaches it, whichever process made it: every client
+// writes through this server, and no second server opens its files (StartEmbedded refuses a
+// data directory that another server answers on).
+func (e *Embedded) Changes(database string) *DatabaseChanges {
+	return &DatabaseChanges{e: e, database: database}
+}
+
+// DatabaseChanges is the commits to one database of an Embedded server (Embedded.Changes).
+type DatabaseChanges struct {
+	e        *Embedded
+	database string
+}
+
+// Watch returns a channel that receives after commits to the database: within about two
+// seconds of a commit, by any connection (this process's own writes included), one value for
+// however many commits came since the last. It holds one pending value, so a reader busy with
+// the last notice gets the next once it is done. stop ends the watch; the channel is not closed.
+func (c *DatabaseChanges) Watch() (changed <-chan struct{}, stop func()) {
+	ch := make(chan struct{}, 1)
+	e := c.e
+	e.watchMu.Lock()
+	if e.watchers == nil {
+		e.watchers = map[string]map[chan struct{}]struct{}{}
+	}
+	if e.watchers[c.database] == nil {
+		e.watchers[c.database] = map[chan struct{}]struct{}{}
+	}
+	e.watchers[c.database][ch] = struct{}{}
+	e.watchMu.Unlock()
+	return ch, func() {
+		e.watchMu.Lock()
+		delete(e.watchers[c.database], ch)
+		e.watchMu.Unlock()
+	}
+}
+
+// tell notifies the watchers of the databases that changed, without ever blocking.
+func (e *Embedded) tell(databases []string) {
+	if len(databases) == 0 {
+		return
+	}
+	e.watchMu.Lock()
+	defer e.watchMu.Unlock()
+	for _, db := range databases {
+		for ch := range e.watchers[db] {
+			select {
+			case ch <- struct{}{}:
+			default: // a notice is pending already
+			}
+		}
+	}
 }
 
 // URI returns the mongodb:// URI clients use to reach the server: its socket, percent-encoded, e.g.

@@ -40,27 +40,35 @@ const idLookupSuffix = "__beacon_id_lookup"
 const ferretCollectionsTable = "_ferretdb_collections"
 
 // idLookupIndexer keeps an _id lookup index on every collection table of the SQLite files in one
-// data directory. It is used by one goroutine at a time (Embedded's loop, or its start).
+// data directory, and tells which files changed since it last looked. It is used by one goroutine
+// at a time (Embedded's loop, or its start).
 type idLookupIndexer struct {
 	dir    string
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	dbs     map[string]*sql.DB // by file name; guarded by mu
-	schemas map[string]int64   // schema_version last indexed, by file name; guarded by mu
+	mu       sync.Mutex
+	dbs      map[string]*sql.DB   // by file name; guarded by mu
+	versionQ map[string]*sql.Stmt // "PRAGMA data_version" prepared on dbs, by file name; guarded by mu
+	schemas  map[string]int64     // schema_version last indexed, by file name; guarded by mu
+	versions map[string]int64     // data_version last seen on dbs' connection, by file name; guarded by mu
 }
 
 func newIDLookupIndexer(dir string, logger *slog.Logger) *idLookupIndexer {
-	return &idLookupIndexer{dir: dir, logger: logger, dbs: map[string]*sql.DB{}, schemas: map[string]int64{}}
+	return &idLookupIndexer{dir: dir, logger: logger, dbs: map[string]*sql.DB{}, versionQ: map[string]*sql.Stmt{},
+		schemas: map[string]int64{}, versions: map[string]int64{}}
 }
 
 // sync creates the missing lookup indexes of every database file of the directory whose schema
-// changed since the last call (a new database, a new collection). An unchanged file costs one
-// PRAGMA query.
-func (x *idLookupIndexer) sync(ctx context.Context) (changed bool, err error) {
+// changed since the last call (a new database, a new collection), and returns the databases
+// (file names without ".sqlite") that changed at all since the last call: any commit to the file
+// by another connection (FerretDB's, for any client), a new file, a file gone. indexed reports
+// whether the schema of any file changed. An unchanged file costs one PRAGMA query: SQLite's
+// data_version, which changes on the indexer's own connection exactly when another connection
+// has committed to the file.
+func (x *idLookupIndexer) sync(ctx context.Context) (changedDBs []string, indexed bool, err error) {
 	files, err := filepath.Glob(filepath.Join(x.dir, "*.sqlite"))
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -71,9 +79,9 @@ func (x *idLookupIndexer) sync(ctx context.Context) (changed bool, err error) {
 	for name, db := range x.dbs { // dropped databases: FerretDB removed the file
 		if !present[name] {
 			_ = db.Close()
-			delete(x.dbs, name)
-			delete(x.schemas, name)
-			changed = true
+			x.forget(name)
+			changedDBs = append(changedDBs, databaseOfFile(name))
+			indexed = true
 		}
 	}
 	var errs []error
@@ -84,21 +92,33 @@ func (x *idLookupIndexer) sync(ctx context.Context) (changed bool, err error) {
 			errs = append(errs, err)
 			continue
 		}
-		var version int64
-		if err := db.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&version); err != nil {
+		var dataVersion, version int64
+		// Not cancellable: SQLite then runs the PRAGMAs (local reads of a few bytes) without a
+		// goroutine per query to watch the context, each of which woke a thread on every look.
+		local := context.WithoutCancel(ctx)
+		err = x.versionQ[name].QueryRowContext(local).Scan(&dataVersion)
+		if seen, ok := x.versions[name]; err == nil && ok && seen == dataVersion {
+			continue // nobody committed to the file since the last look
+		}
+		// Changed, new, or unknown (a failed read): the watchers look for themselves.
+		changedDBs = append(changedDBs, databaseOfFile(name))
+		if err == nil {
+			err = db.QueryRowContext(local, "PRAGMA schema_version").Scan(&version)
+		}
+		if err != nil {
 			// Dropped meanwhile (the file is gone), or a handle gone bad: open it afresh next time.
 			_ = db.Close()
-			delete(x.dbs, name)
-			delete(x.schemas, name)
+			x.forget(name)
 			if _, statErr := os.Stat(path); statErr == nil {
-				errs = append(errs, fmt.Errorf("%s: reading its schema version: %w", name, err))
+				errs = append(errs, fmt.Errorf("%s: reading its versions: %w", name, err))
 			}
 			continue
 		}
 		if x.schemas[name] == version {
+			x.versions[name] = dataVersion
 			continue
 		}
-		changed = true
+		indexed = true
 		created, err := indexTables(ctx, db)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
@@ -112,10 +132,22 @@ func (x *idLookupIndexer) sync(ctx context.Context) (changed bool, err error) {
 				continue
 			}
 		}
-		x.schemas[name] = version
+		// Only now, so that a file whose indexing failed is looked at again next time.
+		x.schemas[name], x.versions[name] = version, dataVersion
 	}
-	return changed, errors.Join(errs...)
+	return changedDBs, indexed, errors.Join(errs...)
 }
+
+// forget drops what the indexer knows of one file, whose handle was closed. The caller holds mu.
+func (x *idLookupIndexer) forget(name string) {
+	delete(x.dbs, name)
+	delete(x.versionQ, name)
+	delete(x.schemas, name)
+	delete(x.versions, name)
+}
+
+// databaseOfFile returns the database FerretDB keeps in the SQLite file name.
+func databaseOfFile(name string) string { return strings.TrimSuffix(name, ".sqlite") }
 
 // open returns the handle of one database file, opening it on first use. The caller holds mu.
 func (x *idLookupIndexer) open(name, path string) (*sql.DB, error) {
@@ -129,7 +161,13 @@ func (x *idLookupIndexer) open(name, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("%s: opening it: %w", name, err)
 	}
 	db.SetMaxOpenConns(1)
-	x.dbs[name] = db
+	// Prepared once: each look runs it on every file.
+	q, err := db.Prepare("PRAGMA data_version")
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("%s: preparing its data_version query: %w", name, err)
+	}
+	x.dbs[name], x.versionQ[name] = db, q
 	return db, nil
 }
 

@@ -40,8 +40,10 @@ import (
 type Config struct {
 	// Database is the MongoDB database the service owns.
 	Database string
-	// SchedulerInterval is how often scheduled articles are checked. Scheduled articles are
-	// published within this interval (plus one store round trip) of their time.
+	// SchedulerInterval is the least time between two checks of the scheduled articles. The
+	// scheduler sleeps until the next scheduled time (woken by any change of the schedule), so
+	// scheduled articles are published at their time (plus one store round trip), or this
+	// interval after the previous check if that is later.
 	SchedulerInterval time.Duration
 	// DeliveryPollInterval is how often the delivery read model polls the store for changes
 	// made by other replicas. Changes made by this process show at once.
@@ -69,6 +71,7 @@ type Service struct {
 	domain   *domain.Service
 	sites    catalogSites
 	store    *store.Store
+	changes  changelog.Changes // tells of writes to the database; nil: the article index polls
 	articles *api.ArticleServer
 	delivery *Delivery
 	links    *linkTargets
@@ -88,6 +91,10 @@ type Deps struct {
 	// ImageDir, when set, is where the service keeps its start-up image (see
 	// store.UseStartupImage): only in the process that owns the store and alone writes DB.
 	ImageDir string
+	// Changes, when set, tells of every write to DB as it happens (the embedded store running in
+	// this process: mongodb.Embedded.Changes): the article index and the delivery read model
+	// then read the change log only when told, instead of polling its head. nil: they poll.
+	Changes changelog.Changes
 }
 
 // SiteCatalog is what the content service needs of the process's site catalog
@@ -199,7 +206,7 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		return nil
 	})
 	g.Go(func() (err error) {
-		if d, err = loadDelivery(gctx, st, deps.Sites, renderer, cfg, deps.Tokens, logger); err == nil {
+		if d, err = loadDelivery(gctx, st, deps.Sites, renderer, cfg, deps.Tokens, deps.Changes, logger); err == nil {
 			logger.Info("loaded the delivery read model", "took", time.Since(began))
 		}
 		return err
@@ -216,6 +223,7 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 		domain:   svc,
 		sites:    sites,
 		store:    st,
+		changes:  deps.Changes,
 		articles: api.NewArticleServer(svc, deps.Tokens),
 		delivery: d,
 		logger:   logger,
@@ -265,8 +273,9 @@ func Rules() auth.Policy {
 	return p
 }
 
-// flushInterval is how often Run completes revision records whose write was interrupted (the
-// store itself rescans rarely; see Store.FlushPendingRevisions).
+// flushInterval is how soon Run completes revision records whose write was interrupted, once the
+// store suspects one (see Store.NextFlush); with none suspected, it sleeps until the store's
+// rare rescan.
 const flushInterval = 10 * time.Second
 
 // Run does the service's background work until ctx ends: scheduled publishing, keeping the
@@ -276,12 +285,14 @@ const flushInterval = 10 * time.Second
 // error is the first loop's that failed to start (a bad interval), nil after a normal stop.
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.domain.RunScheduler(ctx, s.cfg.SchedulerInterval) })
+	g.Go(func() error { return s.domain.RunScheduler(ctx, s.cfg.SchedulerInterval, s.store) })
 	g.Go(func() error { return s.delivery.Run(ctx) })
-	g.Go(func() error { return s.store.FollowChanges(ctx, s.cfg.DeliveryPollInterval) })
+	g.Go(func() error { return s.store.FollowChanges(ctx, s.cfg.DeliveryPollInterval, s.changes) })
 	g.Go(func() error {
 		s.flushPendingRevisions(ctx)
-		return loop.Every(ctx, flushInterval, s.flushPendingRevisions)
+		return loop.Timed(ctx, s.store.FlushWake(), func() (time.Duration, bool) {
+			return s.store.NextFlush(flushInterval), true
+		}, s.flushPendingRevisions)
 	})
 	pruner := &changelog.Pruner{
 		Head: s.store.ArticleChangesHead, Prune: s.store.PruneArticleChanges,

@@ -259,7 +259,7 @@ func TestOpenDeliveryOnlyReads(t *testing.T) {
 	cfg := content.DefaultConfig()
 	cfg.Database = db.Name()
 	cfg.DeliveryPollInterval = 10 * time.Millisecond
-	d, err := content.OpenDelivery(ctx, client, cfg, tokens, newStack(t).catalog, slog.New(slog.DiscardHandler))
+	d, err := content.OpenDelivery(ctx, client, cfg, tokens, newStack(t).catalog, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

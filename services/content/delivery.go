@@ -32,22 +32,25 @@ type Delivery struct {
 	store  *store.Store
 	tokens *pagetoken.Codec
 	since  changelog.Position
-	cfg    Config
-	logger *slog.Logger
+	// changes tells of writes to the content database as they happen; nil: the model polls.
+	changes changelog.Changes
+	cfg     Config
+	logger  *slog.Logger
 }
 
 // OpenDelivery loads a read model from the content database and the site catalog sites, for a
 // gateway that runs apart from the content service. It reads only: the content service
-// migrates the database and prunes its change log. Call Run to keep it fresh.
-func OpenDelivery(ctx context.Context, client *mongo.Client, cfg Config, tokens *pagetoken.Codec, sites SiteCatalog, logger *slog.Logger) (*Delivery, error) {
+// migrates the database and prunes its change log. Call Run to keep it fresh: it polls the
+// change log, or with changes (Deps.Changes) reads it when told of a write.
+func OpenDelivery(ctx context.Context, client *mongo.Client, cfg Config, tokens *pagetoken.Codec, sites SiteCatalog, changes changelog.Changes, logger *slog.Logger) (*Delivery, error) {
 	logger = logger.With("service", "delivery")
 	// The read model never makes a conditional write: its store needs no locks shared with
 	// writers.
 	st := store.New(client.Database(cfg.Database), mongodb.NewDocLocks(), logger)
-	return loadDelivery(ctx, st, sites, markdown.NewRenderer(), cfg, tokens, logger)
+	return loadDelivery(ctx, st, sites, markdown.NewRenderer(), cfg, tokens, changes, logger)
 }
 
-func loadDelivery(ctx context.Context, st *store.Store, sites SiteCatalog, renderer *markdown.Renderer, cfg Config, tokens *pagetoken.Codec, logger *slog.Logger) (*Delivery, error) {
+func loadDelivery(ctx context.Context, st *store.Store, sites SiteCatalog, renderer *markdown.Renderer, cfg Config, tokens *pagetoken.Codec, changes changelog.Changes, logger *slog.Logger) (*Delivery, error) {
 	model := readmodel.New(deliverySites{sites}, readmodel.Options{PlainText: renderer.PlainText, Logger: logger})
 	// Every change of the catalog (a site created, changed, deleted or undeleted, in this
 	// process at once, elsewhere within its refresh) reaches the views; only changed sites are
@@ -57,7 +60,7 @@ func loadDelivery(ctx context.Context, st *store.Store, sites SiteCatalog, rende
 	if err != nil {
 		return nil, fmt.Errorf("load delivery read model: %w", err)
 	}
-	return &Delivery{model: model, store: st, tokens: tokens, since: since, cfg: cfg, logger: logger}, nil
+	return &Delivery{model: model, store: st, tokens: tokens, since: since, changes: changes, cfg: cfg, logger: logger}, nil
 }
 
 // Run builds the search index of what was loaded, and keeps the read model fresh until ctx
@@ -67,7 +70,7 @@ func loadDelivery(ctx context.Context, st *store.Store, sites SiteCatalog, rende
 func (d *Delivery) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.model.BuildSearch(ctx) })
-	g.Go(func() error { return d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval) })
+	g.Go(func() error { return d.model.Follow(ctx, d.store, d.since, d.cfg.DeliveryPollInterval, d.changes) })
 	// Reviews fall due with time alone: their reviewers then leave the JSON-LD.
 	g.Go(func() error {
 		return loop.Every(ctx, max(d.cfg.DeliveryPollInterval, reviewRefreshInterval), func(context.Context) { d.model.RefreshReviews() })

@@ -66,6 +66,10 @@ type Deps struct {
 	Locks  *mongodb.DocLocks // the process's one set of document locks
 	Tokens *pagetoken.Codec
 	Sites  SiteCatalog
+	// Changes, when set, tells of every write to DB as it happens (the embedded store running in
+	// this process: mongodb.Embedded.Changes): the read model then reads the change log only
+	// when told, instead of polling its head. nil: it polls.
+	Changes changelog.Changes
 }
 
 // Service is a ready-to-register resources service.
@@ -98,6 +102,7 @@ func New(ctx context.Context, deps Deps, cfg Config, logger *slog.Logger) (*Serv
 	st := store.New(deps.DB, deps.Locks, func(r *domain.Resource) { ix.Put(r) }, logger)
 	st.OnDirectoryWrite(func(d *domain.Directory) { ix.PutDirectory(d) })
 	ix = index.New(st, cfg.PollInterval, logger)
+	ix.TellChanges(deps.Changes)
 	if err := ix.Load(ctx); err != nil {
 		return nil, fmt.Errorf("resources: loading the read model: %w", err)
 	}
@@ -237,6 +242,7 @@ func OpenReadModel(ctx context.Context, deps Deps, cfg Config, logger *slog.Logg
 	}
 	st := store.New(deps.DB, mongodb.NewDocLocks(), nil, logger) // never writes: no locks shared
 	ix := index.New(st, cfg.PollInterval, logger)
+	ix.TellChanges(deps.Changes)
 	if err := ix.Load(ctx); err != nil {
 		return nil, fmt.Errorf("resources: loading the read model: %w", err)
 	}

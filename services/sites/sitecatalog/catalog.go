@@ -121,6 +121,18 @@ type Config struct {
 	MissTTL time.Duration
 	// MaxMisses bounds the number of remembered misses. 0 means DefaultMaxMisses.
 	MaxMisses int
+	// Changes, when set, tells of every write to the sites service's database as it happens (the
+	// sites service runs in this process on the embedded store, which sees every commit:
+	// mongodb.Embedded.Changes). Run then reloads only when told, instead of every Refresh; a
+	// failed reload is retried every Refresh. nil: Run polls.
+	Changes Changes
+}
+
+// Changes tells a reader in process of writes to a database (*mongodb.DatabaseChanges).
+type Changes interface {
+	// Watch returns a channel that receives after writes to the database, one value for however
+	// many came since the last (it holds one pending value), until stop is called.
+	Watch() (changed <-chan struct{}, stop func())
 }
 
 // DefaultRefresh is the refresh interval when Config.Refresh is 0.
@@ -147,6 +159,7 @@ const (
 // Catalog is an in-memory copy of every site's settings. Safe for concurrent use.
 type Catalog struct {
 	src       Source
+	changes   Changes
 	refresh   time.Duration
 	missTTL   time.Duration
 	maxMisses int
@@ -181,7 +194,7 @@ func New(src Source, cfg Config, logger *slog.Logger) *Catalog {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Catalog{
-		src: src, refresh: cfg.Refresh, missTTL: cfg.MissTTL, maxMisses: cfg.MaxMisses, now: time.Now, logger: logger,
+		src: src, changes: cfg.Changes, refresh: cfg.Refresh, missTTL: cfg.MissTTL, maxMisses: cfg.MaxMisses, now: time.Now, logger: logger,
 		sites: map[string]Site{}, touched: map[string]uint64{}, misses: map[string]time.Time{},
 	}
 	if n, ok := src.(Notifier); ok {
@@ -418,21 +431,16 @@ func (c *Catalog) reload(ctx context.Context) (bool, error) {
 }
 
 // Run refreshes the catalog at once and then every Config.Refresh (spaced out while nothing
-// changes, see IdleRefreshes) until ctx ends, and returns
-// nil then. While the source fails it keeps the last good copy, logging the failure once (and
-// once more when the source answers again).
+// changes, see IdleRefreshes; with Config.Changes, only when told of a write) until ctx ends,
+// and returns nil then. While the source fails it keeps the last good copy, logging the failure
+// once (and once more when the source answers again), and retries every Refresh.
 func (c *Catalog) Run(ctx context.Context) error {
 	failing := false
 	backoff := loop.IdleBackoff{Max: IdleRefreshes}
-	refresh := func(ctx context.Context) {
+	reload := func(ctx context.Context) (changed bool, err error) {
 		refreshCtx, cancel := context.WithTimeout(ctx, refreshTimeout)
-		changed, err := c.reload(refreshCtx)
-		cancel()
-		if changed || err != nil {
-			backoff.Busy()
-		} else {
-			backoff.Idle()
-		}
+		defer cancel()
+		changed, err = c.reload(refreshCtx)
 		switch {
 		case ctx.Err() != nil:
 		case err != nil && !failing:
@@ -441,6 +449,22 @@ func (c *Catalog) Run(ctx context.Context) error {
 		case err == nil && failing:
 			failing = false
 			c.logger.InfoContext(ctx, "site catalog: the source answers again")
+		}
+		return changed, err
+	}
+	if c.changes != nil {
+		changed, stop := c.changes.Watch()
+		defer stop()
+		return loop.Notified(ctx, changed, c.refresh, func(ctx context.Context) bool {
+			_, err := reload(ctx)
+			return err == nil
+		})
+	}
+	refresh := func(ctx context.Context) {
+		if changed, err := reload(ctx); changed || err != nil {
+			backoff.Busy()
+		} else {
+			backoff.Idle()
 		}
 	}
 	refresh(ctx)

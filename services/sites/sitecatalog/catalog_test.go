@@ -454,3 +454,58 @@ func TestCachedNeverReadsThrough(t *testing.T) {
 		t.Errorf("Cached(nowhere) found %v after %d gets, want not found and no read", found, src.gets)
 	}
 }
+
+// toldChanges is a sitecatalog.Changes the test notifies by hand.
+type toldChanges struct{ ch chan struct{} }
+
+func (c *toldChanges) Watch() (<-chan struct{}, func()) { return c.ch, func() {} }
+
+// TestRunWithChangesReloadsOnlyWhenTold: with Config.Changes and a Refresh of an hour, Run loads
+// at once, then does not call the source at all while nobody tells it of a write, reloads when
+// told (a site written elsewhere, not through a Notifier), and retries a failed reload every
+// Refresh without a notice.
+func TestRunWithChangesReloadsOnlyWhenTold(t *testing.T) {
+	src := newFakeSource("a")
+	changes := &toldChanges{ch: make(chan struct{}, 1)}
+	c := sitecatalog.New(src, sitecatalog.Config{Refresh: time.Hour, Changes: changes}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	lists := func() int { src.mu.Lock(); defer src.mu.Unlock(); return src.lists }
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitFor("the first load", c.Loaded)
+	time.Sleep(100 * time.Millisecond)
+	if n := lists(); n != 1 {
+		t.Fatalf("%d loads with nothing told, want the first one only", n)
+	}
+
+	src.set(sitecatalog.Site{ID: "b"})
+	changes.ch <- struct{}{}
+	waitFor("the site written elsewhere, once told", func() bool { _, ok := c.Cached("b"); return ok })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// A failed reload is retried every Refresh, not only at the next notice.
+	c = sitecatalog.New(src, sitecatalog.Config{Refresh: 5 * time.Millisecond, Changes: changes}, nil)
+	src.setDown(true)
+	ctx, cancel = context.WithCancel(t.Context())
+	defer cancel()
+	go func() { done <- c.Run(ctx) }()
+	before := lists()
+	waitFor("retries of a failed reload", func() bool { return lists() >= before+5 })
+	src.setDown(false)
+	waitFor("the load once the source answers", c.Loaded)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -36,10 +36,13 @@ func (ix *Index) Load(ctx context.Context, src Source, load func(context.Context
 	return from, err
 }
 
-// Follow applies other replicas' writes from the change log, reading it every interval from
-// since, until ctx ends. It returns an error only for a non-positive interval.
-func (ix *Index) Follow(ctx context.Context, src Source, from changelog.Position, interval time.Duration, now func() time.Time, logger *slog.Logger) error {
-	return ix.follower(src, interval, now, logger).Run(ctx, from)
+// Follow applies other replicas' writes from the change log, reading it every interval (with
+// changes, when told of a write to the database) from since, until ctx ends. It returns an
+// error only for a non-positive interval.
+func (ix *Index) Follow(ctx context.Context, src Source, from changelog.Position, interval time.Duration, changes changelog.Changes, now func() time.Time, logger *slog.Logger) error {
+	f := ix.follower(src, interval, now, logger)
+	f.Changes = changes
+	return f.Run(ctx, from)
 }
 
 // Poll applies the changes logged since since, once, and returns where the next read starts.

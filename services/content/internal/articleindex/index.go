@@ -111,13 +111,23 @@ type Index struct {
 	byID map[string]*Entry
 	// orders holds every entry once per order, sorted ascending by (order key, id).
 	orders [numOrders][]*Entry
-	// scheduled holds the entries that wait for the scheduler (see scheduledEntry), so that
-	// Due and NextDue, which the scheduler calls every second, never walk the whole index.
+	// scheduled holds the entries that wait for the scheduler (see waitsForScheduler), so that
+	// Due and NextDue, which the scheduler calls, never walk the whole index.
 	scheduled map[string]*Entry
+	// scheduleChanged receives after a Put that changed scheduled (ScheduleChanged).
+	scheduleChanged chan struct{}
 }
 
 // New returns an empty index.
-func New() *Index { return &Index{byID: map[string]*Entry{}, scheduled: map[string]*Entry{}} }
+func New() *Index {
+	return &Index{byID: map[string]*Entry{}, scheduled: map[string]*Entry{}, scheduleChanged: make(chan struct{}, 1)}
+}
+
+// ScheduleChanged returns a channel that receives after the entries waiting for the scheduler
+// changed (an article scheduled, rescheduled, unscheduled, published, deleted or undeleted,
+// whether written in process or brought by the change log): one value for however many changes
+// came since the last, so that a scheduler sleeping until NextDue looks again. It has one reader.
+func (ix *Index) ScheduleChanged() <-chan struct{} { return ix.scheduleChanged }
 
 // waitsForScheduler reports whether the scheduler will publish e: scheduled, undeleted, with a time.
 func (e *Entry) waitsForScheduler() bool {
@@ -141,10 +151,17 @@ func (ix *Index) Put(e Entry) bool {
 	}
 	n := &e
 	ix.byID[e.ID] = n
+	was, wasScheduled := ix.scheduled[e.ID]
 	if n.waitsForScheduler() {
 		ix.scheduled[e.ID] = n
 	} else {
 		delete(ix.scheduled, e.ID)
+	}
+	if waits := n.waitsForScheduler(); waits != wasScheduled || (waits && !was.ScheduledPublishTime.Equal(n.ScheduledPublishTime)) {
+		select {
+		case ix.scheduleChanged <- struct{}{}:
+		default: // a notice is pending already
+		}
 	}
 	for o := range ix.orders {
 		i := position(ix.orders[o], o, n)

@@ -280,3 +280,35 @@ func TestSchedulerWaitsOutAnUncheckableLink(t *testing.T) {
 		t.Errorf("SchedulerStats = %+v; want 1 published, 2m5s late", st)
 	}
 }
+
+// TestSchedulerSleepsUntilAnArticleFallsDue: a scheduler on the store's queue does not run while
+// nothing is scheduled, however short its interval, and a schedule made meanwhile wakes it: the
+// article is published once its time comes, not a minute (the longest sleep) later.
+func TestSchedulerSleepsUntilAnArticleFallsDue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.svc.RunScheduler(ctx, 10*time.Millisecond, f.store) }()
+
+	a := f.create(t, admin, draft("Scheduled while the scheduler sleeps", "site-a"))
+	time.Sleep(300 * time.Millisecond) // thirty intervals
+	if n := f.svc.SchedulerStats().Runs; n != 0 {
+		t.Fatalf("%d scheduler runs with nothing scheduled, want none", n)
+	}
+
+	at := f.clock.Now().Add(200 * time.Millisecond)
+	if _, err := f.svc.ScheduleArticle(ctx, admin, a.ID, at, a.Etag()); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Second) // the service's clock: the article is due from now on
+	for deadline := time.Now().Add(10 * time.Second); f.get(t, a.ID).State != domain.StatePublished; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a scheduled article was not published within 10 s (runs: %d)", f.svc.SchedulerStats().Runs)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

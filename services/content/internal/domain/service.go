@@ -712,21 +712,67 @@ func (s *Service) failSchedule(ctx context.Context, a *Article, now time.Time, u
 		"article", a.Name(), "scheduled_publish_time", a.ScheduleFailure.ScheduledPublishTime, "unmet", rules)
 }
 
-// RunScheduler calls PublishDue every interval until ctx ends. It returns once ctx has ended and
+// ScheduleQueue is what a scheduler that sleeps until the next article falls due needs of the
+// queue of scheduled articles (the content store's article index).
+type ScheduleQueue interface {
+	// NextDue returns the earliest scheduled time of a scheduled, undeleted article, if any.
+	NextDue() (time.Time, bool)
+	// ScheduleChanged receives after the queue changed (an article scheduled, rescheduled,
+	// unscheduled, published, deleted or undeleted, in process or by another replica), one value
+	// for however many changes came since the last.
+	ScheduleChanged() <-chan struct{}
+}
+
+// schedulerMaxSleep bounds how long a scheduler with a queue sleeps: scheduled times are
+// wall-clock times and a timer is not, so a clock set forward could otherwise keep a due
+// article waiting for the whole sleep.
+const schedulerMaxSleep = time.Minute
+
+// RunScheduler calls PublishDue until ctx ends, at most once every interval: without a queue,
+// every interval; with one, only when an article falls due (queue.NextDue, looked at again when
+// queue tells of a change) or an article is past due (one whose checks could not run is tried
+// again every interval), and at least every schedulerMaxSleep (or interval, if longer). So a
+// process with nothing scheduled is not woken every interval. It returns once ctx has ended and
 // no PublishDue call is running (nil), or at once for an interval that is not positive.
-func (s *Service) RunScheduler(ctx context.Context, interval time.Duration) error {
-	return loop.Every(ctx, interval, func(ctx context.Context) {
-		_, err := s.PublishDue(ctx)
-		if ctx.Err() != nil {
-			return // stopping: not a run
-		}
-		s.scheduler.runs.Add(1)
-		s.scheduler.lastRunNanos.Store(time.Now().UnixNano())
-		if err != nil {
-			s.scheduler.failedRuns.Add(1)
-			s.logger.ErrorContext(ctx, "scheduled publishing failed", "err", err)
-		}
+func (s *Service) RunScheduler(ctx context.Context, interval time.Duration, queue ScheduleQueue) error {
+	if interval <= 0 {
+		return fmt.Errorf("scheduler: interval must be positive, got %v", interval)
+	}
+	if queue == nil {
+		return loop.Every(ctx, interval, s.runScheduled)
+	}
+	last := time.Now() // the first run comes an interval after the start at the earliest, as with Every
+	return loop.Timed(ctx, queue.ScheduleChanged(), func() (time.Duration, bool) {
+		return s.schedulerSleep(queue, interval, last), true
+	}, func(ctx context.Context) {
+		s.runScheduled(ctx)
+		last = time.Now()
 	})
+}
+
+// schedulerSleep returns how long a scheduler whose last run ended at last sleeps before the
+// next: until the queue's next due time, at most schedulerMaxSleep (or interval, if longer), and
+// at least until an interval after last.
+func (s *Service) schedulerSleep(queue ScheduleQueue, interval time.Duration, last time.Time) time.Duration {
+	wait := max(schedulerMaxSleep, interval)
+	if next, ok := queue.NextDue(); ok {
+		wait = min(wait, next.Sub(s.now()))
+	}
+	return max(wait, time.Until(last.Add(interval)))
+}
+
+// runScheduled is one run of the scheduler: PublishDue, counted for SchedulerStats.
+func (s *Service) runScheduled(ctx context.Context) {
+	_, err := s.PublishDue(ctx)
+	if ctx.Err() != nil {
+		return // stopping: not a run
+	}
+	s.scheduler.runs.Add(1)
+	s.scheduler.lastRunNanos.Store(time.Now().UnixNano())
+	if err != nil {
+		s.scheduler.failedRuns.Add(1)
+		s.logger.ErrorContext(ctx, "scheduled publishing failed", "err", err)
+	}
 }
 
 // mutate loads the article, checks access and etag, applies change to a copy and writes it

@@ -157,10 +157,13 @@ func searchDocOf(a *domain.Article) searchDoc {
 	return d
 }
 
-// Follow reads the change log every interval, from since, until ctx ends, and applies the
-// articles written by other processes. It returns nil when ctx ends.
-func (m *Model) Follow(ctx context.Context, src Source, from changelog.Position, interval time.Duration) error {
-	return m.follower(src, interval).Run(ctx, from)
+// Follow reads the change log every interval (with changes, when told of a write to the
+// database), from since, until ctx ends, and applies the articles written by other processes.
+// It returns nil when ctx ends.
+func (m *Model) Follow(ctx context.Context, src Source, from changelog.Position, interval time.Duration, changes changelog.Changes) error {
+	f := m.follower(src, interval)
+	f.Changes = changes
+	return f.Run(ctx, from)
 }
 
 func (m *Model) follower(src Source, interval time.Duration) *changelog.Follower[domain.ArticleChange] {

@@ -93,7 +93,7 @@ func TestFollowAppliesOtherWriters(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- m.Follow(ctx, src, since, 5*time.Millisecond) }()
+	go func() { done <- m.Follow(ctx, src, since, 5*time.Millisecond, nil) }()
 
 	src.write(liveArticle("a2", 1, "two", nil, 2, nil, nil, "s1"), time.Now())
 	src.write(&domain.Article{ID: "a1", State: domain.StateDraft, RevisionID: 2}, time.Now())
@@ -205,7 +205,7 @@ func TestFollowAppliesALiveKeptWrite(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- m.Follow(ctx, src, since, 5*time.Millisecond) }()
+	go func() { done <- m.Follow(ctx, src, since, 5*time.Millisecond, nil) }()
 
 	src.mu.Lock() // revision 2 of a1 edits its draft only: logged, the live entry kept at 1
 	src.changes = append(src.changes, domain.ArticleChange{ArticleID: "a1", RevisionID: 2, Time: time.Now()})

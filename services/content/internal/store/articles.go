@@ -71,7 +71,7 @@ func (s *Store) CreateArticle(ctx context.Context, a *domain.Article) error {
 		return fmt.Errorf("create article: %w", err)
 	}
 	if _, err := s.articles.InsertOne(ctx, stored); err != nil {
-		s.pendingSuspected.Store(true) // a timed-out insert may still land: the next flush looks
+		s.suspectPending() // a timed-out insert may still land: the next flush looks
 		s.releaseAfterFailure(ctx, op)
 		if mongodb.IsDuplicateKey(err) {
 			return apperr.New(apperr.AlreadyExists, "%s already exists", a.Name())
@@ -180,7 +180,7 @@ func (s *Store) replaceArticle(ctx context.Context, prev *domain.Article, doc *a
 		}
 		replaced, err := s.replacer.Replace(ctx, s.articles, prev.ID, guard, stored)
 		if err != nil {
-			s.pendingSuspected.Store(true) // a timed-out replace may still land: the next flush looks
+			s.suspectPending() // a timed-out replace may still land: the next flush looks
 			return s.dbErr(ctx, "update "+prev.Name(), err)
 		}
 		if replaced {
@@ -244,7 +244,7 @@ func (s *Store) completeRevision(ctx context.Context, doc *articleDoc, liveKept 
 	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	if err := s.recordRevisionKeeping(ctx, doc, true, liveKept); err != nil {
-		s.pendingSuspected.Store(true)
+		s.suspectPending()
 		s.logger.WarnContext(ctx, "recording a revision failed; it stays pending and will be flushed",
 			slog.String("article", "articles/"+doc.ID), slog.Int64("revision", doc.Revision), slog.Any("err", err))
 	}
@@ -328,7 +328,7 @@ func (s *Store) FlushPendingRevisions(ctx context.Context) error {
 	}
 	err := s.flushPending(ctx)
 	if err != nil {
-		s.pendingSuspected.Store(true)
+		s.suspectPending()
 		return err
 	}
 	s.lastFlushScan = time.Now()
@@ -386,7 +386,7 @@ func (s *Store) flushPending(ctx context.Context) error {
 		return err
 	}
 	if len(markers) == flushBatch {
-		s.pendingSuspected.Store(true) // there may be more: look again next time
+		s.suspectPending() // there may be more: look again next time
 	}
 	var errs []error
 	s.nextRetry = time.Time{}
@@ -408,6 +408,41 @@ func (s *Store) flushPending(ctx context.Context) error {
 		}
 	}
 	return s.dbErr(ctx, "flushing pending revisions", errors.Join(errs...))
+}
+
+// suspectPending notes that a revision write may not have been recorded (it failed or timed
+// out, or a flush left markers): the next flush looks, and a flusher waiting on FlushWake wakes.
+func (s *Store) suspectPending() {
+	s.pendingSuspected.Store(true)
+	select {
+	case s.flushWake <- struct{}{}:
+	default: // a wake is pending already
+	}
+}
+
+// FlushWake receives after this Store suspects a pending revision (see NextFlush). It has one
+// reader: the flusher.
+func (s *Store) FlushWake() <-chan struct{} { return s.flushWake }
+
+// NextFlush returns how long from now FlushPendingRevisions has work, so that a flusher sleeps
+// until then instead of calling it every few seconds: soon after a revision write of this Store
+// failed (or the last flush left markers), when the earliest backed-off marker's retry comes,
+// and at the latest when the periodic scan for markers other processes left is due
+// (flushScanInterval after the last).
+func (s *Store) NextFlush(soon time.Duration) time.Duration {
+	if s.pendingSuspected.Load() {
+		return soon
+	}
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	if s.lastFlushScan.IsZero() {
+		return soon
+	}
+	next := s.lastFlushScan.Add(flushScanInterval)
+	if !s.nextRetry.IsZero() && s.nextRetry.Before(next) {
+		next = s.nextRetry
+	}
+	return max(time.Until(next), 0)
 }
 
 // backOff schedules the next attempt of id's pending revision. The caller holds flushMu.
@@ -554,6 +589,14 @@ func (s *Store) GetRevision(ctx context.Context, articleID string, revisionID in
 	}
 	return fromRevisionDoc(&d)
 }
+
+// NextDue returns the earliest scheduled time of a scheduled, undeleted article, if any (from
+// the in-memory index: no store call).
+func (s *Store) NextDue() (time.Time, bool) { return s.index.NextDue() }
+
+// ScheduleChanged receives after the scheduled articles changed, by this Store's writes or by the
+// change log (articleindex.Index.ScheduleChanged). It has one reader: the scheduler.
+func (s *Store) ScheduleChanged() <-chan struct{} { return s.index.ScheduleChanged() }
 
 // ListDueScheduled returns scheduled, undeleted articles whose time is at or before now, earliest
 // first, at most limit of them (all when limit <= 0). The queue is the in-memory index; each due

@@ -52,3 +52,6 @@ func RetryFlushNow(s *Store) {
 
 // BoundStartupImage makes the start-up image's bound bytes, whatever it loaded.
 func BoundStartupImage(s *Store, bytes int64) { s.image.bound = func(int64) int64 { return bytes } }
+
+// SuspectPending makes s suspect a pending revision, as a failed revision write does.
+var SuspectPending = (*Store).suspectPending

@@ -196,3 +196,44 @@ func getAfterTimeout(tb testing.TB, s *store.Store, id string) *domain.Article {
 	tb.Fatalf("GetArticle(%s): %v", id, err)
 	return nil
 }
+
+// TestFlusherSleepsWhileNothingIsPending: after a flush that found nothing, the next flush has
+// work only at the periodic rescan, minutes away, and nothing wakes the flusher; a suspected
+// pending revision (a failed revision write) wakes it and makes the next flush due soon; the
+// flush that clears it puts the flusher back to sleep.
+func TestFlusherSleepsWhileNothingIsPending(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	mustCreate(t, s, newArticle("a", "a", "kh"))
+	if err := s.FlushPendingRevisions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const soon = 10 * time.Second
+	woken := func() bool {
+		select {
+		case <-s.FlushWake():
+			return true
+		default:
+			return false
+		}
+	}
+	if d := s.NextFlush(soon); d < 5*time.Minute {
+		t.Errorf("NextFlush with nothing pending = %s, want the rescan minutes away", d)
+	}
+	if woken() {
+		t.Error("the flusher was woken with nothing pending")
+	}
+	store.SuspectPending(s)
+	if !woken() {
+		t.Error("a suspected pending revision did not wake the flusher")
+	}
+	if d := s.NextFlush(soon); d != soon {
+		t.Errorf("NextFlush with a suspected pending revision = %s, want %s", d, soon)
+	}
+	if err := s.FlushPendingRevisions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := s.NextFlush(soon); d < 5*time.Minute {
+		t.Errorf("NextFlush after the flush = %s, want the rescan minutes away", d)
+	}
+}

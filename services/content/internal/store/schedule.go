@@ -13,10 +13,12 @@ import (
 
 // Scheduled publishing.
 //
-// The scheduler asks every second what is due. The queue is the in-memory article index
-// (articleindex.Index.Due), built from the articles themselves at start and kept current by every
-// write and by the change log, so a scheduled article is always in it (also after a delete and an
-// undelete) and asking costs no store call; ListDueScheduled then reads each due article by _id.
+// The scheduler sleeps until the next scheduled article falls due (NextDue), woken early by any
+// change of the scheduled articles (ScheduleChanged), and then asks what is due. The queue is the
+// in-memory article index (articleindex.Index.Due), built from the articles themselves at start
+// and kept current by every write and by the change log, so a scheduled article is always in it
+// (also after a delete and an undelete) and asking costs no store call; ListDueScheduled then
+// reads each due article by _id.
 //
 // Releases before the index kept due times in the article_schedule collection (one entry per
 // scheduled article, _id = article id). Migrations 4 and 6 still write it; nothing reads it.

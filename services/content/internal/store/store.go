@@ -113,6 +113,7 @@ type Store struct {
 	flushRetries     map[string]flushRetry // by article id; guarded by flushMu
 	nextRetry        time.Time             // earliest of flushRetries; guarded by flushMu
 	pendingSuspected atomic.Bool           // a revision write of this Store failed since the last scan
+	flushWake        chan struct{}         // receives after suspectPending (FlushWake)
 	head             *changelog.Head       // the change log's head; remembers this Store's own moves
 
 	// index holds every article's metadata; lists and the schedule queue are answered from it.
@@ -142,6 +143,7 @@ func New(db *mongo.Database, locks *mongodb.DocLocks, logger *slog.Logger) *Stor
 		indexEntries: db.Collection(indexCollection),
 		live:         liveShardCollections(db),
 		head:         changelog.NewHead(db.Collection(changesCollection)),
+		flushWake:    make(chan struct{}, 1),
 		logger:       logger,
 		locks:        locks,
 		replacer:     mongodb.NewReplacer(db),
@@ -167,13 +169,13 @@ func (s *Store) LoadIndex(ctx context.Context) error {
 }
 
 // FollowChanges keeps the index current with other replicas' writes, polling the change log
-// every interval until ctx ends. Call it after LoadIndex. It returns an error only for a
-// non-positive interval.
-func (s *Store) FollowChanges(ctx context.Context, interval time.Duration) error {
+// every interval (with changes, reading it when told of a write to the database) until ctx
+// ends. Call it after LoadIndex. It returns an error only for a non-positive interval.
+func (s *Store) FollowChanges(ctx context.Context, interval time.Duration, changes changelog.Changes) error {
 	if interval <= 0 {
 		return fmt.Errorf("article index: the change-log poll interval must be positive, got %v", interval)
 	}
-	return s.index.Follow(ctx, s, s.indexFrom, interval, s.now, s.logger)
+	return s.index.Follow(ctx, s, s.indexFrom, interval, changes, s.now, s.logger)
 }
 
 // indexed notes an article this Store has just written (or found) in the index.

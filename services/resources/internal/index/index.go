@@ -38,6 +38,7 @@ type Source interface {
 type Index struct {
 	src      Source
 	interval time.Duration
+	changes  changelog.Changes // tells of writes to the database (TellChanges); nil: Run polls
 	logger   *slog.Logger
 
 	mu   sync.RWMutex
@@ -83,6 +84,10 @@ func New(src Source, interval time.Duration, logger *slog.Logger) *Index {
 		byName:  map[string]siteLists{}, dirs: map[string]*domain.Directory{}, bySlug: map[string]string{}}
 }
 
+// TellChanges makes Run read the change log when c tells of a write to the database, instead of
+// polling it every interval (see changelog.Follower.Changes). Call it before Run.
+func (ix *Index) TellChanges(c changelog.Changes) { ix.changes = c }
+
 func (ix *Index) follower() *changelog.Follower[store.Change] {
 	return &changelog.Follower[store.Change]{
 		List:        ix.src.ListChanges,
@@ -95,6 +100,7 @@ func (ix *Index) follower() *changelog.Follower[store.Change] {
 		Overlap:     2 * time.Second,
 		Logger:      ix.logger,
 		Progress:    &ix.progress,
+		Changes:     ix.changes,
 	}
 }
 

@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -51,6 +52,8 @@ type Tally struct {
 	mu      sync.Mutex
 	pending map[CounterKey]int64
 	failing bool // the last flush failed (logged once until one succeeds)
+
+	counted chan struct{} // receives after Count (one pending value): Run's flush is due
 }
 
 // counterBatch is a set of counts written under one id.
@@ -64,7 +67,7 @@ func NewTally(store CounterStore, now func() time.Time, logger *slog.Logger) *Ta
 	if now == nil {
 		now = time.Now
 	}
-	return &Tally{store: store, now: now, logger: logger, pending: map[CounterKey]int64{}}
+	return &Tally{store: store, now: now, logger: logger, pending: map[CounterKey]int64{}, counted: make(chan struct{}, 1)}
 }
 
 // Count records one completed screening of result on site, on today's UTC day.
@@ -73,6 +76,10 @@ func (t *Tally) Count(r Result, site string) {
 	t.mu.Lock()
 	t.pending[k]++
 	t.mu.Unlock()
+	select {
+	case t.counted <- struct{}{}:
+	default: // a flush is due already
+	}
 }
 
 // Flush writes the counts recorded so far. A batch whose write failed is written again, as the
@@ -104,12 +111,17 @@ func (t *Tally) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Run flushes every interval until ctx ends, then flushes once more (with up to shutdownGrace
+// Run flushes until ctx ends: an interval after a count arrives while none is waiting for a
+// flush (so no count waits longer than interval), and every interval while a flush fails; with
+// nothing counted it does not wake at all. Then it flushes once more (with up to shutdownGrace
 // to do it) and returns. If that last flush fails (the store is down), the counts it held are
 // lost: Run logs that at error level and still returns nil, so the process shuts down as
-// cleanly as its store allows.
+// cleanly as its store allows. It returns an error at once for an interval that is not positive.
 func (t *Tally) Run(ctx context.Context, interval, shutdownGrace time.Duration) error {
-	err := loop.Every(ctx, interval, func(ctx context.Context) {
+	if interval <= 0 {
+		return errors.New("tally: flush interval must be positive")
+	}
+	flush := func(ctx context.Context) {
 		err := t.Flush(ctx)
 		t.mu.Lock()
 		first := err != nil && !t.failing
@@ -122,16 +134,27 @@ func (t *Tally) Run(ctx context.Context, interval, shutdownGrace time.Duration) 
 		case recovered:
 			t.logger.InfoContext(ctx, "screening counters written again")
 		}
-	})
-	if err != nil {
-		return err
 	}
+	// A flush is due an interval after counts arrive, or after a failed flush; a count arriving
+	// while one is due does not put it off.
+	due := func() (time.Duration, bool) { return interval, t.hasWork() }
+	_ = loop.Timed(ctx, t.counted, due, flush)
 	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	if err := t.Flush(final); err != nil {
 		t.logger.ErrorContext(final, "screening counters lost at shutdown: the store did not take the last batch", "err", err)
 	}
 	return nil
+}
+
+// hasWork reports whether a flush has something to write: counts, or a batch that failed.
+func (t *Tally) hasWork() bool {
+	t.flushMu.Lock()
+	failed := t.failed != nil
+	t.flushMu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return failed || len(t.pending) > 0
 }
 
 // Stats returns the disclosed counters of one questionnaire from day from to day to (UTC,

@@ -20,6 +20,7 @@ type memCounters struct {
 	counts  map[domain.CounterKey]int64
 	batches map[string]bool
 	writes  int
+	tries   int // AddCounts calls, failed ones included
 	fail    error
 }
 
@@ -30,6 +31,7 @@ func newMemCounters() *memCounters {
 func (m *memCounters) AddCounts(_ context.Context, batchID string, cells []domain.Cell) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.tries++
 	if m.fail != nil {
 		return m.fail
 	}
@@ -137,6 +139,42 @@ func TestTallyRunFlushesPeriodicallyAndOnShutdown(t *testing.T) {
 	}
 	if st.total() != 2 {
 		t.Fatalf("after shutdown %d counted, want 2", st.total())
+	}
+}
+
+// TestTallyRunRetriesAFailedFlush: Run flushes only when there are counts, and retries a failed
+// flush every interval without a new count, until the store takes it.
+func TestTallyRunRetriesAFailedFlush(t *testing.T) {
+	st := newMemCounters()
+	tally := domain.NewTally(st, fixedNow, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tally.Run(ctx, 10*time.Millisecond, time.Second) }()
+	tries := func() int { st.mu.Lock(); defer st.mu.Unlock(); return st.tries }
+	time.Sleep(100 * time.Millisecond)
+	if n := tries(); n != 0 {
+		t.Fatalf("%d store writes with nothing counted", n)
+	}
+	st.mu.Lock()
+	st.fail = errors.New("store down")
+	st.mu.Unlock()
+	tally.Count(result("low"), "a")
+	for deadline := time.Now().Add(5 * time.Second); tries() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a failed flush was tried %d times in 5 s, want it retried every 10ms", tries())
+		}
+	}
+	st.mu.Lock()
+	st.fail = nil
+	st.mu.Unlock()
+	for deadline := time.Now().Add(5 * time.Second); st.total() != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the count was not written within 5 s of the store's recovery")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
