@@ -150,7 +150,7 @@ func newContent(ctx context.Context, cfg Config, st stored, catalog *sitecatalog
 	if err := content.Migrate(ctx, db, logger); err != nil {
 		return nil, err
 	}
-	return content.New(ctx, content.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: catalog, ImageDir: st.imageDirOf(db)}, cfg.Content, logger)
+	return content.New(ctx, content.Deps{DB: db, Locks: st.locks, Tokens: st.tokens, Sites: catalog, ImageDir: st.imageDirOf(db), Changes: st.changes(cfg.Content.Database)}, cfg.Content, logger)
 }
 
 func newResources(ctx context.Context, cfg Config, st stored, catalog *sitecatalog.Catalog, logger *slog.Logger) (*resources.Service, error) {
