@@ -14,7 +14,7 @@
 // so "Kratóm", "KRATOM" and "kratom" are the same token, as are "ﬁ" and "fi" or
 // "B₁₂" and "b12". A folded token is cut to 64 bytes. Tokens are then stemmed by
 // a small English suffix stripper (plural -s/-es/-ies, -ing, -ed, -ly, final -e;
-// see stem) at index and at query time alike, so "withdrawals" matches
+// see words.Stem) at index and at query time alike, so "withdrawals" matches
 // "withdrawal" and "supporting" matches "support". Tokens with digits or
 // non-ASCII letters are not stemmed.
 //
@@ -98,6 +98,7 @@ package textsearch
 
 import (
 	"encoding/binary"
+	"github.com/beaconcms/beacon/platform/textsearch/internal/words"
 	"slices"
 	"strings"
 	"sync"
@@ -440,21 +441,21 @@ func (b *builder) build(d *Document) {
 	for f, text := range texts {
 		n := 0
 		for i := 0; i < len(text) && n < fieldMax[f]; {
-			r, sz := decodeRune(text, i)
-			if !isWordRune(r) {
+			r, sz := words.DecodeRune(text, i)
+			if !words.IsWordRune(r) {
 				i += sz
 				continue
 			}
-			j := wordEnd(text, i)
+			j := words.WordEnd(text, i)
 			s0 := len(b.arena)
-			b.arena = appendFold(b.arena, text[i:j])
+			b.arena = words.AppendFold(b.arena, text[i:j])
 			i = j
 			s1 := len(b.arena)
 			if s1 == s0 {
 				continue
 			}
 			b.arena = append(b.arena, b.arena[s0:s1]...)
-			st := stem(b.arena[s1:])
+			st := words.Stem(b.arena[s1:])
 			b.arena = b.arena[:s1+len(st)]
 			b.toks = append(b.toks, btok{
 				surf0: int32(s0), surf1: int32(s1),
@@ -552,7 +553,7 @@ func (ix *Index) addLocked(id string, b *builder) {
 			s = strings.Clone(ls.s)
 		}
 		ix.surf[s] = lt.tid
-		_, stop := stopwords[s]
+		stop := words.IsStopwordString(s)
 		b.newS = append(b.newS, surfEntry{s: s, tid: lt.tid, stop: stop})
 	}
 	if len(b.newS) > 0 {

@@ -2,6 +2,7 @@ package uncompressed
 
 import (
 	"cmp"
+	"github.com/beaconcms/beacon/platform/textsearch/internal/words"
 	"math"
 	"slices"
 	"strings"
@@ -140,7 +141,7 @@ func (s *scratch) parse(q string) bool {
 	s.buf, s.toks, s.kept, s.qcl = s.buf[:0], s.toks[:0], s.kept[:0], s.qcl[:0]
 	phrase, nextPhrase := int32(-1), int32(0)
 	for i := 0; i < len(q); {
-		r, n := decodeRune(q, i)
+		r, n := words.DecodeRune(q, i)
 		if isQuote(r) {
 			if phrase >= 0 {
 				phrase = -1
@@ -150,26 +151,26 @@ func (s *scratch) parse(q string) bool {
 			i += n
 			continue
 		}
-		if !isWordRune(r) {
+		if !words.IsWordRune(r) {
 			i += n
 			continue
 		}
-		j := wordEnd(q, i)
+		j := words.WordEnd(q, i)
 		a := len(s.buf)
-		s.buf = appendFold(s.buf, q[i:j])
+		s.buf = words.AppendFold(s.buf, q[i:j])
 		i = j
 		b := len(s.buf)
 		if a == b {
 			continue
 		}
 		s.buf = append(s.buf, s.buf[a:b]...)
-		st := stem(s.buf[b:])
+		st := words.Stem(s.buf[b:])
 		s.buf = s.buf[:b+len(st)]
 		s.toks = append(s.toks, qtok{
 			surf:   span{int32(a), int32(b)},
 			stem:   span{int32(b), int32(b + len(st))},
 			phrase: phrase,
-			stop:   isStopword(s.buf[a:b]),
+			stop:   words.IsStopword(s.buf[a:b]),
 		})
 	}
 

@@ -3,13 +3,15 @@
 // positions as []uint16 per term. It is the oracle of textsearch's equivalence test
 // (TestCompressedAnswersAsUncompressed), which checks that the compressed index returns the
 // same hits with the same scores on randomized corpora, so it must not be changed apart from
-// keeping it in step with textsearch's tokenizer and ranking (tokenize.go is a copy too).
+// keeping it in step with textsearch's ranking; it tokenizes with textsearch's own tokenizer
+// (package words).
 //
 // Only tests import it.
 package uncompressed
 
 import (
 	"encoding/binary"
+	"github.com/beaconcms/beacon/platform/textsearch/internal/words"
 	"slices"
 	"strings"
 	"sync"
@@ -268,21 +270,21 @@ func (b *builder) build(d *Document) {
 	for f, text := range texts {
 		n := 0
 		for i := 0; i < len(text) && n < fieldMax[f]; {
-			r, sz := decodeRune(text, i)
-			if !isWordRune(r) {
+			r, sz := words.DecodeRune(text, i)
+			if !words.IsWordRune(r) {
 				i += sz
 				continue
 			}
-			j := wordEnd(text, i)
+			j := words.WordEnd(text, i)
 			s0 := len(b.arena)
-			b.arena = appendFold(b.arena, text[i:j])
+			b.arena = words.AppendFold(b.arena, text[i:j])
 			i = j
 			s1 := len(b.arena)
 			if s1 == s0 {
 				continue
 			}
 			b.arena = append(b.arena, b.arena[s0:s1]...)
-			st := stem(b.arena[s1:])
+			st := words.Stem(b.arena[s1:])
 			b.arena = b.arena[:s1+len(st)]
 			b.toks = append(b.toks, btok{
 				surf0: int32(s0), surf1: int32(s1),
@@ -380,7 +382,7 @@ func (ix *Index) addLocked(id string, b *builder) {
 			s = strings.Clone(ls.s)
 		}
 		ix.surf[s] = lt.tid
-		_, stop := stopwords[s]
+		stop := words.IsStopwordString(s)
 		b.newS = append(b.newS, surfEntry{s: s, tid: lt.tid, stop: stop})
 	}
 	if len(b.newS) > 0 {

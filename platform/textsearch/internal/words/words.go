@@ -1,4 +1,7 @@
-package textsearch
+// Package words is the tokenizer of package textsearch: what a word is, how it is folded and
+// stemmed, and which words are stopwords. It is apart so that the test-only uncompressed index
+// (../uncompressed) tokenizes with the very same code.
+package words
 
 import (
 	"unicode"
@@ -7,10 +10,10 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// maxTokenBytes caps the folded length of one token. Longer tokens (base64 blobs,
+// MaxTokenBytes caps the folded length of one token. Longer tokens (base64 blobs,
 // URLs without separators, ...) are cut on a rune boundary, at index and at query
 // time alike, so they still match each other.
-const maxTokenBytes = 64
+const MaxTokenBytes = 64
 
 // isApostrophe reports whether r is an apostrophe that may join two halves of a
 // word ("Crohn's", "don’t").
@@ -20,10 +23,10 @@ func isApostrophe(r rune) bool { return r == '\'' || r == '\u2019' || r == '\u02
 // inside words (soft hyphen, zero-width (non-)joiner) and is dropped silently.
 func isIgnorable(r rune) bool { return r == '\u00ad' || r == '\u200c' || r == '\u200d' }
 
-// isWordRune reports whether r is part of a token: a letter, a number, a
+// IsWordRune reports whether r is part of a token: a letter, a number, a
 // combining mark (which belongs to the preceding letter) or an ignorable format
 // character.
-func isWordRune(r rune) bool {
+func IsWordRune(r rune) bool {
 	if r < utf8.RuneSelf {
 		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
 	}
@@ -40,27 +43,27 @@ func isLetter(r rune) bool {
 	return r != '\u02bc' && unicode.IsLetter(r)
 }
 
-func decodeRune(s string, i int) (rune, int) {
+func DecodeRune(s string, i int) (rune, int) {
 	if c := s[i]; c < utf8.RuneSelf {
 		return rune(c), 1
 	}
 	return utf8.DecodeRuneInString(s[i:])
 }
 
-// wordEnd returns the end of the token that starts at s[i] (which must be a word
+// WordEnd returns the end of the token that starts at s[i] (which must be a word
 // rune). An apostrophe between a letter or digit and a letter stays inside the
 // token, so "Crohn's" is one token.
-func wordEnd(s string, i int) int {
+func WordEnd(s string, i int) int {
 	prevAlnum := false
 	for i < len(s) {
-		r, n := decodeRune(s, i)
-		if isWordRune(r) {
+		r, n := DecodeRune(s, i)
+		if IsWordRune(r) {
 			prevAlnum = isLetter(r) || unicode.IsNumber(r) || (prevAlnum && (unicode.IsMark(r) || isIgnorable(r)))
 			i += n
 			continue
 		}
 		if isApostrophe(r) && prevAlnum && i+n < len(s) {
-			if r2, _ := decodeRune(s, i+n); isLetter(r2) {
+			if r2, _ := DecodeRune(s, i+n); isLetter(r2) {
 				i += n
 				continue
 			}
@@ -70,12 +73,12 @@ func wordEnd(s string, i int) int {
 	return i
 }
 
-// appendFold appends the folded form of the raw token w to dst: NFKD
+// AppendFold appends the folded form of the raw token w to dst: NFKD
 // decomposition, combining marks (Mn, Me) dropped, lowercased, a few letters
 // without a decomposition transliterated (ß→ss, æ→ae, ø→o, ł→l, ...), and
 // apostrophes and ignorable characters dropped. The result is cut to
-// maxTokenBytes on a rune boundary.
-func appendFold(dst []byte, w string) []byte {
+// MaxTokenBytes on a rune boundary.
+func AppendFold(dst []byte, w string) []byte {
 	start := len(dst)
 	for i := 0; i < len(w); {
 		c := w[i]
@@ -91,7 +94,7 @@ func appendFold(dst []byte, w string) []byte {
 		}
 		p := norm.NFKD.PropertiesString(w[i:])
 		n := p.Size()
-		if n == 0 { // invalid UTF-8; cannot happen for runes accepted by isWordRune
+		if n == 0 { // invalid UTF-8; cannot happen for runes accepted by IsWordRune
 			n = 1
 		}
 		if d := p.Decomposition(); d != nil {
@@ -106,8 +109,8 @@ func appendFold(dst []byte, w string) []byte {
 		}
 		i += n
 	}
-	if len(dst)-start > maxTokenBytes {
-		cut := start + maxTokenBytes
+	if len(dst)-start > MaxTokenBytes {
+		cut := start + MaxTokenBytes
 		for cut > start && !utf8.RuneStart(dst[cut]) {
 			cut--
 		}
@@ -159,13 +162,13 @@ func appendBaseRune(dst []byte, r rune) []byte {
 	return dst
 }
 
-// stem applies a light English suffix stripper to a folded token in place and
+// Stem applies a light English suffix stripper to a folded token in place and
 // returns the (possibly shorter) result, which shares w's memory. Only tokens of
 // at least three ASCII letters are touched; tokens with digits or non-ASCII
 // letters are returned unchanged. The same function runs at index and at query
 // time, so only consistency matters, not that stems are real words.
 //
-// Steps, in order (a "stem" must keep at least three letters):
+// Steps, in order (a "Stem" must keep at least three letters):
 //
 //  1. plurals: -sses→-ss, -ies→-i, -s→"" except after s, u or i
 //     (stress, virus, diagnosis keep their s);
@@ -178,7 +181,7 @@ func appendBaseRune(dst []byte, r rune) []byte {
 //
 // Known limitations of such a small stemmer: some unrelated words conflate
 // (care and cars → car) and some irregular forms do not (use/using, fly/flies).
-func stem(w []byte) []byte {
+func Stem(w []byte) []byte {
 	if len(w) < 3 {
 		return w
 	}
@@ -269,7 +272,13 @@ var stopwords = func() map[string]struct{} {
 	return m
 }()
 
-func isStopword(folded []byte) bool {
+func IsStopword(folded []byte) bool {
 	_, ok := stopwords[string(folded)]
+	return ok
+}
+
+// IsStopwordString is IsStopword of a folded word held as a string.
+func IsStopwordString(folded string) bool {
+	_, ok := stopwords[folded]
 	return ok
 }
