@@ -56,10 +56,31 @@ type seal struct {
 }
 
 // Record is one document of an image. Kind says which collection it copies (the owner's
-// choice); Doc is its BSON, which may point into a buffer shared by the records of one Open.
+// choice); Doc is its BSON, which points into the Sealed that holds the record.
 type Record struct {
 	Kind byte
 	Doc  []byte
+}
+
+// Sealed is what Open read of a sealed image: its records, in the order they were appended.
+// Their documents point into a read-only mapping of the image's file (into one buffer where
+// the platform cannot map files), so that a start reading tens of megabytes from it does not
+// hold them in the Go heap, where the collector's goal would double them. The documents are
+// valid until Release: callers copy what they keep, and must not touch a document after it.
+type Sealed struct {
+	Records []Record
+	once    sync.Once
+	unmap   func() error
+	err     error
+}
+
+// Release ends the records' life (unmapping the file); it is safe to call more than once.
+func (s *Sealed) Release() error {
+	s.once.Do(func() {
+		s.err = s.unmap()
+		s.Records = nil
+	})
+	return s.err
 }
 
 // maxDoc bounds a record's document: MongoDB's own limit.
@@ -76,45 +97,65 @@ type Image struct {
 	failed error // the first write error: the image is not sealed
 }
 
-// Open starts a new image in dir (made if missing) and returns, with it, the records of the
-// image there if it was sealed at want, in the order they were appended, or nil. A damaged or
-// unsealed image, or one sealed at another Key, is not an error: it is not used. The error is
-// for a directory that cannot be written.
-func Open(dir string, want Key) (*Image, []Record, error) {
+// Open starts a new image in dir (made if missing) and returns, with it, the image there if it
+// was sealed at want and holds records, or nil; the caller releases it (Sealed.Release). A
+// damaged or unsealed image, or one sealed at another Key, is not an error: it is not used.
+// The error is for a directory that cannot be written.
+func Open(dir string, want Key) (*Image, *Sealed, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("start-up image: %w", err)
 	}
-	records := readSealed(dir, want)
+	sealed := readSealed(dir, want)
+	fail := func(err error) (*Image, *Sealed, error) {
+		if sealed != nil {
+			_ = sealed.Release()
+		}
+		return nil, nil, fmt.Errorf("start-up image: %w", err)
+	}
 	// The seal goes before anything is written: a crash from here on leaves no sealed image.
 	if err := os.Remove(filepath.Join(dir, sealFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("start-up image: %w", err)
+		return fail(err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, entriesFile), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	// The new image is a new file: the old one's name goes, while its mapping keeps it readable
+	// (truncating a mapped file would fault its readers).
+	if err := os.Remove(filepath.Join(dir, entriesFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fail(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, entriesFile), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("start-up image: %w", err)
+		return fail(err)
 	}
-	return &Image{dir: dir, f: f, w: bufio.NewWriterSize(f, 1<<20)}, records, nil
+	return &Image{dir: dir, f: f, w: bufio.NewWriterSize(f, 256<<10)}, sealed, nil
 }
 
-// readSealed returns the records of the image in dir if it is sealed at want, else nil.
-func readSealed(dir string, want Key) []Record {
+// readSealed returns the image in dir if it is sealed at want and holds records, else nil.
+func readSealed(dir string, want Key) *Sealed {
 	raw, err := os.ReadFile(filepath.Join(dir, sealFile))
 	if err != nil {
 		return nil
 	}
 	var s seal
-	if json.Unmarshal(raw, &s) != nil || s.Format != format || s.Key != want {
+	if json.Unmarshal(raw, &s) != nil || s.Format != format || s.Key != want || s.Size <= 0 {
 		return nil
 	}
-	data, err := os.ReadFile(filepath.Join(dir, entriesFile))
-	if err != nil || int64(len(data)) != s.Size {
-		return nil
-	}
-	records, err := parse(data)
+	f, err := os.Open(filepath.Join(dir, entriesFile))
 	if err != nil {
 		return nil
 	}
-	return records
+	defer f.Close() // a mapping outlives its file's descriptor
+	if info, err := f.Stat(); err != nil || info.Size() != s.Size {
+		return nil
+	}
+	data, unmap, err := mapFile(f, s.Size)
+	if err != nil {
+		return nil
+	}
+	records, err := parse(data)
+	if err != nil || len(records) == 0 {
+		_ = unmap()
+		return nil
+	}
+	return &Sealed{Records: records, unmap: unmap}
 }
 
 // parse splits data into records: a kind byte, then a BSON document, whose first four bytes

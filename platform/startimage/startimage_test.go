@@ -2,6 +2,7 @@ package startimage
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,13 +21,27 @@ func doc(tb testing.TB, id string, n int) []byte {
 
 var key = Key{Database: "beacon_content", Schema: 12, Head: 40}
 
+// recordsOf returns the records of s, nil for none, and releases s when the test ends.
+func recordsOf(tb testing.TB, s *Sealed) []Record {
+	tb.Helper()
+	if s == nil {
+		return nil
+	}
+	tb.Cleanup(func() {
+		if err := s.Release(); err != nil {
+			tb.Errorf("Release: %v", err)
+		}
+	})
+	return s.Records
+}
+
 // sealedImage writes an image of three records in a new directory, sealed at key.
 func sealedImage(tb testing.TB) (dir string, want []Record) {
 	tb.Helper()
 	dir = filepath.Join(tb.TempDir(), "image")
 	im, got, err := Open(dir, key)
 	if err != nil || got != nil {
-		tb.Fatalf("Open of a new directory = %v, %v; want no records, no error", got, err)
+		tb.Fatalf("Open of a new directory = %v, %v; want no records, no error", recordsOf(tb, got), err)
 	}
 	want = []Record{{'i', doc(tb, "a", 1)}, {'l', doc(tb, "a", 2)}, {'i', doc(tb, "b", 3)}}
 	for _, r := range want {
@@ -93,11 +108,12 @@ func TestOpen(t *testing.T) {
 			if tc.spoil != nil {
 				tc.spoil(t, dir)
 			}
-			im, got, err := Open(dir, tc.want)
+			im, sealed, err := Open(dir, tc.want)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer im.Discard()
+			got := recordsOf(t, sealed)
 			if !tc.used {
 				want = nil
 			}
@@ -110,7 +126,7 @@ func TestOpen(t *testing.T) {
 				t.Errorf("the seal is still there after Open (stat: %v)", err)
 			}
 			if _, again, _ := Open(dir, tc.want); again != nil {
-				t.Errorf("a second Open read %d records: the first did not unseal", len(again))
+				t.Errorf("a second Open read %d records: the first did not unseal", len(recordsOf(t, again)))
 			}
 		})
 	}
@@ -151,14 +167,15 @@ func TestUnsealed(t *testing.T) {
 			im.Append('i', doc(t, "a", 1))
 			_ = tc.stop(im)
 			if _, got, _ := Open(dir, key); got != nil {
-				t.Errorf("Open after %s read %d records, want none", tc.name, len(got))
+				t.Errorf("Open after %s read %d records, want none", tc.name, len(recordsOf(t, got)))
 			}
 		})
 	}
 	t.Run("appends after close are dropped", func(t *testing.T) {
 		t.Parallel()
 		dir, want := sealedImage(t)
-		im, got, err := Open(dir, key)
+		im, sealed, err := Open(dir, key)
+		got := recordsOf(t, sealed)
 		if err != nil || !equalRecords(got, want) {
 			t.Fatalf("Open = %v, %v", got, err)
 		}
@@ -172,10 +189,47 @@ func TestUnsealed(t *testing.T) {
 		if err := im.Close(key); err == nil {
 			t.Error("a second Close succeeded")
 		}
-		if _, again, _ := Open(dir, key); !equalRecords(again, want) {
+		if _, again, _ := Open(dir, key); !equalRecords(recordsOf(t, again), want) {
 			t.Errorf("Open = %v, want the records before Close %v", again, want)
 		}
 	})
+}
+
+// The records of a sealed image stay readable, unchanged, while the next image is written into
+// the same directory and sealed, until they are released; the next Open reads the new image.
+func TestRecordsOutliveTheNextImage(t *testing.T) {
+	t.Parallel()
+	dir, want := sealedImage(t)
+	im, sealed, err := Open(dir, key)
+	if err != nil || sealed == nil {
+		t.Fatalf("Open = %v, %v", sealed, err)
+	}
+	var next []Record
+	for i := range 2000 { // far past the old file's size and the writer's buffer
+		r := Record{'l', doc(t, fmt.Sprintf("next-%d", i), i)}
+		im.Append(r.Kind, r.Doc)
+		next = append(next, r)
+	}
+	newKey := Key{Database: key.Database, Schema: key.Schema, Head: key.Head + 1}
+	if err := im.Close(newKey); err != nil {
+		t.Fatal(err)
+	}
+	if !equalRecords(sealed.Records, want) {
+		t.Errorf("the old records changed under the new image: %v, want %v", sealed.Records, want)
+	}
+	if err := sealed.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sealed.Release(); err != nil {
+		t.Errorf("a second Release: %v", err)
+	}
+	if sealed.Records != nil {
+		t.Error("Release left the records reachable")
+	}
+	_, again, err := Open(dir, newKey)
+	if err != nil || !equalRecords(recordsOf(t, again), next) {
+		t.Fatalf("Open of the new image: %v, want its %d records", err, len(next))
+	}
 }
 
 // FuzzParse: any entries file parses without panicking, and the records it yields are whole

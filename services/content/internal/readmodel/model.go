@@ -336,12 +336,16 @@ func (m *Model) searchTerms(a *domain.Article) *textsearch.Tokenized {
 	return m.tokenize(searchDocOf(a))
 }
 
-// tokenize splits d's title, summary and text (unpacked from its compressed body, or derived
-// from its Markdown when it has none) into search terms.
+// tokenize splits d's title, summary and text (unpacked from its compressed text or body, or
+// derived from its Markdown when it has none) into search terms.
 func (m *Model) tokenize(d searchDoc) *textsearch.Tokenized {
 	body := d.text
 	if body == "" {
-		text, err := d.packed.SearchText()
+		unpack := d.packed.SearchText
+		if len(d.packedText) > 0 {
+			unpack = func() (string, error) { return render.UnpackSearchText(d.packedText) }
+		}
+		text, err := unpack()
 		if err != nil {
 			m.logger.Error("delivery: reading an article's search text failed; indexing its title and summary", "article", d.id, "err", err)
 		}

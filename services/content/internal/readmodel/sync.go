@@ -139,19 +139,24 @@ func (m *Model) BuildSearch(ctx context.Context) error {
 
 // searchDoc is what BuildSearch needs of a loaded live article.
 type searchDoc struct {
-	id       string
-	revision int64
-	title    string
-	summary  string
-	text     string      // the snapshot's search text, if it was stored
-	packed   render.HTML // else its body, which may hold it compressed
-	markdown string      // else its Markdown body
+	id         string
+	revision   int64
+	title      string
+	summary    string
+	text       string      // the snapshot's search text, if it was stored
+	packedText []byte      // else the text compressed apart (domain.Snapshot.CompressedText)
+	packed     render.HTML // else its body, which may hold it compressed
+	markdown   string      // else its Markdown body
 }
 
 func searchDocOf(a *domain.Article) searchDoc {
 	c := a.Published.Content
 	d := searchDoc{id: a.ID, revision: a.RevisionID, title: c.Title, summary: c.Summary, text: a.Published.SearchText}
-	if d.text == "" {
+	switch {
+	case d.text != "":
+	case len(a.Published.CompressedText) > 0:
+		d.packedText = a.Published.CompressedText
+	default:
 		d.packed, d.markdown = render.SnapshotHTML(a.Published), c.Body
 	}
 	return d

@@ -2,6 +2,7 @@ package readmodel
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"github.com/klauspost/compress/zstd"
 )
 
 // logSource is a store written by "another process": a change log and the articles' current
@@ -230,5 +232,71 @@ func TestFollowAppliesALiveKeptWrite(t *testing.T) {
 	}
 	if fetched != 1 {
 		t.Errorf("a1 fetched %d times, want once", fetched)
+	}
+}
+
+// TestSearchReadsEveryStoredForm: a live snapshot reaches the model in each form a store hands
+// it (search text plain, compressed apart from the HTML, joined with the HTML in one compressed
+// body as entries written before the split have it, or absent, to be derived from the
+// Markdown), by Load and by ApplyArticles; each is served with its HTML and found by a word only
+// its text holds.
+func TestSearchReadsEveryStoredForm(t *testing.T) {
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	pack := func(s string) []byte { return enc.EncodeAll([]byte(s), nil) }
+	tests := []struct {
+		name string
+		form func(s *domain.Snapshot, text string)
+	}{
+		{"plain text", func(s *domain.Snapshot, text string) { s.SearchText = text }},
+		{"compressed apart", func(s *domain.Snapshot, text string) {
+			s.CompressedBody, s.CompressedText = pack(s.Rendering.HTML), pack(text)
+			s.Rendering.HTML, s.Content.Body = "", ""
+		}},
+		{"compressed together (before the split)", func(s *domain.Snapshot, text string) {
+			s.CompressedBody = pack(s.Rendering.HTML + "\x00" + text)
+			s.Rendering.HTML, s.Content.Body = "", ""
+		}},
+		{"Markdown only", func(s *domain.Snapshot, text string) { s.Content.Body = text }},
+	}
+	for _, tt := range tests {
+		for _, byLoad := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/load=%v", tt.name, byLoad), func(t *testing.T) {
+				a := liveArticle("a1", 1, "stored", nil, 1, nil, nil, "s1")
+				wantHTML := a.Published.Rendering.HTML
+				tt.form(a.Published, "buprenorphine taper")
+				m := newTestModel(newCatalog(testSite("s1")))
+				var loaded []*domain.Article
+				if byLoad {
+					loaded = append(loaded, a)
+				}
+				if _, err := m.Load(t.Context(), source{loaded}); err != nil {
+					t.Fatal(err)
+				}
+				if !byLoad {
+					m.ApplyArticles(a)
+				}
+				if err := m.BuildSearch(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				e := m.View("s1").Article("stored")
+				if e == nil {
+					t.Fatal("the article is not served")
+				}
+				if html, err := e.HTML(); err != nil || html != wantHTML {
+					t.Errorf("HTML = %q, %v; want %q", html, err, wantHTML)
+				}
+				hits, err := m.View("s1").Search(t.Context(), "buprenorphine")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(hits) != 1 || hits[0].Entry.ID != "a1" {
+					t.Errorf("Search(buprenorphine) = %d hits, want a1", len(hits))
+				}
+			})
+		}
 	}
 }

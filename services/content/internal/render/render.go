@@ -66,12 +66,11 @@ type Article struct {
 // Name returns the resource name "articles/{id}".
 func (a *Article) Name() string { return "articles/" + a.ID }
 
-// HTML is an article's rendered body as the read model keeps it: plain, or compressed with its
-// search text as the store handed it (see domain.Snapshot.CompressedBody). The zero HTML is an
-// empty body.
+// HTML is an article's rendered body as the read model keeps it: plain, or compressed as the
+// store handed it (see domain.Snapshot.CompressedBody). The zero HTML is an empty body.
 type HTML struct {
 	text string
-	zstd []byte // zstd of the HTML, a NUL byte and the search text
+	zstd []byte // zstd of the HTML, or (entries stored before the text was apart) of the HTML, a NUL byte and the search text
 }
 
 // PlainHTML is the body s.
@@ -97,7 +96,8 @@ func (h HTML) String() (string, error) {
 	return html, err
 }
 
-// SearchText returns the search text compressed with the body, "" for a plain body.
+// SearchText returns the search text compressed with the body, "" for a plain body or one
+// compressed without it.
 func (h HTML) SearchText() (string, error) {
 	if len(h.zstd) == 0 {
 		return "", nil
@@ -117,6 +117,23 @@ func (h HTML) unpack() (html, text string, err error) {
 	}
 	html, text, _ = strings.Cut(string(raw), "\x00")
 	return html, text, nil
+}
+
+// UnpackSearchText returns the search text a store compressed apart from the body
+// (domain.Snapshot.CompressedText); "" for none.
+func UnpackSearchText(compressed []byte) (string, error) {
+	if len(compressed) == 0 {
+		return "", nil
+	}
+	dec, err := htmlDecoder()
+	if err != nil {
+		return "", err
+	}
+	raw, err := dec.DecodeAll(compressed, nil)
+	if err != nil {
+		return "", fmt.Errorf("decompressing an article's search text: %w", err)
+	}
+	return string(raw), nil
 }
 
 // htmlDecoder is the one zstd decoder of compressed bodies, made on first use; DecodeAll is safe

@@ -222,7 +222,8 @@ func liveUnchanged(prev, next *domain.Article) bool {
 		return true
 	case prev.Published == nil || next.Published == nil:
 		return false
-	case len(prev.Published.CompressedBody) > 0 || len(next.Published.CompressedBody) > 0:
+	case len(prev.Published.CompressedBody) > 0 || len(next.Published.CompressedBody) > 0,
+		len(prev.Published.CompressedText) > 0 || len(next.Published.CompressedText) > 0:
 		return false // delivery's form, not a write's
 	}
 	// The search text is derived from the content; the service fills it before a write, while

@@ -35,9 +35,13 @@ type startupImage struct {
 	once  sync.Once
 	image atomic.Pointer[startimage.Image] // nil until opened, and when it could not be
 	// sealed holds, by kind, the entries of a sealed image read at open, latest revision per
-	// article, until the load of that kind takes them; a kind absent from it is scanned.
+	// article, until the load of that kind takes them; a kind absent from it is scanned. They
+	// point into mapped, which is released once every kind was taken and every load that took
+	// one is done with it (inUse), or at the latest when the image closes.
 	mu     sync.Mutex
 	sealed map[byte][]bson.Raw
+	mapped *startimage.Sealed
+	inUse  int
 	// baseHead and baseMoves are the head and the Store's own head moves when the image was
 	// opened: at close, the head must have moved by exactly the Store's moves since.
 	baseHead, baseMoves int64
@@ -75,16 +79,20 @@ func (s *Store) openImage(ctx context.Context) {
 			return
 		}
 		im.baseHead, im.baseMoves = head, moves
-		image, records, err := startimage.Open(im.dir, s.imageKey(head))
+		image, sealed, err := startimage.Open(im.dir, s.imageKey(head))
 		if err != nil {
 			s.logger.WarnContext(ctx, "start-up image not kept", "err", err)
 			return
 		}
 		im.image.Store(image)
-		if records == nil {
+		if sealed == nil {
 			return
 		}
-		im.sealed = latestEntries(records)
+		if im.sealed = latestEntries(sealed.Records); im.sealed == nil {
+			_ = sealed.Release()
+			return
+		}
+		im.mapped = sealed
 		s.logger.InfoContext(ctx, "loading from the start-up image", "dir", im.dir, "index_entries", len(im.sealed[imageIndexEntry]), "live_entries", len(im.sealed[imageLiveEntry]))
 	})
 }
@@ -134,19 +142,43 @@ func entryRevision(doc bson.Raw) int64 {
 	return v
 }
 
-// imageEntries returns the sealed image's entries of kind, which the caller then owns, and
-// whether there were any to use (else the caller scans the collection).
-func (s *Store) imageEntries(ctx context.Context, kind byte) ([]bson.Raw, bool) {
+// imageEntries returns the sealed image's entries of kind, and whether there were any to use
+// (else the caller scans the collection). The entries are valid until the caller calls done:
+// it decodes (copies) what it keeps, and calls done when it no longer touches them.
+func (s *Store) imageEntries(ctx context.Context, kind byte) (docs []bson.Raw, done func(), ok bool) {
 	s.openImage(ctx)
 	im := s.image
 	if im == nil {
-		return nil, false
+		return nil, func() {}, false
 	}
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	docs, ok := im.sealed[kind]
+	docs, ok = im.sealed[kind]
+	if !ok {
+		return nil, func() {}, false
+	}
 	delete(im.sealed, kind)
-	return docs, ok
+	im.inUse++
+	var once sync.Once
+	return docs, func() {
+		once.Do(func() {
+			im.mu.Lock()
+			defer im.mu.Unlock()
+			im.inUse--
+			if len(im.sealed) == 0 {
+				im.releaseLocked()
+			}
+		})
+	}, true
+}
+
+// releaseLocked unmaps the sealed image's entries unless a load still reads them.
+func (im *startupImage) releaseLocked() {
+	if im.mapped == nil || im.inUse > 0 {
+		return
+	}
+	_ = im.mapped.Release() // an unmap of our own mapping does not fail
+	im.mapped, im.sealed = nil, nil
 }
 
 // openedImage returns the image being written, or nil.
@@ -198,6 +230,11 @@ func (s *Store) imageLoaded() {
 // vouch for it: a load did not finish, or another writer moved the change-log head. Call it
 // once, after the Store's last write (the service's loops stopped), before the database closes.
 func (s *Store) CloseStartupImage(ctx context.Context) {
+	if s.image != nil { // entries of a kind no load took
+		s.image.mu.Lock()
+		s.image.releaseLocked()
+		s.image.mu.Unlock()
+	}
 	image := s.openedImage()
 	if image == nil {
 		return

@@ -125,8 +125,9 @@ func (s *Store) putEntry(ctx context.Context, coll *mongo.Collection, kind byte,
 // documents): call it at startup only.
 func (s *Store) ForEachIndexEntry(ctx context.Context, fn func(articleindex.Entry)) error {
 	ctx = mongodb.WithScan(ctx, "startup: loading the article index")
-	if docs, ok := s.imageEntries(ctx, imageIndexEntry); ok {
+	if docs, done, ok := s.imageEntries(ctx, imageIndexEntry); ok {
 		entries, err := s.decodeIndexEntries(docs)
+		done()
 		if err != nil {
 			return err
 		}

@@ -74,11 +74,14 @@ type liveDoc struct {
 	PublishedSlugs []string   `bson:"publishedSlugs"`
 	// Snapshot is the live snapshot, a zstd-compressed BSON snapshotDoc; nil when nothing is live.
 	Snapshot []byte `bson:"snapshot"`
-	// Body, when set, is the snapshot's rendered HTML and search text, joined by a NUL byte and
-	// compressed with zstd apart from the rest (domain.Snapshot.CompressedBody), and the
-	// snapshot holds neither: delivery keeps the body compressed until it needs it. Entries
-	// written before it carry both in the snapshot.
+	// Body and Text, when set, are the snapshot's rendered HTML and its search text, each
+	// compressed with zstd apart from the rest (domain.Snapshot.CompressedBody and
+	// CompressedText), and the snapshot holds neither: delivery keeps the body compressed until
+	// it needs it, and the text only until it has indexed it. Entries written before Text have
+	// the HTML and the search text joined by a NUL byte in Body; entries written before Body
+	// carry both in the snapshot.
 	Body []byte `bson:"body,omitempty"`
+	Text []byte `bson:"text,omitempty"`
 }
 
 // snapshotCodec compresses live snapshots and index entries. Its encoder and decoder are safe for concurrent use
@@ -124,9 +127,12 @@ func (c *snapshotCodec) toLiveDoc(d *articleDoc) (liveDoc, error) {
 		if err := c.init(); err != nil {
 			return liveDoc{}, err
 		}
-		body := make([]byte, 0, len(html)+1+len(text))
-		body = append(append(append(body, html...), 0), text...)
-		l.Body = c.enc.EncodeAll(body, make([]byte, 0, len(body)/4))
+		if html != "" {
+			l.Body = c.enc.EncodeAll([]byte(html), make([]byte, 0, len(html)/4))
+		}
+		if text != "" {
+			l.Text = c.enc.EncodeAll([]byte(text), make([]byte, 0, len(text)/4))
+		}
 		withText.Rendering.HTML, withText.SearchText = "", ""
 	}
 	snap, err := c.compress(&withText)
@@ -166,7 +172,7 @@ func (c *snapshotCodec) decompress(b []byte, v any) error {
 
 // fromLiveDoc returns the article as delivery sees it: ID, RevisionID, DeleteTime,
 // PublishedSlugs and Published (its HTML and search text compressed, see
-// domain.Snapshot.CompressedBody, in entries that store them so), with Draft and Rendering empty.
+// domain.Snapshot.CompressedBody and CompressedText, in entries that store them so), with Draft and Rendering empty.
 func (c *snapshotCodec) fromLiveDoc(l *liveDoc) (*domain.Article, error) {
 	if l.SchemaVersion != liveSchemaVersion {
 		return nil, fmt.Errorf("article_live %s: unknown schemaVersion %d (this release reads %d)", l.ID, l.SchemaVersion, liveSchemaVersion)
@@ -185,8 +191,8 @@ func (c *snapshotCodec) fromLiveDoc(l *liveDoc) (*domain.Article, error) {
 		return nil, fmt.Errorf("article_live %s: the snapshot: %w", l.ID, err)
 	}
 	s := fromSnapshotDoc(snap)
-	if len(l.Body) > 0 {
-		s.CompressedBody = l.Body
+	if len(l.Body) > 0 || len(l.Text) > 0 {
+		s.CompressedBody, s.CompressedText = l.Body, l.Text
 	}
 	a.Published = &s
 	return a, nil
@@ -258,8 +264,9 @@ func (s *Store) ForEachLiveArticle(ctx context.Context, fn func(*domain.Article)
 		applied <- failed
 	}()
 	var readErr error
-	if image, ok := s.imageEntries(ctx, imageLiveEntry); ok {
+	if image, done, ok := s.imageEntries(ctx, imageLiveEntry); ok {
 		readErr = s.readLiveImage(ctx, image, pending, docs)
+		done()
 	} else {
 		readErrs := make([]error, liveShards)
 		var readers sync.WaitGroup

@@ -42,17 +42,23 @@ func deliveryView(a *domain.Article) *domain.Article {
 		if snap.SearchText != "" { // the Markdown is left out then
 			snap.Content.Body = ""
 		}
-		if len(snap.CompressedBody) > 0 { // compressed apart: compared as what it holds
+		if len(snap.CompressedBody) > 0 || len(snap.CompressedText) > 0 { // compressed apart: compared as what they hold
 			dec, err := zstd.NewReader(nil)
 			if err != nil {
 				panic(err)
 			}
-			body, err := dec.DecodeAll(snap.CompressedBody, nil)
-			if err != nil {
-				panic(err)
+			decode := func(b []byte) string {
+				if len(b) == 0 {
+					return ""
+				}
+				out, err := dec.DecodeAll(b, nil)
+				if err != nil {
+					panic(err)
+				}
+				return string(out)
 			}
-			html, text, _ := strings.Cut(string(body), "\x00")
-			snap.Rendering.HTML, snap.SearchText, snap.CompressedBody = html, text, nil
+			snap.Rendering.HTML, snap.SearchText = decode(snap.CompressedBody), decode(snap.CompressedText)
+			snap.CompressedBody, snap.CompressedText = nil, nil
 		}
 		out.Published = &snap
 	}
