@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -103,24 +104,62 @@ func searchURL(base, site, query string) string {
 	return base + "/v1/sites/" + url.PathEscape(site) + "/search?" + url.Values{"q": {query}}.Encode()
 }
 
-// walkList pages through the whole list of a site (pageSize 100) and returns how many cards it
-// saw. It stops by itself after maxPages.
-func walkList(ctx context.Context, base, site string, maxPages int) (cards, pages int, err error) {
+// walkList pages through the whole list of a site (pageSize 100) and returns the slugs of the
+// cards it saw. It stops by itself after maxPages.
+func walkList(ctx context.Context, base, site string, maxPages int) (slugs []string, pages int, err error) {
 	token := ""
 	for pages < maxPages {
 		r, err := expect(ctx, http.StatusOK, listURL(base, site, 100, token))
 		if err != nil {
-			return cards, pages, err
+			return slugs, pages, err
 		}
 		var p listPage
 		if err := json.Unmarshal(r.Body, &p); err != nil {
-			return cards, pages, fmt.Errorf("list page %d: %w", pages+1, err)
+			return slugs, pages, fmt.Errorf("list page %d: %w", pages+1, err)
 		}
 		pages++
-		cards += len(p.Articles)
+		for _, c := range p.Articles {
+			slugs = append(slugs, c.Slug)
+		}
 		if token = p.next(); token == "" {
-			return cards, pages, nil
+			return slugs, pages, nil
 		}
 	}
-	return cards, pages, fmt.Errorf("list still had a next page after %d pages", maxPages)
+	return slugs, pages, fmt.Errorf("list still had a next page after %d pages", maxPages)
+}
+
+// readEach GETs every slug's article once, workers at a time, as a crawler that accepts gzip
+// would, and fails on the first answer that is not 200.
+func readEach(ctx context.Context, base, site string, slugs []string, workers int) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan string)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for slug := range next {
+				if _, err := expect(ctx, http.StatusOK, articleURL(base, site, slug), "Accept-Encoding", "gzip"); err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+			}
+		})
+	}
+feed:
+	for _, slug := range slugs {
+		select {
+		case next <- slug:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	return ctx.Err()
 }

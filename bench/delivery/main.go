@@ -527,11 +527,19 @@ type coldStartResult struct {
 	ListCards   int
 	ListPages   int
 	RSSAfterAll int64
+	// ReadAll is the time to GET every article of the list once (readAllWorkers at a time,
+	// accepting gzip, as a crawler), RSSAfterReads the RSS then: the delivery read model's
+	// rendered bodies are bounded by --delivery-body-cache.
+	ReadAll       time.Duration
+	RSSAfterReads int64
 	// NoImageFirstOK is FirstOK of a second start after the first stopped and its start-up
 	// images were removed, as after a crash: the services then read the store whole.
 	NoImageFirstOK time.Duration
 	Err            string
 }
+
+// readAllWorkers is how many requests the cold start's read of every article keeps in flight.
+const readAllWorkers = 4
 
 // coldStart returns an error only when the run itself breaks (seed fails, interrupted); a
 // beacon that is too slow or answers wrongly is a result, in coldStartResult.Err.
@@ -574,7 +582,8 @@ func coldStart(ctx context.Context, o options, tmp, slug string) (*coldStartResu
 	}
 	step("cold start: article answered after %s, RSS %s; walking the list", fmtDur(res.FirstOK), fmtBytes(res.RSSReady))
 	start := time.Now()
-	res.ListCards, res.ListPages, err = walkList(ctx, s.baseURL, o.site, o.coldArticles/100+50)
+	slugs, pages, err := walkList(ctx, s.baseURL, o.site, o.coldArticles/100+50)
+	res.ListCards, res.ListPages = len(slugs), pages
 	if err != nil {
 		return fail(fmt.Errorf("list: %w", err))
 	}
@@ -585,6 +594,19 @@ func coldStart(ctx context.Context, o options, tmp, slug string) (*coldStartResu
 	if res.ListCards != o.coldArticles {
 		return fail(fmt.Errorf("the list has %d articles, want %d", res.ListCards, o.coldArticles))
 	}
+	step("cold start: list walked in %s, RSS %s; reading every article once", fmtDur(res.ListWalk), fmtBytes(res.RSSAfterAll))
+	start = time.Now()
+	if err := readEach(ctx, s.baseURL, o.site, slugs, readAllWorkers); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return fail(fmt.Errorf("reading every article: %w", err))
+	}
+	res.ReadAll = time.Since(start)
+	if res.RSSAfterReads, err = s.rss(); err != nil {
+		return nil, err
+	}
+	step("cold start: every article read once in %s, RSS %s", fmtDur(res.ReadAll), fmtBytes(res.RSSAfterReads))
 	// Again without the start-up images the first start's stop left: as after a crash.
 	s.stop()
 	if err := os.RemoveAll(filepath.Join(dir, "images")); err != nil {

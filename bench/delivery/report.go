@@ -199,6 +199,8 @@ func (r *report) markdown() string {
 		p("| RSS at that point (or when it gave up) | %s |\n", size(c.RSSReady))
 		p("| full list walk (%s cards in %d pages of 100) | %s |\n", fmtInt(c.ListCards), c.ListPages, dur(c.ListWalk))
 		p("| RSS after the list walk | %s |\n", size(c.RSSAfterAll))
+		p("| GET every article once (%d at a time, gzip, as a crawler) | %s |\n", readAllWorkers, dur(c.ReadAll))
+		p("| RSS after reading every article once | %s |\n", size(c.RSSAfterReads))
 		p("| again, without start-up images (as after a crash): process start → first 200 | %s |\n", dur(c.NoImageFirstOK))
 		if len(c.Before) > 0 {
 			var seen []string
@@ -237,7 +239,10 @@ func (r *report) markdown() string {
 			"above exists there too); the time runs from the start of the `beacon dev` process until the article answers "+
 			"200, polled every 50 ms. The operating system's page cache is warm from the seed. `beacon seed` leaves the "+
 			"content service's start-up image (see docs/architecture.md), as every clean stop does, so the start reads it; "+
-			"the last row is a second start after that one stopped and its images were removed, as after a crash.\n", fmtInt(o.coldArticles))
+			"after the list walk every article of the list is read once by slug (%d at a time, accepting gzip, as a crawler): "+
+			"the delivery read model renders each article's JSON on its first request and keeps at most `--delivery-body-cache` "+
+			"(32 MiB) of rendered JSON and gzip, so that RSS is the bound at work; "+
+			"the last row is a second start after that one stopped and its images were removed, as after a crash.\n", fmtInt(o.coldArticles), readAllWorkers)
 	}
 	return b.String()
 }

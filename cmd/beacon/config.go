@@ -206,6 +206,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	dur(&cfg.CatalogRefresh, "catalog-refresh", "how often the site catalog reloads every site")
 	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "the least time between two checks of the scheduled articles (the scheduler sleeps until the next is due)")
 	dur(&cfg.Content.DeliveryPollInterval, "delivery-poll-interval", "how often delivery read models poll the store for other replicas' changes")
+	fs.Var(byteSize{&cfg.Content.DeliveryBodyCacheBytes}, "delivery-body-cache", "memory for the rendered JSON of delivered articles, e.g. 32MiB: articles read least recently (CLOCK) are rendered again on their next request (env "+envName("delivery-body-cache")+")")
 	str(&cfg.LintTuning, "lint-tuning", "YAML file of per-site clinical-claim lint adjustments (disable a rule, change its severity), the default beneath each site's lint_tuning setting; empty for none")
 	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for 90% of the container's memory limit (cgroup), or none without one")
 	str(&cfg.DebugAddr, "debug-addr", "serve /debug/pprof on this address (off when empty; keep it on loopback)")
@@ -396,6 +397,36 @@ func parseBytes(s string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("want a positive size such as 280MiB, got %q", s)
+}
+
+// byteSize is a flag of a size in bytes, given as parseBytes reads it (e.g. 32MiB).
+type byteSize struct{ p *int64 }
+
+func (b byteSize) Set(s string) error {
+	n, err := parseBytes(strings.TrimSpace(s))
+	if err == nil && n == 0 {
+		err = fmt.Errorf("want a positive size such as 32MiB, got %q", s)
+	}
+	if err != nil {
+		return err
+	}
+	*b.p = n
+	return nil
+}
+
+func (b byteSize) String() string {
+	if b.p == nil {
+		return ""
+	}
+	for _, u := range []struct {
+		suffix string
+		factor int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if *b.p >= u.factor && *b.p%u.factor == 0 {
+			return strconv.FormatInt(*b.p/u.factor, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(*b.p, 10) + "B"
 }
 
 // readSideServices lists the services that have a read side, in order.

@@ -116,6 +116,10 @@ func TestParseConfig(t *testing.T) {
 			want: func(c *Config) {
 				c.Sites.Database, c.ServiceKey, c.CatalogRefresh = "sitesdb", "bk_x", 250*time.Millisecond
 			}},
+		{name: "delivery body cache from env", command: "dev", env: map[string]string{"BEACON_DELIVERY_BODY_CACHE": "8MiB"},
+			want: func(c *Config) { c.Content.DeliveryBodyCacheBytes = 8 << 20 }},
+		{name: "delivery body cache flag beats env", command: "dev", args: []string{"--delivery-body-cache", "512KiB"}, env: map[string]string{"BEACON_DELIVERY_BODY_CACHE": "8MiB"},
+			want: func(c *Config) { c.Content.DeliveryBodyCacheBytes = 512 << 10 }},
 		{name: "catalog refresh must be positive", command: "dev", args: []string{"--catalog-refresh", "0s"},
 			wantErr: []string{"--catalog-refresh"}},
 		{name: "admin-key for a viewer of one site", command: "admin-key", args: append([]string{"--role", "viewer", "--site", "kratom-help", "--key-name", "svc"}, dataDir...),
@@ -382,6 +386,8 @@ func TestInvalidEnumsAreRefusedAtStart(t *testing.T) {
 		{"target", []string{"serve", "--print-config", "--target=everything"}, nil, "--target"},
 		{"read sides", []string{"serve", "--print-config", "--read-sides=blog"}, nil, "--read-sides"},
 		{"memory limit", []string{"dev", "--print-config", "--memory-limit=lots"}, nil, "--memory-limit"},
+		{"delivery body cache", []string{"dev", "--print-config", "--delivery-body-cache=lots"}, nil, "-delivery-body-cache"},
+		{"delivery body cache of nothing", []string{"dev", "--print-config"}, map[string]string{"BEACON_DELIVERY_BODY_CACHE": "0"}, "BEACON_DELIVERY_BODY_CACHE"},
 		{"rate limit", []string{"dev", "--print-config", "--rate-limit-per-key=600"}, nil, "-rate-limit-per-key"},
 		{"rate limit env", []string{"dev", "--print-config"}, map[string]string{"BEACON_RATE_LIMIT_PER_SITE": "10/500ms"}, "BEACON_RATE_LIMIT_PER_SITE"},
 	}

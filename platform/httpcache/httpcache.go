@@ -37,9 +37,11 @@ type Body struct {
 	gzLen    []string
 	dynamic  bool // made for one response; compressed on the fly when the client accepts gzip
 
-	// lazy bodies make gz and gzLen on the first request that accepts gzip, once.
+	// lazy bodies make gz and gzLen on the first request that accepts gzip, once, and then
+	// tell gzipped (when set) its size.
 	lazy     bool
 	lazyOnce sync.Once
+	gzipped  func(gzipBytes int)
 }
 
 // New prepares a body that will be served many times: its gzip form is computed now.
@@ -64,11 +66,23 @@ func NewLazy(raw []byte) *Body {
 	return b
 }
 
+// NewLazyNotify is [NewLazy] for a body whose holder accounts for its memory: gzipped is called
+// with the size of the gzip form when it is made and kept (once at most, on the goroutine of the
+// request that made it, which waits for it; it must not serve the body).
+func NewLazyNotify(raw []byte, gzipped func(gzipBytes int)) *Body {
+	b := NewLazy(raw)
+	b.gzipped = gzipped
+	return b
+}
+
 // gzipLazily makes a lazy body's gzip form, once; it is safe for concurrent use.
 func (b *Body) gzipLazily() {
 	b.lazyOnce.Do(func() {
 		if gz := Gzip(b.raw); len(gz) < len(b.raw) {
 			b.gz, b.gzLen = gz, []string{strconv.Itoa(len(gz))}
+			if b.gzipped != nil {
+				b.gzipped(len(gz))
+			}
 		}
 	})
 }

@@ -332,3 +332,56 @@ func TestLazyBodyConcurrently(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// NewLazyNotify tells its holder the size of the gzip form exactly once, when a gzip client
+// first asks, and never for identity clients or bodies gzip does not shrink.
+func TestLazyNotifyReportsTheGzipForm(t *testing.T) {
+	tests := []struct {
+		name      string
+		raw       []byte
+		encodings []string // Accept-Encoding of each request, in turn
+		wantCalls int
+	}{
+		{"identity clients only", []byte(strings.Repeat(`{"text":"compressible"}`, 100)), []string{"", "identity", ""}, 0},
+		{"gzip clients", []byte(strings.Repeat(`{"text":"compressible"}`, 100)), []string{"", "gzip", "gzip", "br, gzip"}, 1},
+		{"too small to gzip", []byte(`{"ok":true}`), []string{"gzip", "gzip"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var sizes []int
+			b := NewLazyNotify(tt.raw, func(n int) {
+				mu.Lock()
+				defer mu.Unlock()
+				sizes = append(sizes, n)
+			})
+			if b.ETag() != New(tt.raw).ETag() {
+				t.Fatalf("ETag %s, New's %s", b.ETag(), New(tt.raw).ETag())
+			}
+			var gzipLen string
+			var wg sync.WaitGroup
+			for _, ae := range tt.encodings {
+				wg.Go(func() {
+					r := httptest.NewRequest("GET", "/x", nil)
+					if ae != "" {
+						r.Header.Set("Accept-Encoding", ae)
+					}
+					w := httptest.NewRecorder()
+					Write(w, r, b, []string{"application/json"})
+					if w.Header().Get("Content-Encoding") == "gzip" {
+						mu.Lock()
+						gzipLen = w.Header().Get("Content-Length")
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			if len(sizes) != tt.wantCalls {
+				t.Fatalf("told %d times (%v), want %d", len(sizes), sizes, tt.wantCalls)
+			}
+			if tt.wantCalls > 0 && strconv.Itoa(sizes[0]) != gzipLen {
+				t.Errorf("told %d bytes, served a gzip form of %s", sizes[0], gzipLen)
+			}
+		})
+	}
+}

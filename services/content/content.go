@@ -28,6 +28,7 @@ import (
 	"github.com/beaconcms/beacon/services/content/internal/delivery"
 	"github.com/beaconcms/beacon/services/content/internal/demo"
 	"github.com/beaconcms/beacon/services/content/internal/domain"
+	"github.com/beaconcms/beacon/services/content/internal/render"
 	"github.com/beaconcms/beacon/services/content/internal/store"
 	"github.com/beaconcms/beacon/services/sites/sitecatalog"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -48,6 +49,10 @@ type Config struct {
 	// DeliveryPollInterval is how often the delivery read model polls the store for changes
 	// made by other replicas. Changes made by this process show at once.
 	DeliveryPollInterval time.Duration
+	// DeliveryBodyCacheBytes bounds the memory of the delivery read model's rendered article
+	// JSON (and its gzip form); an article whose JSON was evicted is rendered again on its next
+	// request. 0: readmodel's default (render.DefaultBodyCacheBytes).
+	DeliveryBodyCacheBytes int64
 	// ChangeLogRetention is how long article change-log entries are kept, and
 	// ChangeLogPruneInterval how often older ones are deleted. Read models read the log within
 	// their poll interval (plus a 10 s overlap); one that starts later loads everything anyway.
@@ -62,7 +67,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Database: "beacon_content", SchedulerInterval: time.Second, DeliveryPollInterval: time.Second,
-		ChangeLogRetention: 5 * time.Minute, ChangeLogPruneInterval: time.Minute}
+		DeliveryBodyCacheBytes: render.DefaultBodyCacheBytes, ChangeLogRetention: 5 * time.Minute, ChangeLogPruneInterval: time.Minute}
 }
 
 // Service is a ready-to-register content service.

@@ -51,7 +51,8 @@ func OpenDelivery(ctx context.Context, client *mongo.Client, cfg Config, tokens 
 }
 
 func loadDelivery(ctx context.Context, st *store.Store, sites SiteCatalog, renderer *markdown.Renderer, cfg Config, tokens *pagetoken.Codec, changes changelog.Changes, logger *slog.Logger) (*Delivery, error) {
-	model := readmodel.New(deliverySites{sites}, readmodel.Options{PlainText: renderer.PlainText, Logger: logger})
+	model := readmodel.New(deliverySites{sites}, readmodel.Options{PlainText: renderer.PlainText,
+		BodyCacheBytes: cfg.DeliveryBodyCacheBytes, Logger: logger})
 	// Every change of the catalog (a site created, changed, deleted or undeleted, in this
 	// process at once, elsewhere within its refresh) reaches the views; only changed sites are
 	// rebuilt, and a deleted site's articles stay in the model for its undelete.

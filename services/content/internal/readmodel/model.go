@@ -1,6 +1,7 @@
 // Package readmodel is content delivery's in-memory read model: per site, an immutable view of
-// its live articles, pre-rendered (see package render), in listing order, with tag, topic,
-// slug and full-text indexes.
+// its live articles (their cards pre-rendered, their JSON rendered on request and kept in a
+// cache of bounded size: see package render), in listing order, with tag, topic, slug and
+// full-text indexes.
 //
 // Readers load a site's current view with one atomic pointer read and never lock or touch the
 // store. Writers (the content service's own writes, the change-log follower for writes made by
@@ -59,6 +60,8 @@ type Model struct {
 	// render.Feed; tests replace them).
 	renderSitemap func(*Site, []*Entry, time.Time) ([]byte, error)
 	renderFeed    func(*Site, []*Entry, time.Time) ([]byte, error)
+	// bodies holds the entries' rendered JSON, within its budget, for every site.
+	bodies *render.BodyCache
 
 	mu      sync.Mutex            // serializes writers; guards everything below
 	sites   map[string]*siteState // every site of the catalog, deleted ones included
@@ -83,9 +86,8 @@ type Model struct {
 // record is what the model keeps of one live article.
 type record struct {
 	live *Article
-	// html is the article's rendered body until it is rendered for every known site it
-	// targets; then it is dropped (the entries' JSON holds it, see Entry.HTML) to halve the
-	// model's memory.
+	// html is the article's body until there is an entry of it on every known site it
+	// targets; then it is dropped: the entries keep it (Entry.Source).
 	html render.HTML
 }
 
@@ -105,8 +107,12 @@ type Options struct {
 	// PlainText extracts searchable text from Markdown. Required.
 	PlainText func(markdown string) string
 	// Now is the clock (default time.Now).
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
+	// BodyCacheBytes bounds the memory of the rendered PublishedArticle JSON (and its gzip
+	// form) of every site's entries: 0 for render.DefaultBodyCacheBytes, less than 0 for no
+	// bound. An entry whose JSON was evicted renders it again on its next request.
+	BodyCacheBytes int64
+	Logger         *slog.Logger
 }
 
 // New returns an empty model reading site settings from catalog. Call SitesChanged (and Load)
@@ -118,6 +124,9 @@ func New(catalog SiteCatalog, opts Options) *Model {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.BodyCacheBytes == 0 {
+		opts.BodyCacheBytes = render.DefaultBodyCacheBytes
+	}
 	m := &Model{
 		logger:        opts.Logger,
 		catalog:       catalog,
@@ -125,6 +134,7 @@ func New(catalog SiteCatalog, opts Options) *Model {
 		now:           opts.Now,
 		renderSitemap: render.Sitemap,
 		renderFeed:    render.Feed,
+		bodies:        render.NewBodyCache(opts.BodyCacheBytes),
 		sites:         map[string]*siteState{},
 		records:       map[string]*record{},
 		applied:       map[string]int64{},
@@ -139,10 +149,13 @@ func New(catalog SiteCatalog, opts Options) *Model {
 
 // Stats is the model's size and progress, for metrics.
 type Stats struct {
-	// Articles is how many live articles it holds; Bytes estimates their rendered data
-	// (bodies, JSON, cards) across every site.
+	// Articles is how many live articles it holds; Bytes estimates their data (bodies, cards,
+	// and the rendered JSON cached) across every site.
 	Articles int
 	Bytes    int64
+	// Bodies is the cache of rendered JSON: its bytes (within Options.BodyCacheBytes), renders
+	// and evictions.
+	Bodies render.BodyCacheStats
 	// LastChange is when the newest article write it applied was made; Synced is when it
 	// last read the change log to its end (zero: not yet).
 	LastChange, Synced time.Time
@@ -153,7 +166,7 @@ type Stats struct {
 func (m *Model) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := Stats{Articles: len(m.records), LastChange: m.progress.LastChange(), Synced: m.progress.Synced()}
+	s := Stats{Articles: len(m.records), LastChange: m.progress.LastChange(), Synced: m.progress.Synced(), Bodies: m.bodies.Stats()}
 	for _, rec := range m.records {
 		s.Bytes += int64(rec.html.Size())
 	}
@@ -451,7 +464,6 @@ func (m *Model) renderLocked(st *siteState, ids []string) error {
 		html render.HTML
 	}
 	var todo []job
-	var errs []error
 	now := m.now()
 	for _, id := range ids {
 		rec := m.records[id]
@@ -459,17 +471,12 @@ func (m *Model) renderLocked(st *siteState, ids []string) error {
 			delete(st.entries, id)
 			continue
 		}
-		html, err := m.htmlLocked(rec)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		todo = append(todo, job{rec, html})
+		todo = append(todo, job{rec, m.htmlLocked(rec)})
 	}
 	entries := make([]*Entry, len(todo))
 	renderErrs := make([]error, len(todo))
 	renderOne := func(i int) {
-		entries[i], renderErrs[i] = render.NewEntry(st.site, todo[i].rec.live, todo[i].html, now)
+		entries[i], renderErrs[i] = render.NewEntry(st.site, todo[i].rec.live, todo[i].html, now, m.bodies)
 	}
 	if len(todo) < 8 { // a publish: render on the caller's goroutine
 		for i := range todo {
@@ -500,14 +507,14 @@ func (m *Model) renderLocked(st *siteState, ids []string) error {
 		}
 	}
 	render.Pack(done)
-	return errors.Join(append(errs, renderErrs...)...)
+	return errors.Join(renderErrs...)
 }
 
-// htmlLocked returns a record's HTML body: kept in the record until rendered everywhere, then
-// read back from one of its entries.
-func (m *Model) htmlLocked(rec *record) (render.HTML, error) {
+// htmlLocked returns a record's HTML body: kept in the record until it has an entry everywhere,
+// then in its entries.
+func (m *Model) htmlLocked(rec *record) render.HTML {
 	if !rec.html.IsZero() {
-		return rec.html, nil
+		return rec.html
 	}
 	for _, site := range rec.live.Content.TargetSites {
 		if st := m.sites[site]; st != nil {
@@ -516,10 +523,10 @@ func (m *Model) htmlLocked(rec *record) (render.HTML, error) {
 			}
 		}
 	}
-	return render.HTML{}, nil // never rendered anywhere: it had no body
+	return render.HTML{} // no entry anywhere: it had no body
 }
 
-// dropRenderedHTMLLocked drops the HTML of the changed records rendered on all their sites.
+// dropRenderedHTMLLocked drops the HTML of the changed records with an entry on all their sites.
 func (m *Model) dropRenderedHTMLLocked(changed map[string]*siteChange) {
 	for _, c := range changed {
 		for id := range c.old {
@@ -528,7 +535,7 @@ func (m *Model) dropRenderedHTMLLocked(changed map[string]*siteChange) {
 	}
 }
 
-// dropHTMLLocked drops a record's HTML once it is rendered on every site it targets that the
+// dropHTMLLocked drops a record's HTML once it has an entry on every site it targets that the
 // catalog knows (and on at least one).
 func (m *Model) dropHTMLLocked(id string) {
 	rec := m.records[id]

@@ -162,9 +162,10 @@ func LiveArticle(a *domain.Article) (*Article, HTML) {
 	}, SnapshotHTML(snap)
 }
 
-// Entry is one live article as one site delivers it. Its PublishedArticle JSON is rendered on
-// the first request for it ([Entry.Body]), not when the entry is made: a read model makes
-// thousands of entries at start, and most are not asked for soon.
+// Entry is one live article as one site delivers it. It keeps the article's body as the read
+// model holds it (compressed, see [HTML]) for life; its PublishedArticle JSON is rendered on a
+// request for it ([Entry.Body]), not when the entry is made (a read model makes thousands of
+// entries at start, and most are not asked for soon), and kept while its [BodyCache] holds it.
 type Entry struct {
 	Live        *Article // what it was rendered from
 	ID          string
@@ -186,25 +187,37 @@ type Entry struct {
 
 	site *Site     // the settings it renders with; shared with the read model, never changed
 	at   time.Time // the time it renders as of: what it says of reviews is true then
+	html HTML      // the article's body, never changed
 
 	// ReviewRefresh is when what the entry says of its reviews changes with time alone (a review
 	// falls due, or a review dated ahead begins): the entry must be made again then. Zero: never.
 	ReviewRefresh time.Time
 
-	mu   sync.Mutex                     // serializes the rendering
-	html HTML                           // the body until rendered, then zero (it is in body's JSON)
-	body atomic.Pointer[httpcache.Body] // the PublishedArticle JSON once rendered
-	// htmlStart and htmlEnd delimit the JSON string of the html field in body's bytes; set
-	// before body is stored.
-	htmlStart, htmlEnd int
+	cache *BodyCache                     // holds body; nil: body is kept once rendered
+	mu    sync.Mutex                     // serializes the rendering
+	body  atomic.Pointer[httpcache.Body] // the PublishedArticle JSON while cached, else nil
+	used  atomic.Bool                    // read since the cache's clock hand last passed (CLOCK)
+	held  atomic.Int64                   // bytes body holds as the cache counts them (JSON, gzip)
+	slot  int                            // index in cache.ring while cached, else -1; guarded by cache.mu
 }
 
-// Body returns the entry's PublishedArticle JSON, rendering it on the first call. It is safe for
-// concurrent use; an error means the article cannot be rendered and is the same on every call.
+// Body returns the entry's PublishedArticle JSON, rendering it when it is not cached (the first
+// call, and the first after its cache evicted it): the same bytes, and so the same ETag, every
+// time. It is safe for concurrent use; a cached body costs an atomic load (and a store to mark
+// the entry read, when it was not). An error means the article cannot be rendered; it is not
+// cached.
 func (e *Entry) Body() (*httpcache.Body, error) {
 	if b := e.body.Load(); b != nil {
+		if !e.used.Load() {
+			e.used.Store(true)
+		}
 		return b, nil
 	}
+	return e.render()
+}
+
+// render renders the entry's JSON and hands it to its cache, once for concurrent callers.
+func (e *Entry) render() (*httpcache.Body, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if b := e.body.Load(); b != nil {
@@ -222,67 +235,31 @@ func (e *Entry) Body() (*httpcache.Body, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", e.Live.Name(), err)
 	}
-	if html != "" {
-		i := bytes.Index(raw, htmlKey)
-		if i < 0 {
-			return nil, fmt.Errorf("render %s: no html field in its JSON", e.Live.Name())
-		}
-		e.htmlStart = i + len(htmlKey)
-		e.htmlEnd = e.htmlStart + jsonStringLen(raw[e.htmlStart:])
+	if e.cache == nil {
+		b := httpcache.NewLazy(raw)
+		e.held.Store(int64(len(raw)))
+		e.body.Store(b)
+		return b, nil
 	}
-	b := httpcache.NewLazy(raw)
-	e.body.Store(b)
-	e.html = HTML{}
+	var b *httpcache.Body
+	b = httpcache.NewLazyNotify(raw, func(gzipBytes int) { e.cache.grew(e, b, gzipBytes) })
+	e.cache.admit(e, b)
 	return b, nil
 }
 
-// Size estimates the bytes the entry holds: its card JSON, and its rendered JSON once rendered
-// (else the body it renders from).
+// Size estimates the bytes the entry holds: its card JSON, its article body (compressed, and
+// shared with the read model's record and the article's entries on other sites) and, while
+// cached, its rendered JSON and the gzip form made of it.
 func (e *Entry) Size() int {
-	n := len(e.CardJSON)
-	if b := e.body.Load(); b != nil {
-		return n + b.Size()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if b := e.body.Load(); b != nil {
-		return n + b.Size()
-	}
-	return n + e.html.Size()
+	return len(e.CardJSON) + e.html.Size() + int(e.held.Load())
 }
 
-// HTML returns the entry's article body (for the gRPC API), without rendering the entry: read
-// back from its JSON once it is rendered.
-func (e *Entry) HTML() (string, error) {
-	h, err := e.Source()
-	if err != nil {
-		return "", err
-	}
-	return h.String()
-}
+// HTML returns the entry's article body (for the gRPC API), without rendering the entry.
+func (e *Entry) HTML() (string, error) { return e.html.String() }
 
 // Source returns the entry's article body as kept (for a re-render after the site's settings
 // changed: a compressed body stays compressed), without rendering the entry.
-func (e *Entry) Source() (HTML, error) {
-	b := e.body.Load()
-	if b == nil {
-		e.mu.Lock()
-		b = e.body.Load()
-		html := e.html
-		e.mu.Unlock()
-		if b == nil {
-			return html, nil
-		}
-	}
-	if e.htmlEnd == 0 {
-		return HTML{}, nil
-	}
-	var html string
-	if err := json.Unmarshal(b.Raw()[e.htmlStart:e.htmlEnd], &html); err != nil {
-		return HTML{}, fmt.Errorf("read back the html of articles/%s: %w", e.ID, err)
-	}
-	return PlainHTML(html), nil
-}
+func (e *Entry) Source() HTML { return e.html }
 
 // Pack copies the entries' cards into a shared slab (see httpcache.Slab), to keep the heap of
 // thousands of entries unfragmented. Call it before the entries are shared.
@@ -462,15 +439,11 @@ func PublishedArticle(site *Site, a *Article, html string, now time.Time) (*cont
 	return pa, nil
 }
 
-// htmlKey is how the html field starts in PublishedArticle JSON. Inside any JSON string a
-// quote is escaped, so these bytes can only be the key itself; no nested message of
-// PublishedArticle has an html field.
-var htmlKey = []byte(`"html":`)
-
-// NewEntry makes the entry of a on site, with html as its body; its JSON is rendered on demand.
-// It renders as of now: see Entry.ReviewRefresh. The entry keeps site, which must not change
-// afterwards (a read model replaces a site's settings, never edits them).
-func NewEntry(site *Site, a *Article, html HTML, now time.Time) (*Entry, error) {
+// NewEntry makes the entry of a on site, with html as its body; its JSON is rendered on demand
+// and kept while cache holds it (nil: kept once rendered, without bound). It renders as of now:
+// see Entry.ReviewRefresh. The entry keeps site, which must not change afterwards (a read model
+// replaces a site's settings, never edits them).
+func NewEntry(site *Site, a *Article, html HTML, now time.Time, cache *BodyCache) (*Entry, error) {
 	card := Card(a)
 	cardJSON, err := jsonMarshal(card)
 	if err != nil {
@@ -500,25 +473,14 @@ func NewEntry(site *Site, a *Article, html HTML, now time.Time) (*Entry, error) 
 		at:            now,
 		html:          html,
 		ReviewRefresh: reviewsAt(site, &c, now).refresh,
+		cache:         cache,
+		slot:          -1,
 	}, nil
 }
 
 // Card returns the entry's ArticleCard message, made anew on each call (the gRPC delivery
 // lists'; the entry keeps only its JSON).
 func (e *Entry) Card() *contentv1.ArticleCard { return Card(e.Live) }
-
-// jsonStringLen returns the length of the JSON string literal b starts with, quotes included.
-func jsonStringLen(b []byte) int {
-	for i := 1; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
 
 // MedicalWebPage renders schema.org MedicalWebPage JSON-LD as site shows a at now. encoding/json
 // escapes <, > and &, so the text is safe inside a <script> element.

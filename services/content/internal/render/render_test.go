@@ -20,8 +20,8 @@ func testArticle() *Article {
 		PublishedSlugs: []string{"s"}}
 }
 
-// TestEntryHTMLReadsBackTheBody checks that an entry gives back exactly the HTML it was
-// rendered with, whatever it contains, without decoding the whole article.
+// TestEntryHTMLReadsBackTheBody checks that an entry gives back exactly the HTML it was made
+// with, whatever it contains, before and after rendering, and that its JSON carries it.
 func TestEntryHTMLReadsBackTheBody(t *testing.T) {
 	site := &Site{ID: "s1", BaseURL: "https://s1.example.org", DisplayName: "S1", DefaultLocale: "en"}
 	for _, html := range []string{
@@ -31,7 +31,7 @@ func TestEntryHTMLReadsBackTheBody(t *testing.T) {
 		"<p>unicode é 中文 \u2028 line sep, <script>&amp;</script></p>",
 		strings.Repeat("<p>long body</p>", 2000),
 	} {
-		e, err := NewEntry(site, testArticle(), PlainHTML(html), time.Now())
+		e, err := NewEntry(site, testArticle(), PlainHTML(html), time.Now(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +51,7 @@ func TestEntryHTMLReadsBackTheBody(t *testing.T) {
 		}
 		got, err = e.HTML()
 		if err != nil || got != html {
-			t.Errorf("HTML() read back from the JSON = %.60q, %v; want %.60q", got, err, html)
+			t.Errorf("HTML() after rendering = %.60q, %v; want %.60q", got, err, html)
 		}
 		if again, err := e.Body(); err != nil || again != body {
 			t.Errorf("Body() again = %p, %v; want the same body %p", again, err, body)
@@ -132,7 +132,7 @@ func TestJSONLDReviewsAreTrue(t *testing.T) {
 			site := &Site{ID: "s1", BaseURL: "https://s1.example.org", DisplayName: "S1", DefaultLocale: "en", ReviewValidityMonths: tt.months}
 			a := testArticle()
 			a.Content.Reviewers, a.Content.LastReviewedDate = tt.reviewers, tt.lastReviewed
-			e, err := NewEntry(site, a, PlainHTML("<p>x</p>"), now)
+			e, err := NewEntry(site, a, PlainHTML("<p>x</p>"), now, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
