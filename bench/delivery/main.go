@@ -353,11 +353,11 @@ func measure(ctx context.Context, o options, tmp string) (*report, error) {
 
 // startBeacon starts beacon dev on dir with Go's soft memory limit set to memoryLimit once loaded
 // ("" for none).
-func startBeacon(ctx context.Context, o options, dir, logPath string, timeout time.Duration, memoryLimit string) (*server, error) {
-	return startServer(ctx, "beacon dev", o.beacon, []string{
+func startBeacon(ctx context.Context, o options, dir, logPath string, timeout time.Duration, memoryLimit string, extraArgs ...string) (*server, error) {
+	return startServer(ctx, "beacon dev", o.beacon, append([]string{
 		"dev", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn",
 		"--memory-limit", memoryLimit,
-	}, "REST", logPath, timeout)
+	}, extraArgs...), "REST", logPath, timeout)
 }
 
 // preflight checks every delivery route once and builds the load cases.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -42,9 +43,12 @@ type mgmtRun struct {
 	// SearchReady is process start → first search answered with hits (search opens after the
 	// articles: the read model indexes them for search once it serves them).
 	SearchReady time.Duration
-	RSS         int64   // after every operation
-	IdleCPU     float64 // % of one core over idleWindow, after every operation
-	Ops         []*opStats
+	RSS         int64 // after every operation
+	// RSSGoDefault is RSS of the same calls in a second beacon dev, on a copy of the seeded
+	// store, with Go's default GOGC (--gc-percent 100) instead of Beacon's; 0 when not measured.
+	RSSGoDefault int64
+	IdleCPU      float64 // % of one core over idleWindow, after every operation
+	Ops          []*opStats
 	// BurstReads is what wrk measured on the edge (one article, 64 connections) while 100
 	// publishes ran one after the other; nil when not measured.
 	BurstReads *wrkResult
@@ -110,6 +114,10 @@ func measureManagement(ctx context.Context, o options, tmp string, n int) (*mgmt
 		return nil, err
 	}
 	run.Seed = d
+	goDefaultDir := dir + "-gc100"
+	if out, err := exec.CommandContext(ctx, "cp", "-a", dir, goDefaultDir).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("copying the seeded store: %v: %s", err, out)
+	}
 	step("management %d: seeded in %s; starting beacon dev", n, fmtDur(d))
 	// Without a soft memory limit: the RSS target of issue #7 is defined without one.
 	s, err := startBeacon(ctx, o, dir, filepath.Join(tmp, fmt.Sprintf("beacon-mgmt-%d.log", n)), o.coldTimeout, "")
@@ -125,22 +133,12 @@ func measureManagement(ctx context.Context, o options, tmp string, n int) (*mgmt
 	}
 	c := &mgmtClient{base: s.baseURL, key: strings.TrimSpace(string(keyBytes)), pid: s.cmd.Process.Pid}
 
-	// Ready: the management list answers.
-	listFirst := c.base + "/v1/articles?page_size=1"
-	for {
-		var page mgmtPage
-		if err := c.do(ctx, http.MethodGet, listFirst, nil, &page); err == nil {
-			run.Ready = time.Since(s.started)
-			break
-		}
-		if err := s.alive(); err != nil {
-			run.Err = err.Error()
-			return run, nil
-		}
+	if run.Ready, err = c.waitReady(ctx, s); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		time.Sleep(20 * time.Millisecond)
+		run.Err = err.Error()
+		return run, nil
 	}
 	step("management %d: ready after %s", n, fmtDur(run.Ready))
 	if o.only == "console" {
@@ -152,13 +150,8 @@ func measureManagement(ctx context.Context, o options, tmp string, n int) (*mgmt
 		}
 		return run, nil
 	}
-	// Search: one request, which the edge holds until the search index is built.
-	var found struct {
-		Results []json.RawMessage `json:"results"`
-	}
-	searchURL := c.base + "/v1/sites/" + o.site + "/search?q=" + url.QueryEscape(o.query)
-	if err := c.do(ctx, http.MethodGet, searchURL, nil, &found); err != nil || len(found.Results) == 0 {
-		run.Err = fmt.Sprintf("the first search after the start: %d results, %v", len(found.Results), err)
+	if err := c.waitSearch(ctx, o); err != nil {
+		run.Err = err.Error()
 		return run, nil
 	}
 	run.SearchReady = time.Since(s.started)
@@ -205,8 +198,82 @@ func measureManagement(ctx context.Context, o options, tmp string, n int) (*mgmt
 			return nil, ctx.Err()
 		}
 		run.Err = err.Error()
+		return run, nil
+	}
+	s.stop()
+	if run.RSSGoDefault, err = measureRSSAtGoDefault(ctx, o, tmp, goDefaultDir, n); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		run.Err = "with Go's default GOGC: " + err.Error()
 	}
 	return run, nil
+}
+
+// measureRSSAtGoDefault starts beacon dev with Go's default GOGC (--gc-percent 100) on dir, a
+// copy of the store as seeded, makes the same calls as measureManagement up to its RSS figure,
+// and returns the RSS then: what Beacon's GOGC default saves.
+func measureRSSAtGoDefault(ctx context.Context, o options, tmp, dir string, n int) (int64, error) {
+	step("management %d: again with Go's default GOGC", n)
+	s, err := startBeacon(ctx, o, dir, filepath.Join(tmp, fmt.Sprintf("beacon-mgmt-%d-gc100.log", n)), o.coldTimeout, "", "--gc-percent", "100")
+	defer s.stop()
+	if err != nil {
+		return 0, err
+	}
+	keyBytes, err := os.ReadFile(filepath.Join(dir, "admin.key"))
+	if err != nil {
+		return 0, fmt.Errorf("reading the dev admin key: %w", err)
+	}
+	c := &mgmtClient{base: s.baseURL, key: strings.TrimSpace(string(keyBytes)), pid: s.cmd.Process.Pid}
+	if _, err := c.waitReady(ctx, s); err != nil {
+		return 0, err
+	}
+	if err := c.waitSearch(ctx, o); err != nil {
+		return 0, err
+	}
+	discard := &mgmtRun{Articles: n}
+	if err := c.measureOps(ctx, discard, o); err != nil {
+		return 0, err
+	}
+	if err := c.measureBurst(ctx, discard, o); err != nil {
+		return 0, err
+	}
+	rss, err := s.rss()
+	if err == nil {
+		step("management %d: RSS with Go's default GOGC %s", n, fmtBytes(rss))
+	}
+	return rss, err
+}
+
+// waitReady polls the management list until it answers, and returns the time since s started.
+func (c *mgmtClient) waitReady(ctx context.Context, s *server) (time.Duration, error) {
+	listFirst := c.base + "/v1/articles?page_size=1"
+	for {
+		var page mgmtPage
+		if err := c.do(ctx, http.MethodGet, listFirst, nil, &page); err == nil {
+			return time.Since(s.started), nil
+		}
+		if err := s.alive(); err != nil {
+			return 0, err
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitSearch makes one search, which the edge holds until the search index is built, and
+// checks that it has hits.
+func (c *mgmtClient) waitSearch(ctx context.Context, o options) error {
+	var found struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	searchURL := c.base + "/v1/sites/" + o.site + "/search?q=" + url.QueryEscape(o.query)
+	if err := c.do(ctx, http.MethodGet, searchURL, nil, &found); err != nil || len(found.Results) == 0 {
+		return fmt.Errorf("the first search after the start: %d results, %v", len(found.Results), err)
+	}
+	return nil
 }
 
 // measureOps runs o.mgmtReps rounds of create → PATCH → publish → schedule → rollback →
@@ -485,7 +552,9 @@ func managementMarkdown(runs []*mgmtRun, o options) string {
 	p("article, PATCHes its title, publishes, schedules (an hour ahead), rolls back to revision 1 and lists its\n")
 	p("5 revisions; then each list is read %d times from its first page and walked page by page. Then %d drafts\n", o.mgmtReps, burstPublishes)
 	p("are published back to back while wrk reads one article from the edge at full speed. `beacon dev` runs here\n")
-	p("without a soft memory limit (`--memory-limit`), as the RSS target is defined, whatever the other sections use.\n")
+	p("without a soft memory limit (`--memory-limit`), as the RSS target is defined, whatever the other sections use,\n")
+	p("and with Beacon's default GOGC (`--gc-percent 75`); a second `beacon dev`, on a copy of the seeded store, makes\n")
+	p("the same calls with Go's default (100) for the RSS row below it.\n")
 	p("Targets (issue #7, at 10,000 articles): writes median < 20 ms and p99 < 50 ms; lists and revision lists\n")
 	p("median < 5 ms and p99 < 20 ms; cold start < 3 s; seeding 10,000 < 20 s; idle CPU 0 %%. The server's CPU time\n")
 	p("per call (from /proc, 10 ms ticks, averaged) is given too: latency grows when other processes share the\n")
@@ -539,6 +608,12 @@ func managementMarkdown(runs []*mgmtRun, o options) string {
 		return fmt.Sprintf("%s req/s, %s / %s", fmtInt(int(r.BurstReads.ReqPerSec)), fmtDur(r.BurstReads.P50), fmtDur(r.BurstReads.P99))
 	})
 	row("RSS after the calls (no soft memory limit; target < 300 MiB)", func(r *mgmtRun) string { return fmtBytes(r.RSS) })
+	row("same, with Go's default GOGC (`--gc-percent 100`; reported)", func(r *mgmtRun) string {
+		if r.RSSGoDefault == 0 {
+			return "—"
+		}
+		return fmtBytes(r.RSSGoDefault)
+	})
 	row(fmt.Sprintf("CPU with no callers (%s, %% of one core)", idleWindow), func(r *mgmtRun) string { return fmt.Sprintf("%.1f %%", r.IdleCPU) })
 	for _, r := range runs {
 		if r.Err != "" {

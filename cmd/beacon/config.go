@@ -73,6 +73,11 @@ type Config struct {
 	// model has loaded (loading decodes every stored article and needs more). Empty: 90 % of the
 	// container's memory limit (see softMemoryLimit), or none without one.
 	MemoryLimit string
+	// GCPercent is Go's GOGC for the process (see gcPercent): how far the heap may grow past
+	// what the last collection left before the next one. Unused when the GOGC environment
+	// variable is set (RuntimeGOGC), which the runtime applied itself.
+	GCPercent   int
+	RuntimeGOGC string
 	// LintTuning names a YAML file of per-site adjustments of the clinical-claim lint rules
 	// (claimlint.Tuning); empty for none. It is read once here and handed to the services.
 	LintTuning string
@@ -138,6 +143,7 @@ func defaultConfig(dev bool) Config {
 		Screening:      screening.DefaultConfig(),
 		Gateway:        gateway.DefaultConfig(),
 		ServiceAddrs:   map[string]string{},
+		GCPercent:      defaultGCPercent,
 		Seed:           SeedConfig{Site: "bench", BaseURL: "https://bench.example.org", Articles: 1000, BodyBytes: 6000, Seed: 1},
 	}
 	cfg.Gateway.Version = buildVersion()
@@ -209,6 +215,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	fs.Var(byteSize{&cfg.Content.DeliveryBodyCacheBytes}, "delivery-body-cache", "memory for the rendered JSON of delivered articles, e.g. 32MiB: articles read least recently (CLOCK) are rendered again on their next request (env "+envName("delivery-body-cache")+")")
 	str(&cfg.LintTuning, "lint-tuning", "YAML file of per-site clinical-claim lint adjustments (disable a rule, change its severity), the default beneath each site's lint_tuning setting; empty for none")
 	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for 90% of the container's memory limit (cgroup), or none without one")
+	fs.IntVar(&cfg.GCPercent, "gc-percent", cfg.GCPercent, "Go's GOGC: heap growth (percent of the live heap) allowed between collections; lower uses less memory and more CPU. A GOGC environment variable, when set, wins (env "+envName("gc-percent")+")")
 	str(&cfg.DebugAddr, "debug-addr", "serve /debug/pprof on this address (off when empty; keep it on loopback)")
 	str(&cfg.MetricsAddr, "metrics-addr", "serve Prometheus metrics at /metrics on this address, a listener of its own (off when empty), e.g. :9464")
 	str(&cfg.OTLPEndpoint, "otlp-endpoint", "export OpenTelemetry traces by OTLP/HTTP to this collector URL, e.g. http://otel-collector:4318 (off when empty)")
@@ -308,6 +315,10 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	if _, err := parseBytes(cfg.MemoryLimit); err != nil {
 		return cfg, fmt.Errorf("--memory-limit: %w", err)
 	}
+	if cfg.GCPercent < 10 || cfg.GCPercent > 1000 {
+		return cfg, fmt.Errorf("--gc-percent must be between 10 and 1000, got %d (for GOGC=off, set the GOGC environment variable)", cfg.GCPercent)
+	}
+	cfg.RuntimeGOGC = env("GOGC")
 	if cfg.AccessLogSample < 0 || cfg.AccessLogSample > 1 {
 		return cfg, fmt.Errorf("--access-log-sample must be between 0 and 1, got %v", cfg.AccessLogSample)
 	}

@@ -47,6 +47,7 @@ func TestDefaultConfig(t *testing.T) {
 		c.Gateway = gateway.DefaultConfig()
 		c.Gateway.Version = buildVersion()
 		c.ServiceAddrs = map[string]string{}
+		c.GCPercent = 75
 	}
 	tests := []struct {
 		command string
@@ -122,6 +123,12 @@ func TestParseConfig(t *testing.T) {
 			want: func(c *Config) { c.Content.DeliveryBodyCacheBytes = 512 << 10 }},
 		{name: "catalog refresh must be positive", command: "dev", args: []string{"--catalog-refresh", "0s"},
 			wantErr: []string{"--catalog-refresh"}},
+		{name: "gc percent by env", command: "dev", env: map[string]string{"BEACON_GC_PERCENT": "50"},
+			want: func(c *Config) { c.GCPercent = 50 }},
+		{name: "GOGC in the environment is noted", command: "dev", env: map[string]string{"GOGC": "200"},
+			want: func(c *Config) { c.RuntimeGOGC = "200" }},
+		{name: "gc percent out of range", command: "dev", args: []string{"--gc-percent", "0"},
+			wantErr: []string{"--gc-percent", "between 10 and 1000"}},
 		{name: "admin-key for a viewer of one site", command: "admin-key", args: append([]string{"--role", "viewer", "--site", "kratom-help", "--key-name", "svc"}, dataDir...),
 			want: func(c *Config) {
 				c.DataDir, c.KeyName, c.KeyRole, c.KeySite = "/var/lib/beacon", "svc", "viewer", "kratom-help"

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -141,6 +142,10 @@ func TestObservability(t *testing.T) {
 		if got := metricValue(text, tc.series); got < tc.min {
 			t.Errorf("%s = %v, want at least %v", tc.series, got, tc.min)
 		}
+	}
+	// Beacon's GOGC default (--gc-percent) is applied, unless the test's environment sets GOGC.
+	if wantGOGC := 75.0; os.Getenv("GOGC") == "" && metricValue(text, "go_gc_gogc_percent") != wantGOGC {
+		t.Errorf("go_gc_gogc_percent = %v, want %v", metricValue(text, "go_gc_gogc_percent"), wantGOGC)
 	}
 	if regexp.MustCompile(`route="[^"]*kratom-help`).MatchString(text) {
 		t.Error("a route label holds a raw path")

@@ -5,6 +5,27 @@ import (
 	"testing"
 )
 
+func TestGCPercent(t *testing.T) {
+	tests := []struct {
+		name        string
+		configured  int
+		runtimeGOGC string
+		want        int
+		wantSource  string
+	}{
+		{"the flag (or its default)", 75, "", 75, "--gc-percent"},
+		{"a GOGC environment variable wins", 75, "200", 0, "GOGC"},
+		{"GOGC=off wins too", 50, "off", 0, "GOGC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, source := gcPercent(tt.configured, tt.runtimeGOGC); got != tt.want || source != tt.wantSource {
+				t.Errorf("gcPercent(%d, %q) = %d, %q; want %d, %q", tt.configured, tt.runtimeGOGC, got, source, tt.want, tt.wantSource)
+			}
+		})
+	}
+}
+
 func TestSoftMemoryLimit(t *testing.T) {
 	cgroup := func(limit uint64, err error) func() (uint64, error) {
 		return func() (uint64, error) { return limit, err }

@@ -68,6 +68,13 @@ func serve(ctx context.Context, cfg Config, dev bool, logger *slog.Logger, stdou
 		defer stopDebug()
 	}
 	logger.Info("beacon starting", "version", buildVersion(), "modules", strings.Join(closure, ","))
+	// Before the loads: they build the heap the percentage is of.
+	if percent, source := gcPercent(cfg.GCPercent, cfg.RuntimeGOGC); percent > 0 {
+		debug.SetGCPercent(percent)
+		logger.Info("garbage collection target set", "gc_percent", percent, "from", source)
+	} else {
+		logger.Info("garbage collection target left to the runtime", "from", source, "GOGC", cfg.RuntimeGOGC)
+	}
 	a.obs.tracing, err = tracing.New(ctx, tracing.Config{Endpoint: cfg.OTLPEndpoint, ServiceName: "beacon", Version: buildVersion(), Target: strings.Join(targets, ",")}, logger)
 	if err != nil {
 		return err
