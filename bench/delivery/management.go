@@ -46,7 +46,9 @@ type mgmtRun struct {
 	RSS         int64 // after every operation
 	// RSSGoDefault is RSS of the same calls in a second beacon dev, on a copy of the seeded
 	// store, with Go's default GOGC (--gc-percent 100) instead of Beacon's; 0 when not measured.
+	// OpsGoDefault are that run's calls.
 	RSSGoDefault int64
+	OpsGoDefault []*opStats
 	IdleCPU      float64 // % of one core over idleWindow, after every operation
 	Ops          []*opStats
 	// BurstReads is what wrk measured on the edge (one article, 64 connections) while 100
@@ -201,7 +203,7 @@ func measureManagement(ctx context.Context, o options, tmp string, n int) (*mgmt
 		return run, nil
 	}
 	s.stop()
-	if run.RSSGoDefault, err = measureRSSAtGoDefault(ctx, o, tmp, goDefaultDir, n); err != nil {
+	if run.RSSGoDefault, run.OpsGoDefault, err = measureRSSAtGoDefault(ctx, o, tmp, goDefaultDir, n); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -212,37 +214,55 @@ func measureManagement(ctx context.Context, o options, tmp string, n int) (*mgmt
 
 // measureRSSAtGoDefault starts beacon dev with Go's default GOGC (--gc-percent 100) on dir, a
 // copy of the store as seeded, makes the same calls as measureManagement up to its RSS figure,
-// and returns the RSS then: what Beacon's GOGC default saves.
-func measureRSSAtGoDefault(ctx context.Context, o options, tmp, dir string, n int) (int64, error) {
+// and returns the RSS then (what Beacon's GOGC default saves) and the calls' figures (what it
+// costs in CPU).
+func measureRSSAtGoDefault(ctx context.Context, o options, tmp, dir string, n int) (int64, []*opStats, error) {
 	step("management %d: again with Go's default GOGC", n)
 	s, err := startBeacon(ctx, o, dir, filepath.Join(tmp, fmt.Sprintf("beacon-mgmt-%d-gc100.log", n)), o.coldTimeout, "", "--gc-percent", "100")
 	defer s.stop()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	keyBytes, err := os.ReadFile(filepath.Join(dir, "admin.key"))
 	if err != nil {
-		return 0, fmt.Errorf("reading the dev admin key: %w", err)
+		return 0, nil, fmt.Errorf("reading the dev admin key: %w", err)
 	}
 	c := &mgmtClient{base: s.baseURL, key: strings.TrimSpace(string(keyBytes)), pid: s.cmd.Process.Pid}
 	if _, err := c.waitReady(ctx, s); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := c.waitSearch(ctx, o); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	discard := &mgmtRun{Articles: n}
-	if err := c.measureOps(ctx, discard, o); err != nil {
-		return 0, err
+	again := &mgmtRun{Articles: n}
+	if err := c.measureOps(ctx, again, o); err != nil {
+		return 0, nil, err
 	}
-	if err := c.measureBurst(ctx, discard, o); err != nil {
-		return 0, err
+	if err := c.measureBurst(ctx, again, o); err != nil {
+		return 0, nil, err
 	}
 	rss, err := s.rss()
 	if err == nil {
 		step("management %d: RSS with Go's default GOGC %s", n, fmtBytes(rss))
 	}
-	return rss, err
+	return rss, again.Ops, err
+}
+
+// writeCPU is the mean server CPU per call of the write cases (not lists, not the calls made
+// while wrk reads), 0 when there are none.
+func writeCPU(ops []*opStats) time.Duration {
+	var sum time.Duration
+	n := 0
+	for _, s := range ops {
+		if !s.Read && !s.Reported {
+			sum += s.cpuPerCall()
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / time.Duration(n)
 }
 
 // waitReady polls the management list until it answers, and returns the time since s started.
@@ -613,6 +633,12 @@ func managementMarkdown(runs []*mgmtRun, o options) string {
 			return "—"
 		}
 		return fmtBytes(r.RSSGoDefault)
+	})
+	row("server CPU per write call, mean of the five writes: Beacon's GOGC (75) / Go's (100)", func(r *mgmtRun) string {
+		if len(r.OpsGoDefault) == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%s / %s", fmtDur(writeCPU(r.Ops)), fmtDur(writeCPU(r.OpsGoDefault)))
 	})
 	row(fmt.Sprintf("CPU with no callers (%s, %% of one core)", idleWindow), func(r *mgmtRun) string { return fmt.Sprintf("%.1f %%", r.IdleCPU) })
 	for _, r := range runs {

@@ -241,7 +241,7 @@ func (r *report) markdown() string {
 			"content service's start-up image (see docs/architecture.md), as every clean stop does, so the start reads it; "+
 			"after the list walk every article of the list is read once by slug (%d at a time, accepting gzip, as a crawler): "+
 			"the delivery read model renders each article's JSON on its first request and keeps at most `--delivery-body-cache` "+
-			"(32 MiB) of rendered JSON and gzip, so that RSS is the bound at work; "+
+			"(16 MiB by default) of rendered JSON and gzip, so that RSS is the bound at work; "+
 			"the last row is a second start after that one stopped and its images were removed, as after a crash.\n", fmtInt(o.coldArticles), readAllWorkers)
 	}
 	return b.String()

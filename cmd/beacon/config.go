@@ -212,7 +212,7 @@ func parseConfig(command string, args []string, env func(string) string, stderr 
 	dur(&cfg.CatalogRefresh, "catalog-refresh", "how often the site catalog reloads every site")
 	dur(&cfg.Content.SchedulerInterval, "scheduler-interval", "the least time between two checks of the scheduled articles (the scheduler sleeps until the next is due)")
 	dur(&cfg.Content.DeliveryPollInterval, "delivery-poll-interval", "how often delivery read models poll the store for other replicas' changes")
-	fs.Var(byteSize{&cfg.Content.DeliveryBodyCacheBytes}, "delivery-body-cache", "memory for the rendered JSON of delivered articles, e.g. 32MiB: articles read least recently (CLOCK) are rendered again on their next request (env "+envName("delivery-body-cache")+")")
+	fs.Var(byteSize{&cfg.Content.DeliveryBodyCacheBytes}, "delivery-body-cache", "memory for the rendered JSON of delivered articles, e.g. 64MiB: articles read least recently (CLOCK) are rendered again on their next request (env "+envName("delivery-body-cache")+")")
 	str(&cfg.LintTuning, "lint-tuning", "YAML file of per-site clinical-claim lint adjustments (disable a rule, change its severity), the default beneath each site's lint_tuning setting; empty for none")
 	str(&cfg.MemoryLimit, "memory-limit", "soft memory limit once loaded, e.g. 280MiB (Go's GOMEMLIMIT); empty for 90% of the container's memory limit (cgroup), or none without one")
 	fs.IntVar(&cfg.GCPercent, "gc-percent", cfg.GCPercent, "Go's GOGC: heap growth (percent of the live heap) allowed between collections; lower uses less memory and more CPU. A GOGC environment variable, when set, wins (env "+envName("gc-percent")+")")

@@ -7,9 +7,11 @@ import (
 	"github.com/beaconcms/beacon/platform/httpcache"
 )
 
-// DefaultBodyCacheBytes is the default budget of a [BodyCache]: about 2,800 rendered articles
-// of 6 KB of Markdown (about 9 KB of JSON and 3 KB of gzip each).
-const DefaultBodyCacheBytes = 32 << 20
+// DefaultBodyCacheBytes is the default budget of a [BodyCache]: about 1,400 rendered articles
+// of 6 KB of Markdown (about 9 KB of JSON and 3 KB of gzip each), the read-often part of a
+// site's library; the rest renders again on request, in about 0.15 ms. At 10,000 articles a
+// crawler's pass then leaves RSS below issue #7's 300 MiB (docs/benchmarks.md, cold start).
+const DefaultBodyCacheBytes = 16 << 20
 
 // BodyCache bounds the memory of the entries' rendered PublishedArticle JSON (and its gzip form,
 // counted once made). Entries keep their compressed source for life; their rendered body lives
