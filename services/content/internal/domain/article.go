@@ -124,12 +124,12 @@ type Snapshot struct {
 	// back from the store may lack it (only delivery's copy keeps it), and readers then derive
 	// it again.
 	SearchText string
-	// CompressedBody, when set, is Rendering.HTML compressed with zstd, and CompressedText is
-	// SearchText compressed apart; those two fields are then empty. The store hands delivery
-	// live snapshots this way: delivery keeps the body compressed until the article is asked
-	// for, and reads the search text once, to index it, and lets it go. (Entries written before
-	// the two were stored apart have no CompressedText, and their CompressedBody is the HTML and
-	// the search text joined by a NUL byte.)
+	// CompressedBody, when set, is Rendering.HTML and SearchText joined by a NUL byte and
+	// compressed with zstd, and those two fields are empty: the store hands delivery live
+	// snapshots this way, and delivery keeps the body compressed until it needs it (the search
+	// text once, after start; the HTML when the article is first asked for). Entries stored
+	// while the text was kept apart come with the HTML alone in CompressedBody and the text,
+	// compressed, in CompressedText.
 	CompressedBody []byte
 	CompressedText []byte
 }

@@ -57,7 +57,11 @@ func deliveryView(a *domain.Article) *domain.Article {
 				}
 				return string(out)
 			}
-			snap.Rendering.HTML, snap.SearchText = decode(snap.CompressedBody), decode(snap.CompressedText)
+			if len(snap.CompressedText) > 0 { // the text stored apart
+				snap.Rendering.HTML, snap.SearchText = decode(snap.CompressedBody), decode(snap.CompressedText)
+			} else {
+				snap.Rendering.HTML, snap.SearchText, _ = strings.Cut(decode(snap.CompressedBody), "\x00")
+			}
 			snap.CompressedBody, snap.CompressedText = nil, nil
 		}
 		out.Published = &snap
@@ -350,5 +354,69 @@ func TestLiveEntryKeptByDraftEdits(t *testing.T) {
 		if diff := cmp.Diff(live, deliveryView(got[0]), cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("step %d (%s): delivery reads (-want +got):\n%s", i, step.action, diff)
 		}
+	}
+}
+
+// An entry written while the search text was stored apart (the HTML alone in body, the text in
+// text) is read as it was written: delivery gets the HTML and the search text back.
+func TestLiveEntryWithTheTextApart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, db := newStore(t)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a := newArticle("pub", "pub", "kh")
+	a.Draft.Body = "Day one to three."
+	a.Rendering = markdown.Rendering{HTML: "<p>Day one to three.</p>", WordCount: 4, ReadingTimeMinutes: 1}
+	mustCreate(t, s, a)
+	a = mustUpdate(t, s, a, "publish", func(n *domain.Article) {
+		publish(n, at)
+		n.PublishedSlugs = []string{"pub"}
+		n.Published.SearchText = "Day one to three."
+	})
+
+	shard := db.Collection(store.LiveShardName("pub"))
+	var doc bson.D
+	if err := shard.FindOne(ctx, bson.D{{Key: "_id", Value: "pub"}}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	apart := false
+	for i, e := range doc {
+		if e.Key != "body" {
+			continue
+		}
+		joined, err := dec.DecodeAll(e.Value.(bson.Binary).Data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		html, text, found := strings.Cut(string(joined), "\x00")
+		if !found || html != a.Published.Rendering.HTML || text != a.Published.SearchText {
+			t.Fatalf("the stored body is %q; want the HTML and the search text joined by a NUL byte", joined)
+		}
+		doc[i].Value = enc.EncodeAll([]byte(html), nil)
+		doc = append(doc, bson.E{Key: "text", Value: enc.EncodeAll([]byte(text), nil)})
+		apart = true
+		break
+	}
+	if !apart {
+		t.Fatalf("no body in the live entry %v", doc)
+	}
+	if _, err := shard.ReplaceOne(damage(ctx), bson.D{{Key: "_id", Value: "pub"}}, doc); err != nil {
+		t.Fatal(err)
+	}
+	// Read without the text, the entry would come back with the HTML and no search text.
+	restarted := store.New(db, mongodb.NewDocLocks(), nil)
+	want := map[string]*domain.Article{"pub": deliveryView(a)}
+	if diff := cmp.Diff(want, liveArticles(t, restarted), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("live articles (-want +got):\n%s", diff)
 	}
 }
