@@ -133,6 +133,8 @@ func TestObservability(t *testing.T) {
 		{`grpc_server_handling_seconds_count{grpc_method="ListArticles",grpc_service="beacon.content.v1.ArticleService",grpc_type="unary"}`, 2},
 		{`beacon_read_model_entries{read_model="content"}`, 1},
 		{`beacon_read_model_bytes{read_model="content"}`, 1},
+		{`beacon_read_model_render_cache_budget_bytes{read_model="content"}`, 16 << 20}, // the default
+		{`beacon_read_model_render_cache_renders_total{read_model="content"}`, 0},       // present
 		{`beacon_read_model_entries{read_model="resources"}`, 1},
 		{`beacon_read_model_last_change_age_seconds{read_model="content"}`, 0},
 		{`beacon_scheduler_runs_total{scheduler="content"}`, 0}, // present; its first run may be a second away

@@ -154,7 +154,8 @@ func TestReadModelAndSchedulerCollectors(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	reg := prometheus.NewRegistry()
-	if err := RegisterReadModel(reg, "content", fakeModel{Entries: 7, Bytes: 4096, LastChange: now.Add(-90 * time.Second), Synced: now.Add(-2 * time.Second)}, clock); err != nil {
+	if err := RegisterReadModel(reg, "content", fakeModel{Entries: 7, Bytes: 4096, LastChange: now.Add(-90 * time.Second), Synced: now.Add(-2 * time.Second),
+		RenderCache: &RenderCacheStats{Bytes: 2048, Budget: 16 << 20, Items: 2, Renders: 5, Evictions: 3}}, clock); err != nil {
 		t.Fatal(err)
 	}
 	if err := RegisterReadModel(reg, "resources", fakeModel{Entries: 3}, clock); err != nil { // nothing applied, never synced
@@ -175,6 +176,21 @@ beacon_read_model_bytes{read_model="resources"} 0
 # TYPE beacon_read_model_entries gauge
 beacon_read_model_entries{read_model="content"} 7
 beacon_read_model_entries{read_model="resources"} 3
+# HELP beacon_read_model_render_cache_budget_bytes The most bytes the read model's render cache may hold (0: no bound).
+# TYPE beacon_read_model_render_cache_budget_bytes gauge
+beacon_read_model_render_cache_budget_bytes{read_model="content"} 1.6777216e+07
+# HELP beacon_read_model_render_cache_bytes Bytes of rendered items the read model's render cache holds.
+# TYPE beacon_read_model_render_cache_bytes gauge
+beacon_read_model_render_cache_bytes{read_model="content"} 2048
+# HELP beacon_read_model_render_cache_evictions_total Rendered items the read model's render cache dropped to make room.
+# TYPE beacon_read_model_render_cache_evictions_total counter
+beacon_read_model_render_cache_evictions_total{read_model="content"} 3
+# HELP beacon_read_model_render_cache_items Rendered items the read model's render cache holds.
+# TYPE beacon_read_model_render_cache_items gauge
+beacon_read_model_render_cache_items{read_model="content"} 2
+# HELP beacon_read_model_render_cache_renders_total Items the read model rendered and cached (a render after an eviction is a miss).
+# TYPE beacon_read_model_render_cache_renders_total counter
+beacon_read_model_render_cache_renders_total{read_model="content"} 5
 # HELP beacon_read_model_last_change_age_seconds Age of the newest change the read model has applied.
 # TYPE beacon_read_model_last_change_age_seconds gauge
 beacon_read_model_last_change_age_seconds{read_model="content"} 90

@@ -16,6 +16,18 @@ type ReadModelStats struct {
 	LastChange time.Time
 	// Synced is when it last knew it had read the change log to its end (zero: never).
 	Synced time.Time
+	// RenderCache, for a read model that renders its items on request and caches what it
+	// rendered within a budget, is that cache's state; nil for none.
+	RenderCache *RenderCacheStats
+}
+
+// RenderCacheStats is the state of a read model's cache of rendered items.
+type RenderCacheStats struct {
+	Bytes, Budget int64 // held, and the most it may hold (0: no bound)
+	Items         int   // rendered items held
+	// Renders counts the items rendered and cached since the start; Evictions those dropped to
+	// make room (each read of one of them renders it again).
+	Renders, Evictions int64
 }
 
 // ReadModel is a read model that reports its state.
@@ -27,16 +39,23 @@ type ReadModel interface {
 // beacon_read_model_entries, beacon_read_model_bytes, beacon_read_model_last_change_age_seconds
 // (how long ago the newest change it applied was written) and
 // beacon_read_model_sync_age_seconds (how long since it last read its change log to the end: the
-// replication lag bound). The ages are absent until there is a time to measure from.
+// replication lag bound). The ages are absent until there is a time to measure from. A model
+// with a render cache also reports beacon_read_model_render_cache_bytes, _budget_bytes and
+// _items, and the counters beacon_read_model_render_cache_renders_total and _evictions_total.
 func RegisterReadModel(reg prometheus.Registerer, name string, model ReadModel, now func() time.Time) error {
 	if now == nil {
 		now = time.Now
 	}
 	return reg.Register(&readModelCollector{model: model, now: now,
-		entries:   readModelDesc("entries", "Items the read model holds.", name),
-		bytes:     readModelDesc("bytes", "Estimated bytes of the read model's item data.", name),
-		changeAge: readModelDesc("last_change_age_seconds", "Age of the newest change the read model has applied.", name),
-		syncAge:   readModelDesc("sync_age_seconds", "Time since the read model last read its change log to the end (replication lag bound).", name),
+		entries:        readModelDesc("entries", "Items the read model holds.", name),
+		bytes:          readModelDesc("bytes", "Estimated bytes of the read model's item data.", name),
+		changeAge:      readModelDesc("last_change_age_seconds", "Age of the newest change the read model has applied.", name),
+		syncAge:        readModelDesc("sync_age_seconds", "Time since the read model last read its change log to the end (replication lag bound).", name),
+		cacheBytes:     readModelDesc("render_cache_bytes", "Bytes of rendered items the read model's render cache holds.", name),
+		cacheBudget:    readModelDesc("render_cache_budget_bytes", "The most bytes the read model's render cache may hold (0: no bound).", name),
+		cacheItems:     readModelDesc("render_cache_items", "Rendered items the read model's render cache holds.", name),
+		cacheRenders:   readModelDesc("render_cache_renders_total", "Items the read model rendered and cached (a render after an eviction is a miss).", name),
+		cacheEvictions: readModelDesc("render_cache_evictions_total", "Rendered items the read model's render cache dropped to make room.", name),
 	})
 }
 
@@ -45,16 +64,16 @@ func readModelDesc(metric, help, name string) *prometheus.Desc {
 }
 
 type readModelCollector struct {
-	model                              ReadModel
-	now                                func() time.Time
-	entries, bytes, changeAge, syncAge *prometheus.Desc
+	model                                                             ReadModel
+	now                                                               func() time.Time
+	entries, bytes, changeAge, syncAge                                *prometheus.Desc
+	cacheBytes, cacheBudget, cacheItems, cacheRenders, cacheEvictions *prometheus.Desc
 }
 
 func (c *readModelCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.entries
-	ch <- c.bytes
-	ch <- c.changeAge
-	ch <- c.syncAge
+	for _, d := range []*prometheus.Desc{c.entries, c.bytes, c.changeAge, c.syncAge, c.cacheBytes, c.cacheBudget, c.cacheItems, c.cacheRenders, c.cacheEvictions} {
+		ch <- d
+	}
 }
 
 func (c *readModelCollector) Collect(ch chan<- prometheus.Metric) {
@@ -67,6 +86,13 @@ func (c *readModelCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if !s.Synced.IsZero() {
 		ch <- prometheus.MustNewConstMetric(c.syncAge, prometheus.GaugeValue, now.Sub(s.Synced).Seconds())
+	}
+	if rc := s.RenderCache; rc != nil {
+		ch <- prometheus.MustNewConstMetric(c.cacheBytes, prometheus.GaugeValue, float64(rc.Bytes))
+		ch <- prometheus.MustNewConstMetric(c.cacheBudget, prometheus.GaugeValue, float64(rc.Budget))
+		ch <- prometheus.MustNewConstMetric(c.cacheItems, prometheus.GaugeValue, float64(rc.Items))
+		ch <- prometheus.MustNewConstMetric(c.cacheRenders, prometheus.CounterValue, float64(rc.Renders))
+		ch <- prometheus.MustNewConstMetric(c.cacheEvictions, prometheus.CounterValue, float64(rc.Evictions))
 	}
 }
 

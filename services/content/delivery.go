@@ -92,7 +92,9 @@ func (d *Delivery) ReadSide() gateway.ReadSide {
 // ReadModelStats reports the read model's size and progress (metrics.RegisterReadModel).
 func (d *Delivery) ReadModelStats() metrics.ReadModelStats {
 	s := d.model.Stats()
-	return metrics.ReadModelStats{Entries: s.Articles, Bytes: s.Bytes, LastChange: s.LastChange, Synced: s.Synced}
+	return metrics.ReadModelStats{Entries: s.Articles, Bytes: s.Bytes, LastChange: s.LastChange, Synced: s.Synced,
+		RenderCache: &metrics.RenderCacheStats{Bytes: s.Bodies.Bytes, Budget: s.Bodies.Budget, Items: s.Bodies.Bodies,
+			Renders: s.Bodies.Renders, Evictions: s.Bodies.Evictions}}
 }
 
 // observer applies the content service's own writes to the read model at once.

@@ -50,9 +50,10 @@ type cacheSlot struct {
 // BodyCacheStats is what a cache reports of itself.
 type BodyCacheStats struct {
 	// Bytes is what the cached bodies of live entries hold (JSON, and gzip once made); Bodies
-	// how many there are.
+	// how many there are; Budget the most Bytes may be (0: no bound).
 	Bytes  int64
 	Bodies int
+	Budget int64
 	// Renders counts the bodies admitted (every render, first ones included), Evictions the
 	// bodies evicted to make room: a render after an eviction is a miss.
 	Renders, Evictions int64
@@ -72,7 +73,7 @@ func (c *BodyCache) Stats() BodyCacheStats {
 	defer c.mu.Unlock()
 	c.purgeLocked()
 	s := c.stats
-	s.Bytes, s.Bodies = c.bytes, len(c.ring)
+	s.Bytes, s.Bodies, s.Budget = c.bytes, len(c.ring), max(c.budget, 0)
 	return s
 }
 
